@@ -1,0 +1,61 @@
+/**
+ * Audit events. Every event has the common header; the rest is per type.
+ * Type names follow aaOS (PascalCase). Adding a type: add it to AuditFields.
+ */
+export interface AuditHeader {
+  id: string;
+  /** ISO-8601 timestamp */
+  ts: string;
+  agent_id: string;
+  agent_name: string;
+  parent_id?: string;
+  run_id?: string;
+  trace_id?: string;
+}
+
+export interface AuditFields {
+  AgentSpawned: { manifest_name: string; model: string; depth: number; lifecycle: string };
+  AgentStateChanged: { from: string; to: string };
+  AgentStopped: { reason: string };
+  AgentFailed: { reason: string; code: string };
+  AgentParked: { idle_ms: number };
+  AgentReactivated: Record<string, never>;
+  CapabilityGranted: { token_id: string; capability: string; constraints?: Record<string, unknown> };
+  CapabilityDenied: { capability: string; reason: string; code: string; tool?: string };
+  CapabilityRevoked: { token_id: string; capability: string; reason: string };
+  ToolInvoked: { tool: string; input_hash: string; args_preview: string };
+  ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string };
+  MessageSent: { from: string; to: string; method: string; envelope_id: string };
+  MessageDelivered: { from: string; to: string; method: string; envelope_id: string };
+  MessageFailed: { from: string; to: string; method: string; envelope_id: string; reason: string };
+  AgentExecutionStarted: { message_preview: string };
+  AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number };
+  AgentMessageReceived: { method: string; envelope_id: string };
+  UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number };
+  BudgetExceeded: { max_tokens: number; used_tokens: number; requested_by: string };
+  InferenceRetried: { provider: string; attempt: number; delay_ms: number; reason: string };
+  ContextSummarized: { messages_summarized: number; tokens_saved_estimate: number };
+  ContextSummarizationFailed: { reason: string; fallback: string; dropped_messages: number };
+  MemoryStored: { memory_id: string; category: string; content_hash: string };
+  MemoryQueried: { query_hash: string; results_count: number };
+  MemoryDeleted: { memory_id: string };
+  SessionStoreError: { operation: string; message: string };
+  SkillActivated: { skill: string; allowed_tools: string[] | null };
+  HumanApprovalRequested: { approval_id: string; tool: string; input_preview: string };
+  HumanApprovalGranted: { approval_id: string; tool: string; scope: string };
+  HumanApprovalDenied: { approval_id: string; tool: string; reason: string };
+  HumanApprovalTimedOut: { approval_id: string; tool: string; timeout_ms: number };
+  RunSubmitted: { goal_preview: string; workspace: string };
+  RunCompleted: { status: string; result_preview: string; elapsed_ms: number };
+  RunResumed: { previous_state: string };
+  RuntimeStarted: { version: string; pid: number; model_default: string };
+  RuntimeStopping: { reason: string };
+}
+
+export type AuditType = keyof AuditFields;
+
+export type AuditEventOf<T extends AuditType> = AuditHeader & { type: T } & AuditFields[T];
+export type AuditEvent = { [T in AuditType]: AuditEventOf<T> }[AuditType];
+
+/** What an emitter supplies; the log fills `id` and `ts`. */
+export type AuditInput<T extends AuditType = AuditType> = Omit<AuditEventOf<T>, 'id' | 'ts'>;

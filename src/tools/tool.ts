@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { AaosError, ErrorCode } from '../errors/index.js';
+import type { CapabilityRequest } from '../kernel/capability.js';
+import type { ToolDefinition, Usage } from '../providers/model.js';
+
+/** Result of running a child agent to completion (spawn_agent, spawn_agents). */
+export interface ChildRunResult {
+  agent_id: string;
+  name: string;
+  response: string;
+  stop_reason: string;
+  iterations: number;
+  usage: Usage;
+  error: string | null;
+}
+
+/**
+ * Services the supervisor lends a tool for one call. A tool never sees a token:
+ * `authorize` checks (and charges) the calling agent's own capabilities and throws
+ * an AaosError with a CAPABILITY_* code when denied.
+ */
+export interface ToolContext {
+  agentId: string;
+  agentName: string;
+  runId: string | undefined;
+  traceId: string;
+  workspace: string | undefined;
+  dataDir: string;
+  signal: AbortSignal;
+  authorize(request: CapabilityRequest): void;
+  /** spawn a child of the calling agent from manifest YAML, run it on `message`, stop it */
+  spawnAndRun(manifestYaml: string, message: string): Promise<ChildRunResult>;
+}
+
+export interface Tool {
+  readonly definition: ToolDefinition;
+  /** validates raw input (throws TOOL_INPUT_INVALID naming the field), then runs */
+  invoke(rawInput: unknown, ctx: ToolContext): Promise<unknown>;
+}
+
+export interface ToolSpec<S extends z.ZodType> {
+  name: string;
+  description: string;
+  input: S;
+  run(input: z.output<S>, ctx: ToolContext): Promise<unknown>;
+}
+
+/** One way to build a tool: the zod schema is both the validator and the JSON schema the model sees. */
+export function defineTool<S extends z.ZodType>(spec: ToolSpec<S>): Tool {
+  const jsonSchema = z.toJSONSchema(spec.input, { io: 'input' }) as Record<string, unknown>;
+  delete jsonSchema['$schema'];
+  return {
+    definition: { name: spec.name, description: spec.description, input_schema: jsonSchema },
+    async invoke(rawInput, ctx) {
+      const parsed = spec.input.safeParse(rawInput ?? {});
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(input)';
+        throw new AaosError(
+          ErrorCode.TOOL_INPUT_INVALID,
+          `invalid input for tool '${spec.name}': ${field}: ${issue?.message ?? 'invalid'}`,
+          { tool: spec.name, field, issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+        );
+      }
+      return spec.run(parsed.data, ctx);
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests import TypeScript sources; worker threads always load the built JavaScript
+// from dist/ (see src/kernel/built-path.ts), which is why `npm test` builds first.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
