@@ -19,7 +19,7 @@ export interface AuditFields {
   AgentStopped: { reason: string };
   AgentFailed: { reason: string; code: string };
   AgentParked: { idle_ms: number };
-  AgentReactivated: Record<string, never>;
+  AgentReactivated: { reason: string };
   CapabilityGranted: { token_id: string; capability: string; constraints?: Record<string, unknown> };
   CapabilityDenied: { capability: string; reason: string; code: string; tool?: string };
   CapabilityRevoked: { token_id: string; capability: string; reason: string };
@@ -57,5 +57,6 @@ export type AuditType = keyof AuditFields;
 export type AuditEventOf<T extends AuditType> = AuditHeader & { type: T } & AuditFields[T];
 export type AuditEvent = { [T in AuditType]: AuditEventOf<T> }[AuditType];
 
-/** What an emitter supplies; the log fills `id` and `ts`. */
-export type AuditInput<T extends AuditType = AuditType> = Omit<AuditEventOf<T>, 'id' | 'ts'>;
+/** What an emitter supplies; the log fills `id` and `ts`. Distributes over the event types. */
+export type AuditInputOf<T extends AuditType> = Omit<AuditEventOf<T>, 'id' | 'ts'>;
+export type AuditInput = { [T in AuditType]: AuditInputOf<T> }[AuditType];

@@ -12,6 +12,12 @@ export const ToolUseBlock = z.object({
   id: z.string(),
   name: z.string(),
   input: z.unknown(),
+  /**
+   * Set by a provider when the model's tool arguments could not be parsed (then `input`
+   * holds the raw text). The agent loop should answer with an error tool_result carrying
+   * this message instead of running the tool; a tool that validates `input` fails anyway.
+   */
+  input_error: z.string().optional(),
 });
 export type ToolUseBlock = z.infer<typeof ToolUseBlock>;
 

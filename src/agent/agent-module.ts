@@ -1,0 +1,23 @@
+import type { AgentInit, Delivery } from '../protocol/index.js';
+import type { Message, ModelResponse } from '../providers/model.js';
+
+/**
+ * What a worker can ask of the supervisor. Every call is a request over the port;
+ * the worker itself holds no capability, secret or I/O handle.
+ */
+export interface AgentApi {
+  complete(runId: string, append: Message[]): Promise<ModelResponse>;
+  callTool(runId: string, name: string, input: unknown, handle?: string): Promise<unknown>;
+  send(envelope: string, runId?: string): Promise<void>;
+  request(envelope: string, timeoutMs: number, runId?: string): Promise<unknown>;
+}
+
+/**
+ * A module the generic worker entry can host. The LLM loop (llm-agent.ts) is the
+ * default; tests and benchmarks load their own modules through the same entry.
+ */
+export interface AgentModule {
+  init(agent: AgentInit, api: AgentApi): void | Promise<void>;
+  handle(delivery: Delivery, api: AgentApi): Promise<unknown>;
+  cancel?(runId: string, reason: string): void;
+}

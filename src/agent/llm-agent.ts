@@ -1,0 +1,106 @@
+import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
+import type { AgentInit, Delivery, RunResult, StopReason } from '../protocol/index.js';
+import type { Message, ToolUseBlock } from '../providers/model.js';
+import type { AgentApi, AgentModule } from './agent-module.js';
+
+/**
+ * The default agent: an LLM loop. model call → tool calls → results → model, until
+ * the model answers without tools, the iteration limit, a truncated answer, a budget
+ * stop, a cancel or an error. Runs in the worker; every model and tool call is a
+ * request to the supervisor, which owns providers, keys, tools and the scheduler.
+ */
+let agent: AgentInit | undefined;
+const running = new Map<string, AbortController>();
+
+export const agentModule: AgentModule = {
+  init(init) {
+    agent = init;
+  },
+  async handle(delivery, api) {
+    if (!agent) throw new AaosError(ErrorCode.PROTOCOL, 'deliver before init');
+    const input = userTextOf(delivery.envelope);
+    const controller = new AbortController();
+    running.set(delivery.run.run_id, controller);
+    try {
+      return await runLoop(api, agent, delivery, input, controller.signal);
+    } finally {
+      running.delete(delivery.run.run_id);
+    }
+  },
+  cancel(runId, reason) {
+    running.get(runId)?.abort(new AaosError(ErrorCode.CANCELLED, reason));
+  },
+};
+
+/** The user turn carried by an envelope: `params.message` when present, else the params as JSON. */
+function userTextOf(envelopeText: string): string {
+  const env = JSON.parse(envelopeText) as { method?: unknown; params?: unknown };
+  const params = env.params as { message?: unknown } | undefined;
+  if (params && typeof params.message === 'string') return params.message;
+  return `${String(env.method)} ${JSON.stringify(env.params ?? {})}`;
+}
+
+function stopFromError(err: unknown): StopReason {
+  if (isAaosError(err, ErrorCode.BUDGET_EXCEEDED)) return 'budget_exceeded';
+  if (isAaosError(err, ErrorCode.CANCELLED) || isAaosError(err, ErrorCode.AGENT_STOPPED)) return 'cancelled';
+  return 'error';
+}
+
+function toolResultText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value ?? null);
+}
+
+async function runLoop(api: AgentApi, init: AgentInit, delivery: Delivery, input: string, signal: AbortSignal): Promise<RunResult> {
+  const runId = delivery.run.run_id;
+  const transcript: Message[] = [{ role: 'user', content: input }];
+  let unsent = 1; // messages of the transcript not yet sent to the supervisor
+  let iterations = 0;
+  let lastText = '';
+  const finish = (stop_reason: StopReason, error: unknown = null): RunResult => ({
+    run_id: runId,
+    response: lastText,
+    stop_reason,
+    iterations,
+    transcript,
+    error: error === null ? null : toPlainError(error),
+  });
+
+  for (;;) {
+    if (signal.aborted) return finish('cancelled', signal.reason);
+    if (iterations >= init.max_iterations) return finish('max_iterations');
+    let response;
+    try {
+      response = await api.complete(runId, transcript.slice(transcript.length - unsent));
+      unsent = 0;
+    } catch (err) {
+      return finish(signal.aborted ? 'cancelled' : stopFromError(err), err);
+    }
+    iterations++;
+    transcript.push({ role: 'assistant', content: response.content });
+    const text = response.content
+      .filter((b) => b.type === 'text')
+      .map((b) => b.text)
+      .join('\n')
+      .trim();
+    if (text) lastText = text;
+    const calls = response.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+    if (calls.length === 0) return finish(response.stop_reason === 'max_tokens' ? 'max_tokens' : 'complete');
+
+    // Independent tool calls of one turn run concurrently; results keep the model's order.
+    const results = await Promise.all(
+      calls.map(async (call): Promise<Message> => {
+        try {
+          const out = await api.callTool(runId, call.name, call.input);
+          return { role: 'tool_result', tool_use_id: call.id, content: toolResultText(out), is_error: false };
+        } catch (err) {
+          const plain = toPlainError(err);
+          return { role: 'tool_result', tool_use_id: call.id, content: `${plain.code}: ${plain.message}`, is_error: true };
+        }
+      }),
+    );
+    transcript.push(...results);
+    // The supervisor recorded the assistant turn when it answered; only the results are new.
+    unsent = results.length;
+  }
+}

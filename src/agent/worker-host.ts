@@ -1,0 +1,98 @@
+import type { MessagePort } from 'node:worker_threads';
+import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
+import type { SupervisorToWorker, WorkerToSupervisor } from '../protocol/index.js';
+import type { Message, ModelResponse } from '../providers/model.js';
+import type { AgentApi, AgentModule } from './agent-module.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Worker side of the port protocol: correlates our requests with the supervisor's
+ * answers and hands deliveries to the hosted module. Kept free of zod/yaml imports
+ * so an idle agent stays small.
+ */
+export class WorkerHost {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+  readonly api: AgentApi;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly module: AgentModule,
+  ) {
+    this.api = {
+      complete: (runId, append) => this.call<ModelResponse>({ t: 'model', id: 0, run_id: runId, append }),
+      callTool: (runId, name, input, handle) =>
+        this.call({ t: 'tool', id: 0, run_id: runId, name, input, ...(handle ? { handle } : {}) }),
+      send: async (envelope, runId) => {
+        await this.call({ t: 'send', id: 0, envelope, ...(runId ? { run_id: runId } : {}) });
+      },
+      request: (envelope, timeoutMs, runId) =>
+        this.call({ t: 'request', id: 0, envelope, timeout_ms: timeoutMs, ...(runId ? { run_id: runId } : {}) }),
+    };
+  }
+
+  start(): void {
+    this.port.on('message', (msg: SupervisorToWorker) => this.onMessage(msg));
+    this.port.on('close', () => this.onClose());
+    this.port.postMessage({ t: 'ready' } satisfies WorkerToSupervisor);
+  }
+
+  private call<T>(msg: Extract<WorkerToSupervisor, { id: number }>): Promise<T> {
+    if (this.closed) return Promise.reject(new AaosError(ErrorCode.AGENT_STOPPED, 'supervisor port is closed'));
+    const id = this.nextId++;
+    msg.id = id;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.port.postMessage(msg);
+    });
+  }
+
+  private onMessage(msg: SupervisorToWorker): void {
+    switch (msg.t) {
+      case 'res': {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (msg.ok) p.resolve(msg.value);
+        else p.reject(fromPlainError(msg.error));
+        return;
+      }
+      case 'init':
+        this.answer(msg.id, () => this.module.init(msg.agent, this.api));
+        return;
+      case 'deliver':
+        this.answer(msg.id, () => this.module.handle(msg.delivery, this.api));
+        return;
+      case 'cancel':
+        this.module.cancel?.(msg.run_id, msg.reason);
+        return;
+    }
+  }
+
+  private answer(id: number, fn: () => unknown): void {
+    Promise.resolve()
+      .then(fn)
+      .then(
+        (value) => this.post({ t: 'res', id, ok: true, value }),
+        (err: unknown) => this.post({ t: 'res', id, ok: false, error: toPlainError(err) }),
+      );
+  }
+
+  private post(msg: WorkerToSupervisor): void {
+    if (!this.closed) this.port.postMessage(msg);
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    const err = new AaosError(ErrorCode.AGENT_STOPPED, 'supervisor port closed');
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+export type { Message };

@@ -1,0 +1,247 @@
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
+import type { AgentInit, Delivery, SupervisorToWorker, WorkerRequest, WorkerToSupervisor } from '../protocol/index.js';
+import { AgentState, assertTransition, isTerminal } from './lifecycle.js';
+import type { LaunchedWorker } from './worker-launcher.js';
+
+export interface ActorHooks {
+  /** a request from the worker (model, tool, send, request); the answer goes back on the port */
+  onRequest(actor: AgentActor, msg: WorkerRequest): Promise<unknown>;
+  onStateChange(actor: AgentActor, from: AgentState, to: AgentState, reason: string): void;
+  terminate(worker: Worker): Promise<void>;
+}
+
+interface Queued {
+  delivery: Delivery;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+interface InFlight {
+  runId: string;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/**
+ * One agent = one worker thread. The actor owns the port and the mailbox: deliveries
+ * queue here and go to the worker `concurrency` at a time (1 by default: one message
+ * at a time); pause holds the queue; a dying worker rejects everything pending.
+ */
+export class AgentActor {
+  state: AgentState = AgentState.Starting;
+  failure: AaosError | undefined;
+  private worker: Worker | undefined;
+  private port: MessagePort | undefined;
+  private nextId = 1;
+  private readonly mailbox: Queued[] = [];
+  private readonly inflight = new Map<number, InFlight>();
+  private initCall: { resolve(): void; reject(err: Error): void; id: number } | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    private readonly hooks: ActorHooks,
+    private concurrency = 1,
+  ) {}
+
+  get queued(): number {
+    return this.mailbox.length;
+  }
+
+  get busy(): number {
+    return this.inflight.size;
+  }
+
+  get threadId(): number | undefined {
+    return this.worker?.threadId;
+  }
+
+  setConcurrency(n: number): void {
+    this.concurrency = Math.max(1, n);
+    this.pump();
+  }
+
+  /** Bind a launched worker, send init, and become running. */
+  async attach(launched: LaunchedWorker, init: AgentInit): Promise<void> {
+    this.worker = launched.worker;
+    this.port = launched.port;
+    this.worker.on('error', (err) => this.onWorkerError(err));
+    this.worker.on('exit', (code) => this.onWorkerExit(code));
+    this.port.on('message', (msg: WorkerToSupervisor) => this.onMessage(msg));
+    const id = this.nextId++;
+    await new Promise<void>((resolve, reject) => {
+      this.initCall = { resolve, reject, id };
+      this.post({ t: 'init', id, agent: init });
+    });
+    this.transition(AgentState.Running, 'initialised');
+    this.pump();
+  }
+
+  deliver(delivery: Delivery): Promise<unknown> {
+    if (isTerminal(this.state) || this.state === AgentState.Stopping) {
+      return Promise.reject(this.deadError());
+    }
+    return new Promise((resolve, reject) => {
+      this.mailbox.push({ delivery, resolve, reject });
+      this.pump();
+    });
+  }
+
+  cancelRun(runId: string, reason: string): void {
+    const idx = this.mailbox.findIndex((q) => q.delivery.run.run_id === runId);
+    if (idx >= 0) {
+      const [q] = this.mailbox.splice(idx, 1);
+      q?.reject(new AaosError(ErrorCode.CANCELLED, `run ${runId} cancelled before it started: ${reason}`));
+    }
+    this.post({ t: 'cancel', run_id: runId, reason });
+  }
+
+  pause(): void {
+    this.transition(AgentState.Paused, 'paused');
+  }
+
+  resume(): void {
+    this.transition(AgentState.Running, 'resumed');
+    this.pump();
+  }
+
+  /** Stop: reject queued work, end the worker. Idempotent. */
+  async stop(reason: string): Promise<void> {
+    if (isTerminal(this.state) || this.state === AgentState.Stopping) return;
+    this.transition(AgentState.Stopping, reason);
+    const err = new AaosError(ErrorCode.AGENT_STOPPED, `agent ${this.name} (${this.id}) was stopped: ${reason}`, { agent_id: this.id });
+    this.rejectAll(err);
+    await this.endWorker();
+    this.transition(AgentState.Stopped, reason);
+  }
+
+  /** Park: end the worker but keep the agent (persistent agents re-activate on their next message). */
+  async park(): Promise<void> {
+    this.transition(AgentState.Parked, 'idle');
+    await this.endWorker();
+  }
+
+  /** After park: a new worker is being started. */
+  unpark(): void {
+    this.transition(AgentState.Starting, 're-activating');
+  }
+
+  private async endWorker(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.port?.close();
+    this.port = undefined;
+    if (worker) {
+      worker.removeAllListeners('exit');
+      worker.removeAllListeners('error');
+      worker.on('error', () => {});
+      await this.hooks.terminate(worker);
+    }
+  }
+
+  private pump(): void {
+    if (this.state !== AgentState.Running) return;
+    while (this.inflight.size < this.concurrency && this.mailbox.length > 0) {
+      const next = this.mailbox.shift()!;
+      const id = this.nextId++;
+      this.inflight.set(id, { runId: next.delivery.run.run_id, resolve: next.resolve, reject: next.reject });
+      this.post({ t: 'deliver', id, delivery: next.delivery });
+    }
+  }
+
+  private onMessage(msg: WorkerToSupervisor): void {
+    switch (msg.t) {
+      case 'res': {
+        if (this.initCall && this.initCall.id === msg.id) {
+          const call = this.initCall;
+          this.initCall = undefined;
+          if (msg.ok) call.resolve();
+          else call.reject(fromPlainError(msg.error));
+          return;
+        }
+        const entry = this.inflight.get(msg.id);
+        if (!entry) return;
+        this.inflight.delete(msg.id);
+        if (msg.ok) entry.resolve(msg.value);
+        else entry.reject(fromPlainError(msg.error));
+        this.pump();
+        return;
+      }
+      case 'ready':
+        return;
+      case 'model':
+      case 'tool':
+      case 'send':
+      case 'request': {
+        const id = msg.id;
+        this.hooks.onRequest(this, msg).then(
+          (value) => this.post({ t: 'res', id, ok: true, value }),
+          (err: unknown) => this.post({ t: 'res', id, ok: false, error: toPlainError(err) }),
+        );
+        return;
+      }
+      default: {
+        const unknown = msg as { t?: unknown };
+        this.fail(new AaosError(ErrorCode.PROTOCOL, `agent ${this.name} sent an unknown message type ${JSON.stringify(unknown?.t)}`));
+      }
+    }
+  }
+
+  private post(msg: SupervisorToWorker): void {
+    try {
+      this.port?.postMessage(msg);
+    } catch (err) {
+      // an answer that cannot be cloned must not be lost silently
+      if (msg.t === 'res' && msg.ok) {
+        this.port?.postMessage({ t: 'res', id: msg.id, ok: false, error: toPlainError(err) });
+      } else throw err;
+    }
+  }
+
+  private onWorkerError(err: Error): void {
+    const code = (err as { code?: string }).code;
+    const reason =
+      code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? `worker ran out of heap (limit reached): ${err.message}`
+        : `worker threw an uncaught error: ${err.message}`;
+    this.fail(new AaosError(ErrorCode.AGENT_FAILED, `agent ${this.name} (${this.id}) failed: ${reason}`, { agent_id: this.id, cause_code: code ?? null }));
+  }
+
+  private onWorkerExit(code: number): void {
+    this.fail(new AaosError(ErrorCode.AGENT_FAILED, `agent ${this.name} (${this.id}) failed: worker exited with code ${code}`, { agent_id: this.id, exit_code: code }));
+  }
+
+  /** Worker died or broke protocol: fail the agent, reject everything pending. */
+  fail(err: AaosError): void {
+    if (isTerminal(this.state)) return;
+    this.failure = err;
+    const from = this.state;
+    this.state = AgentState.Failed;
+    this.rejectAll(err);
+    if (this.initCall) {
+      this.initCall.reject(err);
+      this.initCall = undefined;
+    }
+    void this.endWorker();
+    this.hooks.onStateChange(this, from, AgentState.Failed, err.message);
+  }
+
+  private rejectAll(err: Error): void {
+    for (const q of this.mailbox.splice(0)) q.reject(err);
+    for (const entry of this.inflight.values()) entry.reject(err);
+    this.inflight.clear();
+  }
+
+  private deadError(): AaosError {
+    if (this.failure) return this.failure;
+    return new AaosError(ErrorCode.AGENT_NOT_RUNNING, `agent ${this.name} (${this.id}) is ${this.state}`, { agent_id: this.id, state: this.state });
+  }
+
+  private transition(to: AgentState, reason: string): void {
+    const from = this.state;
+    assertTransition(this.id, from, to);
+    this.state = to;
+    this.hooks.onStateChange(this, from, to, reason);
+  }
+}

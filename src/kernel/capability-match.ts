@@ -1,0 +1,63 @@
+import type { Capability, CapabilityRequest } from './capability.js';
+import { globContains, globCovers } from './path-match.js';
+
+/**
+ * Level-2 matching (does a capability allow this request?) and narrowing (is a child
+ * capability inside a parent one?). Pure functions; token state (revoked, expired,
+ * exhausted) is the table's business.
+ */
+
+const ANY = '*';
+
+function lowerHost(host: string): string {
+  return host.trim().toLowerCase();
+}
+
+/** Does the capability allow the request? Paths are expected canonical already. */
+export function permits(cap: Capability, req: CapabilityRequest): boolean {
+  switch (req.kind) {
+    case 'file_read':
+    case 'file_write':
+      return cap.kind === req.kind && globCovers(cap.glob, req.path);
+    case 'network': {
+      if (cap.kind !== 'network') return false;
+      const host = lowerHost(req.host);
+      return cap.hosts.some((h) => h === ANY || lowerHost(h) === host);
+    }
+    case 'tool':
+      return cap.kind === 'tool' && (cap.name === ANY || cap.name === req.name);
+    case 'spawn_child':
+      return cap.kind === 'spawn_child' && cap.agents.some((a) => a === ANY || a === req.name);
+    case 'message_send':
+      return (
+        cap.kind === 'message_send' &&
+        cap.targets.some((t) => t === ANY || t === req.targetId || t === req.targetName)
+      );
+  }
+}
+
+/** Every child element must be in the parent list; a parent `*` covers anything, a child `*` needs a parent `*`. */
+function listCovers(parent: readonly string[], child: readonly string[], norm: (s: string) => string): boolean {
+  if (parent.includes(ANY)) return true;
+  const held = new Set(parent.map(norm));
+  return child.every((c) => c !== ANY && held.has(norm(c)));
+}
+
+const same = (s: string): string => s;
+
+/** Delegation check: may a holder of `parent` hand `child` to another agent? Never wider. */
+export function covers(parent: Capability, child: Capability): boolean {
+  switch (child.kind) {
+    case 'file_read':
+    case 'file_write':
+      return parent.kind === child.kind && globContains(parent.glob, child.glob);
+    case 'network':
+      return parent.kind === 'network' && listCovers(parent.hosts, child.hosts, lowerHost);
+    case 'tool':
+      return parent.kind === 'tool' && (parent.name === ANY || parent.name === child.name);
+    case 'spawn_child':
+      return parent.kind === 'spawn_child' && listCovers(parent.agents, child.agents, same);
+    case 'message_send':
+      return parent.kind === 'message_send' && listCovers(parent.targets, child.targets, same);
+  }
+}

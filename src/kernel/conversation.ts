@@ -1,0 +1,69 @@
+import type { Message, ModelResponse, ToolUseBlock, Usage } from '../providers/model.js';
+
+/**
+ * The supervisor's copy of one run's conversation. The worker only sends what is
+ * new (its user turn, tool results); the supervisor adds the system prompt, the
+ * tool list and the assistant turns it got back from the provider.
+ */
+export interface RunState {
+  agentId: string;
+  runId: string;
+  system: string;
+  messages: Message[];
+  historyLength: number;
+  workspace: string | undefined;
+  traceId: string;
+  controller: AbortController;
+  startedAt: number;
+  usage: Usage;
+}
+
+export class Conversations {
+  private readonly runs = new Map<string, RunState>();
+
+  private static key(agentId: string, runId: string): string {
+    return `${agentId}\u0000${runId}`;
+  }
+
+  open(state: RunState): void {
+    this.runs.set(Conversations.key(state.agentId, state.runId), state);
+  }
+
+  get(agentId: string, runId: string): RunState | undefined {
+    return this.runs.get(Conversations.key(agentId, runId));
+  }
+
+  close(agentId: string, runId: string): void {
+    this.runs.delete(Conversations.key(agentId, runId));
+  }
+
+  ofAgent(agentId: string): RunState[] {
+    return [...this.runs.values()].filter((r) => r.agentId === agentId);
+  }
+
+  all(): RunState[] {
+    return [...this.runs.values()];
+  }
+}
+
+export function recordAssistant(state: RunState, response: ModelResponse): void {
+  state.messages.push({ role: 'assistant', content: response.content });
+  state.usage.input_tokens += response.usage.input_tokens;
+  state.usage.output_tokens += response.usage.output_tokens;
+}
+
+/**
+ * A transcript may end with an assistant tool_use whose results never came (the
+ * iteration limit or a cancel hit first). Providers reject such a history, so the
+ * unanswered turn is not persisted.
+ */
+export function closedTranscript(transcript: Message[]): Message[] {
+  const out = [...transcript];
+  for (;;) {
+    const last = out[out.length - 1];
+    if (!last || last.role !== 'assistant') return out;
+    const uses = last.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+    if (uses.length === 0) return out;
+    out.pop();
+  }
+}

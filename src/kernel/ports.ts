@@ -1,0 +1,41 @@
+import type { AuditInput } from '../audit/event.js';
+import type { ModelRequest, ModelResponse, Message, ScriptContext } from '../providers/model.js';
+
+/**
+ * What the supervisor needs from its collaborators, as narrow interfaces, so the
+ * kernel does not depend on how providers, stores, skills or approvals are built.
+ */
+export interface AgentIdentity {
+  id: string;
+  name: string;
+  parentId?: string;
+  runId?: string;
+  traceId?: string;
+}
+
+export interface ModelPort {
+  registerAgent(agent: AgentIdentity, budget?: { max_tokens: number; reset_period_seconds: number }): void;
+  releaseAgent(agentId: string): void;
+  complete(agent: AgentIdentity, modelSpec: string, request: Omit<ModelRequest, 'model' | 'agent_id'>, ctx: ScriptContext): Promise<ModelResponse>;
+  cancelAgent(agentId: string): void;
+  maxContextTokens(modelSpec: string): number;
+}
+
+export interface SessionPort {
+  load(agentId: string): Message[];
+  append(agentId: string, messages: Message[]): void;
+}
+
+export interface ApprovalPort {
+  request(args: { agent: AgentIdentity; tool: string; input: unknown; signal?: AbortSignal }): Promise<void>;
+}
+
+export interface SkillsPort {
+  /** catalog text for the system prompt of agents that hold `tool: skill_read` ('' when no skills) */
+  catalog(): string;
+  /** throws when the tool is outside the allowed-tools of a skill active in this run */
+  check(agentId: string, runId: string, tool: string): void;
+  endRun(agentId: string, runId: string): void;
+}
+
+export type Emit = (event: AuditInput) => void;

@@ -1,0 +1,542 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AuditLog } from '../audit/audit-log.js';
+import type { AuditInput } from '../audit/event.js';
+import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
+import { expandCapabilities } from '../manifest/expand.js';
+import { parseManifest } from '../manifest/parse.js';
+import type { AgentManifest } from '../manifest/schema.js';
+import type { Delivery, RunOutcome, RunResult, WorkerRequest } from '../protocol/index.js';
+import type { ModelResponse } from '../providers/model.js';
+import { makeEnvelope } from '../router/envelope.js';
+import { Router, type RouterAgent } from '../router/router.js';
+import { ToolRegistry } from '../tools/registry.js';
+import type { ChildRunResult, Tool } from '../tools/tool.js';
+import { AgentActor } from './actor.js';
+import { AgentTable, type AgentInfo, type AgentRecord } from './agent-table.js';
+import { CapabilityTable, type AgentRef } from './capability-table.js';
+import { closedTranscript, Conversations, recordAssistant, type RunState } from './conversation.js';
+import { AgentState, isTerminal } from './lifecycle.js';
+import type { AgentIdentity, ApprovalPort, ModelPort, SessionPort, SkillsPort } from './ports.js';
+import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
+import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
+
+export interface SupervisorOptions {
+  dataDir: string;
+  models: ModelPort;
+  audit?: AuditLog;
+  tools?: Tool[];
+  maxAgents?: number;
+  maxDepth?: number;
+  /** workers booting at once; default: the core count */
+  spawnConcurrency?: number;
+  maxOutputTokens?: number;
+  sessions?: SessionPort;
+  approvals?: ApprovalPort;
+  skills?: SkillsPort;
+  /** called to get a system-prompt suffix per agent (context summaries etc.) */
+  promptAddenda?: (agentId: string) => string;
+}
+
+export interface SpawnOptions {
+  parentId?: string;
+  runId?: string;
+  workspace?: string;
+  /** file path or URL of a built module exporting `agentModule`; default: the LLM loop */
+  module?: string;
+  /** deliveries processed at once (persistent bootstrap agents may take several goals) */
+  concurrency?: number;
+  /** keep this id (persistent agents re-created after a restart) */
+  id?: string;
+}
+
+export interface RunOptions {
+  runId?: string;
+  workspace?: string;
+  signal?: AbortSignal;
+  method?: string;
+}
+
+const ENDED_KEEP = 1000;
+
+/**
+ * The supervisor: the only place with authority. It spawns agents into workers,
+ * answers their requests (model, tool, message) after checking capabilities, and
+ * records everything in the audit log. Responsibilities live beside it:
+ * agent-table (admission), capability-table (tokens), tool-dispatch (the tool path),
+ * conversation (per-run model context), actor (one worker), router (envelopes).
+ */
+export class Supervisor {
+  readonly audit: AuditLog;
+  readonly capabilities: CapabilityTable;
+  readonly tools: ToolRegistry;
+  readonly router: Router;
+  readonly agents: AgentTable;
+  readonly dataDir: string;
+  private readonly launcher: WorkerLauncher;
+  private readonly conversations = new Conversations();
+  private readonly ended = new Map<string, AgentInfo>();
+  private shuttingDown = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.dataDir = resolve(opts.dataDir);
+    mkdirSync(this.dataDir, { recursive: true });
+    this.audit = opts.audit ?? new AuditLog();
+    this.capabilities = new CapabilityTable((e) => this.emit(e));
+    this.tools = new ToolRegistry();
+    if (opts.tools) this.tools.register(...opts.tools);
+    this.agents = new AgentTable({ maxAgents: opts.maxAgents ?? 100, maxDepth: opts.maxDepth ?? 5 });
+    this.launcher = new WorkerLauncher(opts.spawnConcurrency);
+    this.router = new Router({
+      resolve: (ref) => {
+        const rec = this.agents.resolve(ref);
+        return rec && !isTerminal(rec.actor.state) ? this.routerAgent(rec) : undefined;
+      },
+      authorize: (sender, request) => {
+        this.capabilities.authorize(sender, request);
+      },
+      deliver: async (recipient, text) => {
+        const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {});
+        // a recipient that failed answers the request with its error, not an empty reply
+        if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
+        return outcome;
+      },
+      emit: (e) => this.emit(e),
+    });
+  }
+
+  emit(event: AuditInput): void {
+    this.audit.emit(event);
+  }
+
+  // ── spawning ────────────────────────────────────────────────────────────────
+
+  /** Spawn an agent from a parsed manifest or manifest YAML. Children are narrowed to their parent. */
+  async spawn(manifestOrYaml: AgentManifest | string, options: SpawnOptions = {}): Promise<AgentInfo> {
+    const rec = await this.spawnRecord(manifestOrYaml, options);
+    return this.info(rec);
+  }
+
+  private async spawnRecord(manifestOrYaml: AgentManifest | string, options: SpawnOptions): Promise<AgentRecord> {
+    if (this.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
+    const manifest = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
+    const parent = options.parentId ? this.agents.require(options.parentId) : undefined;
+    const depth = parent ? parent.depth + 1 : 0;
+    const release = this.agents.reserve(manifest.name, depth);
+    const id = options.id ?? randomUUID();
+    const ref: AgentRef = { id, name: manifest.name, ...(parent ? { parentId: parent.id } : {}), ...(options.runId ? { runId: options.runId } : {}) };
+    let rec: AgentRecord | undefined;
+    try {
+      const grants = expandCapabilities(
+        manifest,
+        { data_dir: this.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) },
+        Date.now(),
+      );
+      if (parent) this.capabilities.delegate(this.agentRef(parent), ref, grants);
+      else for (const g of grants) this.capabilities.issue(ref, g);
+
+      const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1);
+      rec = {
+        id,
+        name: manifest.name,
+        manifest,
+        parentId: parent?.id,
+        depth,
+        createdAt: new Date().toISOString(),
+        actor,
+        module: options.module ?? DEFAULT_AGENT_MODULE(),
+        runId: options.runId,
+        workspace: options.workspace,
+        children: new Set(),
+      };
+      this.agents.add(rec);
+      release();
+      parent?.children.add(id);
+      this.emit({
+        type: 'AgentSpawned',
+        ...this.header(rec),
+        manifest_name: manifest.name,
+        model: manifest.model,
+        depth,
+        lifecycle: manifest.lifecycle,
+      });
+      this.opts.models.registerAgent(this.identity(rec), manifest.budget_config);
+      await this.startWorker(rec);
+      return rec;
+    } catch (err) {
+      release();
+      if (rec) {
+        await this.retire(rec, isAaosError(err) ? err.message : String(err), 'failed');
+      } else {
+        this.capabilities.revokeAll(id, 'spawn failed');
+        this.capabilities.forget(id);
+      }
+      throw err;
+    }
+  }
+
+  private async startWorker(rec: AgentRecord): Promise<void> {
+    const launched = await this.launcher.launch({ module: rec.module, maxHeapMb: rec.manifest.limits.max_heap_mb, name: `${rec.name}:${rec.id}` });
+    if (isTerminal(rec.actor.state) || rec.actor.state === AgentState.Stopping) {
+      await this.launcher.terminate(launched.worker);
+      throw rec.actor.failure ?? new AaosError(ErrorCode.AGENT_STOPPED, `agent ${rec.name} was stopped while starting`);
+    }
+    await rec.actor.attach(launched, { agent_id: rec.id, name: rec.name, max_iterations: rec.manifest.limits.max_iterations });
+  }
+
+  // ── running ─────────────────────────────────────────────────────────────────
+
+  /** Deliver `message` to an agent as an `agent.run` envelope and wait for the run's result. */
+  async run(agentId: string, message: string, options: RunOptions = {}): Promise<RunOutcome> {
+    const rec = this.agents.require(agentId);
+    const envelope = makeEnvelope({ sender: 'supervisor', recipient: rec.id, method: options.method ?? 'agent.run', params: { message }, request: true });
+    return this.deliverEnvelope(rec, JSON.stringify(envelope), options);
+  }
+
+  /** Cancel a run wherever it is: queued in a mailbox, waiting on a model, or running tools. */
+  cancelRun(agentId: string, runId: string, reason = 'cancelled'): boolean {
+    const rec = this.agents.get(agentId);
+    if (!rec) return false;
+    const state = this.conversations.get(agentId, runId);
+    state?.controller.abort(new AaosError(ErrorCode.CANCELLED, reason));
+    rec.actor.cancelRun(runId, reason);
+    return state !== undefined;
+  }
+
+  private async deliverEnvelope(rec: AgentRecord, envelopeText: string, options: RunOptions): Promise<RunOutcome> {
+    if (this.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down');
+    const runId = options.runId ?? randomUUID();
+    if (this.conversations.get(rec.id, runId)) {
+      throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} already has a run ${runId}`);
+    }
+    const persistent = rec.manifest.lifecycle === 'persistent';
+    const history = persistent && this.opts.sessions ? this.opts.sessions.load(rec.id) : [];
+    const controller = new AbortController();
+    const onOuterAbort = (): void => {
+      controller.abort(options.signal?.reason);
+      rec.actor.cancelRun(runId, 'cancelled by caller');
+    };
+    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const state: RunState = {
+      agentId: rec.id,
+      runId,
+      system: this.systemPrompt(rec),
+      messages: [...history],
+      historyLength: history.length,
+      workspace: options.workspace ?? rec.workspace,
+      traceId: randomUUID(),
+      controller,
+      startedAt: performance.now(),
+      usage: { input_tokens: 0, output_tokens: 0 },
+    };
+    this.conversations.open(state);
+    const goalRunId = rec.runId ?? runId;
+    const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
+    const userText = messageOf(envelopeText);
+    this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
+    let result: RunResult;
+    try {
+      if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
+      const delivery: Delivery = { envelope: envelopeText, run: { run_id: runId, history } };
+      result = (await rec.actor.deliver(delivery)) as RunResult;
+    } catch (err) {
+      result = {
+        run_id: runId,
+        response: '',
+        stop_reason: isAaosError(err, ErrorCode.CANCELLED) ? 'cancelled' : 'error',
+        iterations: 0,
+        transcript: [],
+        error: toPlainError(err),
+      };
+    } finally {
+      options.signal?.removeEventListener('abort', onOuterAbort);
+      this.conversations.close(rec.id, runId);
+      this.opts.skills?.endRun(rec.id, runId);
+    }
+    if (persistent && this.opts.sessions && result.stop_reason !== 'error' && result.transcript.length > 0) {
+      this.opts.sessions.append(rec.id, closedTranscript(result.transcript));
+    }
+    const usage = state.usage;
+    this.emit({
+      type: 'AgentExecutionCompleted',
+      ...header,
+      stop_reason: result.stop_reason,
+      total_iterations: result.iterations,
+      response_preview: preview(result.response),
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+    });
+    // A failed run leaves the agent alive; the error travels in the result.
+    return { ...result, agent_id: rec.id, usage: { ...usage }, elapsed_ms: Math.round(performance.now() - state.startedAt) };
+  }
+
+  private async reactivate(rec: AgentRecord): Promise<void> {
+    rec.actor.unpark();
+    this.emit({ type: 'AgentReactivated', ...this.header(rec), reason: 'message for a parked agent' });
+    await this.startWorker(rec);
+  }
+
+  private systemPrompt(rec: AgentRecord): string {
+    const parts = [rec.manifest.system_prompt];
+    const skills = this.opts.skills;
+    if (skills && this.capabilities.check(rec.id, { kind: 'tool', name: 'skill_read' })) {
+      const catalog = skills.catalog();
+      if (catalog) parts.push(catalog);
+    }
+    const addendum = this.opts.promptAddenda?.(rec.id);
+    if (addendum) parts.unshift(addendum);
+    return parts.filter((p) => p.length > 0).join('\n\n');
+  }
+
+  // ── worker requests ─────────────────────────────────────────────────────────
+
+  private actorHooks() {
+    return {
+      onRequest: (actor: AgentActor, msg: WorkerRequest) => this.onWorkerRequest(actor, msg),
+      onStateChange: (actor: AgentActor, from: AgentState, to: AgentState, reason: string) => this.onStateChange(actor, from, to, reason),
+      terminate: (worker: import('node:worker_threads').Worker) => this.launcher.terminate(worker),
+    };
+  }
+
+  private async onWorkerRequest(actor: AgentActor, msg: WorkerRequest): Promise<unknown> {
+    const rec = this.agents.get(actor.id);
+    if (!rec || isTerminal(actor.state)) throw new AaosError(ErrorCode.AGENT_STOPPED, `agent ${actor.name} is no longer live`);
+    switch (msg.t) {
+      case 'model':
+        return this.onModelRequest(rec, msg.run_id, msg.append);
+      case 'tool': {
+        const state = this.requireRun(rec, msg.run_id);
+        return dispatchTool(this.toolDeps(), {
+          agent: rec,
+          runId: msg.run_id,
+          goalRunId: rec.runId ?? msg.run_id,
+          traceId: state.traceId,
+          workspace: state.workspace,
+          signal: state.controller.signal,
+          name: msg.name,
+          input: msg.input,
+          ...(msg.handle ? { handle: msg.handle } : {}),
+        });
+      }
+      case 'send':
+        return this.router.send(this.routerAgent(rec, msg.run_id), msg.envelope);
+      case 'request':
+        return this.router.request(this.routerAgent(rec, msg.run_id), msg.envelope, msg.timeout_ms);
+    }
+  }
+
+  private requireRun(rec: AgentRecord, runId: string): RunState {
+    const state = this.conversations.get(rec.id, runId);
+    if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${runId}`);
+    return state;
+  }
+
+  private async onModelRequest(rec: AgentRecord, runId: string, append: RunState['messages']): Promise<ModelResponse> {
+    const state = this.requireRun(rec, runId);
+    state.messages.push(...append);
+    const tools = this.tools.definitions((name) => this.capabilities.check(rec.id, { kind: 'tool', name }));
+    const response = await this.opts.models.complete(
+      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId },
+      rec.manifest.model,
+      {
+        system: state.system,
+        messages: state.messages,
+        tools,
+        max_tokens: this.opts.maxOutputTokens ?? 4096,
+        signal: state.controller.signal,
+      },
+      {
+        agent_id: rec.id,
+        agent_name: rec.name,
+        run_id: rec.runId ?? runId,
+        data_dir: this.dataDir,
+        ...(state.workspace ? { workspace: state.workspace } : {}),
+      },
+    );
+    recordAssistant(state, response);
+    return response;
+  }
+
+  private toolDeps() {
+    return {
+      registry: this.tools,
+      capabilities: this.capabilities,
+      emit: (e: AuditInput) => this.emit(e),
+      dataDir: this.dataDir,
+      approvals: this.opts.approvals,
+      skills: this.opts.skills,
+      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string) => this.spawnChildAndRun(parent, call, yaml, message),
+    };
+  }
+
+  /** `tool.invoke` from the socket API: the same path a worker's call takes, approval included. */
+  async invokeTool(agentId: string, tool: string, input: unknown, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+    const rec = this.agents.require(agentId);
+    if (rec.actor.state !== AgentState.Running && rec.actor.state !== AgentState.Parked) {
+      throw new AaosError(ErrorCode.AGENT_NOT_RUNNING, `agent ${rec.name} is ${rec.actor.state}; tools can only be invoked for a live agent`, {
+        agent_id: rec.id,
+        state: rec.actor.state,
+      });
+    }
+    const runId = `api-${randomUUID()}`;
+    return dispatchTool(this.toolDeps(), {
+      agent: rec,
+      runId,
+      goalRunId: rec.runId,
+      traceId: randomUUID(),
+      workspace: rec.workspace,
+      signal: options.signal ?? new AbortController().signal,
+      name: tool,
+      input,
+    });
+  }
+
+  /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
+  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
+    const manifest = parseManifest(manifestYaml, { file: `<spawn_agent from ${parent.name}>`, baseDir: parent.manifest.source.base_dir });
+    this.capabilities.authorize(this.agentRef(parent), { kind: 'spawn_child', name: manifest.name }, { tool: call.name });
+    const child = await this.spawnRecord(manifest, {
+      parentId: parent.id,
+      ...(call.goalRunId ? { runId: call.goalRunId } : {}),
+      ...(call.workspace ? { workspace: call.workspace } : {}),
+    });
+    try {
+      const result = await this.run(child.id, message, { signal: call.signal, ...(call.workspace ? { workspace: call.workspace } : {}) });
+      return {
+        agent_id: child.id,
+        name: child.name,
+        response: result.response,
+        stop_reason: result.stop_reason,
+        iterations: result.iterations,
+        usage: result.usage,
+        error: result.error ? `${result.error.code}: ${result.error.message}` : null,
+      };
+    } finally {
+      await this.stop(child.id, 'completed');
+    }
+  }
+
+  // ── lifecycle ───────────────────────────────────────────────────────────────
+
+  pause(agentId: string): void {
+    this.agents.require(agentId).actor.pause();
+  }
+
+  resume(agentId: string): void {
+    this.agents.require(agentId).actor.resume();
+  }
+
+  /** Stop an agent and its subtree; revokes its tokens. Idempotent for live ids. */
+  async stop(agentId: string, reason = 'user_requested'): Promise<void> {
+    const rec = this.agents.get(agentId);
+    if (!rec) return;
+    await this.retire(rec, reason, 'stopped');
+  }
+
+  private async retire(rec: AgentRecord, reason: string, how: 'stopped' | 'failed'): Promise<void> {
+    for (const childId of [...rec.children]) await this.stop(childId, `parent ${rec.name} ${how}: ${reason}`);
+    for (const state of this.conversations.ofAgent(rec.id)) state.controller.abort(new AaosError(ErrorCode.AGENT_STOPPED, reason));
+    this.opts.models.cancelAgent(rec.id);
+    if (how === 'stopped') await rec.actor.stop(reason);
+    this.capabilities.revokeAll(rec.id, how === 'stopped' ? `agent stopped: ${reason}` : `agent failed: ${reason}`);
+    this.capabilities.forget(rec.id);
+    this.opts.models.releaseAgent(rec.id);
+    const info = this.info(rec);
+    this.agents.remove(rec.id);
+    this.ended.set(rec.id, info);
+    if (this.ended.size > ENDED_KEEP) this.ended.delete(this.ended.keys().next().value as string);
+    if (how === 'stopped') this.emit({ type: 'AgentStopped', ...this.header(rec), reason });
+  }
+
+  private onStateChange(actor: AgentActor, from: AgentState, to: AgentState, reason: string): void {
+    const rec = this.agents.get(actor.id);
+    if (!rec) return;
+    if (from !== to && !(from === 'starting' && to === 'running')) {
+      this.emit({ type: 'AgentStateChanged', ...this.header(rec), from, to });
+    }
+    if (to === AgentState.Failed) {
+      this.emit({ type: 'AgentFailed', ...this.header(rec), reason, code: actor.failure?.code ?? ErrorCode.AGENT_FAILED });
+      void this.retire(rec, reason, 'failed');
+    }
+  }
+
+  // ── queries ─────────────────────────────────────────────────────────────────
+
+  list(): AgentInfo[] {
+    return this.agents.all().map((r) => this.info(r));
+  }
+
+  status(agentId: string): AgentInfo {
+    const rec = this.agents.get(agentId);
+    if (rec) return this.info(rec);
+    const ended = this.ended.get(agentId);
+    if (ended) return ended;
+    throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no agent with id '${agentId}'`, { agent_id: agentId });
+  }
+
+  private info(rec: AgentRecord): AgentInfo {
+    return {
+      id: rec.id,
+      name: rec.name,
+      model: rec.manifest.model,
+      state: rec.actor.state,
+      lifecycle: rec.manifest.lifecycle,
+      parent_id: rec.parentId ?? null,
+      depth: rec.depth,
+      created_at: rec.createdAt,
+      capability_count: this.capabilities.list(rec.id).filter((t) => !t.revoked_at).length,
+      queued: rec.actor.queued,
+      busy: rec.actor.busy,
+      ...(rec.actor.failure ? { failure: rec.actor.failure.message } : {}),
+    };
+  }
+
+  // ── shutdown ────────────────────────────────────────────────────────────────
+
+  /** Refuse new work, cancel runs, stop every agent (terminations are serialised), flush the audit log. */
+  async shutdown(reason = 'shutdown'): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const roots = this.agents.all().filter((r) => !r.parentId || !this.agents.get(r.parentId));
+    for (const rec of roots) await this.stop(rec.id, reason);
+    for (const rec of this.agents.all()) await this.stop(rec.id, reason);
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  // ── helpers ─────────────────────────────────────────────────────────────────
+
+  private agentRef(rec: AgentRecord): AgentRef {
+    return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...(rec.runId ? { runId: rec.runId } : {}) };
+  }
+
+  private routerAgent(rec: AgentRecord, runId?: string): RouterAgent {
+    return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}) };
+  }
+
+  private identity(rec: AgentRecord): AgentIdentity {
+    return this.agentRef(rec);
+  }
+
+  private header(rec: AgentRecord): { agent_id: string; agent_name: string; parent_id?: string; run_id?: string } {
+    return {
+      agent_id: rec.id,
+      agent_name: rec.name,
+      ...(rec.parentId ? { parent_id: rec.parentId } : {}),
+      ...(rec.runId ? { run_id: rec.runId } : {}),
+    };
+  }
+}
+
+function messageOf(envelopeText: string): string {
+  try {
+    const env = JSON.parse(envelopeText) as { params?: { message?: unknown } };
+    const m = env.params?.message;
+    return typeof m === 'string' ? m : envelopeText;
+  } catch {
+    return envelopeText;
+  }
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import type { ChildRunResult, ToolContext } from '../tools/tool.js';
+import type { AgentRecord } from './agent-table.js';
+import type { CapabilityTable } from './capability-table.js';
+import type { ApprovalPort, Emit, SkillsPort } from './ports.js';
+
+export interface ToolCall {
+  agent: AgentRecord;
+  /** the run this call belongs to; API calls (`tool.invoke`) get a synthetic one */
+  runId: string;
+  goalRunId: string | undefined;
+  traceId: string;
+  workspace: string | undefined;
+  signal: AbortSignal;
+  name: string;
+  input: unknown;
+  handle?: string;
+}
+
+export interface ToolDispatchDeps {
+  registry: ToolRegistry;
+  capabilities: CapabilityTable;
+  emit: Emit;
+  dataDir: string;
+  approvals: ApprovalPort | undefined;
+  skills: SkillsPort | undefined;
+  spawnAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult>;
+}
+
+const PREVIEW = 200;
+
+export function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : JSON.stringify(value) ?? 'undefined';
+  } catch {
+    text = String(value);
+  }
+  return text.length > PREVIEW ? `${text.slice(0, PREVIEW - 1)}…` : text;
+}
+
+function hashInput(input: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(input) ?? '')
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * The one path every tool call takes, from a worker or from the socket API:
+ * level 1 (`tool: X`, charged) → known tool → skill allowed-tools → human approval
+ * → the tool, whose own level-2 checks go through `ctx.authorize`. Capability is
+ * checked before approval so a human is never asked about a call that would be denied.
+ */
+export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Promise<unknown> {
+  const rec = call.agent;
+  const ref = { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
+  const header = {
+    agent_id: rec.id,
+    agent_name: rec.name,
+    ...(rec.parentId ? { parent_id: rec.parentId } : {}),
+    ...(call.goalRunId ? { run_id: call.goalRunId } : {}),
+    trace_id: call.traceId,
+  };
+
+  deps.capabilities.authorize(ref, { kind: 'tool', name: call.name }, { tool: call.name, ...(call.handle ? { handle: call.handle } : {}) });
+  const tool = deps.registry.require(call.name);
+  deps.skills?.check(rec.id, call.runId, call.name);
+  if (deps.approvals && rec.manifest.approval_required.includes(call.name)) {
+    await deps.approvals.request({ agent: ref, tool: call.name, input: call.input, signal: call.signal });
+  }
+
+  deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input) });
+  const started = performance.now();
+  const ctx: ToolContext = {
+    agentId: rec.id,
+    agentName: rec.name,
+    runId: call.goalRunId,
+    traceId: call.traceId,
+    workspace: call.workspace,
+    dataDir: deps.dataDir,
+    signal: call.signal,
+    authorize: (request) => {
+      deps.capabilities.authorize(ref, request, { tool: call.name });
+    },
+    spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message),
+  };
+  try {
+    if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.runId} was cancelled before tool '${call.name}' ran`);
+    const out = await tool.invoke(call.input, ctx);
+    deps.emit({
+      type: 'ToolResult',
+      ...header,
+      tool: call.name,
+      success: true,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      result_preview: preview(out),
+    });
+    return out;
+  } catch (err) {
+    const plain = toPlainError(err);
+    deps.emit({
+      type: 'ToolResult',
+      ...header,
+      tool: call.name,
+      success: false,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      result_preview: preview(plain.message),
+      error_code: plain.code,
+    });
+    throw err;
+  }
+}

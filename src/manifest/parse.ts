@@ -1,0 +1,327 @@
+import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import type { z } from 'zod';
+import { parseContextWindow } from '../context/context-window.js';
+import { AaosError, ErrorCode } from '../errors/index.js';
+import { parseCapabilityEntry } from './capability-string.js';
+import { formatIssue } from './issue.js';
+import type { ManifestIssue } from './issue.js';
+import { AgentManifest, KNOWN_FIELDS, ManifestInput } from './schema.js';
+import type { ManifestCapability } from './schema.js';
+import { closestMatch } from './suggest.js';
+import { formatFieldPath, offsetOfPath, pathAtOffset, positionOf } from './yaml-location.js';
+import type { FieldPath } from './yaml-location.js';
+
+export interface ParseManifestOptions {
+  /** shown in errors; also the base for relative paths unless `baseDir` is given */
+  file?: string;
+  /** directory that `system_prompt: {file}` and `scripted:` paths resolve against */
+  baseDir?: string;
+}
+
+export const INLINE_MANIFEST = '<inline>';
+/** Manifests and prompt files are small; a cap keeps a bad path from loading a huge file. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+export const MAX_PROMPT_BYTES = 1024 * 1024;
+
+const SCRIPTED_PREFIX = 'scripted:';
+
+type IssueKind = 'invalid' | 'not_found';
+
+/** Collects located issues for one manifest; `throwIfAny` turns them into one AaosError. */
+class IssueCollector {
+  readonly issues: (ManifestIssue & { kind: IssueKind; path?: string })[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  at(fieldPath: FieldPath, message: string, options: { atKey?: boolean; kind?: IssueKind; path?: string } = {}): void {
+    const { line, column } = positionOf(this.lineCounter, offsetOfPath(this.doc, fieldPath, options.atKey));
+    this.atOffsetPosition(line, column, formatFieldPath(fieldPath), message, options.kind ?? 'invalid', options.path);
+  }
+
+  atOffset(offset: number, field: string, message: string): void {
+    const { line, column } = positionOf(this.lineCounter, offset);
+    this.atOffsetPosition(line, column, field, message, 'invalid');
+  }
+
+  private atOffsetPosition(line: number, column: number, field: string, message: string, kind: IssueKind, filePath?: string): void {
+    const issue: ManifestIssue & { kind: IssueKind; path?: string } = { file: this.file, line, column, field, message, kind };
+    if (filePath !== undefined) issue.path = filePath;
+    this.issues.push(issue);
+  }
+
+  throwIfAny(): void {
+    if (this.issues.length === 0) return;
+    const sorted = [...this.issues].sort((a, b) => a.line - b.line || a.column - b.column);
+    const plain: ManifestIssue[] = sorted.map(({ file, line, column, field, message }) => ({ file, line, column, field, message }));
+    const message = plain.map(formatIssue).join('\n');
+    // only a missing prompt file, nothing else wrong: report it as "not found"
+    if (sorted.every((issue) => issue.kind === 'not_found')) {
+      const missing = sorted.map((issue) => issue.path).filter((p): p is string => p !== undefined);
+      throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, message, { file: this.file, path: missing[0], issues: plain });
+    }
+    throw new AaosError(ErrorCode.MANIFEST_INVALID, message, { file: this.file, issues: plain });
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
+  return String(value);
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+};
+
+function typeName(expected: string): string {
+  return TYPE_NAMES[expected] ?? expected;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type':
+      if (input === undefined) return 'required field is missing';
+      return `expected ${typeName(issue.expected)}, got ${describeValue(input)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => `'${String(v)}'`).join(', ')}, got ${describeValue(input)}`;
+    case 'too_small': {
+      if (issue.origin === 'string') return 'must not be empty';
+      if (issue.origin === 'array') return `must have at least ${String(issue.minimum)} entries`;
+      const bound = issue.inclusive ? `at least ${String(issue.minimum)}` : `greater than ${String(issue.minimum)}`;
+      return `must be ${bound}, got ${describeValue(input)}`;
+    }
+    case 'too_big': {
+      if (issue.origin === 'string') return `must be at most ${String(issue.maximum)} characters`;
+      const bound = issue.inclusive ? `at most ${String(issue.maximum)}` : `less than ${String(issue.maximum)}`;
+      return `must be ${bound}, got ${describeValue(input)}`;
+    }
+    case 'invalid_format':
+      return `${issue.message}, got ${describeValue(input)}`;
+    default:
+      return issue.message;
+  }
+}
+
+function isRootTypeMismatch(branch: readonly z.core.$ZodIssue[]): boolean {
+  const only = branch[0];
+  return branch.length === 1 && only !== undefined && only.code === 'invalid_type' && only.path.length === 0;
+}
+
+function addZodIssue(collector: IssueCollector, issue: z.core.$ZodIssue, prefix: FieldPath = []): void {
+  const fieldPath = [...prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
+  if (issue.code === 'unrecognized_keys') {
+    const known = KNOWN_FIELDS[fieldPath.join('.')] ?? [];
+    for (const key of issue.keys) {
+      const hint = closestMatch(key, known);
+      const suffix = hint !== undefined ? ` (did you mean '${hint}'?)` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
+      collector.at([...fieldPath, key], `unknown field '${key}'${suffix}`, { atKey: true });
+    }
+    return;
+  }
+  if (issue.code === 'invalid_union') {
+    // a union fails in every branch; report the branch that got past the type check, if one did
+    const deep = issue.errors.filter((branch) => !isRootTypeMismatch(branch));
+    const [only] = deep;
+    if (deep.length === 1 && only !== undefined) {
+      for (const inner of only) addZodIssue(collector, inner, fieldPath);
+      return;
+    }
+    const expected = issue.errors
+      .map((branch) => branch[0])
+      .filter((first): first is z.core.$ZodIssueInvalidType => first?.code === 'invalid_type')
+      .map((first) => typeName(first.expected));
+    const input = (issue as { input?: unknown }).input;
+    if (expected.length > 0 && input !== undefined) {
+      collector.at(fieldPath, `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(input)}`);
+      return;
+    }
+  }
+  collector.at(fieldPath, describeIssue(issue));
+}
+
+function parseCapabilities(collector: IssueCollector, doc: Document, lineCounter: LineCounter, raw: unknown): ManifestCapability[] {
+  if (!Array.isArray(raw)) return [];
+  const result: ManifestCapability[] = [];
+  raw.forEach((entry, index) => {
+    try {
+      const capability = parseCapabilityEntry(entry);
+      const { line, column } = positionOf(lineCounter, offsetOfPath(doc, ['capabilities', index]));
+      result.push({ ...capability, line, column });
+    } catch (err) {
+      if (!(err instanceof AaosError)) throw err;
+      const sub = err.details?.['path'];
+      const subPath = Array.isArray(sub) ? (sub as (string | number)[]) : [];
+      collector.at(['capabilities', index, ...subPath], err.message, { atKey: err.details?.['at_key'] === true });
+    }
+  });
+  return result;
+}
+
+interface PromptResult {
+  text: string;
+  file?: string;
+}
+
+function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: string): PromptResult {
+  if (typeof raw === 'string') return { text: raw };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { text: '' };
+  const file = (raw as Record<string, unknown>)['file'];
+  if (typeof file !== 'string' || file.trim() === '') return { text: '' };
+  const resolved = path.resolve(baseDir, file.trim());
+  const field = ['system_prompt', 'file'];
+  try {
+    const info = statSync(resolved);
+    if (!info.isFile()) {
+      collector.at(field, `system_prompt file is not a regular file: ${resolved}`, { kind: 'not_found', path: resolved });
+      return { text: '' };
+    }
+    if (info.size > MAX_PROMPT_BYTES) {
+      collector.at(field, `system_prompt file is larger than ${MAX_PROMPT_BYTES} bytes: ${resolved}`);
+      return { text: '' };
+    }
+    return { text: readFileSync(resolved, 'utf8'), file: resolved };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(err)})`;
+    collector.at(field, `system_prompt file ${reason}: ${resolved}`, { kind: 'not_found', path: resolved });
+    return { text: '' };
+  }
+}
+
+/** `scripted:<relative path>` becomes `scripted:<absolute path>`; other models pass through. */
+function resolveModel(collector: IssueCollector, model: string, baseDir: string): string {
+  if (!model.startsWith(SCRIPTED_PREFIX)) return model;
+  const scriptPath = model.slice(SCRIPTED_PREFIX.length).trim();
+  if (scriptPath === '') {
+    collector.at(['model'], "'scripted:' needs a script path, e.g. scripted:scripts/hello.yaml");
+    return model;
+  }
+  return `${SCRIPTED_PREFIX}${path.resolve(baseDir, scriptPath)}`;
+}
+
+function yamlErrorMessage(doc: Document, error: { code: string; message: string }, offset: number): string {
+  if (error.code === 'DUPLICATE_KEY') {
+    const field = pathAtOffset(doc, offset);
+    const key = field[field.length - 1];
+    return key === undefined ? 'duplicate key' : `duplicate key '${String(key)}'`;
+  }
+  if (error.code === 'MULTIPLE_DOCS') return 'a manifest is one YAML document; remove the extra ---';
+  return `YAML syntax error: ${error.message}`;
+}
+
+/**
+ * Parses and validates manifest YAML. Every problem is collected and located (file,
+ * line, column, field); they are thrown together as one AaosError(MANIFEST_INVALID)
+ * with `details.issues`, or MANIFEST_NOT_FOUND when the only problem is an unreadable
+ * `system_prompt: {file}`.
+ */
+export function parseManifest(text: string, options: ParseManifestOptions = {}): AgentManifest {
+  const file = options.file ?? INLINE_MANIFEST;
+  const baseDir = path.resolve(
+    options.baseDir ?? (options.file !== undefined ? path.dirname(path.resolve(options.file)) : process.cwd()),
+  );
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  const collector = new IssueCollector(file, doc, lineCounter);
+
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      const offset = error.pos[0];
+      const field = error.code === 'MULTIPLE_DOCS' ? formatFieldPath([]) : formatFieldPath(pathAtOffset(doc, offset));
+      collector.atOffset(offset, field, yamlErrorMessage(doc, error, offset));
+    }
+    collector.throwIfAny();
+  }
+  const contents = doc.contents;
+  if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === ''))) {
+    collector.at([], 'manifest is empty (expected at least name and model)');
+    collector.throwIfAny();
+  }
+  if (!isMap(contents)) {
+    collector.at([], `expected a mapping of manifest fields at the top level, got ${describeValue(doc.toJS())}`);
+    collector.throwIfAny();
+  }
+
+  const raw = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  const parsed = ManifestInput.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) addZodIssue(collector, issue);
+  }
+  const capabilities = parseCapabilities(collector, doc, lineCounter, raw['capabilities']);
+  const prompt = readSystemPrompt(collector, raw['system_prompt'], baseDir);
+  const model = parsed.success ? resolveModel(collector, parsed.data.model, baseDir) : '';
+  collector.throwIfAny();
+  if (!parsed.success) throw new AaosError(ErrorCode.INTERNAL, 'manifest failed validation without issues');
+
+  const input = parsed.data;
+  const contextWindow = String(input.memory.context_window).trim();
+  const manifest: AgentManifest = {
+    name: input.name,
+    model,
+    system_prompt: prompt.text,
+    capabilities,
+    lifecycle: input.lifecycle,
+    approval_required: [...new Set(input.approval_required)],
+    memory: {
+      ...input.memory,
+      context_window: contextWindow,
+      context_window_tokens: parseContextWindow(contextWindow),
+    },
+    metadata: input.metadata,
+    limits: input.limits,
+    source: { file, base_dir: baseDir },
+  };
+  if (prompt.file !== undefined) manifest.system_prompt_file = prompt.file;
+  if (input.budget_config !== undefined) manifest.budget_config = input.budget_config;
+  return manifest;
+}
+
+/** Reads and parses a manifest file; relative paths in it resolve against its directory. */
+export async function loadManifestFile(filePath: string): Promise<AgentManifest> {
+  const resolved = path.resolve(filePath);
+  let text: string;
+  try {
+    const info = await stat(resolved);
+    if (!info.isFile()) {
+      throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `${filePath}: manifest is not a regular file: ${resolved}`, {
+        file: filePath,
+        path: resolved,
+      });
+    }
+    if (info.size > MAX_MANIFEST_BYTES) {
+      const issue: ManifestIssue = {
+        file: filePath,
+        line: 1,
+        column: 1,
+        field: '(root)',
+        message: `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
+      };
+      throw new AaosError(ErrorCode.MANIFEST_INVALID, formatIssue(issue), { file: filePath, issues: [issue] });
+    }
+    text = await readFile(resolved, 'utf8');
+  } catch (err) {
+    if (err instanceof AaosError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'manifest not found' : `cannot read manifest (${code ?? String(err)})`;
+    throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `${filePath}: ${reason}: ${resolved}`, { file: filePath, path: resolved }, { cause: err });
+  }
+  return parseManifest(text, { file: filePath, baseDir: path.dirname(resolved) });
+}

@@ -1,0 +1,11 @@
+/**
+ * Turns texts into vectors for episodic memory. `model` and `dims` identify the vector space:
+ * vectors from different spaces are never compared (the store re-embeds instead).
+ */
+export interface Embedder {
+  readonly model: string;
+  /** 0 until known, for remote models whose size is learnt from the first reply */
+  readonly dims: number;
+  /** one vector per text, in order */
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+}

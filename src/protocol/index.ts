@@ -1,0 +1,15 @@
+export type {
+  AgentInit,
+  RunContext,
+  Delivery,
+  StopReason,
+  RunResult,
+  RunOutcome,
+  Ok,
+  Err,
+  Response,
+  SupervisorToWorker,
+  WorkerToSupervisor,
+  WorkerRequest,
+  StartMessage,
+} from './messages.js';

@@ -1,0 +1,83 @@
+import type { PlainError } from '../errors/index.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { Message, ModelResponse } from '../providers/model.js';
+
+/**
+ * The typed protocol on an agent's dedicated MessagePort. One tagged union per
+ * direction; requests carry `id`, answers are `res` with the same id. Errors cross
+ * as plain data and are rebuilt on the other side (errors/aaos-error.ts).
+ *
+ * Envelopes between agents travel as JSON text: the supervisor validates the parsed
+ * form and forwards the original string (cheaper than re-cloning an object graph).
+ */
+
+/** What the worker needs to know about the agent it hosts. No secrets, no handles. */
+export interface AgentInit {
+  agent_id: string;
+  name: string;
+  max_iterations: number;
+}
+
+/** Supervisor-prepared context for one run delivered with an envelope. */
+export interface RunContext {
+  run_id: string;
+  /** prior conversation (persistent agents), already context-managed */
+  history: Message[];
+}
+
+export interface Delivery {
+  /** JSON text of an McpEnvelope (router/envelope.ts) */
+  envelope: string;
+  run: RunContext;
+}
+
+export type StopReason = 'complete' | 'max_iterations' | 'max_tokens' | 'budget_exceeded' | 'cancelled' | 'error';
+
+export interface RunResult {
+  run_id: string;
+  response: string;
+  stop_reason: StopReason;
+  iterations: number;
+  /** the messages this run added to the conversation (user turn first) */
+  transcript: Message[];
+  error: PlainError | null;
+}
+
+/** A run's result as the supervisor reports it: the worker's result plus what only the supervisor knows. */
+export interface RunOutcome extends RunResult {
+  agent_id: string;
+  usage: { input_tokens: number; output_tokens: number };
+  elapsed_ms: number;
+}
+
+export type Ok<T> = { t: 'res'; id: number; ok: true; value: T };
+export type Err = { t: 'res'; id: number; ok: false; error: PlainError };
+export type Response<T = unknown> = Ok<T> | Err;
+
+// supervisor → worker
+export type SupervisorToWorker =
+  | { t: 'init'; id: number; agent: AgentInit }
+  | { t: 'deliver'; id: number; delivery: Delivery }
+  | { t: 'cancel'; run_id: string; reason: string }
+  | Response;
+
+// worker → supervisor
+export type WorkerToSupervisor =
+  | { t: 'ready' }
+  /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
+  | { t: 'model'; id: number; run_id: string; append: Message[] }
+  | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string }
+  | { t: 'send'; id: number; run_id?: string; envelope: string }
+  | { t: 'request'; id: number; run_id?: string; envelope: string; timeout_ms: number }
+  | Response;
+
+export type WorkerRequest = Extract<WorkerToSupervisor, { id: number; t: 'model' | 'tool' | 'send' | 'request' }>;
+
+/** Startup message on the worker's parentPort (piscina-style): which module, which port. */
+export interface StartMessage {
+  t: 'start';
+  module: string;
+  port: MessagePort;
+}
+
+export type { ModelResponse };

@@ -1,0 +1,147 @@
+import { Anthropic } from '@anthropic-ai/sdk';
+import { toProviderError } from './provider-errors.js';
+import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
+
+type WireMessage = Anthropic.MessageParam;
+type WireUserBlock = Anthropic.TextBlockParam | Anthropic.ToolResultBlockParam;
+type WireAssistantBlock = Anthropic.TextBlockParam | Anthropic.ToolUseBlockParam;
+
+export interface AnthropicProviderOptions {
+  apiKey: string;
+  /** e.g. http://127.0.0.1:8080 (the SDK adds /v1/messages); default https://api.anthropic.com */
+  baseURL?: string;
+  /** per-request timeout; default 10 minutes */
+  timeoutMs?: number;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Appends user content, merging into the previous turn when it is also the user's (the API wants alternation). */
+function pushUser(out: WireMessage[], blocks: WireUserBlock[]): void {
+  const last = out[out.length - 1];
+  if (last && last.role === 'user') {
+    const existing: WireUserBlock[] = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as WireUserBlock[]);
+    last.content = [...existing, ...blocks];
+    return;
+  }
+  out.push({ role: 'user', content: blocks.length === 1 && blocks[0]?.type === 'text' ? blocks[0].text : blocks });
+}
+
+function assistantBlocks(content: ContentBlock[]): WireAssistantBlock[] {
+  const blocks: WireAssistantBlock[] = [];
+  for (const block of content) {
+    if (block.type === 'text') {
+      // the API rejects empty text blocks
+      if (block.text !== '') blocks.push({ type: 'text', text: block.text });
+    } else {
+      blocks.push({ type: 'tool_use', id: block.id, name: block.name, input: isPlainObject(block.input) ? block.input : {} });
+    }
+  }
+  return blocks;
+}
+
+/** Neutral messages → Messages API turns: consecutive tool results become one user turn of tool_result blocks. */
+export function toAnthropicMessages(messages: Message[]): WireMessage[] {
+  const out: WireMessage[] = [];
+  for (const message of messages) {
+    if (message.role === 'user') {
+      pushUser(out, [{ type: 'text', text: message.content }]);
+    } else if (message.role === 'tool_result') {
+      pushUser(out, [{ type: 'tool_result', tool_use_id: message.tool_use_id, content: message.content, is_error: message.is_error }]);
+    } else {
+      const blocks = assistantBlocks(message.content);
+      if (blocks.length > 0) out.push({ role: 'assistant', content: blocks });
+    }
+  }
+  return out;
+}
+
+export function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
+  return tools.map((tool) => ({
+    name: tool.name,
+    description: tool.description,
+    input_schema: { type: 'object', ...tool.input_schema } as Anthropic.Tool.InputSchema,
+  }));
+}
+
+/** The exact request body sent for a neutral request (exported for tests and debugging). */
+export function toAnthropicRequest(request: ModelRequest): Anthropic.MessageCreateParamsNonStreaming {
+  const body: Anthropic.MessageCreateParamsNonStreaming = {
+    model: request.model,
+    max_tokens: request.max_tokens,
+    messages: toAnthropicMessages(request.messages),
+  };
+  if (request.system !== '') body.system = request.system;
+  if (request.tools.length > 0) body.tools = toAnthropicTools(request.tools);
+  return body;
+}
+
+function mapStopReason(reason: string | null | undefined, hasToolUse: boolean): ModelStopReason {
+  switch (reason) {
+    case 'tool_use':
+      return 'tool_use';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'max_tokens';
+    case 'stop_sequence':
+      return 'stop_sequence';
+    default:
+      // end_turn, pause_turn, refusal, null
+      return hasToolUse ? 'tool_use' : 'end_turn';
+  }
+}
+
+/** Messages API response → neutral response. Block types other than text and tool_use are dropped. */
+export function fromAnthropicResponse(message: Anthropic.Message, requestedModel: string): ModelResponse {
+  const content: ContentBlock[] = [];
+  for (const block of message.content ?? []) {
+    if (block.type === 'text') content.push({ type: 'text', text: block.text });
+    else if (block.type === 'tool_use') content.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
+  }
+  const usage = message.usage;
+  // cached prompt tokens are still input the budget must count
+  const input = (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0);
+  return {
+    content,
+    stop_reason: mapStopReason(message.stop_reason, content.some((b) => b.type === 'tool_use')),
+    usage: { input_tokens: input, output_tokens: usage?.output_tokens ?? 0 },
+    model: message.model || requestedModel,
+  };
+}
+
+/** Context windows: every current Claude model has 200k tokens. */
+export function anthropicContextTokens(_model: string): number {
+  return 200_000;
+}
+
+export class AnthropicProvider implements ModelProvider {
+  readonly id = 'anthropic';
+  private readonly client: Anthropic;
+
+  constructor(options: AnthropicProviderOptions) {
+    this.client = new Anthropic({
+      apiKey: options.apiKey,
+      baseURL: options.baseURL ?? 'https://api.anthropic.com',
+      // retries belong to the gateway (shared backoff, audit); never let the SDK retry behind our back
+      maxRetries: 0,
+      timeout: options.timeoutMs ?? 600_000,
+    });
+  }
+
+  async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
+    const info = { provider: this.id, model: request.model, keyEnv: 'ANTHROPIC_API_KEY', signal: request.signal };
+    let message: Anthropic.Message;
+    try {
+      message = await this.client.messages.create(toAnthropicRequest(request), request.signal ? { signal: request.signal } : undefined);
+    } catch (err) {
+      throw toProviderError(err, info);
+    }
+    return fromAnthropicResponse(message, request.model);
+  }
+
+  maxContextTokens(model: string): number {
+    return anthropicContextTokens(model);
+  }
+}

@@ -1,0 +1,174 @@
+import { OpenAI } from 'openai';
+import { toProviderError } from './provider-errors.js';
+import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
+import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
+
+type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+type WireTool = OpenAI.Chat.Completions.ChatCompletionFunctionTool;
+type WireRequest = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+type WireResponse = OpenAI.Chat.Completions.ChatCompletion;
+
+/** Which Chat Completions dialect: they differ in the max-tokens field and in context windows. */
+export type OpenAICompatFlavor = 'openai' | 'deepseek' | 'ollama';
+
+export interface OpenAICompatProviderOptions {
+  /** scheduler/audit id; also selects the dialect */
+  id: OpenAICompatFlavor;
+  /** local servers need none; the SDK insists on a string, so a placeholder is sent */
+  apiKey?: string;
+  /** including the version path, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1 */
+  baseURL: string;
+  /** env var named in auth errors */
+  keyEnv?: string;
+  timeoutMs?: number;
+}
+
+/** Tool results that failed are marked in the text itself: `role: tool` has no error flag. */
+export const TOOL_ERROR_PREFIX = 'ERROR (the tool call failed): ';
+
+function toolArguments(block: Extract<ContentBlock, { type: 'tool_use' }>): string {
+  // arguments the model sent unparsed go back verbatim, so it sees its own mistake
+  if (block.input_error !== undefined && typeof block.input === 'string') return block.input;
+  return JSON.stringify(block.input ?? {});
+}
+
+/** Neutral messages → Chat Completions messages; the system prompt becomes the first message. */
+export function toChatMessages(system: string, messages: Message[]): WireMessage[] {
+  const out: WireMessage[] = [];
+  if (system !== '') out.push({ role: 'system', content: system });
+  for (const message of messages) {
+    if (message.role === 'user') {
+      out.push({ role: 'user', content: message.content });
+    } else if (message.role === 'tool_result') {
+      out.push({
+        role: 'tool',
+        tool_call_id: message.tool_use_id,
+        content: message.is_error ? `${TOOL_ERROR_PREFIX}${message.content}` : message.content,
+      });
+    } else {
+      const text = message.content
+        .filter((b): b is Extract<ContentBlock, { type: 'text' }> => b.type === 'text')
+        .map((b) => b.text)
+        .join('\n');
+      const calls = message.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use');
+      const wire: OpenAI.Chat.Completions.ChatCompletionAssistantMessageParam = { role: 'assistant', content: text === '' ? null : text };
+      if (calls.length > 0) {
+        wire.tool_calls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: toolArguments(call) } }));
+      }
+      out.push(wire);
+    }
+  }
+  return out;
+}
+
+export function toChatTools(tools: ToolDefinition[]): WireTool[] {
+  return tools.map((tool) => ({
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters: tool.input_schema },
+  }));
+}
+
+function outputCap(flavor: OpenAICompatFlavor, model: string, requested: number): number {
+  if (flavor !== 'deepseek') return requested;
+  return Math.min(requested, model.includes('reasoner') ? 32_768 : 8_192);
+}
+
+/** The exact request body sent for a neutral request (exported for tests and debugging). */
+export function toChatRequest(flavor: OpenAICompatFlavor, request: ModelRequest): WireRequest {
+  const body: WireRequest = { model: request.model, messages: toChatMessages(request.system, request.messages) };
+  // OpenAI's reasoning models refuse `max_tokens`; DeepSeek and local servers only know `max_tokens`
+  if (flavor === 'openai') body.max_completion_tokens = request.max_tokens;
+  else body.max_tokens = outputCap(flavor, request.model, request.max_tokens);
+  if (request.tools.length > 0) body.tools = toChatTools(request.tools);
+  return body;
+}
+
+function mapFinishReason(reason: string | null | undefined, hasToolCalls: boolean): ModelStopReason {
+  if (reason === 'length') return 'max_tokens';
+  // some servers say "stop" while returning tool calls; the calls are what matters
+  if (hasToolCalls || reason === 'tool_calls' || reason === 'function_call') return 'tool_use';
+  if (reason === 'content_filter') return 'stop_sequence';
+  return 'end_turn';
+}
+
+function parseArguments(raw: string): { input: unknown; error?: string } {
+  if (raw.trim() === '') return { input: {} };
+  try {
+    return { input: JSON.parse(raw) as unknown };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { input: raw, error: `the tool arguments were not valid JSON (${reason}); send a JSON object` };
+  }
+}
+
+/** Chat Completions response → neutral response. Missing usage (some local servers) is estimated. */
+export function fromChatResponse(response: WireResponse, request: ModelRequest): ModelResponse {
+  const choice = response.choices?.[0];
+  const message = choice?.message;
+  const content: ContentBlock[] = [];
+  if (message && typeof message.content === 'string' && message.content !== '') content.push({ type: 'text', text: message.content });
+  let index = 0;
+  for (const call of message?.tool_calls ?? []) {
+    index += 1;
+    if (call.type !== 'function') continue;
+    const parsed = parseArguments(call.function.arguments ?? '');
+    const block: ContentBlock = { type: 'tool_use', id: call.id || `call_${index}`, name: call.function.name ?? '', input: parsed.input };
+    if (parsed.error !== undefined) block.input_error = parsed.error;
+    content.push(block);
+  }
+  const hasToolCalls = content.some((b) => b.type === 'tool_use');
+  const usage = response.usage
+    ? { input_tokens: response.usage.prompt_tokens ?? 0, output_tokens: response.usage.completion_tokens ?? 0 }
+    : { input_tokens: estimateInputTokens(request), output_tokens: estimateOutputTokens(content) };
+  return {
+    content,
+    stop_reason: mapFinishReason(choice?.finish_reason, hasToolCalls),
+    usage,
+    model: response.model || request.model,
+  };
+}
+
+/** Context windows by model family; unknown OpenAI models get 128k, local models a conservative 32k. */
+export function openAICompatContextTokens(flavor: OpenAICompatFlavor, model: string): number {
+  if (flavor === 'deepseek') return 128_000;
+  if (flavor === 'ollama') return 32_768;
+  if (model.startsWith('gpt-4.1')) return 1_047_576;
+  if (model.startsWith('gpt-5')) return 400_000;
+  if (/^o\d/.test(model)) return 200_000;
+  if (model.startsWith('gpt-3.5')) return 16_385;
+  if (model === 'gpt-4' || model.startsWith('gpt-4-0')) return 8_192;
+  return 128_000;
+}
+
+export class OpenAICompatProvider implements ModelProvider {
+  readonly id: OpenAICompatFlavor;
+  private readonly client: OpenAI;
+  private readonly keyEnv: string | undefined;
+
+  constructor(options: OpenAICompatProviderOptions) {
+    this.id = options.id;
+    this.keyEnv = options.keyEnv;
+    this.client = new OpenAI({
+      apiKey: options.apiKey ?? 'no-key',
+      baseURL: options.baseURL,
+      // retries belong to the gateway (shared backoff, audit)
+      maxRetries: 0,
+      timeout: options.timeoutMs ?? 600_000,
+    });
+  }
+
+  async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
+    const info = { provider: this.id, model: request.model, signal: request.signal, ...(this.keyEnv ? { keyEnv: this.keyEnv } : {}) };
+    let response: WireResponse;
+    try {
+      response = await this.client.chat.completions.create(toChatRequest(this.id, request), request.signal ? { signal: request.signal } : undefined);
+    } catch (err) {
+      throw toProviderError(err, info);
+    }
+    return fromChatResponse(response, request);
+  }
+
+  maxContextTokens(model: string): number {
+    return openAICompatContextTokens(this.id, model);
+  }
+}

@@ -1,0 +1,219 @@
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { AaosError, ErrorCode } from '../errors/index.js';
+import { sleep } from './sleep.js';
+import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
+import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ScriptContext } from './model.js';
+
+export const ScriptToolCall = z.strictObject({
+  name: z.string().min(1),
+  input: z.record(z.string(), z.unknown()).default({}),
+});
+export type ScriptToolCall = z.infer<typeof ScriptToolCall>;
+
+export const ScriptTurn = z
+  .strictObject({
+    text: z.string().optional(),
+    tool_calls: z.array(ScriptToolCall).optional(),
+    usage: z.strictObject({ input_tokens: z.int().min(0), output_tokens: z.int().min(0) }).optional(),
+    stop_reason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence']).optional(),
+  })
+  .refine((turn) => turn.text !== undefined || (turn.tool_calls !== undefined && turn.tool_calls.length > 0), {
+    message: 'a turn needs `text` or a non-empty `tool_calls`',
+  });
+export type ScriptTurn = z.infer<typeof ScriptTurn>;
+
+/** The long form of a script file; a bare YAML list is the same with defaults. */
+export const ScriptHeader = z.strictObject({
+  turns: z.array(z.unknown()).min(1),
+  latency_ms: z.int().min(0).optional(),
+  when_exhausted: z.enum(['restart', 'error']).optional(),
+});
+export type ScriptHeader = z.infer<typeof ScriptHeader>;
+
+export interface Script {
+  file: string;
+  turns: ScriptTurn[];
+  latency_ms: number;
+  when_exhausted: 'restart' | 'error';
+}
+
+function invalid(file: string, message: string, details: Record<string, unknown> = {}): AaosError {
+  return new AaosError(ErrorCode.SCRIPT_INVALID, `invalid scripted model file ${file}: ${message}`, { file, ...details });
+}
+
+function issueText(issues: z.core.$ZodIssue[]): { field: string; message: string } {
+  const issue = issues[0];
+  if (!issue) return { field: '', message: 'invalid' };
+  return { field: issue.path.map(String).join('.'), message: issue.message };
+}
+
+/** Parses and validates script text; errors name the file and the turn index (0-based). */
+export function parseScript(file: string, text: string): Script {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const line = err.linePos?.[0]?.line;
+      throw invalid(file, `YAML syntax error${line !== undefined ? ` at line ${line}` : ''}: ${err.message}`, line !== undefined ? { line } : {});
+    }
+    throw invalid(file, `YAML syntax error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let rawTurns: unknown[];
+  let latency = 0;
+  let whenExhausted: 'restart' | 'error' = 'restart';
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) throw invalid(file, 'the list of turns is empty');
+    rawTurns = doc;
+  } else {
+    const header = ScriptHeader.safeParse(doc);
+    if (!header.success) {
+      const { field, message } = issueText(header.error.issues);
+      throw invalid(file, `expected a list of turns or {turns, latency_ms?, when_exhausted?}: ${field ? `${field}: ` : ''}${message}`, { field });
+    }
+    rawTurns = header.data.turns;
+    latency = header.data.latency_ms ?? 0;
+    whenExhausted = header.data.when_exhausted ?? 'restart';
+  }
+  const turns = rawTurns.map((raw, index) => {
+    const turn = ScriptTurn.safeParse(raw);
+    if (!turn.success) {
+      const { field, message } = issueText(turn.error.issues);
+      throw invalid(file, `turn ${index}${field ? ` field ${field}` : ''}: ${message}`, { turn: index, field });
+    }
+    return turn.data;
+  });
+  return { file, turns, latency_ms: latency, when_exhausted: whenExhausted };
+}
+
+const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result)\}/g;
+
+function latestOf(messages: Message[], role: 'user' | 'tool_result'): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i];
+    if (message && message.role === role) return message.content;
+  }
+  return '';
+}
+
+function fill(value: unknown, vars: Record<string, string>): unknown {
+  if (typeof value === 'string') return value.replace(PLACEHOLDER, (_match, name: string) => vars[name] ?? '');
+  if (Array.isArray(value)) return value.map((item) => fill(item, vars));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = fill(item, vars);
+    return out;
+  }
+  return value;
+}
+
+interface CachedScript {
+  script: Script;
+  mtimeMs: number;
+  size: number;
+}
+
+interface AgentCursor {
+  /** next turn index per script file */
+  next: Map<string, number>;
+  /** responses produced so far; keeps tool_use ids unique across restarts */
+  calls: number;
+}
+
+/**
+ * The offline model: answers from a YAML file of turns, consumed in order per agent.
+ * Files are parsed once and re-read only when their mtime or size changes.
+ */
+export class ScriptedProvider implements ModelProvider {
+  readonly id = 'scripted';
+  private readonly cache = new Map<string, CachedScript>();
+  private readonly cursors = new Map<string, AgentCursor>();
+
+  async load(file: string): Promise<Script> {
+    if (!isAbsolute(file)) throw invalid(file, 'the path after `scripted:` must be absolute');
+    let info: { mtimeMs: number; size: number };
+    try {
+      info = await stat(file);
+    } catch (err) {
+      throw invalid(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    const cached = this.cache.get(file);
+    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.script;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw invalid(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    const script = parseScript(file, text);
+    this.cache.set(file, { script, mtimeMs: info.mtimeMs, size: info.size });
+    return script;
+  }
+
+  /** Forget an agent's position in every script (its next call starts at turn 0). */
+  reset(agentId: string): void {
+    this.cursors.delete(agentId);
+  }
+
+  async complete(request: ModelRequest, context: ScriptContext): Promise<ModelResponse> {
+    const script = await this.load(request.model);
+    // the turn is taken synchronously, so concurrent calls of one agent get distinct turns in order
+    const turn = this.take(script, request.agent_id);
+    const callNo = this.cursorOf(request.agent_id).calls++;
+    const vars: Record<string, string> = {
+      agent_id: context.agent_id,
+      agent_name: context.agent_name,
+      run_id: context.run_id ?? '',
+      workspace: context.workspace ?? '',
+      data_dir: context.data_dir ?? '',
+      message: latestOf(request.messages, 'user'),
+      last_tool_result: latestOf(request.messages, 'tool_result'),
+    };
+    const content: ContentBlock[] = [];
+    const calls = turn.tool_calls ?? [];
+    if (turn.text !== undefined && (turn.text !== '' || calls.length === 0)) content.push({ type: 'text', text: fill(turn.text, vars) as string });
+    calls.forEach((call, i) => {
+      content.push({ type: 'tool_use', id: `toolu_scripted_${callNo}_${i}`, name: call.name, input: fill(call.input, vars) });
+    });
+    if (script.latency_ms > 0) await sleep(script.latency_ms, request.signal);
+    return {
+      content,
+      stop_reason: turn.stop_reason ?? (calls.length > 0 ? 'tool_use' : 'end_turn'),
+      usage: turn.usage ?? { input_tokens: estimateInputTokens(request), output_tokens: estimateOutputTokens(content) },
+      model: request.model,
+    };
+  }
+
+  maxContextTokens(_model: string): number {
+    return 200_000;
+  }
+
+  private cursorOf(agentId: string): AgentCursor {
+    let cursor = this.cursors.get(agentId);
+    if (!cursor) {
+      cursor = { next: new Map(), calls: 0 };
+      this.cursors.set(agentId, cursor);
+    }
+    return cursor;
+  }
+
+  private take(script: Script, agentId: string): ScriptTurn {
+    const cursor = this.cursorOf(agentId);
+    let index = cursor.next.get(script.file) ?? 0;
+    if (index >= script.turns.length) {
+      if (script.when_exhausted === 'error') {
+        throw new AaosError(
+          ErrorCode.SCRIPT_EXHAUSTED,
+          `scripted model ${script.file} has no turn left for agent ${agentId} (all ${script.turns.length} used, when_exhausted: error)`,
+          { file: script.file, agent_id: agentId, turns: script.turns.length },
+        );
+      }
+      index = 0;
+    }
+    cursor.next.set(script.file, index + 1);
+    return script.turns[index] as ScriptTurn;
+  }
+}

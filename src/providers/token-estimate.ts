@@ -1,0 +1,42 @@
+import type { ContentBlock, Message, ToolDefinition } from './model.js';
+
+/**
+ * Rough token counts (about 4 characters per token). Used before a call, where no
+ * provider count exists yet (budgets), and by the scripted model when a turn gives
+ * no usage. Deliberately simple and deterministic, never a tokenizer.
+ */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+function messageChars(message: Message): number {
+  switch (message.role) {
+    case 'user':
+      return message.content.length;
+    case 'tool_result':
+      return message.content.length;
+    case 'assistant':
+      return contentChars(message.content);
+  }
+}
+
+function contentChars(content: ContentBlock[]): number {
+  let chars = 0;
+  for (const block of content) {
+    chars += block.type === 'text' ? block.text.length : block.name.length + (JSON.stringify(block.input) ?? '').length;
+  }
+  return chars;
+}
+
+/** Estimated input tokens of a request: system prompt + every message + tool definitions. */
+export function estimateInputTokens(request: { system: string; messages: Message[]; tools: ToolDefinition[] }): number {
+  let chars = request.system.length;
+  for (const message of request.messages) chars += messageChars(message);
+  for (const tool of request.tools) chars += tool.name.length + tool.description.length + JSON.stringify(tool.input_schema).length;
+  return Math.ceil(chars / 4);
+}
+
+/** Estimated output tokens of a response's content (text + tool names and inputs). */
+export function estimateOutputTokens(content: ContentBlock[]): number {
+  return Math.ceil(contentChars(content) / 4);
+}

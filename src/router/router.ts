@@ -1,0 +1,130 @@
+import type { AuditInput } from '../audit/event.js';
+import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import type { CapabilityRequest } from '../kernel/capability.js';
+import { parseEnvelope, type McpEnvelope } from './envelope.js';
+
+export interface RouterAgent {
+  id: string;
+  name: string;
+  parentId?: string;
+  runId?: string;
+}
+
+export interface RouterDeps {
+  /** agent id, or the name of exactly one live agent */
+  resolve(ref: string): RouterAgent | undefined;
+  /** throws when the sender may not do this (message_send) */
+  authorize(sender: RouterAgent, request: CapabilityRequest): void;
+  /** put the envelope in the recipient's mailbox; resolves with its handler's result */
+  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope): Promise<unknown>;
+  emit(event: AuditInput): void;
+}
+
+/**
+ * Routes MCP envelopes between agents through the supervisor. The sender is taken
+ * from the calling agent, never trusted from the envelope; `message_send` for the
+ * recipient is required; every send is audited. `request` keeps a pending entry
+ * that is always removed: on reply, on timeout, or when the recipient fails.
+ */
+export class Router {
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; recipient: string }>();
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Fire and forget: resolves once the envelope is in the recipient's mailbox. */
+  async send(sender: RouterAgent, envelopeText: string): Promise<{ status: 'delivered'; envelope_id: string }> {
+    const { envelope, recipient, text } = this.admit(sender, envelopeText);
+    const envelopeId = envelope.metadata.trace_id;
+    void this.deps.deliver(recipient, text, envelope).catch((err: unknown) => {
+      this.deps.emit({
+        type: 'MessageFailed',
+        agent_id: sender.id,
+        agent_name: sender.name,
+        trace_id: envelope.metadata.trace_id,
+        from: sender.id,
+        to: recipient.id,
+        method: envelope.method,
+        envelope_id: envelopeId,
+        reason: toPlainError(err).message,
+      });
+    });
+    this.delivered(sender, recipient, envelope);
+    return { status: 'delivered', envelope_id: envelopeId };
+  }
+
+  /** Request/reply with a timeout. */
+  async request(sender: RouterAgent, envelopeText: string, timeoutMs: number): Promise<unknown> {
+    const { envelope, recipient, text } = this.admit(sender, envelopeText, true);
+    const key = `${envelope.metadata.trace_id}:${String(envelope.id)}`;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new AaosError(ErrorCode.MESSAGE_TIMEOUT, `request '${envelope.method}' to ${recipient.name} (${recipient.id}) got no reply within ${timeoutMs} ms`, {
+            recipient: recipient.id,
+            timeout_ms: timeoutMs,
+          }),
+        );
+      }, timeoutMs);
+    });
+    this.pending.set(key, { timer: timer!, recipient: recipient.id });
+    try {
+      const reply = this.deps.deliver(recipient, text, envelope);
+      this.delivered(sender, recipient, envelope);
+      return await Promise.race([reply, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.pending.delete(key);
+    }
+  }
+
+  private admit(sender: RouterAgent, envelopeText: string, needsId = false): { envelope: McpEnvelope; recipient: RouterAgent; text: string } {
+    const envelope = parseEnvelope(envelopeText);
+    if (envelope.metadata.sender !== sender.id) {
+      throw new AaosError(
+        ErrorCode.MESSAGE_INVALID,
+        `envelope sender '${envelope.metadata.sender}' is not the sending agent ${sender.name} (${sender.id})`,
+        { field: 'metadata.sender' },
+      );
+    }
+    if (needsId && envelope.id === undefined) {
+      throw new AaosError(ErrorCode.MESSAGE_INVALID, 'a request envelope needs an id', { field: 'id' });
+    }
+    const recipient = this.deps.resolve(envelope.metadata.recipient);
+    if (!recipient) {
+      throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent '${envelope.metadata.recipient}' to receive '${envelope.method}'`, {
+        recipient: envelope.metadata.recipient,
+      });
+    }
+    this.deps.authorize(sender, { kind: 'message_send', targetId: recipient.id, targetName: recipient.name });
+    this.deps.emit({
+      type: 'MessageSent',
+      agent_id: sender.id,
+      agent_name: sender.name,
+      trace_id: envelope.metadata.trace_id,
+      ...(sender.runId ? { run_id: sender.runId } : {}),
+      from: sender.id,
+      to: recipient.id,
+      method: envelope.method,
+      envelope_id: envelope.metadata.trace_id,
+    });
+    return { envelope, recipient, text: envelopeText };
+  }
+
+  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope): void {
+    this.deps.emit({
+      type: 'MessageDelivered',
+      agent_id: recipient.id,
+      agent_name: recipient.name,
+      trace_id: envelope.metadata.trace_id,
+      from: sender.id,
+      to: recipient.id,
+      method: envelope.method,
+      envelope_id: envelope.metadata.trace_id,
+    });
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { AaosError, ErrorCode, fromPlainError } from '../../errors/index.js';
+import { defineTool, type Tool } from '../tool.js';
+import { runIoTask } from './io-pool.js';
+import { MAX_FILE_BYTES, SEARCH_DEFAULT_RESULTS, SEARCH_LINE_CHARS, SEARCH_MAX_FILES, SEARCH_MAX_RESULTS, SEARCH_TIMEOUT_MS } from './limits.js';
+import type { SearchMatch, SearchTask, SearchTaskResult } from './search-task.js';
+import { absolutePath, resolveSafePath } from './safe-path.js';
+
+export const FileSearchInput = z.object({
+  path: z.string().min(1).describe('absolute path of the directory to search (recursively)'),
+  pattern: z.string().min(1).max(1000).describe('JavaScript regular expression, matched per line'),
+  max_results: z.number().int().min(1).max(SEARCH_MAX_RESULTS).optional().describe(`default ${SEARCH_DEFAULT_RESULTS}`),
+});
+export type FileSearchInput = z.infer<typeof FileSearchInput>;
+
+export interface FileSearchResult {
+  path: string;
+  matches: SearchMatch[];
+  truncated: boolean;
+  files_scanned: number;
+}
+
+const SEARCH_TASK_MODULE = 'src/tools/fs/search-task.js';
+
+/**
+ * The request that stands for "read everything below `dir`": `<dir>/*`. Only a subtree
+ * grant whose base contains `dir` covers it; an exact grant on the directory does not,
+ * so a search never reads file contents the grant does not reach.
+ */
+export function subtreeRequestPath(dir: string): string {
+  return dir === '/' ? '/*' : `${dir}/*`;
+}
+
+export function createFileSearchTool(): Tool {
+  return defineTool({
+    name: 'file_search',
+    description:
+      `Search the UTF-8 text files under a directory (recursively, symbolic links never followed) for a JavaScript ` +
+      `regular expression, line by line. Returns {file, line, text} matches, at most ${SEARCH_MAX_RESULTS}.`,
+    input: FileSearchInput,
+    async run(input, ctx): Promise<FileSearchResult> {
+      const path = absolutePath(input.path);
+      try {
+        new RegExp(input.pattern);
+      } catch (err) {
+        throw new AaosError(
+          ErrorCode.TOOL_INPUT_INVALID,
+          `invalid input for tool 'file_search': pattern: ${err instanceof Error ? err.message : String(err)}`,
+          { tool: 'file_search', field: 'pattern' },
+        );
+      }
+      ctx.authorize({ kind: 'file_read', path: subtreeRequestPath(path) });
+      const target = await resolveSafePath(path);
+      if (target.leaf === undefined) throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot search '${path}': no such directory`, { path });
+      if (target.leaf.kind !== 'dir') {
+        throw new AaosError(ErrorCode.PATH_INVALID, `cannot search '${path}': not a directory`, { path, kind: target.leaf.kind });
+      }
+      const task: SearchTask = {
+        root: path,
+        identity: target.leaf.identity,
+        source: input.pattern,
+        flags: '',
+        maxResults: input.max_results ?? SEARCH_DEFAULT_RESULTS,
+        maxFileBytes: MAX_FILE_BYTES,
+        maxFiles: SEARCH_MAX_FILES,
+        lineChars: SEARCH_LINE_CHARS,
+      };
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(SEARCH_TIMEOUT_MS)]);
+      let result: SearchTaskResult;
+      try {
+        result = await runIoTask<SearchTaskResult>(SEARCH_TASK_MODULE, 'searchTask', task, signal);
+      } catch (err) {
+        if (ctx.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `file_search in '${path}' was cancelled`, { path }, { cause: err });
+        if (signal.aborted) {
+          throw new AaosError(ErrorCode.TOOL_FAILED, `file_search in '${path}' took longer than ${SEARCH_TIMEOUT_MS} ms`, { path }, { cause: err });
+        }
+        throw err;
+      }
+      if (!result.ok) throw fromPlainError(result.error);
+      return { path, matches: result.matches, truncated: result.truncated, files_scanned: result.files_scanned };
+    },
+  });
+}

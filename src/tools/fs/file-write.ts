@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { AaosError, ErrorCode } from '../../errors/index.js';
+import { defineTool, type Tool } from '../tool.js';
+import { MAX_FILE_BYTES } from './limits.js';
+import { absolutePath, resolveSafePath } from './safe-path.js';
+import { tooLarge } from './text.js';
+import { appendFile, ensureParentDirs, replaceFile } from './write-file.js';
+
+export const FileWriteInput = z.object({
+  path: z.string().min(1).describe('absolute path of the file to write'),
+  content: z.string().describe('UTF-8 text to write'),
+  append: z.boolean().optional().describe('append instead of replacing the file (default false)'),
+});
+export type FileWriteInput = z.infer<typeof FileWriteInput>;
+
+export interface FileWriteResult {
+  path: string;
+  bytes_written: number;
+}
+
+export function createFileWriteTool(): Tool {
+  return defineTool({
+    name: 'file_write',
+    description:
+      `Write UTF-8 text to a file by absolute path, replacing it atomically (or appending with append: true). ` +
+      `Missing parent directories are created. Content is limited to ${MAX_FILE_BYTES} bytes; symbolic links are never followed.`,
+    input: FileWriteInput,
+    async run(input, ctx): Promise<FileWriteResult> {
+      const path = absolutePath(input.path);
+      const bytes = Buffer.from(input.content, 'utf8');
+      if (bytes.length > MAX_FILE_BYTES) throw tooLarge(path, bytes.length, MAX_FILE_BYTES, 'content for');
+      // authorization precedes every side effect: a denied write leaves no trace
+      ctx.authorize({ kind: 'file_write', path });
+      const target = await resolveSafePath(path);
+      if (target.leaf !== undefined && target.leaf.kind !== 'file') {
+        throw new AaosError(ErrorCode.PATH_INVALID, `cannot write '${path}': not a regular file`, { path, kind: target.leaf.kind });
+      }
+      const parent = await ensureParentDirs(target);
+      if (input.append === true) await appendFile(target, bytes);
+      else await replaceFile(target, parent, bytes);
+      return { path, bytes_written: bytes.length };
+    },
+  });
+}

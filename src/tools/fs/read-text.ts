@@ -1,0 +1,39 @@
+import { constants } from 'node:fs';
+import { AaosError, ErrorCode } from '../../errors/index.js';
+import { fsError } from './fs-errors.js';
+import { openVerified, type FileIdentity, type PathInfo } from './safe-path.js';
+import { decodeUtf8, tooLarge } from './text.js';
+
+export interface VerifiedText {
+  text: string;
+  size_bytes: number;
+  info: PathInfo;
+}
+
+/**
+ * Reads a regular file as UTF-8 through a verified O_NOFOLLOW fd. The size is checked
+ * on the fd (not the earlier lstat) and the read stops one byte past the cap, so a
+ * file that grows in between still cannot blow the limit.
+ */
+export async function readVerifiedText(path: string, expected: FileIdentity | undefined, maxBytes: number): Promise<VerifiedText> {
+  const { handle, info } = await openVerified(path, constants.O_RDONLY, expected, 'read');
+  try {
+    if (info.kind !== 'file') {
+      throw new AaosError(ErrorCode.PATH_INVALID, `cannot read '${path}': not a regular file`, { path, kind: info.kind });
+    }
+    if (info.size > maxBytes) throw tooLarge(path, info.size, maxBytes);
+    const buffer = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > maxBytes) throw tooLarge(path, filled, maxBytes);
+    return { text: decodeUtf8(buffer.subarray(0, filled), path), size_bytes: filled, info };
+  } catch (err) {
+    throw fsError(err, path, 'read');
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,41 @@
+import { AaosError, ErrorCode } from '../errors/index.js';
+import type { ToolDefinition } from '../providers/model.js';
+import type { Tool } from './tool.js';
+
+/** Name → tool. Registering a name twice is a programming error, not a silent replace. */
+export class ToolRegistry {
+  private readonly tools = new Map<string, Tool>();
+
+  register(...tools: Tool[]): this {
+    for (const tool of tools) {
+      const name = tool.definition.name;
+      if (this.tools.has(name)) throw new AaosError(ErrorCode.INTERNAL, `tool '${name}' is registered twice`);
+      this.tools.set(name, tool);
+    }
+    return this;
+  }
+
+  get(name: string): Tool | undefined {
+    return this.tools.get(name);
+  }
+
+  require(name: string): Tool {
+    const tool = this.tools.get(name);
+    if (!tool) {
+      throw new AaosError(ErrorCode.TOOL_NOT_FOUND, `no tool named '${name}' (registered: ${this.names().join(', ')})`, { tool: name });
+    }
+    return tool;
+  }
+
+  names(): string[] {
+    return [...this.tools.keys()].sort();
+  }
+
+  definitions(filter?: (name: string) => boolean): ToolDefinition[] {
+    const out: ToolDefinition[] = [];
+    for (const name of this.names()) {
+      if (!filter || filter(name)) out.push(this.tools.get(name)!.definition);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The one generic worker entry (built to dist/workers/entry.js). Like piscina's
+ * bootstrap: the module to host arrives in a startup message together with a
+ * dedicated MessagePort; once the module is loaded we answer READY on that port.
+ */
+import { parentPort } from 'node:worker_threads';
+import { WorkerHost } from '../src/agent/worker-host.js';
+import type { AgentModule } from '../src/agent/agent-module.js';
+import { toPlainError } from '../src/errors/aaos-error.js';
+import type { StartMessage } from '../src/protocol/index.js';
+
+if (!parentPort) throw new Error('workers/entry.js must run inside a worker thread');
+const parent = parentPort;
+
+parent.once('message', (msg: StartMessage) => {
+  void (async () => {
+    try {
+      if (msg?.t !== 'start' || typeof msg.module !== 'string' || !msg.port) {
+        throw new Error(`expected a start message with a module and a port, got ${JSON.stringify(msg?.t)}`);
+      }
+      const loaded = (await import(msg.module)) as { agentModule?: AgentModule };
+      const mod = loaded.agentModule;
+      if (!mod || typeof mod.init !== 'function' || typeof mod.handle !== 'function') {
+        throw new Error(`module ${msg.module} does not export an agentModule with init() and handle()`);
+      }
+      new WorkerHost(msg.port, mod).start();
+    } catch (err) {
+      parent.postMessage({ t: 'start_failed', error: toPlainError(err) });
+    }
+  })();
+});
