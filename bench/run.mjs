@@ -96,6 +96,29 @@ function cpuJiffies() {
   }
 }
 
+/** Busy cores over the next `ms` (from /proc/stat), or null. */
+async function busyCores(ms = 500) {
+  const a = cpuJiffies();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuJiffies();
+  if (!a || !b || b.total === a.total) return null;
+  return ((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length;
+}
+
+/**
+ * Waits (bounded) until the box is quiet before a suite, like the reference measurements
+ * did. The box is shared with processes this one cannot see; when they do not go away the
+ * suite runs anyway and the report says how busy the box was.
+ */
+async function waitForIdle(maxWaitS, threshold = 0.3) {
+  const t0 = Date.now();
+  let busy = await busyCores();
+  while (busy !== null && busy > threshold && Date.now() - t0 < maxWaitS * 1000) {
+    busy = await busyCores(1000);
+  }
+  return { busy_cores_before: busy === null ? null : sig(busy, 2), idle_wait_s: sig((Date.now() - t0) / 1000, 2) };
+}
+
 function machineInfo() {
   const cpus = os.cpus();
   return {
@@ -153,7 +176,11 @@ function runSuiteProcess(name, { quick, timeoutS, echoStderr }) {
       const out = lastJsonLine(stdout);
       const status = { suite: name, exit_code: code, signal, wall_ms: sig(wallMs) };
       if (timedOut) status.error = `timed out after ${timeoutS} s`;
-      else if (!out) status.error = `no JSON result line (exit ${code}${signal ? `, ${signal}` : ''}); stderr tail: ${stderrTail.trim().split('\n').slice(-5).join(' | ')}`;
+      else if (!out) {
+        const errLines = stderrTail.split('\n').filter((l) => /^\s*(\w*Error\b|Uncaught|FATAL|Assertion)/.test(l));
+        const why = errLines.length ? errLines[errLines.length - 1].trim() : stderrTail.trim().split('\n').slice(-3).join(' | ');
+        status.error = `crashed without a result line (exit ${code}${signal ? `, ${signal}` : ''}): ${why}`;
+      }
       else if (!out.ok) status.error = out.error;
       // Foreign CPU = busy CPU of the whole box minus what the suite process itself used.
       if (j0 && j1 && out?.cpu_ms !== undefined && wallMs > 0) {
@@ -193,7 +220,8 @@ function merge(report, out) {
     }
   }
   Object.assign(report.spread, out.spread ?? {});
-  if (out.details && Object.keys(out.details).length) report.details[out.suite] = out.details;
+  // Suites key their details by report group already (details.raw, details.peers, …).
+  for (const [k, v] of Object.entries(out.details ?? {})) report.details[k] = { ...(report.details[k] ?? {}), ...v };
   for (const n of out.notes ?? []) report.notes.push(`${out.suite}: ${n}`);
 }
 
@@ -329,9 +357,11 @@ async function main() {
   }
 
   for (const name of suites) {
-    process.stderr.write(`== suite ${name}\n`);
+    const idle = await waitForIdle(opts.quick ? 5 : 60);
+    process.stderr.write(`== suite ${name} (busy cores before: ${idle.busy_cores_before}, waited ${idle.idle_wait_s} s)\n`);
     const { status, out } = await runSuiteProcess(name, { quick: opts.quick, timeoutS, echoStderr: true });
     if (out?.skipped) status.skipped = out.skipped;
+    Object.assign(status, idle);
     report.suites[name] = status;
     if (status.error) process.stderr.write(`== suite ${name} FAILED: ${status.error}\n`);
     if (status.foreign_cpu_cores > 0.2) {

@@ -18,12 +18,15 @@ export const ECHO_TOOL = 'echo';
 
 export const idealMs = (latencyMs) => (ROOT_MODEL_CALLS + CHILD_MODEL_CALLS) * latencyMs;
 
-/** Grid of (children, latency) and repetitions. */
+/** Grid of (children, latency) and repetitions (fewer for the slow N = 500 runs). */
 export function fanoutConfig(quick) {
   return quick
-    ? { children: [10, 100], latenciesMs: [0, 50], reps: 3, warmup: 1 }
-    : { children: [10, 100, 500], latenciesMs: [0, 50], reps: 5, warmup: 1 };
+    ? { children: [10, 100], latenciesMs: [0, 50], reps: 3, repsLarge: 3, largeFrom: 500, warmup: 1 }
+    : { children: [10, 100, 500], latenciesMs: [0, 50], reps: 5, repsLarge: 3, largeFrom: 500, warmup: 1 };
 }
+
+/** Repetitions for a configuration with n children. */
+export const repsFor = (cfg, n) => (n >= cfg.largeFrom ? Math.min(cfg.reps, cfg.repsLarge) : cfg.reps);
 
 /** The text a child is asked to work on. */
 export const childTask = (index) => `task ${index}`;

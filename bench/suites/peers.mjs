@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { runSuite, BENCH_DIR } from '../lib/suite.mjs';
-import { fanoutConfig, idealMs, WorkloadCounters, verifyWorkload } from '../lib/fanout-workload.mjs';
+import { fanoutConfig, repsFor, idealMs, WorkloadCounters, verifyWorkload } from '../lib/fanout-workload.mjs';
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import * as openaiAgents from '../peers/openai-agents.mjs';
 import * as langgraph from '../peers/langgraph.mjs';
@@ -33,7 +33,7 @@ function pkgVersion(name) {
 await runSuite('peers', async ({ quick, flags, log }) => {
   const cfg = fanoutConfig(quick);
   if (flags.children) cfg.children = String(flags.children).split(',').map(Number);
-  if (flags.reps) cfg.reps = Number(flags.reps);
+  if (flags.reps) cfg.reps = cfg.repsLarge = Number(flags.reps);
   log(`config ${JSON.stringify(cfg)}`);
   // Both SDKs hang one abort listener per concurrent child/tool on a shared AbortSignal;
   // Node's leak warning at 10 listeners is expected here and only clutters the output.
@@ -87,9 +87,10 @@ await runSuite('peers', async ({ quick, flags, log }) => {
   for (let w = 0; w < cfg.warmup; w++) for (const cell of cells) await runCell(cell);
   for (let r = 0; r < cfg.reps; r++) {
     for (const cell of cells) {
+      if (r >= repsFor(cfg, cell.n)) continue;
       const ms = await runCell(cell);
       cell.samples.push(ms);
-      log(`rep ${r + 1}/${cfg.reps} ${cell.peer.impl.name} N=${cell.n} L=${cell.latencyMs}: ${ms.toFixed(1)} ms (peak ${cell.checks.max_concurrent_child_model_calls} concurrent child model calls)`);
+      log(`rep ${r + 1}/${repsFor(cfg, cell.n)} ${cell.peer.impl.name} N=${cell.n} L=${cell.latencyMs}: ${ms.toFixed(1)} ms (peak ${cell.checks.max_concurrent_child_model_calls} concurrent child model calls)`);
     }
   }
 

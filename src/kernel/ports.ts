@@ -36,6 +36,7 @@ export interface SkillsPort {
   /** throws when the tool is outside the allowed-tools of a skill active in this run */
   check(agentId: string, runId: string, tool: string): void;
   endRun(agentId: string, runId: string): void;
+  endAgent(agentId: string): void;
 }
 
 export type Emit = (event: AuditInput) => void;

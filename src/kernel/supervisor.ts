@@ -252,7 +252,7 @@ export class Supervisor {
     } finally {
       options.signal?.removeEventListener('abort', onOuterAbort);
       this.conversations.close(rec.id, runId);
-      this.opts.skills?.endRun(rec.id, runId);
+      this.opts.skills?.endRun(rec.id, rec.runId ?? runId);
     }
     if (persistent && this.opts.sessions && result.stop_reason !== 'error' && result.transcript.length > 0) {
       this.opts.sessions.append(rec.id, closedTranscript(result.transcript));
@@ -278,7 +278,8 @@ export class Supervisor {
   }
 
   private systemPrompt(rec: AgentRecord): string {
-    const parts = [rec.manifest.system_prompt];
+    // `{data_dir}` in a prompt names the real directory, as it does in capabilities
+    const parts = [rec.manifest.system_prompt.replaceAll('{data_dir}', this.dataDir)];
     const skills = this.opts.skills;
     if (skills && this.capabilities.check(rec.id, { kind: 'tool', name: 'skill_read' })) {
       const catalog = skills.catalog();
@@ -442,6 +443,7 @@ export class Supervisor {
     this.capabilities.revokeAll(rec.id, how === 'stopped' ? `agent stopped: ${reason}` : `agent failed: ${reason}`);
     this.capabilities.forget(rec.id);
     this.opts.models.releaseAgent(rec.id);
+    this.opts.skills?.endAgent(rec.id);
     const info = this.info(rec);
     this.agents.remove(rec.id);
     this.ended.set(rec.id, info);

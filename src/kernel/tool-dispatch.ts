@@ -67,7 +67,8 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
 
   deps.capabilities.authorize(ref, { kind: 'tool', name: call.name }, { tool: call.name, ...(call.handle ? { handle: call.handle } : {}) });
   const tool = deps.registry.require(call.name);
-  deps.skills?.check(rec.id, call.runId, call.name);
+  // skills are active per agent and goal run, the same scope skill_read activates them in
+  deps.skills?.check(rec.id, call.goalRunId ?? call.runId, call.name);
   if (deps.approvals && rec.manifest.approval_required.includes(call.name)) {
     await deps.approvals.request({ agent: ref, tool: call.name, input: call.input, signal: call.signal });
   }
@@ -77,7 +78,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
   const ctx: ToolContext = {
     agentId: rec.id,
     agentName: rec.name,
-    runId: call.goalRunId,
+    runId: call.goalRunId ?? call.runId,
     traceId: call.traceId,
     workspace: call.workspace,
     dataDir: deps.dataDir,

@@ -43,15 +43,15 @@ class IssueCollector {
 
   at(fieldPath: FieldPath, message: string, options: { atKey?: boolean; kind?: IssueKind; path?: string } = {}): void {
     const { line, column } = positionOf(this.lineCounter, offsetOfPath(this.doc, fieldPath, options.atKey));
-    this.atOffsetPosition(line, column, formatFieldPath(fieldPath), message, options.kind ?? 'invalid', options.path);
+    this.push(line, column, formatFieldPath(fieldPath), message, options.kind ?? 'invalid', options.path);
   }
 
   atOffset(offset: number, field: string, message: string): void {
     const { line, column } = positionOf(this.lineCounter, offset);
-    this.atOffsetPosition(line, column, field, message, 'invalid');
+    this.push(line, column, field, message, 'invalid');
   }
 
-  private atOffsetPosition(line: number, column: number, field: string, message: string, kind: IssueKind, filePath?: string): void {
+  private push(line: number, column: number, field: string, message: string, kind: IssueKind, filePath?: string): void {
     const issue: ManifestIssue & { kind: IssueKind; path?: string } = { file: this.file, line, column, field, message, kind };
     if (filePath !== undefined) issue.path = filePath;
     this.issues.push(issue);
@@ -75,6 +75,7 @@ function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
+  if (ArrayBuffer.isView(value)) return 'binary data';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   return String(value);
@@ -125,36 +126,67 @@ function isRootTypeMismatch(branch: readonly z.core.$ZodIssue[]): boolean {
   return branch.length === 1 && only !== undefined && only.code === 'invalid_type' && only.path.length === 0;
 }
 
-function addZodIssue(collector: IssueCollector, issue: z.core.$ZodIssue, prefix: FieldPath = []): void {
-  const fieldPath = [...prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
-  if (issue.code === 'unrecognized_keys') {
+/** A zod issue with its absolute path; unions are resolved to the branch that matters. */
+interface FlatIssue {
+  path: (string | number)[];
+  issue: z.core.$ZodIssue;
+  /** a message computed while flattening (a union type mismatch) */
+  message?: string;
+}
+
+function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: FieldPath = []): FlatIssue[] {
+  const out: FlatIssue[] = [];
+  for (const issue of issues) {
+    const fieldPath = [...prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
+    if (issue.code === 'invalid_union') {
+      // a union fails in every branch; report the branch that got past the type check, if one did
+      const deep = issue.errors.filter((branch) => !isRootTypeMismatch(branch));
+      const [only] = deep;
+      if (deep.length === 1 && only !== undefined) {
+        out.push(...flattenIssues(only, fieldPath));
+        continue;
+      }
+      const expected = issue.errors
+        .map((branch) => branch[0])
+        .filter((first): first is z.core.$ZodIssueInvalidType => first?.code === 'invalid_type')
+        .map((first) => typeName(first.expected));
+      const input = (issue as { input?: unknown }).input;
+      if (expected.length > 0 && input !== undefined) {
+        out.push({ path: fieldPath, issue, message: `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(input)}` });
+        continue;
+      }
+    }
+    out.push({ path: fieldPath, issue });
+  }
+  return out;
+}
+
+function addZodIssues(collector: IssueCollector, issues: readonly z.core.$ZodIssue[]): void {
+  const flat = flattenIssues(issues);
+  // `fiel: x` is reported as "did you mean 'file'", so "file is missing" would only repeat it
+  const hinted = new Set<string>();
+  for (const { path: fieldPath, issue } of flat) {
+    if (issue.code !== 'unrecognized_keys') continue;
     const known = KNOWN_FIELDS[fieldPath.join('.')] ?? [];
     for (const key of issue.keys) {
       const hint = closestMatch(key, known);
-      const suffix = hint !== undefined ? ` (did you mean '${hint}'?)` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
-      collector.at([...fieldPath, key], `unknown field '${key}'${suffix}`, { atKey: true });
-    }
-    return;
-  }
-  if (issue.code === 'invalid_union') {
-    // a union fails in every branch; report the branch that got past the type check, if one did
-    const deep = issue.errors.filter((branch) => !isRootTypeMismatch(branch));
-    const [only] = deep;
-    if (deep.length === 1 && only !== undefined) {
-      for (const inner of only) addZodIssue(collector, inner, fieldPath);
-      return;
-    }
-    const expected = issue.errors
-      .map((branch) => branch[0])
-      .filter((first): first is z.core.$ZodIssueInvalidType => first?.code === 'invalid_type')
-      .map((first) => typeName(first.expected));
-    const input = (issue as { input?: unknown }).input;
-    if (expected.length > 0 && input !== undefined) {
-      collector.at(fieldPath, `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(input)}`);
-      return;
+      if (hint !== undefined) hinted.add([...fieldPath, hint].join('.'));
     }
   }
-  collector.at(fieldPath, describeIssue(issue));
+  for (const { path: fieldPath, issue, message } of flat) {
+    if (issue.code === 'unrecognized_keys') {
+      const known = KNOWN_FIELDS[fieldPath.join('.')] ?? [];
+      for (const key of issue.keys) {
+        const hint = closestMatch(key, known);
+        const suffix = hint !== undefined ? ` (did you mean '${hint}'?)` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
+        collector.at([...fieldPath, key], `unknown field '${key}'${suffix}`, { atKey: true });
+      }
+      continue;
+    }
+    const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
+    if (missing && hinted.has(fieldPath.join('.'))) continue;
+    collector.at(fieldPath, message ?? describeIssue(issue));
+  }
 }
 
 function parseCapabilities(collector: IssueCollector, doc: Document, lineCounter: LineCounter, raw: unknown): ManifestCapability[] {
@@ -217,14 +249,20 @@ function resolveModel(collector: IssueCollector, model: string, baseDir: string)
   return `${SCRIPTED_PREFIX}${path.resolve(baseDir, scriptPath)}`;
 }
 
-function yamlErrorMessage(doc: Document, error: { code: string; message: string }, offset: number): string {
+function yamlErrorMessage(doc: Document, error: { name: string; code: string; message: string }, offset: number): string {
   if (error.code === 'DUPLICATE_KEY') {
     const field = pathAtOffset(doc, offset);
     const key = field[field.length - 1];
     return key === undefined ? 'duplicate key' : `duplicate key '${String(key)}'`;
   }
   if (error.code === 'MULTIPLE_DOCS') return 'a manifest is one YAML document; remove the extra ---';
+  if (error.name === 'YAMLWarning') return `YAML: ${error.message}`;
   return `YAML syntax error: ${error.message}`;
+}
+
+function tooLarge(file: string): AaosError {
+  const issue: ManifestIssue = { file, line: 1, column: 1, field: '(root)', message: `manifest is larger than ${MAX_MANIFEST_BYTES} bytes` };
+  return new AaosError(ErrorCode.MANIFEST_INVALID, formatIssue(issue), { file, issues: [issue] });
 }
 
 /**
@@ -238,14 +276,21 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   const baseDir = path.resolve(
     options.baseDir ?? (options.file !== undefined ? path.dirname(path.resolve(options.file)) : process.cwd()),
   );
+  // checked before parsing: inline manifests come from models (spawn_agent) as well as people
+  if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) throw tooLarge(file);
   const lineCounter = new LineCounter();
+  // YAML 1.2: `on`/`yes` stay strings; unique keys: a repeated key is an error, not "last wins"
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   const collector = new IssueCollector(file, doc, lineCounter);
 
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
+  // warnings (an unknown !tag, say) are errors too: a manifest should mean exactly what it says
+  const yamlProblems = [...doc.errors, ...doc.warnings];
+  if (yamlProblems.length > 0) {
+    for (const error of yamlProblems) {
       const offset = error.pos[0];
-      const field = error.code === 'MULTIPLE_DOCS' ? formatFieldPath([]) : formatFieldPath(pathAtOffset(doc, offset));
+      const fieldPath =
+        error.code === 'MULTIPLE_DOCS' ? [] : pathAtOffset(doc, offset, error.code !== 'DUPLICATE_KEY');
+      const field = formatFieldPath(fieldPath);
       collector.atOffset(offset, field, yamlErrorMessage(doc, error, offset));
     }
     collector.throwIfAny();
@@ -260,10 +305,18 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
     collector.throwIfAny();
   }
 
-  const raw = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    // the alias cap stops "billion laughs" documents from expanding without bound
+    raw = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  } catch (err) {
+    collector.at([], `YAML error: ${err instanceof Error ? err.message : String(err)}`);
+    collector.throwIfAny();
+    throw err;
+  }
   const parsed = ManifestInput.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) addZodIssue(collector, issue);
+    addZodIssues(collector, parsed.error.issues);
   }
   const capabilities = parseCapabilities(collector, doc, lineCounter, raw['capabilities']);
   const prompt = readSystemPrompt(collector, raw['system_prompt'], baseDir);
@@ -306,16 +359,7 @@ export async function loadManifestFile(filePath: string): Promise<AgentManifest>
         path: resolved,
       });
     }
-    if (info.size > MAX_MANIFEST_BYTES) {
-      const issue: ManifestIssue = {
-        file: filePath,
-        line: 1,
-        column: 1,
-        field: '(root)',
-        message: `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
-      };
-      throw new AaosError(ErrorCode.MANIFEST_INVALID, formatIssue(issue), { file: filePath, issues: [issue] });
-    }
+    if (info.size > MAX_MANIFEST_BYTES) throw tooLarge(filePath);
     text = await readFile(resolved, 'utf8');
   } catch (err) {
     if (err instanceof AaosError) throw err;

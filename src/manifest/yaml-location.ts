@@ -70,39 +70,62 @@ export function positionOf(lineCounter: LineCounter, offset: number): Position {
   return { line: Math.max(1, line), column: Math.max(1, col) };
 }
 
-/** The field path of the deepest key or item containing `offset` (to name the field of a YAML error). */
-export function pathAtOffset(doc: Document, offset: number): (string | number)[] {
+/**
+ * The field path of the deepest key or item containing `offset`, to name the field of a
+ * YAML error. When the offset is on a key, that key is the field (`duplicate key`);
+ * with `containerOnly` its parent is (a syntax error at a key means the key itself is
+ * malformed, so its text is no field name).
+ */
+export function pathAtOffset(doc: Document, offset: number, containerOnly = false): (string | number)[] {
   const path: (string | number)[] = [];
   let node: unknown = doc.contents;
   for (;;) {
     node = resolve(doc, node);
     let next: unknown;
     if (isMap(node)) {
-      for (const pair of node.items) {
-        if (!isPair(pair)) continue;
-        const start = startOf(pair.key);
+      const spans = node.items.map((pair) => {
+        const keyRange = isPair(pair) ? (pair.key as Node | null)?.range : undefined;
         const valueRange = (pair.value as Node | null)?.range;
-        const end = valueRange ? valueRange[2] : ((pair.key as Node | null)?.range?.[2] ?? -1);
-        if (start !== undefined && offset >= start && offset <= end) {
-          const key = keyText(pair.key);
-          if (key === undefined) return path;
-          path.push(key);
-          next = pair.value;
-          // when the offset is on the key itself, that key is the field
-          if (offset <= ((pair.key as Node | null)?.range?.[2] ?? start)) return path;
-          break;
+        return keyRange ? { start: keyRange[0], end: valueRange ? valueRange[2] : keyRange[2] } : undefined;
+      });
+      const index = containing(spans, offset, containerOnly);
+      const pair = index === undefined ? undefined : node.items[index];
+      if (pair !== undefined) {
+        const key = keyText(pair.key);
+        if (key === undefined) return path;
+        const keyEnd = (pair.key as Node | null)?.range?.[1] ?? 0;
+        if (offset < keyEnd) {
+          if (!containerOnly) path.push(key);
+          return path;
         }
+        path.push(key);
+        next = pair.value;
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, index) => {
+      const spans = node.items.map((item) => {
         const range = (item as Node | null)?.range;
-        if (next === undefined && range && offset >= range[0] && offset <= range[2]) {
-          path.push(index);
-          next = item;
-        }
+        return range ? { start: range[0], end: range[2] } : undefined;
       });
+      const index = containing(spans, offset, containerOnly);
+      if (index !== undefined) {
+        path.push(index);
+        next = node.items[index];
+      }
     }
     if (next === undefined || next === null) return path;
     node = next;
   }
+}
+
+/**
+ * The span containing `offset` (end exclusive), or one ending exactly at it: YAML reports
+ * an unterminated node just past its end, so for syntax errors (`preferEnd`) a node that
+ * ends at the offset is the likelier culprit than the one that starts there.
+ */
+function containing(spans: ({ start: number; end: number } | undefined)[], offset: number, preferEnd: boolean): number | undefined {
+  const inside = spans.findIndex((span) => span !== undefined && offset >= span.start && offset < span.end);
+  const atEnd = spans.findIndex((span) => span !== undefined && span.end === offset);
+  const order = preferEnd ? [atEnd, inside] : [inside, atEnd];
+  const found = order.find((index) => index !== -1);
+  return found;
 }

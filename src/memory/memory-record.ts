@@ -32,7 +32,7 @@ export type MemoryRecord = z.infer<typeof MemoryRecord>;
 /** A memory as callers see it: everything but the vector. */
 export type MemoryView = Omit<MemoryRecord, 'v' | 'embedding'>;
 
-export function encodeEmbedding(vector: Float32Array): Uint8Array {
+export function encodeEmbedding(vector: Float32Array): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(vector.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < vector.length; i++) view.setFloat32(i * 4, vector[i] ?? 0, true);

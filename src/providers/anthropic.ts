@@ -1,4 +1,5 @@
 import { Anthropic } from '@anthropic-ai/sdk';
+import { Console } from 'node:console';
 import { toProviderError } from './provider-errors.js';
 import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
 
@@ -116,6 +117,8 @@ export function anthropicContextTokens(_model: string): number {
   return 200_000;
 }
 
+const SDK_LOGGER = new Console(process.stderr);
+
 export class AnthropicProvider implements ModelProvider {
   readonly id = 'anthropic';
   private readonly client: Anthropic;
@@ -126,6 +129,8 @@ export class AnthropicProvider implements ModelProvider {
       baseURL: options.baseURL ?? 'https://api.anthropic.com',
       // retries belong to the gateway (shared backoff, audit); never let the SDK retry behind our back
       maxRetries: 0,
+      // SDK notices (e.g. deprecated models) must never land on stdout, which may carry NDJSON audit
+      logger: SDK_LOGGER,
       timeout: options.timeoutMs ?? 600_000,
     });
   }

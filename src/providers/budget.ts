@@ -22,8 +22,8 @@
 
 export interface TokenBudget {
   max_tokens: number;
-  /** 0 = never reset */
-  reset_period_seconds: number;
+  /** 0 or absent = never reset */
+  reset_period_seconds?: number;
 }
 
 interface Account {

@@ -1,4 +1,5 @@
 import { OpenAI } from 'openai';
+import { Console } from 'node:console';
 import { toProviderError } from './provider-errors.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
@@ -140,6 +141,8 @@ export function openAICompatContextTokens(flavor: OpenAICompatFlavor, model: str
   return 128_000;
 }
 
+const SDK_LOGGER = new Console(process.stderr);
+
 export class OpenAICompatProvider implements ModelProvider {
   readonly id: OpenAICompatFlavor;
   private readonly client: OpenAI;
@@ -153,6 +156,8 @@ export class OpenAICompatProvider implements ModelProvider {
       baseURL: options.baseURL,
       // retries belong to the gateway (shared backoff, audit)
       maxRetries: 0,
+      // SDK notices (e.g. deprecated models) must never land on stdout, which may carry NDJSON audit
+      logger: SDK_LOGGER,
       timeout: options.timeoutMs ?? 600_000,
     });
   }

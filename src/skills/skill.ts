@@ -69,7 +69,7 @@ export function parseSkillMarkdown(text: string, file: string): ParsedSkillMarkd
   if (end >= lines.length) throw invalid(file, 'SKILL.md frontmatter has no closing --- line');
 
   const yamlText = lines.slice(start + 1, end).join('\n');
-  const doc = parseDocument(yamlText, { prettyErrors: false });
+  const doc = parseDocument(yamlText);
   const yamlError = doc.errors[0];
   if (yamlError) {
     // +2: the opening --- line, and YAML lines are 1-based

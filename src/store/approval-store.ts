@@ -1,33 +1,22 @@
-import { z } from 'zod';
+import { ApprovalRecord, type ApprovalPersistence } from '../approvals/approval-record.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { Store } from './lmdb-env.js';
 import { compact, readRecord } from './record.js';
 
 const APPROVAL_V = 1;
 
-/** A pending human approval, persisted so it survives a daemon restart. Timestamps are ISO-8601. */
-export const ApprovalRecord = z.object({
-  v: z.literal(APPROVAL_V),
-  id: z.string().min(1),
-  agent_id: z.string(),
-  agent_name: z.string(),
-  tool: z.string(),
-  input: z.unknown(),
-  requested_at: z.string(),
-  expires_at: z.string(),
-  run_id: z.string().optional(),
-});
-export type ApprovalRecord = z.infer<typeof ApprovalRecord>;
+// One schema for approvals, owned by the queue; this store only persists it.
+export { ApprovalRecord };
 
 /** The persistence the approval queue is written against. */
-export class ApprovalStore {
+export class ApprovalStore implements ApprovalPersistence {
   readonly #store: Store;
 
   constructor(store: Store) {
     this.#store = store;
   }
 
-  save(rec: Omit<ApprovalRecord, 'v'> & { v?: typeof APPROVAL_V }): void {
+  save(rec: ApprovalRecord): void {
     const parsed = ApprovalRecord.safeParse({ ...rec, v: APPROVAL_V });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../../errors/index.js';
 import { defineTool, type Tool, type ToolContext } from '../tool.js';
@@ -66,19 +67,25 @@ export function createFileReadManyTool(): Tool {
           prepared.push(failed(requested, err));
         }
       }
-      // ... the reads themselves run in parallel on the I/O pool
+      // ... the reads themselves run in parallel on the I/O pool, under one batch signal
+      // (one listener on the caller's signal instead of one per file)
+      const batch = new AbortController();
+      setMaxListeners(READ_MANY_MAX_PATHS + 4, batch.signal);
+      const forward = (): void => batch.abort(ctx.signal.reason);
+      if (ctx.signal.aborted) forward();
+      else ctx.signal.addEventListener('abort', forward, { once: true });
       const files = await Promise.all(
         prepared.map(async (item): Promise<FileReadManyOk | FileReadManyError> => {
           if ('error' in item) return item;
           try {
-            const result = await runIoTask<ReadTaskResult>(READ_TASK_MODULE, 'readFileTask', item, ctx.signal);
+            const result = await runIoTask<ReadTaskResult>(READ_TASK_MODULE, 'readFileTask', item, batch.signal);
             if (!result.ok) return failed(item.path, fromPlainError(result.error));
             return { path: item.path, content: result.content, size_bytes: result.size_bytes, total_lines: result.total_lines };
           } catch (err) {
             return failed(item.path, err);
           }
         }),
-      );
+      ).finally(() => ctx.signal.removeEventListener('abort', forward));
       return { files, count: files.length };
     },
   });

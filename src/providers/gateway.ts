@@ -1,0 +1,242 @@
+import { AaosError, ErrorCode } from '../errors/index.js';
+import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
+import { BudgetLedger, type TokenBudget } from './budget.js';
+import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
+import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
+import { InferenceScheduler, schedulerLimitsFromEnv, type SchedulerLimits } from './scheduler.js';
+import { sleep as realSleep } from './sleep.js';
+import { estimateInputTokens } from './token-estimate.js';
+import type { ModelRequest, ModelResponse, ScriptContext } from './model.js';
+
+/** Who is calling: the audit header and the budget chain come from here. */
+export interface GatewayAgent {
+  id: string;
+  name: string;
+  parentId?: string;
+  runId?: string;
+  traceId?: string;
+}
+
+/** What the agent loop supplies; the gateway fills in the routed model id and the agent id. */
+export type GatewayRequest = Omit<ModelRequest, 'model' | 'agent_id'>;
+
+export interface ModelGatewayOptions {
+  /** provider keys, base URLs, AAOS_MODEL_OVERRIDE, scheduler limits */
+  env: NodeJS.ProcessEnv;
+  emit: (event: AuditInput) => void;
+  /** ms since epoch; drives budget windows and scheduler pauses */
+  clock?: () => number;
+  /** default: AAOS_MAX_CONCURRENT_INFERENCE / AAOS_MIN_INFERENCE_DELAY_MS from `env` */
+  limits?: SchedulerLimits;
+  retry?: Partial<RetryPolicy>;
+  /** the wait between retries (injectable for tests) */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** jitter source in [0, 1) */
+  random?: () => number;
+  /** per-request HTTP timeout of real providers (default 10 minutes) */
+  timeoutMs?: number;
+}
+
+interface KnownAgent {
+  id: string;
+  name: string;
+  parentId: string | undefined;
+  runId: string | undefined;
+}
+
+/**
+ * The supervisor's single door to models: routing, budgets, the shared scheduler,
+ * retries and usage audit. Workers never hold keys; they ask the supervisor, which
+ * calls `complete` here.
+ */
+export class ModelGateway {
+  readonly router: ProviderRouter;
+  readonly scheduler: InferenceScheduler;
+  readonly budgets: BudgetLedger;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly emit: (event: AuditInput) => void;
+  private readonly clock: () => number;
+  private readonly policy: RetryPolicy;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+  private readonly agents = new Map<string, KnownAgent>();
+  private readonly active = new Map<string, Set<AbortController>>();
+
+  constructor(options: ModelGatewayOptions) {
+    this.env = options.env;
+    this.emit = options.emit;
+    this.clock = options.clock ?? Date.now;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.sleep = options.sleep ?? realSleep;
+    this.random = options.random ?? Math.random;
+    this.router = new ProviderRouter(options.env, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    this.scheduler = new InferenceScheduler({ limits: options.limits ?? schedulerLimitsFromEnv(options.env), clock: this.clock });
+    this.budgets = new BudgetLedger(this.clock);
+  }
+
+  registerAgent(agent: { id: string; name: string; parentId?: string; runId?: string }, budget?: TokenBudget): void {
+    this.agents.set(agent.id, { id: agent.id, name: agent.name, parentId: agent.parentId, runId: agent.runId });
+    this.budgets.register(agent.id, agent.parentId, budget);
+  }
+
+  /** Forget the agent: cancels its calls, drops its budget account and its scripted cursor. */
+  releaseAgent(id: string): void {
+    this.cancelAgent(id);
+    this.agents.delete(id);
+    this.budgets.release(id);
+    this.router.scripted.reset(id);
+  }
+
+  /** Queued calls are rejected with CANCELLED at once; in-flight ones are aborted. */
+  cancelAgent(id: string): void {
+    const reason = new AaosError(ErrorCode.CANCELLED, `model calls of agent ${id} were cancelled`, { agent_id: id });
+    this.scheduler.cancelAgent(id, reason);
+    for (const controller of this.active.get(id) ?? []) controller.abort(reason);
+  }
+
+  /** Throws MODEL_UNKNOWN for a model string that routes nowhere (useful when validating a manifest). */
+  route(modelSpec: string): ModelRoute {
+    return this.router.route(modelSpec);
+  }
+
+  maxContextTokens(modelSpec: string): number {
+    return this.router.maxContextTokens(modelSpec);
+  }
+
+  async complete(agent: GatewayAgent, modelSpec: string, request: GatewayRequest, ctx: ScriptContext): Promise<ModelResponse> {
+    const { route, provider } = this.router.resolve(modelSpec);
+    if (!this.budgets.has(agent.id)) this.registerAgent(agent);
+
+    const estimate = estimateInputTokens(request);
+    const admission = this.budgets.admit(agent.id, estimate);
+    if (!admission.ok) throw this.refuse(agent, admission.refusal);
+    const reservation = admission.reservation;
+
+    const controller = new AbortController();
+    const outer = request.signal;
+    const onOuterAbort = (): void => controller.abort(outer?.reason);
+    if (outer?.aborted) controller.abort(outer.reason);
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
+    this.track(agent.id, controller);
+
+    try {
+      const response = await withRetry(
+        () =>
+          this.scheduler
+            .run(
+              route.provider,
+              agent.id,
+              (signal) => provider.complete({ ...request, model: route.model, agent_id: agent.id, signal }, ctx),
+              controller.signal,
+            )
+            .catch((err: unknown) => {
+              this.shareRateLimit(route, err);
+              throw err;
+            }),
+        this.policy,
+        {
+          sleep: this.sleep,
+          random: this.random,
+          signal: controller.signal,
+          onRetry: (notice) => {
+            if (notice.error.code === ErrorCode.MODEL_RATE_LIMITED) this.scheduler.pause(route.provider, this.clock() + notice.delay_ms);
+            this.emit(this.event(agent, 'InferenceRetried', { provider: route.provider, attempt: notice.attempt, delay_ms: notice.delay_ms, reason: notice.reason }));
+          },
+        },
+      );
+      this.budgets.settle(reservation, response.usage.input_tokens + response.usage.output_tokens);
+      this.emit(
+        this.event(agent, 'UsageReported', {
+          model: route.model,
+          provider: route.provider,
+          input_tokens: response.usage.input_tokens,
+          output_tokens: response.usage.output_tokens,
+        }),
+      );
+      return response;
+    } catch (err) {
+      this.budgets.cancel(reservation);
+      throw err;
+    } finally {
+      outer?.removeEventListener('abort', onOuterAbort);
+      this.untrack(agent.id, controller);
+    }
+  }
+
+  /** One line for the daemon's start-up notice. */
+  describeDefault(): string {
+    const override = this.env['AAOS_MODEL_OVERRIDE']?.trim();
+    const prefix = override ? `AAOS_MODEL_OVERRIDE=${override}: every agent uses this model; ` : '';
+    const real = this.router.available().filter((id) => id !== 'scripted');
+    if (real.length === 0) {
+      return `${prefix}no provider API key set: agents with real model names will fail; scripted: models run offline; set ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL to use a real provider`;
+    }
+    const missing = (['anthropic', 'openai', 'deepseek'] as const).filter((id) => !real.includes(id)).map((id) => PROVIDER_KEY_ENV[id]);
+    const rest = missing.length > 0 ? `; not configured: ${missing.join(', ')}` : '';
+    return `${prefix}model providers: ${real.join(', ')}; scripted: models run offline${rest}`;
+  }
+
+  /** A 429 pauses every agent of the provider, also when this call gives up. */
+  private shareRateLimit(route: ModelRoute, err: unknown): void {
+    if (!(err instanceof AaosError) || err.code !== ErrorCode.MODEL_RATE_LIMITED) return;
+    if (typeof err.details?.['retry_after_ms'] !== 'number') return;
+    this.scheduler.pause(route.provider, this.clock() + retryDelayMs(err, 1, this.policy, this.random));
+  }
+
+  private refuse(agent: GatewayAgent, refusal: { owner: string; used: number; reserved: number; max: number; estimate: number }): AaosError {
+    const owner = this.agents.get(refusal.owner);
+    const ownerName = owner?.name ?? refusal.owner;
+    const whose = refusal.owner === agent.id ? `agent '${agent.name}' (${agent.id})` : `ancestor '${ownerName}' (${refusal.owner}) of agent '${agent.name}' (${agent.id})`;
+    const inFlight = refusal.reserved > 0 ? ` plus ~${refusal.reserved} reserved by calls in flight` : '';
+    const error = new AaosError(
+      ErrorCode.BUDGET_EXCEEDED,
+      `token budget of ${whose} exceeded: used ${refusal.used} of ${refusal.max} tokens${inFlight}; this call needs ~${refusal.estimate} more input tokens, so it was not made`,
+      { budget_agent_id: refusal.owner, agent_id: agent.id, used_tokens: refusal.used, max_tokens: refusal.max, reserved_tokens: refusal.reserved, estimated_input_tokens: refusal.estimate },
+    );
+    // the event is about the budget that refused, so it carries the owner's header
+    const event: AuditInputOf<'BudgetExceeded'> = {
+      agent_id: refusal.owner,
+      agent_name: ownerName,
+      ...(owner?.parentId !== undefined ? { parent_id: owner.parentId } : {}),
+      ...(agent.runId !== undefined ? { run_id: agent.runId } : {}),
+      ...(agent.traceId !== undefined ? { trace_id: agent.traceId } : {}),
+      type: 'BudgetExceeded',
+      max_tokens: refusal.max,
+      used_tokens: refusal.used,
+      requested_by: agent.id,
+    };
+    this.emit(event);
+    return error;
+  }
+
+  private event<T extends AuditType>(agent: GatewayAgent, type: T, fields: AuditFields[T]): AuditInputOf<T> {
+    const known = this.agents.get(agent.id);
+    const parentId = agent.parentId ?? known?.parentId;
+    const runId = agent.runId ?? known?.runId;
+    return {
+      agent_id: agent.id,
+      agent_name: agent.name,
+      ...(parentId !== undefined ? { parent_id: parentId } : {}),
+      ...(runId !== undefined ? { run_id: runId } : {}),
+      ...(agent.traceId !== undefined ? { trace_id: agent.traceId } : {}),
+      type,
+      ...fields,
+    } as unknown as AuditInputOf<T>;
+  }
+
+  private track(agentId: string, controller: AbortController): void {
+    let set = this.active.get(agentId);
+    if (!set) {
+      set = new Set();
+      this.active.set(agentId, set);
+    }
+    set.add(controller);
+  }
+
+  private untrack(agentId: string, controller: AbortController): void {
+    const set = this.active.get(agentId);
+    if (!set) return;
+    set.delete(controller);
+    if (set.size === 0) this.active.delete(agentId);
+  }
+}

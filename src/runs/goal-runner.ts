@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditInput } from '../audit/event.js';
+import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
+import type { Supervisor } from '../kernel/supervisor.js';
+import type { RunOutcome } from '../protocol/index.js';
+import type { RunRecord, RunStore } from '../store/run-store.js';
+import { preview } from '../kernel/tool-dispatch.js';
+
+export interface GoalHandle {
+  run_id: string;
+  workspace: string;
+  /** settles when the run ends, with its final record (never rejects) */
+  done: Promise<RunRecord>;
+}
+
+interface Waiting {
+  record: RunRecord;
+  resolve(rec: RunRecord): void;
+}
+
+/**
+ * Goals submitted to the bootstrap agent. Each goal is written to the run store
+ * before it is acknowledged, gets its own run id and workspace, and runs with up
+ * to `maxConcurrent` others; the rest wait in order.
+ */
+export class GoalRunner {
+  private agentId: string | undefined;
+  private readonly queue: Waiting[] = [];
+  private readonly active = new Map<string, AbortController>();
+  private readonly settled = new Map<string, Promise<RunRecord>>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly deps: {
+      supervisor: Supervisor;
+      runs: RunStore;
+      emit: (e: AuditInput) => void;
+      maxConcurrent: number;
+    },
+  ) {}
+
+  /** The agent goals go to (the persistent bootstrap agent). */
+  setAgent(agentId: string): void {
+    this.agentId = agentId;
+    this.pump();
+  }
+
+  get agent(): string | undefined {
+    return this.agentId;
+  }
+
+  submit(goal: string): GoalHandle {
+    const text = goal.trim();
+    if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
+    if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, 'no bootstrap agent is running to take goals: start agentd with --bootstrap');
+    if (this.deps.supervisor.isShuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+    const runId = randomUUID();
+    const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);
+    mkdirSync(workspace, { recursive: true, mode: 0o750 });
+    const record = this.deps.runs.create({ run_id: runId, goal: text, agent_id: this.agentId, workspace });
+    return this.enqueue(record);
+  }
+
+  /** Re-queue a run that a previous process left unfinished (crash recovery). */
+  resume(record: RunRecord): GoalHandle {
+    mkdirSync(record.workspace, { recursive: true, mode: 0o750 });
+    const rec = this.deps.runs.update(record.run_id, { state: 'queued', ...(this.agentId ? { agent_id: this.agentId } : {}) });
+    this.deps.emit({
+      type: 'RunResumed',
+      agent_id: rec.agent_id,
+      agent_name: 'bootstrap',
+      run_id: rec.run_id,
+      previous_state: record.state,
+    });
+    return this.enqueue(rec);
+  }
+
+  private enqueue(record: RunRecord): GoalHandle {
+    this.deps.emit({
+      type: 'RunSubmitted',
+      agent_id: record.agent_id,
+      agent_name: 'bootstrap',
+      run_id: record.run_id,
+      goal_preview: preview(record.goal),
+      workspace: record.workspace,
+    });
+    const done = new Promise<RunRecord>((resolve) => this.queue.push({ record, resolve }));
+    this.settled.set(record.run_id, done);
+    this.pump();
+    return { run_id: record.run_id, workspace: record.workspace, done };
+  }
+
+  /** Promise of a run's final record, if this process knows the run. */
+  whenDone(runId: string): Promise<RunRecord> | undefined {
+    return this.settled.get(runId);
+  }
+
+  cancel(runId: string, reason = 'cancelled by request'): RunRecord {
+    const record = this.deps.runs.get(runId);
+    if (!record) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id '${runId}'`, { run_id: runId });
+    const idx = this.queue.findIndex((w) => w.record.run_id === runId);
+    if (idx >= 0) {
+      const [w] = this.queue.splice(idx, 1);
+      const rec = this.finish(w!.record, { state: 'cancelled', error: { code: ErrorCode.CANCELLED, message: reason } }, 0);
+      w!.resolve(rec);
+      this.settled.delete(runId);
+      return rec;
+    }
+    this.active.get(runId)?.abort(new AaosError(ErrorCode.CANCELLED, reason));
+    return this.deps.runs.get(runId) ?? record;
+  }
+
+  get running(): number {
+    return this.active.size;
+  }
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    if (!this.agentId) return;
+    while (this.active.size < this.deps.maxConcurrent && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      void this.start(next);
+    }
+  }
+
+  private async start(w: Waiting): Promise<void> {
+    const controller = new AbortController();
+    const runId = w.record.run_id;
+    this.active.set(runId, controller);
+    const started = performance.now();
+    this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
+    let final: RunRecord;
+    try {
+      const outcome = await this.deps.supervisor.run(this.agentId!, goalMessage(w.record), {
+        runId,
+        workspace: w.record.workspace,
+        signal: controller.signal,
+      });
+      final = this.finish(w.record, patchFor(outcome), performance.now() - started);
+    } catch (err) {
+      const plain = toPlainError(err);
+      final = this.finish(
+        w.record,
+        { state: isAaosError(err, ErrorCode.CANCELLED) ? 'cancelled' : 'failed', error: { code: plain.code, message: plain.message } },
+        performance.now() - started,
+      );
+    } finally {
+      this.active.delete(runId);
+    }
+    w.resolve(final);
+    this.settled.delete(runId);
+    this.pump();
+    if (this.queue.length === 0 && this.active.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  private finish(record: RunRecord, patch: Partial<RunRecord>, elapsedMs: number): RunRecord {
+    const rec = this.deps.runs.update(record.run_id, { ...patch, ended_at: new Date().toISOString() });
+    this.deps.emit({
+      type: 'RunCompleted',
+      agent_id: rec.agent_id,
+      agent_name: 'bootstrap',
+      run_id: rec.run_id,
+      status: rec.state,
+      result_preview: preview(rec.result ?? rec.error?.message ?? ''),
+      elapsed_ms: Math.round(elapsedMs),
+    });
+    return rec;
+  }
+}
+
+function goalMessage(record: RunRecord): string {
+  return `[Workspace for this run: ${record.workspace} — tell every child agent to write its files there.]\n\n${record.goal}`;
+}
+
+function patchFor(outcome: RunOutcome): Partial<RunRecord> {
+  const base = { result: outcome.response, usage: outcome.usage };
+  switch (outcome.stop_reason) {
+    case 'complete':
+      return { ...base, state: 'completed' };
+    case 'cancelled':
+      return { ...base, state: 'cancelled', error: errorOf(outcome, 'cancelled') };
+    default:
+      return { ...base, state: 'failed', error: errorOf(outcome, `stopped: ${outcome.stop_reason}`) };
+  }
+}
+
+function errorOf(outcome: RunOutcome, fallback: string): { code: string; message: string } {
+  if (outcome.error) return { code: outcome.error.code, message: outcome.error.message };
+  const code = outcome.stop_reason === 'budget_exceeded' ? ErrorCode.BUDGET_EXCEEDED : ErrorCode.AGENT_FAILED;
+  return { code, message: fallback };
+}

@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors/index.js';
+import { ScriptedProvider, parseScript } from '../../src/providers/scripted.js';
+import type { Message, ModelRequest, ScriptContext } from '../../src/providers/model.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'aaos-scripted-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function script(name: string, yaml: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+function request(file: string, agentId: string, messages: Message[] = [{ role: 'user', content: 'hello' }], signal?: AbortSignal): ModelRequest {
+  return { model: file, agent_id: agentId, system: '', messages, tools: [], max_tokens: 100, ...(signal ? { signal } : {}) };
+}
+
+const ctx = (agentId: string, extra: Partial<ScriptContext> = {}): ScriptContext => ({ agent_id: agentId, agent_name: `name-${agentId}`, ...extra });
+
+const texts = (r: { content: Array<{ type: string; text?: string }> }) => r.content.filter((b) => b.type === 'text').map((b) => b.text);
+
+describe('ScriptedProvider', () => {
+  it('keeps one cursor per agent and restarts by default', async () => {
+    const file = script('s.yaml', '- text: one\n- text: two\n');
+    const p = new ScriptedProvider();
+    const a1 = await p.complete(request(file, 'a'), ctx('a'));
+    const a2 = await p.complete(request(file, 'a'), ctx('a'));
+    const b1 = await p.complete(request(file, 'b'), ctx('b'));
+    const a3 = await p.complete(request(file, 'a'), ctx('a'));
+    expect([texts(a1), texts(a2), texts(b1), texts(a3)]).toEqual([['one'], ['two'], ['one'], ['one']]);
+    expect(a1.stop_reason).toBe('end_turn');
+    p.reset('b');
+    expect(texts(await p.complete(request(file, 'b'), ctx('b')))).toEqual(['one']);
+  });
+
+  it('fills placeholders in text and (nested) tool inputs', async () => {
+    const file = script(
+      'p.yaml',
+      [
+        'turns:',
+        '  - text: "I am {agent_name} ({agent_id}) in run {run_id}"',
+        '    tool_calls:',
+        '      - name: file_write',
+        '        input: {path: "{workspace}/out-{agent_id}.txt", content: "{message}", meta: {dir: "{data_dir}", list: ["{agent_name}", 3]}}',
+        '  - text: "tool said: {last_tool_result}; unknown {nope} stays"',
+      ].join('\n'),
+    );
+    const p = new ScriptedProvider();
+    const c = ctx('ag-7', { run_id: 'run-9', workspace: '/ws', data_dir: '/data' });
+    const first = await p.complete(request(file, 'ag-7', [{ role: 'user', content: 'write this' }]), c);
+    expect(first.stop_reason).toBe('tool_use');
+    expect(first.content).toEqual([
+      { type: 'text', text: 'I am name-ag-7 (ag-7) in run run-9' },
+      { type: 'tool_use', id: 'toolu_scripted_0_0', name: 'file_write', input: { path: '/ws/out-ag-7.txt', content: 'write this', meta: { dir: '/data', list: ['name-ag-7', 3] } } },
+    ]);
+    const second = await p.complete(
+      request(file, 'ag-7', [
+        { role: 'user', content: 'write this' },
+        { role: 'assistant', content: first.content },
+        { role: 'tool_result', tool_use_id: 'toolu_scripted_0_0', content: 'wrote 10 bytes', is_error: false },
+      ]),
+      c,
+    );
+    expect(texts(second)).toEqual(['tool said: wrote 10 bytes; unknown {nope} stays']);
+  });
+
+  it('uses scripted usage, or estimates chars/4 of input and output', async () => {
+    const file = script('u.yaml', '- text: abcdefgh\n  usage: {input_tokens: 7, output_tokens: 3}\n- text: abcdefgh\n');
+    const p = new ScriptedProvider();
+    expect((await p.complete(request(file, 'a'), ctx('a'))).usage).toEqual({ input_tokens: 7, output_tokens: 3 });
+    // input "hello" = 5 chars → 2; output 8 chars → 2
+    expect((await p.complete(request(file, 'a'), ctx('a'))).usage).toEqual({ input_tokens: 2, output_tokens: 2 });
+  });
+
+  it('when_exhausted: error → SCRIPT_EXHAUSTED', async () => {
+    const file = script('e.yaml', 'turns:\n  - text: only\nwhen_exhausted: error\n');
+    const p = new ScriptedProvider();
+    await p.complete(request(file, 'a'), ctx('a'));
+    await expect(p.complete(request(file, 'a'), ctx('a'))).rejects.toMatchObject({ code: ErrorCode.SCRIPT_EXHAUSTED, message: expect.stringContaining(file) });
+  });
+
+  it('an explicit stop_reason wins', async () => {
+    const file = script('s.yaml', '- text: partial\n  stop_reason: max_tokens\n');
+    expect((await new ScriptedProvider().complete(request(file, 'a'), ctx('a'))).stop_reason).toBe('max_tokens');
+  });
+
+  it.each([
+    ['bad turn field', '- text: ok\n- text: fine\n- tool_calls: [{input: {}}]\n', /turn 2 field tool_calls\.0\.name/],
+    ['unknown key', '- text: ok\n- txt: typo\n', /turn 1/],
+    ['empty turn', '- text: ok\n- {}\n', /turn 1: a turn needs `text`/],
+    ['long form', 'turns:\n  - text: a\n  - usage: {input_tokens: -1, output_tokens: 0}\n    text: b\n', /turn 1 field usage\.input_tokens/],
+    ['bad header', 'turns: []\n', /expected a list of turns/],
+    ['bad when_exhausted', 'turns: [{text: a}]\nwhen_exhausted: loop\n', /when_exhausted/],
+    ['empty list', '[]\n', /empty/],
+    ['yaml syntax', '- text: "unclosed\n- text: b\n', /YAML syntax error/],
+  ])('%s → SCRIPT_INVALID naming file and turn', async (_label, yaml, pattern) => {
+    const file = script('bad.yaml', yaml);
+    const p = new ScriptedProvider();
+    const failure = p.complete(request(file, 'a'), ctx('a'));
+    await expect(failure).rejects.toMatchObject({ code: ErrorCode.SCRIPT_INVALID, details: expect.objectContaining({ file }) });
+    await expect(p.complete(request(file, 'a'), ctx('a'))).rejects.toThrow(pattern);
+    await expect(p.complete(request(file, 'a'), ctx('a'))).rejects.toThrow(file);
+  });
+
+  it('missing file or relative path → SCRIPT_INVALID', async () => {
+    const p = new ScriptedProvider();
+    await expect(p.complete(request(join(dir, 'none.yaml'), 'a'), ctx('a'))).rejects.toMatchObject({ code: ErrorCode.SCRIPT_INVALID, message: expect.stringContaining('ENOENT') });
+    await expect(p.complete(request('rel/x.yaml', 'a'), ctx('a'))).rejects.toMatchObject({ code: ErrorCode.SCRIPT_INVALID, message: expect.stringContaining('absolute') });
+  });
+
+  it('caches parsed files and re-reads a changed one', async () => {
+    const file = script('c.yaml', '- text: v1\n');
+    const p = new ScriptedProvider();
+    const first = await p.load(file);
+    expect(await p.load(file)).toBe(first);
+    writeFileSync(file, '- text: version2\n');
+    const second = await p.load(file);
+    expect(second).not.toBe(first);
+    expect(second.turns[0]?.text).toBe('version2');
+    expect(parseScript('/x.yaml', '[{text: a}]').when_exhausted).toBe('restart');
+  });
+
+  it('latency_ms delays the answer and the wait is abortable', async () => {
+    const file = script('l.yaml', 'turns: [{text: slow}]\nlatency_ms: 60000\n');
+    const p = new ScriptedProvider();
+    const controller = new AbortController();
+    let settled = false;
+    const pending = p.complete(request(file, 'a', undefined, controller.signal), ctx('a'));
+    pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: ErrorCode.CANCELLED });
+
+    const quick = script('q.yaml', 'turns: [{text: soon}]\nlatency_ms: 5\n');
+    expect(texts(await p.complete(request(quick, 'a'), ctx('a')))).toEqual(['soon']);
+  });
+});
