@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     maxWorkers: 2,
+    // CI reads the machine-readable report (.ci/summary.mjs prints "N passed, N failed")
+    reporters: process.env['CI'] ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
   },
 });

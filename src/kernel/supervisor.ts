@@ -37,6 +37,11 @@ export interface SupervisorOptions {
   skills?: SkillsPort;
   /** called to get a system-prompt suffix per agent (context summaries etc.) */
   promptAddenda?: (agentId: string) => string;
+  /**
+   * Park a persistent agent after this long without work: its worker ends, its
+   * state stays in the store, and its next message starts a new worker. 0 = never.
+   */
+  parkIdleMs?: number;
 }
 
 export interface SpawnOptions {
@@ -77,6 +82,7 @@ export class Supervisor {
   private readonly launcher: WorkerLauncher;
   private readonly conversations = new Conversations();
   private readonly ended = new Map<string, AgentInfo>();
+  private readonly parkTimers = new Map<string, NodeJS.Timeout>();
   private shuttingDown = false;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -267,8 +273,23 @@ export class Supervisor {
       input_tokens: usage.input_tokens,
       output_tokens: usage.output_tokens,
     });
+    if (persistent) this.scheduleParking(rec);
     // A failed run leaves the agent alive; the error travels in the result.
     return { ...result, agent_id: rec.id, usage: { ...usage }, elapsed_ms: Math.round(performance.now() - state.startedAt) };
+  }
+
+  private scheduleParking(rec: AgentRecord): void {
+    const idleMs = this.opts.parkIdleMs ?? 0;
+    if (idleMs <= 0) return;
+    clearTimeout(this.parkTimers.get(rec.id));
+    const timer = setTimeout(() => {
+      this.parkTimers.delete(rec.id);
+      const a = rec.actor;
+      if (a.state !== AgentState.Running || a.busy > 0 || a.queued > 0 || this.shuttingDown) return;
+      void a.park().then(() => this.emit({ type: 'AgentParked', ...this.header(rec), idle_ms: idleMs }));
+    }, idleMs);
+    timer.unref();
+    this.parkTimers.set(rec.id, timer);
   }
 
   private async reactivate(rec: AgentRecord): Promise<void> {
@@ -439,6 +460,8 @@ export class Supervisor {
     for (const childId of [...rec.children]) await this.stop(childId, `parent ${rec.name} ${how}: ${reason}`);
     for (const state of this.conversations.ofAgent(rec.id)) state.controller.abort(new AaosError(ErrorCode.AGENT_STOPPED, reason));
     this.opts.models.cancelAgent(rec.id);
+    clearTimeout(this.parkTimers.get(rec.id));
+    this.parkTimers.delete(rec.id);
     if (how === 'stopped') await rec.actor.stop(reason);
     this.capabilities.revokeAll(rec.id, how === 'stopped' ? `agent stopped: ${reason}` : `agent failed: ${reason}`);
     this.capabilities.forget(rec.id);

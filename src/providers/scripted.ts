@@ -44,10 +44,12 @@ function invalid(file: string, message: string, details: Record<string, unknown>
   return new AaosError(ErrorCode.SCRIPT_INVALID, `invalid scripted model file ${file}: ${message}`, { file, ...details });
 }
 
+/** `tool_calls[0].name` style path of the first issue. */
 function issueText(issues: z.core.$ZodIssue[]): { field: string; message: string } {
   const issue = issues[0];
   if (!issue) return { field: '', message: 'invalid' };
-  return { field: issue.path.map(String).join('.'), message: issue.message };
+  const field = issue.path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
+  return { field, message: issue.message };
 }
 
 /** Parses and validates script text; errors name the file and the turn index (0-based). */
@@ -58,7 +60,9 @@ export function parseScript(file: string, text: string): Script {
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const line = err.linePos?.[0]?.line;
-      throw invalid(file, `YAML syntax error${line !== undefined ? ` at line ${line}` : ''}: ${err.message}`, line !== undefined ? { line } : {});
+      // the yaml message continues with a source excerpt; the first line is the reason
+      const reason = err.message.split('\n')[0] ?? err.message;
+      throw invalid(file, `YAML syntax error${line !== undefined ? ` at line ${line}` : ''}: ${reason}`, line !== undefined ? { line } : {});
     }
     throw invalid(file, `YAML syntax error: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -82,7 +86,8 @@ export function parseScript(file: string, text: string): Script {
     const turn = ScriptTurn.safeParse(raw);
     if (!turn.success) {
       const { field, message } = issueText(turn.error.issues);
-      throw invalid(file, `turn ${index}${field ? ` field ${field}` : ''}: ${message}`, { turn: index, field });
+      const where = field === '' ? '' : field.startsWith('[') ? field : `.${field}`;
+      throw invalid(file, `turns[${index}]${where}: ${message}`, { turn: index, field });
     }
     return turn.data;
   });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ErrorCode } from '../../src/errors/index.js';
 import { defineTool } from '../../src/tools/tool.js';
-import { COMMAND_AGENT, commandManifest, testSupervisor } from '../support/kernel.js';
+import { COMMAND_AGENT, commandManifest, testSupervisor, waitFor } from '../support/kernel.js';
 
 const readProbe = defineTool({
   name: 'read_probe',
@@ -162,6 +162,20 @@ describe('supervisor with real workers', () => {
     sup.resume(a.id);
     await Promise.all([p1, p2]);
     expect(order).toEqual(['one', 'two']);
+  });
+
+  it('parks an idle persistent agent and re-activates it on its next message', async () => {
+    const { sup } = setup({ parkIdleMs: 30 });
+    const a = await sup.spawn(commandManifest('sleeper', [], 'lifecycle: persistent\n'), { module: COMMAND_AGENT });
+    const first = await sup.run(a.id, 'whoami');
+    await waitFor(() => sup.status(a.id).state === 'parked', 5000, 'parking');
+    expect(sup.agents.require(a.id).actor.threadId).toBeUndefined();
+    const second = await sup.run(a.id, 'whoami');
+    expect(JSON.parse(second.response).id).toBe(a.id);
+    expect(JSON.parse(first.response).id).toBe(a.id);
+    const types = sup.audit.recent((e) => e.agent_id === a.id).map((e) => e.type);
+    expect(types).toContain('AgentParked');
+    expect(types).toContain('AgentReactivated');
   });
 
   it('an unknown tool and an unheld tool are denied', async () => {

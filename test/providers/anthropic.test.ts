@@ -139,6 +139,13 @@ describe('Anthropic provider over real HTTP', () => {
     expect(server.requests[0]?.body).toEqual({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] });
   });
 
+  it('sends large max_tokens without the SDK demanding streaming (explicit timeout)', async () => {
+    const gw = gateway();
+    server.reply(anthropicText('long'));
+    await gw.complete(agent, 'claude-test-1', { system: '', messages: [{ role: 'user', content: 'x' }], tools: [], max_tokens: 64_000 }, ctx);
+    expect(server.requests[0]?.body.max_tokens).toBe(64_000);
+  });
+
   it('maps max_tokens and unknown stop reasons', async () => {
     const gw = gateway();
     server.reply(anthropicMessage([{ type: 'text', text: 'cut' }], { stop_reason: 'max_tokens' }), anthropicMessage([{ type: 'text', text: 'no' }], { stop_reason: 'refusal' }));

@@ -94,14 +94,14 @@ describe('ScriptedProvider', () => {
   });
 
   it.each([
-    ['bad turn field', '- text: ok\n- text: fine\n- tool_calls: [{input: {}}]\n', /turn 2 field tool_calls\.0\.name/],
-    ['unknown key', '- text: ok\n- txt: typo\n', /turn 1/],
-    ['empty turn', '- text: ok\n- {}\n', /turn 1: a turn needs `text`/],
-    ['long form', 'turns:\n  - text: a\n  - usage: {input_tokens: -1, output_tokens: 0}\n    text: b\n', /turn 1 field usage\.input_tokens/],
+    ['bad turn field', '- text: ok\n- text: fine\n- tool_calls: [{input: {}}]\n', /turns\[2\]\.tool_calls\[0\]\.name: /],
+    ['unknown key', '- text: ok\n- txt: typo\n', /turns\[1\]: Unrecognized key/],
+    ['empty turn', '- text: ok\n- {}\n', /turns\[1\]: a turn needs `text`/],
+    ['long form', 'turns:\n  - text: a\n  - usage: {input_tokens: -1, output_tokens: 0}\n    text: b\n', /turns\[1\]\.usage\.input_tokens/],
     ['bad header', 'turns: []\n', /expected a list of turns/],
     ['bad when_exhausted', 'turns: [{text: a}]\nwhen_exhausted: loop\n', /when_exhausted/],
     ['empty list', '[]\n', /empty/],
-    ['yaml syntax', '- text: "unclosed\n- text: b\n', /YAML syntax error/],
+    ['yaml syntax', '- text: "unclosed\n- text: b\n', /YAML syntax error at line \d+: [^\n]+$/],
   ])('%s → SCRIPT_INVALID naming file and turn', async (_label, yaml, pattern) => {
     const file = script('bad.yaml', yaml);
     const p = new ScriptedProvider();

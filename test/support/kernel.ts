@@ -30,3 +30,12 @@ export function commandManifest(name: string, capabilities: string[] = [], extra
   const caps = capabilities.length ? `capabilities:\n${capabilities.map((c) => `  - "${c}"`).join('\n')}\n` : '';
   return `name: ${name}\nmodel: fixture\nsystem_prompt: test\n${caps}${extra}`;
 }
+
+/** Poll until `predicate` holds (for state reached asynchronously); fails after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
