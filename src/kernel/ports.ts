@@ -1,4 +1,5 @@
 import type { AuditInput } from '../audit/event.js';
+import type { AgentManifest } from '../manifest/schema.js';
 import type { ModelRequest, ModelResponse, Message, ScriptContext } from '../providers/model.js';
 
 /**
@@ -21,9 +22,25 @@ export interface ModelPort {
   maxContextTokens(modelSpec: string): number;
 }
 
-export interface SessionPort {
-  load(agentId: string): Message[];
-  append(agentId: string, messages: Message[]): void;
+export interface HistoryAgent {
+  id: string;
+  name: string;
+  runId?: string;
+  manifest: AgentManifest;
+}
+
+export interface PreparedHistory {
+  /** prior turns to send, fitted into the context window */
+  messages: Message[];
+  /** the system prompt with any summary of older turns folded in */
+  system: string;
+}
+
+/** Conversation history of persistent agents (sessions, context window management). */
+export interface HistoryPort {
+  prepare(agent: HistoryAgent, systemPrompt: string, reserve: { message: string; toolsJson: string }): Promise<PreparedHistory>;
+  commit(agent: HistoryAgent, transcript: Message[]): void;
+  release(agentId: string): void;
 }
 
 export interface ApprovalPort {

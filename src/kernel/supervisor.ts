@@ -18,7 +18,7 @@ import { AgentTable, type AgentInfo, type AgentRecord } from './agent-table.js';
 import { CapabilityTable, type AgentRef } from './capability-table.js';
 import { closedTranscript, Conversations, recordAssistant, type RunState } from './conversation.js';
 import { AgentState, isTerminal } from './lifecycle.js';
-import type { AgentIdentity, ApprovalPort, ModelPort, SessionPort, SkillsPort } from './ports.js';
+import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
 
@@ -32,7 +32,7 @@ export interface SupervisorOptions {
   /** workers booting at once; default: the core count */
   spawnConcurrency?: number;
   maxOutputTokens?: number;
-  sessions?: SessionPort;
+  history?: HistoryPort;
   approvals?: ApprovalPort;
   skills?: SkillsPort;
   /** called to get a system-prompt suffix per agent (context summaries etc.) */
@@ -42,6 +42,8 @@ export interface SupervisorOptions {
    * state stays in the store, and its next message starts a new worker. 0 = never.
    */
   parkIdleMs?: number;
+  /** workers kept pre-started for the LLM agent module (64 MB heap), so spawns skip the boot */
+  warmWorkers?: number;
 }
 
 export interface SpawnOptions {
@@ -94,6 +96,7 @@ export class Supervisor {
     if (opts.tools) this.tools.register(...opts.tools);
     this.agents = new AgentTable({ maxAgents: opts.maxAgents ?? 100, maxDepth: opts.maxDepth ?? 5 });
     this.launcher = new WorkerLauncher(opts.spawnConcurrency);
+    if (opts.warmWorkers && opts.warmWorkers > 0) this.launcher.prewarm(DEFAULT_AGENT_MODULE(), 64, opts.warmWorkers);
     this.router = new Router({
       resolve: (ref) => {
         const rec = this.agents.resolve(ref);
@@ -183,7 +186,7 @@ export class Supervisor {
   }
 
   private async startWorker(rec: AgentRecord): Promise<void> {
-    const launched = await this.launcher.launch({ module: rec.module, maxHeapMb: rec.manifest.limits.max_heap_mb, name: `${rec.name}:${rec.id}` });
+    const launched = await this.launcher.acquire({ module: rec.module, maxHeapMb: rec.manifest.limits.max_heap_mb, name: `${rec.name}:${rec.id}` });
     if (isTerminal(rec.actor.state) || rec.actor.state === AgentState.Stopping) {
       await this.launcher.terminate(launched.worker);
       throw rec.actor.failure ?? new AaosError(ErrorCode.AGENT_STOPPED, `agent ${rec.name} was stopped while starting`);
@@ -217,19 +220,19 @@ export class Supervisor {
       throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} already has a run ${runId}`);
     }
     const persistent = rec.manifest.lifecycle === 'persistent';
-    const history = persistent && this.opts.sessions ? this.opts.sessions.load(rec.id) : [];
     const controller = new AbortController();
     const onOuterAbort = (): void => {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
     };
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const goalRunId = rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
       runId,
       system: this.systemPrompt(rec),
-      messages: [...history],
-      historyLength: history.length,
+      messages: [],
+      historyLength: 0,
       workspace: options.workspace ?? rec.workspace,
       traceId: randomUUID(),
       controller,
@@ -237,12 +240,21 @@ export class Supervisor {
       usage: { input_tokens: 0, output_tokens: 0 },
     };
     this.conversations.open(state);
-    const goalRunId = rec.runId ?? runId;
     const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
     const userText = messageOf(envelopeText);
+    const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
     let result: RunResult;
     try {
+      let history: RunState['messages'] = [];
+      if (persistent && this.opts.history) {
+        const toolsJson = JSON.stringify(this.visibleTools(rec));
+        const prepared = await this.opts.history.prepare(historyAgent, state.system, { message: userText, toolsJson });
+        history = prepared.messages;
+        state.system = prepared.system;
+        state.messages.push(...history);
+        state.historyLength = history.length;
+      }
       if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
       const delivery: Delivery = { envelope: envelopeText, run: { run_id: runId, history } };
       result = (await rec.actor.deliver(delivery)) as RunResult;
@@ -260,8 +272,8 @@ export class Supervisor {
       this.conversations.close(rec.id, runId);
       this.opts.skills?.endRun(rec.id, rec.runId ?? runId);
     }
-    if (persistent && this.opts.sessions && result.stop_reason !== 'error' && result.transcript.length > 0) {
-      this.opts.sessions.append(rec.id, closedTranscript(result.transcript));
+    if (persistent && this.opts.history && result.stop_reason !== 'error' && result.transcript.length > 0) {
+      this.opts.history.commit(historyAgent, closedTranscript(result.transcript));
     }
     const usage = state.usage;
     this.emit({
@@ -357,7 +369,7 @@ export class Supervisor {
   private async onModelRequest(rec: AgentRecord, runId: string, append: RunState['messages']): Promise<ModelResponse> {
     const state = this.requireRun(rec, runId);
     state.messages.push(...append);
-    const tools = this.tools.definitions((name) => this.capabilities.check(rec.id, { kind: 'tool', name }));
+    const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
       { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId },
       rec.manifest.model,
@@ -378,6 +390,11 @@ export class Supervisor {
     );
     recordAssistant(state, response);
     return response;
+  }
+
+  /** The tools a model is shown: those the agent holds `tool:` for right now (revocation hides them at once). */
+  private visibleTools(rec: AgentRecord) {
+    return this.tools.definitions((name) => this.capabilities.check(rec.id, { kind: 'tool', name }));
   }
 
   private toolDeps() {
@@ -467,6 +484,7 @@ export class Supervisor {
     this.capabilities.forget(rec.id);
     this.opts.models.releaseAgent(rec.id);
     this.opts.skills?.endAgent(rec.id);
+    this.opts.history?.release(rec.id);
     const info = this.info(rec);
     this.agents.remove(rec.id);
     this.ended.set(rec.id, info);
@@ -526,6 +544,7 @@ export class Supervisor {
     const roots = this.agents.all().filter((r) => !r.parentId || !this.agents.get(r.parentId));
     for (const rec of roots) await this.stop(rec.id, reason);
     for (const rec of this.agents.all()) await this.stop(rec.id, reason);
+    await this.launcher.close();
   }
 
   get isShuttingDown(): boolean {

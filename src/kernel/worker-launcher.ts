@@ -35,6 +35,11 @@ export class WorkerLauncher {
   private readonly bootGate: Gate;
   private readonly termGate = new Gate(1);
   private entry: string | undefined;
+  /** pre-started workers (module loaded, READY, no agent yet), by module and heap limit */
+  private readonly warm = new Map<string, LaunchedWorker[]>();
+  private readonly warmTarget = new Map<string, number>();
+  private readonly refilling = new Set<string>();
+  private closed = false;
 
   constructor(concurrency = Math.max(1, availableParallelism())) {
     this.bootGate = new Gate(concurrency);
@@ -42,6 +47,75 @@ export class WorkerLauncher {
 
   launch(opts: LaunchOptions): Promise<LaunchedWorker> {
     return this.bootGate.run(() => this.boot(opts));
+  }
+
+  /**
+   * Keep `count` workers for this module pre-started, so a spawn only costs the init
+   * message. They boot in the background through the same bounded gate.
+   */
+  prewarm(module: string, maxHeapMb: number, count: number): void {
+    const key = `${moduleUrl(module)}|${maxHeapMb}`;
+    this.warmTarget.set(key, count);
+    this.refill(key, moduleUrl(module), maxHeapMb);
+  }
+
+  /** A pre-started worker when one is ready, else a fresh one. */
+  acquire(opts: LaunchOptions): Promise<LaunchedWorker> {
+    const module = moduleUrl(opts.module);
+    const key = `${module}|${opts.maxHeapMb}`;
+    const ready = this.warm.get(key)?.pop();
+    if (this.warmTarget.has(key)) this.refill(key, module, opts.maxHeapMb);
+    if (ready) {
+      ready.worker.removeAllListeners('exit');
+      return Promise.resolve(ready);
+    }
+    return this.launch(opts);
+  }
+
+  get warmCount(): number {
+    let n = 0;
+    for (const list of this.warm.values()) n += list.length;
+    return n;
+  }
+
+  private refill(key: string, module: string, maxHeapMb: number): void {
+    if (this.refilling.has(key) || this.closed) return;
+    this.refilling.add(key);
+    void (async () => {
+      try {
+        while (!this.closed && (this.warm.get(key)?.length ?? 0) < (this.warmTarget.get(key) ?? 0)) {
+          const w = await this.launch({ module, maxHeapMb, name: 'warm' });
+          if (this.closed) {
+            await this.terminate(w.worker);
+            return;
+          }
+          const list = this.warm.get(key) ?? [];
+          this.warm.set(key, list);
+          list.push(w);
+          // a pre-started worker that dies while idle just leaves the pool
+          w.worker.once('exit', () => {
+            const i = list.indexOf(w);
+            if (i >= 0) list.splice(i, 1);
+          });
+          w.worker.on('error', () => {});
+        }
+      } catch {
+        // a failed pre-start is not fatal: spawns fall back to starting their own worker
+      } finally {
+        this.refilling.delete(key);
+      }
+    })();
+  }
+
+  /** Stop pre-starting and end the idle pre-started workers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const idle = [...this.warm.values()].flat();
+    this.warm.clear();
+    for (const w of idle) {
+      w.port.close();
+      await this.terminate(w.worker);
+    }
   }
 
   private boot(opts: LaunchOptions): Promise<LaunchedWorker> {

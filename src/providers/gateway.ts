@@ -3,7 +3,7 @@ import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/
 import { BudgetLedger, type TokenBudget } from './budget.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
-import { InferenceScheduler, schedulerLimitsFromEnv, type SchedulerLimits } from './scheduler.js';
+import { InferenceScheduler, laneLimitsFromEnv, schedulerLimitsFromEnv, type SchedulerLimits } from './scheduler.js';
 import { sleep as realSleep } from './sleep.js';
 import { estimateInputTokens } from './token-estimate.js';
 import type { ModelRequest, ModelResponse, ScriptContext } from './model.js';
@@ -70,7 +70,13 @@ export class ModelGateway {
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
     this.router = new ProviderRouter(options.env, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
-    this.scheduler = new InferenceScheduler({ limits: options.limits ?? schedulerLimitsFromEnv(options.env), clock: this.clock });
+    const limits = options.limits ?? schedulerLimitsFromEnv(options.env);
+    this.scheduler = new InferenceScheduler({
+      limits,
+      // explicit limits (tests) apply to every provider; from the environment, per provider
+      ...(options.limits ? {} : { laneLimits: laneLimitsFromEnv(options.env, limits) }),
+      clock: this.clock,
+    });
     this.budgets = new BudgetLedger(this.clock);
   }
 

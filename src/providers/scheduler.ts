@@ -1,4 +1,5 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
+import { intFromEnv } from '../config/env.js';
 import { abortReason } from './sleep.js';
 
 export interface SchedulerLimits {
@@ -10,15 +11,6 @@ export interface SchedulerLimits {
 
 export const DEFAULT_SCHEDULER_LIMITS: SchedulerLimits = { maxConcurrent: 3, minDelayMs: 0 };
 
-function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `${name}='${raw}' is invalid: expected a whole number >= ${min}`, { env: name, value: raw });
-  }
-  return value;
-}
 
 /** AAOS_MAX_CONCURRENT_INFERENCE (default 3) and AAOS_MIN_INFERENCE_DELAY_MS (default 0); bad values are CONFIG_INVALID. */
 export function schedulerLimitsFromEnv(env: NodeJS.ProcessEnv): SchedulerLimits {
@@ -30,7 +22,23 @@ export function schedulerLimitsFromEnv(env: NodeJS.ProcessEnv): SchedulerLimits 
 
 export interface SchedulerOptions {
   limits?: SchedulerLimits;
+  /** per-provider overrides of `limits` (e.g. the local scripted model needs no rate limit) */
+  laneLimits?: Record<string, SchedulerLimits>;
   clock?: () => number;
+}
+
+/**
+ * Per-provider overrides from `AAOS_MAX_CONCURRENT_INFERENCE_<PROVIDER>` (e.g. _ANTHROPIC).
+ * The offline scripted model is local and free, so its default is high (256) rather than 3.
+ */
+export function laneLimitsFromEnv(env: NodeJS.ProcessEnv, base: SchedulerLimits): Record<string, SchedulerLimits> {
+  const out: Record<string, SchedulerLimits> = {};
+  for (const provider of ['anthropic', 'openai', 'deepseek', 'ollama', 'scripted']) {
+    const fallback = provider === 'scripted' ? 256 : base.maxConcurrent;
+    const maxConcurrent = intFromEnv(env, `AAOS_MAX_CONCURRENT_INFERENCE_${provider.toUpperCase()}`, fallback, 1);
+    out[provider] = { maxConcurrent, minDelayMs: provider === 'scripted' ? 0 : base.minDelayMs };
+  }
+  return out;
 }
 
 interface Job {
@@ -67,11 +75,13 @@ export interface LaneStats {
  */
 export class InferenceScheduler {
   private readonly limits: SchedulerLimits;
+  private readonly laneLimits: Record<string, SchedulerLimits>;
   private readonly clock: () => number;
   private readonly lanes = new Map<string, ProviderLane>();
 
   constructor(options: SchedulerOptions = {}) {
     this.limits = options.limits ?? DEFAULT_SCHEDULER_LIMITS;
+    this.laneLimits = options.laneLimits ?? {};
     this.clock = options.clock ?? Date.now;
     if (!(this.limits.maxConcurrent >= 1)) throw new AaosError(ErrorCode.CONFIG_INVALID, 'scheduler maxConcurrent must be at least 1');
   }
@@ -191,9 +201,10 @@ export class InferenceScheduler {
 
   private pump(providerId: string): void {
     const lane = this.lane(providerId);
-    while (lane.inFlight.size < this.limits.maxConcurrent && lane.queues.size > 0) {
+    const limits = this.laneLimits[providerId] ?? this.limits;
+    while (lane.inFlight.size < limits.maxConcurrent && lane.queues.size > 0) {
       const now = this.clock();
-      const gapEnd = lane.lastStart === undefined ? 0 : lane.lastStart + this.limits.minDelayMs;
+      const gapEnd = lane.lastStart === undefined ? 0 : lane.lastStart + limits.minDelayMs;
       const readyAt = Math.max(lane.pausedUntil, gapEnd);
       if (now < readyAt) {
         if (!lane.timer) {

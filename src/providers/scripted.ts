@@ -30,6 +30,8 @@ export const ScriptHeader = z.strictObject({
   turns: z.array(z.unknown()).min(1),
   latency_ms: z.int().min(0).optional(),
   when_exhausted: z.enum(['restart', 'error']).optional(),
+  /** per_agent (default): one position per agent across all its runs; per_run: each run starts at turn 0 */
+  cursor: z.enum(['per_agent', 'per_run']).optional(),
 });
 export type ScriptHeader = z.infer<typeof ScriptHeader>;
 
@@ -38,6 +40,7 @@ export interface Script {
   turns: ScriptTurn[];
   latency_ms: number;
   when_exhausted: 'restart' | 'error';
+  cursor: 'per_agent' | 'per_run';
 }
 
 function invalid(file: string, message: string, details: Record<string, unknown> = {}): AaosError {
@@ -69,6 +72,7 @@ export function parseScript(file: string, text: string): Script {
   let rawTurns: unknown[];
   let latency = 0;
   let whenExhausted: 'restart' | 'error' = 'restart';
+  let cursor: 'per_agent' | 'per_run' = 'per_agent';
   if (Array.isArray(doc)) {
     if (doc.length === 0) throw invalid(file, 'the list of turns is empty');
     rawTurns = doc;
@@ -81,6 +85,7 @@ export function parseScript(file: string, text: string): Script {
     rawTurns = header.data.turns;
     latency = header.data.latency_ms ?? 0;
     whenExhausted = header.data.when_exhausted ?? 'restart';
+    cursor = header.data.cursor ?? 'per_agent';
   }
   const turns = rawTurns.map((raw, index) => {
     const turn = ScriptTurn.safeParse(raw);
@@ -91,10 +96,26 @@ export function parseScript(file: string, text: string): Script {
     }
     return turn.data;
   });
-  return { file, turns, latency_ms: latency, when_exhausted: whenExhausted };
+  return { file, turns, latency_ms: latency, when_exhausted: whenExhausted, cursor };
 }
 
-const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result)\}/g;
+// `{last_tool_result:files.0.content}` picks a field out of a JSON tool result
+const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result)(?::([A-Za-z0-9_.-]+))?\}/g;
+
+function pick(json: string, path: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return '';
+  }
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return '';
+    value = (value as Record<string, unknown>)[key];
+  }
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 function latestOf(messages: Message[], role: 'user' | 'tool_result'): string {
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -105,7 +126,12 @@ function latestOf(messages: Message[], role: 'user' | 'tool_result'): string {
 }
 
 function fill(value: unknown, vars: Record<string, string>): unknown {
-  if (typeof value === 'string') return value.replace(PLACEHOLDER, (_match, name: string) => vars[name] ?? '');
+  if (typeof value === 'string') {
+    return value.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) => {
+      const raw = vars[name] ?? '';
+      return path === undefined ? raw : pick(raw, path);
+    });
+  }
   if (Array.isArray(value)) return value.map((item) => fill(item, vars));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -161,13 +187,15 @@ export class ScriptedProvider implements ModelProvider {
   /** Forget an agent's position in every script (its next call starts at turn 0). */
   reset(agentId: string): void {
     this.cursors.delete(agentId);
+    for (const key of this.cursors.keys()) if (key.startsWith(`${agentId}\u0000`)) this.cursors.delete(key);
   }
 
   async complete(request: ModelRequest, context: ScriptContext): Promise<ModelResponse> {
     const script = await this.load(request.model);
     // the turn is taken synchronously, so concurrent calls of one agent get distinct turns in order
-    const turn = this.take(script, request.agent_id);
-    const callNo = this.cursorOf(request.agent_id).calls++;
+    const cursorKey = script.cursor === 'per_run' ? `${request.agent_id}\u0000${context.run_id ?? ''}` : request.agent_id;
+    const turn = this.take(script, cursorKey);
+    const callNo = this.cursorOf(cursorKey).calls++;
     const vars: Record<string, string> = {
       agent_id: context.agent_id,
       agent_name: context.agent_name,

@@ -1,32 +1,33 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ApprovalQueue } from '../approvals/approval-queue.js';
+import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
+import { intFromEnv } from '../config/env.js';
+import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import type { AgentInfo } from '../kernel/agent-table.js';
 import { Supervisor } from '../kernel/supervisor.js';
-import { loadManifestFile } from '../manifest/parse.js';
+import { parseManifest } from '../manifest/parse.js';
+import { embedderFromEnv } from '../memory/embedder-from-env.js';
+import { MemoryStore } from '../memory/memory-store.js';
+import { createMemoryTools } from '../memory/tools.js';
 import { ModelGateway } from '../providers/gateway.js';
 import { GoalRunner } from '../runs/goal-runner.js';
-import { openStore, type Store } from '../store/lmdb-env.js';
-import { RunStore } from '../store/run-store.js';
-import { createEchoTool } from '../tools/echo.js';
-import { closeIoPool, createFsTools } from '../tools/fs/index.js';
-import { createAskAgentTool } from '../tools/messaging/ask-agent.js';
-import type { Messenger } from '../tools/messaging/messenger.js';
-import { createSendMessageTool } from '../tools/messaging/send-message.js';
-import { createSpawnAgentTool } from '../tools/spawn/spawn-agent.js';
-import { createSpawnAgentsTool } from '../tools/spawn/spawn-agents.js';
-import type { Tool } from '../tools/tool.js';
-import { createWebFetchTool } from '../tools/web/web-fetch.js';
-import { makeEnvelope } from '../router/envelope.js';
-import { AaosError, ErrorCode } from '../errors/index.js';
-import { intFromEnv } from './env.js';
-import { ApprovalQueue } from '../approvals/approval-queue.js';
-import { ApprovalStore } from '../store/approval-store.js';
-import { SkillRegistry } from '../skills/registry.js';
 import { SkillActivations } from '../skills/activations.js';
-import { skillRoots } from '../skills/loader.js';
+import { skillRoots, type SkillProblem } from '../skills/loader.js';
+import { SkillRegistry } from '../skills/registry.js';
 import { createSkillReadTool } from '../skills/skill-read-tool.js';
-import type { SkillProblem } from '../skills/loader.js';
+import { AgentStore } from '../store/agent-store.js';
+import { ApprovalStore } from '../store/approval-store.js';
+import { AuditStore } from '../store/audit-store.js';
+import { openStore, type Store } from '../store/lmdb-env.js';
+import { RunStore, type RunRecord } from '../store/run-store.js';
+import { SessionStore } from '../store/session-store.js';
+import { closeIoPool } from '../tools/fs/index.js';
+import { builtinTools } from './builtin-tools.js';
+import { episodicGate } from './episodic-gate.js';
+import { SessionHistory } from './session-history.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -36,28 +37,75 @@ export interface RuntimeOptions {
   maxAgents?: number;
   maxDepth?: number;
   maxConcurrentGoals?: number;
+  /** pre-started workers kept ready for spawns (default AAOS_WARM_WORKERS or 0) */
+  warmWorkers?: number;
 }
+
+interface Parts {
+  supervisor: Supervisor;
+  gateway: ModelGateway;
+  store: Store;
+  runs: RunStore;
+  goals: GoalRunner;
+  audit: AuditLog;
+  auditStore: AuditStore;
+  agentStore: AgentStore;
+  sessions: SessionStore;
+  memory: MemoryStore;
+  approvals: ApprovalQueue;
+  skills: SkillRegistry;
+  env: NodeJS.ProcessEnv;
+  recoveredApprovals: ApprovalRecord[];
+}
+
+const DAY_MS = 86_400_000;
 
 /**
  * The composition root: one supervisor with its providers, tools and stores,
  * plus the goal runner. `agentd run`, the daemon and the tests build it here.
+ * Everything durable lives in one LMDB environment under the data dir.
  */
 export class Runtime {
-  private constructor(
-    readonly supervisor: Supervisor,
-    readonly gateway: ModelGateway,
-    readonly store: Store,
-    readonly runs: RunStore,
-    readonly goals: GoalRunner,
-    readonly audit: AuditLog,
-    readonly env: NodeJS.ProcessEnv,
-    readonly approvals: ApprovalQueue,
-    readonly skills: SkillRegistry,
-  ) {}
+  readonly supervisor: Supervisor;
+  readonly gateway: ModelGateway;
+  readonly store: Store;
+  readonly runs: RunStore;
+  readonly goals: GoalRunner;
+  readonly audit: AuditLog;
+  readonly auditStore: AuditStore;
+  readonly agentStore: AgentStore;
+  readonly sessions: SessionStore;
+  readonly memory: MemoryStore;
+  readonly approvals: ApprovalQueue;
+  readonly skills: SkillRegistry;
+  readonly env: NodeJS.ProcessEnv;
+  private readonly recoveredApprovals: ApprovalRecord[];
+  private closed = false;
+
+  private constructor(parts: Parts) {
+    this.supervisor = parts.supervisor;
+    this.gateway = parts.gateway;
+    this.store = parts.store;
+    this.runs = parts.runs;
+    this.goals = parts.goals;
+    this.audit = parts.audit;
+    this.auditStore = parts.auditStore;
+    this.agentStore = parts.agentStore;
+    this.sessions = parts.sessions;
+    this.memory = parts.memory;
+    this.approvals = parts.approvals;
+    this.skills = parts.skills;
+    this.env = parts.env;
+    this.recoveredApprovals = parts.recoveredApprovals;
+  }
 
   /** Problems found while loading skills (each skipped skill, with file and reason). */
   get skillProblems(): readonly SkillProblem[] {
     return this.skills.problems;
+  }
+
+  get dataDir(): string {
+    return this.supervisor.dataDir;
   }
 
   static async open(options: RuntimeOptions): Promise<Runtime> {
@@ -65,72 +113,99 @@ export class Runtime {
     const dataDir = resolve(options.dataDir);
     mkdirSync(dataDir, { recursive: true, mode: 0o750 });
     const audit = new AuditLog(intFromEnv(env, 'AAOS_AUDIT_LOG_CAP', 50_000, 1));
-    if (options.auditStream) audit.addSink(NdjsonSink.toStream(options.auditStream as never));
     const emit = audit.emit.bind(audit);
+    const store = openStore(dataDir, {
+      onInvalid: (issue) =>
+        emit({
+          type: 'SessionStoreError',
+          agent_id: 'supervisor',
+          agent_name: 'supervisor',
+          operation: `read ${issue.db}`,
+          message: `record ${String(issue.key)} is unreadable and was skipped: ${issue.reason}`,
+        }),
+    });
+    // the durable audit log first, so `logs` works after a restart; then the live stream
+    const auditStore = new AuditStore(store, {
+      maxCount: intFromEnv(env, 'AAOS_AUDIT_MAX_EVENTS', 200_000, 1),
+      maxAgeMs: intFromEnv(env, 'AAOS_AUDIT_MAX_AGE_DAYS', 30, 1) * DAY_MS,
+    });
+    audit.addSink({ write: (e) => void auditStore.append(e) });
+    if (options.auditStream) audit.addSink(NdjsonSink.toStream(options.auditStream as never));
+
     const gateway = new ModelGateway({ env, emit });
-    const store = openStore(dataDir);
     const runs = new RunStore(store);
+    const agentStore = new AgentStore(store);
+    const sessions = new SessionStore(store);
+    const embedder = embedderFromEnv(env);
+    const memory = new MemoryStore(store, embedder);
     const skills = await SkillRegistry.load(skillRoots(env));
     const approvals = new ApprovalQueue({
       persistence: new ApprovalStore(store),
       emit,
       defaultTimeoutMs: intFromEnv(env, 'AAOS_APPROVAL_TIMEOUT_MS', 3_600_000, 1),
     });
+    const recoveredApprovals = approvals.recover();
+    const maxOutputTokens = intFromEnv(env, 'AAOS_MAX_OUTPUT_TOKENS', 4096, 1);
 
     let supervisor: Supervisor | undefined;
+    const manifestOf = (agentId: string) => supervisor?.agents.get(agentId)?.manifest;
     const activations = new SkillActivations({
-      onActivate: (agentId, runId, skill) => {
-        const rec = supervisor?.agents.get(agentId);
+      onActivate: (agentId, runId, skill) =>
         emit({
           type: 'SkillActivated',
           agent_id: agentId,
-          agent_name: rec?.name ?? agentId,
+          agent_name: manifestOf(agentId)?.name ?? agentId,
           ...(runId ? { run_id: runId } : {}),
           skill: skill.name,
           allowed_tools: skill.allowedTools,
-        });
-      },
+        }),
     });
-    const messenger: Messenger = {
-      send: (senderId, to, method, params) => {
-        const sender = supervisor!.agents.require(senderId);
-        const env = makeEnvelope({ sender: sender.id, recipient: to, method, params });
-        return supervisor!.router.send({ id: sender.id, name: sender.name }, JSON.stringify(env));
+    const memoryTools = createMemoryTools({
+      store: memory,
+      embedder,
+      emit,
+      limitsFor: (agentId) => {
+        const m = manifestOf(agentId)?.memory;
+        return { maxRecords: m?.episodic_max_records ?? 10_000, maxContentBytes: m?.episodic_max_content_bytes ?? 4096 };
       },
-      request: async (senderId, to, method, params, timeoutMs) => {
-        const sender = supervisor!.agents.require(senderId);
-        const env = makeEnvelope({ sender: sender.id, recipient: to, method, params, request: true });
-        const reply = (await supervisor!.router.request({ id: sender.id, name: sender.name }, JSON.stringify(env), timeoutMs)) as {
-          response?: string;
-          stop_reason?: string;
-        };
-        return { from: to, response: reply.response ?? '', stop_reason: reply.stop_reason ?? 'complete' };
-      },
-    };
-    const tools: Tool[] = [
-      createEchoTool(),
-      ...createFsTools(),
-      createWebFetchTool(),
-      createSpawnAgentTool(),
-      createSpawnAgentsTool(intFromEnv(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP', 16, 1)),
-      createSendMessageTool(messenger),
-      createAskAgentTool(messenger),
-      createSkillReadTool(skills, activations),
-    ];
+    }).map((tool) => episodicGate(tool, (agentId) => manifestOf(agentId)?.memory.episodic_enabled ?? false));
+
     supervisor = new Supervisor({
       dataDir,
       models: gateway,
       audit,
-      tools,
+      tools: [
+        ...builtinTools(env, () => supervisor!),
+        ...memoryTools,
+        createSkillReadTool(skills, activations),
+      ],
       maxAgents: options.maxAgents ?? intFromEnv(env, 'AAOS_MAX_AGENTS', 100, 1),
       maxDepth: options.maxDepth ?? intFromEnv(env, 'AAOS_MAX_SPAWN_DEPTH', 5, 0),
-      maxOutputTokens: intFromEnv(env, 'AAOS_MAX_OUTPUT_TOKENS', 4096, 1),
-      approvals: { request: (args) => approvals.request(args) },
+      maxOutputTokens,
+      parkIdleMs: intFromEnv(env, 'AAOS_PARK_IDLE_MS', 600_000, 0),
+      warmWorkers: options.warmWorkers ?? intFromEnv(env, 'AAOS_WARM_WORKERS', 0, 0),
+      history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
+      approvals: {
+        request: (args) => {
+          // a restart left this exact call waiting for a human: answer the old request, don't ask twice
+          const idx = recoveredApprovals.findIndex(
+            (r) => r.agent_name === args.agent.name && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input),
+          );
+          if (idx >= 0) {
+            const [rec] = recoveredApprovals.splice(idx, 1);
+            return approvals.await(rec!.id, args.signal);
+          }
+          return approvals.request(args);
+        },
+      },
       skills: {
         catalog: () => skills.catalog(),
         check: (agentId, runId, tool) => activations.check(agentId, runId, tool),
         endRun: (agentId, runId) => activations.endRun(agentId, runId),
-        endAgent: (agentId) => activations.endAgent(agentId),
+        endAgent: (agentId) => {
+          activations.endAgent(agentId);
+          memory.unload(agentId);
+        },
       },
     });
     const goals = new GoalRunner({
@@ -139,24 +214,133 @@ export class Runtime {
       emit,
       maxConcurrent: options.maxConcurrentGoals ?? intFromEnv(env, 'AAOS_MAX_CONCURRENT_GOALS', 2, 1),
     });
-    return new Runtime(supervisor, gateway, store, runs, goals, audit, env, approvals, skills);
+    return new Runtime({
+      supervisor,
+      gateway,
+      store,
+      runs,
+      goals,
+      audit,
+      auditStore,
+      agentStore,
+      sessions,
+      memory,
+      approvals,
+      skills,
+      env,
+      recoveredApprovals,
+    });
   }
 
-  /** Spawn the persistent agent that takes goals, from a manifest file. */
+  /**
+   * Spawn an agent from manifest YAML or a manifest file. Persistent agents are
+   * recorded so they come back with the same id (history, memory) after a restart.
+   */
+  async spawnAgent(source: { yaml: string; baseDir?: string } | { path: string }, options: { id?: string; concurrency?: number } = {}): Promise<AgentInfo> {
+    const path = 'path' in source ? resolve(source.path) : undefined;
+    let yaml: string;
+    if (path) {
+      try {
+        yaml = readFileSync(path, 'utf8');
+      } catch (err) {
+        throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `cannot read manifest ${path}: ${(err as Error).message}`, { file: path });
+      }
+    } else yaml = (source as { yaml: string }).yaml;
+    const manifest = path
+      ? parseManifest(yaml, { file: path })
+      : parseManifest(yaml, { file: '<inline>', ...((source as { baseDir?: string }).baseDir ? { baseDir: (source as { baseDir: string }).baseDir } : {}) });
+    const info = await this.supervisor.spawn(manifest, options);
+    if (manifest.lifecycle === 'persistent') {
+      this.agentStore.put({
+        id: info.id,
+        name: info.name,
+        manifest_yaml: yaml,
+        ...(path ? { manifest_path: path } : {}),
+        state: info.state,
+        created_at: info.created_at,
+      });
+    }
+    return info;
+  }
+
+  /** Stop an agent; a persistent one is forgotten (not restored on the next start). */
+  async stopAgent(agentId: string, reason = 'user_requested'): Promise<void> {
+    this.supervisor.status(agentId); // AGENT_NOT_FOUND for an unknown id
+    await this.supervisor.stop(agentId, reason);
+    this.agentStore.remove(agentId);
+  }
+
+  /** Spawn the persistent agent that takes goals; after a restart it keeps its id, history and memory. */
   async startBootstrap(manifestPath: string): Promise<string> {
-    const manifest = await loadManifestFile(manifestPath);
+    const path = resolve(manifestPath);
+    const manifest = parseManifest(readFileSync(path, 'utf8'), { file: path });
     if (manifest.lifecycle !== 'persistent') {
       throw new AaosError(ErrorCode.MANIFEST_INVALID, `${manifestPath}: the bootstrap agent must have lifecycle: persistent (it takes every goal)`, {
         file: manifestPath,
         field: 'lifecycle',
       });
     }
-    const info = await this.supervisor.spawn(manifest, { concurrency: intFromEnv(this.env, 'AAOS_MAX_CONCURRENT_GOALS', 2, 1) });
+    const previous = this.agentStore.list().find((a) => a.name === manifest.name && a.manifest_path === path);
+    const info = await this.spawnAgent(
+      { path },
+      { ...(previous ? { id: previous.id } : {}), concurrency: intFromEnv(this.env, 'AAOS_MAX_CONCURRENT_GOALS', 2, 1) },
+    );
     this.goals.setAgent(info.id);
     return info.id;
   }
 
+  /** Bring back persistent agents (other than the bootstrap agent) recorded by a previous process. */
+  async restoreAgents(): Promise<{ restored: string[]; failed: Array<{ id: string; name: string; reason: string }> }> {
+    const restored: string[] = [];
+    const failed: Array<{ id: string; name: string; reason: string }> = [];
+    for (const rec of this.agentStore.list()) {
+      if (rec.id === this.goals.agent || this.supervisor.agents.get(rec.id)) continue;
+      try {
+        const source = rec.manifest_path ? { path: rec.manifest_path } : { yaml: rec.manifest_yaml };
+        await this.spawnAgent(source, { id: rec.id });
+        restored.push(rec.id);
+      } catch (err) {
+        const reason = toPlainError(err).message;
+        failed.push({ id: rec.id, name: rec.name, reason });
+        this.agentStore.update(rec.id, { state: 'failed' });
+      }
+    }
+    return { restored, failed };
+  }
+
+  /**
+   * Runs a previous process left queued or running (crash, kill -9): resumed from the
+   * start in their workspace (AAOS_RESUME_RUNS=1, the default) or marked interrupted
+   * with the reason. Never forgotten.
+   */
+  recoverRuns(): { resumed: RunRecord[]; interrupted: RunRecord[] } {
+    const resume = (this.env['AAOS_RESUME_RUNS'] ?? '1') !== '0';
+    const resumed: RunRecord[] = [];
+    const interrupted: RunRecord[] = [];
+    for (const rec of this.runs.unfinished()) {
+      if (resume && this.goals.agent) {
+        this.goals.resume(rec);
+        resumed.push(rec);
+      } else {
+        interrupted.push(
+          this.runs.update(rec.run_id, {
+            state: 'interrupted',
+            ended_at: new Date().toISOString(),
+            error: {
+              code: ErrorCode.AGENT_STOPPED,
+              message: `the supervisor stopped while this run was ${rec.state}; it was not resumed (${resume ? 'no bootstrap agent' : 'AAOS_RESUME_RUNS=0'})`,
+            },
+          }),
+        );
+      }
+    }
+    return { resumed, interrupted };
+  }
+
   async close(reason = 'shutdown'): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.audit.emit({ type: 'RuntimeStopping', agent_id: 'supervisor', agent_name: 'supervisor', reason });
     await this.supervisor.shutdown(reason);
     this.approvals.close();
     await closeIoPool();

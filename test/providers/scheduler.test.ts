@@ -149,7 +149,7 @@ describe('InferenceScheduler', () => {
   it('reads its limits from the environment', () => {
     expect(schedulerLimitsFromEnv({})).toEqual({ maxConcurrent: 3, minDelayMs: 0 });
     expect(schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: '5', AAOS_MIN_INFERENCE_DELAY_MS: '250' })).toEqual({ maxConcurrent: 5, minDelayMs: 250 });
-    expect(() => schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: 'lots' })).toThrow(/AAOS_MAX_CONCURRENT_INFERENCE='lots'/);
+    expect(() => schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: 'lots' })).toThrow(/AAOS_MAX_CONCURRENT_INFERENCE="lots" is invalid/);
     expect(() => schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: '0' })).toThrowError(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
   });
 });

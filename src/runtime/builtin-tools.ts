@@ -1,0 +1,43 @@
+import { intFromEnv } from '../config/env.js';
+import type { Supervisor } from '../kernel/supervisor.js';
+import { makeEnvelope } from '../router/envelope.js';
+import { createEchoTool } from '../tools/echo.js';
+import { createFsTools } from '../tools/fs/index.js';
+import { createAskAgentTool } from '../tools/messaging/ask-agent.js';
+import type { Messenger } from '../tools/messaging/messenger.js';
+import { createSendMessageTool } from '../tools/messaging/send-message.js';
+import { createSpawnAgentTool } from '../tools/spawn/spawn-agent.js';
+import { createSpawnAgentsTool } from '../tools/spawn/spawn-agents.js';
+import type { Tool } from '../tools/tool.js';
+import { createWebFetchTool } from '../tools/web/web-fetch.js';
+
+/** The tools every runtime registers (memory and skill tools need stores and are added beside these). */
+export function builtinTools(env: NodeJS.ProcessEnv, supervisor: () => Supervisor): Tool[] {
+  const messenger: Messenger = {
+    send: (senderId, to, method, params) => {
+      const sup = supervisor();
+      const sender = sup.agents.require(senderId);
+      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params });
+      return sup.router.send({ id: sender.id, name: sender.name }, JSON.stringify(envelope));
+    },
+    request: async (senderId, to, method, params, timeoutMs) => {
+      const sup = supervisor();
+      const sender = sup.agents.require(senderId);
+      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, request: true });
+      const reply = (await sup.router.request({ id: sender.id, name: sender.name }, JSON.stringify(envelope), timeoutMs)) as {
+        response?: string;
+        stop_reason?: string;
+      };
+      return { from: to, response: reply.response ?? '', stop_reason: reply.stop_reason ?? 'complete' };
+    },
+  };
+  return [
+    createEchoTool(),
+    ...createFsTools(),
+    createWebFetchTool(),
+    createSpawnAgentTool(),
+    createSpawnAgentsTool(intFromEnv(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP', 16, 1)),
+    createSendMessageTool(messenger),
+    createAskAgentTool(messenger),
+  ];
+}
