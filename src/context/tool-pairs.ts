@@ -2,8 +2,7 @@ import type { HistoryEntry } from './history-entry.js';
 
 /**
  * Where a history may be cut so that [0, b) and [b, len) are each pair-safe: no tool_result
- * in the kept tail answers a tool_use left in the head, and the tail does not start with a
- * tool_result. A tool_result whose tool_use is nowhere in the history (an orphan) pins every
+ * in the kept tail answers a tool_use left in the head, and the tail starts with a user turn. A tool_result whose tool_use is nowhere in the history (an orphan) pins every
  * cut to after itself, so a tail never carries a dangling result.
  *
  * Returns `safe` of length len + 1; `safe[len]` (keep nothing) is always true.
@@ -26,7 +25,9 @@ export function safeCuts(entries: readonly HistoryEntry[]): boolean[] {
       const at = useIndex.get(entry.tool_use_id);
       minAnswered = Math.min(minAnswered, at !== undefined && at < b ? at : -1);
     }
-    safe[b] = entry.role !== 'tool_result' && minAnswered >= b;
+    // a kept tail must open with a user turn: providers reject a conversation that starts with
+    // an assistant message (and a summary folded into the system prompt is not a turn)
+    safe[b] = entry.role === 'user' && minAnswered >= b;
   }
   return safe;
 }

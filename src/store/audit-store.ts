@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AaosError, ErrorCode } from '../errors/index.js';
-import { agentKey, agentRange, padNumber } from './keys.js';
+import { agentKey, agentRange, isKeyableId, padNumber } from './keys.js';
 import type { Store } from './lmdb-env.js';
 import { readRecord } from './record.js';
 
@@ -190,7 +190,7 @@ export class AuditStore {
   #index(event: Record<string, unknown>, key: number, op: 'put' | 'remove'): void {
     for (const [dbName, field] of [['audit_by_agent', 'agent_id'], ['audit_by_run', 'run_id']] as const) {
       const id = event[field];
-      if (typeof id !== 'string' || id.length === 0 || id.includes('\x00')) continue;
+      if (typeof id !== 'string' || !isKeyableId(id)) continue;
       const db = this.#store.db(dbName);
       const indexKey = agentKey(id, padNumber(key));
       if (op === 'put') db.putSync(indexKey, key);

@@ -1,13 +1,21 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
 
 /**
- * Keys scoped to one agent are `<agentId>\x00<suffix>`: a prefix range then holds exactly
- * that agent's records, in suffix order.
+ * Keys scoped to one agent are `<agentId>/<suffix>`: a prefix range then holds exactly
+ * that agent's records, in suffix order. Not NUL: lmdb's key encoding uses 0x00 between
+ * array elements, so `"a\x00b"` would read back as the array `["a", "b"]` and ranges miss it.
  */
-const SEP = '\x00';
+const SEP = '/';
+/** the character right after SEP, closing an agent's range */
+const SEP_END = String.fromCharCode(SEP.charCodeAt(0) + 1);
+
+/** Whether an id can scope store keys (non-empty, no separator); helper ids like `<id>/summarizer` cannot. */
+export function isKeyableId(agentId: string): boolean {
+  return agentId.length > 0 && !agentId.includes(SEP);
+}
 
 export function agentKey(agentId: string, suffix: string): string {
-  if (agentId.length === 0 || agentId.includes(SEP)) {
+  if (!isKeyableId(agentId)) {
     throw new AaosError(ErrorCode.INTERNAL, `invalid agent id for a store key: ${JSON.stringify(agentId)}`, { agent_id: agentId });
   }
   return agentId + SEP + suffix;
@@ -15,7 +23,7 @@ export function agentKey(agentId: string, suffix: string): string {
 
 /** Range bounds covering every key of one agent (end is exclusive). */
 export function agentRange(agentId: string): { start: string; end: string } {
-  return { start: agentKey(agentId, ''), end: agentId + '\x01' };
+  return { start: agentKey(agentId, ''), end: agentId + SEP_END };
 }
 
 export function keySuffix(key: string): string {

@@ -2,10 +2,9 @@ import { isSummary, type HistoryEntry } from '../context/history-entry.js';
 import { nextSafeCut, safeCuts } from '../context/tool-pairs.js';
 
 /**
- * Keeps the most recent ≤ `max` messages. The cut only lands where it neither separates an
- * assistant tool_use from its tool_results nor leaves a tool_result at the front, so it may keep
- * fewer than `max`. Leading summaries are kept and not counted: they are folded into the system
- * prompt, not sent as messages.
+ * Keeps the most recent ≤ `max` messages. The cut only lands on a user turn that no tool pair
+ * straddles, so it may keep fewer than `max` (none, when the newest turn alone is longer than
+ * `max`). Leading summaries are kept and not counted: they are folded into the system prompt.
  */
 export function trimHistory<T extends HistoryEntry>(entries: readonly T[], max: number): T[] {
   let lead = 0;

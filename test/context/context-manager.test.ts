@@ -122,10 +122,10 @@ describe('prepareContext', () => {
     });
     const count = prepared.summarized!.count;
     expect(cuts[count]).toBe(true);
-    // the call and its result were summarised together
-    expect(count).toBe(5);
+    // the call and its result were summarised together, up to the next user turn
+    expect(count).toBe(6);
     assertPairSafe(prepared.messages);
-    expect(prepared.messages).toEqual(history.slice(5));
+    expect(prepared.messages).toEqual(history.slice(6));
   });
 
   it('re-summarising hands the previous summary to the summariser and replaces it', async () => {

@@ -13,10 +13,10 @@ const T = (...ids: string[]): HistoryEntry => ({
 const r = (id: string): HistoryEntry => ({ role: 'tool_result', tool_use_id: id, content: id, is_error: false });
 const s: HistoryEntry = { role: 'summary', content: 'earlier', messages_summarized: 4, source_range: [0, 3] };
 
-/** Every kept tool_result's tool_use is kept too, and the kept part does not start with a result. */
+/** Every kept tool_result's tool_use is kept too, and the kept part starts with a user turn. */
 function assertPairSafe(kept: HistoryEntry[]): void {
   const body = kept.filter((e) => e.role !== 'summary');
-  expect(body[0]?.role).not.toBe('tool_result');
+  if (body.length > 0) expect(body[0]?.role).toBe('user');
   const uses = new Set<string>();
   for (const e of body) {
     if (e.role === 'assistant') for (const b of e.content) if (b.type === 'tool_use') uses.add(b.id);
@@ -28,10 +28,10 @@ const cases: Array<{ name: string; history: HistoryEntry[]; max: number; expecte
   { name: 'short history is kept whole', history: [u(1), a(1)], max: 5, expected: [u(1), a(1)] },
   { name: 'plain trim keeps the newest max', history: [u(1), a(1), u(2), a(2), u(3)], max: 3, expected: [u(2), a(2), u(3)] },
   {
-    name: 'a cut landing on a tool_result moves past the whole pair',
+    name: 'a cut landing on a tool_result moves on to the next user turn',
     history: [u(1), T('x'), r('x'), a(1), u(2)],
     max: 3,
-    expected: [a(1), u(2)],
+    expected: [u(2)],
   },
   {
     name: 'a cut right after a tool_use moves past its results',
@@ -40,16 +40,16 @@ const cases: Array<{ name: string; history: HistoryEntry[]; max: number; expecte
     expected: [u(2)],
   },
   {
-    name: 'parallel tool calls: a cut between two results keeps none of the group',
+    name: 'parallel tool calls: a turn longer than max is not kept in part',
     history: [u(1), T('x', 'y'), r('x'), r('y'), a(1)],
     max: 2,
-    expected: [a(1)],
+    expected: [],
   },
   {
-    name: 'the group is kept whole when the cut lands on the tool_use',
-    history: [u(1), T('x', 'y'), r('x'), r('y'), a(1)],
+    name: 'the group is kept whole with the user turn that asked for it',
+    history: [u(1), T('x', 'y'), r('x'), r('y'), a(1), u(2), a(2)],
     max: 4,
-    expected: [T('x', 'y'), r('x'), r('y'), a(1)],
+    expected: [u(2), a(2)],
   },
   {
     name: 'results answered out of order still stay with their call',
@@ -117,6 +117,7 @@ describe('trimHistory', () => {
   });
 
   it('safeCuts marks exactly the boundaries that keep pairs whole', () => {
-    expect(safeCuts([u(1), T('x'), r('x'), a(1)])).toEqual([true, true, false, true, true]);
+    expect(safeCuts([u(1), T('x'), r('x'), a(1)])).toEqual([true, false, false, false, true]);
+    expect(safeCuts([u(1), a(1), u(2), T('x'), r('x'), a(2), u(3)])).toEqual([true, false, true, false, false, false, true, true]);
   });
 });
