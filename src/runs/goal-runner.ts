@@ -31,6 +31,7 @@ export class GoalRunner {
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Map<string, Promise<RunRecord>>();
   private idleWaiters: Array<() => void> = [];
+  private suspended = false;
 
   constructor(
     private readonly deps: {
@@ -126,8 +127,18 @@ export class GoalRunner {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Shutdown: stop starting goals and leave every unfinished one in the store as it is
+   * (queued or running), so the next start resumes it instead of recording a cancel.
+   */
+  suspend(): void {
+    this.suspended = true;
+    for (const w of this.queue.splice(0)) w.resolve(w.record);
+    for (const controller of this.active.values()) controller.abort(new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down; the run will resume on the next start'));
+  }
+
   private pump(): void {
-    if (!this.agentId) return;
+    if (!this.agentId || this.suspended) return;
     while (this.active.size < this.deps.maxConcurrent && this.queue.length > 0) {
       const next = this.queue.shift()!;
       void this.start(next);
@@ -147,10 +158,10 @@ export class GoalRunner {
         workspace: w.record.workspace,
         signal: controller.signal,
       });
-      final = this.finish(w.record, patchFor(outcome), performance.now() - started);
+      final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(w.record, patchFor(outcome), performance.now() - started);
     } catch (err) {
       const plain = toPlainError(err);
-      final = this.finish(
+      final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(
         w.record,
         { state: isAaosError(err, ErrorCode.CANCELLED) ? 'cancelled' : 'failed', error: { code: plain.code, message: plain.message } },
         performance.now() - started,

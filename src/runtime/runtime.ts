@@ -341,8 +341,10 @@ export class Runtime {
     if (this.closed) return;
     this.closed = true;
     this.audit.emit({ type: 'RuntimeStopping', agent_id: 'supervisor', agent_name: 'supervisor', reason });
-    await this.supervisor.shutdown(reason);
+    // approvals first: closing keeps pending ones persisted, where a cancelled call would remove them
     this.approvals.close();
+    this.goals.suspend();
+    await this.supervisor.shutdown(reason);
     await closeIoPool();
     await this.audit.close();
     await this.store.close();

@@ -97,3 +97,31 @@ describe('human approval of a tool call', () => {
     expect(existsSync(target)).toBe(false);
   });
 });
+
+describe('approvals across a restart', () => {
+  it('a pending approval survives the supervisor stopping; the resumed run re-attaches to it and the write happens', async () => {
+    const target = join(dir, 'out', 'e.txt');
+    writeFileSync(join(dir, 'boot.yaml'), writerManifest(target).replace('name: writer', 'name: boss').concat('\nlifecycle: persistent\n'));
+    await runtime.close();
+    runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '60000', AAOS_PARK_IDLE_MS: '0' } });
+    await runtime.startBootstrap(join(dir, 'boot.yaml'));
+    const goal = runtime.goals.submit('write the file');
+    await waitFor(() => runtime.approvals.list().pending.length === 1, 5000, 'an approval request');
+    const before = runtime.approvals.list().pending[0]!;
+    await runtime.close('restart');
+
+    runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '60000', AAOS_PARK_IDLE_MS: '0' } });
+    // the approval is still there, reported as recovered, with the same id
+    expect(runtime.approvals.list().pending.map((p) => p.id)).toEqual([before.id]);
+    await runtime.startBootstrap(join(dir, 'boot.yaml'));
+    const { resumed } = runtime.recoverRuns();
+    expect(resumed.map((r) => r.run_id)).toEqual([goal.run_id]);
+    // the resumed run asks for the same call: it waits on the recovered approval, not a new one
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runtime.approvals.list().pending.map((p) => p.id)).toEqual([before.id]);
+    runtime.approvals.respond({ id: before.id, decision: 'approve' });
+    const done = await runtime.goals.whenDone(goal.run_id)!;
+    expect(done.state).toBe('completed');
+    expect(readFileSync(target, 'utf8')).toBe('approved content');
+  });
+});
