@@ -4,6 +4,7 @@
  * dedicated MessagePort; once the module is loaded we answer READY on that port.
  */
 import { parentPort } from 'node:worker_threads';
+import { exposeControl } from '../src/agent/control.js';
 import { WorkerHost } from '../src/agent/worker-host.js';
 import type { AgentModule } from '../src/agent/agent-module.js';
 import { toPlainError } from '../src/errors/aaos-error.js';
@@ -23,7 +24,9 @@ parent.once('message', (msg: StartMessage) => {
       if (!mod || typeof mod.init !== 'function' || typeof mod.handle !== 'function') {
         throw new Error(`module ${msg.module} does not export an agentModule with init() and handle()`);
       }
-      new WorkerHost(msg.port, mod).start();
+      const host = new WorkerHost(msg.port, mod);
+      exposeControl(msg.control, () => host.activeDeliveries);
+      host.start();
     } catch (err) {
       parent.postMessage({ t: 'start_failed', error: toPlainError(err) });
     }

@@ -18,6 +18,7 @@ export class WorkerHost {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  private deliveries = 0;
   readonly api: AgentApi;
 
   constructor(
@@ -66,7 +67,8 @@ export class WorkerHost {
         this.answer(msg.id, () => this.module.init(msg.agent, this.api));
         return;
       case 'deliver':
-        this.answer(msg.id, () => this.module.handle(msg.delivery, this.api));
+        this.deliveries++;
+        this.answer(msg.id, () => this.module.handle(msg.delivery, this.api), () => this.deliveries--);
         return;
       case 'cancel':
         this.module.cancel?.(msg.run_id, msg.reason);
@@ -74,13 +76,19 @@ export class WorkerHost {
     }
   }
 
-  private answer(id: number, fn: () => unknown): void {
+  /** deliveries being handled right now (for the control channel) */
+  get activeDeliveries(): number {
+    return this.deliveries;
+  }
+
+  private answer(id: number, fn: () => unknown, done?: () => void): void {
     Promise.resolve()
       .then(fn)
       .then(
         (value) => this.post({ t: 'res', id, ok: true, value }),
         (err: unknown) => this.post({ t: 'res', id, ok: false, error: toPlainError(err) }),
-      );
+      )
+      .finally(done);
   }
 
   private post(msg: WorkerToSupervisor): void {

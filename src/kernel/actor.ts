@@ -2,6 +2,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
 import type { AgentInit, Delivery, SupervisorToWorker, WorkerRequest, WorkerToSupervisor } from '../protocol/index.js';
 import { AgentState, assertTransition, isTerminal } from './lifecycle.js';
+import type { WorkerStats } from '../agent/control.js';
 import type { LaunchedWorker } from './worker-launcher.js';
 
 export interface ActorHooks {
@@ -33,6 +34,8 @@ export class AgentActor {
   failure: AaosError | undefined;
   private worker: Worker | undefined;
   private port: MessagePort | undefined;
+  private control: LaunchedWorker['control'] | undefined;
+  private controlPort: MessagePort | undefined;
   private nextId = 1;
   private readonly mailbox: Queued[] = [];
   private readonly inflight = new Map<number, InFlight>();
@@ -66,6 +69,8 @@ export class AgentActor {
   async attach(launched: LaunchedWorker, init: AgentInit): Promise<void> {
     this.worker = launched.worker;
     this.port = launched.port;
+    this.control = launched.control;
+    this.controlPort = launched.controlPort;
     this.worker.on('error', (err) => this.onWorkerError(err));
     this.worker.on('exit', (code) => this.onWorkerExit(code));
     this.port.on('message', (msg: WorkerToSupervisor) => this.onMessage(msg));
@@ -127,11 +132,29 @@ export class AgentActor {
     this.transition(AgentState.Starting, 're-activating');
   }
 
+  /** Ask the worker about itself over the control channel (comlink); undefined when it has none. */
+  async stats(timeoutMs = 2000): Promise<WorkerStats | undefined> {
+    const control = this.control;
+    if (!control || this.state === AgentState.Parked) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      return await Promise.race([control.stats(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async endWorker(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
     this.port?.close();
     this.port = undefined;
+    this.controlPort?.close();
+    this.controlPort = undefined;
+    this.control = undefined;
     if (worker) {
       worker.removeAllListeners('exit');
       worker.removeAllListeners('error');

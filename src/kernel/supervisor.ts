@@ -13,6 +13,7 @@ import { makeEnvelope } from '../router/envelope.js';
 import { Router, type RouterAgent } from '../router/router.js';
 import { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool } from '../tools/tool.js';
+import type { WorkerStats } from '../agent/control.js';
 import { AgentActor } from './actor.js';
 import { AgentTable, type AgentInfo, type AgentRecord } from './agent-table.js';
 import { CapabilityTable, type AgentRef } from './capability-table.js';
@@ -516,6 +517,13 @@ export class Supervisor {
     const ended = this.ended.get(agentId);
     if (ended) return ended;
     throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no agent with id '${agentId}'`, { agent_id: agentId });
+  }
+
+  /** Status plus what the worker reports about itself (heap, active deliveries, env size). */
+  async inspect(agentId: string): Promise<AgentInfo & { worker: WorkerStats | null }> {
+    const info = this.status(agentId);
+    const rec = this.agents.get(agentId);
+    return { ...info, worker: (await rec?.actor.stats()) ?? null };
   }
 
   private info(rec: AgentRecord): AgentInfo {

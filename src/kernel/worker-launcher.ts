@@ -3,6 +3,9 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { AaosError, ErrorCode, fromPlainError, type PlainError } from '../errors/index.js';
 import type { StartMessage } from '../protocol/index.js';
+import { wrap, type Remote } from 'comlink';
+import type { ControlApi } from '../agent/control.js';
+import { comlinkEndpoint } from '../protocol/comlink-endpoint.js';
 import { builtPath } from './built-path.js';
 import { Gate } from './gate.js';
 
@@ -17,6 +20,9 @@ export interface LaunchOptions {
 export interface LaunchedWorker {
   worker: Worker;
   port: MessagePort;
+  /** comlink proxy of the worker's control channel (low-rate introspection) */
+  control: Remote<ControlApi>;
+  controlPort: MessagePort;
   module: string;
   maxHeapMb: number;
 }
@@ -114,6 +120,7 @@ export class WorkerLauncher {
     this.warm.clear();
     for (const w of idle) {
       w.port.close();
+      w.controlPort.close();
       await this.terminate(w.worker);
     }
   }
@@ -129,6 +136,7 @@ export class WorkerLauncher {
       stderr: false,
     });
     const { port1, port2 } = new MessageChannel();
+    const controlChannel = new MessageChannel();
     return new Promise<LaunchedWorker>((resolve, reject) => {
       const timer = setTimeout(
         () => fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} sent no READY within ${opts.readyTimeoutMs ?? 15000} ms`)),
@@ -144,6 +152,7 @@ export class WorkerLauncher {
       const fail = (err: AaosError): void => {
         cleanup();
         port1.close();
+        controlChannel.port1.close();
         void this.terminate(worker);
         reject(err);
       };
@@ -160,14 +169,21 @@ export class WorkerLauncher {
       const onReady = (msg: { t?: string }): void => {
         if (msg?.t !== 'ready') return;
         cleanup();
-        resolve({ worker, port: port1, module, maxHeapMb: opts.maxHeapMb });
+        resolve({
+          worker,
+          port: port1,
+          control: wrap<ControlApi>(comlinkEndpoint(controlChannel.port1)),
+          controlPort: controlChannel.port1,
+          module,
+          maxHeapMb: opts.maxHeapMb,
+        });
       };
       worker.on('error', onError);
       worker.on('exit', onExit);
       worker.on('message', onParent);
       port1.on('message', onReady);
-      const start: StartMessage = { t: 'start', module, port: port2 };
-      worker.postMessage(start, [port2]);
+      const start: StartMessage = { t: 'start', module, port: port2, control: controlChannel.port2 };
+      worker.postMessage(start, [port2, controlChannel.port2]);
     });
   }
 

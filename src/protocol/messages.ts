@@ -78,6 +78,8 @@ export interface StartMessage {
   t: 'start';
   module: string;
   port: MessagePort;
+  /** low-rate control channel (comlink), see src/agent/control.ts */
+  control: MessagePort;
 }
 
 export type { ModelResponse };

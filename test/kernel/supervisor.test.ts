@@ -34,6 +34,10 @@ describe('supervisor with real workers', () => {
     const out = await sup.run(info.id, 'whoami');
     expect(JSON.parse(out.response)).toEqual({ id: info.id, name: 'alpha', env: 0 });
     expect(sup.agents.require(info.id).actor.threadId).toBeGreaterThan(0);
+    // the control channel (comlink) answers too
+    const inspected = await sup.inspect(info.id);
+    expect(inspected.worker).toMatchObject({ env_vars: 0, active_deliveries: 0 });
+    expect(inspected.worker!.heap_used_mb).toBeGreaterThan(0);
     const types = sup.audit.recent().map((e) => e.type);
     expect(types).toContain('AgentSpawned');
     expect(types).toContain('AgentExecutionCompleted');
