@@ -1,16 +1,42 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { registerAgents } from './commands/agents.js';
+import { registerApprovals } from './commands/approvals.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHealth } from './commands/health.js';
+import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
+import { registerRuns } from './commands/runs.js';
+import { registerSubmit } from './commands/submit.js';
 import { registerValidate } from './commands/validate.js';
+import { ExitCode } from './exit-codes.js';
+import { VERSION } from './version.js';
 
 const program = new Command();
-program.name('agentd').description('aaos: an agent runtime where agents are worker-thread actors and capabilities replace permissions').version('0.1.0');
+program
+  .name('agentd')
+  .description('aaos: an agent runtime where agents are worker-thread actors and capabilities replace permissions')
+  .version(VERSION)
+  // usage errors exit 2 (not commander's 1) so scripts can tell them from failed runs
+  .exitOverride()
+  .showHelpAfterError('(run agentd help <command> for its options)');
 registerRun(program);
+registerSubmit(program);
+registerAgents(program);
+registerRuns(program);
+registerLogs(program);
+registerApprovals(program);
+registerHealth(program);
 registerValidate(program);
 registerDemo(program);
+for (const cmd of program.commands) cmd.exitOverride();
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // help and --version "exit" with 0; everything else is a usage error
+    process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    return;
+  }
   process.stderr.write(`agentd: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = ExitCode.FAILED;
 });

@@ -143,7 +143,8 @@ export class Supervisor {
         { data_dir: this.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) },
         Date.now(),
       );
-      if (parent) this.capabilities.delegate(this.agentRef(parent), ref, grants);
+      // denials of a delegation belong to the goal run the child was spawned for
+      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants);
       else for (const g of grants) this.capabilities.issue(ref, g);
 
       const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1);
@@ -435,7 +436,11 @@ export class Supervisor {
   /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
     const manifest = parseManifest(manifestYaml, { file: `<spawn_agent from ${parent.name}>`, baseDir: parent.manifest.source.base_dir });
-    this.capabilities.authorize(this.agentRef(parent), { kind: 'spawn_child', name: manifest.name }, { tool: call.name });
+    this.capabilities.authorize(
+      { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
+      { kind: 'spawn_child', name: manifest.name },
+      { tool: call.name },
+    );
     const child = await this.spawnRecord(manifest, {
       parentId: parent.id,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { ApprovalQueue } from '../approvals/approval-queue.js';
 import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
+import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
 import { intFromEnv } from '../config/env.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
@@ -261,6 +262,23 @@ export class Runtime {
       });
     }
     return info;
+  }
+
+  /**
+   * Audit events of one run or agent from the durable log, oldest first (also those of
+   * earlier processes: `logs` after a restart). Synchronous, so a caller can subscribe to
+   * live events in the same step without a gap or a duplicate.
+   */
+  auditHistory(filter: { runId?: string; agentId?: string }, max = 10_000): AuditEvent[] {
+    const out: AuditEvent[] = [];
+    let afterKey: number | undefined;
+    while (out.length < max) {
+      const page = this.auditStore.query({ ...filter, ...(afterKey !== undefined ? { afterKey } : {}), limit: Math.min(1000, max - out.length) });
+      if (page.length === 0) break;
+      for (const stored of page) out.push(stored.event as unknown as AuditEvent);
+      afterKey = page[page.length - 1]!.key;
+    }
+    return out;
   }
 
   /** Stop an agent; a persistent one is forgotten (not restored on the next start). */

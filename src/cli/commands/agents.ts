@@ -1,0 +1,119 @@
+import type { Command } from 'commander';
+import type { AgentInfo } from '../../kernel/agent-table.js';
+import type { RunRecord } from '../../store/run-store.js';
+import { RemoteError, type DaemonClient } from '../client.js';
+import { addDaemonOptions, printJson, withDaemon, type DaemonFlags } from '../daemon-options.js';
+import { ExitCode } from '../exit-codes.js';
+import { table, truncate } from '../format.js';
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof RemoteError && (err.code === 'AAOS_ERR_AGENT_NOT_FOUND' || err.code === 'AAOS_ERR_RUN_NOT_FOUND');
+}
+
+/** An agent first, then a run: ids never collide (both are UUIDs) and names only match agents. */
+async function agentOrRun(client: DaemonClient, id: string): Promise<{ agent: AgentInfo } | { run: RunRecord }> {
+  try {
+    return { agent: await client.call<AgentInfo>('agent.status', { agent_id: id }) };
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  return { run: await client.call<RunRecord>('run.status', { run_id: id }) };
+}
+
+function agentRows(agents: AgentInfo[]): string {
+  return table(
+    ['ID', 'NAME', 'STATE', 'LIFECYCLE', 'MODEL', 'CAPS', 'PARENT'],
+    agents.map((a) => [a.id, a.name, a.state, a.lifecycle, truncate(a.model, 40), String(a.capability_count), a.parent_id ?? '-']),
+  );
+}
+
+export function registerAgents(program: Command): void {
+  addDaemonOptions(program.command('list').description('list live agents')).action((opts: DaemonFlags) =>
+    withDaemon(opts, async (client) => {
+      const { agents } = await client.call<{ agents: AgentInfo[] }>('agent.list');
+      if (opts.json) printJson(agents);
+      else process.stdout.write(`${agents.length === 0 ? 'no live agents' : agentRows(agents)}\n`);
+      return ExitCode.OK;
+    }).then((code) => void (process.exitCode = code)),
+  );
+
+  addDaemonOptions(program.command('status').description('show an agent (id or name) or a run').argument('<id>', 'agent id, agent name or run id')).action(
+    (id: string, opts: DaemonFlags) =>
+      withDaemon(opts, async (client) => {
+        const found = await agentOrRun(client, id);
+        if (opts.json) printJson('agent' in found ? found.agent : found.run);
+        else if ('agent' in found) {
+          const a = found.agent;
+          const lines = [`agent ${a.id} (${a.name})`, `  state      ${a.state}${a.failure ? ` — ${a.failure}` : ''}`, `  lifecycle  ${a.lifecycle}`, `  model      ${a.model}`];
+          lines.push(`  depth      ${a.depth}${a.parent_id ? ` (parent ${a.parent_id})` : ''}`, `  tokens     ${a.capability_count} live`, `  queued     ${a.queued}, busy ${a.busy}`);
+          process.stdout.write(`${lines.join('\n')}\n`);
+        } else {
+          const r = found.run;
+          const lines = [`run ${r.run_id}`, `  state      ${r.state}`, `  goal       ${truncate(r.goal, 100)}`, `  workspace  ${r.workspace}`, `  created    ${r.created_at}`];
+          if (r.ended_at) lines.push(`  ended      ${r.ended_at}`);
+          if (r.error) lines.push(`  error      ${r.error.code}: ${r.error.message}`);
+          if (r.result) lines.push(`  result     ${truncate(r.result, 300)}`);
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        return ExitCode.OK;
+      }).then((code) => void (process.exitCode = code)),
+  );
+
+  addDaemonOptions(program.command('stop').description('stop an agent (and its children), or cancel a run').argument('<id>', 'agent id, agent name or run id')).action(
+    (id: string, opts: DaemonFlags) =>
+      withDaemon(opts, async (client) => {
+        try {
+          const res = await client.call<{ agent_id: string }>('agent.stop', { agent_id: id });
+          if (opts.json) printJson(res);
+          else process.stdout.write(`stopped agent ${res.agent_id}\n`);
+          return ExitCode.OK;
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+        const res = await client.call<{ run_id: string; state: string; cancelled: boolean }>('run.cancel', { run_id: id });
+        if (opts.json) printJson(res);
+        else process.stdout.write(res.cancelled ? `cancelling run ${res.run_id}\n` : `run ${res.run_id} had already ended (${res.state})\n`);
+        return ExitCode.OK;
+      }).then((code) => void (process.exitCode = code)),
+  );
+
+  addDaemonOptions(program.command('tools').description('list the tools the daemon has')).action((opts: DaemonFlags) =>
+    withDaemon(opts, async (client) => {
+      const { tools } = await client.call<{ tools: Array<{ name: string; description: string }> }>('tool.list');
+      if (opts.json) printJson(tools);
+      else process.stdout.write(`${table(['TOOL', 'DESCRIPTION'], tools.map((t) => [t.name, truncate(t.description, 90)]))}\n`);
+      return ExitCode.OK;
+    }).then((code) => void (process.exitCode = code)),
+  );
+
+  addDaemonOptions(
+    program
+      .command('revoke')
+      .description("revoke one capability token of an agent, or all of them (list them with --list)")
+      .argument('<agent>', 'agent id or name')
+      .argument('[token]', 'token id (cap_…)')
+      .option('--all', 'revoke every token of the agent')
+      .option('--list', "show the agent's tokens instead of revoking"),
+  ).action((agent: string, token: string | undefined, opts: DaemonFlags & { all?: boolean; list?: boolean }) => {
+    if (!opts.list && (token === undefined) === (opts.all !== true)) {
+      process.stderr.write('agentd revoke: give a token id or --all (or --list to see the tokens)\n');
+      process.exitCode = ExitCode.USAGE;
+      return;
+    }
+    return withDaemon(opts, async (client) => {
+      if (opts.list) {
+        const { tokens } = await client.call<{ tokens: Array<{ id: string; capability: unknown; revoked_at?: number; invocation_count: number }> }>('capability.list', { agent_id: agent });
+        if (opts.json) printJson(tokens);
+        else {
+          const rows = tokens.map((t) => [t.id, t.revoked_at ? 'revoked' : 'live', String(t.invocation_count), truncate(JSON.stringify(t.capability), 70)]);
+          process.stdout.write(`${table(['TOKEN', 'STATE', 'USED', 'CAPABILITY'], rows)}\n`);
+        }
+        return ExitCode.OK;
+      }
+      const res = await client.call<{ agent_id: string; revoked: number }>('capability.revoke', { agent_id: agent, ...(opts.all ? { all: true } : { token_id: token }) });
+      if (opts.json) printJson(res);
+      else process.stdout.write(`revoked ${res.revoked} token(s) of agent ${res.agent_id}\n`);
+      return ExitCode.OK;
+    }).then((code) => void (process.exitCode = code));
+  });
+}

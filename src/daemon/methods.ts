@@ -1,0 +1,398 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ApprovalResponse } from '../approvals/approval-queue.js';
+import type { AuditEvent } from '../audit/event.js';
+import { AaosError, ErrorCode } from '../errors/index.js';
+import type { AgentInfo } from '../kernel/agent-table.js';
+import { loadManifestFile } from '../manifest/parse.js';
+import type { RunOutcome } from '../protocol/index.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { RunState, type RunRecord } from '../store/run-store.js';
+import type { Connection } from './connection.js';
+import { parseParams, type RpcId } from './jsonrpc.js';
+import { endFrameForRun, FrameStream, followApprovals, isTerminalRun, replayAndFollow } from './streams.js';
+
+/** What every handler can reach: the runtime and the daemon's own state. */
+export interface DaemonContext {
+  runtime: Runtime;
+  /** epoch ms */
+  startedAt: number;
+  version: string;
+  /** true once shutdown began: methods that start work are refused */
+  draining(): boolean;
+  /** open client connections (for system.health) */
+  connections(): number;
+}
+
+export interface CallContext {
+  daemon: DaemonContext;
+  conn: Connection;
+  /** undefined for a notification (no response is sent) */
+  id: RpcId | undefined;
+  /** streaming methods: run `fn` right after the response line is written */
+  afterResponse(fn: () => void): void;
+}
+
+export interface MethodSpec {
+  /** read-only methods are still served while the daemon drains */
+  readOnly: boolean;
+  handle(params: unknown, ctx: CallContext): unknown;
+}
+
+// ── param schemas (the schema and its type share a name) ─────────────────────
+
+const AgentId = z.string().min(1, 'must not be empty');
+const ManifestSource = {
+  manifest: z.string().min(1).optional(),
+  manifest_path: z.string().min(1).optional(),
+};
+const oneManifest = (p: { manifest?: string | undefined; manifest_path?: string | undefined }): boolean =>
+  (p.manifest === undefined) !== (p.manifest_path === undefined);
+const ONE_MANIFEST = { message: 'give exactly one of manifest (YAML text) or manifest_path', path: ['manifest'] };
+
+export const NoParams = z.union([z.object({}), z.array(z.unknown()).length(0), z.null()]);
+export type NoParams = z.infer<typeof NoParams>;
+export const AgentSpawnParams = z.object(ManifestSource).refine(oneManifest, ONE_MANIFEST);
+export type AgentSpawnParams = z.infer<typeof AgentSpawnParams>;
+export const AgentIdParams = z.object({ agent_id: AgentId });
+export type AgentIdParams = z.infer<typeof AgentIdParams>;
+export const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().min(1, 'must not be empty') });
+export type AgentRunParams = z.infer<typeof AgentRunParams>;
+export const SpawnAndRunParams = z.object({ ...ManifestSource, message: z.string().min(1, 'must not be empty') }).refine(oneManifest, ONE_MANIFEST);
+export type SpawnAndRunParams = z.infer<typeof SpawnAndRunParams>;
+export const SubmitParams = z.object({ goal: z.string().trim().min(1, 'must not be empty') });
+export type SubmitParams = z.infer<typeof SubmitParams>;
+export const LogsParams = z
+  .object({ agent_id: AgentId.optional(), run_id: z.string().min(1).optional(), follow: z.boolean().optional() })
+  .refine((p) => (p.agent_id === undefined) !== (p.run_id === undefined), { message: 'give exactly one of agent_id or run_id', path: ['run_id'] });
+export type LogsParams = z.infer<typeof LogsParams>;
+export const RunListParams = z.union([
+  z.object({ state: RunState.optional(), limit: z.number().int().positive().max(10_000).optional() }),
+  z.null(),
+]);
+export type RunListParams = z.infer<typeof RunListParams>;
+export const RunIdParams = z.object({ run_id: z.string().min(1, 'must not be empty') });
+export type RunIdParams = z.infer<typeof RunIdParams>;
+export const ToolInvokeParams = z.object({ agent_id: AgentId, tool: z.string().min(1), input: z.record(z.string(), z.unknown()).default({}) });
+export type ToolInvokeParams = z.infer<typeof ToolInvokeParams>;
+export const RevokeParams = z
+  .object({ agent_id: AgentId, token_id: z.string().min(1).optional(), all: z.literal(true).optional() })
+  .refine((p) => (p.token_id === undefined) !== (p.all === undefined), { message: 'give exactly one of token_id or all: true', path: ['token_id'] });
+export type RevokeParams = z.infer<typeof RevokeParams>;
+
+// ── helpers ──────────────────────────────────────────────────────────────────
+
+/** An agent by id, or by name when the name is unique among live agents. */
+function agentInfo(runtime: Runtime, ref: string): AgentInfo {
+  try {
+    return runtime.supervisor.status(ref);
+  } catch (err) {
+    const byName = runtime.supervisor.agents.resolve(ref);
+    if (byName) return runtime.supervisor.status(byName.id);
+    throw err;
+  }
+}
+
+function liveAgentId(runtime: Runtime, ref: string): string {
+  const rec = runtime.supervisor.agents.get(ref) ?? runtime.supervisor.agents.resolve(ref);
+  if (!rec) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent with id or name '${ref}'`, { agent_id: ref });
+  return rec.id;
+}
+
+async function spawnFrom(runtime: Runtime, p: { manifest?: string | undefined; manifest_path?: string | undefined }): Promise<AgentInfo> {
+  // a path is read on the daemon's host, relative to the daemon's working directory;
+  // persistent agents are recorded so they come back after a restart
+  return runtime.spawnAgent(p.manifest_path !== undefined ? { path: resolve(p.manifest_path) } : { yaml: p.manifest! });
+}
+
+function runResult(outcome: RunOutcome): Record<string, unknown> {
+  return {
+    run_id: outcome.run_id,
+    agent_id: outcome.agent_id,
+    response: outcome.response,
+    stop_reason: outcome.stop_reason,
+    iterations: outcome.iterations,
+    usage: outcome.usage,
+    elapsed_ms: outcome.elapsed_ms,
+    error: outcome.error,
+  };
+}
+
+function requireRun(runtime: Runtime, runId: string) {
+  const rec = runtime.runs.get(runId);
+  if (!rec) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id '${runId}'`, { run_id: runId });
+  return rec;
+}
+
+/** Opens the event stream of a run; ends with an `end` frame when the run ends (or at once without follow). */
+function streamRun(ctx: CallContext, runId: string, follow: boolean, done: Promise<RunRecord> | undefined): FrameStream {
+  const { runtime } = ctx.daemon;
+  const stream = new FrameStream(ctx.conn, ctx.id ?? null);
+  const live = follow && done !== undefined;
+  replayAndFollow(runtime.audit, stream, (e) => e.run_id === runId, live, undefined, () => runtime.auditHistory({ runId }));
+  if (live) endWith(stream, done);
+  else {
+    const rec = runtime.runs.get(runId);
+    if (rec) stream.push(endFrameForRun(stream.id, rec));
+    stream.close();
+  }
+  return stream;
+}
+
+/** Pushes the run's end frame when `done` settles (it never rejects), then closes the stream. */
+function endWith(stream: FrameStream, done: Promise<RunRecord>): void {
+  void done.then(
+    (rec) => {
+      stream.push(endFrameForRun(stream.id, rec));
+      stream.close();
+    },
+    () => stream.close(),
+  );
+}
+
+// ── the method table ─────────────────────────────────────────────────────────
+
+export const METHODS: Readonly<Record<string, MethodSpec>> = {
+  'agent.spawn': {
+    readOnly: false,
+    async handle(params, { daemon }) {
+      const p = parseParams('agent.spawn', AgentSpawnParams, params);
+      const info = await spawnFrom(daemon.runtime, p);
+      return { agent_id: info.id, agent: info };
+    },
+  },
+  'agent.stop': {
+    readOnly: false,
+    async handle(params, { daemon }) {
+      const p = parseParams('agent.stop', AgentIdParams, params);
+      const id = liveAgentId(daemon.runtime, p.agent_id);
+      await daemon.runtime.stopAgent(id, 'stopped by operator');
+      return { ok: true, agent_id: id };
+    },
+  },
+  'agent.list': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      parseParams('agent.list', NoParams, params);
+      return { agents: daemon.runtime.supervisor.list() };
+    },
+  },
+  'agent.status': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      const p = parseParams('agent.status', AgentIdParams, params);
+      const info = agentInfo(daemon.runtime, p.agent_id);
+      // live agents also report what their worker says about itself (control channel)
+      if (!daemon.runtime.supervisor.agents.get(info.id)) return info;
+      return daemon.runtime.supervisor.inspect(info.id);
+    },
+  },
+  'agent.run': {
+    readOnly: false,
+    async handle(params, { daemon }) {
+      const p = parseParams('agent.run', AgentRunParams, params);
+      const id = liveAgentId(daemon.runtime, p.agent_id);
+      return runResult(await daemon.runtime.supervisor.run(id, p.message));
+    },
+  },
+  'agent.spawn_and_run': {
+    readOnly: false,
+    async handle(params, { daemon }) {
+      const p = parseParams('agent.spawn_and_run', SpawnAndRunParams, params);
+      const info = await spawnFrom(daemon.runtime, p);
+      try {
+        return { ...runResult(await daemon.runtime.supervisor.run(info.id, p.message)), agent_id: info.id };
+      } finally {
+        await daemon.runtime.supervisor.stop(info.id, 'spawn_and_run finished');
+      }
+    },
+  },
+  'agent.submit_streaming': {
+    readOnly: false,
+    handle(params, ctx) {
+      const p = parseParams('agent.submit_streaming', SubmitParams, params);
+      const { runtime } = ctx.daemon;
+      if (ctx.daemon.draining()) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+      // events of the new run are emitted while submit() runs: subscribe first, keep them held
+      const stream = new FrameStream(ctx.conn, ctx.id ?? null);
+      let runId: string | undefined;
+      const early: AuditEvent[] = [];
+      stream.own(
+        runtime.audit.subscribe((e) => {
+          if (runId === undefined) early.push(e);
+          else if (e.run_id === runId) stream.push({ kind: 'event', stream: stream.id, event: e });
+        }),
+      );
+      let handle;
+      try {
+        handle = runtime.goals.submit(p.goal);
+      } catch (err) {
+        stream.close();
+        throw err;
+      }
+      runId = handle.run_id;
+      for (const e of early) if (e.run_id === runId) stream.push({ kind: 'event', stream: stream.id, event: e });
+      endWith(stream, handle.done);
+      ctx.afterResponse(() => stream.start());
+      return { run_id: handle.run_id, workspace: handle.workspace, state: runtime.runs.get(handle.run_id)?.state ?? 'queued' };
+    },
+  },
+  'agent.logs_streaming': {
+    readOnly: true,
+    handle(params, ctx) {
+      const p = parseParams('agent.logs_streaming', LogsParams, params);
+      const { runtime } = ctx.daemon;
+      const follow = p.follow ?? false;
+      if (p.run_id !== undefined) {
+        const rec = requireRun(runtime, p.run_id);
+        const done = isTerminalRun(rec.state) ? undefined : runtime.goals.whenDone(rec.run_id);
+        const stream = streamRun(ctx, rec.run_id, follow, done);
+        ctx.afterResponse(() => stream.start());
+        return { run_id: rec.run_id, state: rec.state, follow };
+      }
+      let info: { id: string; state: string };
+      try {
+        info = agentInfo(runtime, p.agent_id!);
+      } catch (err) {
+        // an agent of an earlier process: its events are still in the durable audit log
+        if (runtime.auditHistory({ agentId: p.agent_id! }, 1).length === 0) throw err;
+        info = { id: p.agent_id!, state: 'ended' };
+      }
+      const agentId = info.id;
+      const live = runtime.supervisor.agents.get(agentId) !== undefined;
+      const stream = new FrameStream(ctx.conn, ctx.id ?? null);
+      const end = (status: string): void => {
+        stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status });
+        stream.close();
+      };
+      replayAndFollow(
+        runtime.audit,
+        stream,
+        (e) => e.agent_id === agentId,
+        follow && live,
+        (e) => {
+          if (e.type === 'AgentStopped') end('stopped');
+          else if (e.type === 'AgentFailed') end('failed');
+        },
+        () => runtime.auditHistory({ agentId }),
+      );
+      if (!(follow && live)) end(info.state);
+      ctx.afterResponse(() => stream.start());
+      return { agent_id: agentId, state: info.state, follow };
+    },
+  },
+  'run.list': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      const p = parseParams('run.list', RunListParams, params) ?? {};
+      return { runs: daemon.runtime.runs.list({ ...(p.state ? { state: p.state } : {}), limit: p.limit ?? 100 }) };
+    },
+  },
+  'run.status': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      const p = parseParams('run.status', RunIdParams, params);
+      return requireRun(daemon.runtime, p.run_id);
+    },
+  },
+  'run.cancel': {
+    readOnly: false,
+    handle(params, { daemon }) {
+      const p = parseParams('run.cancel', RunIdParams, params);
+      const before = requireRun(daemon.runtime, p.run_id);
+      const rec = daemon.runtime.goals.cancel(p.run_id, 'cancelled by operator');
+      return { run_id: rec.run_id, state: rec.state, cancelled: !isTerminalRun(before.state) };
+    },
+  },
+  'tool.list': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      parseParams('tool.list', NoParams, params);
+      return { tools: daemon.runtime.supervisor.tools.definitions() };
+    },
+  },
+  'tool.invoke': {
+    readOnly: false,
+    async handle(params, { daemon }) {
+      const p = parseParams('tool.invoke', ToolInvokeParams, params);
+      // the same path as a worker's call: capability check, skills, human approval, audit
+      const result = await daemon.runtime.supervisor.invokeTool(liveAgentId(daemon.runtime, p.agent_id), p.tool, p.input);
+      return { result: result ?? null };
+    },
+  },
+  'approval.list': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      parseParams('approval.list', NoParams, params);
+      return daemon.runtime.approvals.list();
+    },
+  },
+  'approval.respond': {
+    // answering approvals lets running work finish, so it is served while draining
+    readOnly: true,
+    handle(params, { daemon }) {
+      const p = parseParams('approval.respond', ApprovalResponse, params);
+      return daemon.runtime.approvals.respond(p);
+    },
+  },
+  'approval.watch_streaming': {
+    readOnly: true,
+    handle(params, ctx) {
+      parseParams('approval.watch_streaming', NoParams, params);
+      const stream = new FrameStream(ctx.conn, ctx.id ?? null);
+      const snapshot = ctx.daemon.runtime.approvals.list();
+      followApprovals(ctx.daemon.runtime.approvals, stream);
+      ctx.afterResponse(() => stream.start());
+      return snapshot;
+    },
+  },
+  'capability.list': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      const p = parseParams('capability.list', AgentIdParams, params);
+      const id = liveAgentId(daemon.runtime, p.agent_id);
+      return { agent_id: id, tokens: daemon.runtime.supervisor.capabilities.list(id) };
+    },
+  },
+  'capability.revoke': {
+    readOnly: false,
+    handle(params, { daemon }) {
+      const p = parseParams('capability.revoke', RevokeParams, params);
+      const caps = daemon.runtime.supervisor.capabilities;
+      const id = liveAgentId(daemon.runtime, p.agent_id);
+      if (p.all) return { agent_id: id, revoked: caps.revokeAll(id, 'revoked by operator') };
+      const token = caps.list(id).find((t) => t.id === p.token_id);
+      if (!token) {
+        throw new AaosError(ErrorCode.CAPABILITY_UNKNOWN_HANDLE, `agent ${id} holds no token '${p.token_id}'; \`agentd revoke\` needs an id from capability.list`, {
+          agent_id: id,
+          token_id: p.token_id,
+        });
+      }
+      return { agent_id: id, revoked: caps.revoke(token.id, 'revoked by operator') ? 1 : 0 };
+    },
+  },
+  'system.health': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      parseParams('system.health', NoParams, params);
+      const { runtime } = daemon;
+      return {
+        status: daemon.draining() ? 'draining' : 'ok',
+        version: daemon.version,
+        pid: process.pid,
+        uptime_ms: Date.now() - daemon.startedAt,
+        agents: runtime.supervisor.list().length,
+        bootstrap_agent_id: runtime.goals.agent ?? null,
+        runs: { running: runtime.goals.running, queued: runtime.goals.waiting },
+        approvals_pending: runtime.approvals.list().pending.length,
+        connections: daemon.connections(),
+        provider: runtime.gateway.describeDefault(),
+      };
+    },
+  },
+};
+
+/** The method, if it exists (own keys only: `__proto__` or `toString` are not methods). */
+export function findMethod(name: string): MethodSpec | undefined {
+  return Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
+}

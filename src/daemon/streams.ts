@@ -1,0 +1,152 @@
+import type { ApprovalEvent, ApprovalQueue } from '../approvals/approval-queue.js';
+import type { AuditEvent } from '../audit/event.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { RunRecord, RunState } from '../store/run-store.js';
+import type { Connection } from './connection.js';
+import type { RpcId } from './jsonrpc.js';
+
+/** Frames a stream writes after the method's response. `stream` is the id of the request that opened it. */
+export type StreamFrame =
+  | { kind: 'event'; stream: RpcId; event: AuditEvent }
+  | {
+      kind: 'end';
+      stream: RpcId;
+      run_id: string;
+      status: RunState;
+      result: string | null;
+      usage: { input_tokens: number; output_tokens: number } | null;
+      elapsed_ms: number | null;
+      error?: { code: string; message: string };
+    }
+  | { kind: 'end'; stream: RpcId; agent_id: string; status: string }
+  | { kind: 'approval'; stream: RpcId; event: ApprovalEvent };
+
+const TERMINAL: ReadonlySet<RunState> = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
+
+export function isTerminalRun(state: RunState): boolean {
+  return TERMINAL.has(state);
+}
+
+/**
+ * Frames for one stream on one connection. Frames produced before `start()` are held
+ * (the method's response must be the first line); after `close()` nothing is sent and
+ * every subscription is released, whether the stream ended or the client went away.
+ */
+export class FrameStream {
+  private held: StreamFrame[] | undefined = [];
+  private readonly cleanups: Array<() => void> = [];
+  /** no more frames are accepted (the last one was pushed, or the client left) */
+  private sealed = false;
+  /** nothing more is sent */
+  private ended = false;
+  private removeCloseHook: () => void = () => {};
+
+  constructor(
+    private readonly conn: Connection,
+    readonly id: RpcId,
+  ) {
+    this.removeCloseHook = conn.onClose(() => {
+      this.sealed = true;
+      this.finalize();
+    });
+  }
+
+  /** Registers something to undo when the stream ends (an unsubscribe). */
+  own(cleanup: () => void): void {
+    if (this.sealed) cleanup();
+    else this.cleanups.push(cleanup);
+  }
+
+  push(frame: StreamFrame): void {
+    if (this.sealed) return;
+    if (this.held) this.held.push(frame);
+    else this.conn.send(frame);
+  }
+
+  /** The response is written: flush what was held and send live from now on. */
+  start(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const frame of held) {
+      if (this.ended) return;
+      this.conn.send(frame);
+    }
+    if (this.sealed) this.finalize();
+  }
+
+  /** The last frame was pushed: unsubscribe now; frames still held go out on start(). */
+  close(): void {
+    this.sealed = true;
+    this.unsubscribe();
+    if (!this.held) this.finalize();
+  }
+
+  get closed(): boolean {
+    return this.sealed;
+  }
+
+  private unsubscribe(): void {
+    for (const cleanup of this.cleanups.splice(0)) {
+      try {
+        cleanup();
+      } catch {
+        // keep releasing the others
+      }
+    }
+  }
+
+  private finalize(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.held = undefined;
+    this.unsubscribe();
+    this.removeCloseHook();
+  }
+}
+
+export function endFrameForRun(stream: RpcId, rec: RunRecord): StreamFrame {
+  const from = Date.parse(rec.started_at ?? rec.created_at);
+  const to = rec.ended_at ? Date.parse(rec.ended_at) : undefined;
+  return {
+    kind: 'end',
+    stream,
+    run_id: rec.run_id,
+    status: rec.state,
+    result: rec.result ?? null,
+    usage: rec.usage ?? null,
+    elapsed_ms: to !== undefined && Number.isFinite(from) ? Math.max(0, to - from) : null,
+    ...(rec.error ? { error: rec.error } : {}),
+  };
+}
+
+/**
+ * Replays the events still in memory that match, then (with `follow`) forwards live
+ * ones. Taking the snapshot and subscribing in the same synchronous step means no
+ * event can fall between them (no gap) or appear in both (no duplicate).
+ */
+export function replayAndFollow(
+  audit: AuditLog,
+  stream: FrameStream,
+  match: (e: AuditEvent) => boolean,
+  follow: boolean,
+  onLive?: (e: AuditEvent) => void,
+  /** the durable history (survives restarts); default: what is still in memory */
+  past?: () => AuditEvent[],
+): void {
+  const history = past ? past() : audit.recent(match);
+  if (follow) {
+    stream.own(
+      audit.subscribe((e) => {
+        if (!match(e)) return;
+        stream.push({ kind: 'event', stream: stream.id, event: e });
+        onLive?.(e);
+      }),
+    );
+  }
+  for (const e of history) stream.push({ kind: 'event', stream: stream.id, event: e });
+}
+
+/** Forwards approval requests and answers until the client goes away. */
+export function followApprovals(approvals: ApprovalQueue, stream: FrameStream): void {
+  stream.own(approvals.subscribe((event) => stream.push({ kind: 'approval', stream: stream.id, event })));
+}
