@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { Capability, Constraints } from './capability.js';
+import { Capability, Constraints, copyCapability } from './capability.js';
 
 /**
  * A capability token: one capability held by one agent, with its limits and usage.
@@ -69,21 +69,6 @@ export function tightestConstraints(a: Constraints, b: Constraints): Constraints
   return out;
 }
 
-function copyCapability(cap: Capability): Capability {
-  switch (cap.kind) {
-    case 'file_read':
-    case 'file_write':
-      return { kind: cap.kind, glob: cap.glob };
-    case 'network':
-      return { kind: 'network', hosts: [...cap.hosts] };
-    case 'tool':
-      return { kind: 'tool', name: cap.name };
-    case 'spawn_child':
-      return { kind: 'spawn_child', agents: [...cap.agents] };
-    case 'message_send':
-      return { kind: 'message_send', targets: [...cap.targets] };
-  }
-}
 
 /** A detached copy: mutating it never touches the table. */
 export function toTokenView(token: CapabilityToken): TokenView {

@@ -72,3 +72,20 @@ export function formatRequest(req: CapabilityRequest): string {
       return `message_send: ${req.targetName} (${req.targetId})`;
   }
 }
+
+/** A deep copy, so a token never shares arrays with a manifest or a caller. */
+export function copyCapability(cap: Capability): Capability {
+  switch (cap.kind) {
+    case 'file_read':
+    case 'file_write':
+      return { kind: cap.kind, glob: cap.glob };
+    case 'network':
+      return { kind: cap.kind, hosts: [...cap.hosts] };
+    case 'tool':
+      return { kind: cap.kind, name: cap.name };
+    case 'spawn_child':
+      return { kind: cap.kind, agents: [...cap.agents] };
+    case 'message_send':
+      return { kind: cap.kind, targets: [...cap.targets] };
+  }
+}

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { AaosError, ErrorCode } from '../errors/index.js';
-import type { Capability, CapabilityGrant, Constraints } from '../kernel/capability.js';
+import { copyCapability, type Capability, type CapabilityGrant, type Constraints } from '../kernel/capability.js';
 import { leadingPlaceholder } from './capability-string.js';
 import type { PathPlaceholder } from './capability-string.js';
 import { formatIssue } from './issue.js';
@@ -48,21 +48,6 @@ function missingWorkspace(manifest: AgentManifest, cap: ManifestCapability, inde
   });
 }
 
-function copyCapability(cap: Capability): Capability {
-  switch (cap.kind) {
-    case 'file_read':
-    case 'file_write':
-      return { kind: cap.kind, glob: cap.glob };
-    case 'network':
-      return { kind: cap.kind, hosts: [...cap.hosts] };
-    case 'tool':
-      return { kind: cap.kind, name: cap.name };
-    case 'spawn_child':
-      return { kind: cap.kind, agents: [...cap.agents] };
-    case 'message_send':
-      return { kind: cap.kind, targets: [...cap.targets] };
-  }
-}
 
 /**
  * The grants to issue when the agent is spawned: `{data_dir}`/`{workspace}` replaced by
