@@ -132,6 +132,9 @@ export class Runtime {
     });
     audit.addSink({ write: (e) => void auditStore.append(e) });
     if (options.auditStream) audit.addSink(NdjsonSink.toStream(options.auditStream as never));
+    // an append-only NDJSON copy for log shippers (AAOS_AUDIT_FILE)
+    const auditFile = env['AAOS_AUDIT_FILE'];
+    if (auditFile) audit.addSink(NdjsonSink.toFile(resolve(auditFile)));
 
     const gateway = new ModelGateway({ env, emit });
     const runs = new RunStore(store);
