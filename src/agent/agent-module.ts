@@ -8,8 +8,9 @@ import type { Message, ModelResponse } from '../providers/model.js';
 export interface AgentApi {
   complete(runId: string, append: Message[]): Promise<ModelResponse>;
   callTool(runId: string, name: string, input: unknown, handle?: string): Promise<unknown>;
-  send(envelope: string, runId?: string): Promise<void>;
-  request(envelope: string, timeoutMs: number, runId?: string): Promise<unknown>;
+  /** `attachments` are transferred: they are unusable (detached) here afterwards */
+  send(envelope: string, runId?: string, attachments?: ArrayBuffer[]): Promise<void>;
+  request(envelope: string, timeoutMs: number, runId?: string, attachments?: ArrayBuffer[]): Promise<unknown>;
 }
 
 /**

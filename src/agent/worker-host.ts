@@ -29,11 +29,14 @@ export class WorkerHost {
       complete: (runId, append) => this.call<ModelResponse>({ t: 'model', id: 0, run_id: runId, append }),
       callTool: (runId, name, input, handle) =>
         this.call({ t: 'tool', id: 0, run_id: runId, name, input, ...(handle ? { handle } : {}) }),
-      send: async (envelope, runId) => {
-        await this.call({ t: 'send', id: 0, envelope, ...(runId ? { run_id: runId } : {}) });
+      send: async (envelope, runId, attachments) => {
+        await this.call({ t: 'send', id: 0, envelope, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments);
       },
-      request: (envelope, timeoutMs, runId) =>
-        this.call({ t: 'request', id: 0, envelope, timeout_ms: timeoutMs, ...(runId ? { run_id: runId } : {}) }),
+      request: (envelope, timeoutMs, runId, attachments) =>
+        this.call(
+          { t: 'request', id: 0, envelope, timeout_ms: timeoutMs, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) },
+          attachments,
+        ),
     };
   }
 
@@ -43,13 +46,13 @@ export class WorkerHost {
     this.port.postMessage({ t: 'ready' } satisfies WorkerToSupervisor);
   }
 
-  private call<T>(msg: Extract<WorkerToSupervisor, { id: number }>): Promise<T> {
+  private call<T>(msg: Extract<WorkerToSupervisor, { id: number }>, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new AaosError(ErrorCode.AGENT_STOPPED, 'supervisor port is closed'));
     const id = this.nextId++;
     msg.id = id;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.port.postMessage(msg);
+      this.port.postMessage(msg, transfer?.length ? transfer : undefined);
     });
   }
 

@@ -169,7 +169,7 @@ export class AgentActor {
       const next = this.mailbox.shift()!;
       const id = this.nextId++;
       this.inflight.set(id, { runId: next.delivery.run.run_id, resolve: next.resolve, reject: next.reject });
-      this.post({ t: 'deliver', id, delivery: next.delivery });
+      this.post({ t: 'deliver', id, delivery: next.delivery }, next.delivery.attachments);
     }
   }
 
@@ -211,9 +211,9 @@ export class AgentActor {
     }
   }
 
-  private post(msg: SupervisorToWorker): void {
+  private post(msg: SupervisorToWorker, transfer?: ArrayBuffer[]): void {
     try {
-      this.port?.postMessage(msg);
+      this.port?.postMessage(msg, transfer?.length ? transfer : undefined);
     } catch (err) {
       // an answer that cannot be cloned must not be lost silently
       if (msg.t === 'res' && msg.ok) {

@@ -60,6 +60,8 @@ export interface SpawnOptions {
 }
 
 export interface RunOptions {
+  /** binary payloads handed on with the envelope (transferred, never copied) */
+  attachments?: ArrayBuffer[];
   runId?: string;
   workspace?: string;
   signal?: AbortSignal;
@@ -106,8 +108,8 @@ export class Supervisor {
       authorize: (sender, request) => {
         this.capabilities.authorize(sender, request);
       },
-      deliver: async (recipient, text) => {
-        const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {});
+      deliver: async (recipient, text, _envelope, attachments) => {
+        const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, attachments ? { attachments } : {});
         // a recipient that failed answers the request with its error, not an empty reply
         if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
         return outcome;
@@ -258,7 +260,11 @@ export class Supervisor {
         state.historyLength = history.length;
       }
       if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
-      const delivery: Delivery = { envelope: envelopeText, run: { run_id: runId, history } };
+      const delivery: Delivery = {
+        envelope: envelopeText,
+        run: { run_id: runId, history },
+        ...(options.attachments?.length ? { attachments: options.attachments } : {}),
+      };
       result = (await rec.actor.deliver(delivery)) as RunResult;
     } catch (err) {
       result = {
@@ -356,9 +362,9 @@ export class Supervisor {
         });
       }
       case 'send':
-        return this.router.send(this.routerAgent(rec, msg.run_id), msg.envelope);
+        return this.router.send(this.routerAgent(rec, msg.run_id), msg.envelope, msg.attachments);
       case 'request':
-        return this.router.request(this.routerAgent(rec, msg.run_id), msg.envelope, msg.timeout_ms);
+        return this.router.request(this.routerAgent(rec, msg.run_id), msg.envelope, msg.timeout_ms, msg.attachments);
     }
   }
 

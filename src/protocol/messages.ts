@@ -29,6 +29,8 @@ export interface Delivery {
   /** JSON text of an McpEnvelope (router/envelope.ts) */
   envelope: string;
   run: RunContext;
+  /** binary payloads that came with the envelope, moved (transferred), not copied */
+  attachments?: ArrayBuffer[];
 }
 
 export type StopReason = 'complete' | 'max_iterations' | 'max_tokens' | 'budget_exceeded' | 'cancelled' | 'error';
@@ -67,8 +69,8 @@ export type WorkerToSupervisor =
   /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
   | { t: 'model'; id: number; run_id: string; append: Message[] }
   | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string }
-  | { t: 'send'; id: number; run_id?: string; envelope: string }
-  | { t: 'request'; id: number; run_id?: string; envelope: string; timeout_ms: number }
+  | { t: 'send'; id: number; run_id?: string; envelope: string; attachments?: ArrayBuffer[] }
+  | { t: 'request'; id: number; run_id?: string; envelope: string; timeout_ms: number; attachments?: ArrayBuffer[] }
   | Response;
 
 export type WorkerRequest = Extract<WorkerToSupervisor, { id: number; t: 'model' | 'tool' | 'send' | 'request' }>;

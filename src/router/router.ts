@@ -16,7 +16,7 @@ export interface RouterDeps {
   /** throws when the sender may not do this (message_send) */
   authorize(sender: RouterAgent, request: CapabilityRequest): void;
   /** put the envelope in the recipient's mailbox; resolves with its handler's result */
-  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope): Promise<unknown>;
+  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, attachments?: ArrayBuffer[]): Promise<unknown>;
   emit(event: AuditInput): void;
 }
 
@@ -36,10 +36,10 @@ export class Router {
   }
 
   /** Fire and forget: resolves once the envelope is in the recipient's mailbox. */
-  async send(sender: RouterAgent, envelopeText: string): Promise<{ status: 'delivered'; envelope_id: string }> {
+  async send(sender: RouterAgent, envelopeText: string, attachments?: ArrayBuffer[]): Promise<{ status: 'delivered'; envelope_id: string }> {
     const { envelope, recipient, text } = this.admit(sender, envelopeText);
     const envelopeId = envelope.metadata.trace_id;
-    void this.deps.deliver(recipient, text, envelope).catch((err: unknown) => {
+    void this.deps.deliver(recipient, text, envelope, attachments).catch((err: unknown) => {
       this.deps.emit({
         type: 'MessageFailed',
         agent_id: sender.id,
@@ -57,7 +57,7 @@ export class Router {
   }
 
   /** Request/reply with a timeout. */
-  async request(sender: RouterAgent, envelopeText: string, timeoutMs: number): Promise<unknown> {
+  async request(sender: RouterAgent, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<unknown> {
     const { envelope, recipient, text } = this.admit(sender, envelopeText, true);
     const key = `${envelope.metadata.trace_id}:${String(envelope.id)}`;
     let timer: NodeJS.Timeout | undefined;
@@ -73,7 +73,7 @@ export class Router {
     });
     this.pending.set(key, { timer: timer!, recipient: recipient.id });
     try {
-      const reply = this.deps.deliver(recipient, text, envelope);
+      const reply = this.deps.deliver(recipient, text, envelope, attachments);
       this.delivered(sender, recipient, envelope);
       return await Promise.race([reply, timeout]);
     } finally {

@@ -206,6 +206,17 @@ describe('router between workers', () => {
     expect(sup.router.pendingCount).toBe(0);
   });
 
+  it('moves binary attachments with an envelope by transfer (the sender loses them, nothing is copied)', async () => {
+    const { sup } = setup();
+    const b = await sup.spawn(commandManifest('counter'), { module: COMMAND_AGENT });
+    const a = await sup.spawn(commandManifest('sender', ['message_send: [counter]']), { module: COMMAND_AGENT });
+    const size = 4 * 1024 * 1024;
+    const out = await sup.run(a.id, `askbin ${b.id} ${size}`);
+    let expected = 0;
+    for (let i = 0; i < size; i++) expected += i % 251;
+    expect(JSON.parse(out.response)).toEqual({ detached: true, reply: { count: 1, bytes: size, sum: expected } });
+  });
+
   it('denies messaging without message_send and names the recipient', async () => {
     const { sup } = setup();
     const b = await sup.spawn(commandManifest('bob'), { module: COMMAND_AGENT });
