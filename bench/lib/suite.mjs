@@ -20,7 +20,10 @@ import { nowNs, msSince } from './stats.mjs';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT_DIR = path.resolve(BENCH_DIR, '..');
-export const DIST_DIR = path.join(ROOT_DIR, 'dist');
+// AAOS_BENCH_DIST points the suites at another build of the runtime (a directory named `dist`
+// holding src/ and workers/, e.g. a snapshot made with `npx tsc -p tsconfig.json --outDir
+// bench/.snap/dist` while dist/ is being rebuilt by someone else). Default: the project's dist/.
+export const DIST_DIR = process.env.AAOS_BENCH_DIST ? path.resolve(process.env.AAOS_BENCH_DIST) : path.join(ROOT_DIR, 'dist');
 
 /** Thrown by a suite (or importDist) when it cannot run on this checkout; reported, not failed. */
 export class SkipSuite extends Error {
