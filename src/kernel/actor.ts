@@ -159,7 +159,9 @@ export class AgentActor {
       worker.removeAllListeners('exit');
       worker.removeAllListeners('error');
       worker.on('error', () => {});
-      await this.hooks.terminate(worker);
+      // the agent is already gone for everyone; the thread ends in the background
+      // (terminations are serialised, and the launcher waits for them on shutdown)
+      void this.hooks.terminate(worker);
     }
   }
 

@@ -45,6 +45,8 @@ export class WorkerLauncher {
   private readonly warm = new Map<string, LaunchedWorker[]>();
   private readonly warmTarget = new Map<string, number>();
   private readonly refilling = new Set<string>();
+  private readonly refillTimers = new Map<string, NodeJS.Timeout>();
+  private readonly terminating = new Set<Promise<void>>();
   private closed = false;
 
   constructor(concurrency = Math.max(1, availableParallelism())) {
@@ -70,7 +72,7 @@ export class WorkerLauncher {
     const module = moduleUrl(opts.module);
     const key = `${module}|${opts.maxHeapMb}`;
     const ready = this.warm.get(key)?.pop();
-    if (this.warmTarget.has(key)) this.refill(key, module, opts.maxHeapMb);
+    if (this.warmTarget.has(key)) this.scheduleRefill(key, module, opts.maxHeapMb);
     if (ready) {
       ready.worker.removeAllListeners('exit');
       return Promise.resolve(ready);
@@ -82,6 +84,20 @@ export class WorkerLauncher {
     let n = 0;
     for (const list of this.warm.values()) n += list.length;
     return n;
+  }
+
+  /**
+   * Refill once spawning has paused for a moment: booting replacements in the middle of a
+   * burst of spawns would compete with the very agents that burst is starting.
+   */
+  private scheduleRefill(key: string, module: string, maxHeapMb: number): void {
+    clearTimeout(this.refillTimers.get(key));
+    const timer = setTimeout(() => {
+      this.refillTimers.delete(key);
+      this.refill(key, module, maxHeapMb);
+    }, 100);
+    timer.unref();
+    this.refillTimers.set(key, timer);
   }
 
   private refill(key: string, module: string, maxHeapMb: number): void {
@@ -116,13 +132,16 @@ export class WorkerLauncher {
   /** Stop pre-starting and end the idle pre-started workers. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.refillTimers.values()) clearTimeout(timer);
+    this.refillTimers.clear();
     const idle = [...this.warm.values()].flat();
     this.warm.clear();
     for (const w of idle) {
       w.port.close();
       w.controlPort.close();
-      await this.terminate(w.worker);
+      void this.terminate(w.worker);
     }
+    while (this.terminating.size > 0) await Promise.all([...this.terminating]);
   }
 
   private boot(opts: LaunchOptions): Promise<LaunchedWorker> {
@@ -187,9 +206,12 @@ export class WorkerLauncher {
     });
   }
 
-  /** Serialised termination with a short gap (see Gate). Never throws. */
+  /**
+   * Serialised termination with a short gap (see Gate). Never throws. Callers need not
+   * wait: `close()` waits for every termination still under way.
+   */
   terminate(worker: Worker): Promise<void> {
-    return this.termGate.run(async () => {
+    const done = this.termGate.run(async () => {
       try {
         await worker.terminate();
       } catch {
@@ -197,5 +219,8 @@ export class WorkerLauncher {
       }
       await new Promise((r) => setTimeout(r, 2));
     });
+    this.terminating.add(done);
+    void done.finally(() => this.terminating.delete(done));
+    return done;
   }
 }

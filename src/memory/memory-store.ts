@@ -74,6 +74,8 @@ export class MemoryStore {
   readonly #batch: number;
   readonly #indexes = new Map<string, LoadedIndex>();
   readonly #reembedding = new Map<string, Promise<SkippedMemory[]>>();
+  /** last-use times not yet persisted, per agent (id → ISO time); see `query` */
+  readonly #touches = new Map<string, Map<string, string>>();
 
   constructor(store: Store, embedder: Embedder, options: MemoryStoreOptions = {}) {
     this.#store = store;
@@ -127,6 +129,7 @@ export class MemoryStore {
       replaces: input.replaces,
     });
     this.#store.transaction(() => {
+      this.#writeTouches(agentId, exclude);
       if (input.replaces !== undefined && !db.removeSync(agentKey(agentId, input.replaces))) throw notFound(agentId, input.replaces);
       for (const victim of evicted) db.removeSync(agentKey(agentId, victim));
       db.putSync(agentKey(agentId, id), record);
@@ -163,22 +166,26 @@ export class MemoryStore {
     const nowMs = this.#now();
     const iso = new Date(nowMs).toISOString();
     const results: MemoryHit[] = [];
-    const touched: MemoryRecord[] = [];
+    const touched: string[] = [];
     this.#store.read(`query memory of agent ${agentId}`, () => {
       for (let i = 0; i < hits.count; i++) {
         const id = loaded.index.ids[hits.rows[i] as number] as string;
         const checked = checkRecord(MemoryRecord, MEMORY_RECORD_V, db.get(agentKey(agentId, id)));
         if (!checked.ok) continue;
-        touched.push({ ...checked.value, last_used_at: iso });
+        touched.push(id);
         results.push({ ...toView(checked.value), last_used_at: iso, relevance_score: Math.max(0, Math.min(1, hits.scores[i] as number)) });
       }
     });
     if (touched.length > 0) {
-      // bookkeeping only: losing a touch on power failure just makes eviction slightly less precise
-      this.#store.transaction(() => {
-        for (const rec of touched) db.putSync(agentKey(agentId, rec.id), rec);
-      }, { flush: false });
-      for (const rec of touched) loaded.index.touch(rec.id, nowMs);
+      // A use only matters for LRU eviction: the in-memory index has it at once, and the store
+      // gets it with the agent's next write (or when the agent is unloaded), so a query never
+      // waits for a commit. A crash loses only these touches.
+      let pending = this.#touches.get(agentId);
+      if (!pending) this.#touches.set(agentId, (pending = new Map()));
+      for (const id of touched) {
+        loaded.index.touch(id, nowMs);
+        pending.set(id, iso);
+      }
     }
     return { results, skipped };
   }
@@ -218,9 +225,26 @@ export class MemoryStore {
     return out.slice(offset, options.limit === undefined ? undefined : offset + Math.max(0, options.limit));
   }
 
-  /** Frees an agent's in-memory matrix (e.g. when it stops); the next use reloads it. */
+  /** Persists pending last-use times, then frees the agent's in-memory matrix (e.g. when it stops). */
   unload(agentId: string): void {
+    if (this.#touches.get(agentId)?.size && !this.#store.closed) {
+      this.#store.transaction(() => this.#writeTouches(agentId), { flush: false });
+    }
+    this.#touches.delete(agentId);
     this.#indexes.delete(agentId);
+  }
+
+  /** Inside a write transaction: persist the agent's pending last-use times (skipping ids about to go). */
+  #writeTouches(agentId: string, skip: ReadonlySet<string> = new Set()): void {
+    const pending = this.#touches.get(agentId);
+    if (!pending || pending.size === 0) return;
+    const db = this.#store.db('memory');
+    for (const [id, iso] of pending) {
+      if (skip.has(id)) continue;
+      const checked = checkRecord(MemoryRecord, MEMORY_RECORD_V, db.get(agentKey(agentId, id)));
+      if (checked.ok) db.putSync(agentKey(agentId, id), { ...checked.value, last_used_at: iso });
+    }
+    pending.clear();
   }
 
   #spaceDims(vectorLength: number): number {

@@ -130,7 +130,7 @@ export class Runtime {
       maxCount: intFromEnv(env, 'AAOS_AUDIT_MAX_EVENTS', 200_000, 1),
       maxAgeMs: intFromEnv(env, 'AAOS_AUDIT_MAX_AGE_DAYS', 30, 1) * DAY_MS,
     });
-    audit.addSink({ write: (e) => void auditStore.append(e) });
+    audit.addSink({ write: (e) => void auditStore.append(e), close: () => auditStore.settle() });
     if (options.auditStream) audit.addSink(NdjsonSink.toStream(options.auditStream as never));
     // an append-only NDJSON copy for log shippers (AAOS_AUDIT_FILE)
     const auditFile = env['AAOS_AUDIT_FILE'];

@@ -187,6 +187,9 @@ describe('AuditStore', () => {
     const k3 = audit.append(ev('a1', 'r1', 3));
     const k4 = audit.append(ev('a1', undefined, 4));
     expect([k1, k2, k3, k4]).toEqual([1, 2, 3, 4]);
+    // visible before the write-behind commits
+    expect(audit.query({ agentId: 'a1' }).map((e) => e.key)).toEqual([1, 3, 4]);
+    await audit.settle();
     await reopen();
     const again = new AuditStore(store);
     expect(again.count).toBe(4);
@@ -198,11 +201,14 @@ describe('AuditStore', () => {
     expect(again.query({ afterKey: 2, limit: 2 }).map((e) => e.key)).toEqual([3, 4]);
   });
 
-  it('is bounded by count, pruning the oldest in batches, indexes included', () => {
+  it('is bounded by count after each committed batch, pruning the oldest, indexes included', async () => {
     const audit = new AuditStore(store, { maxCount: 50, pruneBatch: 5 });
     for (let i = 1; i <= 200; i++) {
       audit.append(ev(i % 2 ? 'odd' : 'even', undefined, i));
-      expect(audit.count).toBeLessThanOrEqual(50);
+      if (i % 40 === 0) {
+        await audit.settle();
+        expect(audit.count).toBeLessThanOrEqual(50);
+      }
     }
     const all = audit.query({ limit: 1000 });
     expect(all.length).toBe(audit.count);
@@ -222,6 +228,7 @@ describe('AuditStore', () => {
       now += 100;
     }
     now += 5000;
+    await audit.settle();
     expect(audit.pruneExpired()).toBe(9);
     expect(audit.query().map((e) => e.key)).toEqual([10]);
     await reopen();
