@@ -4,13 +4,23 @@ import { agentKey, agentRange, isKeyableId, padNumber } from './keys.js';
 import type { Store } from './lmdb-env.js';
 import { readRecord } from './record.js';
 
-const AUDIT_V = 1;
+const AUDIT_V = 2;
+/** how long appended events wait to be written together, and how many at most */
+const WRITE_BEHIND_MS = 20;
+const WRITE_BEHIND_MAX = 512;
 
+/**
+ * Events are stored in batches: one record holds the events appended together, with
+ * consecutive keys starting at `first` (the record's own key). One write per batch instead
+ * of three per event (the event and two index entries) is what keeps the audit log off the
+ * supervisor's hot path.
+ */
 export const AuditRecord = z.object({
   v: z.literal(AUDIT_V),
-  /** epoch ms when stored; age bounds use it */
+  /** epoch ms when the batch was written; age bounds use it */
   at: z.number(),
-  event: z.record(z.string(), z.unknown()),
+  first: z.number().int().positive(),
+  events: z.array(z.record(z.string(), z.unknown())).min(1),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 
@@ -21,11 +31,11 @@ export interface StoredAuditEvent {
 }
 
 export interface AuditStoreOptions {
-  /** keep at most this many events (hard bound, checked on every append) */
+  /** keep at most about this many events: whole batches beyond it are pruned, oldest first */
   maxCount?: number;
-  /** drop events older than this */
+  /** drop batches older than this */
   maxAgeMs?: number;
-  /** events removed per pruning transaction (default 1000) */
+  /** batches removed per pruning pass (default 1000) */
   pruneBatch?: number;
   now?: () => number;
 }
@@ -39,9 +49,16 @@ export interface AuditQuery {
   limit?: number;
 }
 
+type IndexDb = 'audit_by_agent' | 'audit_by_run';
+
 /**
- * Audit events in key (= arrival) order, indexed by agent and by run so `logs` after a restart
- * reads only what it shows. Bounded by count and/or age; pruning removes the oldest first.
+ * The durable audit log, in arrival order, indexed by agent and by run so `logs` after a
+ * restart reads only the batches it needs. Bounded by count and/or age; pruning removes the
+ * oldest batches first. Write-behind: an appended event is visible to `query` at once and
+ * reaches LMDB with the other events of the next WRITE_BEHIND_MS in one asynchronous write
+ * that never blocks the supervisor (a synchronous commit per event cost ~0.8 ms, most of a
+ * tool call's round trip). A process crash can lose those last milliseconds of events;
+ * `settle()` waits until everything appended so far is committed.
  */
 export class AuditStore {
   readonly #store: Store;
@@ -50,13 +67,15 @@ export class AuditStore {
   readonly #batch: number;
   readonly #now: () => number;
   #lastKey: number;
-  #count: number;
+  /** key of the oldest stored event (count = lastKey - oldestKey + 1) */
+  #oldestKey: number;
   #sinceAgeCheck = 0;
-  /** appended, not yet committed (visible to queries) */
-  readonly #pending = new Map<number, AuditRecord>();
-  readonly #inFlight = new Set<number>();
+  /** appended, not yet committed (visible to queries), in key order */
+  #pending: StoredAuditEvent[] = [];
+  /** handed to LMDB, commit not yet confirmed (still visible from here) */
+  readonly #writing = new Map<number, StoredAuditEvent[]>();
   #scheduled = false;
-  #writing: Promise<unknown> = Promise.resolve();
+  #chain: Promise<unknown> = Promise.resolve();
 
   constructor(store: Store, options: AuditStoreOptions = {}) {
     for (const [name, value] of [['maxCount', options.maxCount], ['maxAgeMs', options.maxAgeMs], ['pruneBatch', options.pruneBatch]] as const) {
@@ -70,37 +89,33 @@ export class AuditStore {
     this.#batch = options.pruneBatch ?? 1000;
     this.#now = options.now ?? Date.now;
     const db = store.db('audit');
-    this.#lastKey = store.read('open audit', () => {
-      for (const key of db.getKeys({ reverse: true, limit: 1 })) return Number(key);
-      return 0;
-    });
-    this.#count = store.read('count audit', () => db.getCount());
+    const edge = (reverse: boolean): AuditRecord | undefined =>
+      store.read('open audit', () => {
+        for (const { key, value } of db.getRange({ reverse, limit: 1 })) return readRecord(store, 'audit', Number(key), AuditRecord, AUDIT_V, value);
+        return undefined;
+      });
+    const newest = edge(true);
+    const oldest = edge(false);
+    this.#lastKey = newest ? newest.first + newest.events.length - 1 : 0;
+    this.#oldestKey = oldest ? oldest.first : this.#lastKey + 1;
   }
 
   get count(): number {
-    return this.#count;
+    return this.#lastKey - this.#oldestKey + 1;
   }
 
   get lastKey(): number {
     return this.#lastKey;
   }
 
-  /**
-   * Stores the event and returns its key. Write-behind: the event is visible to `query` at
-   * once, and all events of one event-loop turn go to LMDB together as asynchronous writes
-   * that never block the supervisor (a synchronous commit per event cost ~0.8 ms, most of a
-   * tool call's round trip). A process crash can lose the last turn's events; `settle()`
-   * waits for everything appended so far to be committed.
-   */
+  /** Stores the event (write-behind, see the class comment) and returns its key. */
   append(event: object): number {
-    const key = this.#lastKey + 1;
-    const plain = event as Record<string, unknown>;
-    this.#pending.set(key, { v: AUDIT_V, at: this.#now(), event: plain });
-    this.#lastKey = key;
-    this.#count++;
-    if (!this.#scheduled) {
+    const key = ++this.#lastKey;
+    this.#pending.push({ key, event: event as Record<string, unknown> });
+    if (this.#pending.length >= WRITE_BEHIND_MAX) this.#writeBehind();
+    else if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => this.#writeBehind());
+      setTimeout(() => this.#writeBehind(), WRITE_BEHIND_MS).unref();
     }
     return key;
   }
@@ -108,30 +123,26 @@ export class AuditStore {
   /** Resolves once every event appended so far is committed to the store. */
   async settle(): Promise<void> {
     this.#writeBehind();
-    await this.#writing;
+    await this.#chain;
   }
 
   #writeBehind(): void {
     this.#scheduled = false;
-    if (this.#pending.size === 0 || this.#store.closed) return;
-    const batch = [...this.#pending.entries()].filter(([key]) => !this.#inFlight.has(key));
-    if (batch.length === 0) return;
-    const db = this.#store.db('audit');
-    const writes: Promise<unknown>[] = [];
-    for (const [key, record] of batch) {
-      this.#inFlight.add(key);
-      writes.push(db.put(key, record));
-      for (const [indexDb, indexKey] of this.#indexKeys(record.event, key)) writes.push(this.#store.db(indexDb).put(indexKey, key));
-    }
+    if (this.#pending.length === 0 || this.#store.closed) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    const first = batch[0]!.key;
+    const record: AuditRecord = { v: AUDIT_V, at: this.#now(), first, events: batch.map((e) => e.event) };
+    this.#writing.set(first, batch);
+    // asynchronous puts: lmdb commits them on its own thread, in order
+    const writes: Promise<unknown>[] = [this.#store.db('audit').put(first, record)];
+    for (const [indexDb, indexKey] of this.#indexKeys(batch, first)) writes.push(this.#store.db(indexDb).put(indexKey, first));
     const committed = Promise.all(writes).then(
       () => undefined,
-      (err: unknown) => process.emitWarning(`audit events ${batch[0]![0]}..${batch.at(-1)![0]} were not stored: ${String(err)}`, 'AaosStoreWarning'),
+      (err: unknown) => process.emitWarning(`audit events ${first}..${batch.at(-1)!.key} were not stored: ${String(err)}`, 'AaosStoreWarning'),
     );
-    this.#writing = Promise.all([this.#writing, committed]).then(() => {
-      for (const [key] of batch) {
-        this.#pending.delete(key);
-        this.#inFlight.delete(key);
-      }
+    this.#chain = Promise.all([this.#chain, committed]).then(() => {
+      this.#writing.delete(first);
       this.#bound();
     });
   }
@@ -139,127 +150,126 @@ export class AuditStore {
   /** Count and age bounds, checked after each committed batch. */
   #bound(): void {
     if (this.#store.closed) return;
-    const committed = this.#count - this.#pending.size;
-    if (this.#maxCount !== undefined && this.#count > this.#maxCount && committed > 0) {
-      // a hard bound, but pruned in chunks so steady state is not one delete per append
-      const chunk = Math.min(this.#batch, Math.max(1, Math.ceil(this.#maxCount / 10)));
-      this.#removeOldest(Math.min(committed, Math.max(this.#count - this.#maxCount, chunk)));
-    }
-    if (this.#maxAgeMs !== undefined && (this.#sinceAgeCheck += 1) >= 16) {
+    const max = this.#maxCount;
+    if (max !== undefined && this.count > max) this.#removeOldest((_rec, remaining) => remaining > max);
+    if (this.#maxAgeMs !== undefined && ++this.#sinceAgeCheck >= 16) {
       this.#sinceAgeCheck = 0;
       this.pruneExpired();
     }
   }
 
-  /** Removes events older than maxAgeMs (no-op without one), except the newest; returns how many. */
+  /** Removes batches older than maxAgeMs (no-op without one), except the newest; returns how many events went. */
   pruneExpired(now: number = this.#now()): number {
     if (this.#maxAgeMs === undefined) return 0;
     const cutoff = now - this.#maxAgeMs;
+    return this.#removeOldest((rec) => rec.at < cutoff);
+  }
+
+  /**
+   * Removes stored batches from the oldest while `shouldGo` says so. The newest stored batch
+   * always stays: it carries the high-water mark that keeps keys monotonic across restarts.
+   */
+  #removeOldest(shouldGo: (rec: AuditRecord, remaining: number) => boolean): number {
     const db = this.#store.db('audit');
-    let removed = 0;
+    let removedEvents = 0;
     for (;;) {
-      const expired: number[] = [];
+      const victims: AuditRecord[] = [];
       this.#store.read('scan audit', () => {
-        for (const { key, value } of db.getRange({ limit: this.#batch })) {
-          const at = (value as { at?: unknown } | undefined)?.at;
-          // the newest event always stays: its key is the high-water mark that keeps keys monotonic across restarts
-          if ((typeof at === 'number' && at >= cutoff) || Number(key) === this.#lastKey) break;
-          expired.push(Number(key));
+        let projected = this.count;
+        for (const { key, value } of db.getRange({ limit: this.#batch + 1 })) {
+          const rec = readRecord(this.#store, 'audit', Number(key), AuditRecord, AUDIT_V, value);
+          if (rec === undefined) continue;
+          // never the newest stored batch, never one still being written
+          if (rec.first + rec.events.length - 1 >= this.#lastKey || this.#writing.has(rec.first) || !shouldGo(rec, projected)) break;
+          victims.push(rec);
+          projected -= rec.events.length;
+          if (victims.length >= this.#batch) break;
         }
       });
-      if (expired.length === 0) return removed;
-      removed += this.#removeKeys(expired);
-      if (expired.length < this.#batch) return removed;
+      if (victims.length === 0) return removedEvents;
+      this.#store.transaction(
+        () => {
+          for (const rec of victims) {
+            for (const [indexDb, indexKey] of this.#indexKeys(
+              rec.events.map((event, i) => ({ key: rec.first + i, event })),
+              rec.first,
+            )) {
+              this.#store.db(indexDb).removeSync(indexKey);
+            }
+            db.removeSync(rec.first);
+          }
+        },
+        { flush: false },
+      );
+      for (const rec of victims) {
+        removedEvents += rec.events.length;
+        this.#oldestKey = Math.max(this.#oldestKey, rec.first + rec.events.length);
+      }
+      if (victims.length < this.#batch) return removedEvents;
     }
   }
 
   /** Events in key order, the not yet committed ones included. */
   query(q: AuditQuery = {}): StoredAuditEvent[] {
     const limit = q.limit ?? 1000;
-    const out = this.#queryStored(q, limit);
-    if (this.#pending.size === 0 || out.length >= limit) return out;
-    const seen = new Set(out.map((e) => e.key));
-    for (const [key, rec] of this.#pending) {
-      if (out.length >= limit) break;
-      if (key <= (q.afterKey ?? 0) || seen.has(key)) continue;
-      if (q.agentId !== undefined && rec.event['agent_id'] !== q.agentId) continue;
-      if (q.runId !== undefined && rec.event['run_id'] !== q.runId) continue;
-      out.push({ key, event: rec.event });
-    }
-    return out;
-  }
-
-  #queryStored(q: AuditQuery, limit: number): StoredAuditEvent[] {
     const after = q.afterKey ?? 0;
-    const db = this.#store.db('audit');
-    return this.#store.read('query audit', () => {
-      const out: StoredAuditEvent[] = [];
-      const take = (key: number, raw: unknown): void => {
-        const rec = readRecord(this.#store, 'audit', key, AuditRecord, AUDIT_V, raw);
-        if (rec === undefined) return;
-        if (q.agentId !== undefined && rec.event['agent_id'] !== q.agentId) return;
-        if (q.runId !== undefined && rec.event['run_id'] !== q.runId) return;
-        out.push({ key, event: rec.event });
-      };
-      const indexed = q.agentId !== undefined ? { db: 'audit_by_agent' as const, id: q.agentId } : q.runId !== undefined ? { db: 'audit_by_run' as const, id: q.runId } : undefined;
-      if (indexed === undefined) {
-        for (const { key, value } of db.getRange({ start: after + 1 })) {
-          if (out.length >= limit) break;
-          take(Number(key), value);
-        }
-        return out;
-      }
-      const range = agentRange(indexed.id);
-      for (const { value } of this.#store.db(indexed.db).getRange({ start: agentKey(indexed.id, padNumber(after + 1)), end: range.end })) {
-        if (out.length >= limit) break;
-        const key = Number(value);
-        take(key, db.get(key));
-      }
-      return out;
-    });
-  }
-
-  #removeOldest(n: number): void {
-    const keys: number[] = [];
-    this.#store.read('scan audit', () => {
-      for (const key of this.#store.db('audit').getKeys({ limit: n })) keys.push(Number(key));
-    });
-    this.#removeKeys(keys);
-  }
-
-  #removeKeys(keys: readonly number[]): number {
-    const db = this.#store.db('audit');
-    let removed = 0;
-    this.#store.transaction(
-      () => {
-        for (const key of keys) {
-          const value = db.get(key) as { event?: Record<string, unknown> } | undefined;
-          if (value === undefined) continue;
-          if (value.event !== undefined && typeof value.event === 'object') this.#index(value.event, key, 'remove');
-          db.removeSync(key);
-          removed++;
-        }
-      },
-      { flush: false },
-    );
-    this.#count -= removed;
-    return removed;
-  }
-
-  #indexKeys(event: Record<string, unknown>, key: number): Array<['audit_by_agent' | 'audit_by_run', string]> {
-    const out: Array<['audit_by_agent' | 'audit_by_run', string]> = [];
-    for (const [dbName, field] of [['audit_by_agent', 'agent_id'], ['audit_by_run', 'run_id']] as const) {
-      const id = event[field];
-      if (typeof id === 'string' && isKeyableId(id)) out.push([dbName, agentKey(id, padNumber(key))]);
+    const out: StoredAuditEvent[] = [];
+    const seen = new Set<number>();
+    const take = (key: number, event: Record<string, unknown>): boolean => {
+      if (out.length >= limit) return false;
+      if (key <= after || seen.has(key)) return true;
+      if (q.agentId !== undefined && event['agent_id'] !== q.agentId) return true;
+      if (q.runId !== undefined && event['run_id'] !== q.runId) return true;
+      seen.add(key);
+      out.push({ key, event });
+      return true;
+    };
+    this.#queryStored(q, after, take);
+    for (const batch of [...this.#writing.values(), this.#pending]) {
+      for (const e of batch) if (!take(e.key, e.event)) return out;
     }
     return out;
   }
 
-  #index(event: Record<string, unknown>, key: number, op: 'put' | 'remove'): void {
-    for (const [dbName, indexKey] of this.#indexKeys(event, key)) {
-      const db = this.#store.db(dbName);
-      if (op === 'put') db.putSync(indexKey, key);
-      else db.removeSync(indexKey);
+  #queryStored(q: AuditQuery, after: number, take: (key: number, event: Record<string, unknown>) => boolean): void {
+    const db = this.#store.db('audit');
+    const visit = (batchKey: number, raw: unknown): boolean => {
+      const rec = readRecord(this.#store, 'audit', batchKey, AuditRecord, AUDIT_V, raw);
+      if (rec === undefined) return true;
+      for (let i = 0; i < rec.events.length; i++) if (!take(rec.first + i, rec.events[i]!)) return false;
+      return true;
+    };
+    this.#store.read('query audit', () => {
+      const indexed: { db: IndexDb; id: string } | undefined =
+        q.agentId !== undefined ? { db: 'audit_by_agent', id: q.agentId } : q.runId !== undefined ? { db: 'audit_by_run', id: q.runId } : undefined;
+      if (indexed === undefined) {
+        // the batch holding key `after + 1` may start before it
+        let start = after + 1;
+        for (const key of db.getKeys({ start: after + 1, reverse: true, limit: 1 })) start = Number(key);
+        for (const { key, value } of db.getRange({ start })) if (!visit(Number(key), value)) return;
+        return;
+      }
+      if (!isKeyableId(indexed.id)) return;
+      const range = agentRange(indexed.id);
+      for (const { value } of this.#store.db(indexed.db).getRange(range)) {
+        const batchKey = Number(value);
+        if (!visit(batchKey, db.get(batchKey))) return;
+      }
+    });
+  }
+
+  /** Index entries of one batch: one per agent and per run that has events in it. */
+  #indexKeys(events: readonly StoredAuditEvent[], batchKey: number): Array<[IndexDb, string]> {
+    const out = new Map<string, [IndexDb, string]>();
+    for (const { event } of events) {
+      for (const [dbName, field] of [['audit_by_agent', 'agent_id'], ['audit_by_run', 'run_id']] as const) {
+        const id = event[field];
+        if (typeof id === 'string' && isKeyableId(id)) {
+          const key = agentKey(id, padNumber(batchKey));
+          out.set(`${dbName}:${key}`, [dbName, key]);
+        }
+      }
     }
+    return [...out.values()];
   }
 }
