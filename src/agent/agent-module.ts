@@ -21,4 +21,10 @@ export interface AgentModule {
   init(agent: AgentInit, api: AgentApi): void | Promise<void>;
   handle(delivery: Delivery, api: AgentApi): Promise<unknown>;
   cancel?(runId: string, reason: string): void;
+  /**
+   * Run the module's hot code once against a local stand-in, before any agent is bound.
+   * Every worker is a separate V8 isolate with its own cold JIT; a pre-started worker can
+   * pay that cost while it waits instead of during its first real run.
+   */
+  warmup?(): Promise<void>;
 }

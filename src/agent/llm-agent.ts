@@ -30,6 +30,33 @@ export const agentModule: AgentModule = {
   cancel(runId, reason) {
     running.get(runId)?.abort(new AaosError(ErrorCode.CANCELLED, reason));
   },
+  async warmup() {
+    // a few runs of the loop against a local stand-in: tool turns, a failing tool, a final answer
+    const api: AgentApi = {
+      complete: async (_runId, append) =>
+        append.some((m) => m.role === 'tool_result')
+          ? { content: [{ type: 'text', text: 'done' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 }, model: 'warmup' }
+          : {
+              content: [
+                { type: 'text', text: 'calling' },
+                { type: 'tool_use', id: 'w1', name: 'a', input: { x: 1 } },
+                { type: 'tool_use', id: 'w2', name: 'b', input: {} },
+              ],
+              stop_reason: 'tool_use',
+              usage: { input_tokens: 1, output_tokens: 1 },
+              model: 'warmup',
+            },
+      callTool: async (_runId, name) => {
+        if (name === 'b') throw new AaosError(ErrorCode.TOOL_FAILED, 'warm-up failure');
+        return { ok: true };
+      },
+      send: async () => {},
+      request: async () => ({}),
+    };
+    const envelope = JSON.stringify({ jsonrpc: '2.0', id: 'w', method: 'agent.run', params: { message: 'warm up' } });
+    const init: AgentInit = { agent_id: 'warmup', name: 'warmup', max_iterations: 4 };
+    for (let i = 0; i < 20; i++) await runLoop(api, init, { envelope, run: { run_id: `w${i}`, history: [] } }, userTextOf(envelope), new AbortController().signal);
+  },
 };
 
 /** The user turn carried by an envelope: `params.message` when present, else the params as JSON. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
@@ -19,6 +20,7 @@ import { AgentTable, type AgentInfo, type AgentRecord } from './agent-table.js';
 import { CapabilityTable, type AgentRef } from './capability-table.js';
 import { closedTranscript, Conversations, recordAssistant, type RunState } from './conversation.js';
 import { AgentState, isTerminal } from './lifecycle.js';
+import { ManifestCache } from './manifest-cache.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
@@ -86,6 +88,7 @@ export class Supervisor {
   readonly dataDir: string;
   private readonly launcher: WorkerLauncher;
   private readonly conversations = new Conversations();
+  private readonly manifests = new ManifestCache();
   private readonly ended = new Map<string, AgentInfo>();
   private readonly parkTimers = new Map<string, NodeJS.Timeout>();
   private shuttingDown = false;
@@ -225,6 +228,8 @@ export class Supervisor {
     }
     const persistent = rec.manifest.lifecycle === 'persistent';
     const controller = new AbortController();
+    // every child a run spawns listens on it (spawn_agents: many at once); not a leak
+    setMaxListeners(0, controller.signal);
     const onOuterAbort = (): void => {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
@@ -441,7 +446,7 @@ export class Supervisor {
 
   /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
-    const manifest = parseManifest(manifestYaml, { file: `<spawn_agent from ${parent.name}>`, baseDir: parent.manifest.source.base_dir });
+    const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
     this.capabilities.authorize(
       { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
       { kind: 'spawn_child', name: manifest.name },

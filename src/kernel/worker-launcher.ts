@@ -15,6 +15,8 @@ export interface LaunchOptions {
   maxHeapMb: number;
   name: string;
   readyTimeoutMs?: number;
+  /** pre-started for the warm pool: let the module warm up its code first */
+  warm?: boolean;
 }
 
 export interface LaunchedWorker {
@@ -106,7 +108,7 @@ export class WorkerLauncher {
     void (async () => {
       try {
         while (!this.closed && (this.warm.get(key)?.length ?? 0) < (this.warmTarget.get(key) ?? 0)) {
-          const w = await this.launch({ module, maxHeapMb, name: 'warm' });
+          const w = await this.launch({ module, maxHeapMb, name: 'warm', warm: true });
           if (this.closed) {
             await this.terminate(w.worker);
             return;
@@ -201,7 +203,7 @@ export class WorkerLauncher {
       worker.on('exit', onExit);
       worker.on('message', onParent);
       port1.on('message', onReady);
-      const start: StartMessage = { t: 'start', module, port: port2, control: controlChannel.port2 };
+      const start: StartMessage = { t: 'start', module, port: port2, control: controlChannel.port2, ...(opts.warm ? { warm: true } : {}) };
       worker.postMessage(start, [port2, controlChannel.port2]);
     });
   }

@@ -82,6 +82,8 @@ export interface StartMessage {
   port: MessagePort;
   /** low-rate control channel (comlink), see src/agent/control.ts */
   control: MessagePort;
+  /** a pre-started worker: run the module's warm-up before answering READY */
+  warm?: boolean;
 }
 
 export type { ModelResponse };

@@ -145,7 +145,12 @@ interface CachedScript {
   script: Script;
   mtimeMs: number;
   size: number;
+  /** when the file was last compared with the disk (ms) */
+  checkedAt: number;
 }
+
+/** how long a parsed script is used without looking at the file again */
+const FRESH_MS = 1000;
 
 interface AgentCursor {
   /** next turn index per script file */
@@ -160,19 +165,44 @@ interface AgentCursor {
  */
 export class ScriptedProvider implements ModelProvider {
   readonly id = 'scripted';
+
+  constructor(options: { freshMs?: number } = {}) {
+    this.freshMs = options.freshMs ?? FRESH_MS;
+  }
+
   private readonly cache = new Map<string, CachedScript>();
+  private readonly loading = new Map<string, Promise<Script>>();
+  private readonly freshMs: number;
   private readonly cursors = new Map<string, AgentCursor>();
 
-  async load(file: string): Promise<Script> {
-    if (!isAbsolute(file)) throw invalid(file, 'the path after `scripted:` must be absolute');
+  /**
+   * The parsed script. A file checked within the last `freshMs` is not looked at again, and
+   * concurrent first calls share one read: a fan-out of a hundred children on one script
+   * parses it once, not a hundred times.
+   */
+  load(file: string): Promise<Script> {
+    if (!isAbsolute(file)) return Promise.reject(invalid(file, 'the path after `scripted:` must be absolute'));
+    const cached = this.cache.get(file);
+    if (cached && Date.now() - cached.checkedAt < this.freshMs) return Promise.resolve(cached.script);
+    let loading = this.loading.get(file);
+    if (!loading) {
+      loading = this.refresh(file, cached).finally(() => this.loading.delete(file));
+      this.loading.set(file, loading);
+    }
+    return loading;
+  }
+
+  private async refresh(file: string, cached: CachedScript | undefined): Promise<Script> {
     let info: { mtimeMs: number; size: number };
     try {
       info = await stat(file);
     } catch (err) {
       throw invalid(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
-    const cached = this.cache.get(file);
-    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.script;
+    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) {
+      cached.checkedAt = Date.now();
+      return cached.script;
+    }
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -180,7 +210,7 @@ export class ScriptedProvider implements ModelProvider {
       throw invalid(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
     const script = parseScript(file, text);
-    this.cache.set(file, { script, mtimeMs: info.mtimeMs, size: info.size });
+    this.cache.set(file, { script, mtimeMs: info.mtimeMs, size: info.size, checkedAt: Date.now() });
     return script;
   }
 

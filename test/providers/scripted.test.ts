@@ -117,9 +117,16 @@ describe('ScriptedProvider', () => {
     await expect(p.complete(request('rel/x.yaml', 'a'), ctx('a'))).rejects.toMatchObject({ code: ErrorCode.SCRIPT_INVALID, message: expect.stringContaining('absolute') });
   });
 
+  it('parses a script once for concurrent first calls', async () => {
+    const file = script('shared.yaml', '- text: shared\n');
+    const p = new ScriptedProvider();
+    const loads = await Promise.all(Array.from({ length: 50 }, () => p.load(file)));
+    expect(new Set(loads).size).toBe(1);
+  });
+
   it('caches parsed files and re-reads a changed one', async () => {
     const file = script('c.yaml', '- text: v1\n');
-    const p = new ScriptedProvider();
+    const p = new ScriptedProvider({ freshMs: 0 });
     const first = await p.load(file);
     expect(await p.load(file)).toBe(first);
     writeFileSync(file, '- text: version2\n');
