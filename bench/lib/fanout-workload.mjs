@@ -21,7 +21,7 @@ export const idealMs = (latencyMs) => (ROOT_MODEL_CALLS + CHILD_MODEL_CALLS) * l
 /** Grid of (children, latency) and repetitions (fewer for the slow N = 500 runs). */
 export function fanoutConfig(quick) {
   return quick
-    ? { children: [10, 100], latenciesMs: [0, 50], reps: 3, repsLarge: 3, largeFrom: 500, warmup: 1 }
+    ? { children: [10, 100], latenciesMs: [0, 50], reps: 2, repsLarge: 2, largeFrom: 500, warmup: 1 }
     : { children: [10, 100, 500], latenciesMs: [0, 50], reps: 5, repsLarge: 3, largeFrom: 500, warmup: 1 };
 }
 

@@ -1,0 +1,179 @@
+// fanout (aaos): the workload of lib/fanout-workload.mjs on the runtime itself. A root agent
+// (default LLM agent module, scripted model) answers its first turn with ONE `spawn_agents`
+// call carrying N children; each child (own worker, narrowed `tool: echo`) makes 3 `echo`
+// calls, one per model turn, then answers `done task i`; the root's second turn reports
+// how many answered. Every model call is the scripted provider with latency L (0 or 50 ms).
+//
+//   wall_ms        supervisor.run(root, …) → result, with a warm pool of N pre-started workers
+//                  (Runtime warmWorkers = N; the pool is full before each rep)       ← headline
+//   wall_ms_cold   the same without a warm pool (every child boots its worker)
+//   warm_pool_saving_ms = wall_ms_cold − wall_ms
+//
+// Verified like the peers (verifyWorkload): model calls are counted by wrapping the model
+// gateway's complete() (root vs child by parentId, in-flight child calls for the overlap
+// check), tool calls and child answers from the audit log (ToolInvoked echo,
+// AgentExecutionCompleted of children). Rows merge with the peers' rows by (children, L).
+
+import { runSuite } from '../lib/suite.mjs';
+import { fanoutConfig, repsFor, idealMs, WorkloadCounters, verifyWorkload, childTask, childIndexOf, CHILD_TOOL_CALLS, ECHO_TOOL } from '../lib/fanout-workload.mjs';
+import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
+import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript, launcherOf } from '../lib/aaos.mjs';
+
+function scripts(dir, n, latencyMs) {
+  const childTurns = [];
+  for (let k = 1; k <= CHILD_TOOL_CALLS; k++) childTurns.push({ tool_calls: [{ name: ECHO_TOOL, input: { message: `{message} step ${k}` } }] });
+  childTurns.push({ text: 'done {message}' });
+  const child = writeScript(dir, `child-l${latencyMs}`, { turns: childTurns, latency_ms: latencyMs, cursor: 'per_agent' });
+  const childYaml = manifestYaml({ name: 'child', model: `scripted:${child}`, capabilities: [`tool: ${ECHO_TOOL}`], systemPrompt: 'fan-out child' });
+  const children = Array.from({ length: n }, (_, i) => ({ manifest: childYaml, message: childTask(i) }));
+  const root = writeScript(dir, `root-n${n}-l${latencyMs}`, {
+    turns: [
+      { tool_calls: [{ name: 'spawn_agents', input: { children } }] },
+      { text: 'collected {last_tool_result:count} child answers, {last_tool_result:failed} failed' },
+    ],
+    latency_ms: latencyMs,
+    cursor: 'per_run',
+  });
+  return manifestYaml({
+    name: 'root',
+    model: `scripted:${root}`,
+    capabilities: ['tool: spawn_agents', `tool: ${ECHO_TOOL}`, 'spawn_child: [*]'],
+    systemPrompt: 'fan-out root',
+  });
+}
+
+/** Instruments one runtime: counts model calls through the gateway and tool calls/answers through the audit log. */
+function instrument(runtime, counters) {
+  const gateway = runtime.gateway;
+  const complete = gateway.complete.bind(gateway);
+  gateway.complete = async (agent, spec, request, ctx) => {
+    if (!agent.parentId) {
+      counters.rootModelCalls++;
+      return complete(agent, spec, request, ctx);
+    }
+    counters.childModelCalls++;
+    counters.childInFlight++;
+    if (counters.childInFlight > counters.maxChildInFlight) counters.maxChildInFlight = counters.childInFlight;
+    try {
+      return await complete(agent, spec, request, ctx);
+    } finally {
+      counters.childInFlight--;
+    }
+  };
+  const state = { lastChildDone: 0n, events: 0 };
+  runtime.audit.subscribe((e) => {
+    state.events++;
+    if (e.type === 'ToolInvoked' && e.tool === ECHO_TOOL) counters.toolCalls++;
+    else if (e.type === 'AgentExecutionCompleted' && e.parent_id && e.stop_reason === 'complete') {
+      const i = childIndexOf(e.response_preview);
+      if (i >= 0) counters.childrenFinished.add(i);
+      state.lastChildDone = nowNs();
+    }
+  });
+  return state;
+}
+
+await runSuite('fanout', async ({ quick, flags, log }) => {
+  const cfg = fanoutConfig(quick);
+  if (flags.children) cfg.children = String(flags.children).split(',').map(Number);
+  if (flags.reps) cfg.reps = cfg.repsLarge = Number(flags.reps);
+  // cold runs (no warm pool) pay N worker boots each; fewer of them
+  // (quick: no cold N=100 run, and at N=100 no warm-up, 2 reps at L=50 and 1 at L=0: every
+  // N=100 rep waits ~9 s for the pool to refill, and quick mode must stay under 2 minutes;
+  // the full run has all of them)
+  const coldReps = (n) => (quick ? cfg.reps : n >= cfg.largeFrom ? 1 : 3);
+  const coldLatencies = (n) => (quick && n >= 100 ? [] : cfg.latenciesMs);
+  const warmReps = (n, latencyMs) => (quick && n >= 100 ? (latencyMs === 0 ? 1 : 2) : repsFor(cfg, n));
+  const warmups = (n) => (quick && n >= 100 ? 0 : cfg.warmup);
+  log(`config ${JSON.stringify(cfg)}`);
+  const tmp = tempDir('fanout');
+  const rows = [];
+  const perMode = {};
+  try {
+    for (const n of cfg.children) {
+      for (const mode of ['warm', 'cold']) {
+        if (mode === 'cold' && coldLatencies(n).length === 0) continue;
+        const env = {
+          AAOS_SPAWN_AGENTS_BATCH_CAP: String(n),
+          AAOS_MAX_CONCURRENT_INFERENCE_SCRIPTED: String(Math.max(256, 2 * n)),
+        };
+        const runtime = await openRuntime({ dataDir: `${tmp.dir}/${mode}-${n}`, env, maxAgents: n + 10, ...(mode === 'warm' ? { warmWorkers: n } : {}) });
+        const counters = new WorkloadCounters();
+        const probe = instrument(runtime, counters);
+        try {
+          const lats = mode === 'warm' ? cfg.latenciesMs : coldLatencies(n);
+          for (const latencyMs of lats) {
+            const root = await runtime.supervisor.spawn(scripts(tmp.dir, n, latencyMs));
+            const reps = mode === 'warm' ? warmReps(n, latencyMs) : coldReps(n);
+            const samples = [];
+            const tails = [];
+            const events = [];
+            let checks;
+            for (let r = -warmups(n); r < reps; r++) {
+              if (mode === 'warm') await waitWarm(runtime.supervisor, n);
+              counters.reset();
+              probe.events = 0;
+              const t0 = nowNs();
+              const out = await runtime.supervisor.run(root.id, 'go');
+              const ms = msSince(t0);
+              if (out.stop_reason !== 'complete' || !out.response.includes(`collected ${n} child answers, 0 failed`)) {
+                throw new Error(`aaos ${mode} N=${n} L=${latencyMs}: root ended ${out.stop_reason}: ${JSON.stringify(out.response).slice(0, 200)} ${JSON.stringify(out.error)}`);
+              }
+              checks = verifyWorkload(`aaos (${mode})`, counters, n, latencyMs);
+              if (r < 0) continue; // warm-up
+              samples.push(ms);
+              tails.push(ms - Number(probe.lastChildDone - t0) / 1e6);
+              events.push(probe.events);
+              log(`rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`);
+            }
+            perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, checks };
+            await runtime.supervisor.stop(root.id, 'bench done');
+          }
+        } finally {
+          await runtime.close();
+        }
+      }
+    }
+  } finally {
+    tmp.cleanup();
+  }
+
+  for (const n of cfg.children) {
+    for (const latencyMs of cfg.latenciesMs) {
+      const warm = perMode[`warm/${n}/${latencyMs}`];
+      const cold = perMode[`cold/${n}/${latencyMs}`];
+      const sw = spread(warm.samples);
+      const sc = cold ? spread(cold.samples) : null;
+      const st = spread(warm.tails);
+      const row = {
+        children: n,
+        model_latency_ms: latencyMs,
+        ideal_ms: idealMs(latencyMs),
+        wall_ms: sig(sw.median),
+        wall_ms_cold: sc ? sig(sc.median) : null,
+        warm_pool_saving_ms: sc ? sig(sc.median - sw.median) : null,
+        tail_after_last_child_ms: sig(st.median),
+        audit_events_per_run: spread(warm.events).median,
+        spread: {
+          wall_ms: { median: sig(sw.median), min: sig(sw.min), max: sig(sw.max), n: sw.n },
+          ...(sc ? { wall_ms_cold: { median: sig(sc.median), min: sig(sc.min), max: sig(sc.max), n: sc.n } } : {}),
+        },
+        checks: { aaos: warm.checks, ...(cold ? { aaos_cold: cold.checks } : {}) },
+      };
+      rows.push(row);
+    }
+  }
+  return {
+    results: { fanout: rows },
+    details: {
+      fanout: {
+        config: { ...cfg, cold_reps: 'quick: 2 at N=10, none at N=100; full: 3, 1 at N=500', warm_reps_quick_n100: 'L=50: 2, L=0: 1, no warm-up', runtime: 'Runtime.open (durable LMDB audit sink)' },
+        method: 'root (LLM agent) → spawn_agents with N children (AAOS_SPAWN_AGENTS_BATCH_CAP=N) → each child 3 echo calls + answer → root answers; warm pool = N',
+      },
+    },
+    notes: [
+      'aaos wall_ms uses a warm pool of N pre-started workers (full before each rep); wall_ms_cold has none; warm_pool_saving_ms is their difference',
+      'tail_after_last_child_ms: time from the last child answering to the root\'s result (child stops/terminations + the root\'s final model turn of L ms)',
+    ],
+  };
+});

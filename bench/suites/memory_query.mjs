@@ -1,0 +1,99 @@
+// memory_query: episodic memory of ONE agent holding R records (MemoryStore over the LMDB
+// store, hashed-ngram embedder, as the runtime wires them), then p50 of query latency.
+//
+//   records          R (100k full; 20k quick — inserting 100k takes too long for quick mode)
+//   p50_ms / p99_ms  MemoryStore.query(agent, embed(query text), {limit: 5}) after the index
+//                    is loaded; the query text is embedded outside the timing (embed_ms_p50
+//                    reports that separately)
+//   load_ms          first query after a cold start: loads the agent's index from LMDB
+//   insert_per_s     MemoryStore.store() calls, batched 1000 per outer transaction
+//                    (store() joins the outer transaction)
+// Texts are synthetic sentences from a small vocabulary, so similarities are realistic-ish.
+
+import { runSuite, importDist } from '../lib/suite.mjs';
+import { nowNs, msSince, percentiles, spread, sig } from '../lib/stats.mjs';
+import { tempDir } from '../lib/aaos.mjs';
+
+const WORDS = ('agent worker thread supervisor capability token router envelope tool memory query record store index vector ' +
+  'model budget scheduler spawn child parent message audit event session history context summary file network fetch ' +
+  'report research notes writer publisher inbox workspace approval skill manifest lifecycle persistent park reactivate').split(' ');
+
+function sentence(i) {
+  let x = (i * 2654435761) >>> 0;
+  const out = [];
+  for (let k = 0; k < 12; k++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out.push(WORDS[x % WORDS.length]);
+  }
+  return `${out.join(' ')} #${i}`;
+}
+
+await runSuite('memory_query', async ({ quick, log }) => {
+  const cfg = quick ? { records: 20_000, queries: 50, reps: 2 } : { records: 100_000, queries: 500, reps: 5 };
+  log(`config ${JSON.stringify(cfg)}`);
+  const { MemoryStore } = await importDist('src/memory/memory-store.js');
+  const { HashedNgramEmbedder } = await importDist('src/memory/hashed-ngram-embedder.js');
+  const { openStore } = await importDist('src/store/lmdb-env.js');
+  const tmp = tempDir('memory');
+  const embedder = new HashedNgramEmbedder();
+  const agent = 'bench-agent-0001';
+  let store = openStore(tmp.dir);
+  const categories = ['fact', 'observation', 'decision', 'preference'];
+  const reps = [];
+  let insertPerS;
+  try {
+    let mem = new MemoryStore(store, embedder);
+    const t0 = nowNs();
+    const batch = 1000;
+    for (let i = 0; i < cfg.records; i += batch) {
+      const texts = [];
+      for (let k = i; k < Math.min(cfg.records, i + batch); k++) texts.push(sentence(k));
+      const vectors = await embedder.embed(texts);
+      store.transaction(() => {
+        texts.forEach((content, k) => mem.store(agent, { content, category: categories[(i + k) % 4], embedding: vectors[k] }, { maxRecords: cfg.records + 1 }));
+      });
+    }
+    insertPerS = (cfg.records * 1000) / msSince(t0);
+    log(`inserted ${cfg.records} records at ${insertPerS.toFixed(0)}/s`);
+
+    for (let r = 0; r < cfg.reps; r++) {
+      // cold start: a new MemoryStore loads the index from LMDB on first use
+      mem = new MemoryStore(store, embedder);
+      const q0 = embedder.embedOne(sentence(1_000_000 + r));
+      const tl = nowNs();
+      await mem.query(agent, q0, { limit: 5 });
+      const loadMs = msSince(tl);
+      const lat = [];
+      const emb = [];
+      for (let q = 0; q < cfg.queries; q++) {
+        const te = nowNs();
+        const v = embedder.embedOne(sentence(2_000_000 + q * 7 + r));
+        emb.push(msSince(te));
+        const tq = nowNs();
+        const res = await mem.query(agent, v, { limit: 5 });
+        lat.push(msSince(tq));
+        if (res.results.length !== 5) throw new Error(`query returned ${res.results.length} hits`);
+      }
+      const p = percentiles(lat, [50, 99]);
+      const rep = { p50_ms: p.p50, p99_ms: p.p99, load_ms: loadMs, embed_ms_p50: percentiles(emb, [50]).p50 };
+      log(`rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+      reps.push(rep);
+    }
+  } finally {
+    await store.close();
+    tmp.cleanup();
+  }
+  const results = { records: cfg.records, insert_per_s: sig(insertPerS) };
+  const spreads = {};
+  for (const key of Object.keys(reps[0])) {
+    const s = spread(reps.map((r) => r[key]));
+    results[key] = sig(s.median);
+    spreads[`memory_query.${key}`] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
+  }
+  return {
+    results: { memory_query: results },
+    spread: spreads,
+    details: { memory_query: { config: cfg, embedder: `${embedder.model} (${embedder.dims} dims)`, limit: 5 } },
+    notes: quick ? [`quick mode stores ${cfg.records} records, not 100k (inserting 100k takes too long for quick mode); the full run uses 100k`] : [],
+  };
+});

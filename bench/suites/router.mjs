@@ -1,0 +1,104 @@
+// router: agent→agent `request` through the supervisor. Agent A (bench/agents/requester.mjs)
+// calls api.request(envelope) → Router.request: the envelope JSON is parsed and validated
+// (zod), the sender is checked against the calling agent, `message_send: [responder]` is
+// authorised, MessageSent/MessageDelivered are audited, the envelope is delivered to B's
+// mailbox as a run (AgentExecutionStarted/Completed audited), B (bench/agents/responder.mjs)
+// answers at once, and its result travels back to A.
+//
+//   rtt_us_p50/p99    sequential requests, timed inside A
+//   envelopes_per_s   `depth` requests in flight (B takes up to `depth` deliveries at once);
+//                     counts envelopes through the router, request + reply = 2 per request
+//
+// Same two configurations as tool_call, interleaved: `runtime` (Runtime.open, durable LMDB
+// audit sink; headline) and `bare` (Supervisor with in-memory audit only).
+
+import { runSuite, importDist } from '../lib/suite.mjs';
+import { percentiles, spread, sig } from '../lib/stats.mjs';
+import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
+
+const stubModels = {
+  registerAgent() {},
+  releaseAgent() {},
+  cancelAgent() {},
+  maxContextTokens: () => 1000,
+  complete: async () => {
+    throw new Error('no model in this bench');
+  },
+};
+
+await runSuite('router', async ({ quick, log }) => {
+  const cfg = quick
+    ? { reps: 2, n: 3000, warm: 200, pipeN: 6000, depth: 32, maxMs: 1200 }
+    : { reps: 5, n: 20000, warm: 1000, pipeN: 40000, depth: 32, maxMs: 8000 };
+  log(`config ${JSON.stringify(cfg)}`);
+  const { Supervisor } = await importDist('src/kernel/supervisor.js');
+  const tmp = tempDir('router');
+  const script = writeScript(tmp.dir, 'unused', { turns: [{ text: 'unused' }] });
+  const model = `scripted:${script}`;
+  const requesterYaml = manifestYaml({ name: 'requester', model, capabilities: ['message_send: [responder]'] });
+  const responderYaml = manifestYaml({ name: 'responder', model });
+
+  const runtime = await openRuntime({ dataDir: `${tmp.dir}/rt` });
+  const bare = new Supervisor({ dataDir: `${tmp.dir}/bare`, models: stubModels, tools: [] });
+  const setups = [
+    { key: 'runtime', sup: runtime.supervisor },
+    { key: 'bare', sup: bare },
+  ];
+  for (const s of setups) {
+    s.responder = await s.sup.spawn(responderYaml, { module: agentModuleUrl('responder'), concurrency: cfg.depth });
+    s.requester = await s.sup.spawn(requesterYaml, { module: agentModuleUrl('requester') });
+  }
+  const call = async (s, msg) => {
+    const out = await s.sup.run(s.requester.id, JSON.stringify({ to: s.responder.id, ...msg }));
+    if (out.stop_reason !== 'complete') throw new Error(`requester ended with ${out.stop_reason}: ${JSON.stringify(out.error)}`);
+    return out.bench;
+  };
+
+  const reps = [];
+  try {
+    for (let r = 0; r < cfg.reps; r++) {
+      const rep = {};
+      for (const s of setups) {
+        const seq = await call(s, { mode: 'seq', n: cfg.n, warm: cfg.warm, maxMs: cfg.maxMs });
+        const p = percentiles(seq.samples, [50, 99]);
+        const pipe = await call(s, { mode: 'pipe', n: cfg.pipeN, depth: cfg.depth, maxMs: cfg.maxMs });
+        const prefix = s.key === 'runtime' ? '' : `${s.key}_`;
+        rep[`${prefix}rtt_us_p50`] = p.p50;
+        rep[`${prefix}rtt_us_p99`] = p.p99;
+        rep[`${prefix}envelopes_per_s`] = pipe.requests_per_s * 2;
+        rep[`${prefix}samples`] = seq.samples.length;
+      }
+      log(`rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+      reps.push(rep);
+    }
+  } finally {
+    await bare.shutdown();
+    await runtime.close();
+    tmp.cleanup();
+  }
+
+  const results = {};
+  const spreads = {};
+  for (const key of Object.keys(reps[0])) {
+    const s = spread(reps.map((r) => r[key]));
+    results[key] = sig(s.median);
+    spreads[`router.${key}`] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
+  }
+  results.audit_sink_share = sig(1 - results.bare_rtt_us_p50 / results.rtt_us_p50, 3);
+  return {
+    results: { router: results },
+    spread: spreads,
+    details: {
+      router: {
+        config: cfg,
+        method: {
+          rtt: 'requester api.request(envelope, 10 s) awaited one at a time → Router.request → responder run → reply; hrtime inside the requester',
+          envelopes_per_s: '2 × requests/s with `depth` requests in flight; responder spawned with concurrency = depth',
+          runtime: 'Runtime.open (durable LMDB audit sink: 4 audit events per request, each a sync write transaction)',
+          bare: 'new Supervisor with in-memory AuditLog only',
+        },
+      },
+    },
+    notes: [],
+  };
+});
