@@ -24,6 +24,7 @@ parent.once('message', (msg: StartMessage) => {
       if (!mod || typeof mod.init !== 'function' || typeof mod.handle !== 'function') {
         throw new Error(`module ${msg.module} does not export an agentModule with init() and handle()`);
       }
+      if (msg.warm) await mod.warmup?.();
       const host = new WorkerHost(msg.port, mod);
       exposeControl(msg.control, () => host.activeDeliveries);
       host.start();
