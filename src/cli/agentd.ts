@@ -10,7 +10,14 @@ import { registerRuns } from './commands/runs.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerValidate } from './commands/validate.js';
 import { ExitCode } from './exit-codes.js';
+import { unsupportedNode } from './node-version.js';
 import { VERSION } from './version.js';
+
+const refusal = unsupportedNode();
+if (refusal) {
+  process.stderr.write(`${refusal}\n`);
+  process.exit(ExitCode.FAILED);
+}
 
 const program = new Command();
 program
