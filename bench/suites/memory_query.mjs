@@ -29,7 +29,7 @@ function sentence(i) {
 }
 
 await runSuite('memory_query', async ({ quick, log }) => {
-  const cfg = quick ? { records: 20_000, queries: 50, reps: 2 } : { records: 100_000, queries: 500, reps: 5 };
+  const cfg = quick ? { records: 20_000, queries: 50, reps: 2 } : { records: 100_000, queries: 200, reps: 3 };
   log(`config ${JSON.stringify(cfg)}`);
   const { MemoryStore } = await importDist('src/memory/memory-store.js');
   const { HashedNgramEmbedder } = await importDist('src/memory/hashed-ngram-embedder.js');

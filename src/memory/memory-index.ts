@@ -141,6 +141,22 @@ export class AgentMemoryIndex {
     const scores = new Float64Array(limit);
     let count = 0;
     if (qn === 0) return { rows, scores, count };
+    // A sparse query (the offline hashed embedder gives ~50 non-zero of 512 dimensions) only
+    // needs those columns of each row: several times fewer multiplications than a dense scan.
+    let nnz = 0;
+    for (let j = 0; j < dims; j++) if (query[j] !== 0) nnz++;
+    const sparse = nnz * 4 <= dims;
+    const idx = new Int32Array(sparse ? nnz : 0);
+    const val = new Float32Array(sparse ? nnz : 0);
+    if (sparse) {
+      let k = 0;
+      for (let j = 0; j < dims; j++) {
+        if (query[j] !== 0) {
+          idx[k] = j;
+          val[k++] = query[j] as number;
+        }
+      }
+    }
     for (let r = 0; r < this.size; r++) {
       if (this.stale[r] === 1) continue;
       if (category !== 0 && this.category[r] !== category) continue;
@@ -148,7 +164,11 @@ export class AgentMemoryIndex {
       if (rn === 0) continue;
       let dot = 0;
       const base = r * dims;
-      for (let j = 0; j < dims; j++) dot += (m[base + j] as number) * (query[j] as number);
+      if (sparse) {
+        for (let k = 0; k < nnz; k++) dot += (m[base + (idx[k] as number)] as number) * (val[k] as number);
+      } else {
+        for (let j = 0; j < dims; j++) dot += (m[base + j] as number) * (query[j] as number);
+      }
       const score = dot / (rn * qn);
       if (count === limit && score <= (scores[count - 1] as number)) continue;
       // insertion into the small sorted top list
