@@ -3,6 +3,7 @@
  * bootstrap: the module to host arrives in a startup message together with a
  * dedicated MessagePort; once the module is loaded we answer READY on that port.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { exposeControl } from '../src/agent/control.js';
 import { WorkerHost } from '../src/agent/worker-host.js';
@@ -23,6 +24,15 @@ parent.once('message', (msg: StartMessage) => {
       const mod = loaded.agentModule;
       if (!mod || typeof mod.init !== 'function' || typeof mod.handle !== 'function') {
         throw new Error(`module ${msg.module} does not export an agentModule with init() and handle()`);
+      }
+      // agents yield the CPU to the supervisor under contention: it serves every agent's
+      // requests, so when a hundred workers are runnable it must not get a 1/101 share
+      if (msg.nice && process.platform === 'linux') {
+        try {
+          setPriority(0, msg.nice);
+        } catch {
+          // not fatal: the thread keeps the default priority
+        }
       }
       if (msg.warm) await mod.warmup?.();
       const host = new WorkerHost(msg.port, mod);

@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
@@ -11,6 +12,8 @@ export interface WorkerStats {
   uptime_ms: number;
   /** always 0: workers start with an empty environment */
   env_vars: number;
+  /** scheduling niceness of this thread (Linux) */
+  nice: number;
 }
 
 export interface ControlApi {
@@ -33,6 +36,7 @@ export function exposeControl(port: MessagePort, activeDeliveries: () => number)
         active_deliveries: activeDeliveries(),
         uptime_ms: Date.now() - started,
         env_vars: Object.keys(process.env).length,
+        nice: getPriority(0),
       };
     },
   };

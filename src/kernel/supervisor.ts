@@ -47,6 +47,8 @@ export interface SupervisorOptions {
   parkIdleMs?: number;
   /** workers kept pre-started for the LLM agent module (64 MB heap), so spawns skip the boot */
   warmWorkers?: number;
+  /** scheduling niceness of agent threads (Linux), so the supervisor keeps its share of the CPU */
+  workerNice?: number;
 }
 
 export interface SpawnOptions {
@@ -101,7 +103,7 @@ export class Supervisor {
     this.tools = new ToolRegistry();
     if (opts.tools) this.tools.register(...opts.tools);
     this.agents = new AgentTable({ maxAgents: opts.maxAgents ?? 100, maxDepth: opts.maxDepth ?? 5 });
-    this.launcher = new WorkerLauncher(opts.spawnConcurrency);
+    this.launcher = new WorkerLauncher(opts.spawnConcurrency, opts.workerNice ?? 0);
     if (opts.warmWorkers && opts.warmWorkers > 0) this.launcher.prewarm(DEFAULT_AGENT_MODULE(), 64, opts.warmWorkers);
     this.router = new Router({
       resolve: (ref) => {

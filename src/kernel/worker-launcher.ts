@@ -51,7 +51,11 @@ export class WorkerLauncher {
   private readonly terminating = new Set<Promise<void>>();
   private closed = false;
 
-  constructor(concurrency = Math.max(1, availableParallelism())) {
+  constructor(
+    concurrency = Math.max(1, availableParallelism()),
+    /** niceness of agent threads relative to the supervisor (0 = same priority) */
+    private readonly nice = 0,
+  ) {
     this.bootGate = new Gate(concurrency);
   }
 
@@ -203,7 +207,14 @@ export class WorkerLauncher {
       worker.on('exit', onExit);
       worker.on('message', onParent);
       port1.on('message', onReady);
-      const start: StartMessage = { t: 'start', module, port: port2, control: controlChannel.port2, ...(opts.warm ? { warm: true } : {}) };
+      const start: StartMessage = {
+        t: 'start',
+        module,
+        port: port2,
+        control: controlChannel.port2,
+        ...(opts.warm ? { warm: true } : {}),
+        ...(this.nice > 0 ? { nice: this.nice } : {}),
+      };
       worker.postMessage(start, [port2, controlChannel.port2]);
     });
   }

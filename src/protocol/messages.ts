@@ -84,6 +84,8 @@ export interface StartMessage {
   control: MessagePort;
   /** a pre-started worker: run the module's warm-up before answering READY */
   warm?: boolean;
+  /** scheduling niceness for this thread (Linux only: per thread there, per process elsewhere) */
+  nice?: number;
 }
 
 export type { ModelResponse };

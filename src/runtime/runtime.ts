@@ -188,6 +188,7 @@ export class Runtime {
       maxOutputTokens,
       parkIdleMs: intFromEnv(env, 'AAOS_PARK_IDLE_MS', 600_000, 0),
       warmWorkers: options.warmWorkers ?? intFromEnv(env, 'AAOS_WARM_WORKERS', 0, 0),
+      workerNice: Math.min(19, intFromEnv(env, 'AAOS_WORKER_NICE', 10, 0)),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {

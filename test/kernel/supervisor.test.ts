@@ -36,11 +36,20 @@ describe('supervisor with real workers', () => {
     expect(sup.agents.require(info.id).actor.threadId).toBeGreaterThan(0);
     // the control channel (comlink) answers too
     const inspected = await sup.inspect(info.id);
-    expect(inspected.worker).toMatchObject({ env_vars: 0, active_deliveries: 0 });
+    expect(inspected.worker).toMatchObject({ env_vars: 0, active_deliveries: 0, nice: 0 });
     expect(inspected.worker!.heap_used_mb).toBeGreaterThan(0);
     const types = sup.audit.recent().map((e) => e.type);
     expect(types).toContain('AgentSpawned');
     expect(types).toContain('AgentExecutionCompleted');
+  });
+
+  it('runs agent threads at a lower scheduling priority than the supervisor when asked (Linux)', async () => {
+    const { sup } = setup({ workerNice: 7 });
+    const info = await sup.spawn(commandManifest('polite'), { module: COMMAND_AGENT });
+    const inspected = await sup.inspect(info.id);
+    expect(inspected.worker?.nice).toBe(process.platform === 'linux' ? 7 : 0);
+    const { getPriority } = await import('node:os');
+    expect(getPriority(0)).toBe(0); // the supervisor's own thread is untouched
   });
 
   it('a crashing worker fails only its own agent and rejects its pending run', async () => {
