@@ -45,7 +45,7 @@ describe('human approval over the socket', () => {
 
   it('blocks the call until a second client answers: approve writes, deny and timeout return clear errors and the agent carries on', async () => {
     dir = tempDataDir();
-    daemon = await startDaemon({ dataDir: dir, bootstrap: null, env: { AAOS_APPROVAL_TIMEOUT_MS: '3000' } });
+    daemon = await startDaemon({ dataDir: dir, bootstrap: null, env: { AAOS_APPROVAL_TIMEOUT_MS: '5000' } });
     const agentClient = await RawClient.open(daemon.socket);
     const human = await RawClient.open(daemon.socket);
     const { agent_id } = await agentClient.call<{ agent_id: string }>('agent.spawn', { manifest: writerManifest(dir) });

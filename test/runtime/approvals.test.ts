@@ -10,7 +10,8 @@ let cleanup: () => void;
 
 beforeEach(async () => {
   ({ dir, cleanup } = tempDir());
-  runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '400', AAOS_PARK_IDLE_MS: '0' } });
+  // long enough that a slow machine never times out the approve/deny cases by accident
+  runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '60000', AAOS_PARK_IDLE_MS: '0' } });
 });
 afterEach(async () => {
   await runtime.close();
@@ -76,6 +77,8 @@ describe('human approval of a tool call', () => {
   });
 
   it('nobody answering times out as a denial, and the agent carries on', async () => {
+    await runtime.close();
+    runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '400', AAOS_PARK_IDLE_MS: '0' } });
     const target = join(dir, 'out', 'c.txt');
     const agent = await runtime.spawnAgent({ yaml: writerManifest(target) });
     const out = await runtime.supervisor.run(agent.id, 'write it');
