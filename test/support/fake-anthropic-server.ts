@@ -1,89 +1,27 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { ScriptedHttpServer, type FakeReply, type RecordedRequest, type ScriptedRoute } from './scripted-http-server.js';
+
+export type { FakeReply, RecordedRequest };
 
 /**
  * A loopback server speaking the Anthropic Messages API (POST /v1/messages,
  * non-streaming). Tests queue replies; the server records every request it got.
  */
-export interface FakeReply {
-  status?: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** never answer (until the server closes) — for client timeouts */
-  hang?: boolean;
-  /** drop the connection without an answer */
-  destroy?: boolean;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: any;
-  /** Date.now() when the request was read */
-  receivedAt: number;
-}
-
-export class FakeAnthropicServer {
-  readonly requests: RecordedRequest[] = [];
-  private readonly queue: FakeReply[] = [];
-  /** answered when the queue is empty; default: a 500 saying so */
-  fallback: FakeReply | ((request: RecordedRequest) => FakeReply) | undefined;
-
-  private constructor(private readonly server: Server, readonly baseUrl: string) {}
-
-  static async start(): Promise<FakeAnthropicServer> {
-    let self: FakeAnthropicServer | undefined;
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => self?.handle(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    self = new FakeAnthropicServer(server, `http://127.0.0.1:${port}`);
-    return self;
+export class FakeAnthropicServer extends ScriptedHttpServer {
+  get baseUrl(): string {
+    return this.origin;
   }
 
-  reply(...replies: FakeReply[]): this {
-    this.queue.push(...replies);
-    return this;
+  static start(): Promise<FakeAnthropicServer> {
+    const route: ScriptedRoute = {
+      method: 'POST',
+      path: '/v1/messages',
+      notFound: (method, path) => anthropicError(404, 'not_found_error', `fake server: no route ${method} ${path}`),
+      empty: () => anthropicError(500, 'api_error', 'fake server: no reply queued'),
+      headers: { 'request-id': 'req_fake' },
+    };
+    return ScriptedHttpServer.listen(route, (server: Server, origin: string, r: ScriptedRoute) => new FakeAnthropicServer(server, origin, r));
   }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private handle(method: string, path: string, headers: IncomingHttpHeaders, raw: string, res: ServerResponse): void {
-    let body: unknown = raw;
-    try {
-      body = raw ? JSON.parse(raw) : undefined;
-    } catch {
-      // keep the raw text; the test will see it
-    }
-    const request: RecordedRequest = { method, path, headers, body, receivedAt: Date.now() };
-    this.requests.push(request);
-    if (method !== 'POST' || path !== '/v1/messages') {
-      send(res, anthropicError(404, 'not_found_error', `fake server: no route ${method} ${path}`));
-      return;
-    }
-    const next = this.queue.shift();
-    const fallback = typeof this.fallback === 'function' ? this.fallback(request) : this.fallback;
-    const reply = next ?? fallback ?? anthropicError(500, 'api_error', 'fake server: no reply queued');
-    if (reply.hang) return;
-    if (reply.destroy) {
-      res.socket?.destroy();
-      return;
-    }
-    send(res, reply);
-  }
-}
-
-function send(res: ServerResponse, reply: FakeReply): void {
-  const text = JSON.stringify(reply.body ?? {});
-  res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'request-id': 'req_fake', ...reply.headers });
-  res.end(text);
 }
 
 export interface AnthropicBlock {

@@ -1,94 +1,29 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { ScriptedHttpServer, type FakeReply, type RecordedRequest, type ScriptedRoute } from './scripted-http-server.js';
+
+export type { FakeReply, RecordedRequest };
 
 /**
  * A loopback server speaking OpenAI Chat Completions (POST /v1/chat/completions,
  * non-streaming), as OpenAI, DeepSeek and local servers do. Tests queue replies;
  * the server records every request it got.
  */
-export interface FakeReply {
-  status?: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** never answer (until the server closes) — for client timeouts */
-  hang?: boolean;
-  /** drop the connection without an answer */
-  destroy?: boolean;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: any;
-  /** Date.now() when the request was read */
-  receivedAt: number;
-}
-
-export class FakeOpenAIServer {
-  readonly requests: RecordedRequest[] = [];
-  private readonly queue: FakeReply[] = [];
-  /** answered when the queue is empty; default: a 500 saying so */
-  fallback: FakeReply | ((request: RecordedRequest) => FakeReply) | undefined;
-
-  private constructor(private readonly server: Server, readonly origin: string) {}
-
+export class FakeOpenAIServer extends ScriptedHttpServer {
   /** base URL including /v1, as OPENAI_BASE_URL / OLLAMA_BASE_URL expect */
   get baseUrl(): string {
     return `${this.origin}/v1`;
   }
 
-  static async start(): Promise<FakeOpenAIServer> {
-    let self: FakeOpenAIServer | undefined;
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => self?.handle(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    self = new FakeOpenAIServer(server, `http://127.0.0.1:${port}`);
-    return self;
+  static start(): Promise<FakeOpenAIServer> {
+    const route: ScriptedRoute = {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      notFound: (method, path) => openAIError(404, 'invalid_request_error', `fake server: no route ${method} ${path}`),
+      empty: () => openAIError(500, 'server_error', 'fake server: no reply queued'),
+      headers: { 'x-request-id': 'req_fake' },
+    };
+    return ScriptedHttpServer.listen(route, (server: Server, origin: string, r: ScriptedRoute) => new FakeOpenAIServer(server, origin, r));
   }
-
-  reply(...replies: FakeReply[]): this {
-    this.queue.push(...replies);
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private handle(method: string, path: string, headers: IncomingHttpHeaders, raw: string, res: ServerResponse): void {
-    let body: unknown = raw;
-    try {
-      body = raw ? JSON.parse(raw) : undefined;
-    } catch {
-      // keep the raw text; the test will see it
-    }
-    const request: RecordedRequest = { method, path, headers, body, receivedAt: Date.now() };
-    this.requests.push(request);
-    if (method !== 'POST' || path !== '/v1/chat/completions') {
-      send(res, openAIError(404, 'invalid_request_error', `fake server: no route ${method} ${path}`));
-      return;
-    }
-    const next = this.queue.shift();
-    const fallback = typeof this.fallback === 'function' ? this.fallback(request) : this.fallback;
-    const reply = next ?? fallback ?? openAIError(500, 'server_error', 'fake server: no reply queued');
-    if (reply.hang) return;
-    if (reply.destroy) {
-      res.socket?.destroy();
-      return;
-    }
-    send(res, reply);
-  }
-}
-
-function send(res: ServerResponse, reply: FakeReply): void {
-  res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'x-request-id': 'req_fake', ...reply.headers });
-  res.end(JSON.stringify(reply.body ?? {}));
 }
 
 export interface FakeToolCall {
