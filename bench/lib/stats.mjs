@@ -129,3 +129,17 @@ export function sleep(ms) {
   if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The report form of per-repetition results: the median of every numeric key, and
+ * `spread["<group>.<key>"] = {median, min, max, n}` beside it.
+ */
+export function mediansOf(reps, group) {
+  const results = {};
+  const spreads = {};
+  for (const [key, s] of Object.entries(spreadByKey(reps))) {
+    results[key] = sig(s.median);
+    spreads[`${group}.${key}`] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
+  }
+  return { results, spreads };
+}

@@ -13,7 +13,7 @@
 // audit sink; headline) and `bare` (Supervisor with in-memory audit only).
 
 import { runSuite, importDist } from '../lib/suite.mjs';
-import { percentiles, spread, sig } from '../lib/stats.mjs';
+import { percentiles, spread, sig, mediansOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
 const stubModels = {
@@ -77,13 +77,7 @@ await runSuite('router', async ({ quick, log }) => {
     tmp.cleanup();
   }
 
-  const results = {};
-  const spreads = {};
-  for (const key of Object.keys(reps[0])) {
-    const s = spread(reps.map((r) => r[key]));
-    results[key] = sig(s.median);
-    spreads[`router.${key}`] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
-  }
+  const { results, spreads } = mediansOf(reps, 'router');
   results.audit_sink_share = sig(1 - results.bare_rtt_us_p50 / results.rtt_us_p50, 3);
   return {
     results: { router: results },
@@ -94,7 +88,7 @@ await runSuite('router', async ({ quick, log }) => {
         method: {
           rtt: 'requester api.request(envelope, 10 s) awaited one at a time → Router.request → responder run → reply; hrtime inside the requester',
           envelopes_per_s: '2 × requests/s with `depth` requests in flight; responder spawned with concurrency = depth',
-          runtime: 'Runtime.open (durable LMDB audit sink: 4 audit events per request, each a sync write transaction)',
+          runtime: 'Runtime.open (durable LMDB audit sink, write-behind: 4 audit events per request)',
           bare: 'new Supervisor with in-memory AuditLog only',
         },
       },

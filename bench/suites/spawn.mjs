@@ -16,7 +16,7 @@
 // Runs on the Runtime (durable LMDB audit sink) like the other runtime suites.
 
 import { runSuite } from '../lib/suite.mjs';
-import { nowNs, msSince, percentiles, spread, sig } from '../lib/stats.mjs';
+import { nowNs, msSince, percentiles, spread, sig, mediansOf } from '../lib/stats.mjs';
 import { loopLagProbe, manifestYaml, openRuntime, settledRssMb, stopAll, tempDir, waitWarm, writeScript } from '../lib/aaos.mjs';
 
 async function burst(sup, yaml, n) {
@@ -109,14 +109,7 @@ await runSuite('spawn', async ({ quick, log }) => {
     tmp.cleanup();
   }
 
-  const results = {};
-  const spreads = {};
-  const keys = new Set(reps.flatMap((r) => Object.keys(r)));
-  for (const key of keys) {
-    const s = spread(reps.map((r) => r[key]));
-    results[key] = sig(s.median);
-    spreads[`spawn.${key}`] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
-  }
+  const { results, spreads } = mediansOf(reps, 'spawn');
   return {
     results: { spawn: results },
     spread: spreads,

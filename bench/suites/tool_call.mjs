@@ -16,7 +16,7 @@
 
 import { runSuite, importDist } from '../lib/suite.mjs';
 import { makeEnvelope } from '../lib/payloads.mjs';
-import { percentiles, spread, sig } from '../lib/stats.mjs';
+import { percentiles, spread, sig, mediansOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
 const stubModels = {
@@ -78,13 +78,7 @@ await runSuite('tool_call', async ({ quick, log }) => {
     tmp.cleanup();
   }
 
-  const results = {};
-  const spreads = {};
-  for (const key of Object.keys(reps[0])) {
-    const s = spread(reps.map((r) => r[key]));
-    results[key] = sig(s.median);
-    spreads[`tool_call.${key}`] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
-  }
+  const { results, spreads } = mediansOf(reps, 'tool_call');
   results.audit_sink_share = sig(1 - results.bare_rtt_us_p50 / results.rtt_us_p50, 3);
   return {
     results: { tool_call: results },
@@ -95,7 +89,7 @@ await runSuite('tool_call', async ({ quick, log }) => {
         method: {
           rtt: 'bench/agents/tool-loop.mjs: api.callTool(runId, "echo", {message: ~1 KB}) awaited one at a time; hrtime inside the worker',
           calls_per_s: 'same agent, `depth` calls in flight',
-          runtime: 'Runtime.open (LMDB-backed audit sink: one sync write transaction per audit event; 2 events per tool call)',
+          runtime: 'Runtime.open (LMDB-backed audit sink, write-behind; 2 events per tool call)',
           bare: 'new Supervisor with in-memory AuditLog only (same capability check, same events, no durable sink)',
           audit_sink_share: '1 - bare_rtt_us_p50 / rtt_us_p50',
         },
