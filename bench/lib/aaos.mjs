@@ -45,6 +45,7 @@ export async function openRuntime({ dataDir, env = {}, warmWorkers, maxAgents, m
     PATH: process.env.PATH ?? '',
     HOME: dataDir,
     AAOS_PARK_IDLE_MS: '0',
+    ...(process.env.AAOS_WORKER_NICE ? { AAOS_WORKER_NICE: process.env.AAOS_WORKER_NICE } : {}),
     ...env,
   };
   const runtime = await Runtime.open({
