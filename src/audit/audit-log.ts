@@ -20,13 +20,15 @@ export class AuditLog {
   private readonly listeners = new Set<AuditListener>();
   private readonly sinks: AuditSink[] = [];
   private seq = 0;
+  /** ids are `<log prefix>-<sequence>`: unique without a random draw per event */
+  private readonly prefix = `${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
 
   constructor(private readonly capacity = 50_000) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`audit capacity must be a positive integer, got ${capacity}`);
   }
 
   emit<E extends AuditInput>(input: E): AuditEvent {
-    const event = { id: `${Date.now().toString(36)}-${(this.seq++).toString(36)}-${randomUUID().slice(0, 8)}`, ts: new Date().toISOString(), ...input } as unknown as AuditEvent;
+    const event = { id: `${this.prefix}-${(this.seq++).toString(36)}`, ts: new Date().toISOString(), ...input } as unknown as AuditEvent;
     if (this.ring.length < this.capacity) this.ring.push(event);
     else {
       this.ring[this.ringStart] = event;

@@ -1,4 +1,5 @@
 import type { Message, ModelResponse, ToolUseBlock, Usage } from '../providers/model.js';
+import type { LazyAbort } from './lazy-abort.js';
 
 /**
  * The supervisor's copy of one run's conversation. The worker only sends what is
@@ -8,12 +9,13 @@ import type { Message, ModelResponse, ToolUseBlock, Usage } from '../providers/m
 export interface RunState {
   agentId: string;
   runId: string;
-  system: string;
+  /** built on the first model call (most deliveries to non-LLM agents never make one) */
+  system: string | undefined;
   messages: Message[];
   historyLength: number;
   workspace: string | undefined;
   traceId: string;
-  controller: AbortController;
+  controller: LazyAbort;
   startedAt: number;
   usage: Usage;
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
@@ -20,6 +19,7 @@ import { AgentTable, type AgentInfo, type AgentRecord } from './agent-table.js';
 import { CapabilityTable, type AgentRef } from './capability-table.js';
 import { closedTranscript, Conversations, recordAssistant, type RunState } from './conversation.js';
 import { AgentState, isTerminal } from './lifecycle.js';
+import { LazyAbort } from './lazy-abort.js';
 import { ManifestCache } from './manifest-cache.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
@@ -70,6 +70,8 @@ export interface RunOptions {
   workspace?: string;
   signal?: AbortSignal;
   method?: string;
+  /** the envelope's user text when the caller has already parsed it (saves a second parse) */
+  messageText?: string;
 }
 
 const ENDED_KEEP = 1000;
@@ -113,8 +115,12 @@ export class Supervisor {
       authorize: (sender, request) => {
         this.capabilities.authorize(sender, request);
       },
-      deliver: async (recipient, text, _envelope, attachments) => {
-        const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, attachments ? { attachments } : {});
+      deliver: async (recipient, text, envelope, attachments) => {
+        const message = (envelope.params as { message?: unknown } | undefined)?.message;
+        const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {
+          ...(attachments ? { attachments } : {}),
+          ...(typeof message === 'string' ? { messageText: message } : {}),
+        });
         // a recipient that failed answers the request with its error, not an empty reply
         if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
         return outcome;
@@ -209,7 +215,7 @@ export class Supervisor {
   async run(agentId: string, message: string, options: RunOptions = {}): Promise<RunOutcome> {
     const rec = this.agents.require(agentId);
     const envelope = makeEnvelope({ sender: 'supervisor', recipient: rec.id, method: options.method ?? 'agent.run', params: { message }, request: true });
-    return this.deliverEnvelope(rec, JSON.stringify(envelope), options);
+    return this.deliverEnvelope(rec, JSON.stringify(envelope), { messageText: message, ...options });
   }
 
   /** Cancel a run wherever it is: queued in a mailbox, waiting on a model, or running tools. */
@@ -229,9 +235,7 @@ export class Supervisor {
       throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} already has a run ${runId}`);
     }
     const persistent = rec.manifest.lifecycle === 'persistent';
-    const controller = new AbortController();
-    // every child a run spawns listens on it (spawn_agents: many at once); not a leak
-    setMaxListeners(0, controller.signal);
+    const controller = new LazyAbort();
     const onOuterAbort = (): void => {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
@@ -241,7 +245,7 @@ export class Supervisor {
     const state: RunState = {
       agentId: rec.id,
       runId,
-      system: this.systemPrompt(rec),
+      system: undefined,
       messages: [],
       historyLength: 0,
       workspace: options.workspace ?? rec.workspace,
@@ -252,7 +256,7 @@ export class Supervisor {
     };
     this.conversations.open(state);
     const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
-    const userText = messageOf(envelopeText);
+    const userText = options.messageText ?? messageOf(envelopeText);
     const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
     let result: RunResult;
@@ -260,7 +264,7 @@ export class Supervisor {
       let history: RunState['messages'] = [];
       if (persistent && this.opts.history) {
         const toolsJson = JSON.stringify(this.visibleTools(rec));
-        const prepared = await this.opts.history.prepare(historyAgent, state.system, { message: userText, toolsJson });
+        const prepared = await this.opts.history.prepare(historyAgent, this.systemPrompt(rec), { message: userText, toolsJson });
         history = prepared.messages;
         state.system = prepared.system;
         state.messages.push(...history);
@@ -389,7 +393,7 @@ export class Supervisor {
       { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId },
       rec.manifest.model,
       {
-        system: state.system,
+        system: (state.system ??= this.systemPrompt(rec)),
         messages: state.messages,
         tools,
         max_tokens: this.opts.maxOutputTokens ?? 4096,
