@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
 import type { SupervisorToWorker, WorkerToSupervisor } from '../protocol/index.js';
-import type { Message, ModelResponse } from '../providers/model.js';
+import type { ModelResponse } from '../providers/model.js';
 import type { AgentApi, AgentModule } from './agent-module.js';
 
 interface Pending {
@@ -106,4 +106,3 @@ export class WorkerHost {
   }
 }
 
-export type { Message };

@@ -1,6 +1,6 @@
 import type { PlainError } from '../errors/index.js';
 import type { MessagePort } from 'node:worker_threads';
-import type { Message, ModelResponse } from '../providers/model.js';
+import type { Message } from '../providers/model.js';
 
 /**
  * The typed protocol on an agent's dedicated MessagePort. One tagged union per
@@ -88,4 +88,3 @@ export interface StartMessage {
   nice?: number;
 }
 
-export type { ModelResponse };
