@@ -405,6 +405,7 @@ export class Supervisor {
         run_id: rec.runId ?? runId,
         data_dir: this.dataDir,
         ...(state.workspace ? { workspace: state.workspace } : {}),
+        metadata: rec.manifest.metadata,
       },
     );
     recordAssistant(state, response);
