@@ -126,7 +126,7 @@ export function renderRole(role: Role, rawParams: Readonly<Record<string, unknow
     system_prompt: role.system_prompt,
     capabilities,
     limits: { max_iterations: role.orchestration.max_iterations },
-    metadata: { role: role.name, subtask_id: ctx.subtaskId },
+    metadata: { role: role.name, subtask_id: ctx.subtaskId, params },
   };
   if (role.budget) doc['budget_config'] = { max_tokens: role.budget.max_input_tokens + role.budget.max_output_tokens };
   const manifest = parseManifest(stringify(doc), { file: `${role.file} (role ${role.name}, subtask ${ctx.subtaskId})`, baseDir: role.base_dir });
