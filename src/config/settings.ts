@@ -40,6 +40,8 @@ export const SETTINGS = {
 
   // models
   AAOS_MODEL_OVERRIDE: text('every agent uses this model instead of its manifest\'s (e.g. `scripted:/abs/file.yaml`)'),
+  AAOS_MODEL_TIMEOUT_MS: int(600_000, 1, 'a provider call\'s total limit (`AAOS_ERR_MODEL_TIMEOUT`, retried)'),
+  AAOS_MODEL_IDLE_TIMEOUT_MS: int(120_000, 1, 'the longest silence in a provider answer\'s body once headers arrived (`AAOS_ERR_MODEL_TIMEOUT`, retried)'),
   AAOS_MAX_CONCURRENT_INFERENCE: int(3, 1, 'model calls in flight at once, per provider'),
   AAOS_MIN_INFERENCE_DELAY_MS: int(0, 0, 'minimum gap between two model call starts, per provider'),
   AAOS_MAX_CONCURRENT_INFERENCE_ANTHROPIC: optionalInt(1, 'model calls in flight for Anthropic', INHERITS),
