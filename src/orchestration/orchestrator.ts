@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { AuditInput } from '../audit/event.js';
-import { intFromEnv } from '../config/env.js';
-import { AaosError, ErrorCode } from '../errors/index.js';
+import { readSetting, type EnvRecord } from '../config/config.js';
 import { PROJECT_ROOT } from '../kernel/built-path.js';
 import type { ModelPort } from '../kernel/ports.js';
 import type { Supervisor } from '../kernel/supervisor.js';
@@ -28,26 +27,19 @@ export interface OrchestrationSettings {
 const OFFLINE_PLANNER = `scripted:${join(PROJECT_ROOT, 'roles', 'scripted', 'planner.yaml')}`;
 const OFFLINE_CLASSIFIER = `scripted:${join(PROJECT_ROOT, 'roles', 'scripted', 'classifier.yaml')}`;
 
-/** Orchestration settings from the environment (documented in docs/orchestration.md). */
-export function orchestrationSettings(env: NodeJS.ProcessEnv): OrchestrationSettings {
-  const raw = (env['AAOS_ORCHESTRATION'] ?? 'direct').trim() || 'direct';
-  const mode = raw === 'persistent' ? 'direct' : raw;
-  if (!(ORCHESTRATION_MODES as readonly string[]).includes(mode)) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `AAOS_ORCHESTRATION=${JSON.stringify(raw)} is invalid: expected direct, plan or auto`, {
-      variable: 'AAOS_ORCHESTRATION',
-      value: raw,
-    });
-  }
-  const planner = env['AAOS_PLANNER_MODEL']?.trim() || OFFLINE_PLANNER;
-  const wall = intFromEnv(env, 'AAOS_DEFAULT_TASK_TTL_WALL_CLOCK_S', 0, 0);
-  const hops = intFromEnv(env, 'AAOS_DEFAULT_TASK_TTL_HOPS', -1, 0);
+/** Orchestration settings (docs/orchestration.md), read through the one settings table. */
+export function orchestrationSettings(env: EnvRecord): OrchestrationSettings {
+  const mode = readSetting(env, 'AAOS_ORCHESTRATION');
+  const planner = readSetting(env, 'AAOS_PLANNER_MODEL');
+  const wall = readSetting(env, 'AAOS_DEFAULT_TASK_TTL_WALL_CLOCK_S');
+  const hops = readSetting(env, 'AAOS_DEFAULT_TASK_TTL_HOPS');
   return {
-    defaultMode: mode as Orchestration,
-    plannerModel: planner,
-    classifierModel: env['AAOS_CLASSIFIER_MODEL']?.trim() || (env['AAOS_PLANNER_MODEL']?.trim() ? planner : OFFLINE_CLASSIFIER),
-    maxReplans: intFromEnv(env, 'AAOS_MAX_REPLANS', 3, 0),
-    ...(wall > 0 ? { defaultWallClockMs: wall * 1000 } : {}),
-    ...(hops >= 0 && env['AAOS_DEFAULT_TASK_TTL_HOPS'] !== undefined ? { defaultHops: hops } : {}),
+    defaultMode: mode === 'persistent' ? 'direct' : mode,
+    plannerModel: planner ?? OFFLINE_PLANNER,
+    classifierModel: readSetting(env, 'AAOS_CLASSIFIER_MODEL') ?? planner ?? OFFLINE_CLASSIFIER,
+    maxReplans: readSetting(env, 'AAOS_MAX_REPLANS'),
+    ...(wall !== undefined ? { defaultWallClockMs: wall * 1000 } : {}),
+    ...(hops !== undefined ? { defaultHops: hops } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readSetting, type EnvRecord } from '../config/config.js';
 import { PROJECT_ROOT } from '../kernel/built-path.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import { closestMatch } from '../manifest/suggest.js';
@@ -13,9 +14,8 @@ export interface RoleProblem {
 }
 
 /** Where roles come from: the bundled `roles/`, then `AAOS_ROLES_DIR` (colon-separated; later wins on a name). */
-export function roleDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const extra = (env['AAOS_ROLES_DIR'] ?? '').split(':').filter((d) => d.trim() !== '');
-  return [join(PROJECT_ROOT, 'roles'), ...extra];
+export function roleDirs(env: EnvRecord): string[] {
+  return [join(PROJECT_ROOT, 'roles'), ...readSetting(env, 'AAOS_ROLES_DIR')];
 }
 
 /** The roles a planner may use, by name. Files that fail to load are kept as problems, never half-loaded. */
@@ -29,7 +29,7 @@ export class RoleCatalog {
     return new RoleCatalog(new Map(roles.map((r) => [r.name, r])), []);
   }
 
-  static async load(dirs: readonly string[] = roleDirs()): Promise<RoleCatalog> {
+  static async load(dirs: readonly string[] = roleDirs({})): Promise<RoleCatalog> {
     const byName = new Map<string, Role>();
     const problems: RoleProblem[] = [];
     for (const dir of dirs) {
