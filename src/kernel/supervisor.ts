@@ -251,6 +251,8 @@ export class Supervisor {
       rec.actor.cancelRun(runId, 'cancelled by caller');
     };
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    // a signal aborted before the run began never fires its listener: cancel now
+    if (options.signal?.aborted) controller.abort(options.signal.reason);
     const goalRunId = rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
@@ -491,6 +493,8 @@ export class Supervisor {
     });
     options.onSpawned?.(child.id);
     try {
+      // cancelled (or timed out) while the child's worker was starting: it runs nothing
+      if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });
       const result = await this.run(child.id, message, { signal: options.signal, ...(options.workspace ? { workspace: options.workspace } : {}) });
       return {
         agent_id: child.id,

@@ -18,7 +18,7 @@ async function agentd(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
   }
 }
 
-describe('agentd roles and validate (offline)', () => {
+describe('agentd roles and validate (offline)', { timeout: 120_000 }, () => {
   it('lists the bundled catalog, shows one role, and validate checks role files', async () => {
     const list = await agentd(['roles']);
     expect(list.code).toBe(0);
@@ -48,17 +48,17 @@ describe('agentd roles and validate (offline)', () => {
   });
 });
 
-describe('agentd submit --plan against the built daemon, no key', () => {
+describe('agentd submit --plan against the built daemon, no key', { timeout: 120_000 }, () => {
   let daemon: DaemonProcess;
   let dir: string;
   beforeAll(async () => {
     dir = tempDataDir();
     daemon = await startDaemon({ dataDir: dir });
-  });
+  }, 60_000);
   afterAll(async () => {
     expect(await daemon.stop()).toBe(0);
     removeDir(dir);
-  });
+  }, 60_000);
 
   it('runs a multi-subtask plan, shows the tree with states, and status shows where it stands', async () => {
     const res = await agentd(['submit', '--plan', 'Report on the bike-share pilot.', '--socket', daemon.socket]);

@@ -11,7 +11,7 @@ afterEach(async () => {
   close = undefined;
 });
 
-describe('plans run by the executor, with the scripted model and real workers', () => {
+describe('plans run by the executor, with the scripted model and real workers', { timeout: 120_000 }, () => {
   it('a fan-in plan: two analyzers in parallel, then a writer that reads both outputs', async () => {
     const t = await planRuntime();
     close = t.close;
@@ -66,7 +66,7 @@ function plannerScript(dir: string, ...plans: unknown[]): string {
   return writeAt(dir, 'planner.yaml', `turns:\n${plans.map((p) => `  - text: ${JSON.stringify(JSON.stringify(p))}`).join('\n')}\n`);
 }
 
-describe('failures, limits and refusals', () => {
+describe('failures, limits and refusals', { timeout: 120_000 }, () => {
   it('a failing subtask makes the planner replan with the failure; the new plan succeeds (the shipped example)', async () => {
     const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${join(import.meta.dirname, '..', '..', 'examples', 'plans', 'replan-planner.yaml')}` });
     close = t.close;
