@@ -29,6 +29,8 @@ import { closeIoPool } from '../tools/fs/index.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
+import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
+import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -189,6 +191,8 @@ export class Runtime {
       parkIdleMs: intFromEnv(env, 'AAOS_PARK_IDLE_MS', 600_000, 0),
       warmWorkers: options.warmWorkers ?? intFromEnv(env, 'AAOS_WARM_WORKERS', 0, 0),
       workerNice: Math.min(19, intFromEnv(env, 'AAOS_WORKER_NICE', 10, 0)),
+      watchdog: watchdogLimitsFromEnv(env),
+      restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
