@@ -1,4 +1,4 @@
-import { intFromEnv } from '../config/env.js';
+import { readSetting, type EnvRecord } from '../config/config.js';
 
 /**
  * Bounded restart intensity for persistent agents, as OTP supervisors have it: a worker
@@ -13,17 +13,20 @@ export interface RestartLimits {
   maxBackoffMs: number;
 }
 
-export const DEFAULT_RESTART_LIMITS: RestartLimits = { maxFailures: 5, windowMs: 60_000, backoffMs: 1000, maxBackoffMs: 30_000 };
+const MAX_BACKOFF_MS = 30_000;
 
-/** AAOS_RESTART_MAX (5), AAOS_RESTART_WINDOW_MS (60000), AAOS_RESTART_BACKOFF_MS (1000, doubling, at most 30000). */
-export function restartLimitsFromEnv(env: NodeJS.ProcessEnv): RestartLimits {
+/** AAOS_RESTART_MAX, AAOS_RESTART_WINDOW_MS, AAOS_RESTART_BACKOFF_MS (doubling, at most 30 s). */
+export function restartLimitsFromEnv(env: EnvRecord): RestartLimits {
   return {
-    maxFailures: intFromEnv(env, 'AAOS_RESTART_MAX', DEFAULT_RESTART_LIMITS.maxFailures, 1),
-    windowMs: intFromEnv(env, 'AAOS_RESTART_WINDOW_MS', DEFAULT_RESTART_LIMITS.windowMs, 1),
-    backoffMs: intFromEnv(env, 'AAOS_RESTART_BACKOFF_MS', DEFAULT_RESTART_LIMITS.backoffMs, 0),
-    maxBackoffMs: DEFAULT_RESTART_LIMITS.maxBackoffMs,
+    maxFailures: readSetting(env, 'AAOS_RESTART_MAX'),
+    windowMs: readSetting(env, 'AAOS_RESTART_WINDOW_MS'),
+    backoffMs: readSetting(env, 'AAOS_RESTART_BACKOFF_MS'),
+    maxBackoffMs: MAX_BACKOFF_MS,
   };
 }
+
+/** The defaults of the settings table (5 failures in 60 s; 1 s doubling). */
+export const DEFAULT_RESTART_LIMITS: RestartLimits = restartLimitsFromEnv({});
 
 export type RestartDecision = { restart: true; delayMs: number; failures: number } | { restart: false; failures: number };
 

@@ -1,4 +1,4 @@
-import { intFromEnv } from '../config/env.js';
+import { readSetting, type EnvRecord } from '../config/config.js';
 
 /** How the supervisor watches a worker while it has work, and how long one run may take. */
 export interface WatchdogLimits {
@@ -8,14 +8,12 @@ export interface WatchdogLimits {
   runTimeoutMs: number;
 }
 
-export const DEFAULT_WATCHDOG_LIMITS: WatchdogLimits = { livenessMs: 60_000, runTimeoutMs: 21_600_000 };
+/** The defaults of the settings table (60 s, 6 h). */
+export const DEFAULT_WATCHDOG_LIMITS: WatchdogLimits = watchdogLimitsFromEnv({});
 
-/** AAOS_WORKER_LIVENESS_MS (default 60000) and AAOS_RUN_TIMEOUT_MS (default 21600000 = 6 h); 0 turns either off. */
-export function watchdogLimitsFromEnv(env: NodeJS.ProcessEnv): WatchdogLimits {
-  return {
-    livenessMs: intFromEnv(env, 'AAOS_WORKER_LIVENESS_MS', DEFAULT_WATCHDOG_LIMITS.livenessMs, 0),
-    runTimeoutMs: intFromEnv(env, 'AAOS_RUN_TIMEOUT_MS', DEFAULT_WATCHDOG_LIMITS.runTimeoutMs, 0),
-  };
+/** AAOS_WORKER_LIVENESS_MS and AAOS_RUN_TIMEOUT_MS; 0 turns either off. */
+export function watchdogLimitsFromEnv(env: EnvRecord): WatchdogLimits {
+  return { livenessMs: readSetting(env, 'AAOS_WORKER_LIVENESS_MS'), runTimeoutMs: readSetting(env, 'AAOS_RUN_TIMEOUT_MS') };
 }
 
 /**
