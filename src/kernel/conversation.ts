@@ -18,6 +18,10 @@ export interface RunState {
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;
+  /** calls per `tool + input hash` in this run (the tool repeat guard) */
+  toolRepeats: Map<string, number>;
+  /** set when the run must end: its next model call is refused with this */
+  stop?: Error;
 }
 
 export class Conversations {

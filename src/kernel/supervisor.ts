@@ -22,7 +22,7 @@ import { AgentState, isTerminal } from './lifecycle.js';
 import { LazyAbort } from './lazy-abort.js';
 import { ManifestCache } from './manifest-cache.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
-import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
+import { dispatchTool, hashInput, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
 import { DEFAULT_WATCHDOG_LIMITS, type WatchdogLimits } from './watchdog.js';
 import { DEFAULT_RESTART_LIMITS, RestartHistory, type RestartLimits } from './restart-policy.js';
@@ -56,6 +56,10 @@ export interface SupervisorOptions {
   watchdog?: Partial<WatchdogLimits>;
   /** restart backoff and intensity of persistent agents whose worker died */
   restarts?: Partial<RestartLimits>;
+  /** spawn_agent runs a child that ended in error again this many times (default 1) */
+  spawnRetries?: number;
+  /** the tool repeat guard: the Nth identical tool call of a run stops it (default 3; 0 = off) */
+  toolRepeatThreshold?: number;
 }
 
 export interface SpawnOptions {
@@ -277,6 +281,7 @@ export class Supervisor {
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
+      toolRepeats: new Map(),
     };
     this.conversations.open(state);
     const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
@@ -448,6 +453,7 @@ export class Supervisor {
         return this.onModelRequest(rec, msg.run_id, msg.append);
       case 'tool': {
         const state = this.requireRun(rec, msg.run_id);
+        this.guardRepeats(rec, state, msg.name, msg.input);
         return dispatchTool(this.toolDeps(), {
           agent: rec,
           runId: msg.run_id,
@@ -473,8 +479,33 @@ export class Supervisor {
     return state;
   }
 
+  /**
+   * The tool repeat guard: a model that calls one tool with the same input again and again
+   * is looping. The Nth identical call is not run; the run's next model call is refused,
+   * so it ends with stop reason `tool_repeat`.
+   */
+  private guardRepeats(rec: AgentRecord, state: RunState, tool: string, input: unknown): void {
+    if (state.stop) throw state.stop;
+    const threshold = this.opts.toolRepeatThreshold ?? 3;
+    if (threshold <= 0) return;
+    const inputHash = hashInput(input);
+    const key = `${tool}\u0000${inputHash}`;
+    const count = (state.toolRepeats.get(key) ?? 0) + 1;
+    state.toolRepeats.set(key, count);
+    if (count < threshold) return;
+    const err = new AaosError(
+      ErrorCode.TOOL_REPEAT,
+      `agent ${rec.name} called tool '${tool}' with the same input ${count} times in one run; stopped by the tool repeat guard (threshold ${threshold})`,
+      { agent_id: rec.id, tool, input_hash: inputHash, attempt_count: count },
+    );
+    state.stop = err;
+    this.emit({ type: 'ToolRepeatGuardFired', ...this.header(rec), run_id: rec.runId ?? state.runId, trace_id: state.traceId, tool, input_hash: inputHash, attempt_count: count });
+    throw err;
+  }
+
   private async onModelRequest(rec: AgentRecord, runId: string, append: RunState['messages']): Promise<ModelResponse> {
     const state = this.requireRun(rec, runId);
+    if (state.stop) throw state.stop;
     state.messages.push(...append);
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
@@ -539,15 +570,35 @@ export class Supervisor {
     });
   }
 
-  /** spawn_agent: parse the child's manifest, then the one child path (`runChild`). */
+  /**
+   * spawn_agent: parse the child's manifest, then the one child path (`runChild`). A child
+   * whose run ended in error (a model or API failure, not a wrong answer) is run again as a
+   * new agent with the same manifest and message, up to `spawnRetries` times.
+   */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
     const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
-    return this.runChild(parent.id, manifest, message, {
+    const options: ChildRunOptions = {
       via: call.name,
       signal: call.signal,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
-    });
+    };
+    let result = await this.runChild(parent.id, manifest, message, options);
+    const retries = this.opts.spawnRetries ?? 1;
+    let originalError: string | undefined;
+    for (let attempt = 1; attempt <= retries && result.stop_reason === 'error' && !call.signal.aborted; attempt++) {
+      originalError ??= result.error ?? 'error';
+      this.emit({
+        type: 'ChildRetried',
+        ...this.header(parent),
+        ...(call.goalRunId ? { run_id: call.goalRunId } : {}),
+        child_name: manifest.name,
+        attempt,
+        original_error: result.error ?? 'error',
+      });
+      result = await this.runChild(parent.id, manifest, message, options);
+    }
+    return originalError === undefined ? result : { ...result, retried: true, original_error: originalError };
   }
 
   /**

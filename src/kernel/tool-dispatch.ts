@@ -41,7 +41,7 @@ export function preview(value: unknown): string {
   return text.length > PREVIEW ? `${text.slice(0, PREVIEW - 1)}…` : text;
 }
 
-function hashInput(input: unknown): string {
+export function hashInput(input: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(input) ?? '')
     .digest('hex')

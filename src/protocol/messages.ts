@@ -33,7 +33,7 @@ export interface Delivery {
   attachments?: ArrayBuffer[];
 }
 
-export type StopReason = 'complete' | 'max_iterations' | 'max_tokens' | 'budget_exceeded' | 'cancelled' | 'error';
+export type StopReason = 'complete' | 'max_iterations' | 'max_tokens' | 'budget_exceeded' | 'cancelled' | 'tool_repeat' | 'error';
 
 export interface RunResult {
   run_id: string;

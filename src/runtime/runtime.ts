@@ -206,6 +206,8 @@ export class Runtime {
       parkIdleMs: config.get('AAOS_PARK_IDLE_MS'),
       warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
       workerNice: config.get('AAOS_WORKER_NICE'),
+      spawnRetries: config.get('AAOS_SPAWN_RETRIES'),
+      toolRepeatThreshold: config.get('AAOS_TOOL_REPEAT_THRESHOLD'),
       watchdog: watchdogLimitsFromEnv(env),
       restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),

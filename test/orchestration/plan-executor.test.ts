@@ -131,6 +131,46 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a role escalates its model along its ladder when the tool repeat guard stops it, and the retry succeeds', async () => {
+    const t0 = await import('../support/kernel.js');
+    const { dir, cleanup } = t0.tempDir();
+    try {
+      writeAt(dir, 'roles/loopy.yaml', [
+        'name: loopy',
+        'model: scripted:loop.yaml',
+        'model_ladder: [scripted:loop.yaml, scripted:good.yaml]',
+        'parameters: {output: {type: path, required: true}}',
+        'capabilities: ["tool: echo", "tool: file_write", "file_write: {output}"]',
+        'message_template: "write {output}"',
+        'retry: {max_attempts: 2}',
+        'escalate_on: [tool_repeat_guard]',
+        'require_declared_output: true',
+      ].join('\n'));
+      writeAt(dir, 'roles/loop.yaml', JSON.stringify([1, 2, 3, 4].map(() => ({ tool_calls: [{ name: 'echo', input: { message: 'same' } }] }))));
+      writeAt(dir, 'roles/good.yaml', JSON.stringify([{ tool_calls: [{ name: 'file_write', input: { path: '{metadata:params.output}', content: 'ok' } }] }, { text: 'written' }]));
+      const planner = plannerScript(dir, { subtasks: [{ id: 'l', role: 'loopy', params: { output: '{run}/l.md' } }], final_output: '{run}/l.md' });
+      const t = await planRuntime(ROLE_DIR_ENV(dir, planner, { AAOS_MAX_REPLANS: '0' }));
+      close = t.close;
+      const handle = t.runtime.goals.submit('loop', { orchestration: 'plan' });
+      const rec = await handle.done;
+      expect(rec.error).toBeUndefined();
+      expect(rec.state).toBe('completed');
+      const e = t.events.filter((x) => x.run_id === handle.run_id);
+      expect(ofType(e, 'ToolRepeatGuardFired')).toHaveLength(1);
+      expect(ofType(e, 'SubtaskFailed')).toEqual([expect.objectContaining({ subtask_id: 'l', attempt: 1, kind: 'tool_repeat_guard', will_retry: true })]);
+      expect(ofType(e, 'SubtaskModelEscalated')).toEqual([
+        expect.objectContaining({ subtask_id: 'l', from_tier: 0, to_tier: 1, from_model: `scripted:${join(dir, 'roles', 'loop.yaml')}`, to_model: `scripted:${join(dir, 'roles', 'good.yaml')}`, reason: 'tool_repeat_guard' }),
+      ]);
+      expect(ofType(e, 'SubtaskStarted').map((x) => [x.attempt, x.model])).toEqual([
+        [1, `scripted:${join(dir, 'roles', 'loop.yaml')}`],
+        [2, `scripted:${join(dir, 'roles', 'good.yaml')}`],
+      ]);
+      expect(readFileSync(join(handle.workspace, 'l.md'), 'utf8')).toBe('ok');
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a cycle, an unknown role or a missing role parameter is refused before anything runs, naming the field', async () => {
     const t0 = await import('../support/kernel.js');
     const { dir, cleanup } = t0.tempDir();
