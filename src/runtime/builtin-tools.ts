@@ -3,6 +3,7 @@ import type { Supervisor } from '../kernel/supervisor.js';
 import { makeEnvelope } from '../router/envelope.js';
 import { createEchoTool } from '../tools/echo.js';
 import { createFsTools } from '../tools/fs/index.js';
+import { SEARCH_THREADS, SEARCH_TIMEOUT_MS } from '../tools/fs/limits.js';
 import { createAskAgentTool } from '../tools/messaging/ask-agent.js';
 import type { Messenger } from '../tools/messaging/messenger.js';
 import { createSendMessageTool } from '../tools/messaging/send-message.js';
@@ -33,7 +34,12 @@ export function builtinTools(env: NodeJS.ProcessEnv, supervisor: () => Superviso
   };
   return [
     createEchoTool(),
-    ...createFsTools(),
+    ...createFsTools({
+      search: {
+        timeoutMs: intFromEnv(env, 'AAOS_SEARCH_TIMEOUT_MS', SEARCH_TIMEOUT_MS, 1),
+        threads: intFromEnv(env, 'AAOS_SEARCH_THREADS', SEARCH_THREADS, 1),
+      },
+    }),
     createWebFetchTool(),
     createSpawnAgentTool(),
     createSpawnAgentsTool(intFromEnv(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP', 16, 1)),
