@@ -8,12 +8,13 @@ import { NdjsonSink } from '../audit/ndjson-sink.js';
 import { intFromEnv } from '../config/env.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
-import { Supervisor } from '../kernel/supervisor.js';
+import { DEFAULT_MAILBOX_MAX, Supervisor } from '../kernel/supervisor.js';
 import { parseManifest } from '../manifest/parse.js';
 import { embedderFromEnv } from '../memory/embedder-from-env.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { createMemoryTools } from '../memory/tools.js';
 import { ModelGateway } from '../providers/gateway.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../router/router.js';
 import { GoalRunner } from '../runs/goal-runner.js';
 import { SkillActivations } from '../skills/activations.js';
 import { skillRoots, type SkillProblem } from '../skills/loader.js';
@@ -189,6 +190,8 @@ export class Runtime {
       parkIdleMs: intFromEnv(env, 'AAOS_PARK_IDLE_MS', 600_000, 0),
       warmWorkers: options.warmWorkers ?? intFromEnv(env, 'AAOS_WARM_WORKERS', 0, 0),
       workerNice: Math.min(19, intFromEnv(env, 'AAOS_WORKER_NICE', 10, 0)),
+      maxMessageBytes: intFromEnv(env, 'AAOS_MESSAGE_MAX_BYTES', DEFAULT_MAX_MESSAGE_BYTES, 1),
+      mailboxMax: intFromEnv(env, 'AAOS_MAILBOX_MAX', DEFAULT_MAILBOX_MAX, 1),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
