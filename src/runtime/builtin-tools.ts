@@ -1,9 +1,8 @@
-import { intFromEnv } from '../config/env.js';
+import { readSetting, type EnvRecord } from '../config/config.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import { makeEnvelope } from '../router/envelope.js';
 import { createEchoTool } from '../tools/echo.js';
 import { createFsTools } from '../tools/fs/index.js';
-import { SEARCH_THREADS, SEARCH_TIMEOUT_MS } from '../tools/fs/limits.js';
 import { createAskAgentTool } from '../tools/messaging/ask-agent.js';
 import type { Messenger } from '../tools/messaging/messenger.js';
 import { createSendMessageTool } from '../tools/messaging/send-message.js';
@@ -13,7 +12,7 @@ import type { Tool } from '../tools/tool.js';
 import { createWebFetchTool } from '../tools/web/web-fetch.js';
 
 /** The tools every runtime registers (memory and skill tools need stores and are added beside these). */
-export function builtinTools(env: NodeJS.ProcessEnv, supervisor: () => Supervisor): Tool[] {
+export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool[] {
   const messenger: Messenger = {
     send: (senderId, to, method, params) => {
       const sup = supervisor();
@@ -36,13 +35,13 @@ export function builtinTools(env: NodeJS.ProcessEnv, supervisor: () => Superviso
     createEchoTool(),
     ...createFsTools({
       search: {
-        timeoutMs: intFromEnv(env, 'AAOS_SEARCH_TIMEOUT_MS', SEARCH_TIMEOUT_MS, 1),
-        threads: intFromEnv(env, 'AAOS_SEARCH_THREADS', SEARCH_THREADS, 1),
+        timeoutMs: readSetting(env, 'AAOS_SEARCH_TIMEOUT_MS'),
+        threads: readSetting(env, 'AAOS_SEARCH_THREADS'),
       },
     }),
     createWebFetchTool(),
     createSpawnAgentTool(),
-    createSpawnAgentsTool(intFromEnv(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP', 16, 1)),
+    createSpawnAgentsTool(readSetting(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP')),
     createSendMessageTool(messenger),
     createAskAgentTool(messenger),
   ];
