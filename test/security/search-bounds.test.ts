@@ -17,8 +17,6 @@ import { tempDir } from '../tools/fs/fs-test-kit.js';
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
 
-// long enough that the honest agent never needs it, even on a loaded machine
-const TIMEOUT_MS = 8000;
 const CATASTROPHIC = '^(a+)+$';
 
 type Settled = { done: false } | { done: true; response: string; code: string | undefined };
@@ -46,52 +44,71 @@ describe('file_search is bounded and fair, against real workers', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it('a catastrophic search is cut at its limit under GC pressure while another agent reads and searches', async () => {
-    t = testSupervisor({ tools: createFsTools({ search: { timeoutMs: TIMEOUT_MS, threads: 2 } }) });
+  const search = (dir: string, pattern: string): string => `tool file_search ${JSON.stringify({ path: `${tmp.dir}/${dir}`, pattern })}`;
+  const readAll = (): string => `tool file_read_many ${JSON.stringify({ paths: Array.from({ length: 8 }, (_, i) => `${tmp.dir}/docs/f${i}.txt`) })}`;
+
+  async function agents(timeoutMs: number) {
+    t = testSupervisor({ tools: createFsTools({ search: { timeoutMs, threads: 2 } }) });
     const caps = ['tool: file_search', 'tool: file_read_many', `file_read: ${tmp.dir}/*`];
     const hostile = await t.sup.spawn(commandManifest('hostile', caps), { module: COMMAND_AGENT, concurrency: 2 });
     const honest = await t.sup.spawn(commandManifest('honest', caps), { module: COMMAND_AGENT });
-    const invoked = (agent: string): number =>
-      t.sup.audit.recent((e) => e.type === 'ToolInvoked' && e.agent_id === agent && (e as { tool?: string }).tool === 'file_search').length;
+    const invoked = (): number =>
+      t.sup.audit.recent((e) => e.type === 'ToolInvoked' && e.agent_id === hostile.id && (e as { tool?: string }).tool === 'file_search').length;
+    return { sup: t.sup, hostile, honest, invoked };
+  }
 
+  it('another agent reads and searches while one agent\'s runaway searches hold their thread', async () => {
+    // a limit far beyond the test: the runaway searches are certainly still running below
+    const { sup, hostile, honest, invoked } = await agents(600_000);
     // two runaway searches from one agent: one runs, the other waits in that agent's lane
+    const evil1 = track(sup.run(hostile.id, search('trap', CATASTROPHIC), { runId: 'evil-1' }));
+    const evil2 = track(sup.run(hostile.id, search('trap', CATASTROPHIC), { runId: 'evil-2' }));
+    await waitFor(() => invoked() === 2, 20_000, 'both hostile searches to start');
+
+    const read = await sup.run(honest.id, readAll());
+    expect(read.error).toBeNull();
+    expect((JSON.parse(read.response) as { count: number }).count).toBe(8);
+    const found = await sup.run(honest.id, search('docs', 'needle'));
+    expect(found.error).toBeNull();
+    expect((JSON.parse(found.response) as { matches: unknown[] }).matches).toHaveLength(8);
+    expect(evil1.state().done).toBe(false);
+    expect(evil2.state().done).toBe(false);
+
+    // cancelling terminates the thread of the running one and unqueues the waiting one
+    sup.cancelRun(hostile.id, 'evil-1');
+    sup.cancelRun(hostile.id, 'evil-2');
+    for (const outcome of [await evil1.promise, await evil2.promise]) expect(outcome).toMatchObject({ done: true, code: ErrorCode.CANCELLED });
+    const again = await sup.run(hostile.id, search('docs', 'needle 3'));
+    expect(again.error).toBeNull();
+    expect((JSON.parse(again.response) as { matches: unknown[] }).matches).toHaveLength(1);
+  }, 120_000);
+
+  it('a catastrophic search is cut at its limit under GC pressure, while another agent\'s read completes', async () => {
+    const limit = 3000;
+    const { sup, hostile, honest, invoked } = await agents(limit);
     const started = Date.now();
-    const evil1 = track(t.sup.run(hostile.id, `tool file_search ${JSON.stringify({ path: `${tmp.dir}/trap`, pattern: CATASTROPHIC })}`));
-    const evil2 = track(t.sup.run(hostile.id, `tool file_search ${JSON.stringify({ path: `${tmp.dir}/trap`, pattern: CATASTROPHIC })}`));
-    await waitFor(() => invoked(hostile.id) === 2, 20_000, 'both hostile searches to start');
+    const evil1 = track(sup.run(hostile.id, search('trap', CATASTROPHIC)));
+    const evil2 = track(sup.run(hostile.id, search('trap', CATASTROPHIC)));
+    await waitFor(() => invoked() === 2, 20_000, 'both hostile searches to start');
     // the supervisor collects garbage all the while (the old composite signal died this way)
     const pressure = setInterval(() => {
       const junk: unknown[] = [];
       for (let i = 0; i < 20_000; i += 1) junk.push({ i, s: `x${i}` });
       gc();
-    }, 50);
+    }, 200);
     try {
-      // another agent's batched read and its own search complete while the runaway ones still run
-      const paths = Array.from({ length: 8 }, (_, i) => `${tmp.dir}/docs/f${i}.txt`);
-      const read = await t.sup.run(honest.id, `tool file_read_many ${JSON.stringify({ paths })}`);
+      const read = await sup.run(honest.id, readAll());
       expect(read.error).toBeNull();
-      expect((JSON.parse(read.response) as { count: number }).count).toBe(8);
-      const found = await t.sup.run(honest.id, `tool file_search ${JSON.stringify({ path: `${tmp.dir}/docs`, pattern: 'needle' })}`);
-      expect(found.error).toBeNull();
-      expect((JSON.parse(found.response) as { matches: unknown[] }).matches).toHaveLength(8);
-      expect(evil1.state().done, 'the honest agent had to wait for the runaway search').toBe(false);
-
-      const first = await evil1.promise;
-      const second = await evil2.promise;
-      for (const outcome of [first, second]) {
+      for (const outcome of [await evil1.promise, await evil2.promise]) {
         expect(outcome).toMatchObject({ done: true, code: ErrorCode.TOOL_TIMEOUT });
-        if (outcome.done) expect(outcome.response).toContain(`stopped after ${TIMEOUT_MS} ms`);
+        if (outcome.done) expect(outcome.response).toContain(`stopped after ${limit} ms`);
       }
-      // it really waited for the limit, not less (the bound is wall time, waiting included)
-      expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS);
+      // it really waited for the limit (wall time, waiting in the agent's lane included)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(limit);
     } finally {
       clearInterval(pressure);
     }
-
-    // the terminated threads are replaced: searching still works afterwards
-    const again = await t.sup.run(hostile.id, `tool file_search ${JSON.stringify({ path: `${tmp.dir}/docs`, pattern: 'needle 3' })}`);
-    expect(again.error).toBeNull();
-    const failures = t.sup.audit.recent((e) => e.type === 'ToolResult' && (e as { error_code?: string }).error_code === ErrorCode.TOOL_TIMEOUT);
-    expect(failures).toHaveLength(2);
+    const timeouts = sup.audit.recent((e) => e.type === 'ToolResult' && (e as { error_code?: string }).error_code === ErrorCode.TOOL_TIMEOUT);
+    expect(timeouts).toHaveLength(2);
   }, 120_000);
 });
