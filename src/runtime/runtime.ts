@@ -29,6 +29,8 @@ import { closeIoPool } from '../tools/fs/index.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
+import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
+import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -200,6 +202,8 @@ export class Runtime {
       workerNice: config.get('AAOS_WORKER_NICE'),
       maxMessageBytes: config.get('AAOS_MESSAGE_MAX_BYTES'),
       mailboxMax: config.get('AAOS_MAILBOX_MAX'),
+      watchdog: watchdogLimitsFromEnv(env),
+      restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
