@@ -31,7 +31,12 @@ export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool
       return { from: to, response: reply.response ?? '', stop_reason: reply.stop_reason ?? 'complete' };
     },
   };
-  const fsTools = createFsTools();
+  const fsTools = createFsTools({
+    search: {
+      timeoutMs: readSetting(env, 'AAOS_SEARCH_TIMEOUT_MS'),
+      threads: readSetting(env, 'AAOS_SEARCH_THREADS'),
+    },
+  });
   // prior_findings given as paths are read with the parent's own file_read grants
   const fileRead = fsTools.find((t) => t.definition.name === 'file_read')!;
   return [

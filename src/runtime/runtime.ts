@@ -208,6 +208,8 @@ export class Runtime {
       workerNice: config.get('AAOS_WORKER_NICE'),
       spawnRetries: config.get('AAOS_SPAWN_RETRIES'),
       toolRepeatThreshold: config.get('AAOS_TOOL_REPEAT_THRESHOLD'),
+      maxMessageBytes: config.get('AAOS_MESSAGE_MAX_BYTES'),
+      mailboxMax: config.get('AAOS_MAILBOX_MAX'),
       watchdog: watchdogLimitsFromEnv(env),
       restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
