@@ -114,7 +114,9 @@ export function parseScript(file: string, text: string): Script {
 }
 
 // `{last_tool_result:files.0.content}` picks a field out of a JSON tool result; `*` maps over a list
-const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result)(?::([A-Za-z0-9_.*-]+))?\}/g;
+const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result|metadata)(?::([A-Za-z0-9_.*-]+))?\}/g;
+// a string that is exactly one `{metadata:…}` takes the picked value itself, so a list stays a list
+const WHOLE_METADATA = /^\{metadata:([A-Za-z0-9_.-]+)\}$/;
 
 function pick(json: string, path: string): unknown {
   let value: unknown;
@@ -167,7 +169,11 @@ function fillListItem(item: string, vars: Record<string, string>): string[] {
 }
 
 function fill(value: unknown, vars: Record<string, string>): unknown {
-  if (typeof value === 'string') return fillText(value, vars);
+  if (typeof value === 'string') {
+    const whole = WHOLE_METADATA.exec(value);
+    if (whole) return pick(vars['metadata'] ?? '{}', whole[1]!) ?? '';
+    return fillText(value, vars);
+  }
   if (Array.isArray(value)) return value.flatMap((item) => (typeof item === 'string' ? fillListItem(item, vars) : [fill(item, vars)]));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -295,6 +301,7 @@ export class ScriptedProvider implements ModelProvider {
       data_dir: context.data_dir ?? '',
       message: latestOf(request.messages, 'user'),
       last_tool_result: latestOf(request.messages, 'tool_result'),
+      metadata: JSON.stringify(context.metadata ?? {}),
     };
     const failed = turn.check ? failedCheck(script, script.turns.indexOf(turn), turn.check, vars) : undefined;
     if (failed) throw failed;

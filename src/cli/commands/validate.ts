@@ -6,6 +6,8 @@ import { loadManifestFile } from '../../manifest/parse.js';
 import type { AgentManifest } from '../../manifest/schema.js';
 import { closestMatch } from '../../manifest/suggest.js';
 import { ScriptedProvider } from '../../providers/scripted.js';
+import { isRoleFile } from '../../orchestration/role-file.js';
+import { loadRoleFile } from '../../orchestration/role-parse.js';
 import { isExternalToolName, registeredToolNames } from '../../runtime/tool-catalog.js';
 
 /**
@@ -48,11 +50,16 @@ async function problemsOf(file: string, manifest: AgentManifest, asBootstrap: bo
   return problems;
 }
 
-/** `agentd validate a.yaml b.yaml…`: exit 1 with file:line errors if any manifest is bad or cannot work. */
+/** `agentd validate a.yaml b.yaml…`: exit 1 with file:line errors if any manifest or role file is bad, or a manifest cannot work. */
 export async function validateCommand(files: string[], opts: { bootstrap?: boolean } = {}): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {
+      if (await isRoleFile(file)) {
+        const r = await loadRoleFile(file);
+        process.stdout.write(`${file}: ok (role ${r.name}, ${r.model}, ${Object.keys(r.parameters).length} parameters, ${r.capabilities.length} capability templates)\n`);
+        continue;
+      }
       const m = await loadManifestFile(file);
       const problems = await problemsOf(file, m, opts.bootstrap === true);
       if (problems.length > 0) {
@@ -72,8 +79,8 @@ export async function validateCommand(files: string[], opts: { bootstrap?: boole
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check agent manifests offline: syntax, fields, tool names, scripted model files; prints file:line:column errors')
-    .argument('<manifest...>', 'manifest files')
+    .description('check agent manifests (syntax, fields, tool names, scripted model files) and role files offline; prints file:line:column errors')
+    .argument('<manifest...>', 'manifest or role files')
     .option('--bootstrap', 'also check the rules of a bootstrap manifest (lifecycle: persistent)')
     .action(async (files: string[], opts: { bootstrap?: boolean }) => {
       process.exitCode = await validateCommand(files, opts);
