@@ -30,6 +30,8 @@ export class GoalRunner {
   private readonly queue: Waiting[] = [];
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Map<string, Promise<RunRecord>>();
+  /** runs a previous process left unfinished: they continue from their journal */
+  private readonly resumed = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private suspended = false;
 
@@ -39,6 +41,8 @@ export class GoalRunner {
       runs: RunStore;
       emit: (e: AuditInput) => void;
       maxConcurrent: number;
+      /** the run journal; a run's entries are dropped when it ends */
+      journal?: { drop(runId: string): void };
     },
   ) {}
 
@@ -67,6 +71,7 @@ export class GoalRunner {
   /** Re-queue a run that a previous process left unfinished (crash recovery). */
   resume(record: RunRecord): GoalHandle {
     mkdirSync(record.workspace, { recursive: true, mode: 0o750 });
+    this.resumed.add(record.run_id);
     const rec = this.deps.runs.update(record.run_id, { state: 'queued', ...(this.agentId ? { agent_id: this.agentId } : {}) });
     this.deps.emit({
       type: 'RunResumed',
@@ -157,6 +162,8 @@ export class GoalRunner {
         runId,
         workspace: w.record.workspace,
         signal: controller.signal,
+        journal: true,
+        resume: this.resumed.delete(runId),
       });
       final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(w.record, patchFor(outcome), performance.now() - started);
     } catch (err) {
@@ -181,6 +188,7 @@ export class GoalRunner {
 
   private finish(record: RunRecord, patch: Partial<RunRecord>, elapsedMs: number): RunRecord {
     const rec = this.deps.runs.update(record.run_id, { ...patch, ended_at: new Date().toISOString() });
+    this.deps.journal?.drop(record.run_id);
     this.deps.emit({
       type: 'RunCompleted',
       agent_id: rec.agent_id,

@@ -31,6 +31,7 @@ import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
 import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
 import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
+import { RunJournal } from '../store/run-journal.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -149,6 +150,7 @@ export class Runtime {
 
     const gateway = new ModelGateway({ env, emit });
     const runs = new RunStore(store);
+    const journal = new RunJournal(store);
     const agentStore = new AgentStore(store);
     const sessions = new SessionStore(store);
     const embedder = embedderFromEnv(env);
@@ -202,6 +204,7 @@ export class Runtime {
       workerNice: config.get('AAOS_WORKER_NICE'),
       watchdog: watchdogLimitsFromEnv(env),
       restarts: restartLimitsFromEnv(env),
+      journal,
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
@@ -231,6 +234,7 @@ export class Runtime {
       runs,
       emit,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
+      journal,
     });
     return new Runtime({
       supervisor,

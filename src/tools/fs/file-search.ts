@@ -34,6 +34,7 @@ export function subtreeRequestPath(dir: string): string {
 export function createFileSearchTool(): Tool {
   return defineTool({
     name: 'file_search',
+    idempotent: true,
     description:
       `Search the UTF-8 text files under a directory (recursively, symbolic links never followed) for a JavaScript ` +
       `regular expression, line by line. Returns {file, line, text} matches, at most ${SEARCH_MAX_RESULTS}.`,
