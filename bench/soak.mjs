@@ -8,8 +8,10 @@
 // After the last cycle the daemon starts once more and every acknowledged run must end.
 // Each goal run inserts one line naming its run into a ledger file (bench/lib/ledger-agent.mjs),
 // so a side effect that happened twice is counted. Reported: goals acknowledged, completed,
-// failed, lost (acknowledged, but unknown or unfinished at the end), side effects repeated
-// and missing. Exit status 1 when anything was lost or repeated.
+// failed, lost (acknowledged, but unknown or unfinished at the end), runs whose side effect
+// was repeated, and completed runs without it (a call the kill cut off, reported to the
+// model as interrupted, per its RunReplayed event). Exit status 1 when a goal was lost, a
+// side effect repeated, or a completed run lacks its side effect without such a report.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -70,11 +72,18 @@ async function client(socketPath) {
   });
   sock.on('error', () => {});
   const pending = new Map();
+  const streams = new Map();
   let nextId = 1;
   createInterface({ input: sock }).on('line', (line) => {
     const msg = JSON.parse(line);
+    if (msg.kind) {
+      const stream = streams.get(msg.stream);
+      if (msg.kind === 'event') stream?.events.push(msg.event);
+      if (msg.kind === 'end') stream?.done(stream.events);
+      return;
+    }
     const p = msg.id !== undefined ? pending.get(msg.id) : undefined;
-    if (!p || msg.kind) return;
+    if (!p) return;
     pending.delete(msg.id);
     if (msg.error) p.reject(Object.assign(new Error(msg.error.message), { data: msg.error.data }));
     else p.resolve(msg.result);
@@ -90,6 +99,12 @@ async function client(socketPath) {
         pending.set(id, { resolve, reject });
         sock.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
       });
+    },
+    /** every stored audit event of a run, oldest first */
+    logs(runId) {
+      const id = nextId;
+      const events = new Promise((resolve) => streams.set(id, { events: [], done: resolve }));
+      return this.call('agent.logs_streaming', { run_id: runId }).then(() => events);
     },
     close: () => sock.destroy(),
   };
@@ -140,11 +155,17 @@ async function main() {
         await sleep(200);
       }
     }
+    // a completed run without its side effect must be one whose call the kill cut off
+    const counts = ledgerCounts(ledger);
+    let unexplained = 0;
+    for (const id of acknowledged.filter((r) => final.get(r) === 'completed' && (counts.get(r) ?? 0) === 0)) {
+      const events = await rpc.logs(id);
+      if (!events.some((e) => e.type === 'RunReplayed' && e.interrupted.length > 0)) unexplained++;
+    }
     rpc.close();
     daemon.child.kill('SIGTERM');
     await daemon.exited;
 
-    const counts = ledgerCounts(ledger);
     const states = [...final.values()];
     const report = {
       cycles: CYCLES,
@@ -157,15 +178,18 @@ async function main() {
       failed: states.filter((s) => s !== 'completed' && TERMINAL.has(s)).length,
       lost: states.filter((s) => !TERMINAL.has(s)).length,
       side_effects_repeated: acknowledged.filter((id) => (counts.get(id) ?? 0) > 1).length,
-      side_effects_missing: acknowledged.filter((id) => final.get(id) === 'completed' && (counts.get(id) ?? 0) === 0).length,
+      // a non-idempotent call cut off by the kill is reported to the model as interrupted and not re-made
+      completed_without_side_effect: acknowledged.filter((id) => final.get(id) === 'completed' && (counts.get(id) ?? 0) === 0).length,
+      // …and of those, runs with no call reported as interrupted (a bug if ever above 0)
+      without_side_effect_unexplained: unexplained,
       elapsed_s: Math.round((Date.now() - started) / 1000),
     };
     if (JSON_OUT) console.log(JSON.stringify(report));
     else {
       console.log(`kill -9 soak: ${report.cycles} cycles × ${report.goals_per_cycle} goals, kill after ${MIN_KILL_MS}-${MAX_KILL_MS} ms`);
-      for (const [k, v] of Object.entries(report)) console.log(`  ${k.padEnd(22)} ${Array.isArray(v) ? v.join('-') : v}`);
+      for (const [k, v] of Object.entries(report)) console.log(`  ${k.padEnd(32)} ${Array.isArray(v) ? v.join('-') : v}`);
     }
-    return report.lost === 0 && report.side_effects_repeated === 0 && report.side_effects_missing === 0 ? 0 : 1;
+    return report.lost === 0 && report.side_effects_repeated === 0 && report.without_side_effect_unexplained === 0 ? 0 : 1;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
-// A bootstrap agent for kill -9 tests and the soak: each goal run inserts one line naming
-// its run into a shared ledger (file_edit, not idempotent), between slow model turns, so a
-// kill lands mid-run and a repeated side effect shows as a second line for the same run.
+// A bootstrap agent for kill -9 tests and the soak: each goal run appends one line naming
+// its run to a shared ledger (file_write with append: not idempotent; O_APPEND, so runs
+// writing at once lose nothing), between slow model turns, so a kill lands mid-run and a
+// repeated side effect shows as a second line for the same run.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,14 +9,14 @@ import path from 'node:path';
 /** Writes the ledger, the script and the manifest into `dir`; returns their paths. */
 export function writeLedgerBootstrap(dir, latencyMs = 700) {
   const ledger = path.join(dir, 'ledger.txt');
-  writeFileSync(ledger, 'END\n');
+  writeFileSync(ledger, '');
   const script = {
     cursor: 'per_run',
     latency_ms: latencyMs,
     turns: [
       { tool_calls: [{ name: 'echo', input: { message: 'starting {run_id}' } }] },
-      { tool_calls: [{ name: 'file_edit', input: { path: ledger, old_string: 'END', new_string: 'ran {run_id}\nEND' } }] },
-      { tool_calls: [{ name: 'echo', input: { message: 'after the edit of {run_id}' } }] },
+      { tool_calls: [{ name: 'file_write', input: { path: ledger, content: 'ran {run_id}\n', append: true } }] },
+      { tool_calls: [{ name: 'echo', input: { message: 'after the append of {run_id}' } }] },
       { text: 'finished {run_id}' },
     ],
   };
@@ -29,7 +30,7 @@ export function writeLedgerBootstrap(dir, latencyMs = 700) {
       model: 'scripted:ledger-script.yaml',
       lifecycle: 'persistent',
       system_prompt: 'ledger bootstrap',
-      capabilities: ['tool: echo', 'tool: file_edit', `file_read: ${ledger}`, `file_write: ${ledger}`],
+      capabilities: ['tool: echo', 'tool: file_write', `file_write: ${ledger}`],
     }),
   );
   return { manifest, ledger };

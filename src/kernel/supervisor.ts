@@ -471,8 +471,8 @@ export class Supervisor {
         return this.onModelRequest(rec, msg.run_id, msg.append);
       case 'tool': {
         const state = this.requireRun(rec, msg.run_id);
-        // durable before the tool runs: a restart must know this call may have taken effect
-        if (state.journaled && msg.call_id) this.opts.journal?.append(state.runId, { kind: 'tool_started', tool_use_id: msg.call_id, name: msg.name });
+        const journal = state.journaled && msg.call_id ? this.opts.journal : undefined;
+        const callId = msg.call_id;
         return dispatchTool(this.toolDeps(), {
           agent: rec,
           runId: msg.run_id,
@@ -483,6 +483,8 @@ export class Supervisor {
           name: msg.name,
           input: msg.input,
           ...(msg.handle ? { handle: msg.handle } : {}),
+          // durable before the tool runs (after its approval): a restart must know this call may have taken effect
+          ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
         });
       }
       case 'send':
