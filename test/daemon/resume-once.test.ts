@@ -46,5 +46,5 @@ describe('a run resumed after kill -9 continues from its last stored turn', () =
     const replayed = events.find((e) => e.type === 'RunReplayed');
     expect(replayed?.model_turns).toBeGreaterThanOrEqual(2);
     client.close();
-  });
+  }, 120_000); // two daemon starts and a slow goal: generous for a loaded machine
 });
