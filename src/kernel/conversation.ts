@@ -22,6 +22,8 @@ export interface RunState {
   toolRepeats: Map<string, number>;
   /** set when the run must end: its next model call is refused with this */
   stop?: Error;
+  /** a goal run whose model turns and tool calls are written to the run journal as they happen */
+  journaled?: boolean;
 }
 
 export class Conversations {
