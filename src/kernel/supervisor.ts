@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
@@ -20,7 +20,9 @@ import { CapabilityTable, type AgentRef } from './capability-table.js';
 import { closedTranscript, Conversations, recordAssistant, type RunState } from './conversation.js';
 import { AgentState, isTerminal } from './lifecycle.js';
 import { LazyAbort } from './lazy-abort.js';
+import { PROJECT_ROOT } from './built-path.js';
 import { ManifestCache } from './manifest-cache.js';
+import { ManifestFileAccess } from './manifest-file-access.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
@@ -49,6 +51,12 @@ export interface SupervisorOptions {
   warmWorkers?: number;
   /** scheduling niceness of agent threads (Linux), so the supervisor keeps its share of the CPU */
   workerNice?: number;
+  /**
+   * Read-only directories whose files any agent-written manifest may name (prompts,
+   * scripts); every other file such a manifest names needs the parent's `file_read`.
+   * Default: the bundled `manifests/`.
+   */
+  promptRoots?: string[];
 }
 
 export interface SpawnOptions {
@@ -93,6 +101,7 @@ export class Supervisor {
   private readonly launcher: WorkerLauncher;
   private readonly conversations = new Conversations();
   private readonly manifests = new ManifestCache();
+  private readonly manifestFiles: ManifestFileAccess;
   private readonly ended = new Map<string, AgentInfo>();
   private readonly parkTimers = new Map<string, NodeJS.Timeout>();
   private shuttingDown = false;
@@ -102,6 +111,7 @@ export class Supervisor {
     mkdirSync(this.dataDir, { recursive: true });
     this.audit = opts.audit ?? new AuditLog();
     this.capabilities = new CapabilityTable((e) => this.emit(e));
+    this.manifestFiles = new ManifestFileAccess(this.capabilities, opts.promptRoots ?? [join(PROJECT_ROOT, 'manifests')]);
     this.tools = new ToolRegistry();
     if (opts.tools) this.tools.register(...opts.tools);
     this.agents = new AgentTable({ maxAgents: opts.maxAgents ?? 100, maxDepth: opts.maxDepth ?? 5 });
@@ -452,12 +462,15 @@ export class Supervisor {
 
   /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
-    const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
-    this.capabilities.authorize(
-      { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
-      { kind: 'spawn_child', name: manifest.name },
-      { tool: call.name },
+    const parentRef = { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
+    // every file the manifest names is read with the parent's authority (or from a prompts root)
+    const manifest = this.manifests.parse(
+      manifestYaml,
+      `<spawn_agent from ${parent.name}>`,
+      parent.manifest.source.base_dir,
+      this.manifestFiles.checkFor(parentRef, call.name),
     );
+    this.capabilities.authorize(parentRef, { kind: 'spawn_child', name: manifest.name }, { tool: call.name });
     const child = await this.spawnRecord(manifest, {
       parentId: parent.id,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),

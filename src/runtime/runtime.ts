@@ -61,6 +61,21 @@ interface Parts {
 
 const DAY_MS = 86_400_000;
 
+/** AAOS_PROMPT_ROOTS: `:`-separated read-only directories agent-written manifests may name files in (replaces the bundled `manifests/`). */
+function promptRootsFromEnv(env: NodeJS.ProcessEnv): { promptRoots?: string[] } {
+  const raw = env['AAOS_PROMPT_ROOTS'];
+  if (raw === undefined) return {};
+  const roots = raw.split(':').filter((r) => r.trim() !== '');
+  const relative = roots.find((r) => !r.startsWith('/'));
+  if (relative !== undefined) {
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `AAOS_PROMPT_ROOTS=${JSON.stringify(raw)} is invalid: '${relative}' is not an absolute directory`, {
+      variable: 'AAOS_PROMPT_ROOTS',
+      value: raw,
+    });
+  }
+  return { promptRoots: roots };
+}
+
 /**
  * The composition root: one supervisor with its providers, tools and stores,
  * plus the goal runner. `agentd run`, the daemon and the tests build it here.
@@ -189,6 +204,7 @@ export class Runtime {
       parkIdleMs: intFromEnv(env, 'AAOS_PARK_IDLE_MS', 600_000, 0),
       warmWorkers: options.warmWorkers ?? intFromEnv(env, 'AAOS_WARM_WORKERS', 0, 0),
       workerNice: Math.min(19, intFromEnv(env, 'AAOS_WORKER_NICE', 10, 0)),
+      ...promptRootsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
