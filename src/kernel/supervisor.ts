@@ -153,8 +153,10 @@ export class Supervisor {
 
   private async spawnRecord(manifestOrYaml: AgentManifest | string, options: SpawnOptions): Promise<AgentRecord> {
     if (this.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
-    const manifest = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
+    const parsed = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
     const parent = options.parentId ? this.agents.require(options.parentId) : undefined;
+    // a child cannot do without a human what its parent needed a human for
+    const manifest = parent ? inheritApprovals(parsed, parent.manifest) : parsed;
     const depth = parent ? parent.depth + 1 : 0;
     const release = this.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
@@ -168,7 +170,10 @@ export class Supervisor {
       );
       // denials of a delegation belong to the goal run the child was spawned for
       if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants);
-      else for (const g of grants) this.capabilities.issue(ref, g);
+      else {
+        for (const g of grants) this.capabilities.issue(ref, g);
+        if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
+      }
 
       const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1);
       rec = {
@@ -616,6 +621,12 @@ export class Supervisor {
       ...(rec.runId ? { run_id: rec.runId } : {}),
     };
   }
+}
+
+function inheritApprovals(child: AgentManifest, parent: AgentManifest): AgentManifest {
+  const missing = parent.approval_required.filter((tool) => !child.approval_required.includes(tool));
+  // a copy: parsed manifests may be shared through the manifest cache
+  return missing.length === 0 ? child : { ...child, approval_required: [...child.approval_required, ...missing] };
 }
 
 function messageOf(envelopeText: string): string {

@@ -114,7 +114,8 @@ export class ModelGateway {
     if (!this.budgets.has(agent.id)) this.registerAgent(agent);
 
     const estimate = estimateInputTokens(request);
-    const admission = this.budgets.admit(agent.id, estimate);
+    // the worst case (input + max output) is held against the chain until the call settles
+    const admission = this.budgets.admit(agent.id, estimate, request.max_tokens);
     if (!admission.ok) throw this.refuse(agent, admission.refusal);
     const reservation = admission.reservation;
 

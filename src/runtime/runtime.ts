@@ -22,6 +22,7 @@ import { createSkillReadTool } from '../skills/skill-read-tool.js';
 import { AgentStore } from '../store/agent-store.js';
 import { ApprovalStore } from '../store/approval-store.js';
 import { AuditStore } from '../store/audit-store.js';
+import { CapabilityStore } from '../store/capability-store.js';
 import { openStore, type Store } from '../store/lmdb-env.js';
 import { RunStore, type RunRecord } from '../store/run-store.js';
 import { SessionStore } from '../store/session-store.js';
@@ -208,9 +209,10 @@ export class Runtime {
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
-          // a restart left this exact call waiting for a human: answer the old request, don't ask twice
+          // a restart left this exact call waiting for a human: answer the old request, don't ask twice.
+          // Bound to the agent id (persistent agents keep theirs): another agent reusing the name gets nothing.
           const idx = recoveredApprovals.findIndex(
-            (r) => r.agent_name === args.agent.name && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input),
+            (r) => r.agent_id === args.agent.id && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input),
           );
           if (idx >= 0) {
             const [rec] = recoveredApprovals.splice(idx, 1);
@@ -229,6 +231,8 @@ export class Runtime {
         },
       },
     });
+    // explicit revocations and max_invocations counters of persistent agents outlive the process
+    supervisor.capabilities.setPersistence(new CapabilityStore(store));
     const goals = new GoalRunner({
       supervisor,
       runs,
@@ -306,6 +310,7 @@ export class Runtime {
     this.supervisor.status(agentId); // AGENT_NOT_FOUND for an unknown id
     await this.supervisor.stop(agentId, reason);
     this.agentStore.remove(agentId);
+    new CapabilityStore(this.store).remove(agentId);
   }
 
   /** Spawn the persistent agent that takes goals; after a restart it keeps its id, history and memory. */
