@@ -31,6 +31,8 @@ import { closeIoPool } from '../tools/fs/index.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
+import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
+import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -202,6 +204,8 @@ export class Runtime {
       warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
       workerNice: config.get('AAOS_WORKER_NICE'),
       promptRoots: [join(PROJECT_ROOT, 'manifests'), ...config.get('AAOS_PROMPT_ROOTS').map((r) => resolve(r))],
+      watchdog: watchdogLimitsFromEnv(env),
+      restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
