@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import type { ChildRunResult, ToolContext } from '../tools/tool.js';
+import type { ChildRunResult, Tool, ToolContext } from '../tools/tool.js';
 import type { AgentRecord } from './agent-table.js';
 import type { CapabilityRequest } from './capability.js';
 import type { CapabilityTable } from './capability-table.js';
@@ -73,9 +73,20 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
   const recheck = (): void => {
     for (const u of used) deps.capabilities.authorize(ref, u.request, { tool: call.name, handle: u.handle, charge: false, alreadyCharged: true });
   };
-  const tool = deps.registry.require(call.name);
-  // skills are active per agent and goal run, the same scope skill_read activates them in
-  deps.skills?.check(rec.id, call.goalRunId ?? call.runId, call.name);
+  // every refusal leaves an audit event: an unknown tool (under `tool: *`), a skill's allowed-tools
+  const refused = (err: unknown): never => {
+    const plain = toPlainError(err);
+    deps.emit({ type: 'ToolRefused', ...header, tool: call.name, code: plain.code, reason: plain.message });
+    throw err;
+  };
+  let tool: Tool;
+  try {
+    tool = deps.registry.require(call.name);
+    // skills are active per agent and goal run, the same scope skill_read activates them in
+    deps.skills?.check(rec.id, call.goalRunId ?? call.runId, call.name);
+  } catch (err) {
+    return refused(err);
+  }
   if (deps.approvals && rec.manifest.approval_required.includes(call.name)) {
     await deps.approvals.request({ agent: ref, tool: call.name, input: call.input, signal: call.signal });
     // the wait may have been long: the token must not have been revoked or expired meanwhile
