@@ -25,6 +25,7 @@ import { ApprovalStore } from '../store/approval-store.js';
 import { AuditStore } from '../store/audit-store.js';
 import { CapabilityStore } from '../store/capability-store.js';
 import { openStore, type Store } from '../store/lmdb-env.js';
+import { makePrivateDir, makePrivateFiles } from '../store/private-files.js';
 import { RunStore, type RunRecord } from '../store/run-store.js';
 import { SessionStore } from '../store/session-store.js';
 import { closeIoPool } from '../tools/fs/index.js';
@@ -126,7 +127,9 @@ export class Runtime {
     const config = options.config ?? Config.load({ env: options.env ?? process.env });
     const env = config.env as NodeJS.ProcessEnv;
     const dataDir = resolve(options.dataDir);
-    mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // private to the daemon's user even when the directory existed before with a looser mode
+    makePrivateDir(dataDir, 'data dir');
     const audit = new AuditLog(config.get('AAOS_AUDIT_LOG_CAP'));
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
@@ -139,6 +142,9 @@ export class Runtime {
           message: `record ${String(issue.key)} is unreadable and was skipped: ${issue.reason}`,
         }),
     });
+    // LMDB creates data.mdb and lock.mdb 0644: private too (memories, sessions and audit live there)
+    makePrivateDir(store.path, 'store dir');
+    makePrivateFiles(store.path);
     // the durable audit log first, so `logs` works after a restart; then the live stream
     const auditStore = new AuditStore(store, {
       maxCount: config.get('AAOS_AUDIT_MAX_EVENTS'),

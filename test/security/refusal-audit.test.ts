@@ -37,6 +37,6 @@ describe('every refusal leaves an audit event', () => {
     expect(response).toContain('AAOS_ERR_SKILL_TOOL_NOT_ALLOWED');
     const [event] = await waitForAudit(dir, (e) => e.type === 'ToolRefused' && e.agent_id === agent_id, 'ToolRefused for the skill refusal');
     expect(event).toMatchObject({ tool: 'file_write', code: 'AAOS_ERR_SKILL_TOOL_NOT_ALLOWED' });
-    expect(String(event['reason'])).toContain('reviewing-code');
+    expect(String(event?.['reason'])).toContain('reviewing-code');
   }, 60_000);
 });
