@@ -22,6 +22,7 @@ import { AgentState, isTerminal } from './lifecycle.js';
 import { LazyAbort } from './lazy-abort.js';
 import { PROJECT_ROOT } from './built-path.js';
 import { ManifestCache } from './manifest-cache.js';
+import { inheritApprovals } from './inherited-approvals.js';
 import { ManifestFileAccess } from './manifest-file-access.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
@@ -734,12 +735,6 @@ export class Supervisor {
       ...(rec.runId ? { run_id: rec.runId } : {}),
     };
   }
-}
-
-function inheritApprovals(child: AgentManifest, parent: AgentManifest): AgentManifest {
-  const missing = parent.approval_required.filter((tool) => !child.approval_required.includes(tool));
-  // a copy: parsed manifests may be shared through the manifest cache
-  return missing.length === 0 ? child : { ...child, approval_required: [...child.approval_required, ...missing] };
 }
 
 function messageOf(envelopeText: string): string {

@@ -8,7 +8,10 @@ import { RawClient, startDaemon, type DaemonProcess } from '../daemon/daemon-pro
  * (tool calls a hostile model would make), running in a real worker of the built daemon.
  */
 
-export type Turn = { text: string } | { tool_calls: Array<{ name: string; input: Record<string, unknown> }> };
+export type Turn = ({ text: string } | { tool_calls: Array<{ name: string; input: Record<string, unknown> }> }) & {
+  /** what the call reports as used (default: an estimate) */
+  usage?: { input_tokens: number; output_tokens: number };
+};
 
 /** Writes a script of turns (one cursor per run) and returns its path. */
 export function script(dir: string, name: string, turns: Turn[]): string {

@@ -86,7 +86,7 @@ describe('delegation keeps every limit of the parent', () => {
       ['tool: file_write', 'tool: echo', `file_write: ${dir}/workspace/*`],
       toolThenReport([
         { name: 'file_write', input: { path: a, content: '1' } },
-        { name: 'echo', input: { text: 'pause' } },
+        { name: 'echo', input: { message: 'pause' } },
         { name: 'file_write', input: { path: b, content: '2' } },
       ]),
       { approval_required: ['echo'] },
