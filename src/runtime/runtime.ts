@@ -216,6 +216,8 @@ export class Runtime {
       warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
       workerNice: config.get('AAOS_WORKER_NICE'),
       promptRoots: [join(PROJECT_ROOT, 'manifests'), ...config.get('AAOS_PROMPT_ROOTS').map((r) => resolve(r))],
+      maxMessageBytes: config.get('AAOS_MESSAGE_MAX_BYTES'),
+      mailboxMax: config.get('AAOS_MAILBOX_MAX'),
       watchdog: watchdogLimitsFromEnv(env),
       restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
