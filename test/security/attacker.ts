@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { RawClient, startDaemon, type DaemonProcess } from '../daemon/daemon-process.js';
+import { RawClient, removeDir, startDaemon, type DaemonProcess } from '../daemon/daemon-process.js';
 
 /**
  * The attacker's kit: a malicious model is a scripted model whose turns the test writes
@@ -72,5 +72,17 @@ export async function waitForAudit(dataDir: string, match: (e: AuditLine) => boo
     if (hits.length > 0) return hits;
     if (Date.now() > deadline) throw new Error(`no audit event ${what} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What one test started: its daemon (at most one at a time) and temp dirs, for an afterEach to end. */
+export class TestLeftovers {
+  readonly dirs: string[] = [];
+  daemon: DaemonProcess | undefined;
+
+  async clean(): Promise<void> {
+    await this.daemon?.stop();
+    this.daemon = undefined;
+    for (const d of this.dirs.splice(0)) removeDir(d);
   }
 }

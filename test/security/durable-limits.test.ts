@@ -2,18 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient, removeDir, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
-import { auditEvents, daemonWith, manifest, script, toolThenReport, waitForAudit } from './attacker.js';
+import { RawClient, tempDataDir } from '../daemon/daemon-process.js';
+import { auditEvents, daemonWith, TestLeftovers, manifest, script, toolThenReport, waitForAudit } from './attacker.js';
 
 /** Class 2, continued: revocations and counters survive a restart; budgets hold under a fan-out. */
 describe('limits that must hold across restarts and concurrency', () => {
-  const dirs: string[] = [];
-  let daemon: DaemonProcess | undefined;
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = undefined;
-    for (const d of dirs.splice(0)) removeDir(d);
-  });
+  const left = new TestLeftovers();
+  afterEach(() => left.clean());
 
   async function errorOf(client: RawClient, method: string, params: unknown): Promise<string> {
     const res = await client.response<{ result?: unknown; error?: { data?: { code?: string } } }>(client.send(method, params));
@@ -22,9 +17,9 @@ describe('limits that must hold across restarts and concurrency', () => {
 
   it("a persistent agent's revoked token stays revoked and its max_invocations count survives a restart", async () => {
     const dir = tempDataDir();
-    dirs.push(dir);
+    left.dirs.push(dir);
     let started = await daemonWith(dir);
-    daemon = started.daemon;
+    left.daemon = started.daemon;
     const yaml = stringify({
       name: 'keeper',
       model: `scripted:${script(dir, 'keeper', [{ text: 'idle' }])}`,
@@ -36,10 +31,10 @@ describe('limits that must hold across restarts and concurrency', () => {
     const { tokens } = await started.client.call<{ tokens: Array<{ id: string; capability: { kind: string; name?: string } }> }>('capability.list', { agent_id });
     const writeTool = tokens.find((t) => t.capability.kind === 'tool' && t.capability.name === 'file_write')!;
     await started.client.call('capability.revoke', { agent_id, token_id: writeTool.id });
-    await daemon.stop();
+    await left.daemon.stop();
 
     started = await daemonWith(dir);
-    daemon = started.daemon;
+    left.daemon = started.daemon;
     const write = { agent_id, tool: 'file_write', input: { path: join(dir, 'workspace', 'after-restart.txt'), content: 'x' } };
     expect(await errorOf(started.client, 'tool.invoke', write)).toBe('AAOS_ERR_CAPABILITY_REVOKED');
     // one of the two echo uses was spent before the restart
@@ -49,12 +44,12 @@ describe('limits that must hold across restarts and concurrency', () => {
 
   it('16 children started at once by one spawn_agents spend at most the parent budget plus one call\'s output', async () => {
     const dir = tempDataDir();
-    dirs.push(dir);
+    left.dirs.push(dir);
     mkdirSync(join(dir, 'scripts'));
     const maxOutput = 1000;
     const budget = 4000;
     const started = await daemonWith(dir, { AAOS_MAX_OUTPUT_TOKENS: String(maxOutput) });
-    daemon = started.daemon;
+    left.daemon = started.daemon;
     const childScript = join(dir, 'scripts', 'spender.yaml');
     // every child call really uses its whole output allowance, and they overlap in time
     writeFileSync(childScript, stringify({ latency_ms: 300, turns: [{ text: 'spent', usage: { input_tokens: 10, output_tokens: maxOutput } }] }));

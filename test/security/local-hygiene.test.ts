@@ -6,24 +6,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { FakeOpenAIServer, openAIError } from '../support/fake-openai-server.js';
 import { waitFor } from '../support/kernel.js';
-import { AGENTD, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
-import { auditFile, daemonWith, manifest, script, spawnAndRun, toolThenReport } from './attacker.js';
+import { AGENTD, removeDir, startDaemon, tempDataDir } from '../daemon/daemon-process.js';
+import { auditFile, daemonWith, TestLeftovers, manifest, script, spawnAndRun, toolThenReport } from './attacker.js';
 
 /** Class 7: what another local user can see or swap, and what leaks through error texts. */
 describe('local hygiene', () => {
-  const dirs: string[] = [];
-  let daemon: DaemonProcess | undefined;
-  afterEach(async () => {
-    await daemon?.stop();
-    daemon = undefined;
-    for (const d of dirs.splice(0)) removeDir(d);
-  });
+  const left = new TestLeftovers();
+  afterEach(() => left.clean());
 
   it('a data dir that existed with mode 0755 is tightened to 0700, and the store files are 0600', async () => {
     const dir = tempDataDir();
-    dirs.push(dir);
+    left.dirs.push(dir);
     chmodSync(dir, 0o755);
-    daemon = await startDaemon({ dataDir: dir, bootstrap: null });
+    left.daemon = await startDaemon({ dataDir: dir, bootstrap: null });
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'store')).mode & 0o777).toBe(0o700);
     for (const file of ['data.mdb', 'lock.mdb']) expect(statSync(join(dir, 'store', file)).mode & 0o777, file).toBe(0o600);
@@ -32,7 +27,7 @@ describe('local hygiene', () => {
   it('a socket in a directory other users can write to is refused, naming the directory', () => {
     const dir = tempDataDir();
     const shared = mkdtempSync(join(tmpdir(), 'aaos-shared-'));
-    dirs.push(dir, shared);
+    left.dirs.push(dir, shared);
     chmodSync(shared, 0o777);
     const socket = join(shared, 'agentd.sock');
     const out = spawnSync(process.execPath, [AGENTD, 'run', '--data-dir', dir, '--socket', socket], { encoding: 'utf8', timeout: 60_000 });
@@ -47,10 +42,10 @@ describe('local hygiene', () => {
     const fake = await FakeOpenAIServer.start();
     fake.fallback = openAIError(401, 'invalid_request_error', `Incorrect API key provided: ${key}. You can find your key at ...`);
     const dir = tempDataDir();
-    dirs.push(dir);
+    left.dirs.push(dir);
     try {
       const started = await daemonWith(dir, { OPENAI_API_KEY: key, OPENAI_BASE_URL: fake.baseUrl });
-      daemon = started.daemon;
+      left.daemon = started.daemon;
       const { agent_id } = await started.client.call<{ agent_id: string }>('agent.spawn', { manifest: 'name: leaky\nmodel: gpt-4o-mini\n' });
       const res = await started.client.response<Record<string, unknown>>(started.client.send('agent.run', { agent_id, message: 'hi' }));
       const wire = JSON.stringify(res);
@@ -59,7 +54,7 @@ describe('local hygiene', () => {
       expect(wire).not.toContain(key);
       await waitFor(() => existsSync(auditFile(dir)) && readFileSync(auditFile(dir), 'utf8').includes('AgentExecutionCompleted'), 20_000, 'the run in the audit copy');
       expect(readFileSync(auditFile(dir), 'utf8')).not.toContain(key);
-      expect(daemon.stderr()).not.toContain(key);
+      expect(left.daemon.stderr()).not.toContain(key);
     } finally {
       await fake.close();
     }
