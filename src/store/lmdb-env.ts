@@ -15,6 +15,7 @@ export const STORE_DBS = [
   'audit_by_run',
   'approvals',
   'capabilities',
+  'journal',
 ] as const;
 export type StoreDbName = (typeof STORE_DBS)[number];
 
