@@ -34,7 +34,7 @@ export const SETTINGS = {
   AAOS_MAX_AGENTS: int(100, 1, 'live agents at once'),
   AAOS_MAX_SPAWN_DEPTH: int(5, 0, 'how deep agents may spawn children'),
   AAOS_SPAWN_RETRIES: int(1, 0, 'times `spawn_agent` runs a child again (new id, same manifest and message) after it ended in error; each retry is a `ChildRetried` event'),
-  AAOS_TOOL_REPEAT_THRESHOLD: int(3, 0, 'the tool repeat guard: a run whose model calls the same tool with the same input this many times is stopped (`tool_repeat`); `0` = off'),
+  AAOS_TOOL_REPEAT_THRESHOLD: int(3, 0, 'the tool repeat guard: a run that made the same tool call (same input, not denied) this many times is stopped (`tool_repeat`); `0` = off'),
   AAOS_SPAWN_AGENTS_BATCH_CAP: int(16, 1, 'children one `spawn_agents` call may start'),
   AAOS_PARK_IDLE_MS: int(600_000, 0, 'park an idle persistent agent (end its worker) after this; `0` = never'),
   AAOS_WARM_WORKERS: int(0, 0, 'pre-started workers kept ready for spawns'),

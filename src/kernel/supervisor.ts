@@ -556,10 +556,10 @@ export class Supervisor {
         return this.onModelRequest(rec, msg.run_id, msg.append);
       case 'tool': {
         const state = this.requireRun(rec, msg.run_id);
-        this.guardRepeats(rec, state, msg.name, msg.input);
+        if (state.stop) throw state.stop;
         const journal = state.journaled && msg.call_id ? this.opts.journal : undefined;
         const callId = msg.call_id;
-        return dispatchTool(this.toolDeps(), {
+        const call = dispatchTool(this.toolDeps(), {
           agent: rec,
           runId: msg.run_id,
           goalRunId: rec.runId ?? msg.run_id,
@@ -572,6 +572,14 @@ export class Supervisor {
           // durable before the tool runs (after its approval): a restart must know this call may have taken effect
           ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
         });
+        // a denied call is counted by the capability table, not by the repeat guard
+        void call.then(
+          () => this.countRepeat(rec, state, msg.name, msg.input),
+          (err: unknown) => {
+            if (!isDenial(err)) this.countRepeat(rec, state, msg.name, msg.input);
+          },
+        );
+        return call;
       }
       case 'send':
         return this.router.send(this.routerAgent(rec, msg.run_id), msg.envelope, msg.attachments);
@@ -588,26 +596,23 @@ export class Supervisor {
 
   /**
    * The tool repeat guard: a model that calls one tool with the same input again and again
-   * is looping. The Nth identical call is not run; the run's next model call is refused,
-   * so it ends with stop reason `tool_repeat`.
+   * is looping. When a run has made the same call (not denied) `toolRepeatThreshold` times,
+   * its next tool and model calls are refused, so it ends with stop reason `tool_repeat`.
    */
-  private guardRepeats(rec: AgentRecord, state: RunState, tool: string, input: unknown): void {
-    if (state.stop) throw state.stop;
+  private countRepeat(rec: AgentRecord, state: RunState, tool: string, input: unknown): void {
     const threshold = this.opts.toolRepeatThreshold ?? 3;
-    if (threshold <= 0) return;
+    if (threshold <= 0 || state.stop) return;
     const inputHash = hashInput(input);
     const key = `${tool}\u0000${inputHash}`;
     const count = (state.toolRepeats.get(key) ?? 0) + 1;
     state.toolRepeats.set(key, count);
     if (count < threshold) return;
-    const err = new AaosError(
+    state.stop = new AaosError(
       ErrorCode.TOOL_REPEAT,
       `agent ${rec.name} called tool '${tool}' with the same input ${count} times in one run; stopped by the tool repeat guard (threshold ${threshold})`,
       { agent_id: rec.id, tool, input_hash: inputHash, attempt_count: count },
     );
-    state.stop = err;
     this.emit({ type: 'ToolRepeatGuardFired', ...this.header(rec), run_id: rec.runId ?? state.runId, trace_id: state.traceId, tool, input_hash: inputHash, attempt_count: count });
-    throw err;
   }
 
   private async onModelRequest(rec: AgentRecord, runId: string, append: RunState['messages']): Promise<ModelResponse> {
@@ -884,6 +889,12 @@ export class Supervisor {
       ...(rec.runId ? { run_id: rec.runId } : {}),
     };
   }
+}
+
+/** A refusal by the capability table or a human: not the model looping on a tool. */
+function isDenial(err: unknown): boolean {
+  const code = isAaosError(err) ? err.code : '';
+  return code.startsWith('AAOS_ERR_CAPABILITY_') || code === ErrorCode.APPROVAL_DENIED || code === ErrorCode.APPROVAL_TIMEOUT;
 }
 
 function messageOf(envelopeText: string): string {
