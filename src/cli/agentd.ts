@@ -20,6 +20,12 @@ if (refusal) {
   process.exit(ExitCode.FAILED);
 }
 
+// `agentd logs … | head`: a reader that goes away ends the command quietly, not with a stack trace
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('agentd')

@@ -269,7 +269,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const live = runtime.supervisor.agents.get(agentId) !== undefined;
       const stream = new FrameStream(ctx.conn, ctx.id ?? null);
       const end = (status: string): void => {
-        stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status });
+        stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status, exit_code: status === 'stopped' ? 0 : status === 'failed' ? 1 : null });
         stream.close();
       };
       replayAndFollow(

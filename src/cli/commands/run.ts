@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Config, readSetting, type EnvRecord } from '../../config/config.js';
 import { Daemon } from '../../daemon/daemon.js';
+import { endFrameForRun, versioned, type StreamFrame } from '../../daemon/streams.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { ErrorCode, toPlainError } from '../../errors/index.js';
 import { PROJECT_ROOT } from '../../kernel/built-path.js';
@@ -74,13 +75,16 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const firstStart = !existsSync(join(dataDir, 'store'));
   let runtime: Runtime;
   try {
-    runtime = await Runtime.open({ dataDir, config, ...(flags.json ? { auditStream: process.stdout } : {}) });
+    runtime = await Runtime.open({ dataDir, config });
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
     return ExitCode.FAILED;
   }
-  if (!flags.json) {
+  // --json: the same versioned NDJSON frames as `submit --json` (stream null: no request opened them)
+  const writeFrame = (frame: StreamFrame): void => void process.stdout.write(`${JSON.stringify(versioned(frame))}\n`);
+  if (flags.json) runtime.audit.subscribe((event) => writeFrame({ kind: 'event', stream: null, event }));
+  else {
     const view = new LiveView({ color: process.stdout.isTTY === true, verbose: flags.verbose === true });
     runtime.audit.subscribe((e) => {
       const line = view.format(e);
@@ -141,7 +145,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
 
   // stdin mode: a signal still wins over waiting for input or goals
-  const reader = new StdinGoals(runtime, err);
+  const reader = new StdinGoals(runtime, err, flags.json ? (rec) => writeFrame(endFrameForRun(null, rec)) : () => {});
   const fromStdin = reader.run();
   const first = await Promise.race([fromStdin.then((code) => ({ code })), stopped.then((signal) => ({ signal }))]);
   if ('signal' in first) {
@@ -163,6 +167,8 @@ class StdinGoals {
   constructor(
     private readonly runtime: Runtime,
     private readonly err: (line: string) => void,
+    /** each goal's final record, as it ends */
+    private readonly onEnd: (rec: RunRecord) => void,
   ) {}
 
   /** Resolves once input ended and all goals (socket ones too) ended: exit 0 only if every goal completed. */
@@ -173,7 +179,10 @@ class StdinGoals {
       try {
         const handle = this.runtime.goals.submit(line);
         this.handles.push(handle);
-        void handle.done.then((r) => this.results.set(r.run_id, r));
+        void handle.done.then((r) => {
+          this.results.set(r.run_id, this.runtime.runs.get(r.run_id) ?? r);
+          this.onEnd(this.results.get(r.run_id)!);
+        });
       } catch (e) {
         this.err(`agentd: goal refused: ${toPlainError(e).message}`);
         this.refused++;
