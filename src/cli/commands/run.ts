@@ -2,7 +2,9 @@ import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { Config, readSetting, type EnvRecord } from '../../config/config.js';
+import type { Config } from '../../config/config.js';
+import { readSetting, type EnvRecord } from '../../config/config.js';
+import { loadStartConfig } from '../../config/config-file.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { endFrameForRun, versioned, type StreamFrame } from '../../daemon/streams.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
@@ -20,6 +22,8 @@ export const BUNDLED_BOOTSTRAP = join(PROJECT_ROOT, 'manifests', 'bootstrap.yaml
 
 export interface RunFlags {
   dataDir?: string;
+  /** a settings file (default: <data dir>/agentd.yaml when it exists) */
+  config?: string;
   socket?: string;
   /** a manifest path; false with --no-bootstrap; unset: the bundled one */
   bootstrap?: string | false;
@@ -53,15 +57,16 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   const bootstrap = flags.bootstrap === false ? undefined : resolve(flags.bootstrap ?? BUNDLED_BOOTSTRAP);
   let config: Config;
+  let dataDir: string;
+  let configFile: string | undefined;
   try {
     // every setting parsed once, before anything starts: a bad value stops here, named
-    config = Config.load({ env: process.env });
+    ({ config, dataDir, file: configFile } = loadStartConfig(flags, process.env));
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
     return ExitCode.FAILED;
   }
-  const dataDir = resolve(flags.dataDir ?? defaultDataDir(config.env));
   const socketPath = socketFor(flags, dataDir, config.env);
   try {
     // refuse before opening the store: a second daemon must not touch the first one's state
@@ -92,6 +97,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     });
   }
   err(`agentd: data dir ${dataDir}`);
+  if (configFile) err(`agentd: settings from ${configFile} (the environment overrides it; \`agentd config\` shows each value's origin)`);
   if (firstStart && bootstrap === BUNDLED_BOOTSTRAP) {
     const copied = seedDemoInbox(dataDir);
     if (copied > 0) err(`agentd: new data dir: copied the demo inbox (${copied} files) to ${join(dataDir, 'inbox')}; the bundled scripted agents report on whatever is there`);
@@ -237,6 +243,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('start the supervisor and serve the socket API until SIGTERM/SIGINT (with --stdin: take goals line by line from standard input and exit when done)')
     .option('--data-dir <dir>', 'state directory (env AAOS_DATA_DIR; default $XDG_DATA_HOME/aaos or ~/.local/share/aaos)')
+    .option('--config <file>', 'settings file (default: <data dir>/agentd.yaml if present; the environment overrides it)')
     .option('--socket <path>', 'Unix socket for the JSON-RPC API (env AAOS_SOCKET; default <data dir>/run/agentd.sock)')
     .option('--bootstrap <manifest>', `manifest of the persistent agent that takes goals (default: the bundled ${BUNDLED_BOOTSTRAP})`)
     .option('--no-bootstrap', 'start without a bootstrap agent: goals are refused, agents can be spawned over the socket')
