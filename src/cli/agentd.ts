@@ -11,6 +11,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerValidate } from './commands/validate.js';
+import { disableColor } from './color.js';
 import { ExitCode } from './exit-codes.js';
 import { unsupportedNode } from './node-version.js';
 import { VERSION } from './version.js';
@@ -48,7 +49,11 @@ registerDemo(program);
 registerConfig(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+// --no-color is accepted anywhere, like NO_COLOR
+const argv = process.argv.filter((arg) => arg !== '--no-color');
+if (argv.length !== process.argv.length) disableColor();
+
+program.parseAsync(argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // help and --version "exit" with 0; everything else is a usage error
     process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;

@@ -12,6 +12,7 @@ import { ErrorCode, toPlainError } from '../../errors/index.js';
 import { PROJECT_ROOT } from '../../kernel/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
+import { useColor } from '../color.js';
 import { ExitCode } from '../exit-codes.js';
 import { LiveView } from '../live-view.js';
 import { defaultDataDir, defaultSocketPath } from '../paths.js';
@@ -90,7 +91,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const writeFrame = (frame: StreamFrame): void => void process.stdout.write(`${JSON.stringify(versioned(frame))}\n`);
   if (flags.json) runtime.audit.subscribe((event) => writeFrame({ kind: 'event', stream: null, event }));
   else {
-    const view = new LiveView({ color: process.stdout.isTTY === true, verbose: flags.verbose === true });
+    const view = new LiveView({ color: useColor(process.stdout), verbose: flags.verbose === true });
     runtime.audit.subscribe((e) => {
       const line = view.format(e);
       if (line) process.stdout.write(`${line}\n`);
