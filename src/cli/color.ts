@@ -1,3 +1,5 @@
+import { readSetting, type EnvRecord } from '../config/config.js';
+
 /** Set by `--no-color` anywhere on the command line (agentd.ts removes the flag before parsing). */
 let disabled = false;
 
@@ -6,6 +8,6 @@ export function disableColor(): void {
 }
 
 /** Colour only on a terminal, and never with NO_COLOR set to anything (no-color.org) or --no-color. */
-export function useColor(out: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  return !disabled && out.isTTY === true && (env['NO_COLOR'] ?? '') === '';
+export function useColor(out: { isTTY?: boolean }, env: EnvRecord = process.env): boolean {
+  return !disabled && out.isTTY === true && readSetting(env, 'NO_COLOR') === undefined;
 }

@@ -16,6 +16,7 @@ export const SETTINGS = {
   XDG_DATA_HOME: path('base of the default data dir', '`~/.local/share`'),
   AAOS_SOCKET: path('the socket, if `--socket` is not given (daemon and client)', '`<data dir>/run/agentd.sock`'),
   AAOS_AUDIT_FILE: path('an append-only NDJSON copy of every audit event (for log shippers)'),
+  NO_COLOR: text('set to anything: no colour in the live view, also on a terminal (no-color.org); `--no-color` does the same'),
   AAOS_SKILLS_DIR: pathList('`:`-separated skill folders loaded after the bundled `skills/` (later wins)'),
 
   // daemon and goals
