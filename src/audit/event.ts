@@ -31,7 +31,8 @@ export interface AuditFields {
   AgentExecutionStarted: { message_preview: string };
   AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number };
   AgentMessageReceived: { method: string; envelope_id: string };
-  UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number };
+  /** `duration_ms`: the provider call that answered; `queue_ms`: time spent waiting in the scheduler (all attempts) */
+  UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number; duration_ms?: number; queue_ms?: number };
   BudgetExceeded: { max_tokens: number; used_tokens: number; requested_by: string };
   InferenceRetried: { provider: string; attempt: number; delay_ms: number; reason: string };
   ContextSummarized: { messages_summarized: number; tokens_saved_estimate: number };

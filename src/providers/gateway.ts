@@ -125,20 +125,31 @@ export class ModelGateway {
     else outer?.addEventListener('abort', onOuterAbort, { once: true });
     this.track(agent.id, controller);
 
+    // scheduler wait (summed over attempts) and the answering call's duration, for metrics and spans
+    let queueMs = 0;
+    let callMs = 0;
     try {
       const response = await withRetry(
-        () =>
-          this.scheduler
+        () => {
+          const queuedAt = performance.now();
+          return this.scheduler
             .run(
               route.provider,
               agent.id,
-              (signal) => provider.complete({ ...request, model: route.model, agent_id: agent.id, signal }, ctx),
+              async (signal) => {
+                const startedAt = performance.now();
+                queueMs += startedAt - queuedAt;
+                const out = await provider.complete({ ...request, model: route.model, agent_id: agent.id, signal }, ctx);
+                callMs = performance.now() - startedAt;
+                return out;
+              },
               controller.signal,
             )
             .catch((err: unknown) => {
               this.shareRateLimit(route, err);
               throw err;
-            }),
+            });
+        },
         this.policy,
         {
           sleep: this.sleep,
@@ -157,6 +168,8 @@ export class ModelGateway {
           provider: route.provider,
           input_tokens: response.usage.input_tokens,
           output_tokens: response.usage.output_tokens,
+          duration_ms: Math.round(callMs * 1000) / 1000,
+          queue_ms: Math.round(queueMs * 1000) / 1000,
         }),
       );
       return response;

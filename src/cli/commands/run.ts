@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { Daemon } from '../../daemon/daemon.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { toPlainError } from '../../errors/index.js';
+import { startDaemonHttp } from '../../http/daemon-http.js';
+import { parseHttpAddress, type HttpListener } from '../../http/listener.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
 import { ExitCode } from '../exit-codes.js';
@@ -18,6 +20,8 @@ export interface RunFlags {
   stdin?: boolean;
   json?: boolean;
   verbose?: boolean;
+  /** HOST:PORT of the loopback HTTP listener (console, /metrics); env AAOS_HTTP */
+  http?: string;
 }
 
 /**
@@ -83,11 +87,27 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return ExitCode.FAILED;
   }
 
+  // the HTTP listener (console, /metrics) only when asked for
+  let http: HttpListener | undefined;
+  const httpAddress = flags.http ?? (process.env['AAOS_HTTP']?.trim() || undefined);
+  if (httpAddress) {
+    try {
+      http = await startDaemonHttp({ context: daemon.context, ...parseHttpAddress(httpAddress, flags.http ? '--http' : 'AAOS_HTTP') });
+      err(`agentd: console and /metrics on ${http.url} (agentd console prints a sign-in URL)`);
+    } catch (e) {
+      const plain = toPlainError(e);
+      err(`agentd: ${plain.code}: ${plain.message}`);
+      await daemon.shutdown('start failed');
+      return ExitCode.FAILED;
+    }
+  }
+
   const stopped = new Promise<string>((resolveSignal) => {
     process.once('SIGINT', () => resolveSignal('SIGINT'));
     process.once('SIGTERM', () => resolveSignal('SIGTERM'));
   });
   const shutdown = async (reason: string, code: number): Promise<number> => {
+    await http?.close();
     await daemon.shutdown(reason);
     return code;
   };
@@ -156,6 +176,7 @@ export function registerRun(program: Command): void {
     .option('--stdin', 'read goals from standard input, one per line; exit when done (serves the socket too when --socket or AAOS_SOCKET is set)')
     .option('--json', 'write audit events to stdout as NDJSON instead of the live view')
     .option('-v, --verbose', 'show every event in the live view')
+    .option('--http <host:port>', 'serve the web console and /metrics on this loopback address, e.g. 127.0.0.1:8787 (env AAOS_HTTP; token in <data dir>/http-token)')
     .action(async (opts: RunFlags) => {
       process.exitCode = await runCommand(opts);
       // workers and the store's threads may keep the loop alive after an orderly close
