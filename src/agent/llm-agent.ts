@@ -118,7 +118,7 @@ async function runLoop(api: AgentApi, init: AgentInit, delivery: Delivery, input
     const results = await Promise.all(
       calls.map(async (call): Promise<Message> => {
         try {
-          const out = await api.callTool(runId, call.name, call.input);
+          const out = await api.callTool(runId, call.name, call.input, undefined, call.id);
           return { role: 'tool_result', tool_use_id: call.id, content: toolResultText(out), is_error: false };
         } catch (err) {
           const plain = toPlainError(err);

@@ -11,6 +11,10 @@ export interface AuditHeader {
   parent_id?: string;
   run_id?: string;
   trace_id?: string;
+  /** the span this event opens, closes or happens in (see src/audit/trace-ids.ts) */
+  span_id?: string;
+  /** the span that caused it: a delivery's caller, a model or tool call's delivery */
+  parent_span_id?: string;
 }
 
 export interface AuditFields {
@@ -25,8 +29,9 @@ export interface AuditFields {
   CapabilityGranted: { token_id: string; capability: string; constraints?: Record<string, unknown> };
   CapabilityDenied: { capability: string; reason: string; code: string; tool?: string };
   CapabilityRevoked: { token_id: string; capability: string; reason: string };
-  ToolInvoked: { tool: string; input_hash: string; args_preview: string };
-  ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string };
+  /** `call_id`: the model's id for this tool call, when it gave one */
+  ToolInvoked: { tool: string; input_hash: string; args_preview: string; call_id?: string };
+  ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string; call_id?: string };
   MessageSent: { from: string; to: string; method: string; envelope_id: string };
   MessageDelivered: { from: string; to: string; method: string; envelope_id: string };
   MessageFailed: { from: string; to: string; method: string; envelope_id: string; reason: string };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
+import { newSpanId, newTraceId, type TraceParent } from '../audit/trace-ids.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
 import { expandCapabilities } from '../manifest/expand.js';
@@ -68,6 +69,8 @@ export interface SpawnOptions {
   concurrency?: number;
   /** keep this id (persistent agents re-created after a restart) */
   id?: string;
+  /** the span (a spawn_agent tool call) the spawn happens in */
+  trace?: TraceParent;
 }
 
 export interface RunOptions {
@@ -79,6 +82,8 @@ export interface RunOptions {
   method?: string;
   /** the envelope's user text when the caller has already parsed it (saves a second parse) */
   messageText?: string;
+  /** continue the caller's trace: the delivery's span becomes a child of this one */
+  trace?: TraceParent;
 }
 
 const ENDED_KEEP = 1000;
@@ -127,11 +132,12 @@ export class Supervisor {
       authorize: (sender, request) => {
         this.capabilities.authorize(sender, request);
       },
-      deliver: async (recipient, text, envelope, attachments) => {
+      deliver: async (recipient, text, envelope, attachments, trace) => {
         const message = (envelope.params as { message?: unknown } | undefined)?.message;
         const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {
           ...(attachments ? { attachments } : {}),
           ...(typeof message === 'string' ? { messageText: message } : {}),
+          ...(trace ? { trace } : {}),
         });
         // a recipient that failed answers the request with its error, not an empty reply
         if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
@@ -169,7 +175,7 @@ export class Supervisor {
         Date.now(),
       );
       // denials of a delegation belong to the goal run the child was spawned for
-      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants);
+      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants, options.trace);
       else for (const g of grants) this.capabilities.issue(ref, g);
 
       const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1, { livenessMs: this.watchdog.livenessMs });
@@ -192,6 +198,8 @@ export class Supervisor {
       this.emit({
         type: 'AgentSpawned',
         ...this.header(rec),
+        // a spawn from a tool call is a hop in the caller's trace
+        ...(options.trace ? { trace_id: options.trace.traceId, span_id: newSpanId(), parent_span_id: options.trace.spanId } : {}),
         manifest_name: manifest.name,
         model: manifest.model,
         depth,
@@ -261,13 +269,20 @@ export class Supervisor {
       messages: [],
       historyLength: 0,
       workspace: options.workspace ?? rec.workspace,
-      traceId: randomUUID(),
+      traceId: options.trace?.traceId ?? newTraceId(),
+      spanId: newSpanId(),
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
     };
     this.conversations.open(state);
-    const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
+    const header = {
+      ...this.header(rec),
+      run_id: goalRunId,
+      trace_id: state.traceId,
+      span_id: state.spanId,
+      ...(options.trace ? { parent_span_id: options.trace.spanId } : {}),
+    };
     const userText = options.messageText ?? messageOf(envelopeText);
     const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
@@ -441,11 +456,13 @@ export class Supervisor {
           runId: msg.run_id,
           goalRunId: rec.runId ?? msg.run_id,
           traceId: state.traceId,
+          spanId: state.spanId,
           workspace: state.workspace,
           signal: state.controller.signal,
           name: msg.name,
           input: msg.input,
           ...(msg.handle ? { handle: msg.handle } : {}),
+          ...(msg.call_id ? { callId: msg.call_id } : {}),
         });
       }
       case 'send':
@@ -466,7 +483,7 @@ export class Supervisor {
     state.messages.push(...append);
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
-      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId },
+      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId, spanId: state.spanId },
       rec.manifest.model,
       {
         system: (state.system ??= this.systemPrompt(rec)),
@@ -500,7 +517,8 @@ export class Supervisor {
       dataDir: this.dataDir,
       approvals: this.opts.approvals,
       skills: this.opts.skills,
-      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string) => this.spawnChildAndRun(parent, call, yaml, message),
+      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string, trace: TraceParent) =>
+        this.spawnChildAndRun(parent, call, yaml, message, trace),
     };
   }
 
@@ -518,7 +536,8 @@ export class Supervisor {
       agent: rec,
       runId,
       goalRunId: rec.runId,
-      traceId: randomUUID(),
+      traceId: newTraceId(),
+      spanId: newSpanId(),
       workspace: rec.workspace,
       signal: options.signal ?? new AbortController().signal,
       name: tool,
@@ -527,20 +546,21 @@ export class Supervisor {
   }
 
   /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
-  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
+  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult> {
     const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
     this.capabilities.authorize(
       { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
       { kind: 'spawn_child', name: manifest.name },
-      { tool: call.name },
+      { tool: call.name, traceId: trace.traceId, spanId: trace.spanId },
     );
     const child = await this.spawnRecord(manifest, {
       parentId: parent.id,
+      trace,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
     });
     try {
-      const result = await this.run(child.id, message, { signal: call.signal, ...(call.workspace ? { workspace: call.workspace } : {}) });
+      const result = await this.run(child.id, message, { signal: call.signal, trace, ...(call.workspace ? { workspace: call.workspace } : {}) });
       return {
         agent_id: child.id,
         name: child.name,
@@ -665,7 +685,15 @@ export class Supervisor {
   }
 
   private routerAgent(rec: AgentRecord, runId?: string): RouterAgent {
-    return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}) };
+    // a message sent during a delivery continues that delivery's trace
+    const state = runId !== undefined ? this.conversations.get(rec.id, runId) : undefined;
+    return {
+      id: rec.id,
+      name: rec.name,
+      ...(rec.parentId ? { parentId: rec.parentId } : {}),
+      ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}),
+      ...(state ? { trace: { traceId: state.traceId, spanId: state.spanId } } : {}),
+    };
   }
 
   private identity(rec: AgentRecord): AgentIdentity {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { newSpanId, type TraceParent } from '../audit/trace-ids.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, ToolContext } from '../tools/tool.js';
@@ -12,6 +13,10 @@ export interface ToolCall {
   runId: string;
   goalRunId: string | undefined;
   traceId: string;
+  /** the delivery span the call is made in */
+  spanId: string;
+  /** the model's id for this tool call */
+  callId?: string;
   workspace: string | undefined;
   signal: AbortSignal;
   name: string;
@@ -26,7 +31,8 @@ export interface ToolDispatchDeps {
   dataDir: string;
   approvals: ApprovalPort | undefined;
   skills: SkillsPort | undefined;
-  spawnAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult>;
+  /** `trace`: the tool call's span, which the child's spawn and run continue */
+  spawnAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult>;
 }
 
 const PREVIEW = 200;
@@ -63,9 +69,18 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     ...(rec.parentId ? { parent_id: rec.parentId } : {}),
     ...(call.goalRunId ? { run_id: call.goalRunId } : {}),
     trace_id: call.traceId,
+    // the tool call's own span; a denial before it starts happens in the delivery's span
+    span_id: newSpanId(),
+    parent_span_id: call.spanId,
   };
+  const callId = call.callId !== undefined ? { call_id: call.callId } : {};
+  const inCall = { traceId: call.traceId, spanId: header.span_id };
 
-  deps.capabilities.authorize(ref, { kind: 'tool', name: call.name }, { tool: call.name, ...(call.handle ? { handle: call.handle } : {}) });
+  deps.capabilities.authorize(
+    ref,
+    { kind: 'tool', name: call.name },
+    { tool: call.name, traceId: call.traceId, spanId: call.spanId, ...(call.handle ? { handle: call.handle } : {}) },
+  );
   const tool = deps.registry.require(call.name);
   // skills are active per agent and goal run, the same scope skill_read activates them in
   deps.skills?.check(rec.id, call.goalRunId ?? call.runId, call.name);
@@ -73,7 +88,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     await deps.approvals.request({ agent: ref, tool: call.name, input: call.input, signal: call.signal });
   }
 
-  deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input) });
+  deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input), ...callId });
   const started = performance.now();
   const ctx: ToolContext = {
     agentId: rec.id,
@@ -84,9 +99,9 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     dataDir: deps.dataDir,
     signal: call.signal,
     authorize: (request) => {
-      deps.capabilities.authorize(ref, request, { tool: call.name });
+      deps.capabilities.authorize(ref, request, { tool: call.name, ...inCall });
     },
-    spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message),
+    spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message, inCall),
   };
   try {
     if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.runId} was cancelled before tool '${call.name}' ran`);
@@ -98,6 +113,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
       success: true,
       duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
       result_preview: preview(out),
+      ...callId,
     });
     return out;
   } catch (err) {
@@ -110,6 +126,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
       duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
       result_preview: preview(plain.message),
       error_code: plain.code,
+      ...callId,
     });
     throw err;
   }

@@ -71,7 +71,8 @@ export type WorkerToSupervisor =
   | { t: 'pong'; seq: number }
   /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
   | { t: 'model'; id: number; run_id: string; append: Message[] }
-  | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string }
+  /** `call_id`: the model's id of the tool call (traces, the console's timeline) */
+  | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string; call_id?: string }
   | { t: 'send'; id: number; run_id?: string; envelope: string; attachments?: ArrayBuffer[] }
   | { t: 'request'; id: number; run_id?: string; envelope: string; timeout_ms: number; attachments?: ArrayBuffer[] }
   | Response;

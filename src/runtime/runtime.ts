@@ -5,7 +5,10 @@ import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { Config } from '../config/config.js';
+import { VERSION } from '../cli/version.js';
+import { Tracing, tracingSettings } from '../telemetry/tracing.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { Supervisor } from '../kernel/supervisor.js';
@@ -45,6 +48,8 @@ export interface RuntimeOptions {
   maxConcurrentGoals?: number;
   /** pre-started workers kept ready for spawns (default AAOS_WARM_WORKERS or 0) */
   warmWorkers?: number;
+  /** send spans here (tests: an in-memory exporter) instead of to the OTLP endpoint, if tracing is not disabled */
+  traceExporter?: SpanExporter;
 }
 
 interface Parts {
@@ -62,6 +67,7 @@ interface Parts {
   skills: SkillRegistry;
   config: Config;
   recoveredApprovals: ApprovalRecord[];
+  tracing: Tracing | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -85,6 +91,8 @@ export class Runtime {
   readonly approvals: ApprovalQueue;
   readonly skills: SkillRegistry;
   readonly config: Config;
+  /** OpenTelemetry traces, when an endpoint is set (undefined otherwise: nothing is made) */
+  readonly tracing: Tracing | undefined;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
 
@@ -102,6 +110,7 @@ export class Runtime {
     this.approvals = parts.approvals;
     this.skills = parts.skills;
     this.config = parts.config;
+    this.tracing = parts.tracing;
     this.recoveredApprovals = parts.recoveredApprovals;
   }
 
@@ -147,7 +156,13 @@ export class Runtime {
     const auditFile = config.get('AAOS_AUDIT_FILE');
     if (auditFile) audit.addSink(NdjsonSink.toFile(auditFile));
 
-    const gateway = new ModelGateway({ env, emit });
+    const tracing = Tracing.start({
+      settings: tracingSettings(config),
+      audit,
+      version: VERSION,
+      ...(options.traceExporter ? { exporter: options.traceExporter } : {}),
+    });
+    const gateway = new ModelGateway({ env, emit, ...(tracing ? { inSpan: tracing.inSpan } : {}) });
     const runs = new RunStore(store);
     const agentStore = new AgentStore(store);
     const sessions = new SessionStore(store);
@@ -247,6 +262,7 @@ export class Runtime {
       skills,
       config,
       recoveredApprovals,
+      tracing,
     });
   }
 
@@ -382,6 +398,7 @@ export class Runtime {
     await this.supervisor.shutdown(reason);
     await closeIoPool();
     await this.audit.close();
+    await this.tracing?.shutdown();
     await this.store.close();
   }
 }
