@@ -73,6 +73,18 @@ export interface SpawnOptions {
   trace?: TraceParent;
 }
 
+export interface ChildRunOptions {
+  /** what asked for the child (a tool name, or `plan`), named in a spawn_child denial */
+  via: string;
+  signal: AbortSignal;
+  runId?: string;
+  workspace?: string;
+  /** called with the child's id once it exists (plans show it) */
+  onSpawned?: (agentId: string) => void;
+  /** the span the child is spawned from (a spawn_agent tool call): its spawn and run continue that trace */
+  trace?: TraceParent;
+}
+
 export interface RunOptions {
   /** binary payloads handed on with the envelope (transferred, never copied) */
   attachments?: ArrayBuffer[];
@@ -261,6 +273,8 @@ export class Supervisor {
       rec.actor.cancelRun(runId, 'cancelled by caller');
     };
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    // a signal aborted before the run began never fires its listener: cancel now
+    if (options.signal?.aborted) controller.abort(options.signal.reason);
     const goalRunId = rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
@@ -498,6 +512,7 @@ export class Supervisor {
         run_id: rec.runId ?? runId,
         data_dir: this.dataDir,
         ...(state.workspace ? { workspace: state.workspace } : {}),
+        metadata: rec.manifest.metadata,
       },
     );
     recordAssistant(state, response);
@@ -545,22 +560,41 @@ export class Supervisor {
     });
   }
 
-  /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
+  /** spawn_agent: parse the child's manifest, then the one child path (`runChild`). */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult> {
     const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
-    this.capabilities.authorize(
-      { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
-      { kind: 'spawn_child', name: manifest.name },
-      { tool: call.name, traceId: trace.traceId, spanId: trace.spanId },
-    );
-    const child = await this.spawnRecord(manifest, {
-      parentId: parent.id,
+    return this.runChild(parent.id, manifest, message, {
+      via: call.name,
       trace,
+      signal: call.signal,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
     });
+  }
+
+  /**
+   * The one way a child comes to exist with authority: spawn_child is checked against the
+   * parent, every capability is narrowed to a parent token, the child runs `message` and is
+   * stopped when it answers. spawn_agent and plan subtasks both come through here.
+   */
+  async runChild(parentId: string, manifest: AgentManifest, message: string, options: ChildRunOptions): Promise<ChildRunResult> {
+    const parent = this.agents.require(parentId);
+    this.capabilities.authorize(
+      { ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) },
+      { kind: 'spawn_child', name: manifest.name },
+      { tool: options.via, ...(options.trace ? { traceId: options.trace.traceId, spanId: options.trace.spanId } : {}) },
+    );
+    const child = await this.spawnRecord(manifest, {
+      parentId: parent.id,
+      ...(options.trace ? { trace: options.trace } : {}),
+      ...(options.runId ? { runId: options.runId } : {}),
+      ...(options.workspace ? { workspace: options.workspace } : {}),
+    });
+    options.onSpawned?.(child.id);
     try {
-      const result = await this.run(child.id, message, { signal: call.signal, trace, ...(call.workspace ? { workspace: call.workspace } : {}) });
+      // cancelled (or timed out) while the child's worker was starting: it runs nothing
+      if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });
+      const result = await this.run(child.id, message, { signal: options.signal, ...(options.trace ? { trace: options.trace } : {}), ...(options.workspace ? { workspace: options.workspace } : {}) });
       return {
         agent_id: child.id,
         name: child.name,
@@ -569,6 +603,7 @@ export class Supervisor {
         iterations: result.iterations,
         usage: result.usage,
         error: result.error ? `${result.error.code}: ${result.error.message}` : null,
+        ...(result.error ? { error_code: result.error.code } : {}),
       };
     } finally {
       await this.stop(child.id, 'completed');

@@ -17,6 +17,8 @@ import { embedderFromEnv } from '../memory/embedder-from-env.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { createMemoryTools } from '../memory/tools.js';
 import { ModelGateway } from '../providers/gateway.js';
+import { Orchestrator, orchestrationSettings } from '../orchestration/orchestrator.js';
+import { RoleCatalog, roleDirs } from '../orchestration/role-catalog.js';
 import { GoalRunner } from '../runs/goal-runner.js';
 import { SkillActivations } from '../skills/activations.js';
 import { skillRoots, type SkillProblem } from '../skills/loader.js';
@@ -68,6 +70,7 @@ interface Parts {
   config: Config;
   recoveredApprovals: ApprovalRecord[];
   tracing: Tracing | undefined;
+  orchestrator: Orchestrator;
 }
 
 const DAY_MS = 86_400_000;
@@ -93,6 +96,8 @@ export class Runtime {
   readonly config: Config;
   /** OpenTelemetry traces, when an endpoint is set (undefined otherwise: nothing is made) */
   readonly tracing: Tracing | undefined;
+  /** roles, planner and plan executor (computed orchestration) */
+  readonly orchestrator: Orchestrator;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
 
@@ -112,6 +117,7 @@ export class Runtime {
     this.config = parts.config;
     this.tracing = parts.tracing;
     this.recoveredApprovals = parts.recoveredApprovals;
+    this.orchestrator = parts.orchestrator;
   }
 
   /** Problems found while loading skills (each skipped skill, with file and reason). */
@@ -241,10 +247,13 @@ export class Runtime {
         },
       },
     });
+    const roles = await RoleCatalog.load(roleDirs(env));
+    const orchestrator = new Orchestrator({ supervisor, models: gateway, catalog: roles, emit, settings: orchestrationSettings(env) });
     const goals = new GoalRunner({
       supervisor,
       runs,
       emit,
+      orchestrator,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
     });
     return new Runtime({
@@ -263,6 +272,7 @@ export class Runtime {
       config,
       recoveredApprovals,
       tracing,
+      orchestrator,
     });
   }
 
