@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { consoleRoutes } from '../console/console-routes.js';
 import type { DaemonContext } from '../daemon/methods.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { MetricsCollector } from '../telemetry/metrics.js';
@@ -37,6 +38,7 @@ export async function startDaemonHttp(opts: DaemonHttpOptions): Promise<HttpList
         res.end(req.method === 'HEAD' ? undefined : text);
       },
     },
+    ...consoleRoutes(opts.context, token),
     ...(opts.routes ?? []),
   ];
   let listener: HttpListener;
