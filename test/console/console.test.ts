@@ -1,32 +1,16 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENTD, RawClient, ROOT, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import { AGENTD, RawClient, ROOT, removeDir, startDaemon, tempDataDir, writerManifest, type DaemonProcess } from '../daemon/daemon-process.js';
 
 const run = promisify(execFile);
 const CHROMIUM = process.env['AAOS_CHROMIUM'] ?? '/usr/bin/chromium';
 // screenshots for the docs are refreshed with AAOS_UPDATE_SCREENSHOTS=1; otherwise they go to the data dir
 const SHOTS = process.env['AAOS_UPDATE_SCREENSHOTS'] === '1' ? join(ROOT, 'docs', 'img') : undefined;
 
-/** An agent whose file_write needs a human; it writes wherever its message says. */
-function carefulWriter(dir: string): string {
-  writeFileSync(
-    join(dir, 'careful-script.yaml'),
-    ['cursor: per_run', 'turns:', '  - tool_calls: [{ name: file_write, input: { path: "{message}", content: "written after approval" } }]', '  - text: "tool said: {last_tool_result}"'].join('\n'),
-  );
-  return [
-    'name: careful-writer',
-    `model: scripted:${join(dir, 'careful-script.yaml')}`,
-    'lifecycle: persistent',
-    'capabilities:',
-    '  - "tool: file_write"',
-    `  - "file_write: ${dir}/out/*"`,
-    'approval_required: [file_write]',
-  ].join('\n');
-}
 
 async function signInUrl(dataDir: string): Promise<string> {
   const { stdout } = await run(process.execPath, [AGENTD, 'console', '--data-dir', dataDir]);
@@ -111,7 +95,7 @@ describe('the web console in headless Chromium', () => {
 
   it('approves a pending call from the page and the write happens; revoke removes a capability', async () => {
     const client = await RawClient.open(daemon.socket);
-    const { agent_id } = await client.call<{ agent_id: string }>('agent.spawn', { manifest: carefulWriter(dir) });
+    const { agent_id } = await client.call<{ agent_id: string }>('agent.spawn', { manifest: writerManifest(dir) });
     const target = join(dir, 'out', 'approved.txt');
     const reply = client.send('agent.run', { agent_id, message: target });
     await page.waitForSelector('#approvals li.approval');
