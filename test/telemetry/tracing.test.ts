@@ -26,6 +26,7 @@ import { AAOS_ATTR, DENIAL_EVENT } from '../../src/telemetry/span-builder.js';
 import { Tracing, tracingSettings, tracesUrl } from '../../src/telemetry/tracing.js';
 import { AGENTD, BOOTSTRAP, removeDir, tempDataDir } from '../daemon/daemon-process.js';
 import { FakeAnthropicServer, anthropicText } from '../support/fake-anthropic-server.js';
+import { COMMAND_AGENT } from '../support/kernel.js';
 
 const CONTENT_KEYS = [ATTR_GEN_AI_INPUT_MESSAGES, ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, ATTR_GEN_AI_TOOL_CALL_RESULT];
 
@@ -139,6 +140,35 @@ describe('traces from the audit stream (in-memory exporter)', () => {
     expect(Tracing.start({ settings: tracingSettings(Config.load({ env: { OTEL_SDK_DISABLED: '1' } })), audit: new AuditLog(), version: 't', exporter: new InMemorySpanExporter() })).toBeUndefined();
     expect(tracesUrl({ disabled: false, endpoint: 'http://c:4318/', tracesEndpoint: undefined, serviceName: undefined, captureContent: false })).toBe('http://c:4318/v1/traces');
     expect(tracesUrl({ disabled: false, endpoint: 'http://c:4318', tracesEndpoint: 'http://t/x', serviceName: undefined, captureContent: false })).toBe('http://t/x');
+  });
+
+  it('a message hop continues the sender\'s trace, and a missing tool: capability is a denial event on the delivery span', async () => {
+    dir = tempDataDir();
+    const exporter = new InMemorySpanExporter();
+    const runtime = await Runtime.open({ dataDir: dir, env: {}, traceExporter: exporter });
+    try {
+      const responder = await runtime.supervisor.spawn('name: responder\nmodel: fixture\n', { module: COMMAND_AGENT });
+      const asker = await runtime.supervisor.spawn('name: asker\nmodel: fixture\ncapabilities:\n  - "message_send: [responder]"\n', { module: COMMAND_AGENT });
+      expect((await runtime.supervisor.run(asker.id, 'ask responder echo hi')).response).toBe('hi');
+      expect((await runtime.supervisor.run(responder.id, 'tool file_read {"path":"/etc/passwd"}')).stop_reason).toBe('error');
+      await runtime.tracing!.flush();
+      const spans = exporter.getFinishedSpans().map(fromReadable);
+      const root = spans.find((s) => s.name === 'invoke_agent asker')!;
+      expect(root.parentSpanId).toBeUndefined();
+      const hop = spans.find((s) => s.name === 'send_message agent.run')!;
+      expect(hop).toMatchObject({ traceId: root.traceId, parentSpanId: root.spanId });
+      expect(hop.attributes[AAOS_ATTR.MESSAGE_TO]).toBe(responder.id);
+      const answered = spans.find((s) => s.name === 'invoke_agent responder' && s.traceId === root.traceId)!;
+      expect(answered.parentSpanId).toBe(hop.spanId);
+      const refused = spans.find((s) => s.name === 'invoke_agent responder' && s.traceId !== root.traceId)!;
+      expect(refused.parentSpanId).toBeUndefined();
+      expect(refused.events).toEqual([
+        expect.objectContaining({ name: DENIAL_EVENT, attributes: expect.objectContaining({ [AAOS_ATTR.CAPABILITY]: 'tool: file_read', [ATTR_GEN_AI_TOOL_NAME]: 'file_read' }) }),
+      ]);
+      expect(refused.attributes[AAOS_ATTR.DENIALS]).toBe(1);
+    } finally {
+      await runtime.close();
+    }
   });
 
   it("the Anthropic SDK's own span is a child of our chat span, in our trace", async () => {
