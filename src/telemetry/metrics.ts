@@ -12,6 +12,8 @@ export interface MetricsSources {
   scheduler(): Array<{ provider: string; queued: number; inFlight: number }>;
   /** heap in use per live worker; agents that do not answer in time are left out */
   workerHeaps(): Promise<Array<{ id: string; name: string; heapBytes: number }>>;
+  /** a registered tool? Names a model invents are counted as `unknown`, so it cannot grow the label set */
+  isTool(name: string): boolean;
 }
 
 // Agent latencies span milliseconds (tools, queue waits) to minutes (long model calls, runs).
@@ -50,7 +52,10 @@ export class MetricsCollector {
   private readonly messages: Counter<'outcome'>;
   private readonly approvals: Counter<'outcome'>;
 
+  private readonly isTool: (name: string) => boolean;
+
   constructor(audit: AuditLog, sources: MetricsSources) {
+    this.isTool = (name) => sources.isTool(name);
     const registers = [this.registry];
     this.toolCalls = new Counter({ name: 'aaos_tool_calls_total', help: 'Tool calls by tool and outcome (ok, error, denied)', labelNames: ['tool', 'outcome'], registers });
     this.toolDuration = new Histogram({ name: 'aaos_tool_call_duration_seconds', help: 'Tool call duration', labelNames: ['tool'], buckets: TOOL_BUCKETS, registers });
@@ -171,16 +176,20 @@ export class MetricsCollector {
     this.loopDelay.disable();
   }
 
+  private toolLabel(name: string): string {
+    return this.isTool(name) ? name : 'unknown';
+  }
+
   private observe(e: AuditEvent): void {
     switch (e.type) {
       case 'ToolResult':
-        this.toolCalls.inc({ tool: e.tool, outcome: e.success ? 'ok' : 'error' });
-        this.toolDuration.observe({ tool: e.tool }, e.duration_ms / 1000);
+        this.toolCalls.inc({ tool: this.toolLabel(e.tool), outcome: e.success ? 'ok' : 'error' });
+        this.toolDuration.observe({ tool: this.toolLabel(e.tool) }, e.duration_ms / 1000);
         break;
       case 'CapabilityDenied':
         this.denials.inc({ kind: capabilityKind(e.capability) });
         // a `tool:` denial stops the call before it starts: count it as a call that was denied
-        if (e.tool !== undefined && capabilityKind(e.capability) === 'tool') this.toolCalls.inc({ tool: e.tool, outcome: 'denied' });
+        if (e.tool !== undefined && capabilityKind(e.capability) === 'tool') this.toolCalls.inc({ tool: this.toolLabel(e.tool), outcome: 'denied' });
         break;
       case 'UsageReported': {
         const labels = { provider: e.provider, model: e.model };

@@ -13,6 +13,7 @@ export function metricsSourcesOf(runtime: Runtime): MetricsSources {
         const s = gateway.scheduler.stats(provider);
         return { provider, queued: s.queued, inFlight: s.inFlight };
       }),
+    isTool: (name) => supervisor.tools.get(name) !== undefined,
     workerHeaps: async () => {
       const live = supervisor.agents.all();
       const stats = await Promise.all(live.map(async (r) => ({ r, s: await r.actor.stats(1000).catch(() => undefined) })));

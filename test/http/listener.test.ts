@@ -7,7 +7,7 @@ import { isLoopback, parseHttpAddress, startHttpListener, type HttpListener } fr
 import { loadOrCreateHttpToken, readHttpToken } from '../../src/http/token.js';
 
 /** A raw request, so tests can send any Host and Origin header they like. */
-export function rawRequest(
+function rawRequest(
   url: string,
   opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
