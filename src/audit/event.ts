@@ -35,8 +35,20 @@ export interface AuditFields {
   MessageSent: { from: string; to: string; method: string; envelope_id: string };
   MessageDelivered: { from: string; to: string; method: string; envelope_id: string };
   MessageFailed: { from: string; to: string; method: string; envelope_id: string; reason: string };
+  /** refused before delivery: too large (recipient not yet known) or the recipient's mailbox is full */
+  MessageRefused: {
+    from: string;
+    to?: string;
+    method?: string;
+    code: string;
+    reason: string;
+    size_bytes?: number;
+    max_bytes?: number;
+    queued?: number;
+    max_queued?: number;
+  };
   AgentExecutionStarted: { message_preview: string };
-  AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number };
+  AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number; error?: string };
   AgentMessageReceived: { method: string; envelope_id: string };
   /** `duration_ms`: the provider call that answered; `queue_ms`: time spent waiting in the scheduler (all attempts) */
   UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number; duration_ms?: number; queue_ms?: number };
