@@ -117,4 +117,17 @@ describe('the web console in headless Chromium', () => {
     expect(caps.tokens.find((t) => t.capability.kind === 'tool')?.revoked_at).toEqual(expect.any(Number));
     client.close();
   });
+
+  it('shows what agents and goals say as text: markup from a hostile goal or model never runs', async () => {
+    const payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> Report';
+    await page.fill('#goal', payload);
+    await page.click('#submit-button');
+    await page.waitForSelector('#submit-result:has-text("submitted run")');
+    const runId = (await page.textContent('#timeline-run'))!.trim();
+    await page.waitForSelector(`#runs li[data-run-id="${runId}"]`);
+    expect(await page.textContent(`#runs li[data-run-id="${runId}"]`)).toContain('<img src=x');
+    expect(await page.locator('#runs img, #timeline img, #runs script, #timeline script').count()).toBe(0);
+    expect(await page.evaluate(() => Reflect.get(window, '__pwned'))).toBeUndefined();
+    await page.waitForSelector(`#runs li[data-run-id="${runId}"] .state-completed, #runs li[data-run-id="${runId}"] .state-failed`, { timeout: 60_000 });
+  });
 });
