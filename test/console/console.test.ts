@@ -3,10 +3,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AGENTD, RawClient, ROOT, removeDir, startDaemon, tempDataDir, writerManifest, type DaemonProcess } from '../daemon/daemon-process.js';
 
 const run = promisify(execFile);
+// a browser and a daemon with agents on a machine shared with other test files: room under load
+vi.setConfig({ testTimeout: 180_000 });
 const CHROMIUM = process.env['AAOS_CHROMIUM'] ?? '/usr/bin/chromium';
 // screenshots for the docs are refreshed with AAOS_UPDATE_SCREENSHOTS=1; otherwise they go to the data dir
 const SHOTS = process.env['AAOS_UPDATE_SCREENSHOTS'] === '1' ? join(ROOT, 'docs', 'img') : undefined;
@@ -34,6 +36,18 @@ describe('the web console in headless Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
   }, 120_000);
+
+  /** Types a goal into the form, submits it, and returns the new run's id once the page shows it. */
+  async function submitFromPage(goal: string): Promise<string> {
+    const before = await page.textContent('#submit-result');
+    await page.fill('#goal', goal);
+    await page.click('#submit-button');
+    await expect.poll(async () => page.textContent('#submit-result'), { timeout: 30_000 }).not.toBe(before);
+    const runId = /submitted run (\S+)/.exec((await page.textContent('#submit-result')) ?? '')?.[1];
+    expect(runId).toMatch(/^[0-9a-f-]{36}$/);
+    await page.waitForSelector(`#timeline-run:has-text("${runId}")`);
+    return runId!;
+  }
 
   afterAll(async () => {
     await browser?.close();
@@ -71,10 +85,7 @@ describe('the web console in headless Chromium', () => {
   });
 
   it('submits a goal, watches it reach completed live, and shows the denial, the children and the tokens', async () => {
-    await page.fill('#goal', 'Report on the bike-share pilot.');
-    await page.click('#submit-button');
-    await page.waitForSelector('#submit-result:has-text("submitted run")');
-    const runId = (await page.textContent('#timeline-run'))!.trim();
+    const runId = await submitFromPage('Report on the bike-share pilot.');
     expect(runId).toMatch(/^[0-9a-f-]{36}$/);
     await page.waitForSelector(`#runs li[data-run-id="${runId}"] .state-completed`, { timeout: 60_000 });
     await page.waitForSelector('#timeline li[data-type="RunCompleted"]');
@@ -120,10 +131,7 @@ describe('the web console in headless Chromium', () => {
 
   it('shows what agents and goals say as text: markup from a hostile goal or model never runs', async () => {
     const payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> Report';
-    await page.fill('#goal', payload);
-    await page.click('#submit-button');
-    await page.waitForSelector('#submit-result:has-text("submitted run")');
-    const runId = (await page.textContent('#timeline-run'))!.trim();
+    const runId = await submitFromPage(payload);
     await page.waitForSelector(`#runs li[data-run-id="${runId}"]`);
     expect(await page.textContent(`#runs li[data-run-id="${runId}"]`)).toContain('<img src=x');
     expect(await page.locator('#runs img, #timeline img, #runs script, #timeline script').count()).toBe(0);

@@ -17,7 +17,7 @@ import {
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
 } from '@opentelemetry/semantic-conventions/incubating';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Config } from '../../src/config/config.js';
 import { ModelGateway } from '../../src/providers/gateway.js';
@@ -27,6 +27,9 @@ import { Tracing, tracingSettings, tracesUrl } from '../../src/telemetry/tracing
 import { AGENTD, BOOTSTRAP, removeDir, tempDataDir } from '../daemon/daemon-process.js';
 import { FakeAnthropicServer, anthropicText } from '../support/fake-anthropic-server.js';
 import { COMMAND_AGENT } from '../support/kernel.js';
+
+// daemons and agent workers on a loaded machine: room for slow starts
+vi.setConfig({ testTimeout: 120_000 });
 
 const CONTENT_KEYS = [ATTR_GEN_AI_INPUT_MESSAGES, ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, ATTR_GEN_AI_TOOL_CALL_RESULT];
 
