@@ -3,12 +3,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTD, RawClient, ROOT, removeDir, startDaemon, tempDataDir, writerManifest, type DaemonProcess } from '../daemon/daemon-process.js';
 
 const run = promisify(execFile);
-// a browser and a daemon with agents on a machine shared with other test files: room under load
-vi.setConfig({ testTimeout: 180_000 });
 const CHROMIUM = process.env['AAOS_CHROMIUM'] ?? '/usr/bin/chromium';
 // screenshots for the docs are refreshed with AAOS_UPDATE_SCREENSHOTS=1; otherwise they go to the data dir
 const SHOTS = process.env['AAOS_UPDATE_SCREENSHOTS'] === '1' ? join(ROOT, 'docs', 'img') : undefined;
@@ -19,7 +17,7 @@ async function signInUrl(dataDir: string): Promise<string> {
   return stdout.trim();
 }
 
-describe('the web console in headless Chromium', () => {
+describe('the web console in headless Chromium', { timeout: 180_000 }, () => {
   let daemon: DaemonProcess;
   let dir: string;
   let base: string;

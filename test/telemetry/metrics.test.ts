@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient, removeDir, startDaemon, streamToEnd, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
 import { sample } from '../support/prometheus.js';
 
-// daemons and agent workers on a loaded machine: room for slow starts
-vi.setConfig({ testTimeout: 120_000 });
 
 
-describe('/metrics on the built daemon', () => {
+describe('/metrics on the built daemon', { timeout: 120_000 }, () => {
   let daemon: DaemonProcess | undefined;
   let dir: string | undefined;
   afterEach(async () => {

@@ -17,7 +17,7 @@ import {
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
 } from '@opentelemetry/semantic-conventions/incubating';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Config } from '../../src/config/config.js';
 import { ModelGateway } from '../../src/providers/gateway.js';
@@ -28,8 +28,6 @@ import { AGENTD, BOOTSTRAP, removeDir, tempDataDir } from '../daemon/daemon-proc
 import { FakeAnthropicServer, anthropicText } from '../support/fake-anthropic-server.js';
 import { COMMAND_AGENT } from '../support/kernel.js';
 
-// daemons and agent workers on a loaded machine: room for slow starts
-vi.setConfig({ testTimeout: 120_000 });
 
 const CONTENT_KEYS = [ATTR_GEN_AI_INPUT_MESSAGES, ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, ATTR_GEN_AI_TOOL_CALL_RESULT];
 
@@ -97,7 +95,7 @@ function checkGoalTrace(spans: SpanView[]): void {
   expect(publisher.event.attributes[AAOS_ATTR.DENIAL_CODE]).toBe('AAOS_ERR_CAPABILITY_NOT_DELEGABLE');
 }
 
-describe('traces from the audit stream (in-memory exporter)', () => {
+describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000 }, () => {
   let dir: string | undefined;
   afterEach(() => dir && removeDir(dir));
 
@@ -261,7 +259,7 @@ function runOneGoal(dataDir: string, env: Record<string, string>): Promise<{ cod
   });
 }
 
-describe('traces over OTLP/HTTP from the built daemon', () => {
+describe('traces over OTLP/HTTP from the built daemon', { timeout: 180_000 }, () => {
   let dir: string | undefined;
   afterEach(() => dir && removeDir(dir));
 
