@@ -31,6 +31,8 @@ export interface AuditFields {
   CapabilityRevoked: { token_id: string; capability: string; reason: string };
   /** `call_id`: the model's id for this tool call, when it gave one */
   ToolInvoked: { tool: string; input_hash: string; args_preview: string; call_id?: string };
+  /** a tool call refused before it ran for a reason other than a capability (those are CapabilityDenied) */
+  ToolRefused: { tool: string; code: string; reason: string };
   ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string; call_id?: string };
   MessageSent: { from: string; to: string; method: string; envelope_id: string };
   MessageDelivered: { from: string; to: string; method: string; envelope_id: string };

@@ -3,6 +3,7 @@ import { newSpanId } from '../audit/trace-ids.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
+import { configuredSecrets, scrubError } from './secret-scrub.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
 import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
@@ -64,6 +65,8 @@ export class ModelGateway {
   readonly scheduler: InferenceScheduler;
   readonly budgets: BudgetLedger;
   private readonly env: NodeJS.ProcessEnv;
+  /** configured API keys, cut out of every provider error */
+  private readonly secrets: string[];
   private readonly emit: (event: AuditInput) => void;
   private readonly clock: () => number;
   private readonly policy: RetryPolicy;
@@ -76,6 +79,7 @@ export class ModelGateway {
   constructor(options: ModelGatewayOptions) {
     this.inSpan = options.inSpan;
     this.env = options.env;
+    this.secrets = configuredSecrets(options.env);
     this.emit = options.emit;
     this.clock = options.clock ?? Date.now;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -126,7 +130,8 @@ export class ModelGateway {
     if (!this.budgets.has(agent.id)) this.registerAgent(agent);
 
     const estimate = estimateInputTokens(request);
-    const admission = this.budgets.admit(agent.id, estimate);
+    // the worst case (input + max output) is held against the chain until the call settles
+    const admission = this.budgets.admit(agent.id, estimate, request.max_tokens);
     if (!admission.ok) throw this.refuse(agent, admission.refusal);
     const reservation = admission.reservation;
 
@@ -151,10 +156,13 @@ export class ModelGateway {
             .run(
               route.provider,
               agent.id,
+              // scrubbed where it enters: an error body echoing a key never reaches an agent, a log or a client
               async (signal) => {
                 const startedAt = performance.now();
                 queueMs += startedAt - queuedAt;
-                const out = await (inSpan && agent.traceId ? inSpan(agent.traceId, spanId, () => call(signal)) : call(signal));
+                const out = await (inSpan && agent.traceId ? inSpan(agent.traceId, spanId, () => call(signal)) : call(signal)).catch((err: unknown) => {
+                  throw scrubError(err, this.secrets);
+                });
                 callMs = performance.now() - startedAt;
                 return out;
               },
