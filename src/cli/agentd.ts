@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLogs } from './commands/logs.js';
@@ -38,6 +39,7 @@ registerHealth(program);
 registerValidate(program);
 registerRoles(program);
 registerDemo(program);
+registerCluster(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 program.parseAsync(process.argv).catch((err: unknown) => {
