@@ -4,7 +4,7 @@ import { RunRecord } from '../store/run-store.js';
 /** Names of what the cluster keeps in JetStream (one place, so docs and code agree). */
 export const CLUSTER_NAMES = {
   /** work-queue stream of submitted goals */
-  stream: 'AAOS_GOALS',
+  stream: 'aaos-goals',
   subject: 'aaos.goals',
   /** the durable pull consumer every node takes goals from */
   consumer: 'aaos-goal-workers',
