@@ -5,7 +5,8 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { Orchestration } from '../orchestration/orchestrator.js';
-import type { GoalRunner } from '../runs/goal-runner.js';
+import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
+import type { RunRecord } from '../store/run-store.js';
 import { CLUSTER_NAMES, ClusterGoal, ClusterRun, NodeBeat } from './records.js';
 
 export interface ClusterOptions {
@@ -15,6 +16,8 @@ export interface ClusterOptions {
   heartbeatMs: number;
   maxConcurrentGoals: number;
   goals: GoalRunner;
+  /** this node's own record of a run, if it has one */
+  localRun: (runId: string) => RunRecord | undefined;
   liveAgents: () => number;
   log: (line: string) => void;
 }
@@ -55,7 +58,7 @@ export class ClusterNode {
     const nodeId = opts.nodeId ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: opts.url, name: `aaos-${nodeId}`, timeout: 5000 });
+      nc = await connect({ servers: opts.url, name: `aaos-${nodeId}`, timeout: 5000, maxReconnectAttempts: -1 });
     } catch (err) {
       throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot reach the cluster's NATS server at ${opts.url}: ${toPlainError(err).message}`, { url: opts.url });
     }
@@ -159,6 +162,7 @@ export class ClusterNode {
   }
 
   private freeSlots(): number {
+    if (!this.opts.goals.agent) return 0; // no bootstrap agent: this node only submits
     const busy = Math.max(this.inflight.size, this.opts.goals.running + this.opts.goals.waiting);
     return Math.max(0, this.opts.maxConcurrentGoals - busy);
   }
@@ -223,7 +227,7 @@ export class ClusterNode {
     const base: ClusterRun = previous ?? { v: 1, run_id: goal.run_id, goal: goal.goal, agent_id: '', workspace: '', state: 'queued', created_at: new Date().toISOString(), submitted_on: goal.submitted_on };
     let handle;
     try {
-      handle = this.opts.goals.submit(goal.goal, { runId: goal.run_id, ...(goal.orchestration ? { orchestration: goal.orchestration } : {}) });
+      handle = this.localHandle(goal);
     } catch (err) {
       this.inflight.delete(goal.run_id);
       const plain = toPlainError(err);
@@ -244,6 +248,22 @@ export class ClusterNode {
       const { v: _v, ...fields } = local;
       await this.record(msg, { ...base, ...fields, v: 1, submitted_on: base.submitted_on, node_id: this.nodeId, deliveries: msg.info.deliveryCount });
     });
+  }
+
+  /**
+   * The local run of a delivered goal. A goal this node met before (it handed it back on
+   * leaving, or held it when it crashed, and restarted on the same data dir) continues
+   * from the local journal instead of clashing with its own earlier record.
+   */
+  private localHandle(goal: ClusterGoal): GoalHandle {
+    const goals = this.opts.goals;
+    const known = goals.whenDone(goal.run_id);
+    const local = this.opts.localRun(goal.run_id);
+    if (known && local) return { run_id: goal.run_id, workspace: local.workspace, done: known };
+    // it ended here but the node died before recording it: record that result
+    if (local && TERMINAL.has(local.state)) return { run_id: goal.run_id, workspace: local.workspace, done: Promise.resolve(local) };
+    if (local) return goals.resume(local);
+    return goals.submit(goal.goal, { runId: goal.run_id, ...(goal.orchestration ? { orchestration: goal.orchestration } : {}) });
   }
 
   /** Records the completion once, then acks (a recorded completion is never overwritten). */

@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import { AGENTD, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
 import { startNats, type NatsServer } from './nats-server.js';
+
+const execFileP = promisify(execFile);
 
 // Three real agentd processes (built dist/) on one real nats-server -js, loopback only.
 // Each goal's one model turn takes 1.5 s, so a goal is reliably mid-run when a node is killed.
@@ -67,7 +71,7 @@ beforeAll(async () => {
   const env = {
     AAOS_MODEL_OVERRIDE: `scripted:${script}`,
     AAOS_CLUSTER_ACK_WAIT_MS: String(ACK_WAIT_MS),
-    AAOS_CLUSTER_HEARTBEAT_MS: '300',
+    AAOS_CLUSTER_HEARTBEAT_MS: '1000',
     AAOS_MAX_CONCURRENT_GOALS: '1',
   };
   await Promise.all(
@@ -96,6 +100,13 @@ describe('agentd cluster on NATS JetStream', () => {
       return s.nodes.length === 3 ? s : undefined;
     });
     expect(status.nodes.map((n) => n.node_id)).toEqual(['n1', 'n2', 'n3']);
+    // the operator's view, through the CLI
+    // (retried: a heartbeat delayed past its TTL on a loaded machine drops a node for a moment)
+    const cli = await until('the CLI to list three nodes', async () => {
+      const out = await execFileP(process.execPath, [AGENTD, 'cluster', 'status', '--socket', nodes.get('n2')!.proc.socket]);
+      return /^this node n2; 3 node\(s\) alive/.test(out.stdout) ? out : undefined;
+    });
+    for (const id of ['n1', 'n2', 'n3']) expect(cli.stdout).toContain(`  ${id}  pid `);
 
     // one goal slot per node: while n1 runs one goal, the others take the rest
     const ids: string[] = [];
@@ -184,4 +195,28 @@ describe('agentd cluster on NATS JetStream', () => {
       await nc.close();
     }
   }, 180_000);
+
+  it('a node stopped with SIGTERM mid-goal hands the goal back; another node completes it', async () => {
+    const alive = [...nodes.keys()];
+    expect(alive).toHaveLength(2);
+    const runId = await submit(alive[0]!, 'outlive a shutdown');
+    const running = await until('the goal to start', async () => {
+      const r = await node(alive[0]!).call<Run>('run.status', { run_id: runId });
+      return r.state === 'running' && r.node_id ? r : undefined;
+    });
+    const leaving = running.node_id!;
+    const staying = alive.find((id) => id !== leaving)!;
+    const gone = nodes.get(leaving)!;
+    gone.client.close();
+    expect(await gone.proc.stop()).toBe(0);
+    nodes.delete(leaving);
+    removeDir(gone.dir);
+    const final = await finished(staying, runId);
+    expect(final).toMatchObject({ state: 'completed', node_id: staying });
+    expect(final.deliveries).toBeGreaterThanOrEqual(2);
+    await until('the stopped node to leave the node list', async () => {
+      const s = await node(staying).call<Status>('cluster.status');
+      return s.nodes.map((n) => n.node_id).join() === staying ? true : undefined;
+    });
+  }, 120_000);
 });

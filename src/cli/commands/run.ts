@@ -176,6 +176,7 @@ function joinCluster(runtime: Runtime, url: string, log: (line: string) => void)
     heartbeatMs: runtime.config.get('AAOS_CLUSTER_HEARTBEAT_MS'),
     maxConcurrentGoals: runtime.config.get('AAOS_MAX_CONCURRENT_GOALS'),
     goals: runtime.goals,
+    localRun: (runId) => runtime.runs.get(runId),
     liveAgents: () => runtime.supervisor.list().length,
     log,
   });
