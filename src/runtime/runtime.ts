@@ -6,6 +6,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import { Config } from '../config/config.js';
 import { VERSION } from '../cli/version.js';
 import { Tracing, tracingSettings } from '../telemetry/tracing.js';
@@ -103,6 +104,8 @@ export class Runtime {
   readonly tracing: Tracing | undefined;
   /** roles, planner and plan executor (computed orchestration) */
   readonly orchestrator: Orchestrator;
+  /** set when `agentd run --cluster` joined a cluster: goals then go through it */
+  cluster: ClusterNode | undefined;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
   /** why the runtime cannot serve everything it should (health reports `degraded` with these) */
