@@ -2,7 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerConfig } from './commands/config.js';
+import { registerConsole } from './commands/console.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLogs } from './commands/logs.js';
@@ -46,7 +48,9 @@ registerHealth(program);
 registerValidate(program);
 registerRoles(program);
 registerDemo(program);
+registerCluster(program);
 registerConfig(program);
+registerConsole(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // --no-color is accepted anywhere, like NO_COLOR

@@ -1,4 +1,4 @@
-import { bool, int, oneOf, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
+import { bool, int, natsUrl, oneOf, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
 
 /**
  * Every setting of agentd, once: its variable name, parser, default and meaning.
@@ -25,6 +25,12 @@ export const SETTINGS = {
   AAOS_MAX_CONCURRENT_GOALS: int(2, 1, 'goals the bootstrap agent runs at once; the rest queue'),
   AAOS_RESUME_RUNS: bool(true, 'resume goals a previous process left unfinished; `0` marks them `interrupted`'),
   AAOS_APPROVAL_TIMEOUT_MS: int(3_600_000, 1, 'an unanswered approval is denied after this'),
+
+  // cluster (docs/cluster.md)
+  AAOS_CLUSTER_URL: natsUrl('join the cluster on this NATS JetStream server (`nats://HOST:PORT`), as `agentd run --cluster` does; unset: single node'),
+  AAOS_NODE_ID: text('this node\'s id in the cluster', { defaultText: '`<hostname>-<random>`' }),
+  AAOS_CLUSTER_ACK_WAIT_MS: int(30_000, 1000, 'a goal whose node sent no progress for this long is redelivered to another node'),
+  AAOS_CLUSTER_HEARTBEAT_MS: int(2000, 100, 'how often a node announces itself; it counts as gone after 3 missed beats'),
 
   // audit log
   AAOS_AUDIT_LOG_CAP: int(50_000, 1, 'audit events kept in memory'),
@@ -73,6 +79,13 @@ export const SETTINGS = {
   OLLAMA_BASE_URL: url('a local OpenAI-compatible server for `ollama:` models; setting it marks ollama available', undefined, '`http://127.0.0.1:11434/v1`'),
   OLLAMA_API_KEY: text('key for that server, if it wants one', { secret: true }),
 
+  // observability (docs/observability.md)
+  AAOS_HTTP: text('`HOST:PORT` of the loopback HTTP listener (web console, `/metrics`), if `--http` is not given'),
+  OTEL_SDK_DISABLED: bool(false, 'turns every OpenTelemetry part off, whatever else is set'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url('OTLP/HTTP collector base URL; traces go to `<url>/v1/traces`. Unset (and no traces endpoint): no spans are made'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('OTLP/HTTP traces URL, used as it is (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`)'),
+  OTEL_SERVICE_NAME: text('`service.name` of the exported spans', { defaultText: '`aaos`' }),
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: bool(false, 'put message and tool content (the audit previews) on spans; off: only metadata'),
   // computed orchestration (docs/orchestration.md)
   AAOS_ORCHESTRATION: oneOf(['direct', 'plan', 'auto', 'persistent'], 'direct', 'how a goal submitted without a mode runs: `direct` (the bootstrap agent; `persistent` is the same), `plan` (planner + DAG executor) or `auto` (one model call decides)'),
   AAOS_PLANNER_MODEL: text('model of the planner', { defaultText: 'the offline `roles/scripted/planner.yaml`' }),

@@ -24,17 +24,19 @@ export class Daemon {
   private readonly inflight: InflightTools;
   readonly server: RpcServer | undefined;
   readonly graceMs: number;
+  /** what method handlers reach; the HTTP console calls the same methods */
+  readonly context: DaemonContext;
 
   private constructor(private readonly opts: DaemonOptions) {
     this.graceMs = opts.graceMs ?? opts.runtime.config.get('AAOS_SHUTDOWN_GRACE_MS');
     this.inflight = new InflightTools(opts.runtime.audit);
-    const context: DaemonContext = {
+    const context: DaemonContext = (this.context = {
       runtime: opts.runtime,
       startedAt: Date.now(),
       version: opts.version,
       draining: () => this.draining,
       connections: () => this.server?.connectionCount ?? 0,
-    };
+    });
     this.server = opts.socketPath ? new RpcServer({ socketPath: opts.socketPath, context, log: opts.log }) : undefined;
   }
 

@@ -15,6 +15,8 @@ export interface RunState {
   historyLength: number;
   workspace: string | undefined;
   traceId: string;
+  /** this delivery's span (invoke_agent); model and tool calls are its children */
+  spanId: string;
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
+import { newSpanId, newTraceId, type TraceParent } from '../audit/trace-ids.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
 import { expandCapabilities } from '../manifest/expand.js';
@@ -91,6 +92,8 @@ export interface SpawnOptions {
   concurrency?: number;
   /** keep this id (persistent agents re-created after a restart) */
   id?: string;
+  /** the span (a spawn_agent tool call) the spawn happens in */
+  trace?: TraceParent;
 }
 
 export interface ChildRunOptions {
@@ -101,6 +104,8 @@ export interface ChildRunOptions {
   workspace?: string;
   /** called with the child's id once it exists (plans show it) */
   onSpawned?: (agentId: string) => void;
+  /** the span the child is spawned from (a spawn_agent tool call): its spawn and run continue that trace */
+  trace?: TraceParent;
 }
 
 export interface RunOptions {
@@ -112,6 +117,8 @@ export interface RunOptions {
   method?: string;
   /** the envelope's user text when the caller has already parsed it (saves a second parse) */
   messageText?: string;
+  /** continue the caller's trace: the delivery's span becomes a child of this one */
+  trace?: TraceParent;
   /** write the run's model turns and tool calls to the journal (goal runs, keyed by `runId`) */
   journal?: boolean;
   /** continue the run from its journal instead of starting it over (after a restart) */
@@ -172,12 +179,13 @@ export class Supervisor {
         const refused = this.mailboxRefusal(this.agents.require(recipient.id), sender, method);
         if (refused) throw refused;
       },
-      deliver: async (recipient, text, envelope, attachments) => {
+      deliver: async (recipient, text, envelope, attachments, trace) => {
         const message = (envelope.params as { message?: unknown } | undefined)?.message;
         const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {
           ...(attachments ? { attachments } : {}),
           ...(typeof message === 'string' ? { messageText: message } : {}),
           method: envelope.method,
+          ...(trace ? { trace } : {}),
         });
         // a recipient that failed answers the request with its error, not an empty reply
         if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
@@ -217,7 +225,7 @@ export class Supervisor {
         Date.now(),
       );
       // denials of a delegation belong to the goal run the child was spawned for
-      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants);
+      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants, options.trace);
       else {
         for (const g of grants) this.capabilities.issue(ref, g);
         if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
@@ -243,6 +251,8 @@ export class Supervisor {
       this.emit({
         type: 'AgentSpawned',
         ...this.header(rec),
+        // a spawn from a tool call is a hop in the caller's trace
+        ...(options.trace ? { trace_id: options.trace.traceId, span_id: newSpanId(), parent_span_id: options.trace.spanId } : {}),
         manifest_name: manifest.name,
         model: manifest.model,
         depth,
@@ -351,7 +361,8 @@ export class Supervisor {
       messages: [],
       historyLength: 0,
       workspace: options.workspace ?? rec.workspace,
-      traceId: randomUUID(),
+      traceId: options.trace?.traceId ?? newTraceId(),
+      spanId: newSpanId(),
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
@@ -359,7 +370,13 @@ export class Supervisor {
       ...(options.journal && this.opts.journal ? { journaled: true } : {}),
     };
     this.conversations.open(state);
-    const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
+    const header = {
+      ...this.header(rec),
+      run_id: goalRunId,
+      trace_id: state.traceId,
+      span_id: state.spanId,
+      ...(options.trace ? { parent_span_id: options.trace.spanId } : {}),
+    };
     const userText = options.messageText ?? messageOf(envelopeText);
     const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
@@ -564,11 +581,13 @@ export class Supervisor {
           runId: msg.run_id,
           goalRunId: rec.runId ?? msg.run_id,
           traceId: state.traceId,
+          spanId: state.spanId,
           workspace: state.workspace,
           signal: state.controller.signal,
           name: msg.name,
           input: msg.input,
           ...(msg.handle ? { handle: msg.handle } : {}),
+          ...(msg.call_id ? { callId: msg.call_id } : {}),
           // durable before the tool runs (after its approval): a restart must know this call may have taken effect
           ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
         });
@@ -626,7 +645,7 @@ export class Supervisor {
     }
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
-      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId },
+      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId, spanId: state.spanId },
       rec.manifest.model,
       {
         system: (state.system ??= this.systemPrompt(rec)),
@@ -663,7 +682,8 @@ export class Supervisor {
       dataDir: this.dataDir,
       approvals: this.opts.approvals,
       skills: this.opts.skills,
-      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string) => this.spawnChildAndRun(parent, call, yaml, message),
+      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string, trace: TraceParent) =>
+        this.spawnChildAndRun(parent, call, yaml, message, trace),
     };
   }
 
@@ -681,7 +701,8 @@ export class Supervisor {
       agent: rec,
       runId,
       goalRunId: rec.runId,
-      traceId: randomUUID(),
+      traceId: newTraceId(),
+      spanId: newSpanId(),
       workspace: rec.workspace,
       signal: options.signal ?? new AbortController().signal,
       name: tool,
@@ -694,7 +715,7 @@ export class Supervisor {
    * whose run ended in error (a model or API failure, not a wrong answer) is run again as a
    * new agent with the same manifest and message, up to `spawnRetries` times.
    */
-  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
+  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult> {
     const parentRef = { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
     // every file the manifest names is read with the parent's authority (or from a prompts root)
     const manifest = this.manifests.parse(
@@ -705,6 +726,7 @@ export class Supervisor {
     );
     const options: ChildRunOptions = {
       via: call.name,
+      trace,
       signal: call.signal,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
@@ -737,10 +759,11 @@ export class Supervisor {
     this.capabilities.authorize(
       { ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) },
       { kind: 'spawn_child', name: manifest.name },
-      { tool: options.via },
+      { tool: options.via, ...(options.trace ? { traceId: options.trace.traceId, spanId: options.trace.spanId } : {}) },
     );
     const child = await this.spawnRecord(manifest, {
       parentId: parent.id,
+      ...(options.trace ? { trace: options.trace } : {}),
       ...(options.runId ? { runId: options.runId } : {}),
       ...(options.workspace ? { workspace: options.workspace } : {}),
     });
@@ -748,7 +771,7 @@ export class Supervisor {
     try {
       // cancelled (or timed out) while the child's worker was starting: it runs nothing
       if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });
-      const result = await this.run(child.id, message, { signal: options.signal, ...(options.workspace ? { workspace: options.workspace } : {}) });
+      const result = await this.run(child.id, message, { signal: options.signal, ...(options.trace ? { trace: options.trace } : {}), ...(options.workspace ? { workspace: options.workspace } : {}) });
       return {
         agent_id: child.id,
         name: child.name,
@@ -874,7 +897,15 @@ export class Supervisor {
   }
 
   private routerAgent(rec: AgentRecord, runId?: string): RouterAgent {
-    return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}) };
+    // a message sent during a delivery continues that delivery's trace
+    const state = runId !== undefined ? this.conversations.get(rec.id, runId) : undefined;
+    return {
+      id: rec.id,
+      name: rec.name,
+      ...(rec.parentId ? { parentId: rec.parentId } : {}),
+      ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}),
+      ...(state ? { trace: { traceId: state.traceId, spanId: state.spanId } } : {}),
+    };
   }
 
   private identity(rec: AgentRecord): AgentIdentity {

@@ -5,7 +5,11 @@ import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import { Config } from '../config/config.js';
+import { VERSION } from '../cli/version.js';
+import { Tracing, tracingSettings } from '../telemetry/tracing.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { PROJECT_ROOT } from '../kernel/built-path.js';
@@ -51,6 +55,8 @@ export interface RuntimeOptions {
   maxConcurrentGoals?: number;
   /** pre-started workers kept ready for spawns (default AAOS_WARM_WORKERS or 0) */
   warmWorkers?: number;
+  /** send spans here (tests: an in-memory exporter) instead of to the OTLP endpoint, if tracing is not disabled */
+  traceExporter?: SpanExporter;
 }
 
 interface Parts {
@@ -68,6 +74,7 @@ interface Parts {
   skills: SkillRegistry;
   config: Config;
   recoveredApprovals: ApprovalRecord[];
+  tracing: Tracing | undefined;
   orchestrator: Orchestrator;
 }
 
@@ -93,8 +100,12 @@ export class Runtime {
   readonly approvals: ApprovalQueue;
   readonly skills: SkillRegistry;
   readonly config: Config;
+  /** OpenTelemetry traces, when an endpoint is set (undefined otherwise: nothing is made) */
+  readonly tracing: Tracing | undefined;
   /** roles, planner and plan executor (computed orchestration) */
   readonly orchestrator: Orchestrator;
+  /** set when `agentd run --cluster` joined a cluster: goals then go through it */
+  cluster: ClusterNode | undefined;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
   /** why the runtime cannot serve everything it should (health reports `degraded` with these) */
@@ -114,6 +125,7 @@ export class Runtime {
     this.approvals = parts.approvals;
     this.skills = parts.skills;
     this.config = parts.config;
+    this.tracing = parts.tracing;
     this.recoveredApprovals = parts.recoveredApprovals;
     this.orchestrator = parts.orchestrator;
   }
@@ -176,7 +188,13 @@ export class Runtime {
     const auditFile = config.get('AAOS_AUDIT_FILE');
     if (auditFile) audit.addSink(NdjsonSink.toFile(auditFile));
 
-    const gateway = new ModelGateway({ env, emit });
+    const tracing = Tracing.start({
+      settings: tracingSettings(config),
+      audit,
+      version: VERSION,
+      ...(options.traceExporter ? { exporter: options.traceExporter } : {}),
+    });
+    const gateway = new ModelGateway({ env, emit, ...(tracing ? { inSpan: tracing.inSpan } : {}) });
     const runs = new RunStore(store);
     const journal = new RunJournal(store);
     const agentStore = new AgentStore(store);
@@ -290,6 +308,7 @@ export class Runtime {
       skills,
       config,
       recoveredApprovals,
+      tracing,
       orchestrator,
     });
   }
@@ -442,6 +461,7 @@ export class Runtime {
     await this.supervisor.shutdown(reason);
     await closeIoPool();
     await this.audit.close();
+    await this.tracing?.shutdown();
     await this.store.close();
   }
 }

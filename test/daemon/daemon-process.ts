@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -144,6 +144,28 @@ export async function streamToEnd(client: RawClient, id: number): Promise<{ even
     .filter((m) => m['kind'] === 'event' && m['stream'] === id)
     .map((m) => m['event'] as Record<string, unknown>);
   return { events, end };
+}
+
+/** An agent that writes whatever path its message names, and reports what the tool said. */
+export function writerManifest(dir: string): string {
+  writeFileSync(
+    join(dir, 'writer-script.yaml'),
+    [
+      'cursor: per_run',
+      'turns:',
+      '  - tool_calls: [{ name: file_write, input: { path: "{message}", content: "written after approval" } }]',
+      '  - text: "tool said: {last_tool_result}"',
+    ].join('\n'),
+  );
+  return [
+    'name: careful-writer',
+    `model: scripted:${join(dir, 'writer-script.yaml')}`,
+    'lifecycle: persistent',
+    'capabilities:',
+    '  - "tool: file_write"',
+    `  - "file_write: ${dir}/out/*"`,
+    'approval_required: [file_write]',
+  ].join('\n');
 }
 
 /**
