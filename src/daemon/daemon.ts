@@ -5,6 +5,8 @@ import type { DaemonContext } from './methods.js';
 import { RpcServer } from './server.js';
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS = 512;
+export const DEFAULT_CONNECTION_IDLE_MS = 300_000;
 
 export interface DaemonOptions {
   runtime: Runtime;
@@ -37,8 +39,18 @@ export class Daemon {
       version: opts.version,
       draining: () => this.draining,
       connections: () => this.server?.connectionCount ?? 0,
+      connectionsRefused: () => this.server?.refusedCount ?? 0,
     };
-    this.server = opts.socketPath ? new RpcServer({ socketPath: opts.socketPath, context, log: opts.log }) : undefined;
+    const env = opts.runtime.env;
+    this.server = opts.socketPath
+      ? new RpcServer({
+          socketPath: opts.socketPath,
+          context,
+          log: opts.log,
+          maxConnections: intFromEnv(env, 'AAOS_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1),
+          idleMs: intFromEnv(env, 'AAOS_CONNECTION_IDLE_MS', DEFAULT_CONNECTION_IDLE_MS, 0),
+        })
+      : undefined;
   }
 
   /** Starts serving; DAEMON_ALREADY_RUNNING if a live daemon owns the socket. */

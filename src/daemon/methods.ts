@@ -22,6 +22,8 @@ export interface DaemonContext {
   draining(): boolean;
   /** open client connections (for system.health) */
   connections(): number;
+  /** connections refused because the cap was reached, since start */
+  connectionsRefused(): number;
 }
 
 export interface CallContext {
@@ -386,6 +388,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
         runs: { running: runtime.goals.running, queued: runtime.goals.waiting },
         approvals_pending: runtime.approvals.list().pending.length,
         connections: daemon.connections(),
+        connections_refused: daemon.connectionsRefused(),
         provider: runtime.gateway.describeDefault(),
       };
     },
