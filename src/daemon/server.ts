@@ -86,6 +86,11 @@ export class RpcServer {
     for (const conn of [...this.connections]) setTimeout(() => conn.destroy(), 1000).unref();
   }
 
+  /** Drops every connection at once (a forced stop that ran out of time). */
+  destroyConnections(): void {
+    for (const conn of [...this.connections]) conn.destroy();
+  }
+
   removeSocketFile(): void {
     removeSocket(this.opts.socketPath);
   }

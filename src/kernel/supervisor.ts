@@ -61,6 +61,8 @@ export interface SpawnOptions {
   concurrency?: number;
   /** keep this id (persistent agents re-created after a restart) */
   id?: string;
+  /** the run the agent is spawned for was cancelled: its worker is not started */
+  signal?: AbortSignal;
 }
 
 export interface RunOptions {
@@ -186,7 +188,7 @@ export class Supervisor {
         lifecycle: manifest.lifecycle,
       });
       this.opts.models.registerAgent(this.identity(rec), manifest.budget_config);
-      await this.startWorker(rec);
+      await this.startWorker(rec, options.signal);
       return rec;
     } catch (err) {
       release();
@@ -200,11 +202,20 @@ export class Supervisor {
     }
   }
 
-  private async startWorker(rec: AgentRecord): Promise<void> {
-    const launched = await this.launcher.acquire({ module: rec.module, maxHeapMb: rec.manifest.limits.max_heap_mb, name: `${rec.name}:${rec.id}` });
+  private async startWorker(rec: AgentRecord, signal?: AbortSignal): Promise<void> {
+    const launched = await this.launcher.acquire({
+      module: rec.module,
+      maxHeapMb: rec.manifest.limits.max_heap_mb,
+      name: `${rec.name}:${rec.id}`,
+      ...(signal ? { signal } : {}),
+    });
     if (isTerminal(rec.actor.state) || rec.actor.state === AgentState.Stopping) {
       await this.launcher.terminate(launched.worker);
       throw rec.actor.failure ?? new AaosError(ErrorCode.AGENT_STOPPED, `agent ${rec.name} was stopped while starting`);
+    }
+    if (signal?.aborted) {
+      await this.launcher.terminate(launched.worker);
+      throw cancelledBeforeStart(rec, signal.reason);
     }
     await rec.actor.attach(launched, { agent_id: rec.id, name: rec.name, max_iterations: rec.manifest.limits.max_iterations });
   }
@@ -240,6 +251,8 @@ export class Supervisor {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
     };
+    // a signal that is already aborted never fires: check it, or a cancelled run's child would start
+    if (options.signal?.aborted) throw cancelledBeforeStart(rec, options.signal.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const goalRunId = rec.runId ?? runId;
     const state: RunState = {
@@ -271,6 +284,8 @@ export class Supervisor {
         state.historyLength = history.length;
       }
       if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
+      // cancelled while history was loading or the worker was starting: the mailbox had nothing to drop yet
+      if (controller.isAborted) throw cancelledBeforeStart(rec, options.signal?.reason);
       const delivery: Delivery = {
         envelope: envelopeText,
         run: { run_id: runId, history },
@@ -452,6 +467,8 @@ export class Supervisor {
 
   /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
+    // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
+    if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
     const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
     this.capabilities.authorize(
       { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
@@ -459,6 +476,7 @@ export class Supervisor {
       { tool: call.name },
     );
     const child = await this.spawnRecord(manifest, {
+      signal: call.signal,
       parentId: parent.id,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
@@ -603,6 +621,12 @@ export class Supervisor {
       ...(rec.runId ? { run_id: rec.runId } : {}),
     };
   }
+}
+
+/** CANCELLED for work that a cancelled run asked for but that never started. */
+function cancelledBeforeStart(rec: AgentRecord, reason: unknown): AaosError {
+  const why = isAaosError(reason) ? reason.message : 'cancelled';
+  return new AaosError(ErrorCode.CANCELLED, `not started for agent ${rec.name}: its run was cancelled (${why})`, { agent_id: rec.id });
 }
 
 function messageOf(envelopeText: string): string {

@@ -32,6 +32,8 @@ export class GoalRunner {
   private readonly settled = new Map<string, Promise<RunRecord>>();
   private idleWaiters: Array<() => void> = [];
   private suspended = false;
+  /** shutdown began: no queued goal starts, no new goal is taken */
+  private holding = false;
 
   constructor(
     private readonly deps: {
@@ -56,7 +58,7 @@ export class GoalRunner {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
     if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, 'no bootstrap agent is running to take goals: start agentd with --bootstrap');
-    if (this.deps.supervisor.isShuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+    if (this.deps.supervisor.isShuttingDown || this.holding) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
     const runId = randomUUID();
     const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);
     mkdirSync(workspace, { recursive: true, mode: 0o750 });
@@ -128,6 +130,14 @@ export class GoalRunner {
   }
 
   /**
+   * The first step of a shutdown: running goals go on (for the grace period), queued
+   * ones stay queued in the store for the next start, and nothing new is taken.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /**
    * Shutdown: stop starting goals and leave every unfinished one in the store as it is
    * (queued or running), so the next start resumes it instead of recording a cancel.
    */
@@ -138,7 +148,7 @@ export class GoalRunner {
   }
 
   private pump(): void {
-    if (!this.agentId || this.suspended) return;
+    if (!this.agentId || this.suspended || this.holding) return;
     while (this.active.size < this.deps.maxConcurrent && this.queue.length > 0) {
       const next = this.queue.shift()!;
       void this.start(next);

@@ -359,6 +359,15 @@ export class Runtime {
     return { resumed, interrupted };
   }
 
+  /**
+   * A forced stop: abort every running goal now (each stays resumable in the store) and
+   * keep pending approvals persisted, as close() does, without waiting for anything.
+   */
+  cancelRunsForStop(): void {
+    this.approvals.close();
+    this.goals.suspend();
+  }
+
   async close(reason = 'shutdown'): Promise<void> {
     if (this.closed) return;
     this.closed = true;

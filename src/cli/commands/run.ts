@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { Daemon } from '../../daemon/daemon.js';
+import { Daemon, FORCED_STOP_DEADLINE_MS } from '../../daemon/daemon.js';
+import { onStopSignals } from '../../daemon/stop-signals.js';
+import { lockDataDir, type DataDirLock } from '../../daemon/data-dir-lock.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { toPlainError } from '../../errors/index.js';
 import { Runtime } from '../../runtime/runtime.js';
@@ -45,10 +47,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   const dataDir = resolve(flags.dataDir ?? defaultDataDir());
   const socketPath = socketFor(flags, dataDir);
+  // held until this process ends (the kernel releases it on any death); never handed to another
+  let lock: DataDirLock;
   try {
     // refuse before opening the store: a second daemon must not touch the first one's state
+    lock = lockDataDir(dataDir);
+  } catch (e) {
+    const plain = toPlainError(e);
+    err(`agentd: ${plain.code}: ${plain.message}`);
+    return ExitCode.FAILED;
+  }
+  try {
     if (socketPath) await prepareSocketPath(socketPath);
   } catch (e) {
+    lock.release();
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
     return ExitCode.FAILED;
@@ -83,9 +95,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return ExitCode.FAILED;
   }
 
+  // first SIGTERM/SIGINT/SIGHUP drains; a second one forces a fast stop that is still clean
   const stopped = new Promise<string>((resolveSignal) => {
-    process.once('SIGINT', () => resolveSignal('SIGINT'));
-    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    onStopSignals(
+      (signal) => resolveSignal(signal),
+      (signal) => {
+        err(`agentd: ${signal} received again: forcing a fast stop (running tool calls and runs are cancelled now)`);
+        void daemon.force(`${signal} (forced)`);
+        setTimeout(() => {
+          err(`agentd: the forced stop did not finish within ${FORCED_STOP_DEADLINE_MS} ms; closing connections, removing the socket and exiting`);
+          daemon.abandon();
+          process.exit(ExitCode.FAILED);
+        }, FORCED_STOP_DEADLINE_MS).unref();
+      },
+    );
   });
   const shutdown = async (reason: string, code: number): Promise<number> => {
     await daemon.shutdown(reason);
