@@ -13,7 +13,7 @@
 // audit sink; headline) and `bare` (Supervisor with in-memory audit only).
 
 import { runSuite, importDist } from '../lib/suite.mjs';
-import { percentiles, spread, sig, mediansOf } from '../lib/stats.mjs';
+import { percentiles, spread, sig, mediansOf, shareOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
 const stubModels = {
@@ -78,7 +78,8 @@ await runSuite('router', async ({ quick, log }) => {
   }
 
   const { results, spreads } = mediansOf(reps, 'router');
-  results.audit_sink_share = sig(1 - results.bare_rtt_us_p50 / results.rtt_us_p50, 3);
+  const sink = shareOf(results.bare_rtt_us_p50, results.rtt_us_p50, 'router.audit_sink_share');
+  results.audit_sink_share = sink.share;
   return {
     results: { router: results },
     spread: spreads,
@@ -93,6 +94,6 @@ await runSuite('router', async ({ quick, log }) => {
         },
       },
     },
-    notes: [],
+    notes: sink.note ? [sink.note] : [],
   };
 });

@@ -1,14 +1,10 @@
-import { intFromEnv } from '../config/env.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { InflightTools } from './inflight-tools.js';
 import type { DaemonContext } from './methods.js';
 import { RpcServer } from './server.js';
 
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /** after a forced stop began, how long the orderly part may take before the process gives up on it */
 export const FORCED_STOP_DEADLINE_MS = 5_000;
-export const DEFAULT_MAX_CONNECTIONS = 512;
-export const DEFAULT_CONNECTION_IDLE_MS = 300_000;
 
 export interface DaemonOptions {
   runtime: Runtime;
@@ -34,7 +30,7 @@ export class Daemon {
   readonly graceMs: number;
 
   private constructor(private readonly opts: DaemonOptions) {
-    this.graceMs = opts.graceMs ?? intFromEnv(opts.runtime.env, 'AAOS_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0);
+    this.graceMs = opts.graceMs ?? opts.runtime.config.get('AAOS_SHUTDOWN_GRACE_MS');
     this.inflight = new InflightTools(opts.runtime.audit);
     const context: DaemonContext = {
       runtime: opts.runtime,
@@ -44,14 +40,14 @@ export class Daemon {
       connections: () => this.server?.connectionCount ?? 0,
       connectionsRefused: () => this.server?.refusedCount ?? 0,
     };
-    const env = opts.runtime.env;
+    const config = opts.runtime.config;
     this.server = opts.socketPath
       ? new RpcServer({
           socketPath: opts.socketPath,
           context,
           log: opts.log,
-          maxConnections: intFromEnv(env, 'AAOS_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1),
-          idleMs: intFromEnv(env, 'AAOS_CONNECTION_IDLE_MS', DEFAULT_CONNECTION_IDLE_MS, 0),
+          maxConnections: config.get('AAOS_MAX_CONNECTIONS'),
+          idleMs: config.get('AAOS_CONNECTION_IDLE_MS'),
         })
       : undefined;
   }
