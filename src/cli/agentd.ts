@@ -5,6 +5,7 @@ import { registerApprovals } from './commands/approvals.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLogs } from './commands/logs.js';
+import { registerRoles } from './commands/roles.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSubmit } from './commands/submit.js';
@@ -35,6 +36,7 @@ registerLogs(program);
 registerApprovals(program);
 registerHealth(program);
 registerValidate(program);
+registerRoles(program);
 registerDemo(program);
 for (const cmd of program.commands) cmd.exitOverride();
 

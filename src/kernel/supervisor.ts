@@ -72,6 +72,16 @@ export interface SpawnOptions {
   signal?: AbortSignal;
 }
 
+export interface ChildRunOptions {
+  /** what asked for the child (a tool name, or `plan`), named in a spawn_child denial */
+  via: string;
+  signal: AbortSignal;
+  runId?: string;
+  workspace?: string;
+  /** called with the child's id once it exists (plans show it) */
+  onSpawned?: (agentId: string) => void;
+}
+
 export interface RunOptions {
   /** binary payloads handed on with the envelope (transferred, never copied) */
   attachments?: ArrayBuffer[];
@@ -496,6 +506,7 @@ export class Supervisor {
         run_id: rec.runId ?? runId,
         data_dir: this.dataDir,
         ...(state.workspace ? { workspace: state.workspace } : {}),
+        metadata: rec.manifest.metadata,
       },
     );
     recordAssistant(state, response);
@@ -541,24 +552,43 @@ export class Supervisor {
     });
   }
 
-  /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
+  /** spawn_agent: parse the child's manifest, then the one child path (`runChild`). */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
     // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
     if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
     const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
-    this.capabilities.authorize(
-      { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
-      { kind: 'spawn_child', name: manifest.name },
-      { tool: call.name },
-    );
-    const child = await this.spawnRecord(manifest, {
+    return this.runChild(parent.id, manifest, message, {
+      via: call.name,
       signal: call.signal,
-      parentId: parent.id,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
     });
+  }
+
+  /**
+   * The one way a child comes to exist with authority: spawn_child is checked against the
+   * parent, every capability is narrowed to a parent token, the child runs `message` and is
+   * stopped when it answers. spawn_agent and plan subtasks both come through here.
+   */
+  async runChild(parentId: string, manifest: AgentManifest, message: string, options: ChildRunOptions): Promise<ChildRunResult> {
+    const parent = this.agents.require(parentId);
+    this.capabilities.authorize(
+      { ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) },
+      { kind: 'spawn_child', name: manifest.name },
+      { tool: options.via },
+    );
+    const child = await this.spawnRecord(manifest, {
+      // cancelled while waiting for a worker slot: the worker is never booted
+      signal: options.signal,
+      parentId: parent.id,
+      ...(options.runId ? { runId: options.runId } : {}),
+      ...(options.workspace ? { workspace: options.workspace } : {}),
+    });
+    options.onSpawned?.(child.id);
     try {
-      const result = await this.run(child.id, message, { signal: call.signal, ...(call.workspace ? { workspace: call.workspace } : {}) });
+      // cancelled (or timed out) while the child's worker was starting: it runs nothing
+      if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });
+      const result = await this.run(child.id, message, { signal: options.signal, ...(options.workspace ? { workspace: options.workspace } : {}) });
       return {
         agent_id: child.id,
         name: child.name,
@@ -567,6 +597,7 @@ export class Supervisor {
         iterations: result.iterations,
         usage: result.usage,
         error: result.error ? `${result.error.code}: ${result.error.message}` : null,
+        ...(result.error ? { error_code: result.error.code } : {}),
       };
     } finally {
       await this.stop(child.id, 'completed');

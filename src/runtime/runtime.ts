@@ -14,6 +14,8 @@ import { embedderFromEnv } from '../memory/embedder-from-env.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { createMemoryTools } from '../memory/tools.js';
 import { ModelGateway } from '../providers/gateway.js';
+import { Orchestrator, orchestrationSettings } from '../orchestration/orchestrator.js';
+import { RoleCatalog, roleDirs } from '../orchestration/role-catalog.js';
 import { GoalRunner } from '../runs/goal-runner.js';
 import { SkillActivations } from '../skills/activations.js';
 import { skillRoots, type SkillProblem } from '../skills/loader.js';
@@ -62,6 +64,7 @@ interface Parts {
   skills: SkillRegistry;
   config: Config;
   recoveredApprovals: ApprovalRecord[];
+  orchestrator: Orchestrator;
 }
 
 const DAY_MS = 86_400_000;
@@ -85,6 +88,8 @@ export class Runtime {
   readonly approvals: ApprovalQueue;
   readonly skills: SkillRegistry;
   readonly config: Config;
+  /** roles, planner and plan executor (computed orchestration) */
+  readonly orchestrator: Orchestrator;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
 
@@ -103,6 +108,7 @@ export class Runtime {
     this.skills = parts.skills;
     this.config = parts.config;
     this.recoveredApprovals = parts.recoveredApprovals;
+    this.orchestrator = parts.orchestrator;
   }
 
   /** Problems found while loading skills (each skipped skill, with file and reason). */
@@ -226,10 +232,13 @@ export class Runtime {
         },
       },
     });
+    const roles = await RoleCatalog.load(roleDirs(env));
+    const orchestrator = new Orchestrator({ supervisor, models: gateway, catalog: roles, emit, settings: orchestrationSettings(env) });
     const goals = new GoalRunner({
       supervisor,
       runs,
       emit,
+      orchestrator,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
     });
     return new Runtime({
@@ -247,6 +256,7 @@ export class Runtime {
       skills,
       config,
       recoveredApprovals,
+      orchestrator,
     });
   }
 
