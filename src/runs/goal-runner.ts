@@ -5,6 +5,7 @@ import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import type { RunOutcome } from '../protocol/index.js';
+import type { StoreHealth } from '../store/lmdb-env.js';
 import type { RunRecord, RunStore } from '../store/run-store.js';
 import { preview } from '../kernel/tool-dispatch.js';
 import type { Orchestration, Orchestrator } from '../orchestration/orchestrator.js';
@@ -44,6 +45,8 @@ export class GoalRunner {
       maxConcurrent: number;
       /** plan-mode runs go here; without it every goal runs direct */
       orchestrator?: Orchestrator;
+      /** whether the store can write; goals are refused while it cannot */
+      storeHealth?: () => StoreHealth;
     },
   ) {}
 
@@ -62,6 +65,12 @@ export class GoalRunner {
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
     if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, 'no bootstrap agent is running to take goals: start agentd with --bootstrap');
     if (this.deps.supervisor.isShuttingDown || this.holding) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+    const health = this.deps.storeHealth?.();
+    if (health && !health.writable) {
+      throw new AaosError(ErrorCode.STORE_DEGRADED, `goals are refused while the store cannot write: ${health.reason ?? 'writes fail'}; they are taken again once a write succeeds`, {
+        since: health.since,
+      });
+    }
     const runId = randomUUID();
     const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);
     mkdirSync(workspace, { recursive: true, mode: 0o750 });
@@ -172,8 +181,19 @@ export class GoalRunner {
     const runId = w.record.run_id;
     this.active.set(runId, controller);
     const started = performance.now();
-    this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
     let final: RunRecord;
+    try {
+      this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
+    } catch (err) {
+      // the store cannot record the start (full disk): the goal is not run; it stays queued in the store
+      const plain = toPlainError(err);
+      this.active.delete(runId);
+      final = this.finish(w.record, { state: 'failed', error: { code: plain.code, message: `not started: ${plain.message}` } }, 0);
+      w.resolve(final);
+      this.settled.delete(runId);
+      this.afterRun();
+      return;
+    }
     try {
       const orchestrator = this.deps.orchestrator;
       let patch: Partial<RunRecord>;
@@ -200,6 +220,10 @@ export class GoalRunner {
     }
     w.resolve(final);
     this.settled.delete(runId);
+    this.afterRun();
+  }
+
+  private afterRun(): void {
     this.pump();
     if (this.queue.length === 0 && this.active.size === 0) {
       const waiters = this.idleWaiters;
@@ -209,7 +233,15 @@ export class GoalRunner {
   }
 
   private finish(record: RunRecord, patch: Partial<RunRecord>, elapsedMs: number): RunRecord {
-    const rec = this.deps.runs.update(record.run_id, { ...patch, ended_at: new Date().toISOString() });
+    const ended = { ...patch, ended_at: new Date().toISOString() };
+    let rec: RunRecord;
+    try {
+      rec = this.deps.runs.update(record.run_id, ended);
+    } catch {
+      // the outcome could not be stored (full disk): callers and streams still get it; the
+      // stored record keeps its earlier state, so the next start resumes the run
+      rec = { ...record, ...ended };
+    }
     this.deps.emit({
       type: 'RunCompleted',
       agent_id: rec.agent_id,

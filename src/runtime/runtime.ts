@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   maxConcurrentGoals?: number;
   /** pre-started workers kept ready for spawns (default AAOS_WARM_WORKERS or 0) */
   warmWorkers?: number;
+  /** operator diagnostics (the daemon's stderr): store degraded / recovered */
+  log?: (line: string) => void;
 }
 
 interface Parts {
@@ -133,6 +135,9 @@ export class Runtime {
     const audit = new AuditLog(config.get('AAOS_AUDIT_LOG_CAP'));
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
+      probeMs: config.get('AAOS_STORE_PROBE_MS'),
+      onHealthChange: (h) =>
+        options.log?.(h.writable ? `agentd: store writes work again; goals are taken again` : `agentd: degraded: ${h.reason}; goals are refused until a write succeeds`),
       onInvalid: (issue) =>
         emit({
           type: 'SessionStoreError',
@@ -240,6 +245,7 @@ export class Runtime {
       emit,
       orchestrator,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
+      storeHealth: () => store.health(),
     });
     return new Runtime({
       supervisor,

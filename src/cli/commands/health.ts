@@ -13,6 +13,8 @@ interface Health {
   runs: { running: number; queued: number };
   approvals_pending: number;
   provider: string;
+  degraded?: { reason: string; since: string | null } | null;
+  store?: { write_failures: number; audit_events_unstored: number };
 }
 
 /** `agentd health`: exit 0 when the daemon answers and is not shutting down (the container HEALTHCHECK). */
@@ -27,6 +29,8 @@ export function registerHealth(program: Command): void {
           `agents ${h.agents}${h.bootstrap_agent_id ? ` (bootstrap ${h.bootstrap_agent_id})` : ' (no bootstrap agent)'}`,
           `runs ${h.runs.running} running, ${h.runs.queued} queued; approvals pending ${h.approvals_pending}`,
           h.provider,
+          ...(h.degraded ? [`degraded since ${h.degraded.since ?? '?'}: ${h.degraded.reason}`] : []),
+          ...(h.store && h.store.audit_events_unstored > 0 ? [`audit events that could not be stored: ${h.store.audit_events_unstored}`] : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }

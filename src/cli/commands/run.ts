@@ -5,6 +5,7 @@ import { Config, readSetting, type EnvRecord } from '../../config/config.js';
 import { Daemon, FORCED_STOP_DEADLINE_MS } from '../../daemon/daemon.js';
 import { lockDataDir, type DataDirLock } from '../../daemon/data-dir-lock.js';
 import { onStopSignals } from '../../daemon/stop-signals.js';
+import { guardStoreFaults } from '../../daemon/store-fault-guard.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { toPlainError } from '../../errors/index.js';
 import { Runtime } from '../../runtime/runtime.js';
@@ -78,7 +79,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   let runtime: Runtime;
   try {
-    runtime = await Runtime.open({ dataDir, config, ...(flags.json ? { auditStream: process.stdout } : {}) });
+    guardStoreFaults(err);
+    runtime = await Runtime.open({ dataDir, config, log: err, ...(flags.json ? { auditStream: process.stdout } : {}) });
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
