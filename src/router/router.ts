@@ -17,8 +17,18 @@ export interface RouterDeps {
   authorize(sender: RouterAgent, request: CapabilityRequest): void;
   /** put the envelope in the recipient's mailbox; resolves with its handler's result */
   deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, attachments?: ArrayBuffer[]): Promise<unknown>;
+  /** throws MAILBOX_FULL (already audited) when the recipient holds its limit of unfinished messages */
+  checkMailbox(sender: RouterAgent, recipient: RouterAgent, method: string): void;
   emit(event: AuditInput): void;
 }
+
+export interface RouterOptions {
+  /** largest envelope text, in UTF-8 bytes (attachments are moved, not copied, and not counted) */
+  maxMessageBytes: number;
+}
+
+/** AAOS_MESSAGE_MAX_BYTES when unset: 1 MiB */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * Routes MCP envelopes between agents through the supervisor. The sender is taken
@@ -29,7 +39,10 @@ export interface RouterDeps {
 export class Router {
   private readonly pending = new Map<string, { timer: NodeJS.Timeout; recipient: string }>();
 
-  constructor(private readonly deps: RouterDeps) {}
+  constructor(
+    private readonly deps: RouterDeps,
+    private readonly options: RouterOptions = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES },
+  ) {}
 
   get pendingCount(): number {
     return this.pending.size;
@@ -83,6 +96,8 @@ export class Router {
   }
 
   private admit(sender: RouterAgent, envelopeText: string, needsId = false): { envelope: McpEnvelope; recipient: RouterAgent; text: string } {
+    // before parsing: an oversized message costs nothing more than its length check
+    this.checkSize(sender, envelopeText);
     const envelope = parseEnvelope(envelopeText);
     if (envelope.metadata.sender !== sender.id) {
       throw new AaosError(
@@ -101,6 +116,7 @@ export class Router {
       });
     }
     this.deps.authorize(sender, { kind: 'message_send', targetId: recipient.id, targetName: recipient.name });
+    this.deps.checkMailbox(sender, recipient, envelope.method);
     this.deps.emit({
       type: 'MessageSent',
       agent_id: sender.id,
@@ -113,6 +129,27 @@ export class Router {
       envelope_id: envelope.metadata.trace_id,
     });
     return { envelope, recipient, text: envelopeText };
+  }
+
+  private checkSize(sender: RouterAgent, envelopeText: string): void {
+    const max = this.options.maxMessageBytes;
+    // a UTF-8 byte is at least a third of a UTF-16 unit: short texts skip the exact count
+    if (envelopeText.length * 3 <= max) return;
+    const size = Buffer.byteLength(envelopeText, 'utf8');
+    if (size <= max) return;
+    const message = `message from ${sender.name} (${sender.id}) is ${size} bytes; the limit is ${max} (AAOS_MESSAGE_MAX_BYTES)`;
+    this.deps.emit({
+      type: 'MessageRefused',
+      agent_id: sender.id,
+      agent_name: sender.name,
+      ...(sender.runId ? { run_id: sender.runId } : {}),
+      from: sender.id,
+      code: ErrorCode.MESSAGE_TOO_LARGE,
+      reason: message,
+      size_bytes: size,
+      max_bytes: max,
+    });
+    throw new AaosError(ErrorCode.MESSAGE_TOO_LARGE, message, { sender: sender.id, size_bytes: size, max_bytes: max });
   }
 
   private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope): void {
