@@ -387,11 +387,11 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       parseParams('system.health', NoParams, params);
       const { runtime } = daemon;
-      const store = runtime.store.health();
+      const problems = runtime.healthProblems;
       return {
-        status: daemon.draining() ? 'draining' : store.writable ? 'ok' : 'degraded',
-        degraded: store.writable ? null : { reason: store.reason ?? 'store writes fail', since: store.since ?? null },
-        store: { write_failures: store.writeFailures, audit_events_unstored: runtime.auditStore.unstored },
+        status: daemon.draining() ? 'draining' : problems.length > 0 ? 'degraded' : 'ok',
+        problems,
+        store: { write_failures: runtime.store.health().writeFailures, audit_events_unstored: runtime.auditStore.unstored },
         version: daemon.version,
         pid: process.pid,
         uptime_ms: Date.now() - daemon.startedAt,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTD, BOOTSTRAP, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from './daemon-process.js';
 
-type Health = { status: string; degraded: { reason: string; since: string } | null; store: { write_failures: number; audit_events_unstored: number } };
+type Health = { status: string; problems: string[]; store: { write_failures: number; audit_events_unstored: number } };
 
 function agentd(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [AGENTD, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -182,7 +182,7 @@ describe('a full filesystem (a real tmpfs)', () => {
     const refusal = refusals.find((r) => r.code === 'AAOS_ERR_STORE_DEGRADED');
     expect(refusal?.message).toMatch(/goals are refused while the store cannot write/);
     const degraded = seen.find((h) => h.status === 'degraded');
-    expect(degraded?.degraded?.reason).toMatch(/store writes to .* fail/);
+    expect(degraded?.problems.join('\n')).toMatch(/store writes to .* fail .* since .*; goals are refused until a write succeeds/);
     expect(seen.at(-1)!.store.audit_events_unstored).toBeGreaterThan(0);
     expect(seen.at(-1)!.store.write_failures).toBeGreaterThan(0);
     expect(daemon.child.exitCode).toBeNull();

@@ -5,6 +5,7 @@ import { duration } from '../format.js';
 
 interface Health {
   status: string;
+  problems?: string[];
   version: string;
   pid: number;
   uptime_ms: number;
@@ -13,13 +14,12 @@ interface Health {
   runs: { running: number; queued: number };
   approvals_pending: number;
   provider: string;
-  degraded?: { reason: string; since: string | null } | null;
   store?: { write_failures: number; audit_events_unstored: number };
 }
 
 /** `agentd health`: exit 0 when the daemon answers and is not shutting down (the container HEALTHCHECK). */
 export function registerHealth(program: Command): void {
-  addDaemonOptions(program.command('health').description('check that the daemon answers; exit 0 if healthy, 3 if unreachable')).action((opts: DaemonFlags) =>
+  addDaemonOptions(program.command('health').description('check that the daemon answers; exit 0 if healthy, 1 if degraded or draining (the reasons are printed), 3 if unreachable')).action((opts: DaemonFlags) =>
     withDaemon(opts, async (client) => {
       const h = await client.call<Health>('system.health');
       if (opts.json) printJson(h);
@@ -29,7 +29,7 @@ export function registerHealth(program: Command): void {
           `agents ${h.agents}${h.bootstrap_agent_id ? ` (bootstrap ${h.bootstrap_agent_id})` : ' (no bootstrap agent)'}`,
           `runs ${h.runs.running} running, ${h.runs.queued} queued; approvals pending ${h.approvals_pending}`,
           h.provider,
-          ...(h.degraded ? [`degraded since ${h.degraded.since ?? '?'}: ${h.degraded.reason}`] : []),
+          ...(h.problems ?? []).map((p) => `problem: ${p}`),
           ...(h.store && h.store.audit_events_unstored > 0 ? [`audit events that could not be stored: ${h.store.audit_events_unstored}`] : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
