@@ -32,6 +32,8 @@ export class GoalRunner {
   private readonly queue: Waiting[] = [];
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Map<string, Promise<RunRecord>>();
+  /** runs a previous process left unfinished: they continue from their journal */
+  private readonly resumed = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private suspended = false;
   /** shutdown began: no queued goal starts, no new goal is taken */
@@ -47,6 +49,8 @@ export class GoalRunner {
       orchestrator?: Orchestrator;
       /** whether the store can write; goals are refused while it cannot */
       storeHealth?: () => StoreHealth;
+      /** the run journal; a run's entries are dropped when it ends */
+      journal?: { drop(runId: string): void };
     },
   ) {}
 
@@ -90,6 +94,7 @@ export class GoalRunner {
   /** Re-queue a run that a previous process left unfinished (crash recovery). */
   resume(record: RunRecord): GoalHandle {
     mkdirSync(record.workspace, { recursive: true, mode: 0o750 });
+    this.resumed.add(record.run_id);
     const rec = this.deps.runs.update(record.run_id, { state: 'queued', ...(this.agentId ? { agent_id: this.agentId } : {}) });
     this.deps.emit({
       type: 'RunResumed',
@@ -196,6 +201,8 @@ export class GoalRunner {
     }
     try {
       const orchestrator = this.deps.orchestrator;
+      // a run a previous process left unfinished continues from its journal (direct runs)
+      const resume = this.resumed.delete(runId);
       let patch: Partial<RunRecord>;
       if (orchestrator && (await orchestrator.mode(w.record, this.agentId!, controller.signal)) === 'plan') {
         patch = await orchestrator.runPlan(w.record, this.agentId!, controller.signal);
@@ -204,6 +211,8 @@ export class GoalRunner {
           runId,
           workspace: w.record.workspace,
           signal: controller.signal,
+          journal: true,
+          resume,
         });
         patch = patchFor(outcome);
       }
@@ -235,12 +244,21 @@ export class GoalRunner {
   private finish(record: RunRecord, patch: Partial<RunRecord>, elapsedMs: number): RunRecord {
     const ended = { ...patch, ended_at: new Date().toISOString() };
     let rec: RunRecord;
+    let stored = true;
     try {
       rec = this.deps.runs.update(record.run_id, ended);
     } catch {
       // the outcome could not be stored (full disk): callers and streams still get it; the
-      // stored record keeps its earlier state, so the next start resumes the run
+      // stored record keeps its earlier state and its journal, so the next start resumes the run
       rec = { ...record, ...ended };
+      stored = false;
+    }
+    if (stored) {
+      try {
+        this.deps.journal?.drop(record.run_id);
+      } catch {
+        // a journal that could not be dropped (full disk) only costs space; the run is ended
+      }
     }
     this.deps.emit({
       type: 'RunCompleted',
