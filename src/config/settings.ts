@@ -17,6 +17,7 @@ export const SETTINGS = {
   AAOS_SOCKET: path('the socket, if `--socket` is not given (daemon and client)', '`<data dir>/run/agentd.sock`'),
   AAOS_AUDIT_FILE: path('an append-only NDJSON copy of every audit event (for log shippers)'),
   AAOS_SKILLS_DIR: pathList('`:`-separated skill folders loaded after the bundled `skills/` (later wins)'),
+  AAOS_PROMPT_ROOTS: pathList('`:`-separated read-only folders, besides the bundled `manifests/`, whose files a manifest written by an agent may name (`system_prompt: {file}`, `scripted:`) without holding `file_read` for them'),
 
   // daemon and goals
   AAOS_SHUTDOWN_GRACE_MS: int(10_000, 0, 'how long running tool calls may take to finish on shutdown'),

@@ -15,6 +15,7 @@ export const STORE_DBS = [
   'audit_by_agent',
   'audit_by_run',
   'approvals',
+  'capabilities',
   'journal',
   // bookkeeping of the store itself (the write probe)
   'meta',
