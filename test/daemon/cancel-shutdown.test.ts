@@ -22,7 +22,7 @@ function fanOutBootstrap(dir: string, n: number): string {
   const manifest = join(dir, 'fan-bootstrap.yaml');
   writeFileSync(
     manifest,
-    ['name: bootstrap', 'model: scripted:fan.yaml', 'lifecycle: persistent', 'capabilities:', '  - "tool: spawn_agents"', '  - "tool: echo"', '  - "spawn_child: [worker]"'].join('\n'),
+    ['name: bootstrap', 'model: scripted:fan.yaml', 'lifecycle: persistent', 'capabilities:', '  - "tool: spawn_agents"', '  - "tool: echo"', '  - "spawn_child: [worker]"', `  - "file_read: ${dir}/*"`].join('\n'),
   );
   return manifest;
 }
