@@ -24,6 +24,8 @@ export interface DaemonContext {
   draining(): boolean;
   /** open client connections (for system.health) */
   connections(): number;
+  /** connections refused because the cap was reached, since start */
+  connectionsRefused(): number;
 }
 
 export interface CallContext {
@@ -445,6 +447,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       return {
         status: daemon.draining() ? 'draining' : problems.length > 0 ? 'degraded' : 'ok',
         problems,
+        store: { write_failures: runtime.store.health().writeFailures, audit_events_unstored: runtime.auditStore.unstored },
         version: daemon.version,
         pid: process.pid,
         uptime_ms: Date.now() - daemon.startedAt,
@@ -453,6 +456,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
         runs: { running: runtime.goals.running, queued: runtime.goals.waiting },
         approvals_pending: runtime.approvals.list().pending.length,
         connections: daemon.connections(),
+        connections_refused: daemon.connectionsRefused(),
         provider: runtime.gateway.describeDefault(),
       };
     },

@@ -94,6 +94,8 @@ export interface SpawnOptions {
   id?: string;
   /** the span (a spawn_agent tool call) the spawn happens in */
   trace?: TraceParent;
+  /** the run the agent is spawned for was cancelled: its worker is not started */
+  signal?: AbortSignal;
 }
 
 export interface ChildRunOptions {
@@ -259,7 +261,7 @@ export class Supervisor {
         lifecycle: manifest.lifecycle,
       });
       this.opts.models.registerAgent(this.identity(rec), manifest.budget_config);
-      await this.startWorker(rec);
+      await this.startWorker(rec, options.signal);
       return rec;
     } catch (err) {
       release();
@@ -273,11 +275,20 @@ export class Supervisor {
     }
   }
 
-  private async startWorker(rec: AgentRecord): Promise<void> {
-    const launched = await this.launcher.acquire({ module: rec.module, maxHeapMb: rec.manifest.limits.max_heap_mb, name: `${rec.name}:${rec.id}` });
+  private async startWorker(rec: AgentRecord, signal?: AbortSignal): Promise<void> {
+    const launched = await this.launcher.acquire({
+      module: rec.module,
+      maxHeapMb: rec.manifest.limits.max_heap_mb,
+      name: `${rec.name}:${rec.id}`,
+      ...(signal ? { signal } : {}),
+    });
     if (isTerminal(rec.actor.state) || rec.actor.state === AgentState.Stopping) {
       await this.launcher.terminate(launched.worker);
       throw rec.actor.failure ?? new AaosError(ErrorCode.AGENT_STOPPED, `agent ${rec.name} was stopped while starting`);
+    }
+    if (signal?.aborted) {
+      await this.launcher.terminate(launched.worker);
+      throw cancelledBeforeStart(rec, signal.reason);
     }
     await rec.actor.attach(launched, { agent_id: rec.id, name: rec.name, max_iterations: rec.manifest.limits.max_iterations });
   }
@@ -350,9 +361,9 @@ export class Supervisor {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
     };
+    // a signal that is already aborted never fires: check it, or a cancelled run's child would start
+    if (options.signal?.aborted) throw cancelledBeforeStart(rec, options.signal.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    // a signal aborted before the run began never fires its listener: cancel now
-    if (options.signal?.aborted) controller.abort(options.signal.reason);
     const goalRunId = rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
@@ -395,6 +406,8 @@ export class Supervisor {
       const resume = options.resume ? this.replayJournal(rec, state, userText, header) : undefined;
       if (resume) state.messages.push(...resume);
       if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
+      // cancelled while history was loading or the worker was starting: the mailbox had nothing to drop yet
+      if (controller.isAborted) throw cancelledBeforeStart(rec, options.signal?.reason);
       const delivery: Delivery = {
         envelope: envelopeText,
         run: { run_id: runId, history, ...(resume ? { resume } : {}) },
@@ -716,6 +729,8 @@ export class Supervisor {
    * new agent with the same manifest and message, up to `spawnRetries` times.
    */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult> {
+    // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
+    if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
     const parentRef = { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
     // every file the manifest names is read with the parent's authority (or from a prompts root)
     const manifest = this.manifests.parse(
@@ -762,6 +777,8 @@ export class Supervisor {
       { tool: options.via, ...(options.trace ? { traceId: options.trace.traceId, spanId: options.trace.spanId } : {}) },
     );
     const child = await this.spawnRecord(manifest, {
+      // cancelled while waiting for a worker slot: the worker is never booted
+      signal: options.signal,
       parentId: parent.id,
       ...(options.trace ? { trace: options.trace } : {}),
       ...(options.runId ? { runId: options.runId } : {}),
@@ -926,6 +943,12 @@ export class Supervisor {
 function isDenial(err: unknown): boolean {
   const code = isAaosError(err) ? err.code : '';
   return code.startsWith('AAOS_ERR_CAPABILITY_') || code === ErrorCode.APPROVAL_DENIED || code === ErrorCode.APPROVAL_TIMEOUT;
+}
+
+/** CANCELLED for work that a cancelled run asked for but that never started. */
+function cancelledBeforeStart(rec: AgentRecord, reason: unknown): AaosError {
+  const why = isAaosError(reason) ? reason.message : 'cancelled';
+  return new AaosError(ErrorCode.CANCELLED, `not started for agent ${rec.name}: its run was cancelled (${why})`, { agent_id: rec.id });
 }
 
 function messageOf(envelopeText: string): string {

@@ -57,6 +57,8 @@ export interface RuntimeOptions {
   warmWorkers?: number;
   /** send spans here (tests: an in-memory exporter) instead of to the OTLP endpoint, if tracing is not disabled */
   traceExporter?: SpanExporter;
+  /** operator diagnostics (the daemon's stderr): store degraded / recovered */
+  log?: (line: string) => void;
 }
 
 interface Parts {
@@ -132,7 +134,10 @@ export class Runtime {
 
   /** Reasons `system.health` reports `degraded`, oldest first. */
   get healthProblems(): string[] {
-    return [...this.problems.values()];
+    const store = this.store.health();
+    // while store writes fail (full disk): goals are refused until a write succeeds again
+    const fromStore = store.writable ? [] : [`${store.reason ?? 'store writes fail'} since ${store.since ?? '?'}; goals are refused until a write succeeds`];
+    return [...this.problems.values(), ...fromStore];
   }
 
   /** Records (or with `reason` undefined, clears) one health problem under a stable key. */
@@ -165,6 +170,9 @@ export class Runtime {
     const audit = new AuditLog(config.get('AAOS_AUDIT_LOG_CAP'));
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
+      probeMs: config.get('AAOS_STORE_PROBE_MS'),
+      onHealthChange: (h) =>
+        options.log?.(h.writable ? `agentd: store writes work again; goals are taken again` : `agentd: degraded: ${h.reason}; goals are refused until a write succeeds`),
       onInvalid: (issue) =>
         emit({
           type: 'SessionStoreError',
@@ -291,6 +299,7 @@ export class Runtime {
       emit,
       orchestrator,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
+      storeHealth: () => store.health(),
       journal,
     });
     return new Runtime({
@@ -449,6 +458,15 @@ export class Runtime {
       }
     }
     return { resumed, interrupted };
+  }
+
+  /**
+   * A forced stop: abort every running goal now (each stays resumable in the store) and
+   * keep pending approvals persisted, as close() does, without waiting for anything.
+   */
+  cancelRunsForStop(): void {
+    this.approvals.close();
+    this.goals.suspend();
   }
 
   async close(reason = 'shutdown'): Promise<void> {

@@ -7,7 +7,10 @@ import { readSetting, type EnvRecord } from '../../config/config.js';
 import { loadStartConfig } from '../../config/config-file.js';
 import { ClusterNode } from '../../cluster/cluster-node.js';
 import { SETTINGS } from '../../config/settings.js';
-import { Daemon } from '../../daemon/daemon.js';
+import { Daemon, FORCED_STOP_DEADLINE_MS } from '../../daemon/daemon.js';
+import { lockDataDir, type DataDirLock } from '../../daemon/data-dir-lock.js';
+import { onStopSignals } from '../../daemon/stop-signals.js';
+import { guardStoreFaults } from '../../daemon/store-fault-guard.js';
 import { endFrameForRun, versioned, type StreamFrame } from '../../daemon/streams.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { AaosError, ErrorCode, toPlainError } from '../../errors/index.js';
@@ -77,10 +80,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return ExitCode.FAILED;
   }
   const socketPath = socketFor(flags, dataDir, config.env);
+  // held until this process ends (the kernel releases it on any death); never handed to another
+  let lock: DataDirLock;
   try {
     // refuse before opening the store: a second daemon must not touch the first one's state
+    lock = lockDataDir(dataDir);
+  } catch (e) {
+    const plain = toPlainError(e);
+    err(`agentd: ${plain.code}: ${plain.message}`);
+    return ExitCode.FAILED;
+  }
+  try {
     if (socketPath) await prepareSocketPath(socketPath);
   } catch (e) {
+    lock.release();
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
     return ExitCode.FAILED;
@@ -89,7 +102,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const firstStart = !existsSync(join(dataDir, 'store'));
   let runtime: Runtime;
   try {
-    runtime = await Runtime.open({ dataDir, config });
+    guardStoreFaults(err);
+    runtime = await Runtime.open({ dataDir, config, log: err });
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
@@ -139,9 +153,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     }
   }
 
+  // first SIGTERM/SIGINT/SIGHUP drains; a second one forces a fast stop that is still clean
   const stopped = new Promise<string>((resolveSignal) => {
-    process.once('SIGINT', () => resolveSignal('SIGINT'));
-    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    onStopSignals(
+      (signal) => resolveSignal(signal),
+      (signal) => {
+        err(`agentd: ${signal} received again: forcing a fast stop (running tool calls and runs are cancelled now)`);
+        void daemon.force(`${signal} (forced)`);
+        setTimeout(() => {
+          err(`agentd: the forced stop did not finish within ${FORCED_STOP_DEADLINE_MS} ms; closing connections, removing the socket and exiting`);
+          daemon.abandon();
+          process.exit(ExitCode.FAILED);
+        }, FORCED_STOP_DEADLINE_MS).unref();
+      },
+    );
   });
   const shutdown = async (reason: string, code: number): Promise<number> => {
     await http?.close();
