@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
@@ -47,6 +48,7 @@ registerValidate(program);
 registerRoles(program);
 registerDemo(program);
 registerConfig(program);
+registerCompletion(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // --no-color is accepted anywhere, like NO_COLOR
