@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerConfig } from './commands/config.js';
 import { registerConsole } from './commands/console.js';
@@ -53,6 +54,7 @@ registerDemo(program);
 registerCluster(program);
 registerConfig(program);
 registerConsole(program);
+registerCompletion(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // --no-color is accepted anywhere, like NO_COLOR
