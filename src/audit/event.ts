@@ -11,6 +11,10 @@ export interface AuditHeader {
   parent_id?: string;
   run_id?: string;
   trace_id?: string;
+  /** a delivery's span (its run id) on AgentExecutionStarted/Completed */
+  span_id?: string;
+  /** the span that caused the delivery: the caller of a routed request, the parent of a spawned child */
+  parent_span_id?: string;
 }
 
 export interface AuditFields {
@@ -50,6 +54,8 @@ export interface AuditFields {
   RunResumed: { previous_state: string };
   RuntimeStarted: { version: string; pid: number; model_default: string };
   RuntimeStopping: { reason: string };
+  McpServerConnected: { server: string; transport: string; tools: number; attempt: number; protocol_version: string | null };
+  McpServerFailed: { server: string; reason: string; attempt: number; retry_in_ms?: number };
 }
 
 export type AuditType = keyof AuditFields;

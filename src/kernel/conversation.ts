@@ -15,6 +15,10 @@ export interface RunState {
   historyLength: number;
   workspace: string | undefined;
   traceId: string;
+  /** the goal run this delivery belongs to (a routed request's: its caller's) */
+  goalRunId: string;
+  /** the caller's span when this delivery answers a routed request or runs a spawned child */
+  parentSpanId: string | undefined;
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;

@@ -72,6 +72,12 @@ export interface RunOptions {
   method?: string;
   /** the envelope's user text when the caller has already parsed it (saves a second parse) */
   messageText?: string;
+  /** continue this trace (a routed request, a spawned child) instead of starting one */
+  traceId?: string;
+  /** the goal run this delivery belongs to, when it is not the agent's own */
+  goalRunId?: string;
+  /** the caller's span: this delivery is its child */
+  parentSpanId?: string;
 }
 
 const ENDED_KEEP = 1000;
@@ -115,15 +121,19 @@ export class Supervisor {
       authorize: (sender, request) => {
         this.capabilities.authorize(sender, request);
       },
-      deliver: async (recipient, text, envelope, attachments) => {
+      deliver: (recipient, text, envelope, context, attachments) => {
         const message = (envelope.params as { message?: unknown } | undefined)?.message;
-        const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {
+        return this.deliverEnvelope(this.agents.require(recipient.id), text, {
+          runId: context.runId,
+          traceId: context.traceId,
+          ...(context.goalRunId ? { goalRunId: context.goalRunId } : {}),
+          ...(context.parentSpanId ? { parentSpanId: context.parentSpanId } : {}),
           ...(attachments ? { attachments } : {}),
           ...(typeof message === 'string' ? { messageText: message } : {}),
         });
-        // a recipient that failed answers the request with its error, not an empty reply
-        if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
-        return outcome;
+      },
+      cancel: (recipient, runId, envelopeText, reason) => {
+        this.cancelRun(recipient.id, runId, reason, envelopeText);
       },
       emit: (e) => this.emit(e),
     });
@@ -219,12 +229,14 @@ export class Supervisor {
   }
 
   /** Cancel a run wherever it is: queued in a mailbox, waiting on a model, or running tools. */
-  cancelRun(agentId: string, runId: string, reason = 'cancelled'): boolean {
+  cancelRun(agentId: string, runId: string, reason = 'cancelled', envelope?: string): boolean {
     const rec = this.agents.get(agentId);
     if (!rec) return false;
     const state = this.conversations.get(agentId, runId);
     state?.controller.abort(new AaosError(ErrorCode.CANCELLED, reason));
-    rec.actor.cancelRun(runId, reason);
+    rec.actor.cancelRun(runId, reason, envelope);
+    // requests this run is waiting on are cancelled at their recipients too
+    this.router.cancelFrom(agentId, runId, `the calling run was cancelled: ${reason}`);
     return state !== undefined;
   }
 
@@ -239,9 +251,10 @@ export class Supervisor {
     const onOuterAbort = (): void => {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
+      this.router.cancelFrom(rec.id, runId, 'the calling run was cancelled');
     };
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const goalRunId = rec.runId ?? runId;
+    const goalRunId = options.goalRunId ?? rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
       runId,
@@ -249,13 +262,21 @@ export class Supervisor {
       messages: [],
       historyLength: 0,
       workspace: options.workspace ?? rec.workspace,
-      traceId: randomUUID(),
+      traceId: options.traceId ?? randomUUID(),
+      goalRunId,
+      parentSpanId: options.parentSpanId,
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
     };
     this.conversations.open(state);
-    const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
+    const header = {
+      ...this.header(rec),
+      run_id: goalRunId,
+      trace_id: state.traceId,
+      span_id: runId,
+      ...(options.parentSpanId ? { parent_span_id: options.parentSpanId } : {}),
+    };
     const userText = options.messageText ?? messageOf(envelopeText);
     const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
@@ -273,10 +294,14 @@ export class Supervisor {
       if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
       const delivery: Delivery = {
         envelope: envelopeText,
-        run: { run_id: runId, history },
+        run: { run_id: runId, history, trace: { trace_id: state.traceId, span_id: runId, run_id: goalRunId } },
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
       };
       result = (await rec.actor.deliver(delivery)) as RunResult;
+      // cancelled while it ran: whatever it answered, nothing it asked for after the cancel happened
+      if (controller.isAborted && result.stop_reason !== 'cancelled' && result.stop_reason !== 'error') {
+        result = { ...result, stop_reason: 'cancelled', error: toPlainError(new AaosError(ErrorCode.CANCELLED, `run ${runId} was cancelled`)) };
+      }
     } catch (err) {
       result = {
         run_id: runId,
@@ -289,7 +314,7 @@ export class Supervisor {
     } finally {
       options.signal?.removeEventListener('abort', onOuterAbort);
       this.conversations.close(rec.id, runId);
-      this.opts.skills?.endRun(rec.id, rec.runId ?? runId);
+      this.opts.skills?.endRun(rec.id, goalRunId);
     }
     if (persistent && this.opts.history && result.stop_reason !== 'error' && result.transcript.length > 0) {
       this.opts.history.commit(historyAgent, closedTranscript(result.transcript));
@@ -355,15 +380,20 @@ export class Supervisor {
   private async onWorkerRequest(actor: AgentActor, msg: WorkerRequest): Promise<unknown> {
     const rec = this.agents.get(actor.id);
     if (!rec || isTerminal(actor.state)) throw new AaosError(ErrorCode.AGENT_STOPPED, `agent ${actor.name} is no longer live`);
+    const state = msg.run_id !== undefined ? this.conversations.get(rec.id, msg.run_id) : undefined;
+    // a cancelled run has no further effects, whatever its worker still asks for
+    if (state?.controller.isAborted) {
+      throw new AaosError(ErrorCode.CANCELLED, `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`, { run_id: state.runId });
+    }
     switch (msg.t) {
       case 'model':
         return this.onModelRequest(rec, msg.run_id, msg.append);
       case 'tool': {
-        const state = this.requireRun(rec, msg.run_id);
+        if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${msg.run_id}`);
         return dispatchTool(this.toolDeps(), {
           agent: rec,
           runId: msg.run_id,
-          goalRunId: rec.runId ?? msg.run_id,
+          goalRunId: state.goalRunId,
           traceId: state.traceId,
           workspace: state.workspace,
           signal: state.controller.signal,
@@ -373,9 +403,9 @@ export class Supervisor {
         });
       }
       case 'send':
-        return this.router.send(this.routerAgent(rec, msg.run_id), msg.envelope, msg.attachments);
+        return this.router.send(this.routerAgent(rec, state), msg.envelope, msg.attachments);
       case 'request':
-        return this.router.request(this.routerAgent(rec, msg.run_id), msg.envelope, msg.timeout_ms, msg.attachments);
+        return this.router.request(this.routerAgent(rec, state), msg.envelope, msg.timeout_ms, msg.attachments);
     }
   }
 
@@ -390,7 +420,7 @@ export class Supervisor {
     state.messages.push(...append);
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
-      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId },
+      { ...this.identity(rec), runId: state.goalRunId, traceId: state.traceId },
       rec.manifest.model,
       {
         system: (state.system ??= this.systemPrompt(rec)),
@@ -402,7 +432,7 @@ export class Supervisor {
       {
         agent_id: rec.id,
         agent_name: rec.name,
-        run_id: rec.runId ?? runId,
+        run_id: state.goalRunId,
         data_dir: this.dataDir,
         ...(state.workspace ? { workspace: state.workspace } : {}),
       },
@@ -464,7 +494,12 @@ export class Supervisor {
       ...(call.workspace ? { workspace: call.workspace } : {}),
     });
     try {
-      const result = await this.run(child.id, message, { signal: call.signal, ...(call.workspace ? { workspace: call.workspace } : {}) });
+      const result = await this.run(child.id, message, {
+        signal: call.signal,
+        traceId: call.traceId,
+        parentSpanId: call.runId,
+        ...(call.workspace ? { workspace: call.workspace } : {}),
+      });
       return {
         agent_id: child.id,
         name: child.name,
@@ -499,6 +534,7 @@ export class Supervisor {
   private async retire(rec: AgentRecord, reason: string, how: 'stopped' | 'failed'): Promise<void> {
     for (const childId of [...rec.children]) await this.stop(childId, `parent ${rec.name} ${how}: ${reason}`);
     for (const state of this.conversations.ofAgent(rec.id)) state.controller.abort(new AaosError(ErrorCode.AGENT_STOPPED, reason));
+    this.router.cancelFrom(rec.id, undefined, `agent ${rec.name} ${how}: ${reason}`);
     this.opts.models.cancelAgent(rec.id);
     clearTimeout(this.parkTimers.get(rec.id));
     this.parkTimers.delete(rec.id);
@@ -587,8 +623,22 @@ export class Supervisor {
     return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...(rec.runId ? { runId: rec.runId } : {}) };
   }
 
-  private routerAgent(rec: AgentRecord, runId?: string): RouterAgent {
-    return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}) };
+  /** The sender as the router sees it: from a run, it carries that run's goal run and trace. */
+  private routerAgent(rec: AgentRecord, state?: RunState): RouterAgent {
+    const runId = state?.goalRunId ?? rec.runId;
+    return {
+      id: rec.id,
+      name: rec.name,
+      ...(rec.parentId ? { parentId: rec.parentId } : {}),
+      ...(runId ? { runId } : {}),
+      ...(state ? { trace: { trace_id: state.traceId, span_id: state.runId, run_id: state.goalRunId } } : {}),
+    };
+  }
+
+  /** The router's view of an agent calling from one of its runs (tools such as ask_agent). */
+  callerOf(agentId: string, runId: string | undefined): RouterAgent {
+    const rec = this.agents.require(agentId);
+    return this.routerAgent(rec, runId !== undefined ? this.conversations.get(agentId, runId) : undefined);
   }
 
   private identity(rec: AgentRecord): AgentIdentity {

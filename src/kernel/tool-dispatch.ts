@@ -80,6 +80,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     agentName: rec.name,
     runId: call.goalRunId ?? call.runId,
     traceId: call.traceId,
+    spanId: call.runId,
     workspace: call.workspace,
     dataDir: deps.dataDir,
     signal: call.signal,

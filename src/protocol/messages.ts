@@ -1,6 +1,7 @@
 import type { PlainError } from '../errors/index.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { Message } from '../providers/model.js';
+import type { TraceContext } from './envelopes.js';
 
 /**
  * The typed protocol on an agent's dedicated MessagePort. One tagged union per
@@ -23,6 +24,8 @@ export interface RunContext {
   run_id: string;
   /** prior conversation (persistent agents), already context-managed */
   history: Message[];
+  /** this delivery's place in its trace; requests it makes carry it (protocol/envelopes.ts) */
+  trace?: TraceContext;
 }
 
 export interface Delivery {
@@ -60,7 +63,8 @@ export type Response<T = unknown> = Ok<T> | Err;
 export type SupervisorToWorker =
   | { t: 'init'; id: number; agent: AgentInit }
   | { t: 'deliver'; id: number; delivery: Delivery }
-  | { t: 'cancel'; run_id: string; reason: string }
+  /** `envelope`: the MCP `notifications/cancelled` text when a routed request was cancelled */
+  | { t: 'cancel'; run_id: string; reason: string; envelope?: string }
   | Response;
 
 // worker → supervisor

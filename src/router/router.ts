@@ -1,13 +1,37 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditInput } from '../audit/event.js';
-import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import { AaosError, ErrorCode, toPlainError, type PlainError } from '../errors/index.js';
+import { rpcCodeFor } from '../errors/rpc-code.js';
 import type { CapabilityRequest } from '../kernel/capability.js';
+import {
+  CANCELLED_METHOD,
+  cancelledEnvelope,
+  errorReply,
+  resultReply,
+  type EnvelopeId,
+  type ReplyEnvelope,
+  type TraceContext,
+} from '../protocol/envelopes.js';
+import type { RunOutcome } from '../protocol/index.js';
 import { parseEnvelope, type McpEnvelope } from './envelope.js';
 
 export interface RouterAgent {
   id: string;
   name: string;
   parentId?: string;
+  /** the goal run the sender works for */
   runId?: string;
+  /** the sending delivery's trace context, when the message comes from a run */
+  trace?: TraceContext;
+}
+
+/** What the recipient's delivery is part of: the caller's goal run and trace, as a child span. */
+export interface DeliveryContext {
+  /** the recipient's delivery (run) id, chosen by the router so it can cancel it */
+  runId: string;
+  goalRunId?: string;
+  traceId: string;
+  parentSpanId?: string;
 }
 
 export interface RouterDeps {
@@ -15,19 +39,48 @@ export interface RouterDeps {
   resolve(ref: string): RouterAgent | undefined;
   /** throws when the sender may not do this (message_send) */
   authorize(sender: RouterAgent, request: CapabilityRequest): void;
-  /** put the envelope in the recipient's mailbox; resolves with its handler's result */
-  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, attachments?: ArrayBuffer[]): Promise<unknown>;
+  /** put the envelope in the recipient's mailbox; resolves with the delivery's outcome */
+  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome>;
+  /** cancel the recipient's delivery (queued or running), handing it the cancellation envelope */
+  cancel(recipient: RouterAgent, runId: string, envelopeText: string, reason: string): void;
   emit(event: AuditInput): void;
 }
+
+interface Pending {
+  sender: RouterAgent;
+  recipient: RouterAgent;
+  id: EnvelopeId;
+  method: string;
+  context: DeliveryContext;
+  settle(reply: ReplyEnvelope): void;
+}
+
+/** What the caller learns of the recipient's run (never its transcript). */
+function resultOf(outcome: RunOutcome): Record<string, unknown> {
+  return {
+    run_id: outcome.run_id,
+    agent_id: outcome.agent_id,
+    response: outcome.response,
+    stop_reason: outcome.stop_reason,
+    iterations: outcome.iterations,
+    usage: outcome.usage,
+    elapsed_ms: outcome.elapsed_ms,
+  };
+}
+
+let notificationSeq = 0;
 
 /**
  * Routes MCP envelopes between agents through the supervisor. The sender is taken
  * from the calling agent, never trusted from the envelope; `message_send` for the
- * recipient is required; every send is audited. `request` keeps a pending entry
- * that is always removed: on reply, on timeout, or when the recipient fails.
+ * recipient is required; every send is audited. A routed request is always answered
+ * with a JSON-RPC response envelope (result, or error with `data.code`); when it times
+ * out or its caller is cancelled, the recipient is sent `notifications/cancelled` and
+ * its delivery is cancelled, so a late answer has no side effects.
  */
 export class Router {
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; recipient: string }>();
+  /** by the recipient's delivery run id */
+  private readonly pending = new Map<string, Pending>();
 
   constructor(private readonly deps: RouterDeps) {}
 
@@ -37,14 +90,27 @@ export class Router {
 
   /** Fire and forget: resolves once the envelope is in the recipient's mailbox. */
   async send(sender: RouterAgent, envelopeText: string, attachments?: ArrayBuffer[]): Promise<{ status: 'delivered'; envelope_id: string }> {
-    const { envelope, recipient, text } = this.admit(sender, envelopeText);
-    const envelopeId = envelope.metadata.trace_id;
-    void this.deps.deliver(recipient, text, envelope, attachments).catch((err: unknown) => {
+    const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText);
+    if (envelope.method === CANCELLED_METHOD) {
+      // the sender cancels one of its own requests: end that delivery, do not start a new one
+      const requestId = (envelope.params as { requestId?: unknown } | undefined)?.requestId;
+      const reason = (envelope.params as { reason?: unknown } | undefined)?.reason;
+      for (const p of this.pending.values()) {
+        if (p.sender.id === sender.id && p.recipient.id === recipient.id && p.id === requestId) {
+          this.cancelPending(p, new AaosError(ErrorCode.CANCELLED, `request '${p.method}' cancelled by its sender: ${typeof reason === 'string' ? reason : 'no reason given'}`), text);
+          break;
+        }
+      }
+      return { status: 'delivered', envelope_id: envelopeId };
+    }
+    this.delivered(sender, recipient, envelope, context, envelopeId);
+    void this.deps.deliver(recipient, text, envelope, context, attachments).catch((err: unknown) => {
       this.deps.emit({
         type: 'MessageFailed',
         agent_id: sender.id,
         agent_name: sender.name,
-        trace_id: envelope.metadata.trace_id,
+        trace_id: context.traceId,
+        ...(sender.runId ? { run_id: sender.runId } : {}),
         from: sender.id,
         to: recipient.id,
         method: envelope.method,
@@ -52,37 +118,112 @@ export class Router {
         reason: toPlainError(err).message,
       });
     });
-    this.delivered(sender, recipient, envelope);
     return { status: 'delivered', envelope_id: envelopeId };
   }
 
-  /** Request/reply with a timeout. */
-  async request(sender: RouterAgent, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<unknown> {
-    const { envelope, recipient, text } = this.admit(sender, envelopeText, true);
-    const key = `${envelope.metadata.trace_id}:${String(envelope.id)}`;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
+  /** Request/reply with a timeout: always answered with a response envelope carrying the request's id. */
+  request(sender: RouterAgent, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<ReplyEnvelope> {
+    const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText, true);
+    const id = envelope.id!;
+    return new Promise<ReplyEnvelope>((resolve) => {
+      let done = false;
+      const entry: Pending = {
+        sender,
+        recipient,
+        id,
+        method: envelope.method,
+        context,
+        settle: (reply) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.pending.delete(context.runId);
+          resolve(reply);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.cancelPending(
+          entry,
           new AaosError(ErrorCode.MESSAGE_TIMEOUT, `request '${envelope.method}' to ${recipient.name} (${recipient.id}) got no reply within ${timeoutMs} ms`, {
             recipient: recipient.id,
             timeout_ms: timeoutMs,
           }),
         );
       }, timeoutMs);
+      this.pending.set(context.runId, entry);
+      this.delivered(sender, recipient, envelope, context, envelopeId);
+      this.deps.deliver(recipient, text, envelope, context, attachments).then(
+        (outcome) => entry.settle(this.replyFor(entry, outcome)),
+        (err: unknown) => entry.settle(this.errorFor(entry, toPlainError(err))),
+      );
     });
-    this.pending.set(key, { timer: timer!, recipient: recipient.id });
-    try {
-      const reply = this.deps.deliver(recipient, text, envelope, attachments);
-      this.delivered(sender, recipient, envelope);
-      return await Promise.race([reply, timeout]);
-    } finally {
-      clearTimeout(timer);
-      this.pending.delete(key);
+  }
+
+  /**
+   * The caller's run (or, without a run id, the whole caller) was cancelled or stopped:
+   * its pending requests are answered with a cancellation and their recipients cancelled.
+   */
+  cancelFrom(senderId: string, senderRunId: string | undefined, reason: string): void {
+    if (this.pending.size === 0) return;
+    for (const p of [...this.pending.values()]) {
+      if (p.sender.id !== senderId) continue;
+      if (senderRunId !== undefined && p.sender.trace?.span_id !== senderRunId) continue;
+      this.cancelPending(p, new AaosError(ErrorCode.CANCELLED, `request '${p.method}' to ${p.recipient.name} cancelled: ${reason}`, { recipient: p.recipient.id }));
     }
   }
 
-  private admit(sender: RouterAgent, envelopeText: string, needsId = false): { envelope: McpEnvelope; recipient: RouterAgent; text: string } {
+  /** Tell the recipient (MCP `notifications/cancelled`), cancel its delivery, answer the caller with the error. */
+  private cancelPending(p: Pending, err: AaosError, noticeText?: string): void {
+    if (!this.pending.has(p.context.runId)) return;
+    const notice =
+      noticeText ??
+      JSON.stringify(
+        cancelledEnvelope({
+          sender: p.sender.id,
+          recipient: p.recipient.id,
+          requestId: p.id,
+          reason: err.message,
+          ...(p.sender.trace ? { trace: p.sender.trace } : {}),
+        }),
+      );
+    this.deps.emit({
+      type: 'MessageSent',
+      agent_id: p.sender.id,
+      agent_name: p.sender.name,
+      trace_id: p.context.traceId,
+      ...(p.context.goalRunId ? { run_id: p.context.goalRunId } : {}),
+      from: p.sender.id,
+      to: p.recipient.id,
+      method: CANCELLED_METHOD,
+      envelope_id: String(p.id),
+    });
+    p.settle(this.errorFor(p, toPlainError(err)));
+    this.deps.cancel(p.recipient, p.context.runId, notice, err.message);
+  }
+
+  private meta(p: Pending) {
+    return { responder: p.recipient.id, trace_id: p.context.traceId, timestamp: new Date().toISOString() };
+  }
+
+  private replyFor(p: Pending, outcome: RunOutcome): ReplyEnvelope {
+    // a recipient that failed answers with its error, not an empty result
+    if ((outcome.stop_reason === 'error' || outcome.stop_reason === 'cancelled') && outcome.error) return this.errorFor(p, outcome.error);
+    return resultReply(p.id, resultOf(outcome), this.meta(p));
+  }
+
+  private errorFor(p: Pending, plain: PlainError): ReplyEnvelope {
+    return errorReply(
+      p.id,
+      { code: rpcCodeFor(plain.code), message: plain.message, data: { code: plain.code, ...(plain.details ? { details: plain.details } : {}) } },
+      this.meta(p),
+    );
+  }
+
+  private admit(
+    sender: RouterAgent,
+    envelopeText: string,
+    needsId = false,
+  ): { envelope: McpEnvelope; recipient: RouterAgent; text: string; context: DeliveryContext; envelopeId: string } {
     const envelope = parseEnvelope(envelopeText);
     if (envelope.metadata.sender !== sender.id) {
       throw new AaosError(
@@ -101,30 +242,39 @@ export class Router {
       });
     }
     this.deps.authorize(sender, { kind: 'message_send', targetId: recipient.id, targetName: recipient.name });
+    // the supervisor's view of the caller's trace wins over what the envelope says
+    const context: DeliveryContext = {
+      runId: randomUUID(),
+      traceId: sender.trace?.trace_id ?? envelope.metadata.trace_id,
+      ...(sender.runId ? { goalRunId: sender.runId } : {}),
+      ...(sender.trace ? { parentSpanId: sender.trace.span_id } : {}),
+    };
+    const envelopeId = envelope.id !== undefined ? String(envelope.id) : `n-${++notificationSeq}`;
     this.deps.emit({
       type: 'MessageSent',
       agent_id: sender.id,
       agent_name: sender.name,
-      trace_id: envelope.metadata.trace_id,
+      trace_id: context.traceId,
       ...(sender.runId ? { run_id: sender.runId } : {}),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
-      envelope_id: envelope.metadata.trace_id,
+      envelope_id: envelopeId,
     });
-    return { envelope, recipient, text: envelopeText };
+    return { envelope, recipient, text: envelopeText, context, envelopeId };
   }
 
-  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope): void {
+  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope, context: DeliveryContext, envelopeId: string): void {
     this.deps.emit({
       type: 'MessageDelivered',
       agent_id: recipient.id,
       agent_name: recipient.name,
-      trace_id: envelope.metadata.trace_id,
+      trace_id: context.traceId,
+      ...(context.goalRunId ? { run_id: context.goalRunId } : {}),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
-      envelope_id: envelope.metadata.trace_id,
+      envelope_id: envelopeId,
     });
   }
 }

@@ -73,6 +73,7 @@ export class GoalRunner {
       agent_id: rec.agent_id,
       agent_name: 'bootstrap',
       run_id: rec.run_id,
+      trace_id: goalTraceId(rec.run_id),
       previous_state: record.state,
     });
     return this.enqueue(rec);
@@ -84,6 +85,7 @@ export class GoalRunner {
       agent_id: record.agent_id,
       agent_name: 'bootstrap',
       run_id: record.run_id,
+      trace_id: goalTraceId(record.run_id),
       goal_preview: preview(record.goal),
       workspace: record.workspace,
     });
@@ -155,6 +157,7 @@ export class GoalRunner {
     try {
       const outcome = await this.deps.supervisor.run(this.agentId!, goalMessage(w.record), {
         runId,
+        traceId: goalTraceId(runId),
         workspace: w.record.workspace,
         signal: controller.signal,
       });
@@ -186,12 +189,18 @@ export class GoalRunner {
       agent_id: rec.agent_id,
       agent_name: 'bootstrap',
       run_id: rec.run_id,
+      trace_id: goalTraceId(rec.run_id),
       status: rec.state,
       result_preview: preview(rec.result ?? rec.error?.message ?? ''),
       elapsed_ms: Math.round(elapsedMs),
     });
     return rec;
   }
+}
+
+/** One trace per goal run, everything it causes included: its id is the run id's 32 hex digits (a W3C trace id). */
+export function goalTraceId(runId: string): string {
+  return runId.replaceAll('-', '');
 }
 
 function goalMessage(record: RunRecord): string {

@@ -24,6 +24,8 @@ export interface ToolContext {
   agentName: string;
   runId: string | undefined;
   traceId: string;
+  /** the calling delivery's run id (its span in the trace); absent outside a delivery */
+  spanId?: string;
   workspace: string | undefined;
   dataDir: string;
   signal: AbortSignal;

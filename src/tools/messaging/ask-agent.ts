@@ -12,6 +12,6 @@ export function createAskAgentTool(messenger: Messenger): Tool {
       message: z.string().min(1),
       timeout_ms: z.number().int().min(100).max(600_000).default(120_000),
     }),
-    run: (input, ctx) => messenger.request(ctx.agentId, input.to, 'agent.run', { message: input.message }, input.timeout_ms),
+    run: (input, ctx) => messenger.request({ agentId: ctx.agentId, spanId: ctx.spanId }, input.to, 'agent.run', { message: input.message }, input.timeout_ms),
   });
 }
