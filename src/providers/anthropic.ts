@@ -1,6 +1,7 @@
 import { Anthropic } from '@anthropic-ai/sdk';
 import { Console } from 'node:console';
-import { toProviderError } from './provider-errors.js';
+import { badResponse, callProviderJson, DEFAULT_PROVIDER_TIMEOUTS, type ProviderTimeouts } from './provider-call.js';
+import type { ProviderCallInfo } from './provider-errors.js';
 import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
 
 type WireMessage = Anthropic.MessageParam;
@@ -11,8 +12,8 @@ export interface AnthropicProviderOptions {
   apiKey: string;
   /** e.g. http://127.0.0.1:8080 (the SDK adds /v1/messages); default https://api.anthropic.com */
   baseURL?: string;
-  /** per-request timeout; default 10 minutes */
-  timeoutMs?: number;
+  /** total and idle-body limits of one call (default 10 minutes and 2 minutes) */
+  timeouts?: ProviderTimeouts;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -94,6 +95,21 @@ function mapStopReason(reason: string | null | undefined, hasToolUse: boolean): 
   }
 }
 
+/**
+ * The least a Messages API body must be to be an answer: an object with `type: "message"`
+ * and a `content` array of objects. Anything else is MODEL_BAD_RESPONSE. (An empty
+ * `content` is a real answer of this API: the model had nothing to add.)
+ */
+export function checkAnthropicMessage(json: unknown, text: string, info: ProviderCallInfo): Anthropic.Message {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badResponse(info, 'the body is not a JSON object', text);
+  const record = json as Record<string, unknown>;
+  if (record['type'] !== 'message') throw badResponse(info, `'type' is ${JSON.stringify(record['type'] ?? null)}, not "message"`, text);
+  const content = record['content'];
+  if (!Array.isArray(content)) throw badResponse(info, "it has no 'content' array", text);
+  if (content.some((block) => typeof block !== 'object' || block === null)) throw badResponse(info, "'content' holds something that is not a block object", text);
+  return json as Anthropic.Message;
+}
+
 /** Messages API response → neutral response. Block types other than text and tool_use are dropped. */
 export function fromAnthropicResponse(message: Anthropic.Message, requestedModel: string): ModelResponse {
   const content: ContentBlock[] = [];
@@ -122,8 +138,10 @@ const SDK_LOGGER = new Console(process.stderr);
 export class AnthropicProvider implements ModelProvider {
   readonly id = 'anthropic';
   private readonly client: Anthropic;
+  private readonly timeouts: ProviderTimeouts;
 
   constructor(options: AnthropicProviderOptions) {
+    this.timeouts = options.timeouts ?? DEFAULT_PROVIDER_TIMEOUTS;
     this.client = new Anthropic({
       apiKey: options.apiKey,
       baseURL: options.baseURL ?? 'https://api.anthropic.com',
@@ -131,19 +149,16 @@ export class AnthropicProvider implements ModelProvider {
       maxRetries: 0,
       // SDK notices (e.g. deprecated models) must never land on stdout, which may carry NDJSON audit
       logger: SDK_LOGGER,
-      timeout: options.timeoutMs ?? 600_000,
+      // bounds the wait for headers only; the body is bounded in callProviderJson
+      timeout: this.timeouts.totalMs,
     });
   }
 
   async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
-    const info = { provider: this.id, model: request.model, keyEnv: 'ANTHROPIC_API_KEY', signal: request.signal };
-    let message: Anthropic.Message;
-    try {
-      message = await this.client.messages.create(toAnthropicRequest(request), request.signal ? { signal: request.signal } : undefined);
-    } catch (err) {
-      throw toProviderError(err, info);
-    }
-    return fromAnthropicResponse(message, request.model);
+    const info: ProviderCallInfo = { provider: this.id, model: request.model, keyEnv: 'ANTHROPIC_API_KEY', ...(request.signal ? { signal: request.signal } : {}) };
+    const body = toAnthropicRequest(request);
+    const { json, text } = await callProviderJson((signal) => this.client.messages.create(body, { signal }).asResponse(), info, this.timeouts);
+    return fromAnthropicResponse(checkAnthropicMessage(json, text, info), request.model);
   }
 
   maxContextTokens(model: string): number {

@@ -2,6 +2,7 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
+import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
 import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
 import { InferenceScheduler, laneLimitsFromEnv, schedulerLimitsFromEnv, type SchedulerLimits } from './scheduler.js';
 import { sleep as realSleep } from './sleep.js';
@@ -33,8 +34,8 @@ export interface ModelGatewayOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** jitter source in [0, 1) */
   random?: () => number;
-  /** per-request HTTP timeout of real providers (default 10 minutes) */
-  timeoutMs?: number;
+  /** total and idle-body limits of real providers' calls (default: AAOS_MODEL_TIMEOUT_MS, AAOS_MODEL_IDLE_TIMEOUT_MS) */
+  timeouts?: Partial<ProviderTimeouts>;
 }
 
 interface KnownAgent {
@@ -69,7 +70,7 @@ export class ModelGateway {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
-    this.router = new ProviderRouter(options.env, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    this.router = new ProviderRouter(options.env, { timeouts: { ...providerTimeoutsFromEnv(options.env), ...options.timeouts } });
     const limits = options.limits ?? schedulerLimitsFromEnv(options.env);
     this.scheduler = new InferenceScheduler({
       limits,

@@ -1,6 +1,7 @@
 import { OpenAI } from 'openai';
 import { Console } from 'node:console';
-import { toProviderError } from './provider-errors.js';
+import { badResponse, callProviderJson, DEFAULT_PROVIDER_TIMEOUTS, type ProviderTimeouts } from './provider-call.js';
+import type { ProviderCallInfo } from './provider-errors.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
 
@@ -21,7 +22,8 @@ export interface OpenAICompatProviderOptions {
   baseURL: string;
   /** env var named in auth errors */
   keyEnv?: string;
-  timeoutMs?: number;
+  /** total and idle-body limits of one call (default 10 minutes and 2 minutes) */
+  timeouts?: ProviderTimeouts;
 }
 
 /** Tool results that failed are marked in the text itself: `role: tool` has no error flag. */
@@ -102,6 +104,33 @@ function parseArguments(raw: string): { input: unknown; error?: string } {
   }
 }
 
+/**
+ * The least a Chat Completions body must be to be an answer: an object with a non-empty
+ * `choices` whose first entry has a `message` carrying text, tool calls, or a finish reason
+ * that explains their absence. Anything else (HTML, `choices: []`, an error object with 200)
+ * is MODEL_BAD_RESPONSE rather than an empty answer.
+ */
+export function checkChatCompletion(json: unknown, text: string, info: ProviderCallInfo): WireResponse {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return reject(info, 'the body is not a JSON object', text);
+  const choices = (json as Record<string, unknown>)['choices'];
+  if (!Array.isArray(choices)) return reject(info, "it has no 'choices' array", text);
+  if (choices.length === 0) return reject(info, "'choices' is empty", text);
+  const first: unknown = choices[0];
+  const message = typeof first === 'object' && first !== null ? (first as Record<string, unknown>)['message'] : undefined;
+  if (typeof message !== 'object' || message === null) return reject(info, "choices[0] has no 'message' object", text);
+  const { content, tool_calls: calls } = message as Record<string, unknown>;
+  if (content !== undefined && content !== null && typeof content !== 'string') return reject(info, 'choices[0].message.content is neither text nor null', text);
+  if (calls !== undefined && calls !== null && !Array.isArray(calls)) return reject(info, 'choices[0].message.tool_calls is not an array', text);
+  const finish = (first as Record<string, unknown>)['finish_reason'];
+  const said = (typeof content === 'string' && content !== '') || (Array.isArray(calls) && calls.length > 0);
+  if (!said && finish !== 'length' && finish !== 'content_filter') return reject(info, 'choices[0].message has neither text nor tool calls', text);
+  return json as WireResponse;
+}
+
+function reject(info: ProviderCallInfo, why: string, text: string): never {
+  throw badResponse(info, why, text);
+}
+
 /** Chat Completions response → neutral response. Missing usage (some local servers) is estimated. */
 export function fromChatResponse(response: WireResponse, request: ModelRequest): ModelResponse {
   const choice = response.choices?.[0];
@@ -147,10 +176,12 @@ export class OpenAICompatProvider implements ModelProvider {
   readonly id: OpenAICompatFlavor;
   private readonly client: OpenAI;
   private readonly keyEnv: string | undefined;
+  private readonly timeouts: ProviderTimeouts;
 
   constructor(options: OpenAICompatProviderOptions) {
     this.id = options.id;
     this.keyEnv = options.keyEnv;
+    this.timeouts = options.timeouts ?? DEFAULT_PROVIDER_TIMEOUTS;
     this.client = new OpenAI({
       apiKey: options.apiKey ?? 'no-key',
       baseURL: options.baseURL,
@@ -158,19 +189,16 @@ export class OpenAICompatProvider implements ModelProvider {
       maxRetries: 0,
       // SDK notices (e.g. deprecated models) must never land on stdout, which may carry NDJSON audit
       logger: SDK_LOGGER,
-      timeout: options.timeoutMs ?? 600_000,
+      // bounds the wait for headers only: the SDK clears it once they arrive; the body is bounded in callProviderJson
+      timeout: this.timeouts.totalMs,
     });
   }
 
   async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
-    const info = { provider: this.id, model: request.model, signal: request.signal, ...(this.keyEnv ? { keyEnv: this.keyEnv } : {}) };
-    let response: WireResponse;
-    try {
-      response = await this.client.chat.completions.create(toChatRequest(this.id, request), request.signal ? { signal: request.signal } : undefined);
-    } catch (err) {
-      throw toProviderError(err, info);
-    }
-    return fromChatResponse(response, request);
+    const info: ProviderCallInfo = { provider: this.id, model: request.model, ...(request.signal ? { signal: request.signal } : {}), ...(this.keyEnv ? { keyEnv: this.keyEnv } : {}) };
+    const body = toChatRequest(this.id, request);
+    const { json, text } = await callProviderJson((signal) => this.client.chat.completions.create(body, { signal }).asResponse(), info, this.timeouts);
+    return fromChatResponse(checkChatCompletion(json, text, info), request);
   }
 
   maxContextTokens(model: string): number {

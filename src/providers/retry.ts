@@ -56,9 +56,11 @@ export interface RetryHooks {
   signal?: AbortSignal;
 }
 
-/** Only rate limits and server errors are worth repeating; everything else fails at once. */
+/** Transient provider failures are worth repeating; everything else (auth, bad request, cancel) fails at once. */
+const RETRYABLE = new Set<string>([ErrorCode.MODEL_RATE_LIMITED, ErrorCode.MODEL_SERVER, ErrorCode.MODEL_TIMEOUT, ErrorCode.MODEL_BAD_RESPONSE]);
+
 export function isRetryable(err: unknown): err is AaosError {
-  return err instanceof AaosError && (err.code === ErrorCode.MODEL_RATE_LIMITED || err.code === ErrorCode.MODEL_SERVER);
+  return err instanceof AaosError && RETRYABLE.has(err.code);
 }
 
 /**
@@ -75,7 +77,8 @@ export function retryDelayMs(err: AaosError, retry: number, policy: RetryPolicy,
 
 function retryReason(err: AaosError): string {
   const status = err.details?.['status'];
-  const kind = err.code === ErrorCode.MODEL_RATE_LIMITED ? 'rate limited' : 'server error';
+  const kind =
+    err.code === ErrorCode.MODEL_RATE_LIMITED ? 'rate limited' : err.code === ErrorCode.MODEL_TIMEOUT ? 'timed out' : err.code === ErrorCode.MODEL_BAD_RESPONSE ? 'bad response' : 'server error';
   return typeof status === 'number' ? `${kind} (HTTP ${status})` : kind;
 }
 

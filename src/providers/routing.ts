@@ -3,6 +3,7 @@ import { AnthropicProvider, anthropicContextTokens } from './anthropic.js';
 import { OpenAICompatProvider, openAICompatContextTokens } from './openai-compat.js';
 import { ScriptedProvider } from './scripted.js';
 import type { ModelProvider } from './model.js';
+import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
 
 export type ProviderId = 'anthropic' | 'openai' | 'deepseek' | 'ollama' | 'scripted';
 
@@ -78,8 +79,8 @@ export function routeModel(manifestModel: string, env: NodeJS.ProcessEnv = {}): 
 }
 
 export interface ProviderRouterOptions {
-  /** per-request HTTP timeout of the real providers */
-  timeoutMs?: number;
+  /** total and idle-body limits of the real providers' calls (default: from the env) */
+  timeouts?: ProviderTimeouts;
 }
 
 /**
@@ -137,7 +138,7 @@ export class ProviderRouter {
   }
 
   private create(route: ModelRoute): ModelProvider {
-    const timeout = this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {};
+    const timeout = { timeouts: this.options.timeouts ?? providerTimeoutsFromEnv(this.env) };
     const id = route.provider;
     if (id === 'scripted') return this.scripted;
     if (id === 'ollama') {

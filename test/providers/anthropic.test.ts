@@ -16,12 +16,12 @@ const ctx = { agent_id: 'agent-1', agent_name: 'reader' };
 let server: FakeAnthropicServer;
 let events: AuditInput[];
 
-function gateway(extra: Record<string, string> = {}, retry = { maxAttempts: 1 }, timeoutMs?: number): ModelGateway {
+function gateway(extra: Record<string, string> = {}, retry = { maxAttempts: 1 }, totalMs?: number): ModelGateway {
   return new ModelGateway({
     env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: server.baseUrl, ...extra },
     emit: (e) => events.push(e),
     retry,
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(totalMs !== undefined ? { timeouts: { totalMs } } : {}),
   });
 }
 

@@ -15,8 +15,8 @@ const ctx = { agent_id: 'a-1', agent_name: 'fetcher' };
 let server: FakeOpenAIServer;
 let events: AuditInput[];
 
-function gateway(env: Record<string, string>, timeoutMs?: number): ModelGateway {
-  return new ModelGateway({ env, emit: (e) => events.push(e), retry: { maxAttempts: 1 }, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+function gateway(env: Record<string, string>, totalMs?: number): ModelGateway {
+  return new ModelGateway({ env, emit: (e) => events.push(e), retry: { maxAttempts: 1 }, ...(totalMs !== undefined ? { timeouts: { totalMs } } : {}) });
 }
 const openaiEnv = (): Record<string, string> => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.baseUrl });
 

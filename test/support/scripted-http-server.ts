@@ -10,6 +10,12 @@ export interface FakeReply {
   hang?: boolean;
   /** drop the connection without an answer */
   destroy?: boolean;
+  /** send this text verbatim as the body instead of JSON-encoding `body` (HTML, broken JSON) */
+  raw?: string;
+  /** send the status, the headers and `raw` (if any), then never another byte — a stalled body */
+  stallBody?: boolean;
+  /** announce `body`'s full length, send only its first `cutAfter` bytes, then drop the connection */
+  cutAfter?: number;
 }
 
 export interface RecordedRequest {
@@ -100,7 +106,21 @@ export class ScriptedHttpServer {
   }
 
   private send(res: ServerResponse, reply: FakeReply): void {
-    res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...this.route.headers, ...reply.headers });
-    res.end(JSON.stringify(reply.body ?? {}));
+    const text = reply.raw ?? JSON.stringify(reply.body ?? {});
+    const headers = { 'content-type': 'application/json', ...this.route.headers, ...reply.headers };
+    if (reply.stallBody) {
+      res.writeHead(reply.status ?? 200, headers);
+      if (reply.raw !== undefined) res.write(reply.raw);
+      else res.flushHeaders();
+      return;
+    }
+    if (reply.cutAfter !== undefined) {
+      const bytes = Buffer.from(text);
+      res.writeHead(reply.status ?? 200, { ...headers, 'content-length': String(bytes.byteLength) });
+      res.write(bytes.subarray(0, reply.cutAfter), () => res.socket?.destroy());
+      return;
+    }
+    res.writeHead(reply.status ?? 200, headers);
+    res.end(text);
   }
 }

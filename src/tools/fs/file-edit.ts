@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { AaosError, ErrorCode } from '../../errors/index.js';
 import { defineTool, type Tool } from '../tool.js';
 import { MAX_FILE_BYTES } from './limits.js';
-import { readVerifiedText } from './read-text.js';
-import { absolutePath, resolveSafePath } from './safe-path.js';
+import { absolutePath } from './safe-path.js';
 import { countOccurrences, tooLarge } from './text.js';
-import { replaceFile } from './write-file.js';
+import { readLeafText, replaceFile, withWriteTarget, type WriteTarget } from './write-file.js';
 
 export const FileEditInput = z.object({
   path: z.string().min(1).describe('absolute path of an existing UTF-8 file'),
@@ -34,29 +33,29 @@ export function createFileEditTool(): Tool {
       // an edit reads and writes: both capabilities, both before touching anything
       ctx.authorize({ kind: 'file_read', path });
       ctx.authorize({ kind: 'file_write', path });
-      const target = await resolveSafePath(path);
-      if (target.leaf === undefined) throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot edit '${path}': no such file`, { path });
-      if (target.leaf.kind !== 'file' || target.parent === undefined) {
-        throw new AaosError(ErrorCode.PATH_INVALID, `cannot edit '${path}': not a regular file`, { path, kind: target.leaf.kind });
-      }
-      const { text, size_bytes, info } = await readVerifiedText(path, target.leaf.identity, MAX_FILE_BYTES);
-      const count = countOccurrences(text, input.old_string);
-      if (count === 0) {
-        throw new AaosError(ErrorCode.EDIT_NO_MATCH, `file_edit: old_string not found in '${path}'`, { path });
-      }
-      if (count > 1 && input.replace_all !== true) {
-        throw new AaosError(
-          ErrorCode.EDIT_AMBIGUOUS,
-          `file_edit: old_string occurs ${count} times in '${path}'; give more context or set replace_all`,
-          { path, occurrences: count },
-        );
-      }
-      // split/join: no `$&`-style replacement patterns, unlike String.replace
-      const updated = text.split(input.old_string).join(input.new_string);
-      const bytes = Buffer.from(updated, 'utf8');
-      if (bytes.length > MAX_FILE_BYTES) throw tooLarge(path, bytes.length, MAX_FILE_BYTES, 'edited file');
-      await replaceFile({ ...target, leaf: info }, target.parent, bytes, { unchangedSince: info });
-      return { path, replacements: count, bytes_before: size_bytes, bytes_after: bytes.length };
+      return withWriteTarget(path, { create: false }, (target) => edit(target, input));
     },
   });
+}
+
+async function edit(target: WriteTarget, input: FileEditInput): Promise<FileEditResult> {
+  const { path } = target;
+  const { text, size_bytes, info } = await readLeafText(target, MAX_FILE_BYTES);
+  const count = countOccurrences(text, input.old_string);
+  if (count === 0) {
+    throw new AaosError(ErrorCode.EDIT_NO_MATCH, `file_edit: old_string not found in '${path}'`, { path });
+  }
+  if (count > 1 && input.replace_all !== true) {
+    throw new AaosError(
+      ErrorCode.EDIT_AMBIGUOUS,
+      `file_edit: old_string occurs ${count} times in '${path}'; give more context or set replace_all`,
+      { path, occurrences: count },
+    );
+  }
+  // split/join: no `$&`-style replacement patterns, unlike String.replace
+  const updated = text.split(input.old_string).join(input.new_string);
+  const bytes = Buffer.from(updated, 'utf8');
+  if (bytes.length > MAX_FILE_BYTES) throw tooLarge(path, bytes.length, MAX_FILE_BYTES, 'edited file');
+  await replaceFile(target, bytes, { unchangedSince: info });
+  return { path, replacements: count, bytes_before: size_bytes, bytes_after: bytes.length };
 }

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { AaosError, ErrorCode } from '../../errors/index.js';
 import { defineTool, type Tool } from '../tool.js';
 import { MAX_FILE_BYTES } from './limits.js';
-import { absolutePath, resolveSafePath } from './safe-path.js';
+import { absolutePath } from './safe-path.js';
 import { tooLarge } from './text.js';
-import { appendFile, ensureParentDirs, replaceFile } from './write-file.js';
+import { appendFile, replaceFile, withWriteTarget } from './write-file.js';
 
 export const FileWriteInput = z.object({
   path: z.string().min(1).describe('absolute path of the file to write'),
@@ -31,13 +30,7 @@ export function createFileWriteTool(): Tool {
       if (bytes.length > MAX_FILE_BYTES) throw tooLarge(path, bytes.length, MAX_FILE_BYTES, 'content for');
       // authorization precedes every side effect: a denied write leaves no trace
       ctx.authorize({ kind: 'file_write', path });
-      const target = await resolveSafePath(path);
-      if (target.leaf !== undefined && target.leaf.kind !== 'file') {
-        throw new AaosError(ErrorCode.PATH_INVALID, `cannot write '${path}': not a regular file`, { path, kind: target.leaf.kind });
-      }
-      const parent = await ensureParentDirs(target);
-      if (input.append === true) await appendFile(target, bytes);
-      else await replaceFile(target, parent, bytes);
+      await withWriteTarget(path, { create: true }, (target) => (input.append === true ? appendFile(target, bytes) : replaceFile(target, bytes)));
       return { path, bytes_written: bytes.length };
     },
   });

@@ -26,6 +26,8 @@ export interface PathInfo {
   kind: EntryKind;
   size: number;
   mode: number;
+  /** hard links to it (an append refuses a file that has others) */
+  links: number;
   /** modification time in ns, to notice a concurrent change */
   mtimeNs: string;
 }
@@ -54,6 +56,7 @@ export function pathInfo(stats: BigIntStats): PathInfo {
     kind: kindOf(stats),
     size: Number(stats.size),
     mode: Number(stats.mode & 0o7777n),
+    links: Number(stats.nlink),
     mtimeNs: stats.mtimeNs.toString(),
   };
 }

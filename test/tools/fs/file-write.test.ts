@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/errors/index.js';
 import { createFileWriteTool } from '../../../src/tools/fs/file-write.js';
@@ -79,5 +80,31 @@ describe('file_write', () => {
     expect(await codeOf(kit.call(fileWrite, { path: `${out}/dir`, content: 'x' }))).toBe(ErrorCode.PATH_INVALID);
     expect(await codeOf(kit.call(fileWrite, { path: `${out}/file/x.txt`, content: 'x' }))).toBe(ErrorCode.PATH_INVALID);
     expect(readFileSync(`${out}/file`, 'utf8')).toBe('f');
+  });
+
+  it('refuses to append to a file with a second hard link (it may be outside the grant)', async () => {
+    linkSync(`${tmp.dir}/precious.txt`, `${out}/alias.txt`);
+    const err = await kit.call(fileWrite, { path: `${out}/alias.txt`, content: 'leak', append: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.PATH_INVALID, message: expect.stringContaining('2 hard links') });
+    expect(readFileSync(`${tmp.dir}/precious.txt`, 'utf8')).toBe('keep me');
+    // a replace writes a new file and leaves the other name's content alone
+    await kit.call(fileWrite, { path: `${out}/alias.txt`, content: 'own copy' });
+    expect(readFileSync(`${tmp.dir}/precious.txt`, 'utf8')).toBe('keep me');
+    expect(readFileSync(`${out}/alias.txt`, 'utf8')).toBe('own copy');
+  });
+
+  it('never writes through a link: not as the leaf, not as a directory to create in', async () => {
+    symlinkSync(tmp.dir, `${out}/up`);
+    symlinkSync(`${tmp.dir}/precious.txt`, `${out}/leaf.txt`);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/up/new/x.txt`, content: 'x' }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/leaf.txt`, content: 'x' }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/leaf.txt`, content: 'x', append: true }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(readdirSync(tmp.dir).sort()).toEqual(['out', 'precious.txt']);
+    expect(readFileSync(`${tmp.dir}/precious.txt`, 'utf8')).toBe('keep me');
+  });
+
+  it('an append to a FIFO fails at once instead of blocking the supervisor', async () => {
+    execFileSync('mkfifo', [`${out}/pipe`]);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/pipe`, content: 'x', append: true }))).toBe(ErrorCode.PATH_INVALID);
   });
 });
