@@ -231,7 +231,9 @@ function computeRatios(report) {
   const g = (obj, k) => (obj && typeof obj[k] === 'number' ? obj[k] : null);
   const r = {
     tool_call_rtt_over_port_rtt: ratio(g(report.tool_call, 'rtt_us_p50'), g(report.raw, 'port_rtt_us_p50')),
+    tool_call_p99_over_port_p99: ratio(g(report.tool_call, 'rtt_us_p99'), g(report.raw, 'port_rtt_us_p99')),
     router_rtt_over_relay_rtt: ratio(g(report.router, 'rtt_us_p50'), g(report.raw, 'relay_rtt_us_p50')),
+    router_p99_over_relay_p99: ratio(g(report.router, 'rtt_us_p99'), g(report.raw, 'relay_rtt_us_p99')),
     router_envelopes_over_port_flood: ratio(g(report.router, 'envelopes_per_s'), g(report.raw, 'port_flood_msgs_per_s')),
     spawn_rate_over_raw: ratio(g(report.spawn, 'agents_per_s'), g(report.raw, 'worker_spawns_per_s')),
     spawn_p50_over_raw: ratio(g(report.spawn, 'p50_ms'), g(report.raw, 'worker_spawn_ms_p50')),
@@ -255,6 +257,33 @@ function computeRatios(report) {
   return r;
 }
 
+/** The suites each ratio is computed from (a ratio is only as good as both of its sides). */
+const RATIO_SUITES = {
+  tool_call_rtt_over_port_rtt: ['tool_call', 'raw'],
+  tool_call_p99_over_port_p99: ['tool_call', 'raw'],
+  router_rtt_over_relay_rtt: ['router', 'raw'],
+  router_p99_over_relay_p99: ['router', 'raw'],
+  router_envelopes_over_port_flood: ['router', 'raw'],
+  spawn_rate_over_raw: ['spawn', 'raw'],
+  spawn_p50_over_raw: ['spawn', 'raw'],
+  fanout_wall_over_ideal: ['fanout'],
+  fanout_over_faster_peer: ['fanout', 'peers'],
+  peer_wall_over_ideal: ['peers'],
+};
+
+/** Foreign CPU above which a suite's figures (and every ratio using them) are marked disturbed. */
+const DISTURBED_CORES = 0.2;
+
+/** ratio key → why it is suspect, for every ratio one of whose suites ran on a busy box. */
+function disturbedRatios(report) {
+  const out = {};
+  for (const [key, suites] of Object.entries(RATIO_SUITES)) {
+    const busy = suites.filter((s) => report.suites[s]?.foreign_cpu_cores > DISTURBED_CORES);
+    if (busy.length) out[key] = busy.map((s) => `${s}: foreign CPU ${report.suites[s].foreign_cpu_cores} cores`).join('; ');
+  }
+  return out;
+}
+
 function emptyReport(opts, machine, startedAt) {
   return {
     schema: SCHEMA,
@@ -272,6 +301,7 @@ function emptyReport(opts, machine, startedAt) {
     memory_query: null,
     peers_skipped_reason: null,
     ratios: {},
+    ratios_disturbed: {},
     spread: {},
     details: {},
     notes: [],
@@ -284,6 +314,7 @@ function finalizeFanout(report) {
     // Keep the documented key set on every row; runtime columns stay null until its suite exists.
     row.ideal_ms ??= null;
     row.wall_ms ??= null;
+    row.supervisor_cpu_ms_per_child ??= null;
     row.openai_agents_ms ??= null;
     row.langgraph_ms ??= null;
   }
@@ -318,24 +349,25 @@ function printTable(report) {
   if (report.fanout.length) {
     lines.push('');
     lines.push('fan-out (ms, median (min–max)):');
-    lines.push(`  ${w('N', 5)} ${w('L', 4)} ${w('ideal', 7)} ${w('aaos', 20)} ${w('openai_agents', 24)} ${w('langgraph', 24)}`);
+    lines.push(`  ${w('N', 5)} ${w('L', 4)} ${w('ideal', 7)} ${w('aaos', 20)} ${w('sup CPU ms/child', 18)} ${w('openai_agents', 24)} ${w('langgraph', 24)}`);
     for (const r of report.fanout) {
       const cell = (k) => (r.spread?.[k] ? fmtSpread(r.spread[k]) : fmt(r[k]));
-      lines.push(`  ${w(r.children, 5)} ${w(r.model_latency_ms, 4)} ${w(fmt(r.ideal_ms), 7)} ${w(cell('wall_ms'), 20)} ${w(cell('openai_agents_ms'), 24)} ${w(cell('langgraph_ms'), 24)}`);
+      lines.push(`  ${w(r.children, 5)} ${w(r.model_latency_ms, 4)} ${w(fmt(r.ideal_ms), 7)} ${w(cell('wall_ms'), 20)} ${w(fmt(r.supervisor_cpu_ms_per_child), 18)} ${w(cell('openai_agents_ms'), 24)} ${w(cell('langgraph_ms'), 24)}`);
     }
     if (report.peers_skipped_reason) lines.push(`  peers skipped: ${report.peers_skipped_reason}`);
   }
   lines.push('');
-  lines.push('ratios (same run):');
+  lines.push('ratios (same run; ! = a suite behind it ran on a busy box, see the notes):');
+  const mark = (k) => (report.ratios_disturbed[k] ? ' !' : '');
   for (const [k, v] of Object.entries(report.ratios)) {
     if (v && typeof v === 'object') {
       const entries = Object.entries(v);
       if (!entries.length) lines.push(`  ${w(k, 40)} –`);
       for (const [kk, vv] of entries) {
         const val = vv && typeof vv === 'object' ? Object.entries(vv).map(([a, b]) => `${a} ${fmt(b)}`).join(', ') : fmt(vv);
-        lines.push(`  ${w(`${k}.${kk}`, 40)} ${val}`);
+        lines.push(`  ${w(`${k}.${kk}`, 40)} ${val}${mark(k)}`);
       }
-    } else lines.push(`  ${w(k, 40)} ${fmt(v)}`);
+    } else lines.push(`  ${w(k, 40)} ${fmt(v)}${mark(k)}`);
   }
   if (report.notes.length) {
     lines.push('');
@@ -364,7 +396,7 @@ async function main() {
     Object.assign(status, idle);
     report.suites[name] = status;
     if (status.error) process.stderr.write(`== suite ${name} FAILED: ${status.error}\n`);
-    if (status.foreign_cpu_cores > 0.2) {
+    if (status.foreign_cpu_cores > DISTURBED_CORES) {
       report.notes.push(`${name}: other processes used ${status.foreign_cpu_cores} cores during the suite; its figures may be low`);
     }
     if (out) merge(report, out);
@@ -372,6 +404,7 @@ async function main() {
 
   finalizeFanout(report);
   report.ratios = computeRatios(report);
+  report.ratios_disturbed = disturbedRatios(report);
   report.machine.loadavg_after = os.loadavg().map((v) => sig(v, 3));
   report.finished_at = new Date().toISOString();
 

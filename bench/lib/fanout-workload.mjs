@@ -18,11 +18,34 @@ export const ECHO_TOOL = 'echo';
 
 export const idealMs = (latencyMs) => (ROOT_MODEL_CALLS + CHILD_MODEL_CALLS) * latencyMs;
 
-/** Grid of (children, latency) and repetitions (fewer for the slow N = 500 runs). */
+/**
+ * Grid of (children, latency) and repetitions (fewer for the slow N ≥ 500 runs, which are
+ * measured at L = 50 only: their question is whether the supervisor keeps up with N
+ * children, and at L = 0 there is no ideal to compare with).
+ */
 export function fanoutConfig(quick) {
   return quick
-    ? { children: [10, 100], latenciesMs: [0, 50], reps: 2, repsLarge: 2, largeFrom: 500, warmup: 1 }
-    : { children: [10, 100, 500], latenciesMs: [0, 50], reps: 5, repsLarge: 3, largeFrom: 500, warmup: 1 };
+    ? { children: [10, 100, 500], latenciesMs: [0, 50], reps: 2, repsLarge: 1, largeFrom: 500, warmup: 1 }
+    : { children: [10, 100, 500, 1000], latenciesMs: [0, 50], reps: 5, repsLarge: 3, largeFrom: 500, warmup: 1 };
+}
+
+/** The latencies measured at n children (see fanoutConfig). */
+export const latenciesFor = (cfg, n) => (n >= cfg.largeFrom ? cfg.latenciesMs.filter((l) => l > 0) : cfg.latenciesMs);
+
+/**
+ * Applies the command-line overrides every fan-out suite accepts:
+ * --children 10,100  --latencies 0,50  --reps N  --warmup N
+ */
+export function applyFanoutFlags(cfg, flags) {
+  const list = (v) => String(v).split(',').map(Number);
+  if (flags.children) cfg.children = list(flags.children);
+  if (flags.latencies !== undefined) {
+    cfg.latenciesMs = list(flags.latencies);
+    cfg.largeFrom = Number.POSITIVE_INFINITY; // explicit latencies apply to every N
+  }
+  if (flags.reps) cfg.reps = cfg.repsLarge = Number(flags.reps);
+  if (flags.warmup !== undefined) cfg.warmup = Number(flags.warmup);
+  return cfg;
 }
 
 /** Repetitions for a configuration with n children. */

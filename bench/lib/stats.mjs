@@ -143,3 +143,15 @@ export function mediansOf(reps, group) {
   }
   return { results, spreads };
 }
+
+/**
+ * The share of `withPart` that `withoutPart` does not explain: 1 − without / with, kept within
+ * [0, 1]. Two medians measured apart can cross by noise (the bare path measured slower than the
+ * full one), which would print a negative share; the clamped value comes with a note saying so.
+ */
+export function shareOf(withoutPart, withPart, label) {
+  const raw = 1 - withoutPart / withPart;
+  const share = sig(Math.min(1, Math.max(0, raw)), 3);
+  const note = raw < 0 || raw > 1 ? `${label}: raw share ${sig(raw, 3)} lies outside [0, 1] (the two medians crossed within their spread); reported as ${share}` : null;
+  return { share, note };
+}

@@ -8,6 +8,8 @@
 //                  (Runtime warmWorkers = N; the pool is full before each rep)       ← headline
 //   wall_ms_cold   the same without a warm pool (every child boots its worker)
 //   warm_pool_saving_ms = wall_ms_cold − wall_ms
+//   supervisor_cpu_ms_per_child   CPU time of the supervisor (main) thread during one warm
+//                  run, from the thread's own scheduler statistics, divided by N
 //
 // Verified like the peers (verifyWorkload): model calls are counted by wrapping the model
 // gateway's complete() (root vs child by parentId, in-flight child calls for the overlap
@@ -15,8 +17,9 @@
 // AgentExecutionCompleted of children). Rows merge with the peers' rows by (children, L).
 
 import { runSuite } from '../lib/suite.mjs';
-import { fanoutConfig, repsFor, idealMs, WorkloadCounters, verifyWorkload, childTask, childIndexOf, CHILD_TOOL_CALLS, ECHO_TOOL } from '../lib/fanout-workload.mjs';
+import { fanoutConfig, applyFanoutFlags, latenciesFor, repsFor, idealMs, WorkloadCounters, verifyWorkload, childTask, childIndexOf, CHILD_TOOL_CALLS, ECHO_TOOL } from '../lib/fanout-workload.mjs';
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
+import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
 import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript, launcherOf } from '../lib/aaos.mjs';
 
 function scripts(dir, n, latencyMs) {
@@ -74,16 +77,15 @@ function instrument(runtime, counters) {
 }
 
 await runSuite('fanout', async ({ quick, flags, log }) => {
-  const cfg = fanoutConfig(quick);
-  if (flags.children) cfg.children = String(flags.children).split(',').map(Number);
-  if (flags.reps) cfg.reps = cfg.repsLarge = Number(flags.reps);
+  const cfg = applyFanoutFlags(fanoutConfig(quick), flags);
+  const noCold = flags['no-cold'] === true;
   // cold runs (no warm pool) pay N worker boots each; fewer of them
   // (quick: no cold N=100 run, and at N=100 no warm-up, 2 reps at L=50 and 1 at L=0: every
   // N=100 rep waits ~9 s for the pool to refill, and quick mode must stay under 2 minutes;
   // the full run has all of them)
   const coldReps = (n) => (quick ? cfg.reps : n >= cfg.largeFrom ? 1 : 3);
-  const coldLatencies = (n) => (quick && n >= 100 ? [] : cfg.latenciesMs);
-  const warmReps = (n, latencyMs) => (quick && n >= 100 ? (latencyMs === 0 ? 1 : 2) : repsFor(cfg, n));
+  const coldLatencies = (n) => (noCold || (quick && n >= 100) || n >= cfg.largeFrom ? [] : latenciesFor(cfg, n));
+  const warmReps = (n, latencyMs) => (flags.reps ? cfg.reps : quick && n >= 100 && n < cfg.largeFrom ? (latencyMs === 0 ? 1 : 2) : repsFor(cfg, n));
   const warmups = (n) => (quick && n >= 100 ? 0 : cfg.warmup);
   log(`config ${JSON.stringify(cfg)}`);
   const tmp = tempDir('fanout');
@@ -97,25 +99,29 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
           AAOS_SPAWN_AGENTS_BATCH_CAP: String(n),
           AAOS_MAX_CONCURRENT_INFERENCE_SCRIPTED: String(Math.max(256, 2 * n)),
         };
+        // limits raised for large N: the bench measures the runtime, not its default caps
         const runtime = await openRuntime({ dataDir: `${tmp.dir}/${mode}-${n}`, env, maxAgents: n + 10, ...(mode === 'warm' ? { warmWorkers: n } : {}) });
         const counters = new WorkloadCounters();
         const probe = instrument(runtime, counters);
         try {
-          const lats = mode === 'warm' ? cfg.latenciesMs : coldLatencies(n);
+          const lats = mode === 'warm' ? latenciesFor(cfg, n) : coldLatencies(n);
           for (const latencyMs of lats) {
             const root = await runtime.supervisor.spawn(scripts(tmp.dir, n, latencyMs));
             const reps = mode === 'warm' ? warmReps(n, latencyMs) : coldReps(n);
             const samples = [];
             const tails = [];
             const events = [];
+            const supCpu = [];
             let checks;
             for (let r = -warmups(n); r < reps; r++) {
               if (mode === 'warm') await waitWarm(runtime.supervisor, n);
               counters.reset();
               probe.events = 0;
+              const cpu0 = mainThreadCpuNs();
               const t0 = nowNs();
               const out = await runtime.supervisor.run(root.id, 'go');
               const ms = msSince(t0);
+              const cpu1 = mainThreadCpuNs();
               if (out.stop_reason !== 'complete' || !out.response.includes(`collected ${n} child answers, 0 failed`)) {
                 throw new Error(`aaos ${mode} N=${n} L=${latencyMs}: root ended ${out.stop_reason}: ${JSON.stringify(out.response).slice(0, 200)} ${JSON.stringify(out.error)}`);
               }
@@ -124,9 +130,10 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
               samples.push(ms);
               tails.push(ms - Number(probe.lastChildDone - t0) / 1e6);
               events.push(probe.events);
-              log(`rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`);
+              if (cpu0 !== null && cpu1 !== null) supCpu.push((cpu1 - cpu0) / 1e6 / n);
+              log(`rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; supervisor CPU ${supCpu.length ? supCpu.at(-1).toFixed(2) : '?'} ms/child; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`);
             }
-            perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, checks };
+            perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, supCpu, checks };
             await runtime.supervisor.stop(root.id, 'bench done');
           }
         } finally {
@@ -139,12 +146,13 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
   }
 
   for (const n of cfg.children) {
-    for (const latencyMs of cfg.latenciesMs) {
+    for (const latencyMs of latenciesFor(cfg, n)) {
       const warm = perMode[`warm/${n}/${latencyMs}`];
       const cold = perMode[`cold/${n}/${latencyMs}`];
       const sw = spread(warm.samples);
       const sc = cold ? spread(cold.samples) : null;
       const st = spread(warm.tails);
+      const sp = warm.supCpu.length ? spread(warm.supCpu) : null;
       const row = {
         children: n,
         model_latency_ms: latencyMs,
@@ -154,7 +162,9 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
         warm_pool_saving_ms: sc ? sig(sc.median - sw.median) : null,
         tail_after_last_child_ms: sig(st.median),
         audit_events_per_run: spread(warm.events).median,
+        supervisor_cpu_ms_per_child: sp ? sig(sp.median, 3) : null,
         spread: {
+          ...(sp ? { supervisor_cpu_ms_per_child: { median: sig(sp.median, 3), min: sig(sp.min, 3), max: sig(sp.max, 3), n: sp.n } } : {}),
           wall_ms: { median: sig(sw.median), min: sig(sw.min), max: sig(sw.max), n: sw.n },
           ...(sc ? { wall_ms_cold: { median: sig(sc.median), min: sig(sc.min), max: sig(sc.max), n: sc.n } } : {}),
         },
@@ -167,13 +177,14 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
     results: { fanout: rows },
     details: {
       fanout: {
-        config: { ...cfg, cold_reps: 'quick: 2 at N=10, none at N=100; full: 3, 1 at N=500', warm_reps_quick_n100: 'L=50: 2, L=0: 1, no warm-up', runtime: 'Runtime.open (durable LMDB audit sink)' },
+        config: { ...cfg, cold_reps: 'quick: 2 at N=10, none at N≥100; full: 3 below N=500, none from N=500', warm_reps_quick_n100: 'L=50: 2, L=0: 1, no warm-up', large_n: 'N≥500: L=50 only, warm pool = N, repsLarge reps', runtime: 'Runtime.open (durable LMDB audit sink)' },
         method: 'root (LLM agent) → spawn_agents with N children (AAOS_SPAWN_AGENTS_BATCH_CAP=N) → each child 3 echo calls + answer → root answers; warm pool = N',
       },
     },
     notes: [
       'aaos wall_ms uses a warm pool of N pre-started workers (full before each rep); wall_ms_cold has none; warm_pool_saving_ms is their difference',
       'tail_after_last_child_ms: time from the last child answering to the root\'s result (child stops/terminations + the root\'s final model turn of L ms)',
+      'supervisor_cpu_ms_per_child: supervisor-thread CPU (/proc/self/task/<pid>/schedstat) during one warm run / N',
     ],
   };
 });

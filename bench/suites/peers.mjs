@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { runSuite, BENCH_DIR } from '../lib/suite.mjs';
-import { fanoutConfig, repsFor, idealMs, WorkloadCounters, verifyWorkload } from '../lib/fanout-workload.mjs';
+import { fanoutConfig, applyFanoutFlags, latenciesFor, repsFor, idealMs, WorkloadCounters, verifyWorkload } from '../lib/fanout-workload.mjs';
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import * as openaiAgents from '../peers/openai-agents.mjs';
 import * as langgraph from '../peers/langgraph.mjs';
@@ -32,8 +32,7 @@ function pkgVersion(name) {
 
 await runSuite('peers', async ({ quick, flags, log }) => {
   const cfg = fanoutConfig(quick);
-  if (flags.children) cfg.children = String(flags.children).split(',').map(Number);
-  if (flags.reps) cfg.reps = cfg.repsLarge = Number(flags.reps);
+  applyFanoutFlags(cfg, flags);
   log(`config ${JSON.stringify(cfg)}`);
   // Both SDKs hang one abort listener per concurrent child/tool on a shared AbortSignal;
   // Node's leak warning at 10 listeners is expected here and only clutters the output.
@@ -59,7 +58,7 @@ await runSuite('peers', async ({ quick, flags, log }) => {
   }
 
   const grid = [];
-  for (const n of cfg.children) for (const latencyMs of cfg.latenciesMs) grid.push({ n, latencyMs });
+  for (const n of cfg.children) for (const latencyMs of latenciesFor(cfg, n)) grid.push({ n, latencyMs });
 
   // Build every (peer, configuration) once; repetitions reuse the built agents/graphs.
   const cells = [];

@@ -15,7 +15,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runSuite, importDist, DIST_DIR } from '../lib/suite.mjs';
-import { percentiles, spread, sig, mediansOf } from '../lib/stats.mjs';
+import { percentiles, spread, sig, mediansOf, shareOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
 const stubModels = {
@@ -81,7 +81,8 @@ await runSuite('router', async ({ quick, log }) => {
   }
 
   const { results, spreads } = mediansOf(reps, 'router');
-  results.audit_sink_share = sig(1 - results.bare_rtt_us_p50 / results.rtt_us_p50, 3);
+  const sink = shareOf(results.bare_rtt_us_p50, results.rtt_us_p50, 'router.audit_sink_share');
+  results.audit_sink_share = sink.share;
   return {
     results: { router: results },
     spread: spreads,
@@ -96,6 +97,6 @@ await runSuite('router', async ({ quick, log }) => {
         },
       },
     },
-    notes: [],
+    notes: sink.note ? [sink.note] : [],
   };
 });

@@ -16,7 +16,7 @@
 
 import { runSuite, importDist } from '../lib/suite.mjs';
 import { makeEnvelope } from '../lib/payloads.mjs';
-import { percentiles, spread, sig, mediansOf } from '../lib/stats.mjs';
+import { percentiles, spread, sig, mediansOf, shareOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
 const stubModels = {
@@ -79,7 +79,8 @@ await runSuite('tool_call', async ({ quick, log }) => {
   }
 
   const { results, spreads } = mediansOf(reps, 'tool_call');
-  results.audit_sink_share = sig(1 - results.bare_rtt_us_p50 / results.rtt_us_p50, 3);
+  const sink = shareOf(results.bare_rtt_us_p50, results.rtt_us_p50, 'tool_call.audit_sink_share');
+  results.audit_sink_share = sink.share;
   return {
     results: { tool_call: results },
     spread: spreads,
@@ -95,6 +96,6 @@ await runSuite('tool_call', async ({ quick, log }) => {
         },
       },
     },
-    notes: [],
+    notes: sink.note ? [sink.note] : [],
   };
 });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { EnvRecord } from '../config/config.js';
 import { isAaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import { DaemonClient, RemoteError } from './client.js';
 import { ExitCode } from './exit-codes.js';
@@ -21,7 +22,7 @@ export function addDaemonOptions(cmd: Command, opts: { json?: boolean } = { json
 }
 
 /** --socket, else AAOS_SOCKET, else <data dir>/run/agentd.sock (the daemon's own default). */
-export function socketFromFlags(flags: DaemonFlags, env: NodeJS.ProcessEnv = process.env): string {
+export function socketFromFlags(flags: DaemonFlags, env: EnvRecord = process.env): string {
   if (flags.socket) return resolve(flags.socket);
   if (flags.dataDir) return defaultSocketPath(resolve(flags.dataDir), { ...env, AAOS_SOCKET: '' });
   return defaultSocketPath(defaultDataDir(env), env);

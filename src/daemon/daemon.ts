@@ -1,10 +1,7 @@
-import { intFromEnv } from '../config/env.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { InflightTools } from './inflight-tools.js';
 import type { DaemonContext } from './methods.js';
 import { RpcServer } from './server.js';
-
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export interface DaemonOptions {
   runtime: Runtime;
@@ -29,7 +26,7 @@ export class Daemon {
   readonly graceMs: number;
 
   private constructor(private readonly opts: DaemonOptions) {
-    this.graceMs = opts.graceMs ?? intFromEnv(opts.runtime.env, 'AAOS_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 0);
+    this.graceMs = opts.graceMs ?? opts.runtime.config.get('AAOS_SHUTDOWN_GRACE_MS');
     this.inflight = new InflightTools(opts.runtime.audit);
     const context: DaemonContext = {
       runtime: opts.runtime,

@@ -1,3 +1,4 @@
+import { readSetting, type EnvRecord } from '../config/config.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { Embedder } from './embedder.js';
 import { HashedNgramEmbedder } from './hashed-ngram-embedder.js';
@@ -8,9 +9,9 @@ import { OpenAICompatibleEmbedder } from './openai-embedder.js';
  * AAOS_EMBEDDINGS_DIMS) select an OpenAI-compatible endpoint; otherwise the offline
  * hashed-ngram embedder.
  */
-export function embedderFromEnv(env: Readonly<Record<string, string | undefined>>): Embedder {
-  const baseUrl = env['AAOS_EMBEDDINGS_BASE_URL']?.trim();
-  const model = env['AAOS_EMBEDDINGS_MODEL']?.trim();
+export function embedderFromEnv(env: EnvRecord): Embedder {
+  const baseUrl = readSetting(env, 'AAOS_EMBEDDINGS_BASE_URL');
+  const model = readSetting(env, 'AAOS_EMBEDDINGS_MODEL');
   if (!baseUrl) {
     if (model) {
       throw new AaosError(ErrorCode.CONFIG_INVALID, 'AAOS_EMBEDDINGS_MODEL is set but AAOS_EMBEDDINGS_BASE_URL is not', {
@@ -24,16 +25,7 @@ export function embedderFromEnv(env: Readonly<Record<string, string | undefined>
       variable: 'AAOS_EMBEDDINGS_MODEL',
     });
   }
-  const dimsText = env['AAOS_EMBEDDINGS_DIMS']?.trim();
-  let dims: number | undefined;
-  if (dimsText) {
-    dims = Number(dimsText);
-    if (!Number.isInteger(dims) || dims <= 0) {
-      throw new AaosError(ErrorCode.CONFIG_INVALID, `AAOS_EMBEDDINGS_DIMS must be a positive integer, got '${dimsText}'`, {
-        variable: 'AAOS_EMBEDDINGS_DIMS',
-      });
-    }
-  }
-  const apiKey = env['AAOS_EMBEDDINGS_API_KEY']?.trim();
+  const dims = readSetting(env, 'AAOS_EMBEDDINGS_DIMS');
+  const apiKey = readSetting(env, 'AAOS_EMBEDDINGS_API_KEY');
   return new OpenAICompatibleEmbedder({ baseUrl, model, ...(apiKey ? { apiKey } : {}), ...(dims !== undefined ? { dims } : {}) });
 }

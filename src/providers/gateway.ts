@@ -1,3 +1,4 @@
+import { readSetting } from '../config/config.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
@@ -172,7 +173,7 @@ export class ModelGateway {
 
   /** One line for the daemon's start-up notice. */
   describeDefault(): string {
-    const override = this.env['AAOS_MODEL_OVERRIDE']?.trim();
+    const override = readSetting(this.env, 'AAOS_MODEL_OVERRIDE');
     const prefix = override ? `AAOS_MODEL_OVERRIDE=${override}: every agent uses this model; ` : '';
     const real = this.router.available().filter((id) => id !== 'scripted');
     if (real.length === 0) {

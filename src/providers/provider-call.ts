@@ -1,5 +1,5 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
-import { intFromEnv } from '../config/env.js';
+import { readSetting, type EnvRecord } from '../config/config.js';
 import { toProviderError, type ProviderCallInfo } from './provider-errors.js';
 import { abortReason } from './sleep.js';
 
@@ -11,15 +11,15 @@ export interface ProviderTimeouts {
   idleMs: number;
 }
 
-export const DEFAULT_PROVIDER_TIMEOUTS: ProviderTimeouts = { totalMs: 600_000, idleMs: 120_000 };
-
-/** AAOS_MODEL_TIMEOUT_MS (default 600000) and AAOS_MODEL_IDLE_TIMEOUT_MS (default 120000). */
-export function providerTimeoutsFromEnv(env: NodeJS.ProcessEnv): ProviderTimeouts {
+/** AAOS_MODEL_TIMEOUT_MS and AAOS_MODEL_IDLE_TIMEOUT_MS (defaults in the settings table). */
+export function providerTimeoutsFromEnv(env: EnvRecord): ProviderTimeouts {
   return {
-    totalMs: intFromEnv(env, 'AAOS_MODEL_TIMEOUT_MS', DEFAULT_PROVIDER_TIMEOUTS.totalMs, 1),
-    idleMs: intFromEnv(env, 'AAOS_MODEL_IDLE_TIMEOUT_MS', DEFAULT_PROVIDER_TIMEOUTS.idleMs, 1),
+    totalMs: readSetting(env, 'AAOS_MODEL_TIMEOUT_MS'),
+    idleMs: readSetting(env, 'AAOS_MODEL_IDLE_TIMEOUT_MS'),
   };
 }
+
+export const DEFAULT_PROVIDER_TIMEOUTS: ProviderTimeouts = providerTimeoutsFromEnv({});
 
 type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array };
 

@@ -1,3 +1,5 @@
+import { readSetting, type EnvRecord } from '../config/config.js';
+import type { SettingName } from '../config/settings.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { AnthropicProvider, anthropicContextTokens } from './anthropic.js';
 import { OpenAICompatProvider, openAICompatContextTokens } from './openai-compat.js';
@@ -26,7 +28,7 @@ export const ACCEPTED_MODEL_FORMS = [
 ] as const;
 
 /** The env var that must hold a key; ollama and scripted need none. */
-export const PROVIDER_KEY_ENV: Record<ProviderId, string | undefined> = {
+export const PROVIDER_KEY_ENV: Record<ProviderId, SettingName | undefined> = {
   anthropic: 'ANTHROPIC_API_KEY',
   openai: 'OPENAI_API_KEY',
   deepseek: 'DEEPSEEK_API_KEY',
@@ -34,17 +36,13 @@ export const PROVIDER_KEY_ENV: Record<ProviderId, string | undefined> = {
   scripted: undefined,
 };
 
-const DEFAULT_BASE_URL: Record<Exclude<ProviderId, 'scripted'>, string> = {
-  anthropic: 'https://api.anthropic.com',
-  openai: 'https://api.openai.com/v1',
-  deepseek: 'https://api.deepseek.com',
-  ollama: 'http://127.0.0.1:11434/v1',
-};
+/** OLLAMA_BASE_URL has no default in the settings table: setting it is what makes ollama available. */
+const OLLAMA_DEFAULT_BASE_URL = 'http://127.0.0.1:11434/v1';
 
-/** Empty strings count as unset: `FOO= agentd` should not look configured. */
-export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name];
-  return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
+/** A text setting through the settings table (empty counts as unset: `FOO= agentd` should not look configured). */
+function envValue(env: EnvRecord, name: SettingName): string | undefined {
+  const value = readSetting(env, name);
+  return typeof value === 'string' ? value : undefined;
 }
 
 function unknownModel(spec: string, why: string): AaosError {
@@ -62,7 +60,7 @@ const PREFIXED: Array<[string, ProviderId]> = [
 ];
 
 /** Pure routing by the model string; AAOS_MODEL_OVERRIDE (when set) replaces every agent's model. */
-export function routeModel(manifestModel: string, env: NodeJS.ProcessEnv = {}): ModelRoute {
+export function routeModel(manifestModel: string, env: EnvRecord = {}): ModelRoute {
   const override = envValue(env, 'AAOS_MODEL_OVERRIDE');
   const spec = (override ?? manifestModel).trim();
   for (const [prefix, provider] of PREFIXED) {
@@ -93,7 +91,7 @@ export class ProviderRouter {
   private readonly providers = new Map<ProviderId, ModelProvider>();
 
   constructor(
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly env: EnvRecord,
     private readonly options: ProviderRouterOptions = {},
   ) {
     this.providers.set('scripted', this.scripted);
@@ -130,7 +128,7 @@ export class ProviderRouter {
   available(): ProviderId[] {
     const out: ProviderId[] = [];
     for (const id of ['anthropic', 'openai', 'deepseek'] as const) {
-      if (envValue(this.env, PROVIDER_KEY_ENV[id] as string)) out.push(id);
+      if (envValue(this.env, PROVIDER_KEY_ENV[id] as SettingName)) out.push(id);
     }
     if (envValue(this.env, 'OLLAMA_BASE_URL')) out.push('ollama');
     out.push('scripted');
@@ -145,14 +143,14 @@ export class ProviderRouter {
       const apiKey = envValue(this.env, 'OLLAMA_API_KEY');
       return new OpenAICompatProvider({
         id,
-        baseURL: envValue(this.env, 'OLLAMA_BASE_URL') ?? DEFAULT_BASE_URL.ollama,
+        baseURL: envValue(this.env, 'OLLAMA_BASE_URL') ?? OLLAMA_DEFAULT_BASE_URL,
         ...(apiKey ? { apiKey, keyEnv: 'OLLAMA_API_KEY' } : {}),
         ...timeout,
       });
     }
-    const keyEnv = PROVIDER_KEY_ENV[id] as string;
+    const keyEnv = PROVIDER_KEY_ENV[id] as SettingName;
     const apiKey = envValue(this.env, keyEnv);
-    const baseEnv = keyEnv.replace('_API_KEY', '_BASE_URL');
+    const baseEnv = keyEnv.replace('_API_KEY', '_BASE_URL') as SettingName;
     if (!apiKey) {
       throw new AaosError(
         ErrorCode.MODEL_UNAVAILABLE,
@@ -160,7 +158,7 @@ export class ProviderRouter {
         { model: route.spec, provider: id, env: keyEnv },
       );
     }
-    const baseURL = envValue(this.env, baseEnv) ?? DEFAULT_BASE_URL[id];
+    const baseURL = envValue(this.env, baseEnv) as string; // defaults in the settings table
     if (id === 'anthropic') return new AnthropicProvider({ apiKey, baseURL, ...timeout });
     return new OpenAICompatProvider({ id, apiKey, baseURL, keyEnv, ...timeout });
   }

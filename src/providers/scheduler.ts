@@ -1,5 +1,5 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
-import { intFromEnv } from '../config/env.js';
+import { readSetting, type EnvRecord } from '../config/config.js';
 import { abortReason } from './sleep.js';
 
 export interface SchedulerLimits {
@@ -9,14 +9,13 @@ export interface SchedulerLimits {
   minDelayMs: number;
 }
 
-export const DEFAULT_SCHEDULER_LIMITS: SchedulerLimits = { maxConcurrent: 3, minDelayMs: 0 };
+export const DEFAULT_SCHEDULER_LIMITS: SchedulerLimits = schedulerLimitsFromEnv({});
 
-
-/** AAOS_MAX_CONCURRENT_INFERENCE (default 3) and AAOS_MIN_INFERENCE_DELAY_MS (default 0); bad values are CONFIG_INVALID. */
-export function schedulerLimitsFromEnv(env: NodeJS.ProcessEnv): SchedulerLimits {
+/** AAOS_MAX_CONCURRENT_INFERENCE and AAOS_MIN_INFERENCE_DELAY_MS (defaults in the settings table); bad values are CONFIG_INVALID. */
+export function schedulerLimitsFromEnv(env: EnvRecord): SchedulerLimits {
   return {
-    maxConcurrent: intFromEnv(env, 'AAOS_MAX_CONCURRENT_INFERENCE', DEFAULT_SCHEDULER_LIMITS.maxConcurrent, 1),
-    minDelayMs: intFromEnv(env, 'AAOS_MIN_INFERENCE_DELAY_MS', DEFAULT_SCHEDULER_LIMITS.minDelayMs, 0),
+    maxConcurrent: readSetting(env, 'AAOS_MAX_CONCURRENT_INFERENCE'),
+    minDelayMs: readSetting(env, 'AAOS_MIN_INFERENCE_DELAY_MS'),
   };
 }
 
@@ -29,13 +28,13 @@ export interface SchedulerOptions {
 
 /**
  * Per-provider overrides from `AAOS_MAX_CONCURRENT_INFERENCE_<PROVIDER>` (e.g. _ANTHROPIC).
- * The offline scripted model is local and free, so its default is high (256) rather than 3.
+ * The offline scripted model is local and free, so its default is high (256); the others
+ * inherit AAOS_MAX_CONCURRENT_INFERENCE.
  */
-export function laneLimitsFromEnv(env: NodeJS.ProcessEnv, base: SchedulerLimits): Record<string, SchedulerLimits> {
+export function laneLimitsFromEnv(env: EnvRecord, base: SchedulerLimits): Record<string, SchedulerLimits> {
   const out: Record<string, SchedulerLimits> = {};
-  for (const provider of ['anthropic', 'openai', 'deepseek', 'ollama', 'scripted']) {
-    const fallback = provider === 'scripted' ? 256 : base.maxConcurrent;
-    const maxConcurrent = intFromEnv(env, `AAOS_MAX_CONCURRENT_INFERENCE_${provider.toUpperCase()}`, fallback, 1);
+  for (const provider of ['anthropic', 'openai', 'deepseek', 'ollama', 'scripted'] as const) {
+    const maxConcurrent = readSetting(env, `AAOS_MAX_CONCURRENT_INFERENCE_${provider.toUpperCase() as Uppercase<typeof provider>}`) ?? base.maxConcurrent;
     out[provider] = { maxConcurrent, minDelayMs: provider === 'scripted' ? 0 : base.minDelayMs };
   }
   return out;

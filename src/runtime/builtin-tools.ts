@@ -1,4 +1,4 @@
-import { intFromEnv } from '../config/env.js';
+import { readSetting, type EnvRecord } from '../config/config.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import { replyResult } from '../protocol/envelopes.js';
 import { makeEnvelope } from '../router/envelope.js';
@@ -13,7 +13,7 @@ import type { Tool } from '../tools/tool.js';
 import { createWebFetchTool } from '../tools/web/web-fetch.js';
 
 /** The tools every runtime registers (memory and skill tools need stores and are added beside these). */
-export function builtinTools(env: NodeJS.ProcessEnv, supervisor: () => Supervisor): Tool[] {
+export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool[] {
   const messenger: Messenger = {
     send: (caller, to, method, params) => {
       const sup = supervisor();
@@ -34,7 +34,7 @@ export function builtinTools(env: NodeJS.ProcessEnv, supervisor: () => Superviso
     ...createFsTools(),
     createWebFetchTool(),
     createSpawnAgentTool(),
-    createSpawnAgentsTool(intFromEnv(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP', 16, 1)),
+    createSpawnAgentsTool(readSetting(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP')),
     createSendMessageTool(messenger),
     createAskAgentTool(messenger),
   ];

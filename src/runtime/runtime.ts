@@ -5,7 +5,7 @@ import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
-import { intFromEnv } from '../config/env.js';
+import { Config } from '../config/config.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { Supervisor } from '../kernel/supervisor.js';
@@ -32,6 +32,9 @@ import { SessionHistory } from './session-history.js';
 
 export interface RuntimeOptions {
   dataDir: string;
+  /** the settings parsed at start; default: parsed here from `env` */
+  config?: Config;
+  /** used when `config` is not given (default process.env) */
   env?: NodeJS.ProcessEnv;
   /** where audit events go as NDJSON besides the in-memory log (e.g. process.stdout) */
   auditStream?: NodeJS.WritableStream;
@@ -55,7 +58,7 @@ interface Parts {
   memory: MemoryStore;
   approvals: ApprovalQueue;
   skills: SkillRegistry;
-  env: NodeJS.ProcessEnv;
+  config: Config;
   recoveredApprovals: ApprovalRecord[];
 }
 
@@ -79,7 +82,7 @@ export class Runtime {
   readonly memory: MemoryStore;
   readonly approvals: ApprovalQueue;
   readonly skills: SkillRegistry;
-  readonly env: NodeJS.ProcessEnv;
+  readonly config: Config;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
 
@@ -96,7 +99,7 @@ export class Runtime {
     this.memory = parts.memory;
     this.approvals = parts.approvals;
     this.skills = parts.skills;
-    this.env = parts.env;
+    this.config = parts.config;
     this.recoveredApprovals = parts.recoveredApprovals;
   }
 
@@ -105,15 +108,21 @@ export class Runtime {
     return this.skills.problems;
   }
 
+  /** The merged environment (config file values under the real environment), for readers by name. */
+  get env(): NodeJS.ProcessEnv {
+    return this.config.env as NodeJS.ProcessEnv;
+  }
+
   get dataDir(): string {
     return this.supervisor.dataDir;
   }
 
   static async open(options: RuntimeOptions): Promise<Runtime> {
-    const env = options.env ?? process.env;
+    const config = options.config ?? Config.load({ env: options.env ?? process.env });
+    const env = config.env as NodeJS.ProcessEnv;
     const dataDir = resolve(options.dataDir);
     mkdirSync(dataDir, { recursive: true, mode: 0o750 });
-    const audit = new AuditLog(intFromEnv(env, 'AAOS_AUDIT_LOG_CAP', 50_000, 1));
+    const audit = new AuditLog(config.get('AAOS_AUDIT_LOG_CAP'));
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
       onInvalid: (issue) =>
@@ -127,14 +136,14 @@ export class Runtime {
     });
     // the durable audit log first, so `logs` works after a restart; then the live stream
     const auditStore = new AuditStore(store, {
-      maxCount: intFromEnv(env, 'AAOS_AUDIT_MAX_EVENTS', 200_000, 1),
-      maxAgeMs: intFromEnv(env, 'AAOS_AUDIT_MAX_AGE_DAYS', 30, 1) * DAY_MS,
+      maxCount: config.get('AAOS_AUDIT_MAX_EVENTS'),
+      maxAgeMs: config.get('AAOS_AUDIT_MAX_AGE_DAYS') * DAY_MS,
     });
     audit.addSink({ write: (e) => void auditStore.append(e), close: () => auditStore.settle() });
     if (options.auditStream) audit.addSink(NdjsonSink.toStream(options.auditStream as never));
     // an append-only NDJSON copy for log shippers (AAOS_AUDIT_FILE)
-    const auditFile = env['AAOS_AUDIT_FILE'];
-    if (auditFile) audit.addSink(NdjsonSink.toFile(resolve(auditFile)));
+    const auditFile = config.get('AAOS_AUDIT_FILE');
+    if (auditFile) audit.addSink(NdjsonSink.toFile(auditFile));
 
     const gateway = new ModelGateway({ env, emit });
     const runs = new RunStore(store);
@@ -146,10 +155,10 @@ export class Runtime {
     const approvals = new ApprovalQueue({
       persistence: new ApprovalStore(store),
       emit,
-      defaultTimeoutMs: intFromEnv(env, 'AAOS_APPROVAL_TIMEOUT_MS', 3_600_000, 1),
+      defaultTimeoutMs: config.get('AAOS_APPROVAL_TIMEOUT_MS'),
     });
     const recoveredApprovals = approvals.recover();
-    const maxOutputTokens = intFromEnv(env, 'AAOS_MAX_OUTPUT_TOKENS', 4096, 1);
+    const maxOutputTokens = config.get('AAOS_MAX_OUTPUT_TOKENS');
 
     let supervisor: Supervisor | undefined;
     const manifestOf = (agentId: string) => supervisor?.agents.get(agentId)?.manifest;
@@ -183,12 +192,12 @@ export class Runtime {
         ...memoryTools,
         createSkillReadTool(skills, activations),
       ],
-      maxAgents: options.maxAgents ?? intFromEnv(env, 'AAOS_MAX_AGENTS', 100, 1),
-      maxDepth: options.maxDepth ?? intFromEnv(env, 'AAOS_MAX_SPAWN_DEPTH', 5, 0),
+      maxAgents: options.maxAgents ?? config.get('AAOS_MAX_AGENTS'),
+      maxDepth: options.maxDepth ?? config.get('AAOS_MAX_SPAWN_DEPTH'),
       maxOutputTokens,
-      parkIdleMs: intFromEnv(env, 'AAOS_PARK_IDLE_MS', 600_000, 0),
-      warmWorkers: options.warmWorkers ?? intFromEnv(env, 'AAOS_WARM_WORKERS', 0, 0),
-      workerNice: Math.min(19, intFromEnv(env, 'AAOS_WORKER_NICE', 10, 0)),
+      parkIdleMs: config.get('AAOS_PARK_IDLE_MS'),
+      warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
+      workerNice: config.get('AAOS_WORKER_NICE'),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
@@ -217,7 +226,7 @@ export class Runtime {
       supervisor,
       runs,
       emit,
-      maxConcurrent: options.maxConcurrentGoals ?? intFromEnv(env, 'AAOS_MAX_CONCURRENT_GOALS', 2, 1),
+      maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
     });
     return new Runtime({
       supervisor,
@@ -232,7 +241,7 @@ export class Runtime {
       memory,
       approvals,
       skills,
-      env,
+      config,
       recoveredApprovals,
     });
   }
@@ -305,7 +314,7 @@ export class Runtime {
     const previous = this.agentStore.list().find((a) => a.name === manifest.name && a.manifest_path === path);
     const info = await this.spawnAgent(
       { path },
-      { ...(previous ? { id: previous.id } : {}), concurrency: intFromEnv(this.env, 'AAOS_MAX_CONCURRENT_GOALS', 2, 1) },
+      { ...(previous ? { id: previous.id } : {}), concurrency: this.config.get('AAOS_MAX_CONCURRENT_GOALS') },
     );
     this.goals.setAgent(info.id);
     return info.id;
@@ -336,7 +345,7 @@ export class Runtime {
    * with the reason. Never forgotten.
    */
   recoverRuns(): { resumed: RunRecord[]; interrupted: RunRecord[] } {
-    const resume = (this.env['AAOS_RESUME_RUNS'] ?? '1') !== '0';
+    const resume = this.config.get('AAOS_RESUME_RUNS');
     const resumed: RunRecord[] = [];
     const interrupted: RunRecord[] = [];
     for (const rec of this.runs.unfinished()) {

@@ -1,5 +1,6 @@
 import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readSetting, type EnvRecord } from '../config/config.js';
 import { isAaosError } from '../errors/index.js';
 import { PROJECT_ROOT } from '../kernel/built-path.js';
 import { parseSkillMarkdown, type Skill } from './skill.js';
@@ -20,9 +21,8 @@ export interface SkillLoadResult {
 const MAX_SKILL_MD_BYTES = 256 * 1024;
 
 /** Bundled `skills/` first, then each `:`-separated entry of AAOS_SKILLS_DIR (later wins). */
-export function skillRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  const extra = (env['AAOS_SKILLS_DIR'] ?? '').split(':').filter((entry) => entry.trim() !== '');
-  return [join(PROJECT_ROOT, 'skills'), ...extra];
+export function skillRoots(env: EnvRecord): string[] {
+  return [join(PROJECT_ROOT, 'skills'), ...readSetting(env, 'AAOS_SKILLS_DIR')];
 }
 
 async function loadOne(root: string, name: string): Promise<Skill | SkillProblem> {
@@ -65,7 +65,7 @@ async function loadOne(root: string, name: string): Promise<Skill | SkillProblem
  * one bad folder never hides the others. Symlinked skill folders are never followed:
  * the root is the trust boundary an operator configured.
  */
-export async function loadSkills(roots: readonly string[] = skillRoots()): Promise<SkillLoadResult> {
+export async function loadSkills(roots: readonly string[] = skillRoots({})): Promise<SkillLoadResult> {
   const byName = new Map<string, Skill>();
   const problems: SkillProblem[] = [];
 

@@ -20,7 +20,8 @@ async function agentd(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-describe('agentd CLI against a live daemon', () => {
+// each test starts several agentd processes one after another; a loaded machine makes that slow, not wrong
+describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
   let daemon: DaemonProcess;
   let dir: string;
   beforeAll(async () => {
@@ -127,7 +128,7 @@ describe('agentd CLI against a live daemon', () => {
   });
 });
 
-describe('agentd CLI without a daemon', () => {
+describe('agentd CLI without a daemon', { timeout: 180_000 }, () => {
   it.each([['health'], ['list'], ['runs'], ['tools'], ['approvals'], ['submit', 'a goal'], ['status', 'x'], ['logs', 'x']])('%s says how to start one and exits 3', async (...args) => {
     const dir = tempDataDir();
     try {

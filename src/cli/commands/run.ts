@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { Config, readSetting, type EnvRecord } from '../../config/config.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { toPlainError } from '../../errors/index.js';
@@ -25,9 +26,9 @@ export interface RunFlags {
  * default under the data dir). With --stdin: only when a socket was asked for
  * (--socket or AAOS_SOCKET), so a plain pipe run never touches a shared socket.
  */
-export function socketFor(flags: RunFlags, dataDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function socketFor(flags: RunFlags, dataDir: string, env: EnvRecord = process.env): string | undefined {
   if (flags.socket) return resolve(flags.socket);
-  if (flags.stdin && !env['AAOS_SOCKET']) return undefined;
+  if (flags.stdin && !readSetting(env, 'AAOS_SOCKET')) return undefined;
   return defaultSocketPath(dataDir, env);
 }
 
@@ -43,8 +44,17 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     err('agentd: --stdin needs --bootstrap <manifest.yaml>: goals are given to the bootstrap agent');
     return ExitCode.USAGE;
   }
-  const dataDir = resolve(flags.dataDir ?? defaultDataDir());
-  const socketPath = socketFor(flags, dataDir);
+  let config: Config;
+  try {
+    // every setting parsed once, before anything starts: a bad value stops here, named
+    config = Config.load({ env: process.env });
+  } catch (e) {
+    const plain = toPlainError(e);
+    err(`agentd: ${plain.code}: ${plain.message}`);
+    return ExitCode.FAILED;
+  }
+  const dataDir = resolve(flags.dataDir ?? defaultDataDir(config.env));
+  const socketPath = socketFor(flags, dataDir, config.env);
   try {
     // refuse before opening the store: a second daemon must not touch the first one's state
     if (socketPath) await prepareSocketPath(socketPath);
@@ -56,7 +66,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   let runtime: Runtime;
   try {
-    runtime = await Runtime.open({ dataDir, ...(flags.json ? { auditStream: process.stdout } : {}) });
+    runtime = await Runtime.open({ dataDir, config, ...(flags.json ? { auditStream: process.stdout } : {}) });
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);

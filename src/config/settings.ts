@@ -1,0 +1,75 @@
+import { bool, int, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
+
+/**
+ * Every setting of agentd, once: its variable name, parser, default and meaning.
+ * The environment and `agentd.yaml` both go through this table, and
+ * `docs/configuration.md` documents it (a test compares the two).
+ *
+ * To add a setting, add one line here and one row to docs/configuration.md, then read it
+ * with `config.get('AAOS_…')` (or `readSetting(env, 'AAOS_…')` where only an env record is at hand).
+ */
+const INHERITS = '`AAOS_MAX_CONCURRENT_INFERENCE`';
+
+export const SETTINGS = {
+  // where things are
+  AAOS_DATA_DIR: path('state: LMDB store, `workspace/<run_id>/`, `inbox/`, default socket (if `--data-dir` is not given)', '`$XDG_DATA_HOME/aaos`, else `~/.local/share/aaos`'),
+  XDG_DATA_HOME: path('base of the default data dir', '`~/.local/share`'),
+  AAOS_SOCKET: path('the socket, if `--socket` is not given (daemon and client)', '`<data dir>/run/agentd.sock`'),
+  AAOS_AUDIT_FILE: path('an append-only NDJSON copy of every audit event (for log shippers)'),
+  AAOS_SKILLS_DIR: pathList('`:`-separated skill folders loaded after the bundled `skills/` (later wins)'),
+
+  // daemon and goals
+  AAOS_SHUTDOWN_GRACE_MS: int(10_000, 0, 'how long running tool calls may take to finish on shutdown'),
+  AAOS_MAX_CONCURRENT_GOALS: int(2, 1, 'goals the bootstrap agent runs at once; the rest queue'),
+  AAOS_RESUME_RUNS: bool(true, 'resume goals a previous process left unfinished; `0` marks them `interrupted`'),
+  AAOS_APPROVAL_TIMEOUT_MS: int(3_600_000, 1, 'an unanswered approval is denied after this'),
+
+  // audit log
+  AAOS_AUDIT_LOG_CAP: int(50_000, 1, 'audit events kept in memory'),
+  AAOS_AUDIT_MAX_EVENTS: int(200_000, 1, 'events kept in the durable audit log (what `logs` and stream replays show, also after a restart)'),
+  AAOS_AUDIT_MAX_AGE_DAYS: int(30, 1, 'age after which durable audit events are dropped'),
+
+  // agents and workers
+  AAOS_MAX_AGENTS: int(100, 1, 'live agents at once'),
+  AAOS_MAX_SPAWN_DEPTH: int(5, 0, 'how deep agents may spawn children'),
+  AAOS_SPAWN_AGENTS_BATCH_CAP: int(16, 1, 'children one `spawn_agents` call may start'),
+  AAOS_PARK_IDLE_MS: int(600_000, 0, 'park an idle persistent agent (end its worker) after this; `0` = never'),
+  AAOS_WARM_WORKERS: int(0, 0, 'pre-started workers kept ready for spawns'),
+  AAOS_WORKER_NICE: int(10, 0, 'scheduling niceness of agent threads (Linux)', 19),
+  AAOS_MAX_OUTPUT_TOKENS: int(4096, 1, 'output tokens asked of the model per turn'),
+
+  // models
+  AAOS_MODEL_OVERRIDE: text('every agent uses this model instead of its manifest\'s (e.g. `scripted:/abs/file.yaml`)'),
+  AAOS_MODEL_TIMEOUT_MS: int(600_000, 1, 'a provider call\'s total limit (`AAOS_ERR_MODEL_TIMEOUT`, retried)'),
+  AAOS_MODEL_IDLE_TIMEOUT_MS: int(120_000, 1, 'the longest silence in a provider answer\'s body once headers arrived (`AAOS_ERR_MODEL_TIMEOUT`, retried)'),
+  AAOS_MAX_CONCURRENT_INFERENCE: int(3, 1, 'model calls in flight at once, per provider'),
+  AAOS_MIN_INFERENCE_DELAY_MS: int(0, 0, 'minimum gap between two model call starts, per provider'),
+  AAOS_MAX_CONCURRENT_INFERENCE_ANTHROPIC: optionalInt(1, 'model calls in flight for Anthropic', INHERITS),
+  AAOS_MAX_CONCURRENT_INFERENCE_OPENAI: optionalInt(1, 'model calls in flight for OpenAI', INHERITS),
+  AAOS_MAX_CONCURRENT_INFERENCE_DEEPSEEK: optionalInt(1, 'model calls in flight for DeepSeek', INHERITS),
+  AAOS_MAX_CONCURRENT_INFERENCE_OLLAMA: optionalInt(1, 'model calls in flight for Ollama', INHERITS),
+  AAOS_MAX_CONCURRENT_INFERENCE_SCRIPTED: int(256, 1, 'model calls in flight for the offline scripted model'),
+  ANTHROPIC_API_KEY: text('key for `claude-*` models', { secret: true }),
+  ANTHROPIC_BASE_URL: url('Anthropic endpoint', 'https://api.anthropic.com'),
+  OPENAI_API_KEY: text('key for `gpt-*`, `o1*`… and `openai:` models', { secret: true }),
+  OPENAI_BASE_URL: url('OpenAI endpoint', 'https://api.openai.com/v1'),
+  DEEPSEEK_API_KEY: text('key for `deepseek-*` models', { secret: true }),
+  DEEPSEEK_BASE_URL: url('DeepSeek endpoint', 'https://api.deepseek.com'),
+  OLLAMA_BASE_URL: url('a local OpenAI-compatible server for `ollama:` models; setting it marks ollama available', undefined, '`http://127.0.0.1:11434/v1`'),
+  OLLAMA_API_KEY: text('key for that server, if it wants one', { secret: true }),
+
+  // memory
+  AAOS_EMBEDDINGS_BASE_URL: url('an OpenAI-compatible embeddings endpoint (with `AAOS_EMBEDDINGS_MODEL`); unset: the offline hashed n-gram embedder'),
+  AAOS_EMBEDDINGS_MODEL: text('the embeddings model at that endpoint'),
+  AAOS_EMBEDDINGS_API_KEY: text('key for the embeddings endpoint', { secret: true }),
+  AAOS_EMBEDDINGS_DIMS: optionalInt(1, 'vector size asked of the endpoint (unset: the model\'s own)'),
+} satisfies Record<string, Setting<unknown>>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** The parsed type of one setting. */
+export type SettingValue<K extends SettingName> = (typeof SETTINGS)[K] extends Setting<infer T> ? T : never;
+
+export function isSettingName(name: string): name is SettingName {
+  return Object.hasOwn(SETTINGS, name);
+}
