@@ -308,7 +308,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('tool.list', NoParams, params);
-      return { tools: daemon.runtime.supervisor.tools.definitions() };
+      return { tools: daemon.runtime.supervisor.tools.definitions(), mcp_servers: daemon.runtime.mcp.status() };
     },
   },
   'tool.invoke': {

@@ -2,6 +2,7 @@ import { readSetting } from '../config/config.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
+import { withWireToolNames } from './wire-tool-names.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
 import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
@@ -134,7 +135,12 @@ export class ModelGateway {
             .run(
               route.provider,
               agent.id,
-              (signal) => provider.complete({ ...request, model: route.model, agent_id: agent.id, signal }, ctx),
+              (signal) => {
+                // MCP tool names (mcp.<server>.<tool>) are not valid provider tool names: spelled for the wire and back
+                const wire = route.provider === 'scripted' ? undefined : withWireToolNames(request);
+                const sent = wire ? wire.request : request;
+                return provider.complete({ ...sent, model: route.model, agent_id: agent.id, signal }, ctx).then((r) => (wire ? wire.restore(r) : r));
+              },
               controller.signal,
             )
             .catch((err: unknown) => {

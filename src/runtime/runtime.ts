@@ -26,6 +26,8 @@ import { openStore, type Store } from '../store/lmdb-env.js';
 import { RunStore, type RunRecord } from '../store/run-store.js';
 import { SessionStore } from '../store/session-store.js';
 import { closeIoPool } from '../tools/fs/index.js';
+import { McpClients } from '../mcp/mcp-clients.js';
+import { loadMcpServers } from '../mcp/server-config.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
@@ -60,6 +62,7 @@ interface Parts {
   skills: SkillRegistry;
   config: Config;
   recoveredApprovals: ApprovalRecord[];
+  mcp: McpClients;
 }
 
 const DAY_MS = 86_400_000;
@@ -83,6 +86,8 @@ export class Runtime {
   readonly approvals: ApprovalQueue;
   readonly skills: SkillRegistry;
   readonly config: Config;
+  /** MCP servers declared for the daemon (AAOS_MCP_SERVERS), their tools registered as mcp.<server>.<tool> */
+  readonly mcp: McpClients;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
 
@@ -101,6 +106,7 @@ export class Runtime {
     this.skills = parts.skills;
     this.config = parts.config;
     this.recoveredApprovals = parts.recoveredApprovals;
+    this.mcp = parts.mcp;
   }
 
   /** Problems found while loading skills (each skipped skill, with file and reason). */
@@ -121,6 +127,8 @@ export class Runtime {
     const config = options.config ?? Config.load({ env: options.env ?? process.env });
     const env = config.env as NodeJS.ProcessEnv;
     const dataDir = resolve(options.dataDir);
+    // a bad MCP declaration is refused before anything is opened
+    const mcpServers = loadMcpServers(config.get('AAOS_MCP_SERVERS'));
     mkdirSync(dataDir, { recursive: true, mode: 0o750 });
     const audit = new AuditLog(config.get('AAOS_AUDIT_LOG_CAP'));
     const emit = audit.emit.bind(audit);
@@ -222,6 +230,9 @@ export class Runtime {
         },
       },
     });
+    // a server that fails to connect is reported by name and retried; the daemon goes on
+    const mcp = new McpClients(mcpServers, { registry: supervisor.tools, emit, path: config.get('PATH') });
+    await mcp.start();
     const goals = new GoalRunner({
       supervisor,
       runs,
@@ -243,6 +254,7 @@ export class Runtime {
       skills,
       config,
       recoveredApprovals,
+      mcp,
     });
   }
 
@@ -376,6 +388,7 @@ export class Runtime {
     this.approvals.close();
     this.goals.suspend();
     await this.supervisor.shutdown(reason);
+    await this.mcp.close();
     await closeIoPool();
     await this.audit.close();
     await this.store.close();
