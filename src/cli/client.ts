@@ -48,6 +48,7 @@ export class DaemonClient {
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<string, StreamSink>();
   private closedError: Error | undefined;
+  private closeWaiters: Array<() => void> = [];
 
   private constructor(
     private readonly socket: Socket,
@@ -147,10 +148,17 @@ export class DaemonClient {
     this.pending.clear();
   }
 
+  /** Resolves when the connection to the daemon ends (the daemon stopped, or close()). */
+  whenClosed(): Promise<void> {
+    if (this.closedError) return Promise.resolve();
+    return new Promise((r) => this.closeWaiters.push(r));
+  }
+
   private onClose(): void {
     this.closedError = new AaosError(ErrorCode.DAEMON_UNREACHABLE, `the connection to the daemon on ${this.socketPath} was closed`, { socket: this.socketPath });
     this.failAll(this.closedError);
     for (const sink of [...this.streams.values()]) sink.end(undefined);
+    for (const wake of this.closeWaiters.splice(0)) wake();
   }
 }
 
