@@ -20,6 +20,7 @@ import { runSuite } from '../lib/suite.mjs';
 import { fanoutConfig, applyFanoutFlags, latenciesFor, repsFor, idealMs, WorkloadCounters, verifyWorkload, childTask, childIndexOf, CHILD_TOOL_CALLS, ECHO_TOOL } from '../lib/fanout-workload.mjs';
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
+import { startProfiler } from '../lib/profile.mjs';
 import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript, launcherOf } from '../lib/aaos.mjs';
 
 function scripts(dir, n, latencyMs) {
@@ -79,6 +80,8 @@ function instrument(runtime, counters) {
 await runSuite('fanout', async ({ quick, flags, log }) => {
   const cfg = applyFanoutFlags(fanoutConfig(quick), flags);
   const noCold = flags['no-cold'] === true;
+  // --profile <file>: a CPU profile of the supervisor thread during the measured warm runs only
+  const profiler = typeof flags.profile === 'string' ? await startProfiler() : null;
   // cold runs (no warm pool) pay N worker boots each; fewer of them
   // (quick: no cold N=100 run, and at N=100 no warm-up, 2 reps at L=50 and 1 at L=0: every
   // N=100 rep waits ~9 s for the pool to refill, and quick mode must stay under 2 minutes;
@@ -119,7 +122,8 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
               probe.events = 0;
               const cpu0 = mainThreadCpuNs();
               const t0 = nowNs();
-              const out = await runtime.supervisor.run(root.id, 'go');
+              const go = () => runtime.supervisor.run(root.id, 'go');
+              const out = profiler && mode === 'warm' && r >= 0 ? await profiler.around(go) : await go();
               const ms = msSince(t0);
               const cpu1 = mainThreadCpuNs();
               if (out.stop_reason !== 'complete' || !out.response.includes(`collected ${n} child answers, 0 failed`)) {
@@ -143,6 +147,7 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
     }
   } finally {
     tmp.cleanup();
+    if (profiler) await profiler.save(flags.profile);
   }
 
   for (const n of cfg.children) {

@@ -76,6 +76,10 @@ export class WorkerHost {
       case 'cancel':
         this.module.cancel?.(msg.run_id, msg.reason, msg.envelope);
         return;
+      case 'ping':
+        // answered by the host itself: a thread whose event loop turns is alive, whatever the module does
+        this.post({ t: 'pong', seq: msg.seq });
+        return;
     }
   }
 

@@ -24,6 +24,8 @@ export interface AuditFields {
   AgentFailed: { reason: string; code: string };
   AgentParked: { idle_ms: number };
   AgentReactivated: { reason: string };
+  /** a persistent agent's worker died; it restarts on its next message, not before `delay_ms` */
+  AgentRestartPending: { failures: number; window_ms: number; delay_ms: number; reason: string };
   CapabilityGranted: { token_id: string; capability: string; constraints?: Record<string, unknown> };
   CapabilityDenied: { capability: string; reason: string; code: string; tool?: string };
   CapabilityRevoked: { token_id: string; capability: string; reason: string };
@@ -52,6 +54,8 @@ export interface AuditFields {
   RunSubmitted: { goal_preview: string; workspace: string };
   RunCompleted: { status: string; result_preview: string; elapsed_ms: number };
   RunResumed: { previous_state: string };
+  /** the run passed AAOS_RUN_TIMEOUT_MS and was cancelled */
+  RunTimedOut: { timeout_ms: number };
   RuntimeStarted: { version: string; pid: number; model_default: string };
   RuntimeStopping: { reason: string };
   McpServerConnected: { server: string; transport: string; tools: number; attempt: number; protocol_version: string | null };

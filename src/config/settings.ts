@@ -39,6 +39,11 @@ export const SETTINGS = {
   AAOS_WARM_WORKERS: int(0, 0, 'pre-started workers kept ready for spawns'),
   AAOS_WORKER_NICE: int(10, 0, 'scheduling niceness of agent threads (Linux)', 19),
   AAOS_MAX_OUTPUT_TOKENS: int(4096, 1, 'output tokens asked of the model per turn'),
+  AAOS_WORKER_LIVENESS_MS: int(60_000, 0, 'watchdog: a worker with work that leaves a liveness ping unanswered this long is terminated (`AAOS_ERR_AGENT_UNRESPONSIVE`); `0` = no pings'),
+  AAOS_RUN_TIMEOUT_MS: int(21_600_000, 0, 'a run still going after this long is cancelled (`AAOS_ERR_RUN_TIMEOUT`); `0` = no limit'),
+  AAOS_RESTART_MAX: int(5, 1, 'a persistent agent whose worker died this many times within `AAOS_RESTART_WINDOW_MS` is parked as failed'),
+  AAOS_RESTART_WINDOW_MS: int(60_000, 1, 'the window of `AAOS_RESTART_MAX`'),
+  AAOS_RESTART_BACKOFF_MS: int(1000, 0, 'wait before a persistent agent whose worker died restarts (on its next message); doubles per failure in the window, at most 30 s'),
 
   // models
   AAOS_MODEL_OVERRIDE: text('every agent uses this model instead of its manifest\'s (e.g. `scripted:/abs/file.yaml`)'),

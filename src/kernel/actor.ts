@@ -4,6 +4,7 @@ import type { AgentInit, Delivery, SupervisorToWorker, WorkerRequest, WorkerToSu
 import { AgentState, assertTransition, isTerminal } from './lifecycle.js';
 import type { WorkerStats } from '../agent/control.js';
 import type { LaunchedWorker } from './worker-launcher.js';
+import { LivenessWatch } from './watchdog.js';
 
 export interface ActorHooks {
   /** a request from the worker (model, tool, send, request); the answer goes back on the port */
@@ -22,6 +23,15 @@ interface InFlight {
   runId: string;
   resolve(value: unknown): void;
   reject(err: Error): void;
+  /** the run passed its wall-clock limit: its caller has the error; the worker has this long to let go */
+  expired?: NodeJS.Timeout;
+}
+
+export interface ActorOptions {
+  /** see WatchdogLimits.livenessMs; 0 = no pings */
+  livenessMs?: number;
+  /** a persistent agent re-created after its worker died: no worker until its next message */
+  parked?: boolean;
 }
 
 /**
@@ -40,13 +50,19 @@ export class AgentActor {
   private readonly mailbox: Queued[] = [];
   private readonly inflight = new Map<number, InFlight>();
   private initCall: { resolve(): void; reject(err: Error): void; id: number } | undefined;
+  private readonly livenessMs: number;
+  private watch: LivenessWatch | undefined;
 
   constructor(
     readonly id: string,
     readonly name: string,
     private readonly hooks: ActorHooks,
     private concurrency = 1,
-  ) {}
+    options: ActorOptions = {},
+  ) {
+    this.livenessMs = options.livenessMs ?? 0;
+    if (options.parked) this.state = AgentState.Parked;
+  }
 
   get queued(): number {
     return this.mailbox.length;
@@ -54,6 +70,11 @@ export class AgentActor {
 
   get busy(): number {
     return this.inflight.size;
+  }
+
+  /** deliveries handled at once (kept when a persistent agent's actor is re-created) */
+  get concurrencyLimit(): number {
+    return this.concurrency;
   }
 
   get threadId(): number | undefined {
@@ -74,6 +95,18 @@ export class AgentActor {
     this.worker.on('error', (err) => this.onWorkerError(err));
     this.worker.on('exit', (code) => this.onWorkerExit(code));
     this.port.on('message', (msg: WorkerToSupervisor) => this.onMessage(msg));
+    this.watch = new LivenessWatch(
+      this.livenessMs,
+      (seq) => this.post({ t: 'ping', seq }),
+      (silentMs) =>
+        this.fail(
+          new AaosError(
+            ErrorCode.AGENT_UNRESPONSIVE,
+            `agent ${this.name} (${this.id}) failed: its worker did not answer a liveness ping for ${silentMs} ms while it had work (limit AAOS_WORKER_LIVENESS_MS=${this.livenessMs}); the worker was terminated`,
+            { agent_id: this.id, silent_ms: silentMs, liveness_ms: this.livenessMs },
+          ),
+        ),
+    );
     const id = this.nextId++;
     await new Promise<void>((resolve, reject) => {
       this.initCall = { resolve, reject, id };
@@ -100,6 +133,36 @@ export class AgentActor {
       q?.reject(new AaosError(ErrorCode.CANCELLED, `run ${runId} cancelled before it started: ${reason}`));
     }
     this.post({ t: 'cancel', run_id: runId, reason, ...(envelope ? { envelope } : {}) });
+  }
+
+  /**
+   * A run passed its wall-clock limit: its caller gets `err` now, the worker is told to
+   * cancel it, and a worker that still holds the run after `graceMs` is terminated (the
+   * agent fails with the reason), since only a stuck module ignores a cancel that long.
+   */
+  expireRun(runId: string, err: AaosError, graceMs: number): void {
+    for (let i = this.mailbox.length - 1; i >= 0; i--) {
+      const queued = this.mailbox[i] as Queued;
+      if (queued.delivery.run.run_id !== runId) continue;
+      this.mailbox.splice(i, 1);
+      queued.reject(err);
+    }
+    for (const [id, entry] of this.inflight) {
+      if (entry.runId !== runId || entry.expired) continue;
+      entry.reject(err);
+      entry.expired = setTimeout(() => {
+        if (this.inflight.get(id) !== entry) return;
+        this.fail(
+          new AaosError(
+            ErrorCode.RUN_TIMEOUT,
+            `agent ${this.name} (${this.id}) failed: ${err.message}, and its worker still held the run ${graceMs} ms after being told to cancel it; the worker was terminated`,
+            { ...err.details, agent_id: this.id, grace_ms: graceMs },
+          ),
+        );
+      }, graceMs);
+      entry.expired.unref();
+    }
+    this.post({ t: 'cancel', run_id: runId, reason: err.message });
   }
 
   pause(): void {
@@ -148,6 +211,8 @@ export class AgentActor {
   }
 
   private async endWorker(): Promise<void> {
+    this.watch?.stop();
+    this.watch = undefined;
     const worker = this.worker;
     this.worker = undefined;
     this.port?.close();
@@ -173,6 +238,7 @@ export class AgentActor {
       this.inflight.set(id, { runId: next.delivery.run.run_id, resolve: next.resolve, reject: next.reject });
       this.post({ t: 'deliver', id, delivery: next.delivery }, next.delivery.attachments);
     }
+    if (this.inflight.size > 0) this.watch?.start();
   }
 
   private onMessage(msg: WorkerToSupervisor): void {
@@ -188,12 +254,18 @@ export class AgentActor {
         const entry = this.inflight.get(msg.id);
         if (!entry) return;
         this.inflight.delete(msg.id);
-        if (msg.ok) entry.resolve(msg.value);
+        if (this.inflight.size === 0) this.watch?.stop();
+        // an expired run's caller already has its error; the worker let go in time
+        if (entry.expired) clearTimeout(entry.expired);
+        else if (msg.ok) entry.resolve(msg.value);
         else entry.reject(fromPlainError(msg.error));
         this.pump();
         return;
       }
       case 'ready':
+        return;
+      case 'pong':
+        this.watch?.pong(msg.seq);
         return;
       case 'model':
       case 'tool':
@@ -254,7 +326,10 @@ export class AgentActor {
 
   private rejectAll(err: Error): void {
     for (const q of this.mailbox.splice(0)) q.reject(err);
-    for (const entry of this.inflight.values()) entry.reject(err);
+    for (const entry of this.inflight.values()) {
+      if (entry.expired) clearTimeout(entry.expired);
+      else entry.reject(err);
+    }
     this.inflight.clear();
   }
 

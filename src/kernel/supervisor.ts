@@ -24,6 +24,9 @@ import { ManifestCache } from './manifest-cache.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
+import { DEFAULT_WATCHDOG_LIMITS, type WatchdogLimits } from './watchdog.js';
+import { DEFAULT_RESTART_LIMITS, RestartHistory, type RestartLimits } from './restart-policy.js';
+import { sleep } from '../providers/sleep.js';
 
 export interface SupervisorOptions {
   dataDir: string;
@@ -49,6 +52,10 @@ export interface SupervisorOptions {
   warmWorkers?: number;
   /** scheduling niceness of agent threads (Linux), so the supervisor keeps its share of the CPU */
   workerNice?: number;
+  /** liveness pings and the run wall-clock limit (default: 60 s, 6 h) */
+  watchdog?: Partial<WatchdogLimits>;
+  /** restart backoff and intensity of persistent agents whose worker died */
+  restarts?: Partial<RestartLimits>;
 }
 
 export interface SpawnOptions {
@@ -101,11 +108,16 @@ export class Supervisor {
   private readonly manifests = new ManifestCache();
   private readonly ended = new Map<string, AgentInfo>();
   private readonly parkTimers = new Map<string, NodeJS.Timeout>();
+  private readonly restarts = new Map<string, RestartHistory>();
+  private readonly watchdog: WatchdogLimits;
+  private readonly restartLimits: RestartLimits;
   private shuttingDown = false;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.dataDir = resolve(opts.dataDir);
     mkdirSync(this.dataDir, { recursive: true });
+    this.watchdog = { ...DEFAULT_WATCHDOG_LIMITS, ...opts.watchdog };
+    this.restartLimits = { ...DEFAULT_RESTART_LIMITS, ...opts.restarts };
     this.audit = opts.audit ?? new AuditLog();
     this.capabilities = new CapabilityTable((e) => this.emit(e));
     this.tools = new ToolRegistry();
@@ -170,7 +182,7 @@ export class Supervisor {
       if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants);
       else for (const g of grants) this.capabilities.issue(ref, g);
 
-      const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1);
+      const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1, { livenessMs: this.watchdog.livenessMs });
       rec = {
         id,
         name: manifest.name,
@@ -280,6 +292,7 @@ export class Supervisor {
     const userText = options.messageText ?? messageOf(envelopeText);
     const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
+    const deadline = this.armRunDeadline(rec, state, header);
     let result: RunResult;
     try {
       let history: RunState['messages'] = [];
@@ -312,6 +325,7 @@ export class Supervisor {
         error: toPlainError(err),
       };
     } finally {
+      clearTimeout(deadline);
       options.signal?.removeEventListener('abort', onOuterAbort);
       this.conversations.close(rec.id, runId);
       this.opts.skills?.endRun(rec.id, goalRunId);
@@ -334,6 +348,25 @@ export class Supervisor {
     return { ...result, agent_id: rec.id, usage: { ...usage }, elapsed_ms: Math.round(performance.now() - state.startedAt) };
   }
 
+  /** The run's wall-clock limit: past it, the run is cancelled with RUN_TIMEOUT and a worker that holds on is terminated. */
+  private armRunDeadline(rec: AgentRecord, state: RunState, header: { agent_id: string; agent_name: string; run_id: string }): NodeJS.Timeout | undefined {
+    const limitMs = this.watchdog.runTimeoutMs;
+    if (limitMs <= 0) return undefined;
+    const timer = setTimeout(() => {
+      const err = new AaosError(
+        ErrorCode.RUN_TIMEOUT,
+        `run ${state.runId} of agent ${rec.name} (${rec.id}) passed its wall-clock limit of ${limitMs} ms (AAOS_RUN_TIMEOUT_MS) and was cancelled`,
+        { agent_id: rec.id, run_id: state.runId, timeout_ms: limitMs },
+      );
+      this.emit({ type: 'RunTimedOut', ...header, timeout_ms: limitMs });
+      state.controller.abort(err);
+      // the worker has as long to let go of the run as it has to answer a ping
+      rec.actor.expireRun(state.runId, err, this.watchdog.livenessMs > 0 ? this.watchdog.livenessMs : DEFAULT_WATCHDOG_LIMITS.livenessMs);
+    }, limitMs);
+    timer.unref();
+    return timer;
+  }
+
   private scheduleParking(rec: AgentRecord): void {
     const idleMs = this.opts.parkIdleMs ?? 0;
     if (idleMs <= 0) return;
@@ -349,9 +382,52 @@ export class Supervisor {
   }
 
   private async reactivate(rec: AgentRecord): Promise<void> {
-    rec.actor.unpark();
-    this.emit({ type: 'AgentReactivated', ...this.header(rec), reason: 'message for a parked agent' });
-    await this.startWorker(rec);
+    const actor = rec.actor;
+    actor.unpark();
+    const waitMs = Math.max(0, (this.restarts.get(rec.id)?.notBefore ?? 0) - Date.now());
+    const reason = this.restarts.has(rec.id) ? `restart after its worker failed (backoff ${waitMs} ms left)` : 'message for a parked agent';
+    this.emit({ type: 'AgentReactivated', ...this.header(rec), reason });
+    try {
+      if (waitMs > 0) await sleep(waitMs);
+      await this.startWorker(rec);
+    } catch (err) {
+      // a worker that cannot start counts as a failure of the agent (and towards its restart limit)
+      if (!isTerminal(actor.state) && actor.state !== AgentState.Stopping) {
+        actor.fail(isAaosError(err) ? err : new AaosError(ErrorCode.WORKER_START_FAILED, `agent ${rec.name} (${rec.id}): ${String(err)}`));
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * A persistent agent whose worker died keeps its identity, capabilities and history: it
+   * gets a fresh (parked) actor and restarts on its next message after a backoff. Too many
+   * failures in the window park it as failed instead. Returns false when the agent must retire.
+   */
+  private restartLater(rec: AgentRecord, failed: AgentActor, reason: string): boolean {
+    if (rec.manifest.lifecycle !== 'persistent' || this.shuttingDown || rec.actor !== failed) return false;
+    let history = this.restarts.get(rec.id);
+    if (!history) {
+      history = new RestartHistory(this.restartLimits);
+      this.restarts.set(rec.id, history);
+    }
+    const decision = history.fail(Date.now());
+    const { windowMs, maxFailures } = this.restartLimits;
+    if (!decision.restart) {
+      const err = new AaosError(
+        ErrorCode.AGENT_RESTART_LIMIT,
+        `agent ${rec.name} (${rec.id}) is parked as failed: its worker died ${decision.failures} times within ${windowMs} ms (AAOS_RESTART_MAX=${maxFailures}); last failure: ${reason}`,
+        { agent_id: rec.id, failures: decision.failures, window_ms: windowMs },
+      );
+      failed.failure = err;
+      this.emit({ type: 'AgentFailed', ...this.header(rec), reason: err.message, code: err.code });
+      return false;
+    }
+    clearTimeout(this.parkTimers.get(rec.id));
+    this.parkTimers.delete(rec.id);
+    rec.actor = new AgentActor(rec.id, rec.name, this.actorHooks(), failed.concurrencyLimit, { livenessMs: this.watchdog.livenessMs, parked: true });
+    this.emit({ type: 'AgentRestartPending', ...this.header(rec), failures: decision.failures, window_ms: windowMs, delay_ms: decision.delayMs, reason });
+    return true;
   }
 
   private systemPrompt(rec: AgentRecord): string {
@@ -544,6 +620,7 @@ export class Supervisor {
     this.opts.models.releaseAgent(rec.id);
     this.opts.skills?.endAgent(rec.id);
     this.opts.history?.release(rec.id);
+    this.restarts.delete(rec.id);
     const info = this.info(rec);
     this.agents.remove(rec.id);
     this.ended.set(rec.id, info);
@@ -559,7 +636,7 @@ export class Supervisor {
     }
     if (to === AgentState.Failed) {
       this.emit({ type: 'AgentFailed', ...this.header(rec), reason, code: actor.failure?.code ?? ErrorCode.AGENT_FAILED });
-      void this.retire(rec, reason, 'failed');
+      if (!this.restartLater(rec, actor, reason)) void this.retire(rec, actor.failure?.message ?? reason, 'failed');
     }
   }
 

@@ -65,11 +65,14 @@ export type SupervisorToWorker =
   | { t: 'deliver'; id: number; delivery: Delivery }
   /** `envelope`: the MCP `notifications/cancelled` text when a routed request was cancelled */
   | { t: 'cancel'; run_id: string; reason: string; envelope?: string }
+  /** liveness probe of the watchdog: answered at once with `pong` by the worker host, never by the module */
+  | { t: 'ping'; seq: number }
   | Response;
 
 // worker → supervisor
 export type WorkerToSupervisor =
   | { t: 'ready' }
+  | { t: 'pong'; seq: number }
   /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
   | { t: 'model'; id: number; run_id: string; append: Message[] }
   | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string }

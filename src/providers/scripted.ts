@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -155,8 +156,6 @@ const FRESH_MS = 1000;
 interface AgentCursor {
   /** next turn index per script file */
   next: Map<string, number>;
-  /** responses produced so far; keeps tool_use ids unique across restarts */
-  calls: number;
 }
 
 /**
@@ -174,6 +173,14 @@ export class ScriptedProvider implements ModelProvider {
   private readonly loading = new Map<string, Promise<Script>>();
   private readonly freshMs: number;
   private readonly cursors = new Map<string, AgentCursor>();
+  /**
+   * Tool-call ids are `toolu_scripted_<process nonce>_<call number>_<index>`: unique across agents,
+   * runs and restarts, as a real model's are. Reused ids would make a persistent agent's older
+   * tool results look like answers to its newest calls, and history trimming would keep only its
+   * newest goal.
+   */
+  private readonly idNonce = randomBytes(4).toString('hex');
+  private callSeq = 0;
 
   /**
    * The parsed script. A file checked within the last `freshMs` is not looked at again, and
@@ -225,7 +232,7 @@ export class ScriptedProvider implements ModelProvider {
     // the turn is taken synchronously, so concurrent calls of one agent get distinct turns in order
     const cursorKey = script.cursor === 'per_run' ? `${request.agent_id}\u0000${context.run_id ?? ''}` : request.agent_id;
     const turn = this.take(script, cursorKey);
-    const callNo = this.cursorOf(cursorKey).calls++;
+    const callNo = this.callSeq++;
     const vars: Record<string, string> = {
       agent_id: context.agent_id,
       agent_name: context.agent_name,
@@ -239,7 +246,7 @@ export class ScriptedProvider implements ModelProvider {
     const calls = turn.tool_calls ?? [];
     if (turn.text !== undefined && (turn.text !== '' || calls.length === 0)) content.push({ type: 'text', text: fill(turn.text, vars) as string });
     calls.forEach((call, i) => {
-      content.push({ type: 'tool_use', id: `toolu_scripted_${callNo}_${i}`, name: call.name, input: fill(call.input, vars) });
+      content.push({ type: 'tool_use', id: `toolu_scripted_${this.idNonce}_${callNo}_${i}`, name: call.name, input: fill(call.input, vars) });
     });
     if (script.latency_ms > 0) await sleep(script.latency_ms, request.signal);
     return {
@@ -257,7 +264,7 @@ export class ScriptedProvider implements ModelProvider {
   private cursorOf(agentId: string): AgentCursor {
     let cursor = this.cursors.get(agentId);
     if (!cursor) {
-      cursor = { next: new Map(), calls: 0 };
+      cursor = { next: new Map() };
       this.cursors.set(agentId, cursor);
     }
     return cursor;

@@ -31,6 +31,8 @@ import { loadMcpServers } from '../mcp/server-config.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
+import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
+import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -206,6 +208,8 @@ export class Runtime {
       parkIdleMs: config.get('AAOS_PARK_IDLE_MS'),
       warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
       workerNice: config.get('AAOS_WORKER_NICE'),
+      watchdog: watchdogLimitsFromEnv(env),
+      restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors/index.js';
 import { ScriptedProvider, parseScript } from '../../src/providers/scripted.js';
+import { trimHistory } from '../../src/store/trim-history.js';
 import type { Message, ModelRequest, ScriptContext } from '../../src/providers/model.js';
 
 let dir: string;
@@ -27,6 +28,7 @@ function request(file: string, agentId: string, messages: Message[] = [{ role: '
 const ctx = (agentId: string, extra: Partial<ScriptContext> = {}): ScriptContext => ({ agent_id: agentId, agent_name: `name-${agentId}`, ...extra });
 
 const texts = (r: { content: Array<{ type: string; text?: string }> }) => r.content.filter((b) => b.type === 'text').map((b) => b.text);
+const toolUseIds = (r: { content: Array<{ type: string; id?: string }> }) => r.content.filter((b) => b.type === 'tool_use').map((b) => b.id);
 
 describe('ScriptedProvider', () => {
   it('keeps one cursor per agent and restarts by default', async () => {
@@ -60,13 +62,13 @@ describe('ScriptedProvider', () => {
     expect(first.stop_reason).toBe('tool_use');
     expect(first.content).toEqual([
       { type: 'text', text: 'I am name-ag-7 (ag-7) in run run-9' },
-      { type: 'tool_use', id: 'toolu_scripted_0_0', name: 'file_write', input: { path: '/ws/out-ag-7.txt', content: 'write this', meta: { dir: '/data', list: ['name-ag-7', 3] } } },
+      { type: 'tool_use', id: expect.stringMatching(/^toolu_scripted_[0-9a-f]{8}_\d+_0$/), name: 'file_write', input: { path: '/ws/out-ag-7.txt', content: 'write this', meta: { dir: '/data', list: ['name-ag-7', 3] } } },
     ]);
     const second = await p.complete(
       request(file, 'ag-7', [
         { role: 'user', content: 'write this' },
         { role: 'assistant', content: first.content },
-        { role: 'tool_result', tool_use_id: 'toolu_scripted_0_0', content: 'wrote 10 bytes', is_error: false },
+        { role: 'tool_result', tool_use_id: toolUseIds(first)[0] as string, content: 'wrote 10 bytes', is_error: false },
       ]),
       c,
     );
@@ -153,5 +155,30 @@ describe('ScriptedProvider', () => {
 
     const quick = script('q.yaml', 'turns: [{text: soon}]\nlatency_ms: 5\n');
     expect(texts(await p.complete(request(quick, 'a'), ctx('a')))).toEqual(['soon']);
+  });
+
+  it('tool-call ids are unique per run, per agent and across restarts, so trimming keeps every goal of a persistent agent', async () => {
+    const file = script('ids.yaml', 'cursor: per_run\nturns:\n  - tool_calls: [{name: echo, input: {}}, {name: echo, input: {}}]\n  - text: done\n');
+    const seen: string[] = [];
+    const history: Message[] = [];
+    // two goals of one persistent agent, then the same agent after a supervisor restart (a new provider)
+    const before = new ScriptedProvider();
+    const after = new ScriptedProvider();
+    for (const [p, runId] of [[before, 'run-1'], [before, 'run-2'], [after, 'run-3']] as const) {
+      history.push({ role: 'user', content: `goal of ${runId}` });
+      const call = await p.complete(request(file, 'keeper', [...history]), ctx('keeper', { run_id: runId }));
+      history.push({ role: 'assistant', content: call.content });
+      for (const id of toolUseIds(call)) history.push({ role: 'tool_result', tool_use_id: id as string, content: 'ok', is_error: false });
+      const answer = await p.complete(request(file, 'keeper', [...history]), ctx('keeper', { run_id: runId }));
+      history.push({ role: 'assistant', content: answer.content });
+      seen.push(...(toolUseIds(call) as string[]));
+    }
+    expect(seen).toHaveLength(6);
+    expect(new Set(seen).size).toBe(6);
+    // room for everything: nothing is cut (reused ids pinned every cut after the newest goal's calls)
+    expect(trimHistory(history, history.length)).toEqual(history);
+    // room for two goals: the two newest are kept whole
+    const kept = trimHistory(history, 10);
+    expect(kept.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['goal of run-2', 'goal of run-3']);
   });
 });
