@@ -13,6 +13,7 @@ import {
   type TraceContext,
 } from '../protocol/envelopes.js';
 import type { RunOutcome } from '../protocol/index.js';
+import { runSummary } from '../protocol/run-summary.js';
 import { parseEnvelope, type McpEnvelope } from './envelope.js';
 
 export interface RouterAgent {
@@ -55,18 +56,6 @@ interface Pending {
   settle(reply: ReplyEnvelope): void;
 }
 
-/** What the caller learns of the recipient's run (never its transcript). */
-function resultOf(outcome: RunOutcome): Record<string, unknown> {
-  return {
-    run_id: outcome.run_id,
-    agent_id: outcome.agent_id,
-    response: outcome.response,
-    stop_reason: outcome.stop_reason,
-    iterations: outcome.iterations,
-    usage: outcome.usage,
-    elapsed_ms: outcome.elapsed_ms,
-  };
-}
 
 let notificationSeq = 0;
 
@@ -208,7 +197,7 @@ export class Router {
   private replyFor(p: Pending, outcome: RunOutcome): ReplyEnvelope {
     // a recipient that failed answers with its error, not an empty result
     if ((outcome.stop_reason === 'error' || outcome.stop_reason === 'cancelled') && outcome.error) return this.errorFor(p, outcome.error);
-    return resultReply(p.id, resultOf(outcome), this.meta(p));
+    return resultReply(p.id, runSummary(outcome), this.meta(p));
   }
 
   private errorFor(p: Pending, plain: PlainError): ReplyEnvelope {

@@ -1,20 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTD, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
-
-/** A bootstrap agent whose scripted model takes a few slow turns with a tool call in each. */
-export function slowBootstrap(dir: string, latencyMs = 300): string {
-  writeFileSync(
-    join(dir, 'slow.script.yaml'),
-    `latency_ms: ${latencyMs}\ncursor: per_run\nturns:\n${[1, 2, 3].map((i) => `  - tool_calls:\n      - name: echo\n        input: {message: "step ${i}"}\n`).join('')}  - text: "finished {message}"\n`,
-  );
-  writeFileSync(join(dir, 'slow.yaml'), 'name: bootstrap\nmodel: scripted:slow.script.yaml\nlifecycle: persistent\nsystem_prompt: slow\ncapabilities:\n  - "tool: echo"\n');
-  return join(dir, 'slow.yaml');
-}
+import { slowBootstrap } from './slow-bootstrap.js';
 
 const text = (r: CallToolResult): string => (r.content[0] as { text: string }).text;
 
@@ -35,14 +24,14 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
     await client?.close();
     await daemon?.stop();
     removeDir(dir);
-  });
+  }, 120_000);
 
   it('lists the aaos tools and offers resource subscriptions', async () => {
     expect(client.getServerVersion()).toMatchObject({ name: 'aaos' });
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(['cancel_run', 'get_run', 'list_agents', 'list_approvals', 'list_runs', 'respond_approval', 'submit_goal']);
     expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
-  });
+  }, 120_000);
 
   it('submits a goal with a progress token: progress while it runs, the outcome at the end; the run is a resource', async () => {
     const progress: Array<{ progress: number; message?: string }> = [];
@@ -65,7 +54,7 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
     expect(resources.map((r) => r.uri)).toContain(out.uri);
     const got = (await client.callTool({ name: 'get_run', arguments: { run_id: out.run_id } })) as CallToolResult;
     expect(JSON.parse(text(got))).toMatchObject({ state: 'completed' });
-  });
+  }, 120_000);
 
   it('submits without a token (run id at once), follows the run by subscription, and cancels it', async () => {
     const submitted = (await client.callTool({ name: 'submit_goal', arguments: { goal: 'a goal to cancel' } })) as CallToolResult;
@@ -87,14 +76,14 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
     while (!updates.includes(uri) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(updates).toContain(uri);
     await client.unsubscribeResource({ uri });
-  });
+  }, 120_000);
 
   it('lists agents and approvals', async () => {
     const agents = JSON.parse(text((await client.callTool({ name: 'list_agents', arguments: {} })) as CallToolResult)) as { agents?: unknown[] } | unknown[];
     expect(JSON.stringify(agents)).toContain('bootstrap');
     const approvals = (await client.callTool({ name: 'list_approvals', arguments: {} })) as CallToolResult;
     expect(approvals.isError).toBeFalsy();
-  });
+  }, 120_000);
 
   it('reports errors with the AAOS code and what was wrong', async () => {
     const missing = (await client.callTool({ name: 'get_run', arguments: { run_id: 'no-such-run' } })) as CallToolResult;
@@ -106,5 +95,5 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
     const bad = (await client.callTool({ name: 'submit_goal', arguments: { goal: '' } })) as CallToolResult;
     expect(bad.isError).toBe(true);
     expect(text(bad)).toMatch(/goal/);
-  });
+  }, 120_000);
 });

@@ -75,7 +75,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     const byName = Object.fromEntries(runtime.mcp.status().map((s) => [s.server, s]));
     expect(byName['everything']).toMatchObject({ state: 'ready', error: null });
     expect(events('McpServerConnected').find((e) => 'server' in e && e.server === 'everything')).toMatchObject({ protocol_version: '2025-11-25' });
-  });
+  }, 120_000);
 
   it('a server that fails to start is reported by name and stops nothing', () => {
     const broken = runtime.mcp.status().find((s) => s.server === 'broken')!;
@@ -83,7 +83,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     expect(broken.error).toMatch(/cannot connect: .*ENOENT/);
     expect(events('McpServerFailed').some((e) => 'server' in e && e.server === 'broken')).toBe(true);
     expect(runtime.mcp.status().filter((s) => s.state === 'ready')).toHaveLength(3);
-  });
+  }, 120_000);
 
   it('an agent on the scripted model calls mcp.everything.echo and a filesystem tool and gets their results', async () => {
     const yaml = manifest(
@@ -108,7 +108,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     expect(results.find((e) => 'tool' in e && e.tool === 'mcp.fs.read_text_file')).toMatchObject({ success: true });
     // the model was shown exactly the MCP tools the agent holds
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 
   it('an agent without the capability is denied and audited, and tool: * does not grant MCP tools', async () => {
     const yaml = manifest('no-mcp', ['tool: *'], '  - tool_calls:\n      - name: mcp.everything.echo\n        input: {message: "sneak"}\n  - text: "{last_tool_result}"\n');
@@ -119,7 +119,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     expect(denied.some((e) => 'capability' in e && e.capability === 'tool: mcp.everything.echo')).toBe(true);
     expect(events('ToolInvoked').filter((e) => e.agent_id === agent.id)).toEqual([]);
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 
   it('a stdio server sees only its declared environment plus PATH, never the provider keys', async () => {
     const agent = await runtime.supervisor.spawn(manifest('env-probe', ['tool: mcp.everything.get-env'], '  - text: idle\n'));
@@ -128,7 +128,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     expect(Object.keys(seen).sort()).toEqual(['DECLARED_FOR_SERVER', 'PATH']);
     expect(out).not.toContain(PROVIDER_KEY);
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 
   it('validates input against the server schema before the call', async () => {
     const agent = await runtime.supervisor.spawn(manifest('bad-input', ['tool: mcp.everything.echo'], '  - text: idle\n'));
@@ -137,7 +137,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
       message: expect.stringMatching(/mcp\.everything\.echo.*message/),
     });
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 
   it('maps isError to a failed tool call and a slow call to a timeout', async () => {
     const agent = await runtime.supervisor.spawn(manifest('edge', ['tool: mcp.dynamic.*'], '  - text: idle\n'));
@@ -147,7 +147,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     });
     await expect(runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.slow', { ms: 3000 })).rejects.toMatchObject({ code: 'AAOS_ERR_MCP_TIMEOUT' });
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 
   it('refreshes the tool list on notifications/tools/list_changed', async () => {
     const agent = await runtime.supervisor.spawn(manifest('grower', ['tool: mcp.dynamic.*'], '  - text: idle\n'));
@@ -156,7 +156,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     await waitFor(() => runtime.supervisor.tools.get('mcp.dynamic.extra') !== undefined, 10_000, 'the new tool to be registered');
     expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.extra', { n: 21 })).toBe('extra 42');
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 
   it('reconnects a server killed mid-session, and calls work again', async () => {
     const agent = await runtime.supervisor.spawn(manifest('survivor', ['tool: mcp.everything.echo'], '  - text: idle\n'));
@@ -170,7 +170,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     expect(connection.pid).not.toBe(pid);
     expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 'after' })).toBe('Echo: after');
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 
   it('a real provider is shown wire-safe tool names and its calls reach the MCP tool', async () => {
     const yaml = 'name: claude-user\nmodel: claude-test-1\nsystem_prompt: uses MCP\ncapabilities:\n  - "tool: mcp.everything.echo"\n';
@@ -190,5 +190,5 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     const second = anthropic.requests.at(-1)!.body.messages as Array<{ content: unknown }>;
     expect(JSON.stringify(second)).not.toContain('mcp.everything.echo');
     await runtime.supervisor.stop(agent.id);
-  });
+  }, 120_000);
 });

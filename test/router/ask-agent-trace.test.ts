@@ -28,7 +28,7 @@ describe('one ask_agent hop is one trace in one goal run', () => {
   afterEach(async () => {
     await daemon?.stop();
     if (dir) removeDir(dir);
-  });
+  }, 120_000);
 
   it('every event of both agents carries one trace id, and agentd logs <run> (and --json) shows the recipient', async () => {
     dir = tempDataDir();
@@ -66,5 +66,5 @@ describe('one ask_agent hop is one trace in one goal run', () => {
     const human = spawnSync(process.execPath, [AGENTD, 'logs', result.run_id, '--socket', daemon.socket], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } });
     expect(human.status, human.stderr).toBe(0);
     expect(human.stdout).toContain('helper');
-  });
+  }, 120_000);
 });
