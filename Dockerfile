@@ -31,6 +31,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY manifests ./manifests
 COPY skills ./skills
+COPY roles ./roles
 RUN ln -s /app/dist/src/cli/agentd.js /usr/local/bin/agentd \
  && chmod 755 /app/dist/src/cli/agentd.js \
  && mkdir -p /data \

@@ -60,6 +60,18 @@ export interface AuditFields {
   RuntimeStopping: { reason: string };
   McpServerConnected: { server: string; transport: string; tools: number; attempt: number; protocol_version: string | null };
   McpServerFailed: { server: string; reason: string; attempt: number; retry_in_ms?: number };
+  // computed orchestration (plans over roles)
+  OrchestrationSelected: { mode: string; source: string; answer?: string };
+  PlanProduced: { subtask_count: number; replans_used: number; final_output: string; subtasks: Array<{ id: string; role: string; depends_on: string[] }> };
+  PlanReplanned: { reason: string; replans_used: number; failed_subtask?: string };
+  SubtaskStarted: { subtask_id: string; role: string; attempt: number; model: string };
+  SubtaskCompleted: { subtask_id: string; role: string; success: boolean; attempts: number; elapsed_ms: number; response_preview: string; reused?: boolean };
+  SubtaskFailed: { subtask_id: string; role: string; attempt: number; kind: string; reason: string; will_retry: boolean };
+  SubtaskTtlExpired: { subtask_id: string; reason: string };
+  SubtaskModelEscalated: { subtask_id: string; from_tier: number; to_tier: number; from_model: string; to_model: string; reason: string };
+  SubtaskOutputMissing: { subtask_id: string; declared_path: string };
+  ToolRepeatGuardFired: { tool: string; input_hash: string; attempt_count: number };
+  ChildRetried: { child_name: string; attempt: number; original_error: string };
 }
 
 export type AuditType = keyof AuditFields;

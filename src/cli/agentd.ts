@@ -6,6 +6,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerRoles } from './commands/roles.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSubmit } from './commands/submit.js';
@@ -37,6 +38,7 @@ registerMcp(program);
 registerApprovals(program);
 registerHealth(program);
 registerValidate(program);
+registerRoles(program);
 registerDemo(program);
 for (const cmd of program.commands) cmd.exitOverride();
 

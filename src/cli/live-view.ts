@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../audit/event.js';
+import { PlanLiveView } from './plan-live.js';
 
 export interface LiveViewOptions {
   color: boolean;
@@ -15,6 +16,7 @@ const C = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim
 export class LiveView {
   private readonly started = Date.now();
   private readonly depth = new Map<string, number>();
+  private readonly plan = new PlanLiveView();
 
   constructor(private readonly opts: LiveViewOptions) {}
 
@@ -29,6 +31,8 @@ export class LiveView {
   }
 
   format(e: AuditEvent): string | null {
+    const planLine = this.plan.format(e, this.prefix(e));
+    if (planLine !== undefined) return planLine;
     switch (e.type) {
       case 'RunSubmitted':
         return `${this.prefix(e)} ${this.paint(C.bold, '▶ run')} ${e.run_id ?? ''} ${this.paint(C.dim, e.goal_preview)}\n${' '.repeat(9)}workspace ${e.workspace}`;
@@ -73,7 +77,11 @@ export class LiveView {
         return `${this.prefix(e)} ${this.paint(C.dim, `context summarised (${e.messages_summarized} messages)`)}`;
       case 'RunCompleted': {
         const ok = e.status === 'completed';
-        return `${this.prefix(e)} ${ok ? this.paint(C.green, '■ run completed') : this.paint(C.red, `■ run ${e.status}`)} ${e.run_id ?? ''} in ${(e.elapsed_ms / 1000).toFixed(2)}s\n${' '.repeat(9)}${e.result_preview}`;
+        return [
+          `${this.prefix(e)} ${ok ? this.paint(C.green, '■ run completed') : this.paint(C.red, `■ run ${e.status}`)} ${e.run_id ?? ''} in ${(e.elapsed_ms / 1000).toFixed(2)}s`,
+          ...this.plan.summary(),
+          `${' '.repeat(9)}${e.result_preview}`,
+        ].join('\n');
       }
       default:
         return this.opts.verbose ? `${this.prefix(e)} ${this.paint(C.dim, e.type)}` : null;

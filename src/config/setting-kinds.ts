@@ -99,3 +99,17 @@ export function pathList(doc: string): Setting<string[]> {
     doc,
   };
 }
+
+/** One of a fixed set of words (any case); anything else is an error naming the choices. */
+export function oneOf<const T extends readonly [string, ...string[]]>(choices: T, def: T[number], doc: string): Setting<T[number]> {
+  return {
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((v): v is T[number] => (choices as readonly string[]).includes(v), `expected one of ${choices.join(', ')}`)
+      .transform((v) => v as T[number]),
+    default: def,
+    doc,
+  };
+}

@@ -1,4 +1,4 @@
-import { bool, int, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
+import { bool, int, oneOf, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
 
 /**
  * Every setting of agentd, once: its variable name, parser, default and meaning.
@@ -64,6 +64,15 @@ export const SETTINGS = {
   DEEPSEEK_BASE_URL: url('DeepSeek endpoint', 'https://api.deepseek.com'),
   OLLAMA_BASE_URL: url('a local OpenAI-compatible server for `ollama:` models; setting it marks ollama available', undefined, '`http://127.0.0.1:11434/v1`'),
   OLLAMA_API_KEY: text('key for that server, if it wants one', { secret: true }),
+
+  // computed orchestration (docs/orchestration.md)
+  AAOS_ORCHESTRATION: oneOf(['direct', 'plan', 'auto', 'persistent'], 'direct', 'how a goal submitted without a mode runs: `direct` (the bootstrap agent; `persistent` is the same), `plan` (planner + DAG executor) or `auto` (one model call decides)'),
+  AAOS_PLANNER_MODEL: text('model of the planner', { defaultText: 'the offline `roles/scripted/planner.yaml`' }),
+  AAOS_CLASSIFIER_MODEL: text('model of the `auto` classifier', { defaultText: '`AAOS_PLANNER_MODEL`, else the offline `roles/scripted/classifier.yaml`' }),
+  AAOS_ROLES_DIR: pathList('`:`-separated role folders loaded after the bundled `roles/` (later wins on a name)'),
+  AAOS_MAX_REPLANS: int(3, 0, 'replans of one plan run after a failure'),
+  AAOS_DEFAULT_TASK_TTL_WALL_CLOCK_S: optionalInt(1, 'wall-clock limit (s) of a subtask attempt whose plan gives none', 'none'),
+  AAOS_DEFAULT_TASK_TTL_HOPS: optionalInt(0, 'hop budget of a subtask whose plan gives none', 'none'),
 
   // memory
   AAOS_EMBEDDINGS_BASE_URL: url('an OpenAI-compatible embeddings endpoint (with `AAOS_EMBEDDINGS_MODEL`); unset: the offline hashed n-gram embedder'),

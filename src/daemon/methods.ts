@@ -60,7 +60,14 @@ export const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().
 export type AgentRunParams = z.infer<typeof AgentRunParams>;
 export const SpawnAndRunParams = z.object({ ...ManifestSource, message: z.string().min(1, 'must not be empty') }).refine(oneManifest, ONE_MANIFEST);
 export type SpawnAndRunParams = z.infer<typeof SpawnAndRunParams>;
-export const SubmitParams = z.object({ goal: z.string().trim().min(1, 'must not be empty') });
+export const SubmitParams = z.object({
+  goal: z.string().trim().min(1, 'must not be empty'),
+  /** direct | plan | auto (aaOS's `persistent` means direct); absent: AAOS_ORCHESTRATION */
+  orchestration: z
+    .enum(['direct', 'plan', 'auto', 'persistent'])
+    .transform((m) => (m === 'persistent' ? 'direct' : m))
+    .optional(),
+});
 export type SubmitParams = z.infer<typeof SubmitParams>;
 export const LogsParams = z
   .object({ agent_id: AgentId.optional(), run_id: z.string().min(1).optional(), follow: z.boolean().optional() })
@@ -213,7 +220,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       );
       let handle;
       try {
-        handle = runtime.goals.submit(p.goal);
+        handle = runtime.goals.submit(p.goal, p.orchestration ? { orchestration: p.orchestration } : {});
       } catch (err) {
         stream.close();
         throw err;
@@ -280,7 +287,9 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       const p = parseParams('run.status', RunIdParams, params);
-      return requireRun(daemon.runtime, p.run_id);
+      const rec = requireRun(daemon.runtime, p.run_id);
+      const plan = daemon.runtime.orchestrator.planOf(rec);
+      return plan ? { ...rec, plan } : rec;
     },
   },
   'run.cancel': {

@@ -70,6 +70,19 @@ export interface SpawnOptions {
   id?: string;
 }
 
+export interface ChildRunOptions {
+  /** what asked for the child (a tool name, or `plan`), named in a spawn_child denial */
+  via: string;
+  signal: AbortSignal;
+  runId?: string;
+  workspace?: string;
+  /** called with the child's id once it exists (plans show it) */
+  onSpawned?: (agentId: string) => void;
+  /** the caller's trace and span: the child's run continues the trace as a child span */
+  traceId?: string;
+  parentSpanId?: string;
+}
+
 export interface RunOptions {
   /** binary payloads handed on with the envelope (transferred, never copied) */
   attachments?: ArrayBuffer[];
@@ -266,6 +279,8 @@ export class Supervisor {
       this.router.cancelFrom(rec.id, runId, 'the calling run was cancelled');
     };
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    // a signal aborted before the run began never fires its listener: cancel now
+    if (options.signal?.aborted) controller.abort(options.signal.reason);
     const goalRunId = options.goalRunId ?? rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
@@ -511,6 +526,7 @@ export class Supervisor {
         run_id: state.goalRunId,
         data_dir: this.dataDir,
         ...(state.workspace ? { workspace: state.workspace } : {}),
+        metadata: rec.manifest.metadata,
       },
     );
     recordAssistant(state, response);
@@ -556,25 +572,45 @@ export class Supervisor {
     });
   }
 
-  /** spawn_agent: parse the child's manifest, check spawn_child, narrow, run it, stop it. */
+  /** spawn_agent: parse the child's manifest, then the one child path (`runChild`). */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
     const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
-    this.capabilities.authorize(
-      { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) },
-      { kind: 'spawn_child', name: manifest.name },
-      { tool: call.name },
-    );
-    const child = await this.spawnRecord(manifest, {
-      parentId: parent.id,
+    return this.runChild(parent.id, manifest, message, {
+      via: call.name,
+      signal: call.signal,
+      traceId: call.traceId,
+      parentSpanId: call.runId,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
     });
+  }
+
+  /**
+   * The one way a child comes to exist with authority: spawn_child is checked against the
+   * parent, every capability is narrowed to a parent token, the child runs `message` and is
+   * stopped when it answers. spawn_agent and plan subtasks both come through here.
+   */
+  async runChild(parentId: string, manifest: AgentManifest, message: string, options: ChildRunOptions): Promise<ChildRunResult> {
+    const parent = this.agents.require(parentId);
+    this.capabilities.authorize(
+      { ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) },
+      { kind: 'spawn_child', name: manifest.name },
+      { tool: options.via },
+    );
+    const child = await this.spawnRecord(manifest, {
+      parentId: parent.id,
+      ...(options.runId ? { runId: options.runId } : {}),
+      ...(options.workspace ? { workspace: options.workspace } : {}),
+    });
+    options.onSpawned?.(child.id);
     try {
+      // cancelled (or timed out) while the child's worker was starting: it runs nothing
+      if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });
       const result = await this.run(child.id, message, {
-        signal: call.signal,
-        traceId: call.traceId,
-        parentSpanId: call.runId,
-        ...(call.workspace ? { workspace: call.workspace } : {}),
+        signal: options.signal,
+        ...(options.traceId ? { traceId: options.traceId } : {}),
+        ...(options.parentSpanId ? { parentSpanId: options.parentSpanId } : {}),
+        ...(options.workspace ? { workspace: options.workspace } : {}),
       });
       return {
         agent_id: child.id,
@@ -584,6 +620,7 @@ export class Supervisor {
         iterations: result.iterations,
         usage: result.usage,
         error: result.error ? `${result.error.code}: ${result.error.message}` : null,
+        ...(result.error ? { error_code: result.error.code } : {}),
       };
     } finally {
       await this.stop(child.id, 'completed');

@@ -32,13 +32,14 @@ const SCRIPTED_PREFIX = 'scripted:';
 type IssueKind = 'invalid' | 'not_found';
 
 /** Collects located issues for one manifest; `throwIfAny` turns them into one AaosError. */
-class IssueCollector {
+export class IssueCollector {
   readonly issues: (ManifestIssue & { kind: IssueKind; path?: string })[] = [];
 
   constructor(
     private readonly file: string,
     private readonly doc: Document,
     private readonly lineCounter: LineCounter,
+    private readonly code: ErrorCode = ErrorCode.MANIFEST_INVALID,
   ) {}
 
   at(fieldPath: FieldPath, message: string, options: { atKey?: boolean; kind?: IssueKind; path?: string } = {}): void {
@@ -67,11 +68,11 @@ class IssueCollector {
       const missing = sorted.map((issue) => issue.path).filter((p): p is string => p !== undefined);
       throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, message, { file: this.file, path: missing[0], issues: plain });
     }
-    throw new AaosError(ErrorCode.MANIFEST_INVALID, message, { file: this.file, issues: plain });
+    throw new AaosError(this.code, message, { file: this.file, issues: plain });
   }
 }
 
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
@@ -161,13 +162,17 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: FieldPath = 
   return out;
 }
 
-function addZodIssues(collector: IssueCollector, issues: readonly z.core.$ZodIssue[]): void {
+export function addZodIssues(
+  collector: IssueCollector,
+  issues: readonly z.core.$ZodIssue[],
+  knownFields: Readonly<Record<string, readonly string[]>> = KNOWN_FIELDS,
+): void {
   const flat = flattenIssues(issues);
   // `fiel: x` is reported as "did you mean 'file'", so "file is missing" would only repeat it
   const hinted = new Set<string>();
   for (const { path: fieldPath, issue } of flat) {
     if (issue.code !== 'unrecognized_keys') continue;
-    const known = KNOWN_FIELDS[fieldPath.join('.')] ?? [];
+    const known = knownFields[fieldPath.join('.')] ?? [];
     for (const key of issue.keys) {
       const hint = closestMatch(key, known);
       if (hint !== undefined) hinted.add([...fieldPath, hint].join('.'));
@@ -175,7 +180,7 @@ function addZodIssues(collector: IssueCollector, issues: readonly z.core.$ZodIss
   }
   for (const { path: fieldPath, issue, message } of flat) {
     if (issue.code === 'unrecognized_keys') {
-      const known = KNOWN_FIELDS[fieldPath.join('.')] ?? [];
+      const known = knownFields[fieldPath.join('.')] ?? [];
       for (const key of issue.keys) {
         const hint = closestMatch(key, known);
         const suffix = hint !== undefined ? ` (did you mean '${hint}'?)` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
@@ -266,22 +271,20 @@ function tooLarge(file: string): AaosError {
 }
 
 /**
- * Parses and validates manifest YAML. Every problem is collected and located (file,
- * line, column, field); they are thrown together as one AaosError(MANIFEST_INVALID)
- * with `details.issues`, or MANIFEST_NOT_FOUND when the only problem is an unreadable
- * `system_prompt: {file}`.
+ * One YAML document that must be a mapping, parsed strictly (YAML 1.2, unique keys,
+ * warnings are errors, alias cap). Problems are thrown located, with `code`.
  */
-export function parseManifest(text: string, options: ParseManifestOptions = {}): AgentManifest {
-  const file = options.file ?? INLINE_MANIFEST;
-  const baseDir = path.resolve(
-    options.baseDir ?? (options.file !== undefined ? path.dirname(path.resolve(options.file)) : process.cwd()),
-  );
-  // checked before parsing: inline manifests come from models (spawn_agent) as well as people
-  if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) throw tooLarge(file);
+export function readYamlMapping(
+  text: string,
+  file: string,
+  emptyMessage: string,
+  what: string,
+  code: ErrorCode = ErrorCode.MANIFEST_INVALID,
+): { doc: Document; lineCounter: LineCounter; collector: IssueCollector; raw: Record<string, unknown> } {
   const lineCounter = new LineCounter();
   // YAML 1.2: `on`/`yes` stay strings; unique keys: a repeated key is an error, not "last wins"
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
-  const collector = new IssueCollector(file, doc, lineCounter);
+  const collector = new IssueCollector(file, doc, lineCounter, code);
 
   // warnings (an unknown !tag, say) are errors too: a manifest should mean exactly what it says
   const yamlProblems = [...doc.errors, ...doc.warnings];
@@ -297,11 +300,11 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   }
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === ''))) {
-    collector.at([], 'manifest is empty (expected at least name and model)');
+    collector.at([], emptyMessage);
     collector.throwIfAny();
   }
   if (!isMap(contents)) {
-    collector.at([], `expected a mapping of manifest fields at the top level, got ${describeValue(doc.toJS())}`);
+    collector.at([], `expected a mapping of ${what} at the top level, got ${describeValue(doc.toJS())}`);
     collector.throwIfAny();
   }
 
@@ -314,6 +317,23 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
     collector.throwIfAny();
     throw err;
   }
+  return { doc, lineCounter, collector, raw };
+}
+
+/**
+ * Parses and validates manifest YAML. Every problem is collected and located (file,
+ * line, column, field); they are thrown together as one AaosError(MANIFEST_INVALID)
+ * with `details.issues`, or MANIFEST_NOT_FOUND when the only problem is an unreadable
+ * `system_prompt: {file}`.
+ */
+export function parseManifest(text: string, options: ParseManifestOptions = {}): AgentManifest {
+  const file = options.file ?? INLINE_MANIFEST;
+  const baseDir = path.resolve(
+    options.baseDir ?? (options.file !== undefined ? path.dirname(path.resolve(options.file)) : process.cwd()),
+  );
+  // checked before parsing: inline manifests come from models (spawn_agent) as well as people
+  if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) throw tooLarge(file);
+  const { doc, lineCounter, collector, raw } = readYamlMapping(text, file, 'manifest is empty (expected at least name and model)', 'manifest fields');
   const parsed = ManifestInput.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     addZodIssues(collector, parsed.error.issues);

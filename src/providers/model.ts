@@ -77,6 +77,8 @@ export interface ScriptContext {
   run_id?: string;
   workspace?: string;
   data_dir?: string;
+  /** the agent manifest's `metadata` (`{metadata:a.b}` in a script); a plan subtask's role parameters live in `params` */
+  metadata?: Record<string, unknown>;
 }
 
 export interface ModelProvider {

@@ -101,20 +101,12 @@ export function parseScript(file: string, text: string): Script {
 }
 
 // `{last_tool_result:files.0.content}` picks a field out of a JSON tool result
-const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result)(?::([A-Za-z0-9_.-]+))?\}/g;
+const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result|metadata)(?::([A-Za-z0-9_.-]+))?\}/g;
+// a string that is exactly one `{metadata:…}` takes the picked value itself, so a list stays a list
+const WHOLE_METADATA = /^\{metadata:([A-Za-z0-9_.-]+)\}$/;
 
 function pick(json: string, path: string): string {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return '';
-  }
-  for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object') return '';
-    value = (value as Record<string, unknown>)[key];
-  }
-  if (value === undefined || value === null) return '';
+  const value = pickValue(json, path);
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -126,8 +118,24 @@ function latestOf(messages: Message[], role: 'user' | 'tool_result'): string {
   return '';
 }
 
+function pickValue(json: string, path: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return '';
+  }
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return '';
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value ?? '';
+}
+
 function fill(value: unknown, vars: Record<string, string>): unknown {
   if (typeof value === 'string') {
+    const whole = WHOLE_METADATA.exec(value);
+    if (whole) return pickValue(vars['metadata'] ?? '{}', whole[1]!);
     return value.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) => {
       const raw = vars[name] ?? '';
       return path === undefined ? raw : pick(raw, path);
@@ -241,6 +249,7 @@ export class ScriptedProvider implements ModelProvider {
       data_dir: context.data_dir ?? '',
       message: latestOf(request.messages, 'user'),
       last_tool_result: latestOf(request.messages, 'tool_result'),
+      metadata: JSON.stringify(context.metadata ?? {}),
     };
     const content: ContentBlock[] = [];
     const calls = turn.tool_calls ?? [];

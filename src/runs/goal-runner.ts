@@ -7,6 +7,7 @@ import type { Supervisor } from '../kernel/supervisor.js';
 import type { RunOutcome } from '../protocol/index.js';
 import type { RunRecord, RunStore } from '../store/run-store.js';
 import { preview } from '../kernel/tool-dispatch.js';
+import type { Orchestration, Orchestrator } from '../orchestration/orchestrator.js';
 
 export interface GoalHandle {
   run_id: string;
@@ -39,6 +40,8 @@ export class GoalRunner {
       runs: RunStore;
       emit: (e: AuditInput) => void;
       maxConcurrent: number;
+      /** plan-mode runs go here; without it every goal runs direct */
+      orchestrator?: Orchestrator;
     },
   ) {}
 
@@ -52,7 +55,7 @@ export class GoalRunner {
     return this.agentId;
   }
 
-  submit(goal: string): GoalHandle {
+  submit(goal: string, options: { orchestration?: Orchestration } = {}): GoalHandle {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
     if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, 'no bootstrap agent is running to take goals: start agentd with --bootstrap');
@@ -60,7 +63,16 @@ export class GoalRunner {
     const runId = randomUUID();
     const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);
     mkdirSync(workspace, { recursive: true, mode: 0o750 });
-    const record = this.deps.runs.create({ run_id: runId, goal: text, agent_id: this.agentId, workspace });
+    if (options.orchestration && options.orchestration !== 'direct' && !this.deps.orchestrator) {
+      throw new AaosError(ErrorCode.CONFIG_INVALID, `orchestration '${options.orchestration}' needs the planner, which this runtime was built without`, { field: 'orchestration' });
+    }
+    const record = this.deps.runs.create({
+      run_id: runId,
+      goal: text,
+      agent_id: this.agentId,
+      workspace,
+      ...(options.orchestration ? { orchestration: options.orchestration } : {}),
+    });
     return this.enqueue(record);
   }
 
@@ -155,13 +167,20 @@ export class GoalRunner {
     this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
     let final: RunRecord;
     try {
-      const outcome = await this.deps.supervisor.run(this.agentId!, goalMessage(w.record), {
-        runId,
-        traceId: goalTraceId(runId),
-        workspace: w.record.workspace,
-        signal: controller.signal,
-      });
-      final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(w.record, patchFor(outcome), performance.now() - started);
+      const orchestrator = this.deps.orchestrator;
+      let patch: Partial<RunRecord>;
+      if (orchestrator && (await orchestrator.mode(w.record, this.agentId!, controller.signal)) === 'plan') {
+        patch = await orchestrator.runPlan(w.record, this.agentId!, controller.signal);
+      } else {
+        const outcome = await this.deps.supervisor.run(this.agentId!, goalMessage(w.record), {
+          runId,
+          traceId: goalTraceId(runId),
+          workspace: w.record.workspace,
+          signal: controller.signal,
+        });
+        patch = patchFor(outcome);
+      }
+      final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(w.record, patch, performance.now() - started);
     } catch (err) {
       const plain = toPlainError(err);
       final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(

@@ -14,6 +14,8 @@ import { embedderFromEnv } from '../memory/embedder-from-env.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { createMemoryTools } from '../memory/tools.js';
 import { ModelGateway } from '../providers/gateway.js';
+import { Orchestrator, orchestrationSettings } from '../orchestration/orchestrator.js';
+import { RoleCatalog, roleDirs } from '../orchestration/role-catalog.js';
 import { GoalRunner } from '../runs/goal-runner.js';
 import { SkillActivations } from '../skills/activations.js';
 import { skillRoots, type SkillProblem } from '../skills/loader.js';
@@ -65,6 +67,7 @@ interface Parts {
   config: Config;
   recoveredApprovals: ApprovalRecord[];
   mcp: McpClients;
+  orchestrator: Orchestrator;
 }
 
 const DAY_MS = 86_400_000;
@@ -90,6 +93,8 @@ export class Runtime {
   readonly config: Config;
   /** MCP servers declared for the daemon (AAOS_MCP_SERVERS), their tools registered as mcp.<server>.<tool> */
   readonly mcp: McpClients;
+  /** roles, planner and plan executor (computed orchestration) */
+  readonly orchestrator: Orchestrator;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
 
@@ -109,6 +114,7 @@ export class Runtime {
     this.config = parts.config;
     this.recoveredApprovals = parts.recoveredApprovals;
     this.mcp = parts.mcp;
+    this.orchestrator = parts.orchestrator;
   }
 
   /** Problems found while loading skills (each skipped skill, with file and reason). */
@@ -237,10 +243,13 @@ export class Runtime {
     // a server that fails to connect is reported by name and retried; the daemon goes on
     const mcp = new McpClients(mcpServers, { registry: supervisor.tools, emit, path: config.get('PATH') });
     await mcp.start();
+    const roles = await RoleCatalog.load(roleDirs(env));
+    const orchestrator = new Orchestrator({ supervisor, models: gateway, catalog: roles, emit, settings: orchestrationSettings(env) });
     const goals = new GoalRunner({
       supervisor,
       runs,
       emit,
+      orchestrator,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
     });
     return new Runtime({
@@ -259,6 +268,7 @@ export class Runtime {
       config,
       recoveredApprovals,
       mcp,
+      orchestrator,
     });
   }
 

@@ -22,10 +22,12 @@ export const RunRecord = z.object({
   result: z.string().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).optional(),
+  /** how the goal was asked to run (absent: the configured default) */
+  orchestration: z.enum(['direct', 'plan', 'auto']).optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
-export type NewRun = Pick<RunRecord, 'run_id' | 'goal' | 'agent_id' | 'workspace'> & { state?: RunState; created_at?: string };
+export type NewRun = Pick<RunRecord, 'run_id' | 'goal' | 'agent_id' | 'workspace'> & { state?: RunState; created_at?: string; orchestration?: RunRecord['orchestration'] };
 export type RunPatch = Partial<Omit<RunRecord, 'v' | 'run_id' | 'created_at'>>;
 
 /** States a crash leaves behind that recovery must look at. */
@@ -50,6 +52,7 @@ export class RunStore {
       workspace: input.workspace,
       state: input.state ?? 'queued',
       created_at: input.created_at ?? new Date(this.#now()).toISOString(),
+      ...(input.orchestration ? { orchestration: input.orchestration } : {}),
     });
     const db = this.#store.db('runs');
     this.#store.transaction(() => {

@@ -12,6 +12,8 @@ export interface ChildRunResult {
   iterations: number;
   usage: Usage;
   error: string | null;
+  /** the AAOS_ERR_* code of `error`, when there is one */
+  error_code?: string;
 }
 
 /**

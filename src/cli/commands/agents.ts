@@ -5,6 +5,7 @@ import { RemoteError, type DaemonClient } from '../client.js';
 import { addDaemonOptions, printJson, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { table, truncate } from '../format.js';
+import { planTreeLines, type PlanTreeNode } from '../plan-tree.js';
 
 function isNotFound(err: unknown): boolean {
   return err instanceof RemoteError && (err.code === 'AAOS_ERR_AGENT_NOT_FOUND' || err.code === 'AAOS_ERR_RUN_NOT_FOUND');
@@ -53,6 +54,8 @@ export function registerAgents(program: Command): void {
           if (r.ended_at) lines.push(`  ended      ${r.ended_at}`);
           if (r.error) lines.push(`  error      ${r.error.code}: ${r.error.message}`);
           if (r.result) lines.push(`  result     ${truncate(r.result, 300)}`);
+          const plan = (r as { plan?: { state: string; replans_used: number; subtasks: PlanTreeNode[] } }).plan;
+          if (plan) lines.push(`  plan       ${plan.state}, ${plan.subtasks.length} subtasks, ${plan.replans_used} replans`, ...planTreeLines(plan.subtasks, '    '));
           process.stdout.write(`${lines.join('\n')}\n`);
         }
         return ExitCode.OK;

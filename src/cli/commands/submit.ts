@@ -7,6 +7,8 @@ import { FramePrinter } from '../frame-printer.js';
 export interface SubmitFlags extends DaemonFlags {
   cancel?: boolean;
   verbose?: boolean;
+  plan?: boolean;
+  orchestration?: string;
 }
 
 /**
@@ -32,7 +34,9 @@ export function submitCommand(goal: string, flags: SubmitFlags): Promise<number>
     };
     process.on('SIGINT', onSigint);
     try {
-      const { result, ended } = await client.stream<{ run_id: string; workspace: string }>('agent.submit_streaming', { goal }, (f: StreamFrame) => printer.print(f));
+      const orchestration = flags.plan ? 'plan' : flags.orchestration;
+      const params = { goal, ...(orchestration ? { orchestration } : {}) };
+      const { result, ended } = await client.stream<{ run_id: string; workspace: string }>('agent.submit_streaming', params, (f: StreamFrame) => printer.print(f));
       // the live view's first line (RunSubmitted) already names the run and its workspace
       runId = result.run_id;
       const outcome = await Promise.race([ended, detached]);
@@ -57,10 +61,17 @@ export function registerSubmit(program: Command): void {
     .description('submit a goal to the daemon and watch it live (exit 0 only when the run completes)')
     .argument('<goal>', 'the goal, in words')
     .option('--cancel', 'make Ctrl-C cancel the run instead of detaching from it')
-    .option('-v, --verbose', 'show every event in the live view');
+    .option('-v, --verbose', 'show every event in the live view')
+    .option('--plan', 'run the goal as a plan of subtasks over the role catalog (same as --orchestration plan)')
+    .option('--orchestration <mode>', 'direct (the bootstrap agent), plan, or auto (one model call decides); default: the daemon\'s AAOS_ORCHESTRATION');
   addDaemonOptions(cmd, { json: false });
   cmd.option('--json', 'print the stream frames as NDJSON instead of the live view');
   cmd.action(async (goal: string, opts: SubmitFlags) => {
+    if (opts.orchestration !== undefined && !['direct', 'plan', 'auto', 'persistent'].includes(opts.orchestration)) {
+      process.stderr.write(`agentd submit: --orchestration must be direct, plan or auto, got '${opts.orchestration}'\n`);
+      process.exitCode = ExitCode.USAGE;
+      return;
+    }
     process.exitCode = await submitCommand(goal, opts);
   });
 }
