@@ -34,6 +34,18 @@ export interface AuditFields {
   MessageSent: { from: string; to: string; method: string; envelope_id: string };
   MessageDelivered: { from: string; to: string; method: string; envelope_id: string };
   MessageFailed: { from: string; to: string; method: string; envelope_id: string; reason: string };
+  /** refused before delivery: too large (recipient not yet known) or the recipient's mailbox is full */
+  MessageRefused: {
+    from: string;
+    to?: string;
+    method?: string;
+    code: string;
+    reason: string;
+    size_bytes?: number;
+    max_bytes?: number;
+    queued?: number;
+    max_queued?: number;
+  };
   AgentExecutionStarted: { message_preview: string };
   AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number };
   AgentMessageReceived: { method: string; envelope_id: string };

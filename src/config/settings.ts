@@ -45,6 +45,12 @@ export const SETTINGS = {
   AAOS_RESTART_WINDOW_MS: int(60_000, 1, 'the window of `AAOS_RESTART_MAX`'),
   AAOS_RESTART_BACKOFF_MS: int(1000, 0, 'wait before a persistent agent whose worker died restarts (on its next message); doubles per failure in the window, at most 30 s'),
 
+  // work bounds
+  AAOS_MESSAGE_MAX_BYTES: int(1024 * 1024, 1, 'largest message between agents, UTF-8 bytes of the envelope (`AAOS_ERR_MESSAGE_TOO_LARGE`)'),
+  AAOS_MAILBOX_MAX: int(1000, 1, 'messages one agent may hold accepted and unfinished, queued or running (`AAOS_ERR_MAILBOX_FULL`)'),
+  AAOS_SEARCH_TIMEOUT_MS: int(30_000, 1, 'a `file_search` call\'s wall-time limit; its pool thread is terminated (`AAOS_ERR_TOOL_TIMEOUT`)'),
+  AAOS_SEARCH_THREADS: int(2, 1, 'threads `file_search` runs on (one search each, one at a time per agent)'),
+
   // models
   AAOS_MODEL_OVERRIDE: text('every agent uses this model instead of its manifest\'s (e.g. `scripted:/abs/file.yaml`)'),
   AAOS_MODEL_TIMEOUT_MS: int(600_000, 1, 'a provider call\'s total limit (`AAOS_ERR_MODEL_TIMEOUT`, retried)'),

@@ -10,7 +10,7 @@ import type { AgentManifest } from '../manifest/schema.js';
 import type { Delivery, RunOutcome, RunResult, WorkerRequest } from '../protocol/index.js';
 import type { ModelResponse } from '../providers/model.js';
 import { makeEnvelope } from '../router/envelope.js';
-import { Router, type RouterAgent } from '../router/router.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, Router, type RouterAgent } from '../router/router.js';
 import { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool } from '../tools/tool.js';
 import type { WorkerStats } from '../agent/control.js';
@@ -52,11 +52,18 @@ export interface SupervisorOptions {
   warmWorkers?: number;
   /** scheduling niceness of agent threads (Linux), so the supervisor keeps its share of the CPU */
   workerNice?: number;
+  /** largest message between agents, UTF-8 bytes of the envelope (default 1 MiB) */
+  maxMessageBytes?: number;
+  /** messages one agent may hold accepted and unfinished, queued or running (default 1000) */
+  mailboxMax?: number;
   /** liveness pings and the run wall-clock limit (default: 60 s, 6 h) */
   watchdog?: Partial<WatchdogLimits>;
   /** restart backoff and intensity of persistent agents whose worker died */
   restarts?: Partial<RestartLimits>;
 }
+
+/** AAOS_MAILBOX_MAX when unset */
+export const DEFAULT_MAILBOX_MAX = 1000;
 
 export interface SpawnOptions {
   parentId?: string;
@@ -121,6 +128,8 @@ export class Supervisor {
   private readonly manifests = new ManifestCache();
   private readonly ended = new Map<string, AgentInfo>();
   private readonly parkTimers = new Map<string, NodeJS.Timeout>();
+  /** per agent: messages accepted and not yet finished (queued, preparing or running) */
+  private readonly mailboxes = new Map<string, number>();
   private readonly restarts = new Map<string, RestartHistory>();
   private readonly watchdog: WatchdogLimits;
   private readonly restartLimits: RestartLimits;
@@ -146,6 +155,10 @@ export class Supervisor {
       authorize: (sender, request) => {
         this.capabilities.authorize(sender, request);
       },
+      checkMailbox: (sender, recipient, method) => {
+        const refused = this.mailboxRefusal(this.agents.require(recipient.id), sender, method);
+        if (refused) throw refused;
+      },
       deliver: (recipient, text, envelope, context, attachments) => {
         const message = (envelope.params as { message?: unknown } | undefined)?.message;
         return this.deliverEnvelope(this.agents.require(recipient.id), text, {
@@ -155,13 +168,14 @@ export class Supervisor {
           ...(context.parentSpanId ? { parentSpanId: context.parentSpanId } : {}),
           ...(attachments ? { attachments } : {}),
           ...(typeof message === 'string' ? { messageText: message } : {}),
+          method: envelope.method,
         });
       },
       cancel: (recipient, runId, envelopeText, reason) => {
         this.cancelRun(recipient.id, runId, reason, envelopeText);
       },
       emit: (e) => this.emit(e),
-    });
+    }, { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
   }
 
   emit(event: AuditInput): void {
@@ -265,8 +279,45 @@ export class Supervisor {
     return state !== undefined;
   }
 
+  /**
+   * The mailbox bound: MAILBOX_FULL, audited, when `rec` already holds its limit of
+   * accepted, unfinished messages. `from` is the sending agent, or undefined for the operator.
+   */
+  private mailboxRefusal(rec: AgentRecord, from: RouterAgent | undefined, method: string): AaosError | undefined {
+    const max = this.opts.mailboxMax ?? DEFAULT_MAILBOX_MAX;
+    const queued = this.mailboxes.get(rec.id) ?? 0;
+    if (queued < max) return undefined;
+    const message = `the mailbox of agent ${rec.name} (${rec.id}) is full: ${queued} messages not yet finished (AAOS_MAILBOX_MAX=${max})`;
+    this.emit({
+      type: 'MessageRefused',
+      ...(from ? { agent_id: from.id, agent_name: from.name, ...(from.runId ? { run_id: from.runId } : {}) } : this.header(rec)),
+      from: from?.id ?? 'supervisor',
+      to: rec.id,
+      method,
+      code: ErrorCode.MAILBOX_FULL,
+      reason: message,
+      queued,
+      max_queued: max,
+    });
+    return new AaosError(ErrorCode.MAILBOX_FULL, message, { agent_id: rec.id, queued, max_queued: max });
+  }
+
   private async deliverEnvelope(rec: AgentRecord, envelopeText: string, options: RunOptions): Promise<RunOutcome> {
     if (this.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down');
+    // counted before the first await, so the router's check and this one see the same number
+    const refused = this.mailboxRefusal(rec, undefined, options.method ?? 'agent.run');
+    if (refused) throw refused;
+    this.mailboxes.set(rec.id, (this.mailboxes.get(rec.id) ?? 0) + 1);
+    try {
+      return await this.deliverAccepted(rec, envelopeText, options);
+    } finally {
+      const left = (this.mailboxes.get(rec.id) ?? 1) - 1;
+      if (left > 0) this.mailboxes.set(rec.id, left);
+      else this.mailboxes.delete(rec.id);
+    }
+  }
+
+  private async deliverAccepted(rec: AgentRecord, envelopeText: string, options: RunOptions): Promise<RunOutcome> {
     const runId = options.runId ?? randomUUID();
     if (this.conversations.get(rec.id, runId)) {
       throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} already has a run ${runId}`);

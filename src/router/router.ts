@@ -44,8 +44,18 @@ export interface RouterDeps {
   deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome>;
   /** cancel the recipient's delivery (queued or running), handing it the cancellation envelope */
   cancel(recipient: RouterAgent, runId: string, envelopeText: string, reason: string): void;
+  /** throws MAILBOX_FULL (already audited) when the recipient holds its limit of unfinished messages */
+  checkMailbox(sender: RouterAgent, recipient: RouterAgent, method: string): void;
   emit(event: AuditInput): void;
 }
+
+export interface RouterOptions {
+  /** largest envelope text, in UTF-8 bytes (attachments are moved, not copied, and not counted) */
+  maxMessageBytes: number;
+}
+
+/** AAOS_MESSAGE_MAX_BYTES when unset: 1 MiB */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 interface Pending {
   sender: RouterAgent;
@@ -55,7 +65,6 @@ interface Pending {
   context: DeliveryContext;
   settle(reply: ReplyEnvelope): void;
 }
-
 
 let notificationSeq = 0;
 
@@ -71,7 +80,10 @@ export class Router {
   /** by the recipient's delivery run id */
   private readonly pending = new Map<string, Pending>();
 
-  constructor(private readonly deps: RouterDeps) {}
+  constructor(
+    private readonly deps: RouterDeps,
+    private readonly options: RouterOptions = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES },
+  ) {}
 
   get pendingCount(): number {
     return this.pending.size;
@@ -213,6 +225,8 @@ export class Router {
     envelopeText: string,
     needsId = false,
   ): { envelope: McpEnvelope; recipient: RouterAgent; text: string; context: DeliveryContext; envelopeId: string } {
+    // before parsing: an oversized message costs nothing more than its length check
+    this.checkSize(sender, envelopeText);
     const envelope = parseEnvelope(envelopeText);
     if (envelope.metadata.sender !== sender.id) {
       throw new AaosError(
@@ -231,6 +245,8 @@ export class Router {
       });
     }
     this.deps.authorize(sender, { kind: 'message_send', targetId: recipient.id, targetName: recipient.name });
+    // a cancellation always gets through: it frees the mailbox it would otherwise queue in
+    if (envelope.method !== CANCELLED_METHOD) this.deps.checkMailbox(sender, recipient, envelope.method);
     // the supervisor's view of the caller's trace wins over what the envelope says
     const context: DeliveryContext = {
       runId: randomUUID(),
@@ -251,6 +267,27 @@ export class Router {
       envelope_id: envelopeId,
     });
     return { envelope, recipient, text: envelopeText, context, envelopeId };
+  }
+
+  private checkSize(sender: RouterAgent, envelopeText: string): void {
+    const max = this.options.maxMessageBytes;
+    // a UTF-8 byte is at least a third of a UTF-16 unit: short texts skip the exact count
+    if (envelopeText.length * 3 <= max) return;
+    const size = Buffer.byteLength(envelopeText, 'utf8');
+    if (size <= max) return;
+    const message = `message from ${sender.name} (${sender.id}) is ${size} bytes; the limit is ${max} (AAOS_MESSAGE_MAX_BYTES)`;
+    this.deps.emit({
+      type: 'MessageRefused',
+      agent_id: sender.id,
+      agent_name: sender.name,
+      ...(sender.runId ? { run_id: sender.runId } : {}),
+      from: sender.id,
+      code: ErrorCode.MESSAGE_TOO_LARGE,
+      reason: message,
+      size_bytes: size,
+      max_bytes: max,
+    });
+    throw new AaosError(ErrorCode.MESSAGE_TOO_LARGE, message, { sender: sender.id, size_bytes: size, max_bytes: max });
   }
 
   private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope, context: DeliveryContext, envelopeId: string): void {

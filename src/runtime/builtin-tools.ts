@@ -31,7 +31,12 @@ export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool
   };
   return [
     createEchoTool(),
-    ...createFsTools(),
+    ...createFsTools({
+      search: {
+        timeoutMs: readSetting(env, 'AAOS_SEARCH_TIMEOUT_MS'),
+        threads: readSetting(env, 'AAOS_SEARCH_THREADS'),
+      },
+    }),
     createWebFetchTool(),
     createSpawnAgentTool(),
     createSpawnAgentsTool(readSetting(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP')),

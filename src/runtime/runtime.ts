@@ -214,6 +214,8 @@ export class Runtime {
       parkIdleMs: config.get('AAOS_PARK_IDLE_MS'),
       warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
       workerNice: config.get('AAOS_WORKER_NICE'),
+      maxMessageBytes: config.get('AAOS_MESSAGE_MAX_BYTES'),
+      mailboxMax: config.get('AAOS_MAILBOX_MAX'),
       watchdog: watchdogLimitsFromEnv(env),
       restarts: restartLimitsFromEnv(env),
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),

@@ -1,8 +1,18 @@
 import { z } from 'zod';
 import { AaosError, ErrorCode, fromPlainError } from '../../errors/index.js';
 import { defineTool, type Tool } from '../tool.js';
-import { runIoTask } from './io-pool.js';
-import { MAX_FILE_BYTES, SEARCH_DEFAULT_RESULTS, SEARCH_LINE_CHARS, SEARCH_MAX_FILES, SEARCH_MAX_RESULTS, SEARCH_TIMEOUT_MS } from './limits.js';
+import { TaskPool } from './io-pool.js';
+import { KeyedLimiter } from './keyed-limiter.js';
+import {
+  MAX_FILE_BYTES,
+  SEARCH_DEFAULT_RESULTS,
+  SEARCH_LINE_CHARS,
+  SEARCH_MAX_FILES,
+  SEARCH_MAX_RESULTS,
+  SEARCH_PER_AGENT,
+  SEARCH_THREADS,
+  SEARCH_TIMEOUT_MS,
+} from './limits.js';
 import type { SearchMatch, SearchTask, SearchTaskResult } from './search-task.js';
 import { absolutePath, resolveSafePath } from './safe-path.js';
 
@@ -31,12 +41,25 @@ export function subtreeRequestPath(dir: string): string {
   return dir === '/' ? '/*' : `${dir}/*`;
 }
 
-export function createFileSearchTool(): Tool {
+export interface FileSearchOptions {
+  /** wall time a call may take, waiting included; then its pool thread is terminated */
+  timeoutMs?: number;
+  /** pool threads for searches, each running one search at a time */
+  threads?: number;
+}
+
+export function createFileSearchTool(options: FileSearchOptions = {}): Tool {
+  const timeoutMs = options.timeoutMs ?? SEARCH_TIMEOUT_MS;
+  // a search is CPU-bound: one per thread, in a pool of its own, so reads never queue behind one
+  const pool = new TaskPool({ maxThreads: options.threads ?? SEARCH_THREADS, concurrentTasksPerWorker: 1 });
+  // and one agent cannot hold every search thread
+  const lanes = new KeyedLimiter(SEARCH_PER_AGENT);
   return defineTool({
     name: 'file_search',
     description:
       `Search the UTF-8 text files under a directory (recursively, symbolic links never followed) for a JavaScript ` +
-      `regular expression, line by line. Returns {file, line, text} matches, at most ${SEARCH_MAX_RESULTS}.`,
+      `regular expression, line by line. Returns {file, line, text} matches, at most ${SEARCH_MAX_RESULTS}. ` +
+      `A search that takes longer than ${timeoutMs} ms is stopped with an error.`,
     input: FileSearchInput,
     async run(input, ctx): Promise<FileSearchResult> {
       const path = absolutePath(input.path);
@@ -65,16 +88,33 @@ export function createFileSearchTool(): Tool {
         maxFiles: SEARCH_MAX_FILES,
         lineChars: SEARCH_LINE_CHARS,
       };
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(SEARCH_TIMEOUT_MS)]);
+      // a plain controller the timer holds strongly: a composite signal can be collected
+      // before its timeout fires, and then nothing ever stops the search
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), timeoutMs);
+      const cancel = (): void => deadline.abort(ctx.signal.reason);
+      if (ctx.signal.aborted) cancel();
+      else ctx.signal.addEventListener('abort', cancel, { once: true });
+      let release: (() => void) | undefined;
       let result: SearchTaskResult;
       try {
-        result = await runIoTask<SearchTaskResult>(SEARCH_TASK_MODULE, 'searchTask', task, signal);
+        release = await lanes.acquire(ctx.agentId, deadline.signal);
+        result = await pool.run<SearchTaskResult>(SEARCH_TASK_MODULE, 'searchTask', task, deadline.signal);
       } catch (err) {
         if (ctx.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `file_search in '${path}' was cancelled`, { path }, { cause: err });
-        if (signal.aborted) {
-          throw new AaosError(ErrorCode.TOOL_FAILED, `file_search in '${path}' took longer than ${SEARCH_TIMEOUT_MS} ms`, { path }, { cause: err });
+        if (deadline.signal.aborted) {
+          throw new AaosError(
+            ErrorCode.TOOL_TIMEOUT,
+            `file_search in '${path}' was stopped after ${timeoutMs} ms (AAOS_SEARCH_TIMEOUT_MS); narrow the directory or simplify the pattern`,
+            { tool: 'file_search', path, timeout_ms: timeoutMs },
+            { cause: err },
+          );
         }
         throw err;
+      } finally {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', cancel);
+        release?.();
       }
       if (!result.ok) throw fromPlainError(result.error);
       return { path, matches: result.matches, truncated: result.truncated, files_scanned: result.files_scanned };

@@ -3,25 +3,25 @@ import { createFileEditTool } from './file-edit.js';
 import { createFileListTool } from './file-list.js';
 import { createFileReadManyTool } from './file-read-many.js';
 import { createFileReadTool } from './file-read.js';
-import { createFileSearchTool } from './file-search.js';
+import { createFileSearchTool, type FileSearchOptions } from './file-search.js';
 import { createFileWriteTool } from './file-write.js';
 
 export { createFileEditTool } from './file-edit.js';
 export { createFileListTool } from './file-list.js';
 export { createFileReadManyTool } from './file-read-many.js';
 export { createFileReadTool } from './file-read.js';
-export { createFileSearchTool } from './file-search.js';
+export { createFileSearchTool, type FileSearchOptions } from './file-search.js';
 export { createFileWriteTool } from './file-write.js';
 export { closeIoPool } from './io-pool.js';
 
 /** All file tools: file_read, file_write, file_list, file_edit, file_read_many, file_search. */
-export function createFsTools(): Tool[] {
+export function createFsTools(options: { search?: FileSearchOptions } = {}): Tool[] {
   return [
     createFileReadTool(),
     createFileWriteTool(),
     createFileListTool(),
     createFileEditTool(),
     createFileReadManyTool(),
-    createFileSearchTool(),
+    createFileSearchTool(options.search),
   ];
 }
