@@ -112,6 +112,21 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     expect(ofType(sup.audit.recent(), 'ToolInvoked').filter((e) => e.agent_id === b.id)).toEqual([]);
   });
 
+  it('a sender may cancel its own request with notifications/cancelled', async () => {
+    const { sup, calls } = setup();
+    const b = await sup.spawn(commandManifest('helper', ['tool: probe']), { module: COMMAND_AGENT });
+    const a = await sup.spawn(commandManifest('fickle', ['message_send: *']), { module: COMMAND_AGENT });
+    const out = await sup.run(a.id, `askcancel 200 ${b.id} sidefx 600 probe {"tag":"unwanted"}`);
+    const reply = McpReply.parse(JSON.parse(out.response));
+    expect('error' in reply && reply.error).toMatchObject({ data: { code: 'AAOS_ERR_CANCELLED' }, message: expect.stringContaining('changed my mind') });
+    await waitFor(() => ofType(sup.audit.recent(), 'AgentExecutionCompleted').some((e) => e.agent_id === b.id), 10_000, 'the recipient to end');
+    expect(ofType(sup.audit.recent(), 'AgentExecutionCompleted').find((e) => e.agent_id === b.id)!.stop_reason).toBe('cancelled');
+    // the notification cancelled a delivery; it did not start one
+    expect(ofType(sup.audit.recent(), 'AgentExecutionStarted').filter((e) => e.agent_id === b.id)).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(calls).toEqual([]);
+  }, 60_000);
+
   it('cancelling the caller cancels the request at the recipient', async () => {
     const { sup, calls } = setup();
     const b = await sup.spawn(commandManifest('worker', ['tool: probe']), { module: COMMAND_AGENT });
