@@ -47,7 +47,7 @@ export interface AuditFields {
     max_queued?: number;
   };
   AgentExecutionStarted: { message_preview: string };
-  AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number };
+  AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number; error?: string };
   AgentMessageReceived: { method: string; envelope_id: string };
   UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number };
   BudgetExceeded: { max_tokens: number; used_tokens: number; requested_by: string };

@@ -32,7 +32,7 @@ export function howToStart(socket: string): string {
   return [
     `agentd: no daemon is running on ${socket}.`,
     'Start one with:',
-    `  agentd run --bootstrap manifests/bootstrap.yaml --socket ${socket}`,
+    `  agentd run --socket ${socket}            (the bundled bootstrap agent; --bootstrap FILE for your own)`,
     'or point this command at a running daemon with --socket PATH (or AAOS_SOCKET).',
   ].join('\n');
 }

@@ -7,5 +7,8 @@ export const ExitCode = {
   USAGE: 2,
   /** no daemon answers on the socket */
   UNREACHABLE: 3,
+  /** `run --stdin` interrupted by SIGINT / SIGTERM (128 + signal number, as shells report it) */
+  SIGINT: 130,
+  SIGTERM: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -58,7 +58,7 @@ export class LiveView {
       case 'AgentStopped':
         return this.opts.verbose ? `${this.prefix(e)} ${this.paint(C.dim, `stopped (${e.reason})`)}` : null;
       case 'AgentExecutionCompleted':
-        return `${this.prefix(e)} ${e.stop_reason === 'complete' ? this.paint(C.green, '✓ answered') : this.paint(C.yellow, `■ ${e.stop_reason}`)} ${this.paint(C.dim, `${e.total_iterations} iterations, ${e.input_tokens + e.output_tokens} tokens`)}`;
+        return `${this.prefix(e)} ${e.stop_reason === 'complete' ? this.paint(C.green, '✓ answered') : this.paint(C.yellow, `■ ${e.stop_reason}`)}${e.error ? ` ${this.paint(C.red, e.error)}` : ''} ${this.paint(C.dim, `${e.total_iterations} iterations, ${e.input_tokens + e.output_tokens} tokens`)}`;
       case 'MessageSent':
         return `${this.prefix(e)} ✉ ${e.method} → ${e.to}`;
       case 'BudgetExceeded':

@@ -373,8 +373,10 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       parseParams('system.health', NoParams, params);
       const { runtime } = daemon;
+      const problems = runtime.healthProblems;
       return {
-        status: daemon.draining() ? 'draining' : 'ok',
+        status: daemon.draining() ? 'draining' : problems.length > 0 ? 'degraded' : 'ok',
+        problems,
         version: daemon.version,
         pid: process.pid,
         uptime_ms: Date.now() - daemon.startedAt,

@@ -408,6 +408,7 @@ export class Supervisor {
       response_preview: preview(result.response),
       input_tokens: usage.input_tokens,
       output_tokens: usage.output_tokens,
+      ...(result.error ? { error: `${result.error.code}: ${result.error.message}` } : {}),
     });
     if (persistent) this.scheduleParking(rec);
     // A failed run leaves the agent alive; the error travels in the result.

@@ -1,5 +1,4 @@
 import { readFileSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
@@ -368,24 +367,31 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
 }
 
 /** Reads and parses a manifest file; relative paths in it resolve against its directory. */
-export async function loadManifestFile(filePath: string): Promise<AgentManifest> {
+/**
+ * The text of a manifest file. Missing, unreadable, a directory or too large: MANIFEST_NOT_FOUND
+ * naming the path as given and as resolved, never a bare ENOENT.
+ */
+export function readManifestSource(filePath: string): { text: string; resolved: string } {
   const resolved = path.resolve(filePath);
-  let text: string;
   try {
-    const info = await stat(resolved);
+    const info = statSync(resolved);
     if (!info.isFile()) {
-      throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `${filePath}: manifest is not a regular file: ${resolved}`, {
+      throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `${filePath}: manifest is not a regular file (${info.isDirectory() ? 'a directory' : 'not a file'}): ${resolved}`, {
         file: filePath,
         path: resolved,
       });
     }
     if (info.size > MAX_MANIFEST_BYTES) throw tooLarge(filePath);
-    text = await readFile(resolved, 'utf8');
+    return { text: readFileSync(resolved, 'utf8'), resolved };
   } catch (err) {
     if (err instanceof AaosError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'manifest not found' : `cannot read manifest (${code ?? String(err)})`;
+    const reason = code === 'ENOENT' ? 'manifest not found' : code === 'EACCES' ? 'manifest not readable (permission denied)' : `cannot read manifest (${code ?? String(err)})`;
     throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `${filePath}: ${reason}: ${resolved}`, { file: filePath, path: resolved }, { cause: err });
   }
+}
+
+export async function loadManifestFile(filePath: string): Promise<AgentManifest> {
+  const { text, resolved } = readManifestSource(filePath);
   return parseManifest(text, { file: filePath, baseDir: path.dirname(resolved) });
 }

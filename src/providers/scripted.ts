@@ -14,8 +14,21 @@ export const ScriptToolCall = z.strictObject({
 });
 export type ScriptToolCall = z.infer<typeof ScriptToolCall>;
 
+/** A precondition of a turn: the run stops with `error` when it does not hold (no invented answer). */
+export const ScriptCheck = z
+  .strictObject({
+    /** must fill to a non-empty string */
+    present: z.string().optional(),
+    /** must fill to an empty string */
+    absent: z.string().optional(),
+    error: z.string().min(1),
+  })
+  .refine((c) => (c.present === undefined) !== (c.absent === undefined), { message: 'a check has exactly one of `present` or `absent`' });
+export type ScriptCheck = z.infer<typeof ScriptCheck>;
+
 export const ScriptTurn = z
   .strictObject({
+    check: z.array(ScriptCheck).optional(),
     text: z.string().optional(),
     tool_calls: z.array(ScriptToolCall).optional(),
     usage: z.strictObject({ input_tokens: z.int().min(0), output_tokens: z.int().min(0) }).optional(),
@@ -100,14 +113,74 @@ export function parseScript(file: string, text: string): Script {
   return { file, turns, latency_ms: latency, when_exhausted: whenExhausted, cursor };
 }
 
-// `{last_tool_result:files.0.content}` picks a field out of a JSON tool result
-const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result|metadata)(?::([A-Za-z0-9_.-]+))?\}/g;
+// `{last_tool_result:files.0.content}` picks a field out of a JSON tool result; `*` maps over a list
+const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result|metadata)(?::([A-Za-z0-9_.*-]+))?\}/g;
 // a string that is exactly one `{metadata:…}` takes the picked value itself, so a list stays a list
 const WHOLE_METADATA = /^\{metadata:([A-Za-z0-9_.-]+)\}$/;
 
-function pick(json: string, path: string): string {
-  const value = pickValue(json, path);
-  return typeof value === 'string' ? value : JSON.stringify(value);
+function pick(json: string, path: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  return walk(value, path.split('.'));
+}
+
+function walk(value: unknown, keys: string[]): unknown {
+  if (keys.length === 0) return value;
+  const [key, ...rest] = keys as [string, ...string[]];
+  if (key === '*') return Array.isArray(value) ? value.map((item) => walk(item, rest)).filter((v) => v !== undefined && v !== null) : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  return walk((value as Record<string, unknown>)[key], rest);
+}
+
+/** A picked value as text: lists become their items separated by a blank line. */
+function asText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(asText).join('\n\n');
+  return JSON.stringify(value);
+}
+
+function valueOf(vars: Record<string, string>, name: string, path: string | undefined): unknown {
+  const raw = vars[name] ?? '';
+  return path === undefined ? raw : pick(raw, path);
+}
+
+function fillText(text: string, vars: Record<string, string>): string {
+  return text.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) => asText(valueOf(vars, name, path)));
+}
+
+/**
+ * A list item whose placeholder has a `*` becomes one item per element of that list
+ * (`"{data_dir}/inbox/{last_tool_result:entries.*.name}"` → one path per entry).
+ */
+function fillListItem(item: string, vars: Record<string, string>): string[] {
+  for (const m of item.matchAll(PLACEHOLDER)) {
+    if (!m[2]?.includes('*')) continue;
+    const list = valueOf(vars, m[1]!, m[2]);
+    const elements = Array.isArray(list) ? list : [];
+    const [before, after] = [item.slice(0, m.index), item.slice(m.index + m[0].length)];
+    return elements.map((element) => `${fillText(before, vars)}${asText(element)}${fillText(after, vars)}`);
+  }
+  return [fillText(item, vars)];
+}
+
+function fill(value: unknown, vars: Record<string, string>): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE_METADATA.exec(value);
+    if (whole) return pick(vars['metadata'] ?? '{}', whole[1]!) ?? '';
+    return fillText(value, vars);
+  }
+  if (Array.isArray(value)) return value.flatMap((item) => (typeof item === 'string' ? fillListItem(item, vars) : [fill(item, vars)]));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = fill(item, vars);
+    return out;
+  }
+  return value;
 }
 
 function latestOf(messages: Message[], role: 'user' | 'tool_result'): string {
@@ -118,36 +191,15 @@ function latestOf(messages: Message[], role: 'user' | 'tool_result'): string {
   return '';
 }
 
-function pickValue(json: string, path: string): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return '';
+/** The first failed check of a turn, as the error that stops the run. */
+function failedCheck(script: Script, turnIndex: number, checks: ScriptCheck[], vars: Record<string, string>): AaosError | undefined {
+  for (const check of checks) {
+    const holds = check.present !== undefined ? fillText(check.present, vars).trim() !== '' : fillText(check.absent ?? '', vars).trim() === '';
+    if (!holds) {
+      return new AaosError(ErrorCode.SCRIPT_CHECK_FAILED, fillText(check.error, vars), { file: script.file, turn: turnIndex });
+    }
   }
-  for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object') return '';
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value ?? '';
-}
-
-function fill(value: unknown, vars: Record<string, string>): unknown {
-  if (typeof value === 'string') {
-    const whole = WHOLE_METADATA.exec(value);
-    if (whole) return pickValue(vars['metadata'] ?? '{}', whole[1]!);
-    return value.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) => {
-      const raw = vars[name] ?? '';
-      return path === undefined ? raw : pick(raw, path);
-    });
-  }
-  if (Array.isArray(value)) return value.map((item) => fill(item, vars));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = fill(item, vars);
-    return out;
-  }
-  return value;
+  return undefined;
 }
 
 interface CachedScript {
@@ -251,6 +303,8 @@ export class ScriptedProvider implements ModelProvider {
       last_tool_result: latestOf(request.messages, 'tool_result'),
       metadata: JSON.stringify(context.metadata ?? {}),
     };
+    const failed = turn.check ? failedCheck(script, script.turns.indexOf(turn), turn.check, vars) : undefined;
+    if (failed) throw failed;
     const content: ContentBlock[] = [];
     const calls = turn.tool_calls ?? [];
     if (turn.text !== undefined && (turn.text !== '' || calls.length === 0)) content.push({ type: 'text', text: fill(turn.text, vars) as string });

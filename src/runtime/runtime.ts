@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApprovalQueue } from '../approvals/approval-queue.js';
 import type { ApprovalRecord } from '../approvals/approval-record.js';
@@ -9,7 +9,7 @@ import { Config } from '../config/config.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { Supervisor } from '../kernel/supervisor.js';
-import { parseManifest } from '../manifest/parse.js';
+import { parseManifest, readManifestSource } from '../manifest/parse.js';
 import { embedderFromEnv } from '../memory/embedder-from-env.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { createMemoryTools } from '../memory/tools.js';
@@ -97,6 +97,8 @@ export class Runtime {
   readonly orchestrator: Orchestrator;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
+  /** why the runtime cannot serve everything it should (health reports `degraded` with these) */
+  private readonly problems = new Map<string, string>();
 
   private constructor(parts: Parts) {
     this.supervisor = parts.supervisor;
@@ -115,6 +117,17 @@ export class Runtime {
     this.recoveredApprovals = parts.recoveredApprovals;
     this.mcp = parts.mcp;
     this.orchestrator = parts.orchestrator;
+  }
+
+  /** Reasons `system.health` reports `degraded`, oldest first. */
+  get healthProblems(): string[] {
+    return [...this.problems.values()];
+  }
+
+  /** Records (or with `reason` undefined, clears) one health problem under a stable key. */
+  setProblem(key: string, reason: string | undefined): void {
+    if (reason === undefined) this.problems.delete(key);
+    else this.problems.set(key, reason);
   }
 
   /** Problems found while loading skills (each skipped skill, with file and reason). */
@@ -280,14 +293,7 @@ export class Runtime {
    */
   async spawnAgent(source: { yaml: string; baseDir?: string } | { path: string }, options: { id?: string; concurrency?: number } = {}): Promise<AgentInfo> {
     const path = 'path' in source ? resolve(source.path) : undefined;
-    let yaml: string;
-    if (path) {
-      try {
-        yaml = readFileSync(path, 'utf8');
-      } catch (err) {
-        throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `cannot read manifest ${path}: ${(err as Error).message}`, { file: path });
-      }
-    } else yaml = (source as { yaml: string }).yaml;
+    const yaml = path ? readManifestSource(path).text : (source as { yaml: string }).yaml;
     const manifest = path
       ? parseManifest(yaml, { file: path })
       : parseManifest(yaml, { file: '<inline>', ...((source as { baseDir?: string }).baseDir ? { baseDir: (source as { baseDir: string }).baseDir } : {}) });
@@ -332,13 +338,14 @@ export class Runtime {
   /** Spawn the persistent agent that takes goals; after a restart it keeps its id, history and memory. */
   async startBootstrap(manifestPath: string): Promise<string> {
     const path = resolve(manifestPath);
-    const manifest = parseManifest(readFileSync(path, 'utf8'), { file: path });
+    const manifest = parseManifest(readManifestSource(path).text, { file: path });
     if (manifest.lifecycle !== 'persistent') {
       throw new AaosError(ErrorCode.MANIFEST_INVALID, `${manifestPath}: the bootstrap agent must have lifecycle: persistent (it takes every goal)`, {
         file: manifestPath,
         field: 'lifecycle',
       });
     }
+    await this.checkModel(manifest.model, `the bootstrap agent (${path})`);
     const previous = this.agentStore.list().find((a) => a.name === manifest.name && a.manifest_path === path);
     const info = await this.spawnAgent(
       { path },
@@ -346,6 +353,21 @@ export class Runtime {
     );
     this.goals.setAgent(info.id);
     return info.id;
+  }
+
+  /**
+   * Fails now, naming the agent, when its model routes nowhere (also via AAOS_MODEL_OVERRIDE),
+   * needs a key that is not set, or is a scripted file that is missing or malformed:
+   * found at start rather than at the first goal.
+   */
+  async checkModel(model: string, who: string): Promise<void> {
+    try {
+      const { route } = this.gateway.router.resolve(model);
+      if (route.provider === 'scripted') await this.gateway.router.scripted.load(route.model);
+    } catch (err) {
+      const plain = toPlainError(err);
+      throw new AaosError(plain.code as ErrorCode, `${who} cannot be served: ${plain.message}`, { ...plain.details, model });
+    }
   }
 
   /** Bring back persistent agents (other than the bootstrap agent) recorded by a previous process. */
@@ -362,6 +384,7 @@ export class Runtime {
         const reason = toPlainError(err).message;
         failed.push({ id: rec.id, name: rec.name, reason });
         this.agentStore.update(rec.id, { state: 'failed' });
+        this.setProblem(`agent:${rec.id}`, `persistent agent ${rec.name} (${rec.id}) could not be restored: ${reason}`);
       }
     }
     return { restored, failed };

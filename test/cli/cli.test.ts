@@ -135,7 +135,7 @@ describe('agentd CLI without a daemon', { timeout: 180_000 }, () => {
       const res = await agentd([...args, '--socket', join(dir, 'none.sock')]);
       expect(res.code).toBe(3);
       expect(res.stderr).toContain('no daemon is running on');
-      expect(res.stderr).toContain('agentd run --bootstrap manifests/bootstrap.yaml');
+      expect(res.stderr).toContain(`agentd run --socket ${join(dir, 'none.sock')}`);
     } finally {
       removeDir(dir);
     }

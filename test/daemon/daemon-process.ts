@@ -37,7 +37,7 @@ export interface DaemonProcess {
 /** Starts `agentd run`; resolves once it logs that it listens (or rejects with its stderr when it exits first). */
 export async function startDaemon(opts: { dataDir: string; socket?: string; bootstrap?: string | null; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<DaemonProcess> {
   const socket = opts.socket ?? join(opts.dataDir, 'run', 'agentd.sock');
-  const args = [AGENTD, 'run', '--data-dir', opts.dataDir, '--socket', socket, ...(opts.bootstrap === null ? [] : ['--bootstrap', opts.bootstrap ?? BOOTSTRAP]), ...(opts.args ?? [])];
+  const args = [AGENTD, 'run', '--data-dir', opts.dataDir, '--socket', socket, ...(opts.bootstrap === null ? ['--no-bootstrap'] : ['--bootstrap', opts.bootstrap ?? BOOTSTRAP]), ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
   let err = '';
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

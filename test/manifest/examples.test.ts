@@ -37,6 +37,6 @@ describe('example manifests', () => {
     expect(manifest.lifecycle).toBe('persistent');
     expect(manifest.memory.context_window_tokens).toBe(64 * 1024);
     expect(manifest.budget_config).toEqual({ max_tokens: 2_000_000, reset_period_seconds: 86_400 });
-    expect(manifest.approval_required).toEqual(['file_delete']);
+    expect(manifest.approval_required).toEqual(['memory_delete']);
   });
 });

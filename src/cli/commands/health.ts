@@ -5,6 +5,7 @@ import { duration } from '../format.js';
 
 interface Health {
   status: string;
+  problems?: string[];
   version: string;
   pid: number;
   uptime_ms: number;
@@ -17,7 +18,7 @@ interface Health {
 
 /** `agentd health`: exit 0 when the daemon answers and is not shutting down (the container HEALTHCHECK). */
 export function registerHealth(program: Command): void {
-  addDaemonOptions(program.command('health').description('check that the daemon answers; exit 0 if healthy, 3 if unreachable')).action((opts: DaemonFlags) =>
+  addDaemonOptions(program.command('health').description('check that the daemon answers; exit 0 if healthy, 1 if degraded or draining (the reasons are printed), 3 if unreachable')).action((opts: DaemonFlags) =>
     withDaemon(opts, async (client) => {
       const h = await client.call<Health>('system.health');
       if (opts.json) printJson(h);
@@ -27,6 +28,7 @@ export function registerHealth(program: Command): void {
           `agents ${h.agents}${h.bootstrap_agent_id ? ` (bootstrap ${h.bootstrap_agent_id})` : ' (no bootstrap agent)'}`,
           `runs ${h.runs.running} running, ${h.runs.queued} queued; approvals pending ${h.approvals_pending}`,
           h.provider,
+          ...(h.problems ?? []).map((p) => `problem: ${p}`),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }

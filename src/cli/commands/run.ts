@@ -1,10 +1,12 @@
-import { resolve } from 'node:path';
+import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Config, readSetting, type EnvRecord } from '../../config/config.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
-import { toPlainError } from '../../errors/index.js';
+import { ErrorCode, toPlainError } from '../../errors/index.js';
+import { PROJECT_ROOT } from '../../kernel/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
 import { ExitCode } from '../exit-codes.js';
@@ -12,10 +14,14 @@ import { LiveView } from '../live-view.js';
 import { defaultDataDir, defaultSocketPath } from '../paths.js';
 import { VERSION } from '../version.js';
 
+/** The bootstrap manifest shipped with the package (found from the installed files, not the working directory). */
+export const BUNDLED_BOOTSTRAP = join(PROJECT_ROOT, 'manifests', 'bootstrap.yaml');
+
 export interface RunFlags {
   dataDir?: string;
   socket?: string;
-  bootstrap?: string;
+  /** a manifest path; false with --no-bootstrap; unset: the bundled one */
+  bootstrap?: string | false;
   stdin?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -40,10 +46,11 @@ export function socketFor(flags: RunFlags, dataDir: string, env: EnvRecord = pro
  */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
-  if (flags.stdin && !flags.bootstrap) {
-    err('agentd: --stdin needs --bootstrap <manifest.yaml>: goals are given to the bootstrap agent');
+  if (flags.stdin && flags.bootstrap === false) {
+    err('agentd: --stdin needs a bootstrap agent (goals are given to it): drop --no-bootstrap, or give --bootstrap <manifest.yaml>');
     return ExitCode.USAGE;
   }
+  const bootstrap = flags.bootstrap === false ? undefined : resolve(flags.bootstrap ?? BUNDLED_BOOTSTRAP);
   let config: Config;
   try {
     // every setting parsed once, before anything starts: a bad value stops here, named
@@ -64,6 +71,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return ExitCode.FAILED;
   }
 
+  const firstStart = !existsSync(join(dataDir, 'store'));
   let runtime: Runtime;
   try {
     runtime = await Runtime.open({ dataDir, config, ...(flags.json ? { auditStream: process.stdout } : {}) });
@@ -80,6 +88,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     });
   }
   err(`agentd: data dir ${dataDir}`);
+  if (firstStart && bootstrap === BUNDLED_BOOTSTRAP) {
+    const copied = seedDemoInbox(dataDir);
+    if (copied > 0) err(`agentd: new data dir: copied the demo inbox (${copied} files) to ${join(dataDir, 'inbox')}; the bundled scripted agents report on whatever is there`);
+  }
   err(`agentd: ${runtime.gateway.describeDefault()}`);
   for (const p of runtime.skillProblems) err(`agentd: skill skipped: ${p.path}: ${p.reason}`);
   for (const s of runtime.mcp.status()) {
@@ -107,8 +119,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   };
 
   try {
-    if (flags.bootstrap) await runtime.startBootstrap(flags.bootstrap);
-    else err('agentd: no --bootstrap manifest: goals are refused until one is given (agents can still be spawned over the socket)');
+    if (bootstrap) {
+      await runtime.startBootstrap(bootstrap);
+      err(`agentd: bootstrap agent from ${bootstrap}`);
+    } else err('agentd: --no-bootstrap: goals are refused (agents can still be spawned over the socket)');
     // what a previous process left behind: persistent agents, then unfinished goals
     const agents = await runtime.restoreAgents();
     if (agents.restored.length > 0) err(`agentd: restored ${agents.restored.length} persistent agent(s)`);
@@ -120,6 +134,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
+    if (plain.code === ErrorCode.MANIFEST_NOT_FOUND) err(`agentd: hint: --bootstrap takes a manifest file; without it agentd uses the bundled ${BUNDLED_BOOTSTRAP}`);
     return shutdown('fatal error', ExitCode.FAILED);
   }
 
@@ -130,34 +145,86 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
 
   // stdin mode: a signal still wins over waiting for input or goals
-  const fromStdin = readGoals(runtime, err);
+  const reader = new StdinGoals(runtime, err);
+  const fromStdin = reader.run();
   const first = await Promise.race([fromStdin.then((code) => ({ code })), stopped.then((signal) => ({ signal }))]);
   if ('signal' in first) {
-    err(`agentd: ${first.signal} received, shutting down`);
-    return shutdown(first.signal, ExitCode.OK);
+    // an interrupted pipe run cancels its goals (recorded `cancelled`), unlike a daemon
+    // shutdown, which leaves them to resume on the next start
+    err(`agentd: ${first.signal} received: cancelling ${reader.unfinished().length} unfinished goal(s), then shutting down`);
+    await reader.cancelAll(`${first.signal} received by agentd run --stdin`);
+    return shutdown(first.signal, first.signal === 'SIGINT' ? ExitCode.SIGINT : ExitCode.SIGTERM);
   }
   return shutdown('input closed', first.code);
 }
 
-/** Submits each non-empty stdin line as a goal; resolves once input ended and all goals (socket ones too) ended. */
-async function readGoals(runtime: Runtime, err: (line: string) => void): Promise<number> {
-  const pending: Array<Promise<RunRecord | undefined>> = [];
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const line of rl) {
-    if (!line.trim()) continue;
-    try {
-      pending.push(runtime.goals.submit(line).done);
-    } catch (e) {
-      err(`agentd: goal refused: ${toPlainError(e).message}`);
-      pending.push(Promise.resolve(undefined));
+/** Goals read from stdin, one per non-empty line; knows its runs so a signal can cancel them. */
+class StdinGoals {
+  private readonly handles: Array<{ run_id: string; done: Promise<RunRecord> }> = [];
+  private readonly results = new Map<string, RunRecord>();
+  private refused = 0;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly err: (line: string) => void,
+  ) {}
+
+  /** Resolves once input ended and all goals (socket ones too) ended: exit 0 only if every goal completed. */
+  async run(): Promise<number> {
+    const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    for await (const line of rl) {
+      if (!line.trim()) continue;
+      try {
+        const handle = this.runtime.goals.submit(line);
+        this.handles.push(handle);
+        void handle.done.then((r) => this.results.set(r.run_id, r));
+      } catch (e) {
+        this.err(`agentd: goal refused: ${toPlainError(e).message}`);
+        this.refused++;
+      }
+    }
+    if (this.handles.length === 0 && this.refused === 0) {
+      this.err('agentd: no goals read from standard input (each non-empty line is one goal)');
+      await this.runtime.goals.idle();
+      return ExitCode.OK;
+    }
+    const results = await Promise.all(this.handles.map((h) => h.done));
+    await this.runtime.goals.idle();
+    for (const r of results) this.err(`agentd: run ${r.run_id} ${r.state}${r.error ? `: ${r.error.message}` : ''} (workspace ${r.workspace})`);
+    return this.refused === 0 && results.every((r) => r.state === 'completed') ? ExitCode.OK : ExitCode.FAILED;
+  }
+
+  unfinished(): string[] {
+    return this.handles.map((h) => h.run_id).filter((id) => !this.results.has(id));
+  }
+
+  /** Cancels every unfinished goal and waits until each is recorded. */
+  async cancelAll(reason: string): Promise<void> {
+    const waits: Array<Promise<unknown>> = [];
+    for (const runId of this.unfinished()) {
+      try {
+        this.runtime.goals.cancel(runId, reason);
+      } catch (e) {
+        this.err(`agentd: could not cancel run ${runId}: ${toPlainError(e).message}`);
+      }
+      const handle = this.handles.find((h) => h.run_id === runId);
+      if (handle) waits.push(handle.done);
+    }
+    await Promise.all(waits);
+    for (const runId of this.handles.map((h) => h.run_id)) {
+      const r = this.runtime.runs.get(runId);
+      if (r && r.state === 'cancelled') this.err(`agentd: run ${r.run_id} cancelled (workspace ${r.workspace})`);
     }
   }
-  const results = await Promise.all(pending);
-  await runtime.goals.idle();
-  for (const r of results) {
-    if (r) err(`agentd: run ${r.run_id} ${r.state}${r.error ? `: ${r.error.message}` : ''} (workspace ${r.workspace})`);
-  }
-  return results.length > 0 && results.every((r) => r?.state === 'completed') ? ExitCode.OK : ExitCode.FAILED;
+}
+
+/** Copies the bundled demo inbox into a new data dir (never over existing files); returns how many files. */
+function seedDemoInbox(dataDir: string): number {
+  const target = join(dataDir, 'inbox');
+  if (existsSync(target)) return 0;
+  const source = join(PROJECT_ROOT, 'manifests', 'demo', 'inbox');
+  cpSync(source, target, { recursive: true, errorOnExist: false, force: false });
+  return readdirSync(target).length;
 }
 
 export function registerRun(program: Command): void {
@@ -166,7 +233,8 @@ export function registerRun(program: Command): void {
     .description('start the supervisor and serve the socket API until SIGTERM/SIGINT (with --stdin: take goals line by line from standard input and exit when done)')
     .option('--data-dir <dir>', 'state directory (env AAOS_DATA_DIR; default $XDG_DATA_HOME/aaos or ~/.local/share/aaos)')
     .option('--socket <path>', 'Unix socket for the JSON-RPC API (env AAOS_SOCKET; default <data dir>/run/agentd.sock)')
-    .option('--bootstrap <manifest>', 'manifest of the persistent agent that takes goals')
+    .option('--bootstrap <manifest>', `manifest of the persistent agent that takes goals (default: the bundled ${BUNDLED_BOOTSTRAP})`)
+    .option('--no-bootstrap', 'start without a bootstrap agent: goals are refused, agents can be spawned over the socket')
     .option('--stdin', 'read goals from standard input, one per line; exit when done (serves the socket too when --socket or AAOS_SOCKET is set)')
     .option('--json', 'write audit events to stdout as NDJSON instead of the live view')
     .option('-v, --verbose', 'show every event in the live view')

@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import type { RunRecord } from '../../store/run-store.js';
+import { Option, type Command } from 'commander';
+import { RunState, type RunRecord } from '../../store/run-store.js';
 import { addDaemonOptions, printJson, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { table, truncate } from '../format.js';
@@ -9,7 +9,7 @@ export function registerRuns(program: Command): void {
     program
       .command('runs')
       .description('list goal runs, newest first')
-      .option('--state <state>', 'only runs in this state (queued, running, completed, failed, cancelled, interrupted)')
+      .addOption(new Option('--state <state>', 'only runs in this state').choices(RunState.options))
       .option('--limit <n>', 'at most this many runs (default 100)'),
   ).action((opts: DaemonFlags & { state?: string; limit?: string }) => {
     const limit = opts.limit === undefined ? undefined : Number(opts.limit);
