@@ -379,7 +379,8 @@ export class Supervisor {
       result = (await rec.actor.deliver(delivery)) as RunResult;
       // cancelled while it ran: whatever it answered, nothing it asked for after the cancel happened
       if (controller.isAborted && result.stop_reason !== 'cancelled' && result.stop_reason !== 'error') {
-        result = { ...result, stop_reason: 'cancelled', error: toPlainError(new AaosError(ErrorCode.CANCELLED, `run ${runId} was cancelled`)) };
+        const reason: unknown = controller.signal.reason;
+        result = { ...result, stop_reason: 'cancelled', error: toPlainError(isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${runId} was cancelled`)) };
       }
     } catch (err) {
       result = {
@@ -526,7 +527,9 @@ export class Supervisor {
     const state = msg.run_id !== undefined ? this.conversations.get(rec.id, msg.run_id) : undefined;
     // a cancelled run has no further effects, whatever its worker still asks for
     if (state?.controller.isAborted) {
-      throw new AaosError(ErrorCode.CANCELLED, `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`, { run_id: state.runId });
+      // the reason it was cancelled (a signal, a timeout, an operator) is what the run reports
+      const reason: unknown = state.controller.signal.reason;
+      throw isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`, { run_id: state.runId });
     }
     switch (msg.t) {
       case 'model':
