@@ -7,7 +7,7 @@ import type { Message, ModelResponse } from '../providers/model.js';
  */
 export interface AgentApi {
   complete(runId: string, append: Message[]): Promise<ModelResponse>;
-  callTool(runId: string, name: string, input: unknown, handle?: string): Promise<unknown>;
+  callTool(runId: string, name: string, input: unknown, handle?: string, callId?: string): Promise<unknown>;
   /** `attachments` are transferred: they are unusable (detached) here afterwards */
   send(envelope: string, runId?: string, attachments?: ArrayBuffer[]): Promise<void>;
   /** resolves with the JSON-RPC response envelope (protocol/envelopes.ts `replyResult` reads it) */

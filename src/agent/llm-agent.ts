@@ -1,6 +1,6 @@
 import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
 import type { AgentInit, Delivery, RunResult, StopReason } from '../protocol/index.js';
-import type { Message, ToolUseBlock } from '../providers/model.js';
+import type { ContentBlock, Message, ToolUseBlock } from '../providers/model.js';
 import type { AgentApi, AgentModule } from './agent-module.js';
 
 /**
@@ -78,12 +78,45 @@ function toolResultText(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** The text of an assistant turn, trimmed ('' when it only calls tools). */
+function textOf(content: ContentBlock[]): string {
+  return content
+    .filter((b) => b.type === 'text')
+    .map((b) => b.text)
+    .join('\n')
+    .trim();
+}
+
+/** Independent tool calls of one turn run concurrently; results keep the model's order. */
+function runTools(api: AgentApi, runId: string, calls: ToolUseBlock[]): Promise<Message[]> {
+  return Promise.all(
+    calls.map(async (call): Promise<Message> => {
+      try {
+        const out = await api.callTool(runId, call.name, call.input, undefined, call.id);
+        return { role: 'tool_result', tool_use_id: call.id, content: toolResultText(out), is_error: false };
+      } catch (err) {
+        const plain = toPlainError(err);
+        return { role: 'tool_result', tool_use_id: call.id, content: `${plain.code}: ${plain.message}`, is_error: true };
+      }
+    }),
+  );
+}
+
 async function runLoop(api: AgentApi, init: AgentInit, delivery: Delivery, input: string, signal: AbortSignal): Promise<RunResult> {
   const runId = delivery.run.run_id;
-  const transcript: Message[] = [{ role: 'user', content: input }];
-  let unsent = 1; // messages of the transcript not yet sent to the supervisor
+  const resumed = delivery.run.resume;
+  // a resumed run starts from its stored transcript, which the supervisor already holds
+  const transcript: Message[] = resumed ? [...resumed] : [{ role: 'user', content: input }];
+  let unsent = resumed ? 0 : 1; // messages of the transcript not yet sent to the supervisor
   let iterations = 0;
   let lastText = '';
+  let lastTurn: ToolUseBlock[] | undefined;
+  for (const m of transcript) {
+    if (m.role !== 'assistant') continue;
+    iterations++;
+    lastText = textOf(m.content) || lastText;
+    lastTurn = m.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+  }
   const finish = (stop_reason: StopReason, error: unknown = null): RunResult => ({
     run_id: runId,
     response: lastText,
@@ -92,6 +125,18 @@ async function runLoop(api: AgentApi, init: AgentInit, delivery: Delivery, input
     transcript,
     error: error === null ? null : toPlainError(error),
   });
+
+  if (lastTurn) {
+    // the stored run ended on a model turn: an answer means it was done; else make the calls still owed
+    if (lastTurn.length === 0) return finish('complete');
+    const answered = new Set(transcript.flatMap((m) => (m.role === 'tool_result' ? [m.tool_use_id] : [])));
+    const owed = lastTurn.filter((call) => !answered.has(call.id));
+    if (owed.length > 0 && !signal.aborted) {
+      const results = await runTools(api, runId, owed);
+      transcript.push(...results);
+      unsent = results.length;
+    }
+  }
 
   for (;;) {
     if (signal.aborted) return finish('cancelled', signal.reason);
@@ -105,27 +150,12 @@ async function runLoop(api: AgentApi, init: AgentInit, delivery: Delivery, input
     }
     iterations++;
     transcript.push({ role: 'assistant', content: response.content });
-    const text = response.content
-      .filter((b) => b.type === 'text')
-      .map((b) => b.text)
-      .join('\n')
-      .trim();
+    const text = textOf(response.content);
     if (text) lastText = text;
     const calls = response.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
     if (calls.length === 0) return finish(response.stop_reason === 'max_tokens' ? 'max_tokens' : 'complete');
 
-    // Independent tool calls of one turn run concurrently; results keep the model's order.
-    const results = await Promise.all(
-      calls.map(async (call): Promise<Message> => {
-        try {
-          const out = await api.callTool(runId, call.name, call.input);
-          return { role: 'tool_result', tool_use_id: call.id, content: toolResultText(out), is_error: false };
-        } catch (err) {
-          const plain = toPlainError(err);
-          return { role: 'tool_result', tool_use_id: call.id, content: `${plain.code}: ${plain.message}`, is_error: true };
-        }
-      }),
-    );
+    const results = await runTools(api, runId, calls);
     transcript.push(...results);
     // The supervisor recorded the assistant turn when it answered; only the results are new.
     unsent = results.length;

@@ -27,8 +27,8 @@ export class WorkerHost {
   ) {
     this.api = {
       complete: (runId, append) => this.call<ModelResponse>({ t: 'model', id: 0, run_id: runId, append }),
-      callTool: (runId, name, input, handle) =>
-        this.call({ t: 'tool', id: 0, run_id: runId, name, input, ...(handle ? { handle } : {}) }),
+      callTool: (runId, name, input, handle, callId) =>
+        this.call({ t: 'tool', id: 0, run_id: runId, name, input, ...(handle ? { handle } : {}), ...(callId ? { call_id: callId } : {}) }),
       send: async (envelope, runId, attachments) => {
         await this.call({ t: 'send', id: 0, envelope, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments);
       },

@@ -66,6 +66,8 @@ export interface AuditFields {
   RunSubmitted: { goal_preview: string; workspace: string };
   RunCompleted: { status: string; result_preview: string; elapsed_ms: number };
   RunResumed: { previous_state: string };
+  /** a resumed run continues from its journal: stored model turns and tool results, calls made again or reported interrupted */
+  RunReplayed: { model_turns: number; tool_results: number; calls_to_make: number; interrupted: string[] };
   /** the run passed AAOS_RUN_TIMEOUT_MS and was cancelled */
   RunTimedOut: { timeout_ms: number };
   RuntimeStarted: { version: string; pid: number; model_default: string };

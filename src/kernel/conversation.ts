@@ -22,6 +22,8 @@ export interface RunState {
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;
+  /** a goal run whose model turns and tool calls are written to the run journal as they happen */
+  journaled?: boolean;
 }
 
 export class Conversations {

@@ -1,6 +1,7 @@
 import type { AuditInput } from '../audit/event.js';
 import type { AgentManifest } from '../manifest/schema.js';
 import type { ModelRequest, ModelResponse, Message, ScriptContext } from '../providers/model.js';
+import type { JournalEntry } from '../store/run-journal.js';
 
 /**
  * What the supervisor needs from its collaborators, as narrow interfaces, so the
@@ -54,6 +55,12 @@ export interface SkillsPort {
   check(agentId: string, runId: string, tool: string): void;
   endRun(agentId: string, runId: string): void;
   endAgent(agentId: string): void;
+}
+
+/** The run journal (store/run-journal.ts): what a goal run did so far, durable as it happens. */
+export interface RunJournalPort {
+  append(runId: string, entry: JournalEntry): void;
+  load(runId: string): JournalEntry[];
 }
 
 export type Emit = (event: AuditInput) => void;

@@ -21,7 +21,8 @@ import { closedTranscript, Conversations, recordAssistant, type RunState } from 
 import { AgentState, isTerminal } from './lifecycle.js';
 import { LazyAbort } from './lazy-abort.js';
 import { ManifestCache } from './manifest-cache.js';
-import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, SkillsPort } from './ports.js';
+import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from './ports.js';
+import { resumeTranscript } from './resume-transcript.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
 import { DEFAULT_WATCHDOG_LIMITS, type WatchdogLimits } from './watchdog.js';
@@ -60,6 +61,8 @@ export interface SupervisorOptions {
   watchdog?: Partial<WatchdogLimits>;
   /** restart backoff and intensity of persistent agents whose worker died */
   restarts?: Partial<RestartLimits>;
+  /** where journaled (goal) runs record their model turns and tool calls, for resume */
+  journal?: RunJournalPort;
 }
 
 /** AAOS_MAILBOX_MAX when unset */
@@ -105,6 +108,10 @@ export interface RunOptions {
   goalRunId?: string;
   /** the caller's span: this delivery is its child */
   parentSpanId?: string;
+  /** write the run's model turns and tool calls to the journal (goal runs, keyed by `runId`) */
+  journal?: boolean;
+  /** continue the run from its journal instead of starting it over (after a restart) */
+  resume?: boolean;
 }
 
 const ENDED_KEEP = 1000;
@@ -346,6 +353,7 @@ export class Supervisor {
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
+      ...(options.journal && this.opts.journal ? { journaled: true } : {}),
     };
     this.conversations.open(state);
     const header = {
@@ -370,10 +378,12 @@ export class Supervisor {
         state.messages.push(...history);
         state.historyLength = history.length;
       }
+      const resume = options.resume ? this.replayJournal(rec, state, userText, header) : undefined;
+      if (resume) state.messages.push(...resume);
       if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
       const delivery: Delivery = {
         envelope: envelopeText,
-        run: { run_id: runId, history, trace: { trace_id: state.traceId, span_id: runId, run_id: goalRunId } },
+        run: { run_id: runId, history, trace: { trace_id: state.traceId, span_id: runId, run_id: goalRunId }, ...(resume ? { resume } : {}) },
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
       };
       result = (await rec.actor.deliver(delivery)) as RunResult;
@@ -414,6 +424,31 @@ export class Supervisor {
     if (persistent) this.scheduleParking(rec);
     // A failed run leaves the agent alive; the error travels in the result.
     return { ...result, agent_id: rec.id, usage: { ...usage }, elapsed_ms: Math.round(performance.now() - state.startedAt) };
+  }
+
+  /**
+   * A journaled run that a previous process left unfinished: its transcript so far, with
+   * results made up (and journaled) for non-idempotent calls a restart cut off. Undefined
+   * when nothing was journaled (the run starts over: it had not reached its first model turn).
+   */
+  private replayJournal(rec: AgentRecord, state: RunState, userText: string, header: { agent_id: string; agent_name: string; run_id: string }): RunState['messages'] | undefined {
+    const journal = this.opts.journal;
+    if (!journal || !state.journaled) return undefined;
+    const entries = journal.load(state.runId);
+    if (entries.length === 0) return undefined;
+    const plan = resumeTranscript(userText, entries, (name) => this.tools.get(name)?.idempotent === true);
+    for (const result of plan.interrupted) {
+      journal.append(state.runId, { kind: 'tool_result', tool_use_id: result.tool_use_id, content: result.content, is_error: result.is_error });
+    }
+    this.emit({
+      type: 'RunReplayed',
+      ...header,
+      model_turns: plan.modelTurns,
+      tool_results: plan.messages.filter((m) => m.role === 'tool_result').length,
+      calls_to_make: plan.pending.length,
+      interrupted: plan.interrupted.map((r) => r.tool_use_id),
+    });
+    return plan.messages;
   }
 
   /** The run's wall-clock limit: past it, the run is cancelled with RUN_TIMEOUT and a worker that holds on is terminated. */
@@ -536,6 +571,8 @@ export class Supervisor {
         return this.onModelRequest(rec, msg.run_id, msg.append);
       case 'tool': {
         if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${msg.run_id}`);
+        const journal = state.journaled && msg.call_id ? this.opts.journal : undefined;
+        const callId = msg.call_id;
         return dispatchTool(this.toolDeps(), {
           agent: rec,
           runId: msg.run_id,
@@ -546,6 +583,8 @@ export class Supervisor {
           name: msg.name,
           input: msg.input,
           ...(msg.handle ? { handle: msg.handle } : {}),
+          // durable before the tool runs (after its approval): a restart must know this call may have taken effect
+          ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
         });
       }
       case 'send':
@@ -564,6 +603,11 @@ export class Supervisor {
   private async onModelRequest(rec: AgentRecord, runId: string, append: RunState['messages']): Promise<ModelResponse> {
     const state = this.requireRun(rec, runId);
     state.messages.push(...append);
+    if (state.journaled) {
+      for (const m of append) {
+        if (m.role === 'tool_result') this.opts.journal?.append(state.runId, { kind: 'tool_result', tool_use_id: m.tool_use_id, content: m.content, is_error: m.is_error });
+      }
+    }
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
       { ...this.identity(rec), runId: state.goalRunId, traceId: state.traceId },
@@ -584,6 +628,8 @@ export class Supervisor {
         metadata: rec.manifest.metadata,
       },
     );
+    // journaled before the agent sees it: a resumed run continues after this turn, never re-asks it
+    if (state.journaled) this.opts.journal?.append(state.runId, { kind: 'assistant', content: response.content });
     recordAssistant(state, response);
     return response;
   }

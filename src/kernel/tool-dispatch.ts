@@ -17,6 +17,8 @@ export interface ToolCall {
   name: string;
   input: unknown;
   handle?: string;
+  /** called once every check and approval passed, right before the tool runs (the run journal's mark) */
+  beforeInvoke?: () => void;
 }
 
 export interface ToolDispatchDeps {
@@ -91,6 +93,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
   };
   try {
     if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.runId} was cancelled before tool '${call.name}' ran`);
+    call.beforeInvoke?.();
     const out = await tool.invoke(call.input, ctx);
     deps.emit({
       type: 'ToolResult',

@@ -74,6 +74,8 @@ export function createMcpTool(connection: McpServerConnection, spec: McpTool): T
   const description = [spec.description ?? spec.title ?? spec.name, `(MCP server '${connection.name}')`].join(' ');
   return {
     definition: { name, description, input_schema: inputSchema },
+    // repeated after a restart only when the server says the tool only reads
+    idempotent: spec.annotations?.readOnlyHint === true,
     async invoke(rawInput, ctx) {
       const input = rawInput ?? {};
       const checked = validate(input);

@@ -96,6 +96,7 @@ export function createMemoryTools(options: MemoryToolsOptions): Tool[] {
 
   const memoryQuery = defineTool({
     name: 'memory_query',
+    idempotent: true,
     description: 'Search your stored memories by meaning; returns the most relevant ones first.',
     input: MemoryQueryInput,
     async run(input, ctx) {

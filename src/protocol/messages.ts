@@ -26,6 +26,12 @@ export interface RunContext {
   history: Message[];
   /** this delivery's place in its trace; requests it makes carry it (protocol/envelopes.ts) */
   trace?: TraceContext;
+  /**
+   * A run resumed after a restart: its transcript so far (user turn first), rebuilt from the
+   * run journal. The agent continues from there: it makes the last model turn's calls that
+   * have no result yet, then asks the model again. Never repeats a completed call.
+   */
+  resume?: Message[];
 }
 
 export interface Delivery {
@@ -75,7 +81,8 @@ export type WorkerToSupervisor =
   | { t: 'pong'; seq: number }
   /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
   | { t: 'model'; id: number; run_id: string; append: Message[] }
-  | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string }
+  /** `call_id`: the model's tool_use id, journaled so a resumed run knows which calls started */
+  | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string; call_id?: string }
   | { t: 'send'; id: number; run_id?: string; envelope: string; attachments?: ArrayBuffer[] }
   | { t: 'request'; id: number; run_id?: string; envelope: string; timeout_ms: number; attachments?: ArrayBuffer[] }
   | Response;

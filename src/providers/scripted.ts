@@ -289,9 +289,10 @@ export class ScriptedProvider implements ModelProvider {
 
   async complete(request: ModelRequest, context: ScriptContext): Promise<ModelResponse> {
     const script = await this.load(request.model);
-    // the turn is taken synchronously, so concurrent calls of one agent get distinct turns in order
-    const cursorKey = script.cursor === 'per_run' ? `${request.agent_id}\u0000${context.run_id ?? ''}` : request.agent_id;
-    const turn = this.take(script, cursorKey);
+    // per_run: the position is the run's own model turns so far (after its user turn), as a
+    // real model answers the conversation it is shown: a run resumed after a restart continues
+    // where it was. per_agent: taken synchronously, so concurrent calls get distinct turns in order
+    const turn = script.cursor === 'per_run' ? this.turnOfRun(script, request) : this.take(script, request.agent_id);
     const callNo = this.callSeq++;
     const vars: Record<string, string> = {
       agent_id: context.agent_id,
@@ -331,6 +332,24 @@ export class ScriptedProvider implements ModelProvider {
       this.cursors.set(agentId, cursor);
     }
     return cursor;
+  }
+
+  private turnOfRun(script: Script, request: ModelRequest): ScriptTurn {
+    let index = 0;
+    for (let i = request.messages.length - 1; i >= 0 && request.messages[i]?.role !== 'user'; i--) {
+      if (request.messages[i]?.role === 'assistant') index++;
+    }
+    if (index >= script.turns.length) {
+      if (script.when_exhausted === 'error') {
+        throw new AaosError(
+          ErrorCode.SCRIPT_EXHAUSTED,
+          `scripted model ${script.file} has no turn left for this run of agent ${request.agent_id} (all ${script.turns.length} used, when_exhausted: error)`,
+          { file: script.file, agent_id: request.agent_id, turns: script.turns.length },
+        );
+      }
+      index %= script.turns.length;
+    }
+    return script.turns[index] as ScriptTurn;
   }
 
   private take(script: Script, agentId: string): ScriptTurn {

@@ -31,6 +31,8 @@ export class GoalRunner {
   private readonly queue: Waiting[] = [];
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Map<string, Promise<RunRecord>>();
+  /** runs a previous process left unfinished: they continue from their journal */
+  private readonly resumed = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private suspended = false;
 
@@ -42,6 +44,8 @@ export class GoalRunner {
       maxConcurrent: number;
       /** plan-mode runs go here; without it every goal runs direct */
       orchestrator?: Orchestrator;
+      /** the run journal; a run's entries are dropped when it ends */
+      journal?: { drop(runId: string): void };
     },
   ) {}
 
@@ -79,6 +83,7 @@ export class GoalRunner {
   /** Re-queue a run that a previous process left unfinished (crash recovery). */
   resume(record: RunRecord): GoalHandle {
     mkdirSync(record.workspace, { recursive: true, mode: 0o750 });
+    this.resumed.add(record.run_id);
     const rec = this.deps.runs.update(record.run_id, { state: 'queued', ...(this.agentId ? { agent_id: this.agentId } : {}) });
     this.deps.emit({
       type: 'RunResumed',
@@ -168,6 +173,8 @@ export class GoalRunner {
     let final: RunRecord;
     try {
       const orchestrator = this.deps.orchestrator;
+      // a run a previous process left unfinished continues from its journal (direct runs)
+      const resume = this.resumed.delete(runId);
       let patch: Partial<RunRecord>;
       if (orchestrator && (await orchestrator.mode(w.record, this.agentId!, controller.signal)) === 'plan') {
         patch = await orchestrator.runPlan(w.record, this.agentId!, controller.signal);
@@ -177,6 +184,8 @@ export class GoalRunner {
           traceId: goalTraceId(runId),
           workspace: w.record.workspace,
           signal: controller.signal,
+          journal: true,
+          resume,
         });
         patch = patchFor(outcome);
       }
@@ -203,6 +212,7 @@ export class GoalRunner {
 
   private finish(record: RunRecord, patch: Partial<RunRecord>, elapsedMs: number): RunRecord {
     const rec = this.deps.runs.update(record.run_id, { ...patch, ended_at: new Date().toISOString() });
+    this.deps.journal?.drop(record.run_id);
     this.deps.emit({
       type: 'RunCompleted',
       agent_id: rec.agent_id,

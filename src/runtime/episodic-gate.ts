@@ -9,6 +9,7 @@ import type { Tool } from '../tools/tool.js';
 export function episodicGate(tool: Tool, enabled: (agentId: string) => boolean): Tool {
   return {
     definition: tool.definition,
+    idempotent: tool.idempotent,
     invoke(input, ctx) {
       if (!enabled(ctx.agentId)) {
         return Promise.reject(

@@ -35,6 +35,7 @@ import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
 import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
 import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
+import { RunJournal } from '../store/run-journal.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -176,6 +177,7 @@ export class Runtime {
 
     const gateway = new ModelGateway({ env, emit });
     const runs = new RunStore(store);
+    const journal = new RunJournal(store);
     const agentStore = new AgentStore(store);
     const sessions = new SessionStore(store);
     const embedder = embedderFromEnv(env);
@@ -231,6 +233,7 @@ export class Runtime {
       mailboxMax: config.get('AAOS_MAILBOX_MAX'),
       watchdog: watchdogLimitsFromEnv(env),
       restarts: restartLimitsFromEnv(env),
+      journal,
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
@@ -266,6 +269,7 @@ export class Runtime {
       emit,
       orchestrator,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
+      journal,
     });
     return new Runtime({
       supervisor,

@@ -22,6 +22,7 @@ export type SkillReadInput = z.infer<typeof SkillReadInput>;
 export function createSkillReadTool(registry: SkillRegistry, activations: SkillActivations): Tool {
   return defineTool({
     name: 'skill_read',
+    idempotent: true,
     description:
       "Read a skill: without `file`, returns its instructions, the tools it allows, and the files it bundles; with `file`, returns that file's content. Follow a skill's instructions once read.",
     input: SkillReadInput,

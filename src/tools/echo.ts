@@ -8,6 +8,7 @@ export type EchoInput = z.infer<typeof EchoInput>;
 export function createEchoTool(): Tool {
   return defineTool({
     name: 'echo',
+    idempotent: true,
     description: 'Return the given message unchanged.',
     input: EchoInput,
     run: async (input) => ({ message: input.message }),

@@ -38,6 +38,11 @@ export interface ToolContext {
 
 export interface Tool {
   readonly definition: ToolDefinition;
+  /**
+   * Running it twice has the effect of running it once (reads, lookups). A resumed run makes
+   * such a call again when a restart cut it off; any other call is reported as interrupted.
+   */
+  readonly idempotent: boolean;
   /** validates raw input (throws TOOL_INPUT_INVALID naming the field), then runs */
   invoke(rawInput: unknown, ctx: ToolContext): Promise<unknown>;
 }
@@ -46,6 +51,8 @@ export interface ToolSpec<S extends z.ZodType> {
   name: string;
   description: string;
   input: S;
+  /** default false: only reads and lookups are idempotent, writes and messages are not */
+  idempotent?: boolean;
   run(input: z.output<S>, ctx: ToolContext): Promise<unknown>;
 }
 
@@ -55,6 +62,7 @@ export function defineTool<S extends z.ZodType>(spec: ToolSpec<S>): Tool {
   delete jsonSchema['$schema'];
   return {
     definition: { name: spec.name, description: spec.description, input_schema: jsonSchema },
+    idempotent: spec.idempotent ?? false,
     async invoke(rawInput, ctx) {
       const parsed = spec.input.safeParse(rawInput ?? {});
       if (!parsed.success) {

@@ -157,6 +157,19 @@ describe('ScriptedProvider', () => {
     expect(texts(await p.complete(request(quick, 'a'), ctx('a')))).toEqual(['soon']);
   });
 
+  it('a per_run script answers from the run\'s own turns so far: a run resumed by a new process continues where it was', async () => {
+    const file = script('resume.yaml', 'cursor: per_run\nturns:\n  - text: one\n  - text: two\n  - text: three\n');
+    const prior: Message[] = [
+      { role: 'user', content: 'an older goal' },
+      { role: 'assistant', content: [{ type: 'text', text: 'one' }] },
+      { role: 'user', content: 'this goal' },
+      { role: 'assistant', content: [{ type: 'text', text: 'one' }] },
+    ];
+    // a fresh provider (a restarted daemon) shown the run so far gives the run's next turn
+    expect(texts(await new ScriptedProvider().complete(request(file, 'a', prior), ctx('a', { run_id: 'r' })))).toEqual(['two']);
+    expect(texts(await new ScriptedProvider().complete(request(file, 'a', prior.slice(0, 3)), ctx('a', { run_id: 'r' })))).toEqual(['one']);
+  });
+
   it('tool-call ids are unique per run, per agent and across restarts, so trimming keeps every goal of a persistent agent', async () => {
     const file = script('ids.yaml', 'cursor: per_run\nturns:\n  - tool_calls: [{name: echo, input: {}}, {name: echo, input: {}}]\n  - text: done\n');
     const seen: string[] = [];

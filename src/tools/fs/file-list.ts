@@ -32,6 +32,7 @@ function byName(a: string, b: string): number {
 export function createFileListTool(): Tool {
   return defineTool({
     name: 'file_list',
+    idempotent: true,
     description:
       `List a directory by absolute path: entries sorted by name with kind (file, dir, symlink, other) and size. ` +
       `At most ${LIST_MAX_ENTRIES} entries. Symbolic links are listed, never followed.`,

@@ -53,6 +53,7 @@ async function prepare(requested: string, ctx: ToolContext): Promise<ReadTask> {
 export function createFileReadManyTool(): Tool {
   return defineTool({
     name: 'file_read_many',
+    idempotent: true,
     description:
       `Read up to ${READ_MANY_MAX_PATHS} UTF-8 files at once by absolute path. Results come back in request order; ` +
       `a file that cannot be read gets an {path, error} entry and does not affect the others.`,

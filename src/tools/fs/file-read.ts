@@ -44,6 +44,7 @@ export function sliceLines(text: string, offset: number, limit: number): Omit<Fi
 export function createFileReadTool(): Tool {
   return defineTool({
     name: 'file_read',
+    idempotent: true,
     description:
       `Read a UTF-8 text file by absolute path. Returns a window of lines (offset is 1-based, default 1; ` +
       `limit default ${DEFAULT_READ_LIMIT}). Files over ${MAX_FILE_BYTES} bytes are refused; symbolic links are never followed.`,

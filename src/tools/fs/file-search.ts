@@ -56,6 +56,7 @@ export function createFileSearchTool(options: FileSearchOptions = {}): Tool {
   const lanes = new KeyedLimiter(SEARCH_PER_AGENT);
   return defineTool({
     name: 'file_search',
+    idempotent: true,
     description:
       `Search the UTF-8 text files under a directory (recursively, symbolic links never followed) for a JavaScript ` +
       `regular expression, line by line. Returns {file, line, text} matches, at most ${SEARCH_MAX_RESULTS}. ` +

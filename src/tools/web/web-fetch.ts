@@ -230,6 +230,7 @@ async function fetchWithin(input: WebFetchInput, ctx: ToolContext): Promise<WebF
 export function createWebFetchTool(): Tool {
   return defineTool({
     name: 'web_fetch',
+    idempotent: true,
     description:
       'Fetch an http(s) URL with GET and return its status, content type and body (text as UTF-8, binary as base64), cut at max_bytes. Each host, including redirect targets, must be allowed by your network capability.',
     input: WebFetchInput,
