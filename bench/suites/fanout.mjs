@@ -41,7 +41,8 @@ function scripts(dir, n, latencyMs) {
   return manifestYaml({
     name: 'root',
     model: `scripted:${root}`,
-    capabilities: ['tool: spawn_agents', `tool: ${ECHO_TOOL}`, 'spawn_child: [*]'],
+    // the children's script is a file their manifest names: the root must be able to read it
+    capabilities: ['tool: spawn_agents', `tool: ${ECHO_TOOL}`, 'spawn_child: [*]', `file_read: ${dir}/*`],
     systemPrompt: 'fan-out root',
   });
 }

@@ -30,6 +30,8 @@ export interface AuditFields {
   CapabilityDenied: { capability: string; reason: string; code: string; tool?: string };
   CapabilityRevoked: { token_id: string; capability: string; reason: string };
   ToolInvoked: { tool: string; input_hash: string; args_preview: string };
+  /** a tool call refused before it ran for a reason other than a capability (those are CapabilityDenied) */
+  ToolRefused: { tool: string; code: string; reason: string };
   ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string };
   MessageSent: { from: string; to: string; method: string; envelope_id: string };
   MessageDelivered: { from: string; to: string; method: string; envelope_id: string };

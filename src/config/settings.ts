@@ -19,6 +19,7 @@ export const SETTINGS = {
   PATH: text('the command search path; MCP stdio servers get it as their only inherited variable', { defaultText: 'the login PATH' }),
   AAOS_MCP_SERVERS: path('a YAML or JSON file declaring the MCP servers whose tools agents may use (`docs/mcp.md`)'),
   AAOS_SKILLS_DIR: pathList('`:`-separated skill folders loaded after the bundled `skills/` (later wins)'),
+  AAOS_PROMPT_ROOTS: pathList('`:`-separated read-only folders, besides the bundled `manifests/`, whose files a manifest written by an agent may name (`system_prompt: {file}`, `scripted:`) without holding `file_read` for them'),
 
   // daemon and goals
   AAOS_SHUTDOWN_GRACE_MS: int(10_000, 0, 'how long running tool calls may take to finish on shutdown'),

@@ -357,7 +357,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const p = parseParams('capability.revoke', RevokeParams, params);
       const caps = daemon.runtime.supervisor.capabilities;
       const id = liveAgentId(daemon.runtime, p.agent_id);
-      if (p.all) return { agent_id: id, revoked: caps.revokeAll(id, 'revoked by operator') };
+      if (p.all) return { agent_id: id, revoked: caps.revokeAll(id, 'revoked by operator', { durable: true }) };
       const token = caps.list(id).find((t) => t.id === p.token_id);
       if (!token) {
         throw new AaosError(ErrorCode.CAPABILITY_UNKNOWN_HANDLE, `agent ${id} holds no token '${p.token_id}'; \`agentd revoke\` needs an id from capability.list`, {

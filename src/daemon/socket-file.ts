@@ -2,6 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { AaosError, ErrorCode } from '../errors/index.js';
+import { refuseSharedDir } from '../store/private-files.js';
 
 /** Unix socket paths are limited to ~107 bytes (sun_path); fail early with a clear message. */
 const MAX_SOCKET_PATH = 104;
@@ -25,7 +26,8 @@ export function probeSocket(path: string, timeoutMs = 1000): Promise<boolean> {
 }
 
 /**
- * Makes `path` ready to listen on: creates its directory (0750), refuses a socket a
+ * Makes `path` ready to listen on: creates its directory (0750), refuses a directory other
+ * users can write to (UNSAFE_PERMISSIONS), refuses a socket a
  * live daemon answers on (DAEMON_ALREADY_RUNNING), and removes a stale one.
  */
 export async function prepareSocketPath(path: string): Promise<void> {
@@ -36,6 +38,7 @@ export async function prepareSocketPath(path: string): Promise<void> {
     });
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+  refuseSharedDir(dirname(path), `socket ${path}`);
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();

@@ -23,9 +23,18 @@ export function toolGrantMatches(grant: string, tool: string): boolean {
   return grant.endsWith('.*') && grant.startsWith(MCP_TOOL_PREFIX) && tool.startsWith(grant.slice(0, -1)) && !tool.slice(grant.length - 1).includes('.');
 }
 
-function lowerHost(host: string): string {
-  return host.trim().toLowerCase();
+/**
+ * One spelling per host, for grants and requests alike: lower case, no trailing dot, and an
+ * IPv6 literal without its URL brackets (`[::1]` and `::1` are the same host).
+ */
+export function canonicalHost(host: string): string {
+  let h = host.trim().toLowerCase();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h;
 }
+
+const lowerHost = canonicalHost;
 
 /** Does the capability allow the request? Paths are expected canonical already. */
 export function permits(cap: Capability, req: CapabilityRequest): boolean {

@@ -32,11 +32,30 @@ export interface AgentRef {
 
 export type AuditEmitter = (event: AuditInput) => void;
 
+/** What survives a restart of one token of a persistent agent: matched by `key` (grant position + capability). */
+export interface DurableTokenState {
+  key: string;
+  invocation_count: number;
+  revoked_at?: number;
+  reason?: string;
+}
+
+/** Where the table keeps the durable token states of persistent agents (synchronous, like every table step). */
+export interface TokenStatePersistence {
+  load(agentId: string): DurableTokenState[];
+  save(agentId: string, states: DurableTokenState[]): void;
+}
+
 export interface AuthorizeOptions {
   /** check this one token instead of searching the agent's tokens */
   handle?: string;
   /** count the attempt against max_invocations (default true) */
   charge?: boolean;
+  /**
+   * A re-check after a wait of a use that was charged already: revocation and expiry
+   * still deny, a pool that others used up since does not (this use holds its slot).
+   */
+  alreadyCharged?: boolean;
   /** the tool on whose behalf the request is made, for the audit trail */
   tool?: string;
   traceId?: string;
@@ -65,10 +84,42 @@ export class CapabilityTable {
   /** tokens per agent in issue order (the order `authorize` searches) */
   readonly #byAgent = new Map<string, CapabilityToken[]>();
   readonly #agents = new Map<string, AgentRef>();
+  /** token id -> ids of the tokens delegated from it (revocation cascades along these) */
+  readonly #delegated = new Map<string, Set<string>>();
+  /** agents whose revocations and invocation counts outlive the process */
+  readonly #durable = new Set<string>();
+  #persistence: TokenStatePersistence | undefined;
 
   constructor(emit: AuditEmitter, clock: () => number = Date.now) {
     this.#emit = emit;
     this.#now = clock;
+  }
+
+  /** Enables durable token state (revocations, max_invocations counters) for agents marked with `restoreDurable`. */
+  setPersistence(persistence: TokenStatePersistence): void {
+    this.#persistence = persistence;
+  }
+
+  /**
+   * Marks a persistent agent's tokens durable and re-applies what a previous process
+   * recorded for them: a token revoked then stays revoked, a counter keeps its count.
+   * Tokens are matched by their position among the agent's grants and their capability.
+   */
+  restoreDurable(agentId: string): void {
+    if (this.#persistence === undefined) return;
+    this.#durable.add(agentId);
+    const stored = new Map(this.#persistence.load(agentId).map((s) => [s.key, s]));
+    const tokens = this.#byAgent.get(agentId) ?? [];
+    tokens.forEach((token, index) => {
+      const state = stored.get(durableKey(index, token));
+      if (state === undefined) return;
+      token.invocation_count = Math.max(token.invocation_count, state.invocation_count);
+      if (state.revoked_at !== undefined && token.revoked_at === undefined) {
+        this.#revoke(token, `still revoked after a restart: ${state.reason ?? 'revoked'}`, false);
+        token.revoked_at = state.revoked_at;
+        token.durableRevocation = { at: state.revoked_at, reason: state.reason ?? 'revoked' };
+      }
+    });
   }
 
   /** Issues one token to `owner`. Path grants are canonicalised so they compare with canonical requests. */
@@ -91,7 +142,7 @@ export class CapabilityTable {
     for (const grant of grants) {
       const capability = canonicalCapability(grant.capability);
       const own = Constraints.parse(grant.constraints ?? {});
-      const source = parentTokens.find((t) => tokenState(t, now) === 'live' && covers(t.capability, capability));
+      const source = parentTokens.find((t) => this.#chainState(t, now).state === 'live' && covers(t.capability, capability));
       if (source === undefined) missing.push(capability);
       else plan.push({ capability, constraints: tightestConstraints(source.constraints, own), parentTokenId: source.id });
     }
@@ -123,7 +174,9 @@ export class CapabilityTable {
     const request = normalizeRequest(req);
     const now = this.#now();
     const outcome =
-      opts.handle !== undefined ? this.#viaHandle(agent, request, opts.handle, now) : this.#viaSearch(agent, request, now);
+      opts.handle !== undefined
+        ? this.#viaHandle(agent, request, opts.handle, now, opts.alreadyCharged ?? false)
+        : this.#viaSearch(agent, request, now);
     if ('code' in outcome) {
       const what = formatRequest(request);
       this.#emitDenied(agent, what, outcome.reason, outcome.code, opts.tool, opts.traceId);
@@ -134,7 +187,7 @@ export class CapabilityTable {
         { agent_id: agent.id, agent_name: agent.name, request: what, ...(opts.tool !== undefined ? { tool: opts.tool } : {}) },
       );
     }
-    if (opts.charge !== false) outcome.invocation_count += 1;
+    if (opts.charge !== false) this.#charge(outcome);
     return toTokenView(outcome);
   }
 
@@ -142,23 +195,31 @@ export class CapabilityTable {
   check(agentId: string, req: CapabilityRequest): boolean {
     const request = normalizeRequest(req);
     const now = this.#now();
-    return (this.#byAgent.get(agentId) ?? []).some((t) => tokenState(t, now) === 'live' && permits(t.capability, request));
+    return (this.#byAgent.get(agentId) ?? []).some((t) => this.#chainState(t, now).state === 'live' && permits(t.capability, request));
   }
 
-  /** Revokes one token. False when the id is unknown or the token is already revoked. */
+  /**
+   * Revokes one token and, at once, every token delegated from it (in running children
+   * too). An explicit revocation: for a persistent agent it survives a restart.
+   * False when the id is unknown or the token is already revoked.
+   */
   revoke(tokenId: string, reason: string): boolean {
     const token = this.#byId.get(tokenId);
     if (token === undefined || token.revoked_at !== undefined) return false;
-    this.#revoke(token, reason);
+    this.#revoke(token, reason, true);
     return true;
   }
 
-  /** Revokes every unrevoked token of the agent, one audit event each; returns how many. */
-  revokeAll(agentId: string, reason: string): number {
+  /**
+   * Revokes every unrevoked token of the agent (and what was delegated from them), one
+   * audit event each; returns how many of the agent's own. `durable` for an operator's
+   * revocation; lifecycle revocations (stop, shutdown) are not remembered across a restart.
+   */
+  revokeAll(agentId: string, reason: string, options: { durable?: boolean } = {}): number {
     let count = 0;
     for (const token of this.#byAgent.get(agentId) ?? []) {
       if (token.revoked_at !== undefined) continue;
-      this.#revoke(token, reason);
+      this.#revoke(token, reason, options.durable ?? false);
       count += 1;
     }
     return count;
@@ -181,9 +242,59 @@ export class CapabilityTable {
    */
   forget(agentId: string): void {
     this.revokeAll(agentId, 'agent forgotten');
-    for (const token of this.#byAgent.get(agentId) ?? []) this.#byId.delete(token.id);
+    for (const token of this.#byAgent.get(agentId) ?? []) {
+      this.#byId.delete(token.id);
+      this.#delegated.delete(token.id);
+      if (token.parent_token_id !== undefined) this.#delegated.get(token.parent_token_id)?.delete(token.id);
+    }
     this.#byAgent.delete(agentId);
     this.#agents.delete(agentId);
+    this.#durable.delete(agentId);
+  }
+
+  /** The token and every token it was narrowed from, nearest first (stops at a forgotten one). */
+  #chain(token: CapabilityToken): CapabilityToken[] {
+    const out = [token];
+    let parentId = token.parent_token_id;
+    while (parentId !== undefined) {
+      const parent = this.#byId.get(parentId);
+      if (parent === undefined || out.includes(parent)) break;
+      out.push(parent);
+      parentId = parent.parent_token_id;
+    }
+    return out;
+  }
+
+  /**
+   * A delegated token is usable only while every token above it is: the whole delegation
+   * tree shares one max_invocations pool, one expiry and one revocation.
+   */
+  #chainState(token: CapabilityToken, now: number, ignoreExhausted = false): { state: TokenState; at: CapabilityToken } {
+    for (const link of this.#chain(token)) {
+      const state = tokenState(link, now);
+      if (state !== 'live' && !(ignoreExhausted && state === 'exhausted')) return { state, at: link };
+    }
+    return { state: 'live', at: token };
+  }
+
+  /** One use charges the token and every ancestor token: the pool is shared by the tree. */
+  #charge(token: CapabilityToken): void {
+    const dirty = new Set<string>();
+    for (const link of this.#chain(token)) {
+      link.invocation_count += 1;
+      if (link.constraints.max_invocations !== undefined && this.#durable.has(link.owner)) dirty.add(link.owner);
+    }
+    for (const owner of dirty) this.#persist(owner);
+  }
+
+  #persist(agentId: string): void {
+    if (this.#persistence === undefined || !this.#durable.has(agentId)) return;
+    const states: DurableTokenState[] = (this.#byAgent.get(agentId) ?? []).map((token, index) => ({
+      key: durableKey(index, token),
+      invocation_count: token.invocation_count,
+      ...(token.durableRevocation !== undefined ? { revoked_at: token.durableRevocation.at, reason: token.durableRevocation.reason } : {}),
+    }));
+    this.#persistence.save(agentId, states);
   }
 
   #store(owner: AgentRef, capability: Capability, constraints: Constraints, parentTokenId?: string): CapabilityToken {
@@ -197,6 +308,11 @@ export class CapabilityTable {
       ...(parentTokenId !== undefined ? { parent_token_id: parentTokenId } : {}),
     };
     this.#byId.set(token.id, token);
+    if (parentTokenId !== undefined) {
+      let children = this.#delegated.get(parentTokenId);
+      if (children === undefined) this.#delegated.set(parentTokenId, (children = new Set()));
+      children.add(token.id);
+    }
     const list = this.#byAgent.get(owner.id);
     if (list === undefined) this.#byAgent.set(owner.id, [token]);
     else list.push(token);
@@ -212,8 +328,9 @@ export class CapabilityTable {
     return token;
   }
 
-  #revoke(token: CapabilityToken, reason: string): void {
+  #revoke(token: CapabilityToken, reason: string, durable: boolean): void {
     token.revoked_at = this.#now();
+    if (durable) token.durableRevocation = { at: token.revoked_at, reason };
     const owner = this.#agents.get(token.owner) ?? { id: token.owner, name: token.owner };
     this.#emit({
       ...header(owner),
@@ -222,9 +339,17 @@ export class CapabilityTable {
       capability: formatCapability(token.capability),
       reason,
     });
+    if (durable) this.#persist(token.owner);
+    // at once, every token narrowed from this one, however deep
+    for (const childId of this.#delegated.get(token.id) ?? []) {
+      const child = this.#byId.get(childId);
+      if (child !== undefined && child.revoked_at === undefined) {
+        this.#revoke(child, `the token ${token.id} it was delegated from was revoked: ${reason}`, durable);
+      }
+    }
   }
 
-  #viaHandle(agent: AgentRef, req: CapabilityRequest, handle: string, now: number): CapabilityToken | Denial {
+  #viaHandle(agent: AgentRef, req: CapabilityRequest, handle: string, now: number, alreadyCharged: boolean): CapabilityToken | Denial {
     const token = this.#byId.get(handle);
     if (token === undefined) {
       return { code: ErrorCode.CAPABILITY_UNKNOWN_HANDLE, reason: 'the presented capability handle was never issued' };
@@ -235,22 +360,22 @@ export class CapabilityTable {
     if (!permits(token.capability, req)) {
       return { code: ErrorCode.CAPABILITY_DENIED, reason: `the presented handle (${formatCapability(token.capability)}) does not permit it` };
     }
-    const state = tokenState(token, now);
-    return state === 'live' ? token : stateDenial(token, state);
+    const { state, at } = this.#chainState(token, now, alreadyCharged);
+    return state === 'live' ? token : stateDenial(token, state, at);
   }
 
   #viaSearch(agent: AgentRef, req: CapabilityRequest, now: number): CapabilityToken | Denial {
     const matching = (this.#byAgent.get(agent.id) ?? []).filter((t) => permits(t.capability, req));
     if (matching.length === 0) return { code: ErrorCode.CAPABILITY_DENIED, reason: 'no capability of the agent permits it' };
-    let best: { token: CapabilityToken; state: Exclude<TokenState, 'live'> } | undefined;
+    let best: { token: CapabilityToken; state: Exclude<TokenState, 'live'>; at: CapabilityToken } | undefined;
     for (const token of matching) {
-      const state = tokenState(token, now);
+      const { state, at } = this.#chainState(token, now);
       if (state === 'live') return token;
       // report the most actionable reason: a used-up or expired token over a revoked one
-      if (best === undefined || RANK[state] > RANK[best.state]) best = { token, state };
+      if (best === undefined || RANK[state] > RANK[best.state]) best = { token, state, at };
     }
-    const worst = best as { token: CapabilityToken; state: Exclude<TokenState, 'live'> };
-    return stateDenial(worst.token, worst.state);
+    const worst = best as { token: CapabilityToken; state: Exclude<TokenState, 'live'>; at: CapabilityToken };
+    return stateDenial(worst.token, worst.state, worst.at);
   }
 
   #emitDenied(agent: AgentRef, capability: string, reason: string, code: ErrorCode, tool?: string, traceId?: string): void {
@@ -267,16 +392,23 @@ export class CapabilityTable {
 
 const RANK: Record<Exclude<TokenState, 'live'>, number> = { revoked: 0, expired: 1, exhausted: 2 };
 
-function stateDenial(token: CapabilityToken, state: Exclude<TokenState, 'live'>): Denial {
+function stateDenial(token: CapabilityToken, state: Exclude<TokenState, 'live'>, at: CapabilityToken): Denial {
   const code = STATE_CODE[state];
+  // `at` is the token itself, or the ancestor it was delegated from whose limit ended it
+  const via = at === token ? '' : ` (through token ${at.id} it was delegated from, whose pool it shares)`;
   switch (state) {
     case 'revoked':
-      return { code, reason: 'the capability that permits it has been revoked' };
+      return { code, reason: `the capability that permits it has been revoked${via}` };
     case 'expired':
-      return { code, reason: `the capability that permits it expired at ${new Date(token.constraints.expires_at ?? 0).toISOString()}` };
+      return { code, reason: `the capability that permits it expired at ${new Date(at.constraints.expires_at ?? 0).toISOString()}${via}` };
     case 'exhausted':
-      return { code, reason: `the capability that permits it has used all ${token.constraints.max_invocations ?? 0} of its invocations` };
+      return { code, reason: `the capability that permits it has used all ${at.constraints.max_invocations ?? 0} of its invocations${via}` };
   }
+}
+
+/** A token's durable identity across restarts: its position among the agent's grants and what it grants. */
+function durableKey(index: number, token: CapabilityToken): string {
+  return `${index}:${formatCapability(token.capability)}`;
 }
 
 function header(agent: AgentRef, traceId?: string): Pick<AuditInput, 'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id'> {

@@ -20,6 +20,8 @@ export interface CapabilityToken {
   invocation_count: number;
   /** the token this one was narrowed from (delegation) */
   readonly parent_token_id?: string;
+  /** set by an explicit revocation (not a stop), which a persistent agent keeps across restarts */
+  durableRevocation?: { at: number; reason: string };
 }
 
 /** Plain-data copy of a token (what `capability.list` returns). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
@@ -20,7 +20,10 @@ import { CapabilityTable, type AgentRef } from './capability-table.js';
 import { closedTranscript, Conversations, recordAssistant, type RunState } from './conversation.js';
 import { AgentState, isTerminal } from './lifecycle.js';
 import { LazyAbort } from './lazy-abort.js';
+import { PROJECT_ROOT } from './built-path.js';
 import { ManifestCache } from './manifest-cache.js';
+import { inheritApprovals } from './inherited-approvals.js';
+import { ManifestFileAccess } from './manifest-file-access.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from './ports.js';
 import { resumeTranscript } from './resume-transcript.js';
 import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
@@ -53,6 +56,12 @@ export interface SupervisorOptions {
   warmWorkers?: number;
   /** scheduling niceness of agent threads (Linux), so the supervisor keeps its share of the CPU */
   workerNice?: number;
+  /**
+   * Read-only directories whose files any agent-written manifest may name (prompts,
+   * scripts); every other file such a manifest names needs the parent's `file_read`.
+   * Default: the bundled `manifests/`.
+   */
+  promptRoots?: string[];
   /** largest message between agents, UTF-8 bytes of the envelope (default 1 MiB) */
   maxMessageBytes?: number;
   /** messages one agent may hold accepted and unfinished, queued or running (default 1000) */
@@ -133,6 +142,7 @@ export class Supervisor {
   private readonly launcher: WorkerLauncher;
   private readonly conversations = new Conversations();
   private readonly manifests = new ManifestCache();
+  private readonly manifestFiles: ManifestFileAccess;
   private readonly ended = new Map<string, AgentInfo>();
   private readonly parkTimers = new Map<string, NodeJS.Timeout>();
   /** per agent: messages accepted and not yet finished (queued, preparing or running) */
@@ -149,6 +159,7 @@ export class Supervisor {
     this.restartLimits = { ...DEFAULT_RESTART_LIMITS, ...opts.restarts };
     this.audit = opts.audit ?? new AuditLog();
     this.capabilities = new CapabilityTable((e) => this.emit(e));
+    this.manifestFiles = new ManifestFileAccess(this.capabilities, opts.promptRoots ?? [join(PROJECT_ROOT, 'manifests')]);
     this.tools = new ToolRegistry();
     if (opts.tools) this.tools.register(...opts.tools);
     this.agents = new AgentTable({ maxAgents: opts.maxAgents ?? 100, maxDepth: opts.maxDepth ?? 5 });
@@ -199,8 +210,10 @@ export class Supervisor {
 
   private async spawnRecord(manifestOrYaml: AgentManifest | string, options: SpawnOptions): Promise<AgentRecord> {
     if (this.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
-    const manifest = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
+    const parsed = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
     const parent = options.parentId ? this.agents.require(options.parentId) : undefined;
+    // a child cannot do without a human what its parent needed a human for
+    const manifest = parent ? inheritApprovals(parsed, parent.manifest) : parsed;
     const depth = parent ? parent.depth + 1 : 0;
     const release = this.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
@@ -214,7 +227,10 @@ export class Supervisor {
       );
       // denials of a delegation belong to the goal run the child was spawned for
       if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants);
-      else for (const g of grants) this.capabilities.issue(ref, g);
+      else {
+        for (const g of grants) this.capabilities.issue(ref, g);
+        if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
+      }
 
       const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1, { livenessMs: this.watchdog.livenessMs });
       rec = {
@@ -675,7 +691,14 @@ export class Supervisor {
 
   /** spawn_agent: parse the child's manifest, then the one child path (`runChild`). */
   private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
-    const manifest = this.manifests.parse(manifestYaml, `<spawn_agent from ${parent.name}>`, parent.manifest.source.base_dir);
+    const parentRef = { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
+    // every file the manifest names is read with the parent's authority (or from a prompts root)
+    const manifest = this.manifests.parse(
+      manifestYaml,
+      `<spawn_agent from ${parent.name}>`,
+      parent.manifest.source.base_dir,
+      this.manifestFiles.checkFor(parentRef, call.name),
+    );
     return this.runChild(parent.id, manifest, message, {
       via: call.name,
       signal: call.signal,

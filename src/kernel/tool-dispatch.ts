@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import type { ChildRunResult, ToolContext } from '../tools/tool.js';
+import type { ChildRunResult, Tool, ToolContext } from '../tools/tool.js';
 import type { AgentRecord } from './agent-table.js';
+import type { CapabilityRequest } from './capability.js';
 import type { CapabilityTable } from './capability-table.js';
 import type { ApprovalPort, Emit, SkillsPort } from './ports.js';
 
@@ -67,12 +68,31 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     trace_id: call.traceId,
   };
 
-  deps.capabilities.authorize(ref, { kind: 'tool', name: call.name }, { tool: call.name, ...(call.handle ? { handle: call.handle } : {}) });
-  const tool = deps.registry.require(call.name);
-  // skills are active per agent and goal run, the same scope skill_read activates them in
-  deps.skills?.check(rec.id, call.goalRunId ?? call.runId, call.name);
+  const toolRequest: CapabilityRequest = { kind: 'tool', name: call.name };
+  const toolToken = deps.capabilities.authorize(ref, toolRequest, { tool: call.name, ...(call.handle ? { handle: call.handle } : {}) });
+  // every token this call has used, so a wait can be followed by a re-check of all of them
+  const used: { request: CapabilityRequest; handle: string }[] = [{ request: toolRequest, handle: toolToken.id }];
+  const recheck = (): void => {
+    for (const u of used) deps.capabilities.authorize(ref, u.request, { tool: call.name, handle: u.handle, charge: false, alreadyCharged: true });
+  };
+  // every refusal leaves an audit event: an unknown tool (under `tool: *`), a skill's allowed-tools
+  const refused = (err: unknown): never => {
+    const plain = toPlainError(err);
+    deps.emit({ type: 'ToolRefused', ...header, tool: call.name, code: plain.code, reason: plain.message });
+    throw err;
+  };
+  let tool: Tool;
+  try {
+    tool = deps.registry.require(call.name);
+    // skills are active per agent and goal run, the same scope skill_read activates them in
+    deps.skills?.check(rec.id, call.goalRunId ?? call.runId, call.name);
+  } catch (err) {
+    return refused(err);
+  }
   if (deps.approvals && rec.manifest.approval_required.includes(call.name)) {
     await deps.approvals.request({ agent: ref, tool: call.name, input: call.input, signal: call.signal });
+    // the wait may have been long: the token must not have been revoked or expired meanwhile
+    recheck();
   }
 
   deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input) });
@@ -87,14 +107,18 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     dataDir: deps.dataDir,
     signal: call.signal,
     authorize: (request) => {
-      deps.capabilities.authorize(ref, request, { tool: call.name });
+      const token = deps.capabilities.authorize(ref, request, { tool: call.name });
+      used.push({ request, handle: token.id });
     },
+    recheck,
     spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message),
   };
   try {
     if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.runId} was cancelled before tool '${call.name}' ran`);
     call.beforeInvoke?.();
     const out = await tool.invoke(call.input, ctx);
+    // revoked while the tool worked (a read queued on the pool, a slow fetch): the result is withheld
+    recheck();
     deps.emit({
       type: 'ToolResult',
       ...header,

@@ -1,4 +1,5 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
+import { canonicalHost } from '../kernel/capability-match.js';
 import { formatCapability } from '../kernel/capability.js';
 import type { Capability, CapabilityGrant, Constraints } from '../kernel/capability.js';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, TOOL_NAME_PATTERN, TOOL_NAME_RULE } from './schema.js';
@@ -215,14 +216,26 @@ function buildCapability(kind: Exclude<ManifestCapabilityKind, 'web_search'>, va
 /** `a, b`, `[a, b]`; empty lists and empty items (stray commas) are errors. */
 function splitList(value: string, kind: string): string[] {
   let inner = value.trim();
-  const opens = inner.startsWith('[');
-  const closes = inner.endsWith(']');
-  if (opens !== closes) fail(`unbalanced brackets in ${kind} list '${inner}'`);
-  if (opens) inner = inner.slice(1, -1);
+  // list brackets enclose everything; an IPv6 literal's brackets (`[::1]:8080, a.com`) do not
+  const close = inner.startsWith('[') ? matchingBracket(inner) : -1;
+  const isList = close === inner.length - 1;
+  if (inner.startsWith('[') && close === -1) fail(`unbalanced brackets in ${kind} list '${inner}'`);
+  if (!inner.startsWith('[') && inner.endsWith(']') && !/\[[0-9A-Fa-f:.]+\]$/.test(inner)) fail(`unbalanced brackets in ${kind} list '${inner}'`);
+  if (isList) inner = inner.slice(1, -1);
   if (inner.trim() === '') fail(`${kind} needs at least one entry (use * for any)`);
   const items = inner.split(',').map((item) => item.trim());
   if (items.some((item) => item === '')) fail(`empty entry in ${kind} list '${value.trim()}' (stray comma?)`);
   return items;
+}
+
+/** Index of the `]` that closes the `[` at 0, or -1. */
+function matchingBracket(text: string): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    if (text[i] === '[') depth += 1;
+    else if (text[i] === ']' && --depth === 0) return i;
+  }
+  return -1;
 }
 
 /** `*` anywhere in a list means any, so the list collapses to `['*']`; duplicates are dropped. */
@@ -261,14 +274,16 @@ export function parseHost(item: string): string {
   if (item === '*') return item;
   if (item.includes('*')) fail(`'${item}': a host wildcard must be the whole entry; use * for any host, or list the hosts`);
   const hasScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(item);
+  // a bare IPv6 literal (`::1`) has colons a URL would read as a port: bracket it
+  const bareIpv6 = !hasScheme && !item.startsWith('[') && (item.match(/:/g) ?? []).length >= 2;
   let url: URL;
   try {
-    url = new URL(hasScheme ? item : `http://${item}`);
+    url = new URL(hasScheme ? item : `http://${bareIpv6 ? `[${item}]` : item}`);
   } catch {
     fail(`'${item}' is not a host name or URL`);
   }
-  let host = url.hostname.toLowerCase();
-  if (host.endsWith('.')) host = host.slice(0, -1);
+  // the URL parser compresses IPv6 (`[0:0::1]` -> `[::1]`); the match form drops the brackets
+  const host = canonicalHost(url.hostname);
   if (host === '') fail(`'${item}' has no host`);
   return host;
 }

@@ -26,8 +26,8 @@ export {
   parsePathGlob,
 } from './capability-string.js';
 export type { ManifestCapabilityKind, PathPlaceholder } from './capability-string.js';
-export { INLINE_MANIFEST, MAX_MANIFEST_BYTES, MAX_PROMPT_BYTES, loadManifestFile, parseManifest } from './parse.js';
-export type { ParseManifestOptions } from './parse.js';
+export { INLINE_MANIFEST, MAX_MANIFEST_BYTES, MAX_PROMPT_BYTES, loadManifestFile, manifestFiles, parseManifest } from './parse.js';
+export type { ManifestFileCheck, ParseManifestOptions } from './parse.js';
 export { expandCapabilities } from './expand.js';
 export type { ExpandVars } from './expand.js';
 export { formatManifestError } from './format-error.js';

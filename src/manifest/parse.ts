@@ -19,6 +19,23 @@ export interface ParseManifestOptions {
   file?: string;
   /** directory that `system_prompt: {file}` and `scripted:` paths resolve against */
   baseDir?: string;
+  /**
+   * Called with every file the manifest names (absolute path, field), before anything
+   * touches that file; throws to refuse. Manifests written by agents get one that checks
+   * the parent's `file_read`; operator manifests get none.
+   */
+  authorizeFile?: ManifestFileCheck;
+}
+
+/** Refuses (by throwing) a file a manifest names; `field` is e.g. `system_prompt.file` or `model`. */
+export type ManifestFileCheck = (path: string, field: string) => void;
+
+/** Every file a parsed manifest refers to, with the field that names it (one list, so a new kind is checked everywhere). */
+export function manifestFiles(manifest: Pick<AgentManifest, 'model' | 'system_prompt_file'>): { path: string; field: string }[] {
+  const out: { path: string; field: string }[] = [];
+  if (manifest.system_prompt_file !== undefined) out.push({ path: manifest.system_prompt_file, field: 'system_prompt.file' });
+  if (manifest.model.startsWith(SCRIPTED_PREFIX)) out.push({ path: manifest.model.slice(SCRIPTED_PREFIX.length), field: 'model' });
+  return out;
 }
 
 export const INLINE_MANIFEST = '<inline>';
@@ -216,13 +233,15 @@ interface PromptResult {
   file?: string;
 }
 
-function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: string): PromptResult {
+function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: string, authorizeFile: ManifestFileCheck | undefined): PromptResult {
   if (typeof raw === 'string') return { text: raw };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { text: '' };
   const file = (raw as Record<string, unknown>)['file'];
   if (typeof file !== 'string' || file.trim() === '') return { text: '' };
   const resolved = path.resolve(baseDir, file.trim());
   const field = ['system_prompt', 'file'];
+  // before any stat: a refusal must not tell whether the file exists
+  authorizeFile?.(resolved, 'system_prompt.file');
   try {
     const info = statSync(resolved);
     if (!info.isFile()) {
@@ -243,14 +262,16 @@ function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: stri
 }
 
 /** `scripted:<relative path>` becomes `scripted:<absolute path>`; other models pass through. */
-function resolveModel(collector: IssueCollector, model: string, baseDir: string): string {
+function resolveModel(collector: IssueCollector, model: string, baseDir: string, authorizeFile: ManifestFileCheck | undefined): string {
   if (!model.startsWith(SCRIPTED_PREFIX)) return model;
   const scriptPath = model.slice(SCRIPTED_PREFIX.length).trim();
   if (scriptPath === '') {
     collector.at(['model'], "'scripted:' needs a script path, e.g. scripted:scripts/hello.yaml");
     return model;
   }
-  return `${SCRIPTED_PREFIX}${path.resolve(baseDir, scriptPath)}`;
+  const resolved = path.resolve(baseDir, scriptPath);
+  authorizeFile?.(resolved, 'model');
+  return `${SCRIPTED_PREFIX}${resolved}`;
 }
 
 function yamlErrorMessage(doc: Document, error: { name: string; code: string; message: string }, offset: number): string {
@@ -338,8 +359,8 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
     addZodIssues(collector, parsed.error.issues);
   }
   const capabilities = parseCapabilities(collector, doc, lineCounter, raw['capabilities']);
-  const prompt = readSystemPrompt(collector, raw['system_prompt'], baseDir);
-  const model = parsed.success ? resolveModel(collector, parsed.data.model, baseDir) : '';
+  const prompt = readSystemPrompt(collector, raw['system_prompt'], baseDir, options.authorizeFile);
+  const model = parsed.success ? resolveModel(collector, parsed.data.model, baseDir, options.authorizeFile) : '';
   collector.throwIfAny();
   if (!parsed.success) throw new AaosError(ErrorCode.INTERNAL, 'manifest failed validation without issues');
 

@@ -5,14 +5,16 @@
  * - An agent's usage is input + output tokens as the provider reported them. Every call's
  *   usage is added to the calling agent AND to every ancestor (parent, grandparent, ...).
  * - Before a call, the gateway estimates its input tokens E (characters of system prompt,
- *   messages and tool definitions, divided by 4, rounded up). For the agent and each
- *   ancestor that has a budget, with U = tokens used in its current window and R = the
- *   estimates of calls admitted but not finished yet (in the agent or its descendants):
- *   the call is refused when U >= max_tokens or U + R + E > max_tokens. A refused call is
- *   never sent. The first (nearest) budget that refuses is the one reported.
- * - An admitted call reserves E on the same chain until it finishes; then the reservation
- *   is replaced by the real usage. Actual usage may therefore end a window above
- *   max_tokens by at most one call's output, never by a call that was refused.
+ *   messages and tool definitions, divided by 4, rounded up); O is the call's
+ *   `max_tokens` (its worst-case output). For the agent and each ancestor that has a
+ *   budget, with U = tokens used in its current window and R = the worst cases (E + O) of
+ *   calls admitted but not finished yet (in the agent or its descendants): the call is
+ *   refused when U >= max_tokens or U + R + E > max_tokens. A refused call is never sent.
+ *   The first (nearest) budget that refuses is the one reported.
+ * - An admitted call reserves its worst case E + O on the same chain until it finishes;
+ *   then the reservation is replaced by the real usage. Concurrent calls (sixteen children
+ *   started at once) therefore see each other's worst case, and actual usage may end a
+ *   window above max_tokens by at most one call's output, never by a call that was refused.
  * - reset_period_seconds > 0: windows are [origin + k*period, origin + (k+1)*period)
  *   counted from registration. Which window applies is derived from the clock on every
  *   touch, so a reset can happen only once per window and two concurrent touches cannot
@@ -40,6 +42,7 @@ export interface BudgetReservation {
   agentId: string;
   /** the agent and its ancestors at admission time */
   chain: string[];
+  /** what is reserved: estimated input plus the call's maximum output */
   estimate: number;
   done: boolean;
 }
@@ -86,8 +89,8 @@ export class BudgetLedger {
     return this.accounts.has(agentId);
   }
 
-  /** Check the chain and reserve `estimate` on it, in one synchronous step. */
-  admit(agentId: string, estimate: number): BudgetAdmission {
+  /** Check the chain for `estimate` input tokens and reserve `estimate + maxOutput` on it, in one synchronous step. */
+  admit(agentId: string, estimate: number, maxOutput = 0): BudgetAdmission {
     const chain = this.chain(agentId);
     for (const account of chain) {
       const budget = account.budget;
@@ -97,8 +100,9 @@ export class BudgetLedger {
         return { ok: false, refusal: { owner: account.agentId, used: account.used, reserved: account.reserved, max: budget.max_tokens, estimate } };
       }
     }
-    for (const account of chain) account.reserved += estimate;
-    return { ok: true, reservation: { agentId, chain: chain.map((a) => a.agentId), estimate, done: false } };
+    const worstCase = estimate + maxOutput;
+    for (const account of chain) account.reserved += worstCase;
+    return { ok: true, reservation: { agentId, chain: chain.map((a) => a.agentId), estimate: worstCase, done: false } };
   }
 
   /** The call finished: release its reservation and charge its real usage up the chain. */

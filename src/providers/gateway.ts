@@ -3,6 +3,7 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
 import { withWireToolNames } from './wire-tool-names.js';
+import { configuredSecrets, scrubError } from './secret-scrub.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
 import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
@@ -57,6 +58,8 @@ export class ModelGateway {
   readonly scheduler: InferenceScheduler;
   readonly budgets: BudgetLedger;
   private readonly env: NodeJS.ProcessEnv;
+  /** configured API keys, cut out of every provider error */
+  private readonly secrets: string[];
   private readonly emit: (event: AuditInput) => void;
   private readonly clock: () => number;
   private readonly policy: RetryPolicy;
@@ -67,6 +70,7 @@ export class ModelGateway {
 
   constructor(options: ModelGatewayOptions) {
     this.env = options.env;
+    this.secrets = configuredSecrets(options.env);
     this.emit = options.emit;
     this.clock = options.clock ?? Date.now;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -117,7 +121,8 @@ export class ModelGateway {
     if (!this.budgets.has(agent.id)) this.registerAgent(agent);
 
     const estimate = estimateInputTokens(request);
-    const admission = this.budgets.admit(agent.id, estimate);
+    // the worst case (input + max output) is held against the chain until the call settles
+    const admission = this.budgets.admit(agent.id, estimate, request.max_tokens);
     if (!admission.ok) throw this.refuse(agent, admission.refusal);
     const reservation = admission.reservation;
 
@@ -135,11 +140,17 @@ export class ModelGateway {
             .run(
               route.provider,
               agent.id,
+              // MCP tool names (mcp.<server>.<tool>) are not valid provider tool names: spelled for the wire and back;
+              // errors scrubbed where they enter: an error body echoing a key never reaches an agent, a log or a client
               (signal) => {
-                // MCP tool names (mcp.<server>.<tool>) are not valid provider tool names: spelled for the wire and back
                 const wire = route.provider === 'scripted' ? undefined : withWireToolNames(request);
                 const sent = wire ? wire.request : request;
-                return provider.complete({ ...sent, model: route.model, agent_id: agent.id, signal }, ctx).then((r) => (wire ? wire.restore(r) : r));
+                return provider
+                  .complete({ ...sent, model: route.model, agent_id: agent.id, signal }, ctx)
+                  .then((r) => (wire ? wire.restore(r) : r))
+                  .catch((err: unknown) => {
+                    throw scrubError(err, this.secrets);
+                  });
               },
               controller.signal,
             )

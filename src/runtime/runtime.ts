@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ApprovalQueue } from '../approvals/approval-queue.js';
 import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
@@ -8,6 +8,7 @@ import { NdjsonSink } from '../audit/ndjson-sink.js';
 import { Config } from '../config/config.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
+import { PROJECT_ROOT } from '../kernel/built-path.js';
 import { Supervisor } from '../kernel/supervisor.js';
 import { parseManifest, readManifestSource } from '../manifest/parse.js';
 import { embedderFromEnv } from '../memory/embedder-from-env.js';
@@ -24,7 +25,9 @@ import { createSkillReadTool } from '../skills/skill-read-tool.js';
 import { AgentStore } from '../store/agent-store.js';
 import { ApprovalStore } from '../store/approval-store.js';
 import { AuditStore } from '../store/audit-store.js';
+import { CapabilityStore } from '../store/capability-store.js';
 import { openStore, type Store } from '../store/lmdb-env.js';
+import { makePrivateDir, makePrivateFiles } from '../store/private-files.js';
 import { RunStore, type RunRecord } from '../store/run-store.js';
 import { SessionStore } from '../store/session-store.js';
 import { closeIoPool } from '../tools/fs/index.js';
@@ -72,6 +75,7 @@ interface Parts {
 }
 
 const DAY_MS = 86_400_000;
+
 
 /**
  * The composition root: one supervisor with its providers, tools and stores,
@@ -151,7 +155,9 @@ export class Runtime {
     const dataDir = resolve(options.dataDir);
     // a bad MCP declaration is refused before anything is opened
     const mcpServers = loadMcpServers(config.get('AAOS_MCP_SERVERS'));
-    mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // private to the daemon's user even when the directory existed before with a looser mode
+    makePrivateDir(dataDir, 'data dir');
     const audit = new AuditLog(config.get('AAOS_AUDIT_LOG_CAP'));
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
@@ -164,6 +170,9 @@ export class Runtime {
           message: `record ${String(issue.key)} is unreadable and was skipped: ${issue.reason}`,
         }),
     });
+    // LMDB creates data.mdb and lock.mdb 0644: private too (memories, sessions and audit live there)
+    makePrivateDir(store.path, 'store dir');
+    makePrivateFiles(store.path);
     // the durable audit log first, so `logs` works after a restart; then the live stream
     const auditStore = new AuditStore(store, {
       maxCount: config.get('AAOS_AUDIT_MAX_EVENTS'),
@@ -229,6 +238,7 @@ export class Runtime {
       parkIdleMs: config.get('AAOS_PARK_IDLE_MS'),
       warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
       workerNice: config.get('AAOS_WORKER_NICE'),
+      promptRoots: [join(PROJECT_ROOT, 'manifests'), ...config.get('AAOS_PROMPT_ROOTS').map((r) => resolve(r))],
       maxMessageBytes: config.get('AAOS_MESSAGE_MAX_BYTES'),
       mailboxMax: config.get('AAOS_MAILBOX_MAX'),
       watchdog: watchdogLimitsFromEnv(env),
@@ -237,9 +247,10 @@ export class Runtime {
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
       approvals: {
         request: (args) => {
-          // a restart left this exact call waiting for a human: answer the old request, don't ask twice
+          // a restart left this exact call waiting for a human: answer the old request, don't ask twice.
+          // Bound to the agent id (persistent agents keep theirs): another agent reusing the name gets nothing.
           const idx = recoveredApprovals.findIndex(
-            (r) => r.agent_name === args.agent.name && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input),
+            (r) => r.agent_id === args.agent.id && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input),
           );
           if (idx >= 0) {
             const [rec] = recoveredApprovals.splice(idx, 1);
@@ -258,6 +269,8 @@ export class Runtime {
         },
       },
     });
+    // explicit revocations and max_invocations counters of persistent agents outlive the process
+    supervisor.capabilities.setPersistence(new CapabilityStore(store));
     // a server that fails to connect is reported by name and retried; the daemon goes on
     const mcp = new McpClients(mcpServers, { registry: supervisor.tools, emit, path: config.get('PATH') });
     await mcp.start();
@@ -337,6 +350,7 @@ export class Runtime {
     this.supervisor.status(agentId); // AGENT_NOT_FOUND for an unknown id
     await this.supervisor.stop(agentId, reason);
     this.agentStore.remove(agentId);
+    new CapabilityStore(this.store).remove(agentId);
   }
 
   /** Spawn the persistent agent that takes goals; after a restart it keeps its id, history and memory. */

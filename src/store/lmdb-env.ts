@@ -14,6 +14,7 @@ export const STORE_DBS = [
   'audit_by_agent',
   'audit_by_run',
   'approvals',
+  'capabilities',
   'journal',
 ] as const;
 export type StoreDbName = (typeof STORE_DBS)[number];

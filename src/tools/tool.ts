@@ -32,6 +32,12 @@ export interface ToolContext {
   dataDir: string;
   signal: AbortSignal;
   authorize(request: CapabilityRequest): void;
+  /**
+   * Re-checks, without charging, every token this call has used so far (its `tool:` token
+   * and each `authorize`d resource): call it after any wait and before a side effect.
+   * Throws CAPABILITY_REVOKED / _EXPIRED when one ended meanwhile.
+   */
+  recheck?(): void;
   /** spawn a child of the calling agent from manifest YAML, run it on `message`, stop it */
   spawnAndRun(manifestYaml: string, message: string): Promise<ChildRunResult>;
 }

@@ -261,11 +261,12 @@ describe('revocation', () => {
     expect(events.filter((e) => e.type === 'CapabilityRevoked')).toHaveLength(1);
   });
 
-  it('revoking a parent token does not cascade to delegated ones', () => {
+  it('revoking a parent token revokes every token delegated from it, at once', () => {
     const p = grant(parent, { kind: 'tool', name: 'echo' });
     table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'echo' }, constraints: {} }]);
     table.revoke(p, 'x');
-    expect(table.check(child.id, { kind: 'tool', name: 'echo' })).toBe(true);
+    expect(table.check(child.id, { kind: 'tool', name: 'echo' })).toBe(false);
+    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'echo' })).code).toBe(ErrorCode.CAPABILITY_REVOKED);
   });
 });
 
@@ -360,11 +361,13 @@ describe('delegate (narrowing)', () => {
     expect(table.list(child.id)).toEqual([]);
   });
 
-  it('a child gets a fresh count but never more than the parent limit', () => {
-    const p = table.issue(parent, { capability: { kind: 'tool', name: 'web' }, constraints: { max_invocations: 1 } });
+  it("a child's uses come out of the parent token's pool", () => {
+    const p = table.issue(parent, { capability: { kind: 'tool', name: 'web' }, constraints: { max_invocations: 2 } });
+    table.authorize(parent, { kind: 'tool', name: 'web' });
     table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'web' }, constraints: {} }]);
     table.authorize(child, { kind: 'tool', name: 'web' });
     expect(failure(() => table.authorize(child, { kind: 'tool', name: 'web' })).code).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
-    expect(table.list(parent.id).find((v) => v.id === p.id)?.invocation_count).toBe(0);
+    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'web' })).code).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
+    expect(table.list(parent.id).find((v) => v.id === p.id)?.invocation_count).toBe(2);
   });
 });

@@ -26,7 +26,7 @@ describe('parseCapabilityString', () => {
     ['network: https://api.x.com/v1/path?q=1', { kind: 'network', hosts: ['api.x.com'] }],
     ['network: api.x.com:8443, https://user@y.org:444/', { kind: 'network', hosts: ['api.x.com', 'y.org'] }],
     ['network: [a.com, a.com, b.com]', { kind: 'network', hosts: ['a.com', 'b.com'] }],
-    ['network: http://[::1]:8080/x', { kind: 'network', hosts: ['[::1]'] }],
+    ['network: http://[::1]:8080/x', { kind: 'network', hosts: ['::1'] }],
     ['network: example.com.', { kind: 'network', hosts: ['example.com'] }],
     ['network: a.com, *', { kind: 'network', hosts: ['*'] }],
     ['web_search', { kind: 'network', hosts: ['*'] }],

@@ -125,7 +125,7 @@ describe('real provider SDKs driven from agents in workers', () => {
     writeFileSync(join(dir, 'child.yaml'), '- text: spent\n  usage: {input_tokens: 400, output_tokens: 300}\n');
     void scripts;
     const parent = await runtime.spawnAgent({
-      yaml: `name: parent\nmodel: scripted:${join(dir, 'parent.yaml')}\ncapabilities:\n  - "tool: spawn_agent"\n  - "spawn_child: [spender]"\nbudget_config:\n  max_tokens: 500\n`,
+      yaml: `name: parent\nmodel: scripted:${join(dir, 'parent.yaml')}\ncapabilities:\n  - "tool: spawn_agent"\n  - "spawn_child: [spender]"\n  - "file_read: ${dir}/*"\nbudget_config:\n  max_tokens: 500\n`,
     });
     const out = await runtime.supervisor.run(parent.id, 'delegate');
     expect(out.stop_reason).toBe('budget_exceeded');

@@ -10,7 +10,8 @@ import { fsError } from './fs-errors.js';
  * 2. open with O_NOFOLLOW and compare the fd's dev/ino with what the walk saw;
  * 3. where /proc exists, check that the fd really sits at the expected path (this
  *    catches an intermediate directory swapped for a link between 1 and 2).
- * A path that passes 1 has no symlink in it, so it is already canonical.
+ * A path that passes 1 has no symlink in it, so it is already canonical. This is the read
+ * side; writes go through anchored-dir.ts, which never resolves a path by name twice.
  */
 
 /** dev/ino as decimal strings: exact (bigint stats) and cheap to send to a pool thread. */
@@ -35,12 +36,8 @@ export interface PathInfo {
 export interface SafePath {
   /** canonical absolute path */
   path: string;
-  /** the leaf, or undefined when it does not exist yet */
+  /** the leaf, or undefined when it does not exist */
   leaf: PathInfo | undefined;
-  /** the parent directory, or undefined when it does not exist yet (or path is `/`) */
-  parent: PathInfo | undefined;
-  /** parent directories that do not exist yet, top-down */
-  missingDirs: string[];
 }
 
 export function kindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
@@ -123,14 +120,7 @@ export async function resolveSafePath(requested: string): Promise<SafePath> {
     infos.push(info);
   }
   const existing = infos.length - 1; // how many components exist
-  const missingDirs: string[] = [];
-  for (let i = existing; i < parts.length - 1; i += 1) missingDirs.push('/' + parts.slice(0, i + 1).join('/'));
-  return {
-    path,
-    leaf: existing === parts.length ? infos[parts.length] : undefined,
-    parent: parts.length > 0 && existing >= parts.length - 1 ? infos[parts.length - 1] : undefined,
-    missingDirs,
-  };
+  return { path, leaf: existing === parts.length ? infos[parts.length] : undefined };
 }
 
 let procFd: boolean | undefined;
@@ -167,11 +157,10 @@ export async function openVerified(
   flags: number,
   expected: FileIdentity | undefined,
   action: string,
-  mode?: number,
 ): Promise<VerifiedHandle> {
   let handle: FileHandle;
   try {
-    handle = await open(path, flags | constants.O_NOFOLLOW, mode);
+    handle = await open(path, flags | constants.O_NOFOLLOW);
   } catch (err) {
     throw fsError(err, path, action);
   }
