@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLogs } from './commands/logs.js';
@@ -11,6 +12,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerValidate } from './commands/validate.js';
+import { disableColor } from './color.js';
 import { ExitCode } from './exit-codes.js';
 import { unsupportedNode } from './node-version.js';
 import { VERSION } from './version.js';
@@ -20,6 +22,12 @@ if (refusal) {
   process.stderr.write(`${refusal}\n`);
   process.exit(ExitCode.FAILED);
 }
+
+// `agentd logs … | head`: a reader that goes away ends the command quietly, not with a stack trace
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+  throw err;
+});
 
 const program = new Command();
 program
@@ -40,9 +48,14 @@ registerHealth(program);
 registerValidate(program);
 registerRoles(program);
 registerDemo(program);
+registerConfig(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+// --no-color is accepted anywhere, like NO_COLOR
+const argv = process.argv.filter((arg) => arg !== '--no-color');
+if (argv.length !== process.argv.length) disableColor();
+
+program.parseAsync(argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // help and --version "exit" with 0; everything else is a usage error
     process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;

@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../audit/event.js';
 import type { StreamFrame } from './client.js';
+import { useColor } from './color.js';
 import { duration, truncate } from './format.js';
 import { LiveView } from './live-view.js';
 
@@ -14,7 +15,7 @@ export class FramePrinter {
     private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
     private readonly opts: { json: boolean; verbose?: boolean },
   ) {
-    this.view = opts.json ? undefined : new LiveView({ color: out.isTTY === true, verbose: opts.verbose === true });
+    this.view = opts.json ? undefined : new LiveView({ color: useColor(out), verbose: opts.verbose === true });
   }
 
   print(frame: StreamFrame): void {

@@ -1,4 +1,5 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
+import { closestMatch } from '../manifest/suggest.js';
 import type { Setting } from './setting-kinds.js';
 import { SETTINGS, isSettingName, type SettingName, type SettingValue } from './settings.js';
 
@@ -102,7 +103,9 @@ export class Config {
       for (const [key, value] of Object.entries(options.file.values)) {
         const name = isSettingName(key) ? key : BY_SHORT_NAME.get(key);
         if (!name) {
-          problems.push({ variable: key, value: rawText(value), message: 'not a setting (see `agentd config` for the list)', file: options.file.file });
+          const hint = closestMatch(key, [...BY_SHORT_NAME.keys(), ...BY_SHORT_NAME.values()]);
+          const message = `not a setting${hint ? ` (did you mean '${hint}'?)` : ''}; docs/configuration.md lists them`;
+          problems.push({ variable: key, value: rawText(value), message, file: options.file.file });
           continue;
         }
         if (present(value)) fromFile.set(name, value);

@@ -39,6 +39,11 @@ export class Connection {
     };
   }
 
+  /** Bytes written but not yet taken by the peer. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
   get closed(): boolean {
     return this.isClosed;
   }

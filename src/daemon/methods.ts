@@ -1,3 +1,4 @@
+import { ambiguous, byIdPrefix } from './id-resolve.js';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ApprovalResponse } from '../approvals/approval-queue.js';
@@ -90,20 +91,24 @@ export type RevokeParams = z.infer<typeof RevokeParams>;
 // ── helpers ──────────────────────────────────────────────────────────────────
 
 /** An agent by id, or by name when the name is unique among live agents. */
+/** A live agent by id, by its name (one agent only), or by a unique id prefix. */
+function findLiveAgent(runtime: Runtime, ref: string): string | undefined {
+  const agents = runtime.supervisor.list();
+  if (agents.some((a) => a.id === ref)) return ref;
+  const named = agents.filter((a) => a.name === ref);
+  if (named.length > 1) throw ambiguous('agent', ref, named.map((a) => ({ id: a.id, label: `${a.name}, ${a.state}` })), 'name');
+  if (named.length === 1) return named[0]!.id;
+  return byIdPrefix('agent', ref, agents.map((a) => ({ id: a.id, label: a.name })));
+}
+
 function agentInfo(runtime: Runtime, ref: string): AgentInfo {
-  try {
-    return runtime.supervisor.status(ref);
-  } catch (err) {
-    const byName = runtime.supervisor.agents.resolve(ref);
-    if (byName) return runtime.supervisor.status(byName.id);
-    throw err;
-  }
+  return runtime.supervisor.status(findLiveAgent(runtime, ref) ?? ref);
 }
 
 function liveAgentId(runtime: Runtime, ref: string): string {
-  const rec = runtime.supervisor.agents.get(ref) ?? runtime.supervisor.agents.resolve(ref);
-  if (!rec) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent with id or name '${ref}'`, { agent_id: ref });
-  return rec.id;
+  const id = findLiveAgent(runtime, ref);
+  if (!id) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent with id, name or id prefix '${ref}'`, { agent_id: ref });
+  return id;
 }
 
 async function spawnFrom(runtime: Runtime, p: { manifest?: string | undefined; manifest_path?: string | undefined }): Promise<AgentInfo> {
@@ -113,9 +118,13 @@ async function spawnFrom(runtime: Runtime, p: { manifest?: string | undefined; m
 }
 
 
+/** A run by id or unique id prefix. */
 function requireRun(runtime: Runtime, runId: string) {
-  const rec = runtime.runs.get(runId);
-  if (!rec) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id '${runId}'`, { run_id: runId });
+  const exact = runtime.runs.get(runId);
+  if (exact) return exact;
+  const id = byIdPrefix('run', runId, runtime.runs.list().map((r) => ({ id: r.run_id, label: `${r.state}: ${r.goal.slice(0, 40)}` })));
+  const rec = id ? runtime.runs.get(id) : undefined;
+  if (!rec) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id or id prefix '${runId}'`, { run_id: runId });
   return rec;
 }
 
@@ -257,7 +266,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const live = runtime.supervisor.agents.get(agentId) !== undefined;
       const stream = new FrameStream(ctx.conn, ctx.id ?? null);
       const end = (status: string): void => {
-        stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status });
+        stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status, exit_code: status === 'stopped' ? 0 : status === 'failed' ? 1 : null });
         stream.close();
       };
       replayAndFollow(
@@ -297,7 +306,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       const p = parseParams('run.cancel', RunIdParams, params);
       const before = requireRun(daemon.runtime, p.run_id);
-      const rec = daemon.runtime.goals.cancel(p.run_id, 'cancelled by operator');
+      const rec = daemon.runtime.goals.cancel(before.run_id, 'cancelled by operator');
       return { run_id: rec.run_id, state: rec.state, cancelled: !isTerminalRun(before.state) };
     },
   },

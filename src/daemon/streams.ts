@@ -5,21 +5,40 @@ import type { RunRecord, RunState } from '../store/run-store.js';
 import type { Connection } from './connection.js';
 import type { RpcId } from './jsonrpc.js';
 
-/** Frames a stream writes after the method's response. `stream` is the id of the request that opened it. */
+/** The frame format's version, sent as `v` in every frame (docs/api.md, "Streams"). */
+export const STREAM_FRAME_VERSION = 1;
+
+/** Output queued for a client beyond which its stream's events are skipped and counted (a `lag` frame). */
+export const STREAM_LAG_BYTES = 1024 * 1024;
+
+/**
+ * Frames a stream writes after the method's response. `stream` is the id of the request
+ * that opened it (null for `agentd run --json`, which has no request).
+ */
 export type StreamFrame =
-  | { kind: 'event'; stream: RpcId; event: AuditEvent }
+  | { kind: 'event'; stream: RpcId | null; event: AuditEvent }
   | {
       kind: 'end';
-      stream: RpcId;
+      stream: RpcId | null;
       run_id: string;
       status: RunState;
+      /** 0 completed, 1 failed/cancelled/interrupted, null while the run has not ended */
+      exit_code: 0 | 1 | null;
+      /** the run's answer (null when it has none) */
+      final_text: string | null;
       result: string | null;
       usage: { input_tokens: number; output_tokens: number } | null;
       elapsed_ms: number | null;
       error?: { code: string; message: string };
     }
-  | { kind: 'end'; stream: RpcId; agent_id: string; status: string }
-  | { kind: 'approval'; stream: RpcId; event: ApprovalEvent };
+  | { kind: 'end'; stream: RpcId | null; agent_id: string; status: string; exit_code: 0 | 1 | null }
+  | { kind: 'lag'; stream: RpcId | null; missed: number }
+  | { kind: 'approval'; stream: RpcId | null; event: ApprovalEvent };
+
+/** A frame as written: with the format version first. */
+export function versioned(frame: StreamFrame): StreamFrame & { v: number } {
+  return { v: STREAM_FRAME_VERSION, ...frame };
+}
 
 const TERMINAL: ReadonlySet<RunState> = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
 
@@ -40,6 +59,8 @@ export class FrameStream {
   /** nothing more is sent */
   private ended = false;
   private removeCloseHook: () => void = () => {};
+  /** events skipped while the client was behind, reported by the next `lag` frame */
+  private missed = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -60,7 +81,24 @@ export class FrameStream {
   push(frame: StreamFrame): void {
     if (this.sealed) return;
     if (this.held) this.held.push(frame);
-    else this.conn.send(frame);
+    else this.send(frame);
+  }
+
+  /**
+   * A client that falls behind (more than STREAM_LAG_BYTES waiting for it) misses events
+   * rather than making the daemon buffer them; the next frame it gets says how many.
+   * Other frames (`end`, `approval`) are always sent.
+   */
+  private send(frame: StreamFrame): void {
+    if (frame.kind === 'event' && this.conn.queuedBytes > STREAM_LAG_BYTES) {
+      this.missed++;
+      return;
+    }
+    if (this.missed > 0) {
+      this.conn.send(versioned({ kind: 'lag', stream: this.id, missed: this.missed }));
+      this.missed = 0;
+    }
+    this.conn.send(versioned(frame));
   }
 
   /** The response is written: flush what was held and send live from now on. */
@@ -69,7 +107,7 @@ export class FrameStream {
     this.held = undefined;
     for (const frame of held) {
       if (this.ended) return;
-      this.conn.send(frame);
+      this.send(frame);
     }
     if (this.sealed) this.finalize();
   }
@@ -104,7 +142,7 @@ export class FrameStream {
   }
 }
 
-export function endFrameForRun(stream: RpcId, rec: RunRecord): StreamFrame {
+export function endFrameForRun(stream: RpcId | null, rec: RunRecord): StreamFrame {
   const from = Date.parse(rec.started_at ?? rec.created_at);
   const to = rec.ended_at ? Date.parse(rec.ended_at) : undefined;
   return {
@@ -112,6 +150,8 @@ export function endFrameForRun(stream: RpcId, rec: RunRecord): StreamFrame {
     stream,
     run_id: rec.run_id,
     status: rec.state,
+    exit_code: isTerminalRun(rec.state) ? (rec.state === 'completed' ? 0 : 1) : null,
+    final_text: rec.result ?? null,
     result: rec.result ?? null,
     usage: rec.usage ?? null,
     elapsed_ms: to !== undefined && Number.isFinite(from) ? Math.max(0, to - from) : null,

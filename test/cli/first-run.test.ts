@@ -157,7 +157,7 @@ describe('run --stdin on SIGINT / SIGTERM', { timeout: 120_000 }, () => {
       // stdin stays open: the run is interrupted, not finished
       child.stdin.write('wait for a very slow model\n');
       for await (const line of createInterface({ input: child.stdout })) {
-        if ((JSON.parse(line) as { type: string }).type === 'AgentExecutionStarted') break;
+        if ((JSON.parse(line) as { event?: { type: string } }).event?.type === 'AgentExecutionStarted') break;
       }
       child.kill(signal);
       expect(await exited).toBe(code);

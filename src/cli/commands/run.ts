@@ -2,13 +2,17 @@ import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { Config, readSetting, type EnvRecord } from '../../config/config.js';
+import type { Config } from '../../config/config.js';
+import { readSetting, type EnvRecord } from '../../config/config.js';
+import { loadStartConfig } from '../../config/config-file.js';
 import { Daemon } from '../../daemon/daemon.js';
+import { endFrameForRun, versioned, type StreamFrame } from '../../daemon/streams.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { ErrorCode, toPlainError } from '../../errors/index.js';
 import { PROJECT_ROOT } from '../../kernel/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
+import { useColor } from '../color.js';
 import { ExitCode } from '../exit-codes.js';
 import { LiveView } from '../live-view.js';
 import { defaultDataDir, defaultSocketPath } from '../paths.js';
@@ -19,6 +23,8 @@ export const BUNDLED_BOOTSTRAP = join(PROJECT_ROOT, 'manifests', 'bootstrap.yaml
 
 export interface RunFlags {
   dataDir?: string;
+  /** a settings file (default: <data dir>/agentd.yaml when it exists) */
+  config?: string;
   socket?: string;
   /** a manifest path; false with --no-bootstrap; unset: the bundled one */
   bootstrap?: string | false;
@@ -52,15 +58,16 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   const bootstrap = flags.bootstrap === false ? undefined : resolve(flags.bootstrap ?? BUNDLED_BOOTSTRAP);
   let config: Config;
+  let dataDir: string;
+  let configFile: string | undefined;
   try {
     // every setting parsed once, before anything starts: a bad value stops here, named
-    config = Config.load({ env: process.env });
+    ({ config, dataDir, file: configFile } = loadStartConfig(flags, process.env));
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
     return ExitCode.FAILED;
   }
-  const dataDir = resolve(flags.dataDir ?? defaultDataDir(config.env));
   const socketPath = socketFor(flags, dataDir, config.env);
   try {
     // refuse before opening the store: a second daemon must not touch the first one's state
@@ -74,20 +81,24 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const firstStart = !existsSync(join(dataDir, 'store'));
   let runtime: Runtime;
   try {
-    runtime = await Runtime.open({ dataDir, config, ...(flags.json ? { auditStream: process.stdout } : {}) });
+    runtime = await Runtime.open({ dataDir, config });
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
     return ExitCode.FAILED;
   }
-  if (!flags.json) {
-    const view = new LiveView({ color: process.stdout.isTTY === true, verbose: flags.verbose === true });
+  // --json: the same versioned NDJSON frames as `submit --json` (stream null: no request opened them)
+  const writeFrame = (frame: StreamFrame): void => void process.stdout.write(`${JSON.stringify(versioned(frame))}\n`);
+  if (flags.json) runtime.audit.subscribe((event) => writeFrame({ kind: 'event', stream: null, event }));
+  else {
+    const view = new LiveView({ color: useColor(process.stdout), verbose: flags.verbose === true });
     runtime.audit.subscribe((e) => {
       const line = view.format(e);
       if (line) process.stdout.write(`${line}\n`);
     });
   }
   err(`agentd: data dir ${dataDir}`);
+  if (configFile) err(`agentd: settings from ${configFile} (the environment overrides it; \`agentd config\` shows each value's origin)`);
   if (firstStart && bootstrap === BUNDLED_BOOTSTRAP) {
     const copied = seedDemoInbox(dataDir);
     if (copied > 0) err(`agentd: new data dir: copied the demo inbox (${copied} files) to ${join(dataDir, 'inbox')}; the bundled scripted agents report on whatever is there`);
@@ -145,7 +156,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
 
   // stdin mode: a signal still wins over waiting for input or goals
-  const reader = new StdinGoals(runtime, err);
+  const reader = new StdinGoals(runtime, err, flags.json ? (rec) => writeFrame(endFrameForRun(null, rec)) : () => {});
   const fromStdin = reader.run();
   const first = await Promise.race([fromStdin.then((code) => ({ code })), stopped.then((signal) => ({ signal }))]);
   if ('signal' in first) {
@@ -167,6 +178,8 @@ class StdinGoals {
   constructor(
     private readonly runtime: Runtime,
     private readonly err: (line: string) => void,
+    /** each goal's final record, as it ends */
+    private readonly onEnd: (rec: RunRecord) => void,
   ) {}
 
   /** Resolves once input ended and all goals (socket ones too) ended: exit 0 only if every goal completed. */
@@ -177,7 +190,10 @@ class StdinGoals {
       try {
         const handle = this.runtime.goals.submit(line);
         this.handles.push(handle);
-        void handle.done.then((r) => this.results.set(r.run_id, r));
+        void handle.done.then((r) => {
+          this.results.set(r.run_id, this.runtime.runs.get(r.run_id) ?? r);
+          this.onEnd(this.results.get(r.run_id)!);
+        });
       } catch (e) {
         this.err(`agentd: goal refused: ${toPlainError(e).message}`);
         this.refused++;
@@ -232,6 +248,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('start the supervisor and serve the socket API until SIGTERM/SIGINT (with --stdin: take goals line by line from standard input and exit when done)')
     .option('--data-dir <dir>', 'state directory (env AAOS_DATA_DIR; default $XDG_DATA_HOME/aaos or ~/.local/share/aaos)')
+    .option('--config <file>', 'settings file (default: <data dir>/agentd.yaml if present; the environment overrides it)')
     .option('--socket <path>', 'Unix socket for the JSON-RPC API (env AAOS_SOCKET; default <data dir>/run/agentd.sock)')
     .option('--bootstrap <manifest>', `manifest of the persistent agent that takes goals (default: the bundled ${BUNDLED_BOOTSTRAP})`)
     .option('--no-bootstrap', 'start without a bootstrap agent: goals are refused, agents can be spawned over the socket')

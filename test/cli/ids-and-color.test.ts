@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ambiguous, byIdPrefix } from '../../src/daemon/id-resolve.js';
+import { ErrorCode } from '../../src/errors/index.js';
+import { AGENTD, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import { runAgentd } from '../support/run-agentd.js';
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+describe('short ids', () => {
+  it('a unique prefix resolves; several matches list every candidate; too short never matches', () => {
+    const runs = [
+      { id: 'abcd1234-0000', label: 'completed: one' },
+      { id: 'abcd5678-0000', label: 'failed: two' },
+      { id: 'ef012345-0000', label: 'running: three' },
+    ];
+    expect(byIdPrefix('run', 'ef01', runs)).toBe('ef012345-0000');
+    expect(byIdPrefix('run', 'abcd1', runs)).toBe('abcd1234-0000');
+    expect(byIdPrefix('run', 'zzzz', runs)).toBeUndefined();
+    expect(byIdPrefix('run', 'ef0', runs)).toBeUndefined();
+    expect(() => byIdPrefix('run', 'abcd', runs)).toThrowError(
+      expect.objectContaining({
+        code: ErrorCode.ID_AMBIGUOUS,
+        message: "prefix 'abcd' matches 2 runs: abcd1234-0000 (completed: one), abcd5678-0000 (failed: two); give more of the id",
+      }),
+    );
+    expect(ambiguous('agent', 'worker', [{ id: 'a1', label: 'worker' }, { id: 'b2', label: 'worker' }], 'name').message).toContain("name 'worker' matches 2 agents");
+  });
+});
+
+describe('agentd CLI: prefixes, names and colour', { timeout: 180_000 }, () => {
+  let daemon: DaemonProcess;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDataDir();
+    daemon = await startDaemon({ dataDir: dir });
+  });
+  afterAll(async () => {
+    expect(await daemon.stop()).toBe(0);
+    removeDir(dir);
+  });
+
+  it('status, logs and stop take a short run id; an agent by its name', async () => {
+    const submitted = await runAgentd(['submit', 'a goal', '--json', '--socket', daemon.socket]);
+    expect(submitted.code).toBe(0);
+    const end = submitted.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; run_id?: string }).find((f) => f.kind === 'end')!;
+    const short = end.run_id!.slice(0, 8);
+    const status = await runAgentd(['status', short, '--socket', daemon.socket]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`run ${end.run_id}`);
+    const logs = await runAgentd(['logs', short, '--json', '--socket', daemon.socket]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain(end.run_id);
+    const agent = await runAgentd(['status', 'bootstrap', '--socket', daemon.socket]);
+    expect(agent.code).toBe(0);
+    expect(agent.stdout).toMatch(/^agent [0-9a-f-]{36} \(bootstrap\)/);
+    const none = await runAgentd(['status', 'ffffffff-nothing', '--socket', daemon.socket]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("no run with id or id prefix 'ffffffff-nothing'");
+  });
+
+  it('NO_COLOR and --no-color turn the live view colourless on a terminal', () => {
+    const submit = (extra: string, env: NodeJS.ProcessEnv): string => {
+      const cmd = `${quote(process.execPath)} ${quote(AGENTD)} submit 'colour check' --socket ${quote(daemon.socket)} ${extra}`;
+      return spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm', ...env } }).stdout;
+    };
+    expect(submit('', { NO_COLOR: '' })).toContain('\u001b[');
+    expect(submit('', { NO_COLOR: '1' })).not.toContain('\u001b[');
+    const flagged = submit('--no-color', { NO_COLOR: '' });
+    expect(flagged).not.toContain('\u001b[');
+    expect(flagged).toMatch(/■ run completed/);
+  });
+});
