@@ -56,6 +56,7 @@ export type NoParams = z.infer<typeof NoParams>;
 export const AgentSpawnParams = z.object(ManifestSource).refine(oneManifest, ONE_MANIFEST);
 export type AgentSpawnParams = z.infer<typeof AgentSpawnParams>;
 export const AgentIdParams = z.object({ agent_id: AgentId });
+export const AgentStopParams = z.object({ agent_id: AgentId, force: z.boolean().optional() });
 export type AgentIdParams = z.infer<typeof AgentIdParams>;
 export const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().min(1, 'must not be empty') });
 export type AgentRunParams = z.infer<typeof AgentRunParams>;
@@ -168,8 +169,15 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   'agent.stop': {
     readOnly: false,
     async handle(params, { daemon }) {
-      const p = parseParams('agent.stop', AgentIdParams, params);
+      const p = parseParams('agent.stop', AgentStopParams, params);
       const id = liveAgentId(daemon.runtime, p.agent_id);
+      if (id === daemon.runtime.goals.agent && p.force !== true) {
+        throw new AaosError(
+          ErrorCode.BOOTSTRAP_PROTECTED,
+          `agent ${id} is the bootstrap agent: without it the daemon refuses every goal until it restarts; stop it with force (agentd stop --force ${id}) if that is what you want`,
+          { agent_id: id },
+        );
+      }
       await daemon.runtime.stopAgent(id, 'stopped by operator');
       return { ok: true, agent_id: id };
     },

@@ -28,6 +28,7 @@ interface Waiting {
  */
 export class GoalRunner {
   private agentId: string | undefined;
+  private noAgentReason = 'no bootstrap agent is running to take goals: start agentd with --bootstrap (or without --no-bootstrap)';
   private readonly queue: Waiting[] = [];
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Map<string, Promise<RunRecord>>();
@@ -55,6 +56,12 @@ export class GoalRunner {
     this.pump();
   }
 
+  /** The bootstrap agent is gone: refuse goals from now on, saying why. */
+  clearAgent(why: string): void {
+    this.agentId = undefined;
+    this.noAgentReason = why;
+  }
+
   get agent(): string | undefined {
     return this.agentId;
   }
@@ -62,7 +69,7 @@ export class GoalRunner {
   submit(goal: string, options: { orchestration?: Orchestration } = {}): GoalHandle {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
-    if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, 'no bootstrap agent is running to take goals: start agentd with --bootstrap');
+    if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, this.noAgentReason);
     if (this.deps.supervisor.isShuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
     const runId = randomUUID();
     const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);

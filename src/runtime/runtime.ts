@@ -349,6 +349,11 @@ export class Runtime {
   async stopAgent(agentId: string, reason = 'user_requested'): Promise<void> {
     this.supervisor.status(agentId); // AGENT_NOT_FOUND for an unknown id
     await this.supervisor.stop(agentId, reason);
+    if (agentId === this.goals.agent) {
+      const why = `the bootstrap agent ${agentId} was stopped (${reason}): goals are refused until agentd restarts`;
+      this.goals.clearAgent(why);
+      this.setProblem('bootstrap', why);
+    }
     this.agentStore.remove(agentId);
     new CapabilityStore(this.store).remove(agentId);
   }

@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 /** Helpers for tests that run the BUILT daemon (`npx tsc -p .` first) as a child process. */
 
@@ -143,4 +144,22 @@ export async function streamToEnd(client: RawClient, id: number): Promise<{ even
     .filter((m) => m['kind'] === 'event' && m['stream'] === id)
     .map((m) => m['event'] as Record<string, unknown>);
   return { events, end };
+}
+
+/**
+ * A daemon for one describe block: started before its tests on a fresh data dir, stopped
+ * (expecting exit 0) and removed after. Read `.current` inside the tests.
+ */
+export function useDaemon(opts: { bootstrap?: string | null; env?: NodeJS.ProcessEnv } = {}): { current: DaemonProcess } {
+  const holder = { current: undefined as unknown as DaemonProcess };
+  let dir = '';
+  beforeAll(async () => {
+    dir = tempDataDir();
+    holder.current = await startDaemon({ dataDir: dir, ...opts });
+  });
+  afterAll(async () => {
+    expect(await holder.current.stop()).toBe(0);
+    removeDir(dir);
+  });
+  return holder;
 }
