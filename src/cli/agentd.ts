@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
@@ -48,6 +49,7 @@ registerHealth(program);
 registerValidate(program);
 registerRoles(program);
 registerDemo(program);
+registerCluster(program);
 registerConfig(program);
 for (const cmd of program.commands) cmd.exitOverride();
 

@@ -1,4 +1,4 @@
-import { bool, int, oneOf, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
+import { bool, int, natsUrl, oneOf, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
 
 /**
  * Every setting of agentd, once: its variable name, parser, default and meaning.
@@ -27,6 +27,12 @@ export const SETTINGS = {
   AAOS_MAX_CONCURRENT_GOALS: int(2, 1, 'goals the bootstrap agent runs at once; the rest queue'),
   AAOS_RESUME_RUNS: bool(true, 'resume goals a previous process left unfinished; `0` marks them `interrupted`'),
   AAOS_APPROVAL_TIMEOUT_MS: int(3_600_000, 1, 'an unanswered approval is denied after this'),
+
+  // cluster (docs/cluster.md)
+  AAOS_CLUSTER_URL: natsUrl('join the cluster on this NATS JetStream server (`nats://HOST:PORT`), as `agentd run --cluster` does; unset: single node'),
+  AAOS_NODE_ID: text('this node\'s id in the cluster', { defaultText: '`<hostname>-<random>`' }),
+  AAOS_CLUSTER_ACK_WAIT_MS: int(30_000, 1000, 'a goal whose node sent no progress for this long is redelivered to another node'),
+  AAOS_CLUSTER_HEARTBEAT_MS: int(2000, 100, 'how often a node announces itself; it counts as gone after 3 missed beats'),
 
   // audit log
   AAOS_AUDIT_LOG_CAP: int(50_000, 1, 'audit events kept in memory'),

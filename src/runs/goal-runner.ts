@@ -66,12 +66,13 @@ export class GoalRunner {
     return this.agentId;
   }
 
-  submit(goal: string, options: { orchestration?: Orchestration } = {}): GoalHandle {
+  /** `runId`: the id a cluster node took the goal under (default: a new one). */
+  submit(goal: string, options: { orchestration?: Orchestration; runId?: string } = {}): GoalHandle {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
     if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, this.noAgentReason);
     if (this.deps.supervisor.isShuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
-    const runId = randomUUID();
+    const runId = options.runId ?? randomUUID();
     const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);
     mkdirSync(workspace, { recursive: true, mode: 0o750 });
     if (options.orchestration && options.orchestration !== 'direct' && !this.deps.orchestrator) {

@@ -5,6 +5,7 @@ import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import { Config } from '../config/config.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
@@ -100,6 +101,8 @@ export class Runtime {
   readonly mcp: McpClients;
   /** roles, planner and plan executor (computed orchestration) */
   readonly orchestrator: Orchestrator;
+  /** set when `agentd run --cluster` joined a cluster: goals then go through it */
+  cluster: ClusterNode | undefined;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
   /** why the runtime cannot serve everything it should (health reports `degraded` with these) */

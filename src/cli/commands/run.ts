@@ -5,10 +5,12 @@ import type { Command } from 'commander';
 import type { Config } from '../../config/config.js';
 import { readSetting, type EnvRecord } from '../../config/config.js';
 import { loadStartConfig } from '../../config/config-file.js';
+import { ClusterNode } from '../../cluster/cluster-node.js';
+import { SETTINGS } from '../../config/settings.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { endFrameForRun, versioned, type StreamFrame } from '../../daemon/streams.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
-import { ErrorCode, toPlainError } from '../../errors/index.js';
+import { AaosError, ErrorCode, toPlainError } from '../../errors/index.js';
 import { PROJECT_ROOT } from '../../kernel/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
@@ -31,6 +33,8 @@ export interface RunFlags {
   stdin?: boolean;
   json?: boolean;
   verbose?: boolean;
+  /** nats://HOST:PORT of the cluster to join (else AAOS_CLUSTER_URL) */
+  cluster?: string;
 }
 
 /**
@@ -125,6 +129,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     process.once('SIGTERM', () => resolveSignal('SIGTERM'));
   });
   const shutdown = async (reason: string, code: number): Promise<number> => {
+    // hand unfinished cluster goals back first, so another node starts them at once
+    await runtime.cluster?.leave();
     await daemon.shutdown(reason);
     return code;
   };
@@ -141,6 +147,11 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     const runs = runtime.recoverRuns();
     for (const r of runs.resumed) err(`agentd: resuming run ${r.run_id} (was ${r.state} when the previous process stopped)`);
     for (const r of runs.interrupted) err(`agentd: run ${r.run_id} marked interrupted: ${r.error?.message ?? ''}`);
+    const clusterUrl = flags.cluster ?? config.get('AAOS_CLUSTER_URL');
+    if (clusterUrl) {
+      runtime.cluster = await joinCluster(runtime, clusterUrl, err);
+      err(`agentd: node ${runtime.cluster.nodeId} joined the cluster at ${clusterUrl}`);
+    }
     if (socketPath) err(`agentd: listening on ${socketPath}`);
   } catch (e) {
     const plain = toPlainError(e);
@@ -167,6 +178,23 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return shutdown(first.signal, first.signal === 'SIGINT' ? ExitCode.SIGINT : ExitCode.SIGTERM);
   }
   return shutdown('input closed', first.code);
+}
+
+function joinCluster(runtime: Runtime, url: string, log: (line: string) => void): Promise<ClusterNode> {
+  const parsed = SETTINGS.AAOS_CLUSTER_URL.schema.safeParse(url);
+  if (!parsed.success) throw new AaosError(ErrorCode.CONFIG_INVALID, `--cluster ${url}: expected nats://HOST:PORT`, { field: 'cluster' });
+  const nodeId = runtime.config.get('AAOS_NODE_ID');
+  return ClusterNode.join({
+    url,
+    ...(nodeId ? { nodeId } : {}),
+    ackWaitMs: runtime.config.get('AAOS_CLUSTER_ACK_WAIT_MS'),
+    heartbeatMs: runtime.config.get('AAOS_CLUSTER_HEARTBEAT_MS'),
+    maxConcurrentGoals: runtime.config.get('AAOS_MAX_CONCURRENT_GOALS'),
+    goals: runtime.goals,
+    localRun: (runId) => runtime.runs.get(runId),
+    liveAgents: () => runtime.supervisor.list().length,
+    log,
+  });
 }
 
 /** Goals read from stdin, one per non-empty line; knows its runs so a signal can cancel them. */
@@ -253,6 +281,7 @@ export function registerRun(program: Command): void {
     .option('--bootstrap <manifest>', `manifest of the persistent agent that takes goals (default: the bundled ${BUNDLED_BOOTSTRAP})`)
     .option('--no-bootstrap', 'start without a bootstrap agent: goals are refused, agents can be spawned over the socket')
     .option('--stdin', 'read goals from standard input, one per line; exit when done (serves the socket too when --socket or AAOS_SOCKET is set)')
+    .option('--cluster <url>', 'join the cluster on this NATS JetStream server, nats://HOST:PORT (env AAOS_CLUSTER_URL; see docs/cluster.md)')
     .option('--json', 'write audit events to stdout as NDJSON instead of the live view')
     .option('-v, --verbose', 'show every event in the live view')
     .action(async (opts: RunFlags) => {
