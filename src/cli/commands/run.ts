@@ -15,6 +15,7 @@ import { endFrameForRun, versioned, type StreamFrame } from '../../daemon/stream
 import { prepareSocketPath } from '../../daemon/socket-file.js';
 import { AaosError, ErrorCode, toPlainError } from '../../errors/index.js';
 import { startDaemonHttp } from '../../http/daemon-http.js';
+import { createMcpHttpRoute } from '../../mcp/http-route.js';
 import { parseHttpAddress, type HttpListener } from '../../http/listener.js';
 import { PROJECT_ROOT } from '../../kernel/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
@@ -142,16 +143,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return ExitCode.FAILED;
   }
 
-  // the HTTP listener (console, /metrics) only when asked for
+  // the HTTP listener (console, /metrics, MCP's /mcp) only when asked for
   let http: HttpListener | undefined;
+  let mcpHttp: ReturnType<typeof createMcpHttpRoute> | undefined;
   const httpAddress = flags.http ?? config.get('AAOS_HTTP');
   if (httpAddress) {
     try {
-      http = await startDaemonHttp({ context: daemon.context, ...parseHttpAddress(httpAddress, flags.http ? '--http' : 'AAOS_HTTP') });
-      err(`agentd: console and /metrics on ${http.url} (agentd console prints a sign-in URL)`);
+      // /mcp sessions talk to this daemon through its socket, exactly as `agentd mcp` does
+      mcpHttp = createMcpHttpRoute({ socketPath });
+      http = await startDaemonHttp({ context: daemon.context, routes: [mcpHttp.route], ...parseHttpAddress(httpAddress, flags.http ? '--http' : 'AAOS_HTTP') });
+      err(`agentd: console, /metrics and /mcp on ${http.url} (agentd console prints a sign-in URL)`);
     } catch (e) {
       const plain = toPlainError(e);
       err(`agentd: ${plain.code}: ${plain.message}`);
+      await mcpHttp?.close();
       await daemon.shutdown('start failed');
       return ExitCode.FAILED;
     }
@@ -173,6 +178,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     );
   });
   const shutdown = async (reason: string, code: number): Promise<number> => {
+    await mcpHttp?.close();
     await http?.close();
     // hand unfinished cluster goals back first, so another node starts them at once
     await runtime.cluster?.leave();
