@@ -19,7 +19,7 @@ describe('/metrics on the built daemon', { timeout: 120_000 }, () => {
     daemon = await startDaemon({ dataDir: dir, args: ['--http', '127.0.0.1:0'] });
     const url = readFileSync(join(dir, 'http-url'), 'utf8').trim();
     const token = readFileSync(join(dir, 'http-token'), 'utf8').trim();
-    expect(daemon.stderr()).toContain(`console and /metrics on ${url}`);
+    expect(daemon.stderr()).toContain(`console, /metrics and /mcp on ${url}`);
     expect((await fetch(`${url}/metrics`)).status).toBe(401);
     const scrape = async (): Promise<string> => {
       const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
