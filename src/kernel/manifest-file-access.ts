@@ -132,13 +132,14 @@ function readChecked(path: string, field: string): CheckedFile {
       );
     }
     if (info.size > MAX_PROMPT_BYTES) return { problem: `is larger than ${MAX_PROMPT_BYTES} bytes` };
-    const buffer = Buffer.alloc(MAX_PROMPT_BYTES + 1);
+    // one byte past what fstat said, so a file that grows meanwhile is still noticed
+    const buffer = Buffer.alloc(Math.min(info.size, MAX_PROMPT_BYTES) + 1);
     let filled = 0;
     for (;;) {
       const n = readSync(fd, buffer, filled, buffer.length - filled, filled);
       if (n === 0) break;
       filled += n;
-      if (filled === buffer.length) return { problem: `is larger than ${MAX_PROMPT_BYTES} bytes` };
+      if (filled === buffer.length) return filled > MAX_PROMPT_BYTES ? { problem: `is larger than ${MAX_PROMPT_BYTES} bytes` } : { problem: 'changed while it was read' };
     }
     return { text: buffer.subarray(0, filled).toString('utf8') };
   } finally {
