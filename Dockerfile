@@ -14,6 +14,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
+COPY web ./web
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ── runtime: production dependencies, built code, manifests and skills ────────

@@ -69,6 +69,7 @@ function userTextOf(envelopeText: string): string {
 
 function stopFromError(err: unknown): StopReason {
   if (isAaosError(err, ErrorCode.BUDGET_EXCEEDED)) return 'budget_exceeded';
+  if (isAaosError(err, ErrorCode.TOOL_REPEAT)) return 'tool_repeat';
   if (isAaosError(err, ErrorCode.CANCELLED) || isAaosError(err, ErrorCode.AGENT_STOPPED)) return 'cancelled';
   return 'error';
 }

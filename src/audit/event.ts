@@ -11,6 +11,10 @@ export interface AuditHeader {
   parent_id?: string;
   run_id?: string;
   trace_id?: string;
+  /** the span this event opens, closes or happens in (see src/audit/trace-ids.ts) */
+  span_id?: string;
+  /** the span that caused it: a delivery's caller, a model or tool call's delivery */
+  parent_span_id?: string;
 }
 
 export interface AuditFields {
@@ -25,10 +29,11 @@ export interface AuditFields {
   CapabilityGranted: { token_id: string; capability: string; constraints?: Record<string, unknown> };
   CapabilityDenied: { capability: string; reason: string; code: string; tool?: string };
   CapabilityRevoked: { token_id: string; capability: string; reason: string };
-  ToolInvoked: { tool: string; input_hash: string; args_preview: string };
+  /** `call_id`: the model's id for this tool call, when it gave one */
+  ToolInvoked: { tool: string; input_hash: string; args_preview: string; call_id?: string };
   /** a tool call refused before it ran for a reason other than a capability (those are CapabilityDenied) */
   ToolRefused: { tool: string; code: string; reason: string };
-  ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string };
+  ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string; call_id?: string };
   MessageSent: { from: string; to: string; method: string; envelope_id: string };
   MessageDelivered: { from: string; to: string; method: string; envelope_id: string };
   MessageFailed: { from: string; to: string; method: string; envelope_id: string; reason: string };
@@ -47,7 +52,8 @@ export interface AuditFields {
   AgentExecutionStarted: { message_preview: string };
   AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number; error?: string };
   AgentMessageReceived: { method: string; envelope_id: string };
-  UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number };
+  /** `duration_ms`: the provider call that answered; `queue_ms`: time spent waiting in the scheduler (all attempts) */
+  UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number; duration_ms?: number; queue_ms?: number };
   BudgetExceeded: { max_tokens: number; used_tokens: number; requested_by: string };
   InferenceRetried: { provider: string; attempt: number; delay_ms: number; reason: string };
   ContextSummarized: { messages_summarized: number; tokens_saved_estimate: number };

@@ -2,13 +2,17 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerConfig } from './commands/config.js';
+import { registerConsole } from './commands/console.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRoles } from './commands/roles.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerStore } from './commands/store.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerValidate } from './commands/validate.js';
 import { disableColor } from './color.js';
@@ -44,9 +48,13 @@ registerLogs(program);
 registerApprovals(program);
 registerHealth(program);
 registerValidate(program);
+registerStore(program);
 registerRoles(program);
 registerDemo(program);
+registerCluster(program);
 registerConfig(program);
+registerConsole(program);
+registerCompletion(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // --no-color is accepted anywhere, like NO_COLOR

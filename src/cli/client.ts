@@ -48,6 +48,8 @@ export class DaemonClient {
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<string, StreamSink>();
   private closedError: Error | undefined;
+  /** what ended the connection (EPIPE, ECONNRESET…), when an error did */
+  private socketError: string | undefined;
 
   private constructor(
     private readonly socket: Socket,
@@ -55,7 +57,9 @@ export class DaemonClient {
   ) {
     const rl = createInterface({ input: socket, crlfDelay: Infinity });
     rl.on('line', (line) => this.onLine(line));
-    socket.on('error', () => {});
+    // readline re-emits the socket's errors: without a listener an EPIPE or reset is a crash
+    rl.on('error', () => {});
+    socket.on('error', (err: NodeJS.ErrnoException) => void (this.socketError ??= err.code ?? err.message));
     socket.on('close', () => this.onClose());
   }
 
@@ -148,7 +152,12 @@ export class DaemonClient {
   }
 
   private onClose(): void {
-    this.closedError = new AaosError(ErrorCode.DAEMON_UNREACHABLE, `the connection to the daemon on ${this.socketPath} was closed`, { socket: this.socketPath });
+    const why = this.socketError ? ` (${this.socketError})` : '';
+    this.closedError = new AaosError(ErrorCode.DAEMON_UNREACHABLE, `the connection to the daemon on ${this.socketPath} was closed${why}`, {
+      socket: this.socketPath,
+      closed: true,
+      ...(this.socketError ? { reason: this.socketError } : {}),
+    });
     this.failAll(this.closedError);
     for (const sink of [...this.streams.values()]) sink.end(undefined);
   }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { EnvRecord } from '../config/config.js';
 import { isAaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { DaemonClient, RemoteError } from './client.js';
 import { ExitCode } from './exit-codes.js';
 import { defaultDataDir, defaultSocketPath } from './paths.js';
@@ -40,7 +41,9 @@ export function howToStart(socket: string): string {
 /** Prints an error the way every command does; returns the exit code it maps to. */
 export function reportError(err: unknown, socket: string): number {
   if (isAaosError(err, ErrorCode.DAEMON_UNREACHABLE)) {
-    process.stderr.write(`${howToStart(socket)}\n(${err.message})\n`);
+    // a daemon was there and the connection broke (EPIPE, reset, daemon stopping): one line
+    if ((err.details as { closed?: unknown } | undefined)?.closed === true) process.stderr.write(`agentd: ${err.message}\n`);
+    else process.stderr.write(`${howToStart(socket)}\n(${err.message})\n`);
     return ExitCode.UNREACHABLE;
   }
   if (err instanceof RemoteError) {
@@ -54,6 +57,7 @@ export function reportError(err: unknown, socket: string): number {
 
 /** Connects, runs `fn`, closes; maps every failure to a message and an exit code. */
 export async function withDaemon(flags: DaemonFlags, fn: (client: DaemonClient) => Promise<number>): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const socket = socketFromFlags(flags);
   let client: DaemonClient | undefined;
   try {

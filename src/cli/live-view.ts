@@ -61,6 +61,10 @@ export class LiveView {
         return `${this.prefix(e)} ${e.stop_reason === 'complete' ? this.paint(C.green, '✓ answered') : this.paint(C.yellow, `■ ${e.stop_reason}`)}${e.error ? ` ${this.paint(C.red, e.error)}` : ''} ${this.paint(C.dim, `${e.total_iterations} iterations, ${e.input_tokens + e.output_tokens} tokens`)}`;
       case 'MessageSent':
         return `${this.prefix(e)} ✉ ${e.method} → ${e.to}`;
+      case 'ToolRepeatGuardFired':
+        return `${this.prefix(e)} ${this.paint(C.red, '⟳ stopped: tool repeat guard')} ${e.tool} called ${e.attempt_count} times with the same input`;
+      case 'ChildRetried':
+        return `${this.prefix(e)} ${this.paint(C.yellow, `↻ retrying child ${e.child_name}`)} ${this.paint(C.dim, e.original_error)}`;
       case 'BudgetExceeded':
         return `${this.prefix(e)} ${this.paint(C.red, '$ budget exceeded')} ${e.used_tokens}/${e.max_tokens} tokens`;
       case 'HumanApprovalRequested':

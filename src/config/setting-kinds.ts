@@ -79,6 +79,18 @@ export function url(doc: string, def?: string, defaultText?: string): Setting<st
   };
 }
 
+/** A nats:// URL (the cluster's NATS server); checked at start. */
+export function natsUrl(doc: string): Setting<string | undefined> {
+  return {
+    schema: z
+      .string()
+      .trim()
+      .refine((v) => URL.canParse(v) && new URL(v).protocol === 'nats:' && new URL(v).port !== '', 'expected nats://HOST:PORT'),
+    default: undefined,
+    doc,
+  };
+}
+
 /** A file or directory path, made absolute against the working directory. */
 export function path(doc: string, defaultText?: string): Setting<string | undefined> {
   return {

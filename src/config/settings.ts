@@ -1,4 +1,4 @@
-import { bool, int, oneOf, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
+import { bool, int, natsUrl, oneOf, optionalInt, path, pathList, text, url, type Setting } from './setting-kinds.js';
 
 /**
  * Every setting of agentd, once: its variable name, parser, default and meaning.
@@ -22,9 +22,18 @@ export const SETTINGS = {
 
   // daemon and goals
   AAOS_SHUTDOWN_GRACE_MS: int(10_000, 0, 'how long running tool calls may take to finish on shutdown'),
+  AAOS_MAX_CONNECTIONS: int(512, 1, 'socket connections served at once; one more is refused with `AAOS_ERR_TOO_MANY_CONNECTIONS`'),
+  AAOS_STORE_PROBE_MS: int(5000, 1, 'while store writes fail (full disk), how often a small write checks whether they work again'),
+  AAOS_CONNECTION_IDLE_MS: int(300_000, 0, 'a socket connection with nothing in flight is closed after this long without input; `0` = never'),
   AAOS_MAX_CONCURRENT_GOALS: int(2, 1, 'goals the bootstrap agent runs at once; the rest queue'),
   AAOS_RESUME_RUNS: bool(true, 'resume goals a previous process left unfinished; `0` marks them `interrupted`'),
   AAOS_APPROVAL_TIMEOUT_MS: int(3_600_000, 1, 'an unanswered approval is denied after this'),
+
+  // cluster (docs/cluster.md)
+  AAOS_CLUSTER_URL: natsUrl('join the cluster on this NATS JetStream server (`nats://HOST:PORT`), as `agentd run --cluster` does; unset: single node'),
+  AAOS_NODE_ID: text('this node\'s id in the cluster', { defaultText: '`<hostname>-<random>`' }),
+  AAOS_CLUSTER_ACK_WAIT_MS: int(30_000, 1000, 'a goal whose node sent no progress for this long is redelivered to another node'),
+  AAOS_CLUSTER_HEARTBEAT_MS: int(2000, 100, 'how often a node announces itself; it counts as gone after 3 missed beats'),
 
   // audit log
   AAOS_AUDIT_LOG_CAP: int(50_000, 1, 'audit events kept in memory'),
@@ -34,6 +43,8 @@ export const SETTINGS = {
   // agents and workers
   AAOS_MAX_AGENTS: int(100, 1, 'live agents at once'),
   AAOS_MAX_SPAWN_DEPTH: int(5, 0, 'how deep agents may spawn children'),
+  AAOS_SPAWN_RETRIES: int(1, 0, 'times `spawn_agent` runs a child again (new id, same manifest and message) after it ended in error; each retry is a `ChildRetried` event'),
+  AAOS_TOOL_REPEAT_THRESHOLD: int(3, 0, 'the tool repeat guard: a run that made the same tool call (same input, not denied) this many times is stopped (`tool_repeat`); `0` = off'),
   AAOS_SPAWN_AGENTS_BATCH_CAP: int(16, 1, 'children one `spawn_agents` call may start'),
   AAOS_PARK_IDLE_MS: int(600_000, 0, 'park an idle persistent agent (end its worker) after this; `0` = never'),
   AAOS_WARM_WORKERS: int(0, 0, 'pre-started workers kept ready for spawns'),
@@ -71,6 +82,13 @@ export const SETTINGS = {
   OLLAMA_BASE_URL: url('a local OpenAI-compatible server for `ollama:` models; setting it marks ollama available', undefined, '`http://127.0.0.1:11434/v1`'),
   OLLAMA_API_KEY: text('key for that server, if it wants one', { secret: true }),
 
+  // observability (docs/observability.md)
+  AAOS_HTTP: text('`HOST:PORT` of the loopback HTTP listener (web console, `/metrics`), if `--http` is not given'),
+  OTEL_SDK_DISABLED: bool(false, 'turns every OpenTelemetry part off, whatever else is set'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url('OTLP/HTTP collector base URL; traces go to `<url>/v1/traces`. Unset (and no traces endpoint): no spans are made'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('OTLP/HTTP traces URL, used as it is (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`)'),
+  OTEL_SERVICE_NAME: text('`service.name` of the exported spans', { defaultText: '`aaos`' }),
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: bool(false, 'put message and tool content (the audit previews) on spans; off: only metadata'),
   // computed orchestration (docs/orchestration.md)
   AAOS_ORCHESTRATION: oneOf(['direct', 'plan', 'auto', 'persistent'], 'direct', 'how a goal submitted without a mode runs: `direct` (the bootstrap agent; `persistent` is the same), `plan` (planner + DAG executor) or `auto` (one model call decides)'),
   AAOS_PLANNER_MODEL: text('model of the planner', { defaultText: 'the offline `roles/scripted/planner.yaml`' }),

@@ -5,13 +5,24 @@ import { LineSplitter, MAX_FRAME_BYTES } from './line-splitter.js';
 /** A client that stops reading is dropped once this much output is queued for it. */
 export const MAX_QUEUED_OUTPUT_BYTES = 8 * 1024 * 1024;
 
+export interface ConnectionOptions {
+  /** end the connection after this long without input while nothing is in flight; 0 = never */
+  idleMs: number;
+}
+
 /**
  * One client connection: bounded line input, JSON-line output, and close hooks so
  * that streams and watchers unsubscribe the moment the peer goes away.
+ *
+ * A connection is "busy" while a request awaits its response or a stream (a close
+ * hook) is open. An idle connection whose peer has shut down writing is ended at
+ * once; an idle connection that stays quiet for `idleMs` is ended too. Either way
+ * the socket (and its file descriptor) is released without waiting for the peer.
  */
 export class Connection {
   private readonly splitter = new LineSplitter(MAX_FRAME_BYTES);
   private readonly closeHooks = new Set<() => void>();
+  private readonly goneHooks: Array<() => void> = [];
   private isClosed = false;
   /** requests whose response is not written yet */
   private inFlight = 0;
@@ -19,12 +30,23 @@ export class Connection {
   constructor(
     readonly socket: Socket,
     private readonly onLine: (conn: Connection, line: string) => void,
+    options: ConnectionOptions = { idleMs: 0 },
   ) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => this.teardown());
-    socket.on('close', () => this.teardown());
+    socket.on('close', () => {
+      this.teardown();
+      for (const hook of this.goneHooks.splice(0)) hook();
+    });
     // a half-closed peer (sent its requests, then shut down writing) still gets its answers
     socket.on('end', () => this.endIfIdle());
+    if (options.idleMs > 0) {
+      socket.setTimeout(options.idleMs);
+      socket.on('timeout', () => {
+        if (this.busy) return;
+        this.closeGracefully();
+      });
+    }
   }
 
   /** Marks a request in progress; call the returned function once its response is written. */
@@ -46,6 +68,11 @@ export class Connection {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** a request awaits its response, or a stream is open */
+  get busy(): boolean {
+    return this.inFlight > 0 || this.closeHooks.size > 0;
   }
 
   /** Writes one JSON line; false (and nothing written) once the connection is gone. */
@@ -74,10 +101,16 @@ export class Connection {
     };
   }
 
+  /** Runs `hook` once the socket is fully closed (its descriptor released); for the server's count. */
+  onGone(hook: () => void): void {
+    if (this.socket.destroyed && this.socket.closed) hook();
+    else this.goneHooks.push(hook);
+  }
+
   /** Sends a last message, then closes the connection gracefully. */
   finish(message?: unknown): void {
     if (message !== undefined) this.send(message);
-    this.socket.end();
+    this.closeGracefully();
   }
 
   destroy(): void {
@@ -100,14 +133,24 @@ export class Connection {
       // reset the connection and could lose the error before the peer reads it
       this.socket.removeAllListeners('data');
       this.socket.on('data', () => {});
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 5000).unref();
+      this.closeGracefully(5000);
     }
+  }
+
+  /**
+   * Ends our side (queued output is still delivered), and destroys the socket if the
+   * peer has not closed its side within `lingerMs`: a peer that never reads or never
+   * closes must not hold a descriptor.
+   */
+  private closeGracefully(lingerMs = 1000): void {
+    if (!this.socket.writableEnded) this.socket.end();
+    // with allowHalfOpen the socket closes once both sides ended; this covers a silent peer
+    if (!this.socket.destroyed) setTimeout(() => this.socket.destroy(), lingerMs).unref();
   }
 
   /** A half-closed peer (sent its requests, then shut down writing) gets its answers, then EOF. */
   private endIfIdle(): void {
-    if (this.socket.readableEnded && this.inFlight === 0 && this.closeHooks.size === 0 && !this.socket.writableEnded) this.socket.end();
+    if (this.socket.readableEnded && !this.busy && !this.socket.writableEnded) this.closeGracefully();
   }
 
   private teardown(): void {

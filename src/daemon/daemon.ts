@@ -3,6 +3,9 @@ import { InflightTools } from './inflight-tools.js';
 import type { DaemonContext } from './methods.js';
 import { RpcServer } from './server.js';
 
+/** after a forced stop began, how long the orderly part may take before the process gives up on it */
+export const FORCED_STOP_DEADLINE_MS = 5_000;
+
 export interface DaemonOptions {
   runtime: Runtime;
   /** serve the JSON-RPC API here; without it the daemon has no socket (stdin-only mode) */
@@ -20,22 +23,35 @@ export interface DaemonOptions {
  */
 export class Daemon {
   private draining = false;
+  private forced = false;
   private closing: Promise<void> | undefined;
   private readonly inflight: InflightTools;
   readonly server: RpcServer | undefined;
   readonly graceMs: number;
+  /** what method handlers reach; the HTTP console calls the same methods */
+  readonly context: DaemonContext;
 
   private constructor(private readonly opts: DaemonOptions) {
     this.graceMs = opts.graceMs ?? opts.runtime.config.get('AAOS_SHUTDOWN_GRACE_MS');
     this.inflight = new InflightTools(opts.runtime.audit);
-    const context: DaemonContext = {
+    const context: DaemonContext = (this.context = {
       runtime: opts.runtime,
       startedAt: Date.now(),
       version: opts.version,
       draining: () => this.draining,
       connections: () => this.server?.connectionCount ?? 0,
-    };
-    this.server = opts.socketPath ? new RpcServer({ socketPath: opts.socketPath, context, log: opts.log }) : undefined;
+      connectionsRefused: () => this.server?.refusedCount ?? 0,
+    });
+    const config = opts.runtime.config;
+    this.server = opts.socketPath
+      ? new RpcServer({
+          socketPath: opts.socketPath,
+          context,
+          log: opts.log,
+          maxConnections: config.get('AAOS_MAX_CONNECTIONS'),
+          idleMs: config.get('AAOS_CONNECTION_IDLE_MS'),
+        })
+      : undefined;
   }
 
   /** Starts serving; DAEMON_ALREADY_RUNNING if a live daemon owns the socket. */
@@ -55,11 +71,33 @@ export class Daemon {
     return this.closing;
   }
 
+  /**
+   * A second stop signal: skip what is left of the grace period, cancel running tool
+   * calls and runs now, and go on with the same orderly close (end frames, audit and
+   * store flushed, socket removed). Starts the shutdown if it had not begun.
+   */
+  force(reason: string): Promise<void> {
+    this.forced = true;
+    const closing = this.shutdown(reason);
+    // running goals are aborted now (they stay resumable), not after the grace period
+    this.opts.runtime.cancelRunsForStop();
+    this.inflight.close();
+    return closing;
+  }
+
+  /** Last resort when even a forced stop hangs: drop every connection and remove the socket file. */
+  abandon(): void {
+    this.server?.destroyConnections();
+    this.server?.removeSocketFile();
+  }
+
   private async doShutdown(reason: string): Promise<void> {
     const { runtime, log } = this.opts;
     this.draining = true;
+    // no queued goal starts from here on; running ones finish or are cancelled below
+    runtime.goals.hold();
     await this.server?.stopAccepting();
-    if (this.inflight.inFlight > 0) {
+    if (this.inflight.inFlight > 0 && !this.forced) {
       log(`agentd: waiting up to ${this.graceMs} ms for ${this.inflight.inFlight} running tool call(s)`);
       const settled = await this.inflight.settle(this.graceMs);
       if (!settled) log(`agentd: grace period over; cancelling ${this.inflight.inFlight} tool call(s)`);

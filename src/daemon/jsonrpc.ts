@@ -92,6 +92,7 @@ const CONFLICT = new Set<string>([
   ErrorCode.SPAWN_DEPTH,
   ErrorCode.INVALID_STATE_TRANSITION,
   ErrorCode.AGENT_STOPPED,
+  ErrorCode.TOO_MANY_CONNECTIONS,
 ]);
 
 /** The JSON-RPC code for a local error code. */

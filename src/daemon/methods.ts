@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ApprovalResponse } from '../approvals/approval-queue.js';
 import type { AuditEvent } from '../audit/event.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { loadManifestFile } from '../manifest/parse.js';
@@ -23,6 +24,8 @@ export interface DaemonContext {
   draining(): boolean;
   /** open client connections (for system.health) */
   connections(): number;
+  /** connections refused because the cap was reached, since start */
+  connectionsRefused(): number;
 }
 
 export interface CallContext {
@@ -56,6 +59,7 @@ export type NoParams = z.infer<typeof NoParams>;
 export const AgentSpawnParams = z.object(ManifestSource).refine(oneManifest, ONE_MANIFEST);
 export type AgentSpawnParams = z.infer<typeof AgentSpawnParams>;
 export const AgentIdParams = z.object({ agent_id: AgentId });
+export const AgentStopParams = z.object({ agent_id: AgentId, force: z.boolean().optional() });
 export type AgentIdParams = z.infer<typeof AgentIdParams>;
 export const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().min(1, 'must not be empty') });
 export type AgentRunParams = z.infer<typeof AgentRunParams>;
@@ -155,6 +159,24 @@ function streamRun(ctx: CallContext, runId: string, follow: boolean, done: Promi
   return stream;
 }
 
+/**
+ * Cluster mode: the goal goes to the shared work queue and is acknowledged once stored
+ * there. Any node may run it; the stream carries this node's events of the run (if it
+ * runs here) and ends when some node records its completion.
+ */
+async function submitToCluster(ctx: CallContext, cluster: ClusterNode, p: SubmitParams): Promise<Record<string, unknown>> {
+  const rec = await cluster.submit(p.goal, p.orchestration ? { orchestration: p.orchestration } : {});
+  const stream = new FrameStream(ctx.conn, ctx.id ?? null);
+  stream.own(
+    ctx.daemon.runtime.audit.subscribe((e) => {
+      if (e.run_id === rec.run_id) stream.push({ kind: 'event', stream: stream.id, event: e });
+    }),
+  );
+  endWith(stream, cluster.whenDone(rec.run_id).then((r) => r ?? rec));
+  ctx.afterResponse(() => stream.start());
+  return { run_id: rec.run_id, workspace: rec.workspace, state: rec.state, cluster_node: cluster.nodeId };
+}
+
 /** Pushes the run's end frame when `done` settles (it never rejects), then closes the stream. */
 function endWith(stream: FrameStream, done: Promise<RunRecord>): void {
   void done.then(
@@ -180,8 +202,15 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   'agent.stop': {
     readOnly: false,
     async handle(params, { daemon }) {
-      const p = parseParams('agent.stop', AgentIdParams, params);
+      const p = parseParams('agent.stop', AgentStopParams, params);
       const id = liveAgentId(daemon.runtime, p.agent_id);
+      if (id === daemon.runtime.goals.agent && p.force !== true) {
+        throw new AaosError(
+          ErrorCode.BOOTSTRAP_PROTECTED,
+          `agent ${id} is the bootstrap agent: without it the daemon refuses every goal until it restarts; stop it with force (agentd stop --force ${id}) if that is what you want`,
+          { agent_id: id },
+        );
+      }
       await daemon.runtime.stopAgent(id, 'stopped by operator');
       return { ok: true, agent_id: id };
     },
@@ -229,6 +258,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const p = parseParams('agent.submit_streaming', SubmitParams, params);
       const { runtime } = ctx.daemon;
       if (ctx.daemon.draining()) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+      if (runtime.cluster) return submitToCluster(ctx, runtime.cluster, p);
       // events of the new run are emitted while submit() runs: subscribe first, keep them held
       const stream = new FrameStream(ctx.conn, ctx.id ?? null);
       let runId: string | undefined;
@@ -301,16 +331,35 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       const p = parseParams('run.list', RunListParams, params) ?? {};
-      return { runs: daemon.runtime.runs.list({ ...(p.state ? { state: p.state } : {}), limit: p.limit ?? 100 }) };
+      const local = daemon.runtime.runs.list({ ...(p.state ? { state: p.state } : {}), limit: p.limit ?? 100 });
+      const cluster = daemon.runtime.cluster;
+      if (!cluster) return { runs: local };
+      // every run of the cluster, from its shared records; local-only runs (--stdin) beside them
+      return cluster.list(p.limit ?? 100).then((shared) => {
+        const ids = new Set(shared.map((r) => r.run_id));
+        const runs = [...shared.filter((r) => !p.state || r.state === p.state), ...local.filter((r) => !ids.has(r.run_id))];
+        return { runs: runs.sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, p.limit ?? 100) };
+      });
     },
   },
   'run.status': {
     readOnly: true,
-    handle(params, { daemon }) {
+    async handle(params, { daemon }) {
       const p = parseParams('run.status', RunIdParams, params);
+      const shared = daemon.runtime.cluster ? await daemon.runtime.cluster.get(p.run_id) : undefined;
+      if (shared) return shared;
       const rec = requireRun(daemon.runtime, p.run_id);
       const plan = daemon.runtime.orchestrator.planOf(rec);
       return plan ? { ...rec, plan } : rec;
+    },
+  },
+  'cluster.status': {
+    readOnly: true,
+    handle(params, { daemon }) {
+      parseParams('cluster.status', NoParams, params);
+      const cluster = daemon.runtime.cluster;
+      if (!cluster) throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, 'this daemon is not in a cluster: start it with agentd run --cluster nats://HOST:PORT (or AAOS_CLUSTER_URL)');
+      return cluster.status();
     },
   },
   'run.cancel': {
@@ -398,6 +447,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       return {
         status: daemon.draining() ? 'draining' : problems.length > 0 ? 'degraded' : 'ok',
         problems,
+        store: { write_failures: runtime.store.health().writeFailures, audit_events_unstored: runtime.auditStore.unstored },
         version: daemon.version,
         pid: process.pid,
         uptime_ms: Date.now() - daemon.startedAt,
@@ -406,6 +456,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
         runs: { running: runtime.goals.running, queued: runtime.goals.waiting },
         approvals_pending: runtime.approvals.list().pending.length,
         connections: daemon.connections(),
+        connections_refused: daemon.connectionsRefused(),
         provider: runtime.gateway.describeDefault(),
       };
     },

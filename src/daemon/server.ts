@@ -8,6 +8,10 @@ import { prepareSocketPath, removeSocket, restrictSocket } from './socket-file.j
 export interface RpcServerOptions {
   socketPath: string;
   context: DaemonContext;
+  /** connections served at once; one more is answered with TOO_MANY_CONNECTIONS and closed */
+  maxConnections: number;
+  /** an idle connection (no request or stream in flight) is closed after this long; 0 = never */
+  idleMs: number;
   /** diagnostics (stderr); never sees request contents */
   log: (line: string) => void;
 }
@@ -20,6 +24,7 @@ export interface RpcServerOptions {
 export class RpcServer {
   private readonly connections = new Set<Connection>();
   private server: Server | undefined;
+  private refused = 0;
 
   constructor(private readonly opts: RpcServerOptions) {}
 
@@ -31,12 +36,16 @@ export class RpcServer {
     return this.connections.size;
   }
 
+  /** connections turned away because `maxConnections` were open */
+  get refusedCount(): number {
+    return this.refused;
+  }
+
   /** Binds the socket (replacing a stale one; refusing if a daemon answers there). */
   async listen(): Promise<void> {
     const path = this.opts.socketPath;
     await prepareSocketPath(path);
     const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
-    server.maxConnections = 4096;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // the socket is created with the umask applied: make it 0660 from the first moment
@@ -77,14 +86,39 @@ export class RpcServer {
     for (const conn of [...this.connections]) setTimeout(() => conn.destroy(), 1000).unref();
   }
 
+  /** Drops every connection at once (a forced stop that ran out of time). */
+  destroyConnections(): void {
+    for (const conn of [...this.connections]) conn.destroy();
+  }
+
   removeSocketFile(): void {
     removeSocket(this.opts.socketPath);
   }
 
   private accept(socket: Socket): void {
-    const conn = new Connection(socket, (c, line) => this.onLine(c, line));
+    if (this.connections.size >= this.opts.maxConnections) {
+      this.refuse(socket);
+      return;
+    }
+    const conn = new Connection(socket, (c, line) => this.onLine(c, line), { idleMs: this.opts.idleMs });
     this.connections.add(conn);
-    conn.onClose(() => this.connections.delete(conn));
+    // counted until the descriptor is released, not merely until streams unsubscribe
+    conn.onGone(() => this.connections.delete(conn));
+  }
+
+  /** Over the cap: one error line naming the limit, then the connection is closed. */
+  private refuse(socket: Socket): void {
+    this.refused += 1;
+    const limit = this.opts.maxConnections;
+    socket.on('error', () => {});
+    // unread input would turn our close into a reset that can lose the error line
+    socket.on('data', () => {});
+    socket.end(
+      `${JSON.stringify(
+        errorResponse(null, toRpcError(new AaosError(ErrorCode.TOO_MANY_CONNECTIONS, `the daemon already serves ${limit} connections (AAOS_MAX_CONNECTIONS); try again when one closes`, { limit }))),
+      )}\n`,
+    );
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   private onLine(conn: Connection, line: string): void {

@@ -51,7 +51,7 @@ export async function prepareSocketPath(path: string): Promise<void> {
   if (await probeSocket(path)) {
     throw new AaosError(
       ErrorCode.DAEMON_ALREADY_RUNNING,
-      `another agentd is already listening on ${path}; stop it first (agentd health --socket ${path} shows it), or pick another --socket`,
+      `another agentd is already listening on ${path}; stop it first (agentd health --socket ${path} shows it)`,
       { path },
     );
   }

@@ -59,6 +59,8 @@ export interface AuthorizeOptions {
   /** the tool on whose behalf the request is made, for the audit trail */
   tool?: string;
   traceId?: string;
+  /** the span the request is made in (a denial becomes an event of that span) */
+  spanId?: string;
 }
 
 interface Denial {
@@ -134,7 +136,7 @@ export class CapabilityTable {
    * parent, and inherits the tightest of that token's and its own constraints.
    * All or nothing: if one grant is not covered, nothing is issued.
    */
-  delegate(parent: AgentRef, child: AgentRef, grants: CapabilityGrant[]): TokenView[] {
+  delegate(parent: AgentRef, child: AgentRef, grants: CapabilityGrant[], trace?: { traceId: string; spanId: string }): TokenView[] {
     const now = this.#now();
     const parentTokens = this.#byAgent.get(parent.id) ?? [];
     const plan: { capability: Capability; constraints: Constraints; parentTokenId: string }[] = [];
@@ -149,7 +151,7 @@ export class CapabilityTable {
     if (missing.length > 0) {
       const what = missing.map(formatCapability).join('; ');
       const reason = `no live capability of agent '${parent.name}' covers it, so it cannot be delegated to child '${child.name}' (${child.id})`;
-      this.#emitDenied(parent, what, reason, ErrorCode.CAPABILITY_NOT_DELEGABLE);
+      this.#emitDenied(parent, what, reason, ErrorCode.CAPABILITY_NOT_DELEGABLE, undefined, trace?.traceId, trace?.spanId);
       throw new AaosError(
         ErrorCode.CAPABILITY_NOT_DELEGABLE,
         `agent '${parent.name}' (${parent.id}) cannot delegate ${what} to child '${child.name}' (${child.id}): it holds no live capability that covers it`,
@@ -179,7 +181,7 @@ export class CapabilityTable {
         : this.#viaSearch(agent, request, now);
     if ('code' in outcome) {
       const what = formatRequest(request);
-      this.#emitDenied(agent, what, outcome.reason, outcome.code, opts.tool, opts.traceId);
+      this.#emitDenied(agent, what, outcome.reason, outcome.code, opts.tool, opts.traceId, opts.spanId);
       const toolPart = opts.tool !== undefined ? ` (tool '${opts.tool}')` : '';
       throw new AaosError(
         outcome.code,
@@ -378,9 +380,10 @@ export class CapabilityTable {
     return stateDenial(worst.token, worst.state, worst.at);
   }
 
-  #emitDenied(agent: AgentRef, capability: string, reason: string, code: ErrorCode, tool?: string, traceId?: string): void {
+  #emitDenied(agent: AgentRef, capability: string, reason: string, code: ErrorCode, tool?: string, traceId?: string, spanId?: string): void {
     this.#emit({
       ...header(agent, traceId),
+      ...(spanId !== undefined ? { span_id: spanId } : {}),
       type: 'CapabilityDenied',
       capability,
       reason,

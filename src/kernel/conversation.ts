@@ -15,9 +15,15 @@ export interface RunState {
   historyLength: number;
   workspace: string | undefined;
   traceId: string;
+  /** this delivery's span (invoke_agent); model and tool calls are its children */
+  spanId: string;
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;
+  /** calls per `tool + input hash` in this run (the tool repeat guard) */
+  toolRepeats: Map<string, number>;
+  /** set when the run must end: its next model call is refused with this */
+  stop?: Error;
   /** a goal run whose model turns and tool calls are written to the run journal as they happen */
   journaled?: boolean;
 }

@@ -13,6 +13,8 @@ export interface AgentIdentity {
   parentId?: string;
   runId?: string;
   traceId?: string;
+  /** the delivery span a model call is made in */
+  spanId?: string;
 }
 
 export interface ModelPort {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
+import { newSpanId, newTraceId, type TraceParent } from '../audit/trace-ids.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
 import { expandCapabilities } from '../manifest/expand.js';
@@ -26,7 +27,7 @@ import { inheritApprovals } from './inherited-approvals.js';
 import { ManifestFileAccess } from './manifest-file-access.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from './ports.js';
 import { resumeTranscript } from './resume-transcript.js';
-import { dispatchTool, preview, type ToolCall } from './tool-dispatch.js';
+import { dispatchTool, hashInput, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
 import { DEFAULT_WATCHDOG_LIMITS, type WatchdogLimits } from './watchdog.js';
 import { DEFAULT_RESTART_LIMITS, RestartHistory, type RestartLimits } from './restart-policy.js';
@@ -70,6 +71,10 @@ export interface SupervisorOptions {
   watchdog?: Partial<WatchdogLimits>;
   /** restart backoff and intensity of persistent agents whose worker died */
   restarts?: Partial<RestartLimits>;
+  /** spawn_agent runs a child that ended in error again this many times (default 1) */
+  spawnRetries?: number;
+  /** the tool repeat guard: the Nth identical tool call of a run stops it (default 3; 0 = off) */
+  toolRepeatThreshold?: number;
   /** where journaled (goal) runs record their model turns and tool calls, for resume */
   journal?: RunJournalPort;
 }
@@ -87,6 +92,10 @@ export interface SpawnOptions {
   concurrency?: number;
   /** keep this id (persistent agents re-created after a restart) */
   id?: string;
+  /** the span (a spawn_agent tool call) the spawn happens in */
+  trace?: TraceParent;
+  /** the run the agent is spawned for was cancelled: its worker is not started */
+  signal?: AbortSignal;
 }
 
 export interface ChildRunOptions {
@@ -97,6 +106,8 @@ export interface ChildRunOptions {
   workspace?: string;
   /** called with the child's id once it exists (plans show it) */
   onSpawned?: (agentId: string) => void;
+  /** the span the child is spawned from (a spawn_agent tool call): its spawn and run continue that trace */
+  trace?: TraceParent;
 }
 
 export interface RunOptions {
@@ -108,6 +119,8 @@ export interface RunOptions {
   method?: string;
   /** the envelope's user text when the caller has already parsed it (saves a second parse) */
   messageText?: string;
+  /** continue the caller's trace: the delivery's span becomes a child of this one */
+  trace?: TraceParent;
   /** write the run's model turns and tool calls to the journal (goal runs, keyed by `runId`) */
   journal?: boolean;
   /** continue the run from its journal instead of starting it over (after a restart) */
@@ -168,12 +181,13 @@ export class Supervisor {
         const refused = this.mailboxRefusal(this.agents.require(recipient.id), sender, method);
         if (refused) throw refused;
       },
-      deliver: async (recipient, text, envelope, attachments) => {
+      deliver: async (recipient, text, envelope, attachments, trace) => {
         const message = (envelope.params as { message?: unknown } | undefined)?.message;
         const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {
           ...(attachments ? { attachments } : {}),
           ...(typeof message === 'string' ? { messageText: message } : {}),
           method: envelope.method,
+          ...(trace ? { trace } : {}),
         });
         // a recipient that failed answers the request with its error, not an empty reply
         if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
@@ -213,7 +227,7 @@ export class Supervisor {
         Date.now(),
       );
       // denials of a delegation belong to the goal run the child was spawned for
-      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants);
+      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants, options.trace);
       else {
         for (const g of grants) this.capabilities.issue(ref, g);
         if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
@@ -239,13 +253,15 @@ export class Supervisor {
       this.emit({
         type: 'AgentSpawned',
         ...this.header(rec),
+        // a spawn from a tool call is a hop in the caller's trace
+        ...(options.trace ? { trace_id: options.trace.traceId, span_id: newSpanId(), parent_span_id: options.trace.spanId } : {}),
         manifest_name: manifest.name,
         model: manifest.model,
         depth,
         lifecycle: manifest.lifecycle,
       });
       this.opts.models.registerAgent(this.identity(rec), manifest.budget_config);
-      await this.startWorker(rec);
+      await this.startWorker(rec, options.signal);
       return rec;
     } catch (err) {
       release();
@@ -259,11 +275,20 @@ export class Supervisor {
     }
   }
 
-  private async startWorker(rec: AgentRecord): Promise<void> {
-    const launched = await this.launcher.acquire({ module: rec.module, maxHeapMb: rec.manifest.limits.max_heap_mb, name: `${rec.name}:${rec.id}` });
+  private async startWorker(rec: AgentRecord, signal?: AbortSignal): Promise<void> {
+    const launched = await this.launcher.acquire({
+      module: rec.module,
+      maxHeapMb: rec.manifest.limits.max_heap_mb,
+      name: `${rec.name}:${rec.id}`,
+      ...(signal ? { signal } : {}),
+    });
     if (isTerminal(rec.actor.state) || rec.actor.state === AgentState.Stopping) {
       await this.launcher.terminate(launched.worker);
       throw rec.actor.failure ?? new AaosError(ErrorCode.AGENT_STOPPED, `agent ${rec.name} was stopped while starting`);
+    }
+    if (signal?.aborted) {
+      await this.launcher.terminate(launched.worker);
+      throw cancelledBeforeStart(rec, signal.reason);
     }
     await rec.actor.attach(launched, { agent_id: rec.id, name: rec.name, max_iterations: rec.manifest.limits.max_iterations });
   }
@@ -336,9 +361,9 @@ export class Supervisor {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
     };
+    // a signal that is already aborted never fires: check it, or a cancelled run's child would start
+    if (options.signal?.aborted) throw cancelledBeforeStart(rec, options.signal.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    // a signal aborted before the run began never fires its listener: cancel now
-    if (options.signal?.aborted) controller.abort(options.signal.reason);
     const goalRunId = rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
@@ -347,14 +372,22 @@ export class Supervisor {
       messages: [],
       historyLength: 0,
       workspace: options.workspace ?? rec.workspace,
-      traceId: randomUUID(),
+      traceId: options.trace?.traceId ?? newTraceId(),
+      spanId: newSpanId(),
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
+      toolRepeats: new Map(),
       ...(options.journal && this.opts.journal ? { journaled: true } : {}),
     };
     this.conversations.open(state);
-    const header = { ...this.header(rec), run_id: goalRunId, trace_id: state.traceId };
+    const header = {
+      ...this.header(rec),
+      run_id: goalRunId,
+      trace_id: state.traceId,
+      span_id: state.spanId,
+      ...(options.trace ? { parent_span_id: options.trace.spanId } : {}),
+    };
     const userText = options.messageText ?? messageOf(envelopeText);
     const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
@@ -373,6 +406,8 @@ export class Supervisor {
       const resume = options.resume ? this.replayJournal(rec, state, userText, header) : undefined;
       if (resume) state.messages.push(...resume);
       if (rec.actor.state === AgentState.Parked) await this.reactivate(rec);
+      // cancelled while history was loading or the worker was starting: the mailbox had nothing to drop yet
+      if (controller.isAborted) throw cancelledBeforeStart(rec, options.signal?.reason);
       const delivery: Delivery = {
         envelope: envelopeText,
         run: { run_id: runId, history, ...(resume ? { resume } : {}) },
@@ -551,21 +586,32 @@ export class Supervisor {
         return this.onModelRequest(rec, msg.run_id, msg.append);
       case 'tool': {
         const state = this.requireRun(rec, msg.run_id);
+        if (state.stop) throw state.stop;
         const journal = state.journaled && msg.call_id ? this.opts.journal : undefined;
         const callId = msg.call_id;
-        return dispatchTool(this.toolDeps(), {
+        const call = dispatchTool(this.toolDeps(), {
           agent: rec,
           runId: msg.run_id,
           goalRunId: rec.runId ?? msg.run_id,
           traceId: state.traceId,
+          spanId: state.spanId,
           workspace: state.workspace,
           signal: state.controller.signal,
           name: msg.name,
           input: msg.input,
           ...(msg.handle ? { handle: msg.handle } : {}),
+          ...(msg.call_id ? { callId: msg.call_id } : {}),
           // durable before the tool runs (after its approval): a restart must know this call may have taken effect
           ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
         });
+        // a denied call is counted by the capability table, not by the repeat guard
+        void call.then(
+          () => this.countRepeat(rec, state, msg.name, msg.input),
+          (err: unknown) => {
+            if (!isDenial(err)) this.countRepeat(rec, state, msg.name, msg.input);
+          },
+        );
+        return call;
       }
       case 'send':
         return this.router.send(this.routerAgent(rec, msg.run_id), msg.envelope, msg.attachments);
@@ -580,8 +626,30 @@ export class Supervisor {
     return state;
   }
 
+  /**
+   * The tool repeat guard: a model that calls one tool with the same input again and again
+   * is looping. When a run has made the same call (not denied) `toolRepeatThreshold` times,
+   * its next tool and model calls are refused, so it ends with stop reason `tool_repeat`.
+   */
+  private countRepeat(rec: AgentRecord, state: RunState, tool: string, input: unknown): void {
+    const threshold = this.opts.toolRepeatThreshold ?? 3;
+    if (threshold <= 0 || state.stop) return;
+    const inputHash = hashInput(input);
+    const key = `${tool}\u0000${inputHash}`;
+    const count = (state.toolRepeats.get(key) ?? 0) + 1;
+    state.toolRepeats.set(key, count);
+    if (count < threshold) return;
+    state.stop = new AaosError(
+      ErrorCode.TOOL_REPEAT,
+      `agent ${rec.name} called tool '${tool}' with the same input ${count} times in one run; stopped by the tool repeat guard (threshold ${threshold})`,
+      { agent_id: rec.id, tool, input_hash: inputHash, attempt_count: count },
+    );
+    this.emit({ type: 'ToolRepeatGuardFired', ...this.header(rec), run_id: rec.runId ?? state.runId, trace_id: state.traceId, tool, input_hash: inputHash, attempt_count: count });
+  }
+
   private async onModelRequest(rec: AgentRecord, runId: string, append: RunState['messages']): Promise<ModelResponse> {
     const state = this.requireRun(rec, runId);
+    if (state.stop) throw state.stop;
     state.messages.push(...append);
     if (state.journaled) {
       for (const m of append) {
@@ -590,7 +658,7 @@ export class Supervisor {
     }
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
-      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId },
+      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId, spanId: state.spanId },
       rec.manifest.model,
       {
         system: (state.system ??= this.systemPrompt(rec)),
@@ -627,7 +695,8 @@ export class Supervisor {
       dataDir: this.dataDir,
       approvals: this.opts.approvals,
       skills: this.opts.skills,
-      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string) => this.spawnChildAndRun(parent, call, yaml, message),
+      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string, trace: TraceParent) =>
+        this.spawnChildAndRun(parent, call, yaml, message, trace),
     };
   }
 
@@ -645,7 +714,8 @@ export class Supervisor {
       agent: rec,
       runId,
       goalRunId: rec.runId,
-      traceId: randomUUID(),
+      traceId: newTraceId(),
+      spanId: newSpanId(),
       workspace: rec.workspace,
       signal: options.signal ?? new AbortController().signal,
       name: tool,
@@ -653,8 +723,14 @@ export class Supervisor {
     });
   }
 
-  /** spawn_agent: parse the child's manifest, then the one child path (`runChild`). */
-  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult> {
+  /**
+   * spawn_agent: parse the child's manifest, then the one child path (`runChild`). A child
+   * whose run ended in error (a model or API failure, not a wrong answer) is run again as a
+   * new agent with the same manifest and message, up to `spawnRetries` times.
+   */
+  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult> {
+    // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
+    if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
     const parentRef = { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
     // every file the manifest names is read with the parent's authority (or from a prompts root)
     const manifest = this.manifests.parse(
@@ -663,12 +739,29 @@ export class Supervisor {
       parent.manifest.source.base_dir,
       this.manifestFiles.checkFor(parentRef, call.name),
     );
-    return this.runChild(parent.id, manifest, message, {
+    const options: ChildRunOptions = {
       via: call.name,
+      trace,
       signal: call.signal,
       ...(call.goalRunId ? { runId: call.goalRunId } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
-    });
+    };
+    let result = await this.runChild(parent.id, manifest, message, options);
+    const retries = this.opts.spawnRetries ?? 1;
+    let originalError: string | undefined;
+    for (let attempt = 1; attempt <= retries && result.stop_reason === 'error' && !call.signal.aborted; attempt++) {
+      originalError ??= result.error ?? 'error';
+      this.emit({
+        type: 'ChildRetried',
+        ...this.header(parent),
+        ...(call.goalRunId ? { run_id: call.goalRunId } : {}),
+        child_name: manifest.name,
+        attempt,
+        original_error: result.error ?? 'error',
+      });
+      result = await this.runChild(parent.id, manifest, message, options);
+    }
+    return originalError === undefined ? result : { ...result, retried: true, original_error: originalError };
   }
 
   /**
@@ -681,10 +774,13 @@ export class Supervisor {
     this.capabilities.authorize(
       { ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) },
       { kind: 'spawn_child', name: manifest.name },
-      { tool: options.via },
+      { tool: options.via, ...(options.trace ? { traceId: options.trace.traceId, spanId: options.trace.spanId } : {}) },
     );
     const child = await this.spawnRecord(manifest, {
+      // cancelled while waiting for a worker slot: the worker is never booted
+      signal: options.signal,
       parentId: parent.id,
+      ...(options.trace ? { trace: options.trace } : {}),
       ...(options.runId ? { runId: options.runId } : {}),
       ...(options.workspace ? { workspace: options.workspace } : {}),
     });
@@ -692,7 +788,7 @@ export class Supervisor {
     try {
       // cancelled (or timed out) while the child's worker was starting: it runs nothing
       if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });
-      const result = await this.run(child.id, message, { signal: options.signal, ...(options.workspace ? { workspace: options.workspace } : {}) });
+      const result = await this.run(child.id, message, { signal: options.signal, ...(options.trace ? { trace: options.trace } : {}), ...(options.workspace ? { workspace: options.workspace } : {}) });
       return {
         agent_id: child.id,
         name: child.name,
@@ -818,7 +914,15 @@ export class Supervisor {
   }
 
   private routerAgent(rec: AgentRecord, runId?: string): RouterAgent {
-    return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}) };
+    // a message sent during a delivery continues that delivery's trace
+    const state = runId !== undefined ? this.conversations.get(rec.id, runId) : undefined;
+    return {
+      id: rec.id,
+      name: rec.name,
+      ...(rec.parentId ? { parentId: rec.parentId } : {}),
+      ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}),
+      ...(state ? { trace: { traceId: state.traceId, spanId: state.spanId } } : {}),
+    };
   }
 
   private identity(rec: AgentRecord): AgentIdentity {
@@ -833,6 +937,18 @@ export class Supervisor {
       ...(rec.runId ? { run_id: rec.runId } : {}),
     };
   }
+}
+
+/** A refusal by the capability table or a human: not the model looping on a tool. */
+function isDenial(err: unknown): boolean {
+  const code = isAaosError(err) ? err.code : '';
+  return code.startsWith('AAOS_ERR_CAPABILITY_') || code === ErrorCode.APPROVAL_DENIED || code === ErrorCode.APPROVAL_TIMEOUT;
+}
+
+/** CANCELLED for work that a cancelled run asked for but that never started. */
+function cancelledBeforeStart(rec: AgentRecord, reason: unknown): AaosError {
+  const why = isAaosError(reason) ? reason.message : 'cancelled';
+  return new AaosError(ErrorCode.CANCELLED, `not started for agent ${rec.name}: its run was cancelled (${why})`, { agent_id: rec.id });
 }
 
 function messageOf(envelopeText: string): string {

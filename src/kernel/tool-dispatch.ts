@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { newSpanId, type TraceParent } from '../audit/trace-ids.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool, ToolContext } from '../tools/tool.js';
@@ -13,6 +14,10 @@ export interface ToolCall {
   runId: string;
   goalRunId: string | undefined;
   traceId: string;
+  /** the delivery span the call is made in */
+  spanId: string;
+  /** the model's id for this tool call */
+  callId?: string;
   workspace: string | undefined;
   signal: AbortSignal;
   name: string;
@@ -29,7 +34,8 @@ export interface ToolDispatchDeps {
   dataDir: string;
   approvals: ApprovalPort | undefined;
   skills: SkillsPort | undefined;
-  spawnAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string): Promise<ChildRunResult>;
+  /** `trace`: the tool call's span, which the child's spawn and run continue */
+  spawnAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult>;
 }
 
 const PREVIEW = 200;
@@ -44,7 +50,7 @@ export function preview(value: unknown): string {
   return text.length > PREVIEW ? `${text.slice(0, PREVIEW - 1)}…` : text;
 }
 
-function hashInput(input: unknown): string {
+export function hashInput(input: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(input) ?? '')
     .digest('hex')
@@ -66,10 +72,20 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     ...(rec.parentId ? { parent_id: rec.parentId } : {}),
     ...(call.goalRunId ? { run_id: call.goalRunId } : {}),
     trace_id: call.traceId,
+    // the tool call's own span; a denial before it starts happens in the delivery's span
+    span_id: newSpanId(),
+    parent_span_id: call.spanId,
   };
+  const callId = call.callId !== undefined ? { call_id: call.callId } : {};
+  const inCall = { traceId: call.traceId, spanId: header.span_id };
 
   const toolRequest: CapabilityRequest = { kind: 'tool', name: call.name };
-  const toolToken = deps.capabilities.authorize(ref, toolRequest, { tool: call.name, ...(call.handle ? { handle: call.handle } : {}) });
+  const toolToken = deps.capabilities.authorize(ref, toolRequest, {
+    tool: call.name,
+    traceId: call.traceId,
+    spanId: call.spanId,
+    ...(call.handle ? { handle: call.handle } : {}),
+  });
   // every token this call has used, so a wait can be followed by a re-check of all of them
   const used: { request: CapabilityRequest; handle: string }[] = [{ request: toolRequest, handle: toolToken.id }];
   const recheck = (): void => {
@@ -95,7 +111,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     recheck();
   }
 
-  deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input) });
+  deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input), ...callId });
   const started = performance.now();
   const ctx: ToolContext = {
     agentId: rec.id,
@@ -106,11 +122,11 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     dataDir: deps.dataDir,
     signal: call.signal,
     authorize: (request) => {
-      const token = deps.capabilities.authorize(ref, request, { tool: call.name });
+      const token = deps.capabilities.authorize(ref, request, { tool: call.name, ...inCall });
       used.push({ request, handle: token.id });
     },
     recheck,
-    spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message),
+    spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message, inCall),
   };
   try {
     if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.runId} was cancelled before tool '${call.name}' ran`);
@@ -125,6 +141,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
       success: true,
       duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
       result_preview: preview(out),
+      ...callId,
     });
     return out;
   } catch (err) {
@@ -137,6 +154,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
       duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
       result_preview: preview(plain.message),
       error_code: plain.code,
+      ...callId,
     });
     throw err;
   }

@@ -17,6 +17,8 @@ export interface LaunchOptions {
   readyTimeoutMs?: number;
   /** pre-started for the warm pool: let the module warm up its code first */
   warm?: boolean;
+  /** the work the worker is for was cancelled: do not boot it (checked when its turn to boot comes) */
+  signal?: AbortSignal;
 }
 
 export interface LaunchedWorker {
@@ -60,7 +62,10 @@ export class WorkerLauncher {
   }
 
   launch(opts: LaunchOptions): Promise<LaunchedWorker> {
-    return this.bootGate.run(() => this.boot(opts));
+    return this.bootGate.run(async () => {
+      if (opts.signal?.aborted) throw new AaosError(ErrorCode.CANCELLED, `worker ${opts.name} not started: its work was cancelled`);
+      return this.boot(opts);
+    });
   }
 
   /**

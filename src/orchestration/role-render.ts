@@ -4,6 +4,7 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 import { parseManifest } from '../manifest/parse.js';
 import type { AgentManifest } from '../manifest/schema.js';
 import { closestMatch } from '../manifest/suggest.js';
+import { PLAN_FILE } from './plan-view.js';
 import type { Role } from './role.js';
 import { capabilityPlaceholders, fillMessage, PATH_BUILTINS } from './template.js';
 
@@ -72,7 +73,10 @@ export function checkRoleParams(role: Role, raw: Readonly<Record<string, unknown
     if (spec.type === 'path') {
       if (!path.isAbsolute(filled)) throw paramsError(ctx, role, name, `a path must be absolute (or start with {run}), got '${value}'`);
       if (/[*{}]/.test(filled)) throw paramsError(ctx, role, name, `a path names one file or directory: no '*', '{' or '}', got '${value}'`);
-      out[name] = path.resolve(filled);
+      const resolved = path.resolve(filled);
+      const record = path.join(ctx.run, PLAN_FILE);
+      if (resolved === record || resolved.startsWith(`${record}.`)) throw paramsError(ctx, role, name, `'${value}' is reserved for the plan's own record`);
+      out[name] = resolved;
     } else out[name] = filled;
   }
   return out;

@@ -39,7 +39,7 @@ export interface Delivery {
   attachments?: ArrayBuffer[];
 }
 
-export type StopReason = 'complete' | 'max_iterations' | 'max_tokens' | 'budget_exceeded' | 'cancelled' | 'error';
+export type StopReason = 'complete' | 'max_iterations' | 'max_tokens' | 'budget_exceeded' | 'cancelled' | 'tool_repeat' | 'error';
 
 export interface RunResult {
   run_id: string;
@@ -77,7 +77,7 @@ export type WorkerToSupervisor =
   | { t: 'pong'; seq: number }
   /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
   | { t: 'model'; id: number; run_id: string; append: Message[] }
-  /** `call_id`: the model's tool_use id, journaled so a resumed run knows which calls started */
+  /** `call_id`: the model's tool_use id: journaled so a resumed run knows which calls started; traces and the console show it */
   | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string; call_id?: string }
   | { t: 'send'; id: number; run_id?: string; envelope: string; attachments?: ArrayBuffer[] }
   | { t: 'request'; id: number; run_id?: string; envelope: string; timeout_ms: number; attachments?: ArrayBuffer[] }

@@ -1,4 +1,5 @@
 import { readSetting } from '../config/config.js';
+import { newSpanId } from '../audit/trace-ids.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
@@ -18,6 +19,8 @@ export interface GatewayAgent {
   parentId?: string;
   runId?: string;
   traceId?: string;
+  /** the delivery span the call is made in; the call gets its own span below it */
+  spanId?: string;
 }
 
 /** What the agent loop supplies; the gateway fills in the routed model id and the agent id. */
@@ -38,6 +41,11 @@ export interface ModelGatewayOptions {
   random?: () => number;
   /** total and idle-body limits of real providers' calls (default: AAOS_MODEL_TIMEOUT_MS, AAOS_MODEL_IDLE_TIMEOUT_MS) */
   timeouts?: Partial<ProviderTimeouts>;
+  /**
+   * Runs a provider call with this (trace, span) as the active OpenTelemetry context, so an
+   * SDK's own spans nest under the model call's span. Absent when tracing is off.
+   */
+  inSpan?: <T>(traceId: string, spanId: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 interface KnownAgent {
@@ -66,8 +74,10 @@ export class ModelGateway {
   private readonly random: () => number;
   private readonly agents = new Map<string, KnownAgent>();
   private readonly active = new Map<string, Set<AbortController>>();
+  private readonly inSpan: ModelGatewayOptions['inSpan'];
 
   constructor(options: ModelGatewayOptions) {
+    this.inSpan = options.inSpan;
     this.env = options.env;
     this.secrets = configuredSecrets(options.env);
     this.emit = options.emit;
@@ -132,24 +142,37 @@ export class ModelGateway {
     else outer?.addEventListener('abort', onOuterAbort, { once: true });
     this.track(agent.id, controller);
 
+    // scheduler wait (summed over attempts) and the answering call's duration, for metrics and spans
+    let queueMs = 0;
+    let callMs = 0;
+    const spanId = newSpanId();
+    const inSpan = this.inSpan;
+    const call = (signal: AbortSignal): Promise<ModelResponse> => provider.complete({ ...request, model: route.model, agent_id: agent.id, signal }, ctx);
     try {
       const response = await withRetry(
-        () =>
-          this.scheduler
+        () => {
+          const queuedAt = performance.now();
+          return this.scheduler
             .run(
               route.provider,
               agent.id,
               // scrubbed where it enters: an error body echoing a key never reaches an agent, a log or a client
-              (signal) =>
-                provider.complete({ ...request, model: route.model, agent_id: agent.id, signal }, ctx).catch((err: unknown) => {
+              async (signal) => {
+                const startedAt = performance.now();
+                queueMs += startedAt - queuedAt;
+                const out = await (inSpan && agent.traceId ? inSpan(agent.traceId, spanId, () => call(signal)) : call(signal)).catch((err: unknown) => {
                   throw scrubError(err, this.secrets);
-                }),
+                });
+                callMs = performance.now() - startedAt;
+                return out;
+              },
               controller.signal,
             )
             .catch((err: unknown) => {
               this.shareRateLimit(route, err);
               throw err;
-            }),
+            });
+        },
         this.policy,
         {
           sleep: this.sleep,
@@ -163,11 +186,13 @@ export class ModelGateway {
       );
       this.budgets.settle(reservation, response.usage.input_tokens + response.usage.output_tokens);
       this.emit(
-        this.event(agent, 'UsageReported', {
+        this.event({ ...agent, spanId, parentSpanId: agent.spanId }, 'UsageReported', {
           model: route.model,
           provider: route.provider,
           input_tokens: response.usage.input_tokens,
           output_tokens: response.usage.output_tokens,
+          duration_ms: Math.round(callMs * 1000) / 1000,
+          queue_ms: Math.round(queueMs * 1000) / 1000,
         }),
       );
       return response;
@@ -226,7 +251,7 @@ export class ModelGateway {
     return error;
   }
 
-  private event<T extends AuditType>(agent: GatewayAgent, type: T, fields: AuditFields[T]): AuditInputOf<T> {
+  private event<T extends AuditType>(agent: GatewayAgent & { parentSpanId?: string | undefined }, type: T, fields: AuditFields[T]): AuditInputOf<T> {
     const known = this.agents.get(agent.id);
     const parentId = agent.parentId ?? known?.parentId;
     const runId = agent.runId ?? known?.runId;
@@ -236,6 +261,8 @@ export class ModelGateway {
       ...(parentId !== undefined ? { parent_id: parentId } : {}),
       ...(runId !== undefined ? { run_id: runId } : {}),
       ...(agent.traceId !== undefined ? { trace_id: agent.traceId } : {}),
+      ...(agent.spanId !== undefined ? { span_id: agent.spanId } : {}),
+      ...(agent.parentSpanId !== undefined ? { parent_span_id: agent.parentSpanId } : {}),
       type,
       ...fields,
     } as unknown as AuditInputOf<T>;

@@ -1,4 +1,5 @@
 import type { AuditInput } from '../audit/event.js';
+import { newSpanId, type TraceParent } from '../audit/trace-ids.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { CapabilityRequest } from '../kernel/capability.js';
 import { parseEnvelope, type McpEnvelope } from './envelope.js';
@@ -8,6 +9,8 @@ export interface RouterAgent {
   name: string;
   parentId?: string;
   runId?: string;
+  /** the sender's delivery span: the message hop continues its trace */
+  trace?: TraceParent;
 }
 
 export interface RouterDeps {
@@ -16,7 +19,7 @@ export interface RouterDeps {
   /** throws when the sender may not do this (message_send) */
   authorize(sender: RouterAgent, request: CapabilityRequest): void;
   /** put the envelope in the recipient's mailbox; resolves with its handler's result */
-  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, attachments?: ArrayBuffer[]): Promise<unknown>;
+  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, attachments?: ArrayBuffer[], trace?: TraceParent): Promise<unknown>;
   /** throws MAILBOX_FULL (already audited) when the recipient holds its limit of unfinished messages */
   checkMailbox(sender: RouterAgent, recipient: RouterAgent, method: string): void;
   emit(event: AuditInput): void;
@@ -50,14 +53,14 @@ export class Router {
 
   /** Fire and forget: resolves once the envelope is in the recipient's mailbox. */
   async send(sender: RouterAgent, envelopeText: string, attachments?: ArrayBuffer[]): Promise<{ status: 'delivered'; envelope_id: string }> {
-    const { envelope, recipient, text } = this.admit(sender, envelopeText);
+    const { envelope, recipient, text, hop } = this.admit(sender, envelopeText);
     const envelopeId = envelope.metadata.trace_id;
-    void this.deps.deliver(recipient, text, envelope, attachments).catch((err: unknown) => {
+    void this.deps.deliver(recipient, text, envelope, attachments, hop).catch((err: unknown) => {
       this.deps.emit({
         type: 'MessageFailed',
         agent_id: sender.id,
         agent_name: sender.name,
-        trace_id: envelope.metadata.trace_id,
+        ...hopHeader(envelope, hop),
         from: sender.id,
         to: recipient.id,
         method: envelope.method,
@@ -65,13 +68,13 @@ export class Router {
         reason: toPlainError(err).message,
       });
     });
-    this.delivered(sender, recipient, envelope);
+    this.delivered(sender, recipient, envelope, hop);
     return { status: 'delivered', envelope_id: envelopeId };
   }
 
   /** Request/reply with a timeout. */
   async request(sender: RouterAgent, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<unknown> {
-    const { envelope, recipient, text } = this.admit(sender, envelopeText, true);
+    const { envelope, recipient, text, hop } = this.admit(sender, envelopeText, true);
     const key = `${envelope.metadata.trace_id}:${String(envelope.id)}`;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -86,8 +89,8 @@ export class Router {
     });
     this.pending.set(key, { timer: timer!, recipient: recipient.id });
     try {
-      const reply = this.deps.deliver(recipient, text, envelope, attachments);
-      this.delivered(sender, recipient, envelope);
+      const reply = this.deps.deliver(recipient, text, envelope, attachments, hop);
+      this.delivered(sender, recipient, envelope, hop);
       return await Promise.race([reply, timeout]);
     } finally {
       clearTimeout(timer);
@@ -95,7 +98,11 @@ export class Router {
     }
   }
 
-  private admit(sender: RouterAgent, envelopeText: string, needsId = false): { envelope: McpEnvelope; recipient: RouterAgent; text: string } {
+  private admit(
+    sender: RouterAgent,
+    envelopeText: string,
+    needsId = false,
+  ): { envelope: McpEnvelope; recipient: RouterAgent; text: string; hop: TraceParent | undefined } {
     // before parsing: an oversized message costs nothing more than its length check
     this.checkSize(sender, envelopeText);
     const envelope = parseEnvelope(envelopeText);
@@ -117,18 +124,21 @@ export class Router {
     }
     this.deps.authorize(sender, { kind: 'message_send', targetId: recipient.id, targetName: recipient.name });
     this.deps.checkMailbox(sender, recipient, envelope.method);
+    // the hop is a span in the sender's trace; the recipient's delivery is its child
+    const hop = sender.trace ? { traceId: sender.trace.traceId, spanId: newSpanId() } : undefined;
     this.deps.emit({
       type: 'MessageSent',
       agent_id: sender.id,
       agent_name: sender.name,
-      trace_id: envelope.metadata.trace_id,
+      ...hopHeader(envelope, hop),
+      ...(sender.trace ? { parent_span_id: sender.trace.spanId } : {}),
       ...(sender.runId ? { run_id: sender.runId } : {}),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
       envelope_id: envelope.metadata.trace_id,
     });
-    return { envelope, recipient, text: envelopeText };
+    return { envelope, recipient, text: envelopeText, hop };
   }
 
   private checkSize(sender: RouterAgent, envelopeText: string): void {
@@ -152,16 +162,21 @@ export class Router {
     throw new AaosError(ErrorCode.MESSAGE_TOO_LARGE, message, { sender: sender.id, size_bytes: size, max_bytes: max });
   }
 
-  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope): void {
+  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope, hop: TraceParent | undefined): void {
     this.deps.emit({
       type: 'MessageDelivered',
       agent_id: recipient.id,
       agent_name: recipient.name,
-      trace_id: envelope.metadata.trace_id,
+      ...hopHeader(envelope, hop),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
       envelope_id: envelope.metadata.trace_id,
     });
   }
+}
+
+/** A message event's trace fields: the sender's trace and the hop's span, else the envelope's own id. */
+function hopHeader(envelope: McpEnvelope, hop: TraceParent | undefined): { trace_id: string; span_id?: string } {
+  return hop ? { trace_id: hop.traceId, span_id: hop.spanId } : { trace_id: envelope.metadata.trace_id };
 }

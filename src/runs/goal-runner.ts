@@ -5,6 +5,7 @@ import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import type { RunOutcome } from '../protocol/index.js';
+import type { StoreHealth } from '../store/lmdb-env.js';
 import type { RunRecord, RunStore } from '../store/run-store.js';
 import { preview } from '../kernel/tool-dispatch.js';
 import type { Orchestration, Orchestrator } from '../orchestration/orchestrator.js';
@@ -28,6 +29,7 @@ interface Waiting {
  */
 export class GoalRunner {
   private agentId: string | undefined;
+  private noAgentReason = 'no bootstrap agent is running to take goals: start agentd with --bootstrap (or without --no-bootstrap)';
   private readonly queue: Waiting[] = [];
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Map<string, Promise<RunRecord>>();
@@ -35,6 +37,8 @@ export class GoalRunner {
   private readonly resumed = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private suspended = false;
+  /** shutdown began: no queued goal starts, no new goal is taken */
+  private holding = false;
 
   constructor(
     private readonly deps: {
@@ -44,6 +48,8 @@ export class GoalRunner {
       maxConcurrent: number;
       /** plan-mode runs go here; without it every goal runs direct */
       orchestrator?: Orchestrator;
+      /** whether the store can write; goals are refused while it cannot */
+      storeHealth?: () => StoreHealth;
       /** the run journal; a run's entries are dropped when it ends */
       journal?: { drop(runId: string): void };
     },
@@ -55,16 +61,29 @@ export class GoalRunner {
     this.pump();
   }
 
+  /** The bootstrap agent is gone: refuse goals from now on, saying why. */
+  clearAgent(why: string): void {
+    this.agentId = undefined;
+    this.noAgentReason = why;
+  }
+
   get agent(): string | undefined {
     return this.agentId;
   }
 
-  submit(goal: string, options: { orchestration?: Orchestration } = {}): GoalHandle {
+  /** `runId`: the id a cluster node took the goal under (default: a new one). */
+  submit(goal: string, options: { orchestration?: Orchestration; runId?: string } = {}): GoalHandle {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
-    if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, 'no bootstrap agent is running to take goals: start agentd with --bootstrap');
-    if (this.deps.supervisor.isShuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
-    const runId = randomUUID();
+    if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, this.noAgentReason);
+    if (this.deps.supervisor.isShuttingDown || this.holding) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+    const health = this.deps.storeHealth?.();
+    if (health && !health.writable) {
+      throw new AaosError(ErrorCode.STORE_DEGRADED, `goals are refused while the store cannot write: ${health.reason ?? 'writes fail'}; they are taken again once a write succeeds`, {
+        since: health.since,
+      });
+    }
+    const runId = options.runId ?? randomUUID();
     const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);
     mkdirSync(workspace, { recursive: true, mode: 0o750 });
     if (options.orchestration && options.orchestration !== 'direct' && !this.deps.orchestrator) {
@@ -145,6 +164,14 @@ export class GoalRunner {
   }
 
   /**
+   * The first step of a shutdown: running goals go on (for the grace period), queued
+   * ones stay queued in the store for the next start, and nothing new is taken.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /**
    * Shutdown: stop starting goals and leave every unfinished one in the store as it is
    * (queued or running), so the next start resumes it instead of recording a cancel.
    */
@@ -155,7 +182,7 @@ export class GoalRunner {
   }
 
   private pump(): void {
-    if (!this.agentId || this.suspended) return;
+    if (!this.agentId || this.suspended || this.holding) return;
     while (this.active.size < this.deps.maxConcurrent && this.queue.length > 0) {
       const next = this.queue.shift()!;
       void this.start(next);
@@ -167,8 +194,19 @@ export class GoalRunner {
     const runId = w.record.run_id;
     this.active.set(runId, controller);
     const started = performance.now();
-    this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
     let final: RunRecord;
+    try {
+      this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
+    } catch (err) {
+      // the store cannot record the start (full disk): the goal is not run; it stays queued in the store
+      const plain = toPlainError(err);
+      this.active.delete(runId);
+      final = this.finish(w.record, { state: 'failed', error: { code: plain.code, message: `not started: ${plain.message}` } }, 0);
+      w.resolve(final);
+      this.settled.delete(runId);
+      this.afterRun();
+      return;
+    }
     try {
       const orchestrator = this.deps.orchestrator;
       // a run a previous process left unfinished continues from its journal (direct runs)
@@ -199,6 +237,10 @@ export class GoalRunner {
     }
     w.resolve(final);
     this.settled.delete(runId);
+    this.afterRun();
+  }
+
+  private afterRun(): void {
     this.pump();
     if (this.queue.length === 0 && this.active.size === 0) {
       const waiters = this.idleWaiters;
@@ -208,8 +250,24 @@ export class GoalRunner {
   }
 
   private finish(record: RunRecord, patch: Partial<RunRecord>, elapsedMs: number): RunRecord {
-    const rec = this.deps.runs.update(record.run_id, { ...patch, ended_at: new Date().toISOString() });
-    this.deps.journal?.drop(record.run_id);
+    const ended = { ...patch, ended_at: new Date().toISOString() };
+    let rec: RunRecord;
+    let stored = true;
+    try {
+      rec = this.deps.runs.update(record.run_id, ended);
+    } catch {
+      // the outcome could not be stored (full disk): callers and streams still get it; the
+      // stored record keeps its earlier state and its journal, so the next start resumes the run
+      rec = { ...record, ...ended };
+      stored = false;
+    }
+    if (stored) {
+      try {
+        this.deps.journal?.drop(record.run_id);
+      } catch {
+        // a journal that could not be dropped (full disk) only costs space; the run is ended
+      }
+    }
     this.deps.emit({
       type: 'RunCompleted',
       agent_id: rec.agent_id,

@@ -31,17 +31,20 @@ export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool
       return { from: to, response: reply.response ?? '', stop_reason: reply.stop_reason ?? 'complete' };
     },
   };
+  const fsTools = createFsTools({
+    search: {
+      timeoutMs: readSetting(env, 'AAOS_SEARCH_TIMEOUT_MS'),
+      threads: readSetting(env, 'AAOS_SEARCH_THREADS'),
+    },
+  });
+  // prior_findings given as paths are read with the parent's own file_read grants
+  const fileRead = fsTools.find((t) => t.definition.name === 'file_read')!;
   return [
     createEchoTool(),
-    ...createFsTools({
-      search: {
-        timeoutMs: readSetting(env, 'AAOS_SEARCH_TIMEOUT_MS'),
-        threads: readSetting(env, 'AAOS_SEARCH_THREADS'),
-      },
-    }),
+    ...fsTools,
     createWebFetchTool(),
-    createSpawnAgentTool(),
-    createSpawnAgentsTool(readSetting(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP')),
+    createSpawnAgentTool(fileRead),
+    createSpawnAgentsTool(fileRead, readSetting(env, 'AAOS_SPAWN_AGENTS_BATCH_CAP')),
     createSendMessageTool(messenger),
     createAskAgentTool(messenger),
   ];

@@ -5,7 +5,11 @@ import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import { Config } from '../config/config.js';
+import { VERSION } from '../cli/version.js';
+import { Tracing, tracingSettings } from '../telemetry/tracing.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { PROJECT_ROOT } from '../kernel/built-path.js';
@@ -51,6 +55,10 @@ export interface RuntimeOptions {
   maxConcurrentGoals?: number;
   /** pre-started workers kept ready for spawns (default AAOS_WARM_WORKERS or 0) */
   warmWorkers?: number;
+  /** send spans here (tests: an in-memory exporter) instead of to the OTLP endpoint, if tracing is not disabled */
+  traceExporter?: SpanExporter;
+  /** operator diagnostics (the daemon's stderr): store degraded / recovered */
+  log?: (line: string) => void;
 }
 
 interface Parts {
@@ -68,6 +76,7 @@ interface Parts {
   skills: SkillRegistry;
   config: Config;
   recoveredApprovals: ApprovalRecord[];
+  tracing: Tracing | undefined;
   orchestrator: Orchestrator;
 }
 
@@ -93,8 +102,12 @@ export class Runtime {
   readonly approvals: ApprovalQueue;
   readonly skills: SkillRegistry;
   readonly config: Config;
+  /** OpenTelemetry traces, when an endpoint is set (undefined otherwise: nothing is made) */
+  readonly tracing: Tracing | undefined;
   /** roles, planner and plan executor (computed orchestration) */
   readonly orchestrator: Orchestrator;
+  /** set when `agentd run --cluster` joined a cluster: goals then go through it */
+  cluster: ClusterNode | undefined;
   private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
   /** why the runtime cannot serve everything it should (health reports `degraded` with these) */
@@ -114,13 +127,17 @@ export class Runtime {
     this.approvals = parts.approvals;
     this.skills = parts.skills;
     this.config = parts.config;
+    this.tracing = parts.tracing;
     this.recoveredApprovals = parts.recoveredApprovals;
     this.orchestrator = parts.orchestrator;
   }
 
   /** Reasons `system.health` reports `degraded`, oldest first. */
   get healthProblems(): string[] {
-    return [...this.problems.values()];
+    const store = this.store.health();
+    // while store writes fail (full disk): goals are refused until a write succeeds again
+    const fromStore = store.writable ? [] : [`${store.reason ?? 'store writes fail'} since ${store.since ?? '?'}; goals are refused until a write succeeds`];
+    return [...this.problems.values(), ...fromStore];
   }
 
   /** Records (or with `reason` undefined, clears) one health problem under a stable key. */
@@ -153,6 +170,9 @@ export class Runtime {
     const audit = new AuditLog(config.get('AAOS_AUDIT_LOG_CAP'));
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
+      probeMs: config.get('AAOS_STORE_PROBE_MS'),
+      onHealthChange: (h) =>
+        options.log?.(h.writable ? `agentd: store writes work again; goals are taken again` : `agentd: degraded: ${h.reason}; goals are refused until a write succeeds`),
       onInvalid: (issue) =>
         emit({
           type: 'SessionStoreError',
@@ -176,7 +196,13 @@ export class Runtime {
     const auditFile = config.get('AAOS_AUDIT_FILE');
     if (auditFile) audit.addSink(NdjsonSink.toFile(auditFile));
 
-    const gateway = new ModelGateway({ env, emit });
+    const tracing = Tracing.start({
+      settings: tracingSettings(config),
+      audit,
+      version: VERSION,
+      ...(options.traceExporter ? { exporter: options.traceExporter } : {}),
+    });
+    const gateway = new ModelGateway({ env, emit, ...(tracing ? { inSpan: tracing.inSpan } : {}) });
     const runs = new RunStore(store);
     const journal = new RunJournal(store);
     const agentStore = new AgentStore(store);
@@ -230,6 +256,8 @@ export class Runtime {
       parkIdleMs: config.get('AAOS_PARK_IDLE_MS'),
       warmWorkers: options.warmWorkers ?? config.get('AAOS_WARM_WORKERS'),
       workerNice: config.get('AAOS_WORKER_NICE'),
+      spawnRetries: config.get('AAOS_SPAWN_RETRIES'),
+      toolRepeatThreshold: config.get('AAOS_TOOL_REPEAT_THRESHOLD'),
       promptRoots: [join(PROJECT_ROOT, 'manifests'), ...config.get('AAOS_PROMPT_ROOTS').map((r) => resolve(r))],
       maxMessageBytes: config.get('AAOS_MESSAGE_MAX_BYTES'),
       mailboxMax: config.get('AAOS_MAILBOX_MAX'),
@@ -271,6 +299,7 @@ export class Runtime {
       emit,
       orchestrator,
       maxConcurrent: options.maxConcurrentGoals ?? config.get('AAOS_MAX_CONCURRENT_GOALS'),
+      storeHealth: () => store.health(),
       journal,
     });
     return new Runtime({
@@ -288,6 +317,7 @@ export class Runtime {
       skills,
       config,
       recoveredApprovals,
+      tracing,
       orchestrator,
     });
   }
@@ -337,6 +367,11 @@ export class Runtime {
   async stopAgent(agentId: string, reason = 'user_requested'): Promise<void> {
     this.supervisor.status(agentId); // AGENT_NOT_FOUND for an unknown id
     await this.supervisor.stop(agentId, reason);
+    if (agentId === this.goals.agent) {
+      const why = `the bootstrap agent ${agentId} was stopped (${reason}): goals are refused until agentd restarts`;
+      this.goals.clearAgent(why);
+      this.setProblem('bootstrap', why);
+    }
     this.agentStore.remove(agentId);
     new CapabilityStore(this.store).remove(agentId);
   }
@@ -425,6 +460,15 @@ export class Runtime {
     return { resumed, interrupted };
   }
 
+  /**
+   * A forced stop: abort every running goal now (each stays resumable in the store) and
+   * keep pending approvals persisted, as close() does, without waiting for anything.
+   */
+  cancelRunsForStop(): void {
+    this.approvals.close();
+    this.goals.suspend();
+  }
+
   async close(reason = 'shutdown'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -435,6 +479,7 @@ export class Runtime {
     await this.supervisor.shutdown(reason);
     await closeIoPool();
     await this.audit.close();
+    await this.tracing?.shutdown();
     await this.store.close();
   }
 }

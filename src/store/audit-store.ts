@@ -76,6 +76,8 @@ export class AuditStore {
   readonly #writing = new Map<number, StoredAuditEvent[]>();
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
+  /** events whose batch failed to commit (full disk…): counted and reported, never silently gone */
+  #unstored = 0;
 
   constructor(store: Store, options: AuditStoreOptions = {}) {
     for (const [name, value] of [['maxCount', options.maxCount], ['maxAgeMs', options.maxAgeMs], ['pruneBatch', options.pruneBatch]] as const) {
@@ -108,6 +110,11 @@ export class AuditStore {
     return this.#lastKey;
   }
 
+  /** events appended since start that could not be stored */
+  get unstored(): number {
+    return this.#unstored;
+  }
+
   /** Stores the event (write-behind, see the class comment) and returns its key. */
   append(event: object): number {
     const key = ++this.#lastKey;
@@ -137,13 +144,28 @@ export class AuditStore {
     // asynchronous puts: lmdb commits them on its own thread, in order
     const writes: Promise<unknown>[] = [this.#store.db('audit').put(first, record)];
     for (const [indexDb, indexKey] of this.#indexKeys(batch, first)) writes.push(this.#store.db(indexDb).put(indexKey, first));
-    const committed = Promise.all(writes).then(
-      () => undefined,
-      (err: unknown) => process.emitWarning(`audit events ${first}..${batch.at(-1)!.key} were not stored: ${String(err)}`, 'AaosStoreWarning'),
+    // a failed commit rejects every put with an error that carries its cause as one more
+    // rejected promise (commitError): each must be handled, or it ends the process
+    const handled = writes.map((w) =>
+      w.catch((err: unknown) => {
+        (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch(() => {});
+        throw err;
+      }),
+    );
+    const committed = Promise.all(handled).then(
+      () => this.#store.noteWrite('audit append'),
+      (err: unknown) => {
+        this.#unstored += batch.length;
+        this.#store.noteWrite('audit append', err);
+      },
     );
     this.#chain = Promise.all([this.#chain, committed]).then(() => {
       this.#writing.delete(first);
-      this.#bound();
+      try {
+        this.#bound();
+      } catch {
+        // pruning needs a write too; it is retried after the next batch
+      }
     });
   }
 

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, TransactionFlags, type Database, type RootDatabase } from 'lmdb';
 import { AaosError, ErrorCode, isAaosError } from '../errors/index.js';
+import { checkStoreFile } from './store-check.js';
 
 /** Every named sub-database of the one LMDB environment. */
 export const STORE_DBS = [
@@ -16,6 +17,8 @@ export const STORE_DBS = [
   'approvals',
   'capabilities',
   'journal',
+  // bookkeeping of the store itself (the write probe)
+  'meta',
 ] as const;
 export type StoreDbName = (typeof STORE_DBS)[number];
 
@@ -33,6 +36,21 @@ export interface RecordIssue {
 export interface StoreOptions {
   /** Called for every unreadable record a read meets; the supervisor audits it as SessionStoreError. */
   onInvalid?: (issue: RecordIssue) => void;
+  /** Called when writes start failing (degraded) and when they work again. */
+  onHealthChange?: (health: StoreHealth) => void;
+  /** while degraded, try a small write this often to notice that space returned (default 5000 ms) */
+  probeMs?: number;
+}
+
+/** Whether the store can write. A failed commit (full disk, I/O error) makes it degraded until a write succeeds. */
+export interface StoreHealth {
+  writable: boolean;
+  /** why writes fail (the first failure of this episode), while degraded */
+  reason?: string;
+  /** ISO time the current degraded episode began */
+  since?: string;
+  /** failed write transactions and batches since the store was opened */
+  writeFailures: number;
 }
 
 export interface TransactionOptions {
@@ -56,6 +74,9 @@ export interface Store {
   /** Wraps a read so an LMDB failure surfaces as AAOS_ERR_STORE naming the operation. */
   read<T>(operation: string, fn: () => T): T;
   reportInvalid(issue: RecordIssue): void;
+  health(): StoreHealth;
+  /** Records the outcome of a write made outside `transaction` (asynchronous puts). */
+  noteWrite(operation: string, err?: unknown): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +92,8 @@ export function storeFailure(operation: string, err: unknown): AaosError {
  */
 export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const path = join(dataDir, 'store');
+  // before LMDB maps the file: a short or garbage file would kill the process with SIGBUS
+  checkStoreFile(dataDir, path);
   let root: RootDatabase<unknown, StoreKey>;
   try {
     mkdirSync(path, { recursive: true });
@@ -84,6 +107,46 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const onInvalid =
     options.onInvalid ??
     ((issue: RecordIssue) => process.emitWarning(`unreadable ${issue.db} record ${issue.key}: ${issue.reason}`, 'AaosStoreWarning'));
+
+  let health: StoreHealth = { writable: true, writeFailures: 0 };
+  let probeTimer: NodeJS.Timeout | undefined;
+  const probeMs = options.probeMs ?? 5000;
+  const setHealth = (next: StoreHealth): void => {
+    const changed = next.writable !== health.writable;
+    health = next;
+    if (changed) options.onHealthChange?.({ ...next });
+  };
+  const noteSuccess = (): void => {
+    if (health.writable) return;
+    clearInterval(probeTimer);
+    probeTimer = undefined;
+    setHealth({ writable: true, writeFailures: health.writeFailures });
+  };
+  const noteFailure = (operation: string, err: unknown): void => {
+    const failures = health.writeFailures + 1;
+    if (!health.writable) {
+      health = { ...health, writeFailures: failures };
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    setHealth({
+      writable: false,
+      reason: `store writes to ${path} fail (${operation}: ${message}; a full disk shows as this)`,
+      since: new Date().toISOString(),
+      writeFailures: failures,
+    });
+    // nobody may write for a while: notice on our own when space returns
+    probeTimer = setInterval(() => {
+      if (closed) return;
+      try {
+        root.transactionSync(() => dbs.get('meta')!.putSync('write-probe', new Date().toISOString()), TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT);
+        noteSuccess();
+      } catch {
+        // still failing
+      }
+    }, probeMs);
+    probeTimer.unref();
+  };
 
   const ensureOpen = (operation: string): void => {
     if (closed) throw new AaosError(ErrorCode.STORE, `store ${operation} failed: the store at ${path} is closed`, { operation, path });
@@ -106,11 +169,16 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
         txOptions.flush === false
           ? TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT | TransactionFlags.NO_SYNC_FLUSH
           : TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT;
+      let result: T;
       try {
-        return root.transactionSync(fn, flags);
+        result = root.transactionSync(fn, flags);
       } catch (err) {
+        // a failed commit is not the caller's bug: the store is degraded until a write succeeds
+        if (!isAaosError(err)) noteFailure('write', err);
         throw storeFailure('write', err);
       }
+      noteSuccess();
+      return result;
     },
     read<T>(operation: string, fn: () => T): T {
       ensureOpen(operation);
@@ -123,9 +191,17 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     reportInvalid(issue: RecordIssue): void {
       onInvalid(issue);
     },
+    health(): StoreHealth {
+      return { ...health };
+    },
+    noteWrite(operation: string, err?: unknown): void {
+      if (err === undefined) noteSuccess();
+      else noteFailure(operation, err);
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      clearInterval(probeTimer);
       await root.close();
     },
   };

@@ -14,6 +14,10 @@ export interface ChildRunResult {
   error: string | null;
   /** the AAOS_ERR_* code of `error`, when there is one */
   error_code?: string;
+  /** spawn_agent ran the child again after its first run ended in error */
+  retried?: boolean;
+  /** the first run's error, when it was retried */
+  original_error?: string;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ambiguous, byIdPrefix } from '../../src/daemon/id-resolve.js';
 import { ErrorCode } from '../../src/errors/index.js';
-import { AGENTD, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import { AGENTD, useDaemon } from '../daemon/daemon-process.js';
 import { runAgentd } from '../support/run-agentd.js';
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -29,16 +29,8 @@ describe('short ids', () => {
 });
 
 describe('agentd CLI: prefixes, names and colour', { timeout: 180_000 }, () => {
-  let daemon: DaemonProcess;
-  let dir: string;
-  beforeAll(async () => {
-    dir = tempDataDir();
-    daemon = await startDaemon({ dataDir: dir });
-  });
-  afterAll(async () => {
-    expect(await daemon.stop()).toBe(0);
-    removeDir(dir);
-  });
+  const held = useDaemon();
+  const daemon = { get socket(): string { return held.current.socket; } };
 
   it('status, logs and stop take a short run id; an agent by its name', async () => {
     const submitted = await runAgentd(['submit', 'a goal', '--json', '--socket', daemon.socket]);

@@ -1,29 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from './daemon-process.js';
+import { RawClient, removeDir, startDaemon, tempDataDir, writerManifest, type DaemonProcess } from './daemon-process.js';
 
-/** An agent that writes whatever path its message names, and reports what the tool said. */
-function writerManifest(dir: string): string {
-  writeFileSync(
-    join(dir, 'writer-script.yaml'),
-    [
-      'cursor: per_run',
-      'turns:',
-      '  - tool_calls: [{ name: file_write, input: { path: "{message}", content: "written after approval" } }]',
-      '  - text: "tool said: {last_tool_result}"',
-    ].join('\n'),
-  );
-  return [
-    'name: careful-writer',
-    `model: scripted:${join(dir, 'writer-script.yaml')}`,
-    'lifecycle: persistent',
-    'capabilities:',
-    '  - "tool: file_write"',
-    `  - "file_write: ${dir}/out/*"`,
-    'approval_required: [file_write]',
-  ].join('\n');
-}
 
 type Pending = { pending: Array<{ id: string; agent_id: string; agent_name: string; tool: string; input: { path: string }; requested_at: string }> };
 

@@ -50,7 +50,8 @@ const ASSISTANT = (dir: string): string => {
   ].join('\n');
 };
 
-describe('a supervisor killed with SIGKILL loses nothing it acknowledged', () => {
+// two daemon lives and several goals: room on a loaded machine (the CLI tests do the same)
+describe('a supervisor killed with SIGKILL loses nothing it acknowledged', { timeout: 180_000 }, () => {
   let daemon: DaemonProcess | undefined;
   let dir: string | undefined;
   afterEach(async () => {

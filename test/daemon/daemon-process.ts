@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 /** Helpers for tests that run the BUILT daemon (`npx tsc -p .` first) as a child process. */
 
@@ -143,4 +144,44 @@ export async function streamToEnd(client: RawClient, id: number): Promise<{ even
     .filter((m) => m['kind'] === 'event' && m['stream'] === id)
     .map((m) => m['event'] as Record<string, unknown>);
   return { events, end };
+}
+
+/** An agent that writes whatever path its message names, and reports what the tool said. */
+export function writerManifest(dir: string): string {
+  writeFileSync(
+    join(dir, 'writer-script.yaml'),
+    [
+      'cursor: per_run',
+      'turns:',
+      '  - tool_calls: [{ name: file_write, input: { path: "{message}", content: "written after approval" } }]',
+      '  - text: "tool said: {last_tool_result}"',
+    ].join('\n'),
+  );
+  return [
+    'name: careful-writer',
+    `model: scripted:${join(dir, 'writer-script.yaml')}`,
+    'lifecycle: persistent',
+    'capabilities:',
+    '  - "tool: file_write"',
+    `  - "file_write: ${dir}/out/*"`,
+    'approval_required: [file_write]',
+  ].join('\n');
+}
+
+/**
+ * A daemon for one describe block: started before its tests on a fresh data dir, stopped
+ * (expecting exit 0) and removed after. Read `.current` inside the tests.
+ */
+export function useDaemon(opts: { bootstrap?: string | null; env?: NodeJS.ProcessEnv } = {}): { current: DaemonProcess } {
+  const holder = { current: undefined as unknown as DaemonProcess };
+  let dir = '';
+  beforeAll(async () => {
+    dir = tempDataDir();
+    holder.current = await startDaemon({ dataDir: dir, ...opts });
+  });
+  afterAll(async () => {
+    expect(await holder.current.stop()).toBe(0);
+    removeDir(dir);
+  });
+  return holder;
 }

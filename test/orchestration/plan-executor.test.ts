@@ -131,6 +131,46 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a role escalates its model along its ladder when the tool repeat guard stops it, and the retry succeeds', async () => {
+    const t0 = await import('../support/kernel.js');
+    const { dir, cleanup } = t0.tempDir();
+    try {
+      writeAt(dir, 'roles/loopy.yaml', [
+        'name: loopy',
+        'model: scripted:loop.yaml',
+        'model_ladder: [scripted:loop.yaml, scripted:good.yaml]',
+        'parameters: {output: {type: path, required: true}}',
+        'capabilities: ["tool: echo", "tool: file_write", "file_write: {output}"]',
+        'message_template: "write {output}"',
+        'retry: {max_attempts: 2}',
+        'escalate_on: [tool_repeat_guard]',
+        'require_declared_output: true',
+      ].join('\n'));
+      writeAt(dir, 'roles/loop.yaml', JSON.stringify([1, 2, 3, 4].map(() => ({ tool_calls: [{ name: 'echo', input: { message: 'same' } }] }))));
+      writeAt(dir, 'roles/good.yaml', JSON.stringify([{ tool_calls: [{ name: 'file_write', input: { path: '{metadata:params.output}', content: 'ok' } }] }, { text: 'written' }]));
+      const planner = plannerScript(dir, { subtasks: [{ id: 'l', role: 'loopy', params: { output: '{run}/l.md' } }], final_output: '{run}/l.md' });
+      const t = await planRuntime(ROLE_DIR_ENV(dir, planner, { AAOS_MAX_REPLANS: '0' }));
+      close = t.close;
+      const handle = t.runtime.goals.submit('loop', { orchestration: 'plan' });
+      const rec = await handle.done;
+      expect(rec.error).toBeUndefined();
+      expect(rec.state).toBe('completed');
+      const e = t.events.filter((x) => x.run_id === handle.run_id);
+      expect(ofType(e, 'ToolRepeatGuardFired')).toHaveLength(1);
+      expect(ofType(e, 'SubtaskFailed')).toEqual([expect.objectContaining({ subtask_id: 'l', attempt: 1, kind: 'tool_repeat_guard', will_retry: true })]);
+      expect(ofType(e, 'SubtaskModelEscalated')).toEqual([
+        expect.objectContaining({ subtask_id: 'l', from_tier: 0, to_tier: 1, from_model: `scripted:${join(dir, 'roles', 'loop.yaml')}`, to_model: `scripted:${join(dir, 'roles', 'good.yaml')}`, reason: 'tool_repeat_guard' }),
+      ]);
+      expect(ofType(e, 'SubtaskStarted').map((x) => [x.attempt, x.model])).toEqual([
+        [1, `scripted:${join(dir, 'roles', 'loop.yaml')}`],
+        [2, `scripted:${join(dir, 'roles', 'good.yaml')}`],
+      ]);
+      expect(readFileSync(join(handle.workspace, 'l.md'), 'utf8')).toBe('ok');
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a cycle, an unknown role or a missing role parameter is refused before anything runs, naming the field', async () => {
     const t0 = await import('../support/kernel.js');
     const { dir, cleanup } = t0.tempDir();
@@ -159,6 +199,93 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
           await t.close();
         }
       }
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
+  it('a subtask without hops left at its plan depth fails before it runs (hops_exhausted)', async () => {
+    const t0 = await import('../support/kernel.js');
+    const { dir, cleanup } = t0.tempDir();
+    try {
+      const a = { id: 'a', role: 'analyzer', params: { inputs: ['{data_dir}/inbox/survey.md'], question: 'q', output: '{run}/a.md' } };
+      const b = { id: 'b', role: 'writer', depends_on: ['a'], params: { inputs: ['{run}/a.md'], output: '{run}/b.md', title: 't' }, ttl: { max_hops: 1 } };
+      const planner = plannerScript(dir, { subtasks: [a, b], final_output: '{run}/b.md' });
+      const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${planner}`, AAOS_MAX_REPLANS: '0' });
+      close = t.close;
+      const handle = t.runtime.goals.submit('hops', { orchestration: 'plan' });
+      const rec = await handle.done;
+      expect(rec.state).toBe('failed');
+      expect(rec.error?.message).toMatch(/subtask 'b': no hops left \(max_hops 1 at plan depth 1\)/);
+      const e = t.events.filter((x) => x.run_id === handle.run_id);
+      expect(ofType(e, 'SubtaskTtlExpired')).toEqual([expect.objectContaining({ subtask_id: 'b', reason: 'hops_exhausted' })]);
+      expect(ofType(e, 'SubtaskStarted').map((s) => s.subtask_id)).toEqual(['a']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('cancelling a plan run stops its running subtasks, leaves no child behind and records the plan as cancelled', async () => {
+    const t0 = await import('../support/kernel.js');
+    const { dir, cleanup } = t0.tempDir();
+    try {
+      writeAt(dir, 'roles/slow.yaml', 'name: slow\nmodel: scripted:slow-script.yaml\nparameters: {n: {type: string, required: true}}\nmessage_template: "wait {n}"\n');
+      writeAt(dir, 'roles/slow-script.yaml', 'latency_ms: 60000\nturns:\n  - text: late\n');
+      const planner = plannerScript(dir, {
+        subtasks: [
+          { id: 'x', role: 'slow', params: { n: '1' } },
+          { id: 'y', role: 'slow', params: { n: '2' } },
+          { id: 'z', role: 'slow', params: { n: '3' }, depends_on: ['x', 'y'] },
+        ],
+        final_output: '{run}/none',
+      });
+      const t = await planRuntime(ROLE_DIR_ENV(dir, planner));
+      close = t.close;
+      const handle = t.runtime.goals.submit('wait', { orchestration: 'plan' });
+      const { waitFor } = t0;
+      await waitFor(() => ofType(t.events, 'AgentSpawned').filter((s) => s.manifest_name === 'slow').length === 2, 60_000, 'both slow children');
+      t.runtime.goals.cancel(handle.run_id, 'enough');
+      const rec = await handle.done;
+      expect(rec.state).toBe('cancelled');
+      for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow')) expect(t.runtime.supervisor.agents.get(s.agent_id)).toBeUndefined();
+      const e = t.events.filter((x) => x.run_id === handle.run_id);
+      expect(ofType(e, 'SubtaskStarted').map((s) => s.subtask_id).sort()).toEqual(['x', 'y']);
+      expect(ofType(e, 'PlanReplanned')).toEqual([]);
+      const view = readPlanView(handle.workspace)!;
+      expect(view.state).toBe('cancelled');
+      expect(view.subtasks.find((s) => s.id === 'z')?.state).toBe('skipped');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('orchestration auto asks one model call and runs the goal as the answer says', async () => {
+    const t = await planRuntime({ AAOS_ORCHESTRATION: 'auto' });
+    close = t.close;
+    const handle = t.runtime.goals.submit('Report on the bike-share pilot.');
+    const rec = await handle.done;
+    expect(rec.state).toBe('completed');
+    const e = t.events.filter((x) => x.run_id === handle.run_id);
+    expect(ofType(e, 'OrchestrationSelected')).toEqual([expect.objectContaining({ mode: 'plan', source: 'auto' })]);
+    expect(ofType(e, 'UsageReported').filter((u) => u.agent_name === 'classifier')).toHaveLength(1);
+    expect(ofType(e, 'PlanProduced')).toHaveLength(1);
+  });
+
+  it('a planner cannot aim a subtask at the plan record itself', async () => {
+    const t0 = await import('../support/kernel.js');
+    const { dir, cleanup } = t0.tempDir();
+    try {
+      const planner = plannerScript(dir, {
+        subtasks: [{ id: 'w', role: 'writer', params: { inputs: ['{data_dir}/inbox/survey.md'], output: '{run}/plan.json', title: 't' } }],
+        final_output: '{run}/plan.json',
+      });
+      const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${planner}`, AAOS_MAX_REPLANS: '0' });
+      close = t.close;
+      const rec = await t.runtime.goals.submit('overwrite', { orchestration: 'plan' }).done;
+      expect(rec.error?.code).toBe(ErrorCode.PLAN_INVALID);
+      expect(rec.error?.message).toMatch(/params\.output: .*reserved for the plan's own record/);
     } finally {
       cleanup();
     }

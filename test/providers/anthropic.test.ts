@@ -127,8 +127,8 @@ describe('Anthropic provider over real HTTP', () => {
 
     const usage = events.filter((e) => e.type === 'UsageReported');
     expect(usage).toEqual([
-      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 120, output_tokens: 30 },
-      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 250, output_tokens: 12 },
+      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 120, output_tokens: 30, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String) },
+      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 250, output_tokens: 12, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String) },
     ]);
   });
 

@@ -62,11 +62,17 @@ export function registerAgents(program: Command): void {
       }).then((code) => void (process.exitCode = code)),
   );
 
-  addDaemonOptions(program.command('stop').description('stop an agent (and its children), or cancel a run').argument('<id>', 'agent id, agent name or run id')).action(
-    (id: string, opts: DaemonFlags) =>
+  addDaemonOptions(
+    program
+      .command('stop')
+      .description('stop an agent (and its children), or cancel a run')
+      .argument('<id>', 'agent id, agent name or run id (or a unique prefix)')
+      .option('--force', 'also stop the bootstrap agent (the daemon then refuses goals until it restarts)'),
+  ).action(
+    (id: string, opts: DaemonFlags & { force?: boolean }) =>
       withDaemon(opts, async (client) => {
         try {
-          const res = await client.call<{ agent_id: string }>('agent.stop', { agent_id: id });
+          const res = await client.call<{ agent_id: string }>('agent.stop', { agent_id: id, ...(opts.force ? { force: true } : {}) });
           if (opts.json) printJson(res);
           else process.stdout.write(`stopped agent ${res.agent_id}\n`);
           return ExitCode.OK;

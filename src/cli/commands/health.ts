@@ -14,6 +14,7 @@ interface Health {
   runs: { running: number; queued: number };
   approvals_pending: number;
   provider: string;
+  store?: { write_failures: number; audit_events_unstored: number };
 }
 
 /** `agentd health`: exit 0 when the daemon answers and is not shutting down (the container HEALTHCHECK). */
@@ -29,6 +30,7 @@ export function registerHealth(program: Command): void {
           `runs ${h.runs.running} running, ${h.runs.queued} queued; approvals pending ${h.approvals_pending}`,
           h.provider,
           ...(h.problems ?? []).map((p) => `problem: ${p}`),
+          ...(h.store && h.store.audit_events_unstored > 0 ? [`audit events that could not be stored: ${h.store.audit_events_unstored}`] : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }

@@ -5,10 +5,17 @@ import type { Command } from 'commander';
 import type { Config } from '../../config/config.js';
 import { readSetting, type EnvRecord } from '../../config/config.js';
 import { loadStartConfig } from '../../config/config-file.js';
-import { Daemon } from '../../daemon/daemon.js';
+import { ClusterNode } from '../../cluster/cluster-node.js';
+import { SETTINGS } from '../../config/settings.js';
+import { Daemon, FORCED_STOP_DEADLINE_MS } from '../../daemon/daemon.js';
+import { lockDataDir, type DataDirLock } from '../../daemon/data-dir-lock.js';
+import { onStopSignals } from '../../daemon/stop-signals.js';
+import { guardStoreFaults } from '../../daemon/store-fault-guard.js';
 import { endFrameForRun, versioned, type StreamFrame } from '../../daemon/streams.js';
 import { prepareSocketPath } from '../../daemon/socket-file.js';
-import { ErrorCode, toPlainError } from '../../errors/index.js';
+import { AaosError, ErrorCode, toPlainError } from '../../errors/index.js';
+import { startDaemonHttp } from '../../http/daemon-http.js';
+import { parseHttpAddress, type HttpListener } from '../../http/listener.js';
 import { PROJECT_ROOT } from '../../kernel/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
@@ -31,6 +38,10 @@ export interface RunFlags {
   stdin?: boolean;
   json?: boolean;
   verbose?: boolean;
+  /** HOST:PORT of the loopback HTTP listener (console, /metrics); env AAOS_HTTP */
+  http?: string;
+  /** nats://HOST:PORT of the cluster to join (else AAOS_CLUSTER_URL) */
+  cluster?: string;
 }
 
 /**
@@ -69,10 +80,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return ExitCode.FAILED;
   }
   const socketPath = socketFor(flags, dataDir, config.env);
+  // held until this process ends (the kernel releases it on any death); never handed to another
+  let lock: DataDirLock;
   try {
     // refuse before opening the store: a second daemon must not touch the first one's state
+    lock = lockDataDir(dataDir);
+  } catch (e) {
+    const plain = toPlainError(e);
+    err(`agentd: ${plain.code}: ${plain.message}`);
+    return ExitCode.FAILED;
+  }
+  try {
     if (socketPath) await prepareSocketPath(socketPath);
   } catch (e) {
+    lock.release();
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
     return ExitCode.FAILED;
@@ -81,7 +102,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const firstStart = !existsSync(join(dataDir, 'store'));
   let runtime: Runtime;
   try {
-    runtime = await Runtime.open({ dataDir, config });
+    guardStoreFaults(err);
+    runtime = await Runtime.open({ dataDir, config, log: err });
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
@@ -116,11 +138,40 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return ExitCode.FAILED;
   }
 
+  // the HTTP listener (console, /metrics) only when asked for
+  let http: HttpListener | undefined;
+  const httpAddress = flags.http ?? config.get('AAOS_HTTP');
+  if (httpAddress) {
+    try {
+      http = await startDaemonHttp({ context: daemon.context, ...parseHttpAddress(httpAddress, flags.http ? '--http' : 'AAOS_HTTP') });
+      err(`agentd: console and /metrics on ${http.url} (agentd console prints a sign-in URL)`);
+    } catch (e) {
+      const plain = toPlainError(e);
+      err(`agentd: ${plain.code}: ${plain.message}`);
+      await daemon.shutdown('start failed');
+      return ExitCode.FAILED;
+    }
+  }
+
+  // first SIGTERM/SIGINT/SIGHUP drains; a second one forces a fast stop that is still clean
   const stopped = new Promise<string>((resolveSignal) => {
-    process.once('SIGINT', () => resolveSignal('SIGINT'));
-    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    onStopSignals(
+      (signal) => resolveSignal(signal),
+      (signal) => {
+        err(`agentd: ${signal} received again: forcing a fast stop (running tool calls and runs are cancelled now)`);
+        void daemon.force(`${signal} (forced)`);
+        setTimeout(() => {
+          err(`agentd: the forced stop did not finish within ${FORCED_STOP_DEADLINE_MS} ms; closing connections, removing the socket and exiting`);
+          daemon.abandon();
+          process.exit(ExitCode.FAILED);
+        }, FORCED_STOP_DEADLINE_MS).unref();
+      },
+    );
   });
   const shutdown = async (reason: string, code: number): Promise<number> => {
+    await http?.close();
+    // hand unfinished cluster goals back first, so another node starts them at once
+    await runtime.cluster?.leave();
     await daemon.shutdown(reason);
     return code;
   };
@@ -137,6 +188,11 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     const runs = runtime.recoverRuns();
     for (const r of runs.resumed) err(`agentd: resuming run ${r.run_id} (was ${r.state} when the previous process stopped)`);
     for (const r of runs.interrupted) err(`agentd: run ${r.run_id} marked interrupted: ${r.error?.message ?? ''}`);
+    const clusterUrl = flags.cluster ?? config.get('AAOS_CLUSTER_URL');
+    if (clusterUrl) {
+      runtime.cluster = await joinCluster(runtime, clusterUrl, err);
+      err(`agentd: node ${runtime.cluster.nodeId} joined the cluster at ${clusterUrl}`);
+    }
     if (socketPath) err(`agentd: listening on ${socketPath}`);
   } catch (e) {
     const plain = toPlainError(e);
@@ -163,6 +219,23 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return shutdown(first.signal, first.signal === 'SIGINT' ? ExitCode.SIGINT : ExitCode.SIGTERM);
   }
   return shutdown('input closed', first.code);
+}
+
+function joinCluster(runtime: Runtime, url: string, log: (line: string) => void): Promise<ClusterNode> {
+  const parsed = SETTINGS.AAOS_CLUSTER_URL.schema.safeParse(url);
+  if (!parsed.success) throw new AaosError(ErrorCode.CONFIG_INVALID, `--cluster ${url}: expected nats://HOST:PORT`, { field: 'cluster' });
+  const nodeId = runtime.config.get('AAOS_NODE_ID');
+  return ClusterNode.join({
+    url,
+    ...(nodeId ? { nodeId } : {}),
+    ackWaitMs: runtime.config.get('AAOS_CLUSTER_ACK_WAIT_MS'),
+    heartbeatMs: runtime.config.get('AAOS_CLUSTER_HEARTBEAT_MS'),
+    maxConcurrentGoals: runtime.config.get('AAOS_MAX_CONCURRENT_GOALS'),
+    goals: runtime.goals,
+    localRun: (runId) => runtime.runs.get(runId),
+    liveAgents: () => runtime.supervisor.list().length,
+    log,
+  });
 }
 
 /** Goals read from stdin, one per non-empty line; knows its runs so a signal can cancel them. */
@@ -249,8 +322,10 @@ export function registerRun(program: Command): void {
     .option('--bootstrap <manifest>', `manifest of the persistent agent that takes goals (default: the bundled ${BUNDLED_BOOTSTRAP})`)
     .option('--no-bootstrap', 'start without a bootstrap agent: goals are refused, agents can be spawned over the socket')
     .option('--stdin', 'read goals from standard input, one per line; exit when done (serves the socket too when --socket or AAOS_SOCKET is set)')
+    .option('--cluster <url>', 'join the cluster on this NATS JetStream server, nats://HOST:PORT (env AAOS_CLUSTER_URL; see docs/cluster.md)')
     .option('--json', 'write audit events to stdout as NDJSON instead of the live view')
     .option('-v, --verbose', 'show every event in the live view')
+    .option('--http <host:port>', 'serve the web console and /metrics on this loopback address, e.g. 127.0.0.1:8787 (env AAOS_HTTP; token in <data dir>/http-token)')
     .action(async (opts: RunFlags) => {
       process.exitCode = await runCommand(opts);
       // workers and the store's threads may keep the loop alive after an orderly close

@@ -1,0 +1,294 @@
+import { randomUUID } from 'node:crypto';
+import { hostname, loadavg } from 'node:os';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import type { Orchestration } from '../orchestration/orchestrator.js';
+import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
+import type { RunRecord } from '../store/run-store.js';
+import { CLUSTER_NAMES, ClusterGoal, ClusterRun, NodeBeat } from './records.js';
+
+export interface ClusterOptions {
+  url: string;
+  nodeId?: string;
+  ackWaitMs: number;
+  heartbeatMs: number;
+  maxConcurrentGoals: number;
+  goals: GoalRunner;
+  /** this node's own record of a run, if it has one */
+  localRun: (runId: string) => RunRecord | undefined;
+  liveAgents: () => number;
+  log: (line: string) => void;
+}
+
+export interface ClusterStatus {
+  node_id: string;
+  nodes: NodeBeat[];
+  goals_waiting: number;
+  goals_in_flight: number;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One supervisor process as a member of a NATS JetStream cluster: it stores goals in
+ * the shared work queue, takes goals while it has free slots, runs them on its own
+ * goal runner, and records each completion once (create-if-absent on the run id).
+ */
+export class ClusterNode {
+  private closing = false;
+  /** goals this node took from the stream and has not acked yet */
+  private readonly inflight = new Map<string, JsMsg>();
+  private beatTimer: NodeJS.Timeout | undefined;
+  private pulling: Promise<void> | undefined;
+
+  private constructor(
+    readonly nodeId: string,
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly nodes: KV,
+    private readonly runs: KV,
+    private readonly done: KV,
+    private readonly opts: ClusterOptions,
+  ) {}
+
+  static async join(opts: ClusterOptions): Promise<ClusterNode> {
+    const nodeId = opts.nodeId ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: opts.url, name: `aaos-${nodeId}`, timeout: 5000, maxReconnectAttempts: -1 });
+    } catch (err) {
+      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot reach the cluster's NATS server at ${opts.url}: ${toPlainError(err).message}`, { url: opts.url });
+    }
+    try {
+      const jsm = await jetstreamManager(nc);
+      await ensure(() => jsm.streams.add({ name: CLUSTER_NAMES.stream, subjects: [CLUSTER_NAMES.subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(120_000) }));
+      await ensure(() =>
+        jsm.consumers.add(CLUSTER_NAMES.stream, { durable_name: CLUSTER_NAMES.consumer, ack_policy: AckPolicy.Explicit, ack_wait: nanos(opts.ackWaitMs), max_deliver: -1 }),
+      );
+      const js = jetstream(nc);
+      const kvm = new Kvm(js);
+      const nodes = await kvm.create(CLUSTER_NAMES.nodes, { ttl: opts.heartbeatMs * 3, history: 1 });
+      const runs = await kvm.create(CLUSTER_NAMES.runs, { history: 1 });
+      const done = await kvm.create(CLUSTER_NAMES.done, { history: 1 });
+      const node = new ClusterNode(nodeId, nc, js, nodes, runs, done, opts);
+      await node.beat();
+      node.beatTimer = setInterval(() => void node.beat().catch((e: unknown) => opts.log(`agentd: cluster heartbeat failed: ${toPlainError(e).message}`)), opts.heartbeatMs);
+      node.pulling = node.pull();
+      return node;
+    } catch (err) {
+      await nc.close().catch(() => {});
+      if (err instanceof AaosError) throw err;
+      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `the NATS server at ${opts.url} refused the cluster's JetStream setup (is it started with -js?): ${toPlainError(err).message}`, { url: opts.url });
+    }
+  }
+
+  /** Stores the goal in the work queue; returns once JetStream confirmed it is stored. */
+  async submit(goal: string, options: { orchestration?: Orchestration } = {}): Promise<ClusterRun> {
+    const text = goal.trim();
+    if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
+    if (this.closing) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'this node is leaving the cluster and takes no new goals');
+    const orchestration = options.orchestration;
+    const msg: ClusterGoal = { run_id: randomUUID(), goal: text, submitted_on: this.nodeId, ...(orchestration ? { orchestration } : {}) };
+    const record: ClusterRun = { v: 1, run_id: msg.run_id, goal: text, agent_id: '', workspace: '', state: 'queued', created_at: new Date().toISOString(), submitted_on: this.nodeId, ...(orchestration ? { orchestration } : {}) };
+    try {
+      await this.runs.put(msg.run_id, JSON.stringify(record));
+      // msgID: a retried publish of the same goal is dropped by the stream's duplicate window
+      await this.js.publish(CLUSTER_NAMES.subject, JSON.stringify(msg), { msgID: msg.run_id });
+    } catch (err) {
+      await this.runs.delete(msg.run_id).catch(() => {});
+      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `the goal was not stored in the cluster's work queue: ${toPlainError(err).message}`, { run_id: msg.run_id });
+    }
+    return record;
+  }
+
+  /** A cluster run by id: the completion record if there is one, else the latest state. */
+  async get(runId: string): Promise<ClusterRun | undefined> {
+    const entry = (await this.done.get(runId)) ?? (await this.runs.get(runId));
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    return ClusterRun.parse(entry.json());
+  }
+
+  async list(limit: number): Promise<ClusterRun[]> {
+    const out: ClusterRun[] = [];
+    for await (const key of await this.runs.keys()) {
+      const rec = await this.get(key);
+      if (rec) out.push(rec);
+    }
+    out.sort((a, b) => b.created_at.localeCompare(a.created_at));
+    return out.slice(0, limit);
+  }
+
+  /** Resolves with the run's completion record once some node records it. */
+  async whenDone(runId: string): Promise<ClusterRun | undefined> {
+    const watch = await this.done.watch({ key: runId });
+    try {
+      for await (const entry of watch) {
+        if (entry.operation === 'PUT') return ClusterRun.parse(entry.json());
+      }
+      return undefined;
+    } finally {
+      watch.stop();
+    }
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const nodes: NodeBeat[] = [];
+    for await (const key of await this.nodes.keys()) {
+      const entry = await this.nodes.get(key);
+      if (entry && entry.operation === 'PUT') nodes.push(NodeBeat.parse(entry.json()));
+    }
+    nodes.sort((a, b) => a.node_id.localeCompare(b.node_id));
+    const jsm = await jetstreamManager(this.nc);
+    const info = await jsm.consumers.info(CLUSTER_NAMES.stream, CLUSTER_NAMES.consumer);
+    return { node_id: this.nodeId, nodes, goals_waiting: info.num_pending, goals_in_flight: info.num_ack_pending };
+  }
+
+  /**
+   * Leave: stop taking goals, hand the unfinished ones back to the stream at once (nak)
+   * so another node starts them without waiting out the ack wait, remove the heartbeat.
+   */
+  async leave(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.beatTimer);
+    for (const msg of this.inflight.values()) msg.nak();
+    this.inflight.clear();
+    await this.pulling;
+    await this.nodes.delete(this.nodeId).catch(() => {});
+    await this.nc.drain().catch(() => {});
+  }
+
+  private freeSlots(): number {
+    if (!this.opts.goals.agent) return 0; // no bootstrap agent: this node only submits
+    const busy = Math.max(this.inflight.size, this.opts.goals.running + this.opts.goals.waiting);
+    return Math.max(0, this.opts.maxConcurrentGoals - busy);
+  }
+
+  private async beat(): Promise<void> {
+    const beat: NodeBeat = {
+      node_id: this.nodeId,
+      pid: process.pid,
+      live_agents: this.opts.liveAgents(),
+      free_goal_slots: this.freeSlots(),
+      goals_running: [...this.inflight.keys()],
+      load: loadavg()[0] ?? 0,
+      at: new Date().toISOString(),
+    };
+    await this.nodes.put(this.nodeId, JSON.stringify(beat));
+  }
+
+  /** Takes one goal at a time while this node has a free slot. */
+  private async pull(): Promise<void> {
+    const consumer = await this.js.consumers.get(CLUSTER_NAMES.stream, CLUSTER_NAMES.consumer);
+    while (!this.closing) {
+      if (this.freeSlots() === 0) {
+        await sleep(100);
+        continue;
+      }
+      let msg: JsMsg | null;
+      try {
+        msg = await consumer.next({ expires: 1000 });
+      } catch (err) {
+        if (this.closing) return;
+        this.opts.log(`agentd: cluster: taking a goal failed: ${toPlainError(err).message}`);
+        await sleep(500);
+        continue;
+      }
+      if (!msg) continue;
+      if (this.closing) {
+        msg.nak();
+        return;
+      }
+      await this.take(msg);
+    }
+  }
+
+  /** Checks a delivered goal and starts it; its end is handled by `finish` (not awaited). */
+  private async take(msg: JsMsg): Promise<void> {
+    let goal: ClusterGoal;
+    try {
+      goal = ClusterGoal.parse(msg.json());
+    } catch (err) {
+      // a malformed entry would be redelivered forever: drop it, say where
+      this.opts.log(`agentd: cluster: dropped malformed goal at stream sequence ${msg.seq}: ${toPlainError(err).message}`);
+      msg.term();
+      return;
+    }
+    if (await this.done.get(goal.run_id)) {
+      // redelivered after its completion was recorded (the finishing node died before acking)
+      msg.ack();
+      return;
+    }
+    this.inflight.set(goal.run_id, msg);
+    const previous = await this.get(goal.run_id);
+    const base: ClusterRun = previous ?? { v: 1, run_id: goal.run_id, goal: goal.goal, agent_id: '', workspace: '', state: 'queued', created_at: new Date().toISOString(), submitted_on: goal.submitted_on };
+    let handle;
+    try {
+      handle = this.localHandle(goal);
+    } catch (err) {
+      this.inflight.delete(goal.run_id);
+      const plain = toPlainError(err);
+      if (plain.code === ErrorCode.SHUTTING_DOWN || plain.code === ErrorCode.AGENT_NOT_FOUND) {
+        msg.nak(); // another node can run it
+        return;
+      }
+      await this.record(msg, { ...base, state: 'failed', node_id: this.nodeId, ended_at: new Date().toISOString(), error: { code: plain.code, message: plain.message } });
+      return;
+    }
+    await this.runs.put(goal.run_id, JSON.stringify({ ...base, state: 'running', node_id: this.nodeId, agent_id: this.opts.goals.agent ?? '', workspace: handle.workspace, started_at: new Date().toISOString(), deliveries: msg.info.deliveryCount } satisfies ClusterRun));
+    // progress: each call restarts the ack wait, so only a silent (dead) node loses the goal
+    const progress = setInterval(() => msg.working(), Math.max(200, Math.floor(this.opts.ackWaitMs / 3)));
+    void handle.done.then(async (local) => {
+      clearInterval(progress);
+      if (this.closing || !TERMINAL.has(local.state)) return; // handed back by leave()
+      this.inflight.delete(goal.run_id);
+      const { v: _v, ...fields } = local;
+      await this.record(msg, { ...base, ...fields, v: 1, submitted_on: base.submitted_on, node_id: this.nodeId, deliveries: msg.info.deliveryCount });
+    });
+  }
+
+  /**
+   * The local run of a delivered goal. A goal this node met before (it handed it back on
+   * leaving, or held it when it crashed, and restarted on the same data dir) continues
+   * from the local journal instead of clashing with its own earlier record.
+   */
+  private localHandle(goal: ClusterGoal): GoalHandle {
+    const goals = this.opts.goals;
+    const known = goals.whenDone(goal.run_id);
+    const local = this.opts.localRun(goal.run_id);
+    if (known && local) return { run_id: goal.run_id, workspace: local.workspace, done: known };
+    // it ended here but the node died before recording it: record that result
+    if (local && TERMINAL.has(local.state)) return { run_id: goal.run_id, workspace: local.workspace, done: Promise.resolve(local) };
+    if (local) return goals.resume(local);
+    return goals.submit(goal.goal, { runId: goal.run_id, ...(goal.orchestration ? { orchestration: goal.orchestration } : {}) });
+  }
+
+  /** Records the completion once, then acks (a recorded completion is never overwritten). */
+  private async record(msg: JsMsg, final: ClusterRun): Promise<void> {
+    try {
+      await this.done.create(final.run_id, JSON.stringify(final));
+      await this.runs.put(final.run_id, JSON.stringify(final));
+    } catch (err) {
+      if ((await this.done.get(final.run_id).catch(() => null)) === null) {
+        // not recorded: leave the goal unacked so it is redelivered
+        this.opts.log(`agentd: cluster: could not record run ${final.run_id}: ${toPlainError(err).message}`);
+        msg.nak(5000);
+        return;
+      }
+      this.opts.log(`agentd: cluster: run ${final.run_id} was already recorded complete by another node; this result is dropped`);
+    }
+    msg.ack();
+  }
+}
+
+/** Stream/consumer creation is idempotent for the same config; a differing one already there is kept. */
+async function ensure(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (err) {
+    if (!/already in use|already exists/i.test(toPlainError(err).message)) throw err;
+  }
+}
