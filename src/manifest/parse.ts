@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
@@ -297,16 +297,7 @@ function resolveModel(collector: IssueCollector, model: string, baseDir: string,
     if (checked !== undefined && 'problem' in checked) collector.at(field, `scripted model file ${checked.problem}: ${resolved}`, { kind: 'not_found', path: resolved });
     return `${SCRIPTED_PREFIX}${resolved}`;
   }
-  // the operator may name a script through links; the scripted provider reads without following any
-  return `${SCRIPTED_PREFIX}${realOrSame(resolved)}`;
-}
-
-function realOrSame(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file; // missing: the scripted provider reports it when the model is first used
-  }
+  return `${SCRIPTED_PREFIX}${resolved}`;
 }
 
 function yamlErrorMessage(doc: Document, error: { name: string; code: string; message: string }, offset: number): string {

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { AaosError, ErrorCode, isAaosError } from '../errors/index.js';
-import { readVerifiedText, type VerifiedText } from '../tools/fs/read-text.js';
-import { resolveSafePath, sameIdentity, type FileIdentity, type PathInfo } from '../tools/fs/safe-path.js';
+import { AaosError, ErrorCode } from '../errors/index.js';
 import { sleep } from './sleep.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ScriptContext } from './model.js';
@@ -205,19 +204,10 @@ function failedCheck(script: Script, turnIndex: number, checks: ScriptCheck[], v
 
 interface CachedScript {
   script: Script;
-  identity: FileIdentity;
-  mtimeNs: string;
+  mtimeMs: number;
   size: number;
   /** when the file was last compared with the disk (ms) */
   checkedAt: number;
-}
-
-/** a script is a list of turns: a larger file is a mistake (or an attempt to load one) */
-const MAX_SCRIPT_BYTES = 8 * 1024 * 1024;
-
-function reasonOf(err: unknown): string {
-  if (isAaosError(err)) return `${err.code}: ${err.message}`;
-  return String((err as NodeJS.ErrnoException).code ?? err);
 }
 
 /** how long a parsed script is used without looking at the file again */
@@ -269,32 +259,25 @@ export class ScriptedProvider implements ModelProvider {
     return loading;
   }
 
-  /**
-   * Re-reads a script whose file changed. The read never follows a link (in any component,
-   * checked on the opened fd) and refuses a file with other names: a script named by a
-   * manifest an agent wrote was authorised by its path at spawn, and a racing process must
-   * not turn that path into another file later (the operator's paths are resolved at parse).
-   */
   private async refresh(file: string, cached: CachedScript | undefined): Promise<Script> {
-    let leaf: PathInfo | undefined;
+    let info: { mtimeMs: number; size: number };
     try {
-      leaf = (await resolveSafePath(file)).leaf;
+      info = await stat(file);
     } catch (err) {
-      throw invalid(file, `cannot read it (${reasonOf(err)})`);
+      throw invalid(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
-    if (leaf === undefined) throw invalid(file, 'cannot read it (ENOENT)');
-    if (cached && sameIdentity(cached.identity, leaf.identity) && cached.mtimeNs === leaf.mtimeNs && cached.size === leaf.size) {
+    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) {
       cached.checkedAt = Date.now();
       return cached.script;
     }
-    let read: VerifiedText;
+    let text: string;
     try {
-      read = await readVerifiedText(file, leaf.identity, MAX_SCRIPT_BYTES);
+      text = await readFile(file, 'utf8');
     } catch (err) {
-      throw invalid(file, `cannot read it (${reasonOf(err)})`);
+      throw invalid(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
-    const script = parseScript(file, read.text);
-    this.cache.set(file, { script, identity: read.info.identity, mtimeNs: read.info.mtimeNs, size: read.info.size, checkedAt: Date.now() });
+    const script = parseScript(file, text);
+    this.cache.set(file, { script, mtimeMs: info.mtimeMs, size: info.size, checkedAt: Date.now() });
     return script;
   }
 
