@@ -14,18 +14,14 @@ export const agentModule = {
   async handle(delivery, api) {
     const runId = delivery.run.run_id;
     const cfg = JSON.parse(JSON.parse(delivery.envelope).params.message);
-    let seq = 0;
+    // the runtime's own envelope helper, from the build under test (the suite passes its URL)
+    const { requestEnvelope, replyResult } = await import(cfg.envelopes);
+    const params = { message: cfg.payload ?? 'ping' };
     const envelope = () =>
-      JSON.stringify({
-        jsonrpc: '2.0',
-        id: ++seq,
-        method: 'bench.ping',
-        params: { message: cfg.payload ?? 'ping' },
-        metadata: { sender: me.agent_id, recipient: cfg.to, trace_id: `${runId}-${seq}`, timestamp: new Date().toISOString() },
-      });
+      JSON.stringify(requestEnvelope({ sender: me.agent_id, recipient: cfg.to, method: 'bench.ping', params, trace: delivery.run.trace }));
     const ask = async () => {
-      const reply = await api.request(envelope(), 10_000, runId);
-      if (reply.stop_reason !== 'complete') throw new Error(`responder answered ${reply.stop_reason}: ${JSON.stringify(reply.error)}`);
+      const result = replyResult(await api.request(envelope(), 10_000, runId));
+      if (result.stop_reason !== 'complete') throw new Error(`responder answered ${result.stop_reason}`);
     };
     if (cfg.mode === 'seq') return benchResult(runId, { samples: await sequential(cfg, ask) });
     const { done, ms } = await pipelined(cfg, ask);

@@ -3,7 +3,7 @@
 // (zod), the sender is checked against the calling agent, `message_send: [responder]` is
 // authorised, MessageSent/MessageDelivered are audited, the envelope is delivered to B's
 // mailbox as a run (AgentExecutionStarted/Completed audited), B (bench/agents/responder.mjs)
-// answers at once, and its result travels back to A.
+// answers at once, and its result travels back to A in a JSON-RPC response envelope.
 //
 //   rtt_us_p50/p99    sequential requests, timed inside A
 //   envelopes_per_s   `depth` requests in flight (B takes up to `depth` deliveries at once);
@@ -12,7 +12,9 @@
 // Same two configurations as tool_call, interleaved: `runtime` (Runtime.open, durable LMDB
 // audit sink; headline) and `bare` (Supervisor with in-memory audit only).
 
-import { runSuite, importDist } from '../lib/suite.mjs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runSuite, importDist, DIST_DIR } from '../lib/suite.mjs';
 import { percentiles, spread, sig, mediansOf, shareOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
@@ -49,7 +51,8 @@ await runSuite('router', async ({ quick, log }) => {
     s.requester = await s.sup.spawn(requesterYaml, { module: agentModuleUrl('requester') });
   }
   const call = async (s, msg) => {
-    const out = await s.sup.run(s.requester.id, JSON.stringify({ to: s.responder.id, ...msg }));
+    const envelopes = pathToFileURL(path.join(DIST_DIR, 'src/protocol/envelopes.js')).href;
+    const out = await s.sup.run(s.requester.id, JSON.stringify({ to: s.responder.id, envelopes, ...msg }));
     if (out.stop_reason !== 'complete') throw new Error(`requester ended with ${out.stop_reason}: ${JSON.stringify(out.error)}`);
     return out.bench;
   };

@@ -1,4 +1,4 @@
-import type { AgentInit, Delivery } from '../protocol/index.js';
+import type { AgentInit, Delivery, ReplyEnvelope } from '../protocol/index.js';
 import type { Message, ModelResponse } from '../providers/model.js';
 
 /**
@@ -10,7 +10,8 @@ export interface AgentApi {
   callTool(runId: string, name: string, input: unknown, handle?: string, callId?: string): Promise<unknown>;
   /** `attachments` are transferred: they are unusable (detached) here afterwards */
   send(envelope: string, runId?: string, attachments?: ArrayBuffer[]): Promise<void>;
-  request(envelope: string, timeoutMs: number, runId?: string, attachments?: ArrayBuffer[]): Promise<unknown>;
+  /** resolves with the JSON-RPC response envelope (protocol/envelopes.ts `replyResult` reads it) */
+  request(envelope: string, timeoutMs: number, runId?: string, attachments?: ArrayBuffer[]): Promise<ReplyEnvelope>;
 }
 
 /**
@@ -20,7 +21,8 @@ export interface AgentApi {
 export interface AgentModule {
   init(agent: AgentInit, api: AgentApi): void | Promise<void>;
   handle(delivery: Delivery, api: AgentApi): Promise<unknown>;
-  cancel?(runId: string, reason: string): void;
+  /** `envelope`: the `notifications/cancelled` text when a routed request to this agent was cancelled */
+  cancel?(runId: string, reason: string, envelope?: string): void;
   /**
    * Run the module's hot code once against a local stand-in, before any agent is bound.
    * Every worker is a separate V8 isolate with its own cold JIT; a pre-started worker can

@@ -51,7 +51,7 @@ export const agentModule: AgentModule = {
         return { ok: true };
       },
       send: async () => {},
-      request: async () => ({}),
+      request: async () => ({ jsonrpc: '2.0', id: 'w', result: null, metadata: { responder: 'warmup', trace_id: 'w', timestamp: '' } }),
     };
     const envelope = JSON.stringify({ jsonrpc: '2.0', id: 'w', method: 'agent.run', params: { message: 'warm up' } });
     const init: AgentInit = { agent_id: 'warmup', name: 'warmup', max_iterations: 4 };

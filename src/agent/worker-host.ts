@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
-import type { SupervisorToWorker, WorkerToSupervisor } from '../protocol/index.js';
+import type { ReplyEnvelope, SupervisorToWorker, WorkerToSupervisor } from '../protocol/index.js';
 import type { ModelResponse } from '../providers/model.js';
 import type { AgentApi, AgentModule } from './agent-module.js';
 
@@ -33,7 +33,7 @@ export class WorkerHost {
         await this.call({ t: 'send', id: 0, envelope, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments);
       },
       request: (envelope, timeoutMs, runId, attachments) =>
-        this.call(
+        this.call<ReplyEnvelope>(
           { t: 'request', id: 0, envelope, timeout_ms: timeoutMs, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) },
           attachments,
         ),
@@ -74,7 +74,7 @@ export class WorkerHost {
         this.answer(msg.id, () => this.module.handle(msg.delivery, this.api), () => this.deliveries--);
         return;
       case 'cancel':
-        this.module.cancel?.(msg.run_id, msg.reason);
+        this.module.cancel?.(msg.run_id, msg.reason, msg.envelope);
         return;
       case 'ping':
         // answered by the host itself: a thread whose event loop turns is alive, whatever the module does

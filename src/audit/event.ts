@@ -76,6 +76,8 @@ export interface AuditFields {
   RunTimedOut: { timeout_ms: number };
   RuntimeStarted: { version: string; pid: number; model_default: string };
   RuntimeStopping: { reason: string };
+  McpServerConnected: { server: string; transport: string; tools: number; attempt: number; protocol_version: string | null };
+  McpServerFailed: { server: string; reason: string; attempt: number; retry_in_ms?: number };
   // computed orchestration (plans over roles)
   OrchestrationSelected: { mode: string; source: string; answer?: string };
   PlanProduced: { subtask_count: number; replans_used: number; final_output: string; subtasks: Array<{ id: string; role: string; depends_on: string[] }> };

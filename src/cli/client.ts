@@ -50,6 +50,7 @@ export class DaemonClient {
   private closedError: Error | undefined;
   /** what ended the connection (EPIPE, ECONNRESET…), when an error did */
   private socketError: string | undefined;
+  private closeWaiters: Array<() => void> = [];
 
   private constructor(
     private readonly socket: Socket,
@@ -151,6 +152,12 @@ export class DaemonClient {
     this.pending.clear();
   }
 
+  /** Resolves when the connection to the daemon ends (the daemon stopped, or close()). */
+  whenClosed(): Promise<void> {
+    if (this.closedError) return Promise.resolve();
+    return new Promise((r) => this.closeWaiters.push(r));
+  }
+
   private onClose(): void {
     const why = this.socketError ? ` (${this.socketError})` : '';
     this.closedError = new AaosError(ErrorCode.DAEMON_UNREACHABLE, `the connection to the daemon on ${this.socketPath} was closed${why}`, {
@@ -160,6 +167,7 @@ export class DaemonClient {
     });
     this.failAll(this.closedError);
     for (const sink of [...this.streams.values()]) sink.end(undefined);
+    for (const wake of this.closeWaiters.splice(0)) wake();
   }
 }
 

@@ -16,6 +16,8 @@ export const SETTINGS = {
   XDG_DATA_HOME: path('base of the default data dir', '`~/.local/share`'),
   AAOS_SOCKET: path('the socket, if `--socket` is not given (daemon and client)', '`<data dir>/run/agentd.sock`'),
   AAOS_AUDIT_FILE: path('an append-only NDJSON copy of every audit event (for log shippers)'),
+  PATH: text('the command search path; MCP stdio servers get it as their only inherited variable', { defaultText: 'the login PATH' }),
+  AAOS_MCP_SERVERS: path('a YAML or JSON file declaring the MCP servers whose tools agents may use (`docs/mcp.md`)'),
   NO_COLOR: text('set to anything: no colour in the live view, also on a terminal (no-color.org); `--no-color` does the same'),
   AAOS_SKILLS_DIR: pathList('`:`-separated skill folders loaded after the bundled `skills/` (later wins)'),
   AAOS_PROMPT_ROOTS: pathList('`:`-separated read-only folders, besides the bundled `manifests/`, whose files a manifest written by an agent may name (`system_prompt: {file}`, `scripted:`) without holding `file_read` for them'),

@@ -7,7 +7,7 @@ import type { ClusterNode } from '../cluster/cluster-node.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { loadManifestFile } from '../manifest/parse.js';
-import type { RunOutcome } from '../protocol/index.js';
+import { runSummary } from '../protocol/run-summary.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RunState, type RunRecord } from '../store/run-store.js';
 import type { Connection } from './connection.js';
@@ -121,18 +121,6 @@ async function spawnFrom(runtime: Runtime, p: { manifest?: string | undefined; m
   return runtime.spawnAgent(p.manifest_path !== undefined ? { path: resolve(p.manifest_path) } : { yaml: p.manifest! });
 }
 
-function runResult(outcome: RunOutcome): Record<string, unknown> {
-  return {
-    run_id: outcome.run_id,
-    agent_id: outcome.agent_id,
-    response: outcome.response,
-    stop_reason: outcome.stop_reason,
-    iterations: outcome.iterations,
-    usage: outcome.usage,
-    elapsed_ms: outcome.elapsed_ms,
-    error: outcome.error,
-  };
-}
 
 /** A run by id or unique id prefix. */
 function requireRun(runtime: Runtime, runId: string) {
@@ -237,7 +225,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     async handle(params, { daemon }) {
       const p = parseParams('agent.run', AgentRunParams, params);
       const id = liveAgentId(daemon.runtime, p.agent_id);
-      return runResult(await daemon.runtime.supervisor.run(id, p.message));
+      return runSummary(await daemon.runtime.supervisor.run(id, p.message));
     },
   },
   'agent.spawn_and_run': {
@@ -246,7 +234,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const p = parseParams('agent.spawn_and_run', SpawnAndRunParams, params);
       const info = await spawnFrom(daemon.runtime, p);
       try {
-        return { ...runResult(await daemon.runtime.supervisor.run(info.id, p.message)), agent_id: info.id };
+        return { ...runSummary(await daemon.runtime.supervisor.run(info.id, p.message)), agent_id: info.id };
       } finally {
         await daemon.runtime.supervisor.stop(info.id, 'spawn_and_run finished');
       }
@@ -375,7 +363,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('tool.list', NoParams, params);
-      return { tools: daemon.runtime.supervisor.tools.definitions() };
+      return { tools: daemon.runtime.supervisor.tools.definitions(), mcp_servers: daemon.runtime.mcp.status() };
     },
   },
   'tool.invoke': {

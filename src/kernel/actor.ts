@@ -126,13 +126,13 @@ export class AgentActor {
     });
   }
 
-  cancelRun(runId: string, reason: string): void {
+  cancelRun(runId: string, reason: string, envelope?: string): void {
     const idx = this.mailbox.findIndex((q) => q.delivery.run.run_id === runId);
     if (idx >= 0) {
       const [q] = this.mailbox.splice(idx, 1);
       q?.reject(new AaosError(ErrorCode.CANCELLED, `run ${runId} cancelled before it started: ${reason}`));
     }
-    this.post({ t: 'cancel', run_id: runId, reason });
+    this.post({ t: 'cancel', run_id: runId, reason, ...(envelope ? { envelope } : {}) });
   }
 
   /**

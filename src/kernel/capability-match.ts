@@ -9,6 +9,20 @@ import { globContains, globCovers } from './path-match.js';
 
 const ANY = '*';
 
+/** Tools of connected MCP servers are named `mcp.<server>.<tool>` (src/mcp). */
+export const MCP_TOOL_PREFIX = 'mcp.';
+
+/**
+ * Does a `tool:` grant name this tool? `*` means every built-in tool but no MCP tool: an
+ * external server's tools are granted by name (`mcp.<server>.<tool>`) or per server
+ * (`mcp.<server>.*`), never by accident.
+ */
+export function toolGrantMatches(grant: string, tool: string): boolean {
+  if (grant === tool) return true;
+  if (grant === ANY) return !tool.startsWith(MCP_TOOL_PREFIX);
+  return grant.endsWith('.*') && grant.startsWith(MCP_TOOL_PREFIX) && tool.startsWith(grant.slice(0, -1)) && !tool.slice(grant.length - 1).includes('.');
+}
+
 /**
  * One spelling per host, for grants and requests alike: lower case, no trailing dot, and an
  * IPv6 literal without its URL brackets (`[::1]` and `::1` are the same host).
@@ -34,7 +48,7 @@ export function permits(cap: Capability, req: CapabilityRequest): boolean {
       return cap.hosts.some((h) => h === ANY || lowerHost(h) === host);
     }
     case 'tool':
-      return cap.kind === 'tool' && (cap.name === ANY || cap.name === req.name);
+      return cap.kind === 'tool' && toolGrantMatches(cap.name, req.name);
     case 'spawn_child':
       return cap.kind === 'spawn_child' && cap.agents.some((a) => a === ANY || a === req.name);
     case 'message_send':
@@ -63,7 +77,11 @@ export function covers(parent: Capability, child: Capability): boolean {
     case 'network':
       return parent.kind === 'network' && listCovers(parent.hosts, child.hosts, lowerHost);
     case 'tool':
-      return parent.kind === 'tool' && (parent.name === ANY || parent.name === child.name);
+      if (parent.kind !== 'tool') return false;
+      if (parent.name === child.name) return true;
+      // a wildcard (`*`, `mcp.<server>.*`) is covered only by itself
+      if (child.name === ANY || child.name.endsWith('.*')) return false;
+      return toolGrantMatches(parent.name, child.name);
     case 'spawn_child':
       return parent.kind === 'spawn_child' && listCovers(parent.agents, child.agents, same);
     case 'message_send':

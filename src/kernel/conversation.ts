@@ -17,6 +17,8 @@ export interface RunState {
   traceId: string;
   /** this delivery's span (invoke_agent); model and tool calls are its children */
   spanId: string;
+  /** the goal run this delivery belongs to (a routed request's: its caller's) */
+  goalRunId: string;
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;

@@ -121,6 +121,8 @@ export interface RunOptions {
   messageText?: string;
   /** continue the caller's trace: the delivery's span becomes a child of this one */
   trace?: TraceParent;
+  /** the goal run this delivery belongs to, when it is not the agent's own (a routed request's: its caller's) */
+  goalRunId?: string;
   /** write the run's model turns and tool calls to the journal (goal runs, keyed by `runId`) */
   journal?: boolean;
   /** continue the run from its journal instead of starting it over (after a restart) */
@@ -181,17 +183,19 @@ export class Supervisor {
         const refused = this.mailboxRefusal(this.agents.require(recipient.id), sender, method);
         if (refused) throw refused;
       },
-      deliver: async (recipient, text, envelope, attachments, trace) => {
+      deliver: (recipient, text, envelope, context, attachments) => {
         const message = (envelope.params as { message?: unknown } | undefined)?.message;
-        const outcome = await this.deliverEnvelope(this.agents.require(recipient.id), text, {
+        return this.deliverEnvelope(this.agents.require(recipient.id), text, {
+          runId: context.runId,
+          ...(context.goalRunId ? { goalRunId: context.goalRunId } : {}),
+          ...(context.hop ? { trace: context.hop } : {}),
           ...(attachments ? { attachments } : {}),
           ...(typeof message === 'string' ? { messageText: message } : {}),
           method: envelope.method,
-          ...(trace ? { trace } : {}),
         });
-        // a recipient that failed answers the request with its error, not an empty reply
-        if (outcome.stop_reason === 'error' && outcome.error) throw fromPlainError(outcome.error);
-        return outcome;
+      },
+      cancel: (recipient, runId, envelopeText, reason) => {
+        this.cancelRun(recipient.id, runId, reason, envelopeText);
       },
       emit: (e) => this.emit(e),
     }, { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
@@ -303,12 +307,14 @@ export class Supervisor {
   }
 
   /** Cancel a run wherever it is: queued in a mailbox, waiting on a model, or running tools. */
-  cancelRun(agentId: string, runId: string, reason = 'cancelled'): boolean {
+  cancelRun(agentId: string, runId: string, reason = 'cancelled', envelope?: string): boolean {
     const rec = this.agents.get(agentId);
     if (!rec) return false;
     const state = this.conversations.get(agentId, runId);
     state?.controller.abort(new AaosError(ErrorCode.CANCELLED, reason));
-    rec.actor.cancelRun(runId, reason);
+    rec.actor.cancelRun(runId, reason, envelope);
+    // requests this run is waiting on are cancelled at their recipients too
+    this.router.cancelFrom(agentId, runId, `the calling run was cancelled: ${reason}`);
     return state !== undefined;
   }
 
@@ -360,11 +366,12 @@ export class Supervisor {
     const onOuterAbort = (): void => {
       controller.abort(options.signal?.reason);
       rec.actor.cancelRun(runId, 'cancelled by caller');
+      this.router.cancelFrom(rec.id, runId, 'the calling run was cancelled');
     };
     // a signal that is already aborted never fires: check it, or a cancelled run's child would start
     if (options.signal?.aborted) throw cancelledBeforeStart(rec, options.signal.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const goalRunId = rec.runId ?? runId;
+    const goalRunId = options.goalRunId ?? rec.runId ?? runId;
     const state: RunState = {
       agentId: rec.id,
       runId,
@@ -374,6 +381,7 @@ export class Supervisor {
       workspace: options.workspace ?? rec.workspace,
       traceId: options.trace?.traceId ?? newTraceId(),
       spanId: newSpanId(),
+      goalRunId,
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
@@ -410,10 +418,15 @@ export class Supervisor {
       if (controller.isAborted) throw cancelledBeforeStart(rec, options.signal?.reason);
       const delivery: Delivery = {
         envelope: envelopeText,
-        run: { run_id: runId, history, ...(resume ? { resume } : {}) },
+        run: { run_id: runId, history, trace: { traceId: state.traceId, spanId: state.spanId }, goal_run_id: goalRunId, ...(resume ? { resume } : {}) },
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
       };
       result = (await rec.actor.deliver(delivery)) as RunResult;
+      // cancelled while it ran: whatever it answered, nothing it asked for after the cancel happened
+      if (controller.isAborted && result.stop_reason !== 'cancelled' && result.stop_reason !== 'error') {
+        const reason: unknown = controller.signal.reason;
+        result = { ...result, stop_reason: 'cancelled', error: toPlainError(isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${runId} was cancelled`)) };
+      }
     } catch (err) {
       result = {
         run_id: runId,
@@ -427,7 +440,7 @@ export class Supervisor {
       clearTimeout(deadline);
       options.signal?.removeEventListener('abort', onOuterAbort);
       this.conversations.close(rec.id, runId);
-      this.opts.skills?.endRun(rec.id, rec.runId ?? runId);
+      this.opts.skills?.endRun(rec.id, goalRunId);
     }
     if (persistent && this.opts.history && result.stop_reason !== 'error' && result.transcript.length > 0) {
       this.opts.history.commit(historyAgent, closedTranscript(result.transcript));
@@ -581,18 +594,25 @@ export class Supervisor {
   private async onWorkerRequest(actor: AgentActor, msg: WorkerRequest): Promise<unknown> {
     const rec = this.agents.get(actor.id);
     if (!rec || isTerminal(actor.state)) throw new AaosError(ErrorCode.AGENT_STOPPED, `agent ${actor.name} is no longer live`);
+    const state = msg.run_id !== undefined ? this.conversations.get(rec.id, msg.run_id) : undefined;
+    // a cancelled run has no further effects, whatever its worker still asks for
+    if (state?.controller.isAborted) {
+      // the reason it was cancelled (a signal, a timeout, an operator) is what the run reports
+      const reason: unknown = state.controller.signal.reason;
+      throw isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`, { run_id: state.runId });
+    }
     switch (msg.t) {
       case 'model':
         return this.onModelRequest(rec, msg.run_id, msg.append);
       case 'tool': {
-        const state = this.requireRun(rec, msg.run_id);
+        if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${msg.run_id}`);
         if (state.stop) throw state.stop;
         const journal = state.journaled && msg.call_id ? this.opts.journal : undefined;
         const callId = msg.call_id;
         const call = dispatchTool(this.toolDeps(), {
           agent: rec,
           runId: msg.run_id,
-          goalRunId: rec.runId ?? msg.run_id,
+          goalRunId: state.goalRunId,
           traceId: state.traceId,
           spanId: state.spanId,
           workspace: state.workspace,
@@ -614,9 +634,9 @@ export class Supervisor {
         return call;
       }
       case 'send':
-        return this.router.send(this.routerAgent(rec, msg.run_id), msg.envelope, msg.attachments);
+        return this.router.send(this.routerAgent(rec, state), msg.envelope, msg.attachments);
       case 'request':
-        return this.router.request(this.routerAgent(rec, msg.run_id), msg.envelope, msg.timeout_ms, msg.attachments);
+        return this.router.request(this.routerAgent(rec, state), msg.envelope, msg.timeout_ms, msg.attachments);
     }
   }
 
@@ -658,7 +678,7 @@ export class Supervisor {
     }
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
-      { ...this.identity(rec), runId: rec.runId ?? runId, traceId: state.traceId, spanId: state.spanId },
+      { ...this.identity(rec), runId: state.goalRunId, traceId: state.traceId, spanId: state.spanId },
       rec.manifest.model,
       {
         system: (state.system ??= this.systemPrompt(rec)),
@@ -670,7 +690,7 @@ export class Supervisor {
       {
         agent_id: rec.id,
         agent_name: rec.name,
-        run_id: rec.runId ?? runId,
+        run_id: state.goalRunId,
         data_dir: this.dataDir,
         ...(state.workspace ? { workspace: state.workspace } : {}),
         metadata: rec.manifest.metadata,
@@ -824,6 +844,7 @@ export class Supervisor {
   private async retire(rec: AgentRecord, reason: string, how: 'stopped' | 'failed'): Promise<void> {
     for (const childId of [...rec.children]) await this.stop(childId, `parent ${rec.name} ${how}: ${reason}`);
     for (const state of this.conversations.ofAgent(rec.id)) state.controller.abort(new AaosError(ErrorCode.AGENT_STOPPED, reason));
+    this.router.cancelFrom(rec.id, undefined, `agent ${rec.name} ${how}: ${reason}`);
     this.opts.models.cancelAgent(rec.id);
     clearTimeout(this.parkTimers.get(rec.id));
     this.parkTimers.delete(rec.id);
@@ -913,16 +934,28 @@ export class Supervisor {
     return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...(rec.runId ? { runId: rec.runId } : {}) };
   }
 
-  private routerAgent(rec: AgentRecord, runId?: string): RouterAgent {
-    // a message sent during a delivery continues that delivery's trace
-    const state = runId !== undefined ? this.conversations.get(rec.id, runId) : undefined;
+  /**
+   * The sender as the router sees it: from a run, it carries that run's goal run, its delivery
+   * (so cancelling the run cancels its requests) and its span (`trace`: a tool call's span when
+   * it sends from a tool, else the delivery's), which the message hop continues.
+   */
+  private routerAgent(rec: AgentRecord, state?: RunState, trace?: TraceParent): RouterAgent {
+    const runId = state?.goalRunId ?? rec.runId;
+    const span = trace ?? (state ? { traceId: state.traceId, spanId: state.spanId } : undefined);
     return {
       id: rec.id,
       name: rec.name,
       ...(rec.parentId ? { parentId: rec.parentId } : {}),
-      ...((rec.runId ?? runId) ? { runId: rec.runId ?? runId } : {}),
-      ...(state ? { trace: { traceId: state.traceId, spanId: state.spanId } } : {}),
+      ...(runId ? { runId } : {}),
+      ...(state ? { deliveryRunId: state.runId } : {}),
+      ...(span ? { trace: span } : {}),
     };
+  }
+
+  /** The router's view of an agent calling from one of its runs (tools such as ask_agent), in the tool call's span. */
+  callerOf(agentId: string, deliveryRunId: string | undefined, trace?: TraceParent): RouterAgent {
+    const rec = this.agents.require(agentId);
+    return this.routerAgent(rec, deliveryRunId !== undefined ? this.conversations.get(agentId, deliveryRunId) : undefined, trace);
   }
 
   private identity(rec: AgentRecord): AgentIdentity {

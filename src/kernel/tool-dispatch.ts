@@ -118,6 +118,8 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     agentName: rec.name,
     runId: call.goalRunId ?? call.runId,
     traceId: call.traceId,
+    deliveryRunId: call.runId,
+    spanId: inCall.spanId,
     workspace: call.workspace,
     dataDir: deps.dataDir,
     signal: call.signal,

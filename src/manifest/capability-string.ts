@@ -250,9 +250,16 @@ function parseAgentRef(item: string, what: string): string {
   return item;
 }
 
+/** `mcp.<server>.*`: every tool of one MCP server. */
+const MCP_SERVER_WILDCARD = /^mcp\.[a-z0-9][a-z0-9_-]{0,63}\.\*$/;
+
 function parseToolName(value: string): string {
   const name = value.trim();
   if (name === '*') return name;
+  if (name.includes('*')) {
+    if (MCP_SERVER_WILDCARD.test(name)) return name;
+    fail(`'${name}': a tool wildcard is '*' (every built-in tool) or 'mcp.<server>.*' (every tool of one MCP server)`);
+  }
   if (name.includes(',') || name.startsWith('[')) fail(`tool takes one tool name; write one 'tool: <name>' entry per tool`);
   if (!TOOL_NAME_PATTERN.test(name)) fail(`'${name}' is not a valid tool name: ${TOOL_NAME_RULE}`);
   return name;

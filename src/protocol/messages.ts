@@ -1,6 +1,7 @@
 import type { PlainError } from '../errors/index.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { Message } from '../providers/model.js';
+import type { TraceParent } from '../audit/trace-ids.js';
 
 /**
  * The typed protocol on an agent's dedicated MessagePort. One tagged union per
@@ -23,6 +24,10 @@ export interface RunContext {
   run_id: string;
   /** prior conversation (persistent agents), already context-managed */
   history: Message[];
+  /** this delivery's span in its trace; requests it makes carry it (protocol/envelopes.ts) */
+  trace?: TraceParent;
+  /** the goal run this delivery belongs to (a routed request's: its caller's) */
+  goal_run_id?: string;
   /**
    * A run resumed after a restart: its transcript so far (user turn first), rebuilt from the
    * run journal. The agent continues from there: it makes the last model turn's calls that
@@ -66,7 +71,8 @@ export type Response<T = unknown> = Ok<T> | Err;
 export type SupervisorToWorker =
   | { t: 'init'; id: number; agent: AgentInit }
   | { t: 'deliver'; id: number; delivery: Delivery }
-  | { t: 'cancel'; run_id: string; reason: string }
+  /** `envelope`: the MCP `notifications/cancelled` text when a routed request was cancelled */
+  | { t: 'cancel'; run_id: string; reason: string; envelope?: string }
   /** liveness probe of the watchdog: answered at once with `pong` by the worker host, never by the module */
   | { t: 'ping'; seq: number }
   | Response;

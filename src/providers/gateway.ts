@@ -3,6 +3,7 @@ import { newSpanId } from '../audit/trace-ids.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
+import { withWireToolNames } from './wire-tool-names.js';
 import { configuredSecrets, scrubError } from './secret-scrub.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
@@ -147,7 +148,11 @@ export class ModelGateway {
     let callMs = 0;
     const spanId = newSpanId();
     const inSpan = this.inSpan;
-    const call = (signal: AbortSignal): Promise<ModelResponse> => provider.complete({ ...request, model: route.model, agent_id: agent.id, signal }, ctx);
+    const call = (signal: AbortSignal): Promise<ModelResponse> => {
+      const wire = route.provider === 'scripted' ? undefined : withWireToolNames(request);
+      const sent = wire ? wire.request : request;
+      return provider.complete({ ...sent, model: route.model, agent_id: agent.id, signal }, ctx).then((r) => (wire ? wire.restore(r) : r));
+    };
     try {
       const response = await withRetry(
         () => {
@@ -156,7 +161,8 @@ export class ModelGateway {
             .run(
               route.provider,
               agent.id,
-              // scrubbed where it enters: an error body echoing a key never reaches an agent, a log or a client
+              // MCP tool names (mcp.<server>.<tool>) are not valid provider tool names: spelled for the wire and back (call);
+              // errors scrubbed where they enter: an error body echoing a key never reaches an agent, a log or a client
               async (signal) => {
                 const startedAt = performance.now();
                 queueMs += startedAt - queuedAt;

@@ -1,13 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AaosError, ErrorCode } from '../errors/index.js';
+import type { TraceParent } from '../audit/trace-ids.js';
+import { notificationEnvelope, requestEnvelope } from '../protocol/envelopes.js';
 
-/** Routing metadata the supervisor stamps on every envelope. */
+/** Routing metadata on every envelope; the supervisor checks the sender and stamps the trace. */
 export const EnvelopeMetadata = z.object({
   sender: z.string().min(1),
   recipient: z.string().min(1),
   trace_id: z.string().min(1),
   timestamp: z.string().min(1),
+  /** the sender's span; the recipient's delivery is its child */
+  span_id: z.string().min(1).optional(),
+  /** the sender's goal run */
+  run_id: z.string().min(1).optional(),
 });
 export type EnvelopeMetadata = z.infer<typeof EnvelopeMetadata>;
 
@@ -22,36 +27,48 @@ export const McpEnvelope = z.object({
 });
 export type McpEnvelope = z.infer<typeof McpEnvelope>;
 
-export const McpReply = z.object({
-  jsonrpc: z.literal('2.0'),
-  id: z.union([z.string(), z.number()]),
-  result: z.unknown().optional(),
-  error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }).optional(),
-  metadata: z.object({ responder: z.string(), trace_id: z.string(), timestamp: z.string() }),
-});
+const ReplyMetadata = z.object({ responder: z.string(), trace_id: z.string(), timestamp: z.string() });
+
+/** The response envelope of a routed request (the router builds it, protocol/envelopes.ts). */
+export const McpReply = z.union([
+  z.strictObject({
+    jsonrpc: z.literal('2.0'),
+    id: z.union([z.string(), z.number()]),
+    result: z.unknown(),
+    metadata: ReplyMetadata,
+  }),
+  z.strictObject({
+    jsonrpc: z.literal('2.0'),
+    id: z.union([z.string(), z.number()]),
+    error: z.object({
+      code: z.number().int(),
+      message: z.string(),
+      data: z.object({ code: z.string().startsWith('AAOS_ERR_'), details: z.record(z.string(), z.unknown()).optional() }),
+    }),
+    metadata: ReplyMetadata,
+  }),
+]);
 export type McpReply = z.infer<typeof McpReply>;
 
+/** An envelope from the supervisor side (tools, `run`); worker modules use protocol/envelopes.ts. */
 export function makeEnvelope(args: {
   sender: string;
   recipient: string;
   method: string;
   params?: unknown;
   request?: boolean;
-  traceId?: string;
+  trace?: TraceParent;
+  runId?: string;
 }): McpEnvelope {
-  const env: McpEnvelope = {
-    jsonrpc: '2.0',
+  const base = {
+    sender: args.sender,
+    recipient: args.recipient,
     method: args.method,
-    metadata: {
-      sender: args.sender,
-      recipient: args.recipient,
-      trace_id: args.traceId ?? randomUUID(),
-      timestamp: new Date().toISOString(),
-    },
+    params: args.params,
+    ...(args.trace ? { trace: args.trace } : {}),
+    ...(args.runId ? { runId: args.runId } : {}),
   };
-  if (args.params !== undefined) env.params = args.params;
-  if (args.request) env.id = randomUUID();
-  return env;
+  return args.request ? requestEnvelope(base) : notificationEnvelope(base);
 }
 
 /** Parse and validate envelope text; errors name the offending field. */

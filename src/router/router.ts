@@ -1,16 +1,42 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditInput } from '../audit/event.js';
 import { newSpanId, type TraceParent } from '../audit/trace-ids.js';
-import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import { AaosError, ErrorCode, toPlainError, type PlainError } from '../errors/index.js';
+import { rpcCodeFor } from '../errors/rpc-code.js';
 import type { CapabilityRequest } from '../kernel/capability.js';
+import {
+  CANCELLED_METHOD,
+  cancelledEnvelope,
+  errorReply,
+  resultReply,
+  type EnvelopeId,
+  type ReplyEnvelope,
+} from '../protocol/envelopes.js';
+import type { RunOutcome } from '../protocol/index.js';
+import { runSummary } from '../protocol/run-summary.js';
 import { parseEnvelope, type McpEnvelope } from './envelope.js';
 
 export interface RouterAgent {
   id: string;
   name: string;
   parentId?: string;
+  /** the goal run the sender works for */
   runId?: string;
-  /** the sender's delivery span: the message hop continues its trace */
+  /** the sending delivery's run id: cancelling it cancels the requests it waits on */
+  deliveryRunId?: string;
+  /** the sender's span (its delivery, or the tool call it sends from): the message hop continues its trace */
   trace?: TraceParent;
+}
+
+/** What the recipient's delivery is part of: the caller's goal run, and the hop span it is a child of. */
+export interface DeliveryContext {
+  /** the recipient's delivery (run) id, chosen by the router so it can cancel it */
+  runId: string;
+  goalRunId?: string;
+  /** the message hop's span in the sender's trace; absent when the sender is not in a run */
+  hop?: TraceParent;
+  /** the trace the message events carry: the hop's, else the envelope's own id */
+  traceId: string;
 }
 
 export interface RouterDeps {
@@ -18,8 +44,10 @@ export interface RouterDeps {
   resolve(ref: string): RouterAgent | undefined;
   /** throws when the sender may not do this (message_send) */
   authorize(sender: RouterAgent, request: CapabilityRequest): void;
-  /** put the envelope in the recipient's mailbox; resolves with its handler's result */
-  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, attachments?: ArrayBuffer[], trace?: TraceParent): Promise<unknown>;
+  /** put the envelope in the recipient's mailbox; resolves with the delivery's outcome */
+  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome>;
+  /** cancel the recipient's delivery (queued or running), handing it the cancellation envelope */
+  cancel(recipient: RouterAgent, runId: string, envelopeText: string, reason: string): void;
   /** throws MAILBOX_FULL (already audited) when the recipient holds its limit of unfinished messages */
   checkMailbox(sender: RouterAgent, recipient: RouterAgent, method: string): void;
   emit(event: AuditInput): void;
@@ -33,14 +61,28 @@ export interface RouterOptions {
 /** AAOS_MESSAGE_MAX_BYTES when unset: 1 MiB */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
+interface Pending {
+  sender: RouterAgent;
+  recipient: RouterAgent;
+  id: EnvelopeId;
+  method: string;
+  context: DeliveryContext;
+  settle(reply: ReplyEnvelope): void;
+}
+
+let notificationSeq = 0;
+
 /**
  * Routes MCP envelopes between agents through the supervisor. The sender is taken
  * from the calling agent, never trusted from the envelope; `message_send` for the
- * recipient is required; every send is audited. `request` keeps a pending entry
- * that is always removed: on reply, on timeout, or when the recipient fails.
+ * recipient is required; every send is audited. A routed request is always answered
+ * with a JSON-RPC response envelope (result, or error with `data.code`); when it times
+ * out or its caller is cancelled, the recipient is sent `notifications/cancelled` and
+ * its delivery is cancelled, so a late answer has no side effects.
  */
 export class Router {
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; recipient: string }>();
+  /** by the recipient's delivery run id */
+  private readonly pending = new Map<string, Pending>();
 
   constructor(
     private readonly deps: RouterDeps,
@@ -53,14 +95,29 @@ export class Router {
 
   /** Fire and forget: resolves once the envelope is in the recipient's mailbox. */
   async send(sender: RouterAgent, envelopeText: string, attachments?: ArrayBuffer[]): Promise<{ status: 'delivered'; envelope_id: string }> {
-    const { envelope, recipient, text, hop } = this.admit(sender, envelopeText);
-    const envelopeId = envelope.metadata.trace_id;
-    void this.deps.deliver(recipient, text, envelope, attachments, hop).catch((err: unknown) => {
+    const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText);
+    if (envelope.method === CANCELLED_METHOD) {
+      // the sender cancels one of its own requests: end that delivery, do not start a new one
+      const requestId = (envelope.params as { requestId?: unknown } | undefined)?.requestId;
+      const reason = (envelope.params as { reason?: unknown } | undefined)?.reason;
+      for (const p of this.pending.values()) {
+        if (p.sender.id === sender.id && p.recipient.id === recipient.id && p.id === requestId) {
+          this.cancelPending(p, new AaosError(ErrorCode.CANCELLED, `request '${p.method}' cancelled by its sender: ${typeof reason === 'string' ? reason : 'no reason given'}`), text);
+          break;
+        }
+      }
+      // the notice has arrived (MCP: one for an unknown or finished request is ignored): its hop ends here
+      this.delivered(sender, recipient, envelope, context, envelopeId);
+      return { status: 'delivered', envelope_id: envelopeId };
+    }
+    this.delivered(sender, recipient, envelope, context, envelopeId);
+    void this.deps.deliver(recipient, text, envelope, context, attachments).catch((err: unknown) => {
       this.deps.emit({
         type: 'MessageFailed',
         agent_id: sender.id,
         agent_name: sender.name,
-        ...hopHeader(envelope, hop),
+        ...hopHeader(context),
+        ...(sender.runId ? { run_id: sender.runId } : {}),
         from: sender.id,
         to: recipient.id,
         method: envelope.method,
@@ -68,41 +125,118 @@ export class Router {
         reason: toPlainError(err).message,
       });
     });
-    this.delivered(sender, recipient, envelope, hop);
     return { status: 'delivered', envelope_id: envelopeId };
   }
 
-  /** Request/reply with a timeout. */
-  async request(sender: RouterAgent, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<unknown> {
-    const { envelope, recipient, text, hop } = this.admit(sender, envelopeText, true);
-    const key = `${envelope.metadata.trace_id}:${String(envelope.id)}`;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
+  /** Request/reply with a timeout: always answered with a response envelope carrying the request's id. */
+  request(sender: RouterAgent, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<ReplyEnvelope> {
+    const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText, true);
+    const id = envelope.id!;
+    return new Promise<ReplyEnvelope>((resolve) => {
+      let done = false;
+      const entry: Pending = {
+        sender,
+        recipient,
+        id,
+        method: envelope.method,
+        context,
+        settle: (reply) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.pending.delete(context.runId);
+          resolve(reply);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.cancelPending(
+          entry,
           new AaosError(ErrorCode.MESSAGE_TIMEOUT, `request '${envelope.method}' to ${recipient.name} (${recipient.id}) got no reply within ${timeoutMs} ms`, {
             recipient: recipient.id,
             timeout_ms: timeoutMs,
           }),
         );
       }, timeoutMs);
+      this.pending.set(context.runId, entry);
+      this.delivered(sender, recipient, envelope, context, envelopeId);
+      this.deps.deliver(recipient, text, envelope, context, attachments).then(
+        (outcome) => entry.settle(this.replyFor(entry, outcome)),
+        (err: unknown) => entry.settle(this.errorFor(entry, toPlainError(err))),
+      );
     });
-    this.pending.set(key, { timer: timer!, recipient: recipient.id });
-    try {
-      const reply = this.deps.deliver(recipient, text, envelope, attachments, hop);
-      this.delivered(sender, recipient, envelope, hop);
-      return await Promise.race([reply, timeout]);
-    } finally {
-      clearTimeout(timer);
-      this.pending.delete(key);
+  }
+
+  /**
+   * The caller's run (or, without a run id, the whole caller) was cancelled or stopped:
+   * its pending requests are answered with a cancellation and their recipients cancelled.
+   */
+  cancelFrom(senderId: string, senderRunId: string | undefined, reason: string): void {
+    if (this.pending.size === 0) return;
+    for (const p of [...this.pending.values()]) {
+      if (p.sender.id !== senderId) continue;
+      if (senderRunId !== undefined && p.sender.deliveryRunId !== senderRunId) continue;
+      this.cancelPending(p, new AaosError(ErrorCode.CANCELLED, `request '${p.method}' to ${p.recipient.name} cancelled: ${reason}`, { recipient: p.recipient.id }));
     }
+  }
+
+  /** Tell the recipient (MCP `notifications/cancelled`), cancel its delivery, answer the caller with the error. */
+  private cancelPending(p: Pending, err: AaosError, noticeText?: string): void {
+    if (!this.pending.has(p.context.runId)) return;
+    const notice =
+      noticeText ??
+      JSON.stringify(
+        cancelledEnvelope({
+          sender: p.sender.id,
+          recipient: p.recipient.id,
+          requestId: p.id,
+          reason: err.message,
+          ...(p.sender.trace ? { trace: p.sender.trace } : {}),
+        }),
+      );
+    // a notice the router makes is a hop of its own in the sender's trace (one the sender sent was audited as it came in)
+    const hop = p.context.hop ? { traceId: p.context.hop.traceId, spanId: newSpanId() } : undefined;
+    const trace = hopHeader({ traceId: p.context.traceId, ...(hop ? { hop } : {}) });
+    const fields = { from: p.sender.id, to: p.recipient.id, method: CANCELLED_METHOD, envelope_id: String(p.id) };
+    const run = p.context.goalRunId ? { run_id: p.context.goalRunId } : {};
+    if (noticeText === undefined) {
+      this.deps.emit({
+        type: 'MessageSent',
+        agent_id: p.sender.id,
+        agent_name: p.sender.name,
+        ...trace,
+        ...(p.sender.trace ? { parent_span_id: p.sender.trace.spanId } : {}),
+        ...run,
+        ...fields,
+      });
+    }
+    p.settle(this.errorFor(p, toPlainError(err)));
+    this.deps.cancel(p.recipient, p.context.runId, notice, err.message);
+    if (noticeText === undefined) this.deps.emit({ type: 'MessageDelivered', agent_id: p.recipient.id, agent_name: p.recipient.name, ...trace, ...run, ...fields });
+  }
+
+  private meta(p: Pending) {
+    return { responder: p.recipient.id, trace_id: p.context.traceId, timestamp: new Date().toISOString() };
+  }
+
+  private replyFor(p: Pending, outcome: RunOutcome): ReplyEnvelope {
+    // a recipient that failed answers with its error, not an empty result
+    if ((outcome.stop_reason === 'error' || outcome.stop_reason === 'cancelled') && outcome.error) return this.errorFor(p, outcome.error);
+    return resultReply(p.id, runSummary(outcome), this.meta(p));
+  }
+
+  private errorFor(p: Pending, plain: PlainError): ReplyEnvelope {
+    return errorReply(
+      p.id,
+      { code: rpcCodeFor(plain.code), message: plain.message, data: { code: plain.code, ...(plain.details ? { details: plain.details } : {}) } },
+      this.meta(p),
+    );
   }
 
   private admit(
     sender: RouterAgent,
     envelopeText: string,
     needsId = false,
-  ): { envelope: McpEnvelope; recipient: RouterAgent; text: string; hop: TraceParent | undefined } {
+  ): { envelope: McpEnvelope; recipient: RouterAgent; text: string; context: DeliveryContext; envelopeId: string } {
     // before parsing: an oversized message costs nothing more than its length check
     this.checkSize(sender, envelopeText);
     const envelope = parseEnvelope(envelopeText);
@@ -123,22 +257,31 @@ export class Router {
       });
     }
     this.deps.authorize(sender, { kind: 'message_send', targetId: recipient.id, targetName: recipient.name });
-    this.deps.checkMailbox(sender, recipient, envelope.method);
+    // a cancellation always gets through: it frees the mailbox it would otherwise queue in
+    if (envelope.method !== CANCELLED_METHOD) this.deps.checkMailbox(sender, recipient, envelope.method);
+    // the supervisor's view of the caller's trace wins over what the envelope says:
     // the hop is a span in the sender's trace; the recipient's delivery is its child
     const hop = sender.trace ? { traceId: sender.trace.traceId, spanId: newSpanId() } : undefined;
+    const context: DeliveryContext = {
+      runId: randomUUID(),
+      traceId: hop?.traceId ?? envelope.metadata.trace_id,
+      ...(hop ? { hop } : {}),
+      ...(sender.runId ? { goalRunId: sender.runId } : {}),
+    };
+    const envelopeId = envelope.id !== undefined ? String(envelope.id) : `n-${++notificationSeq}`;
     this.deps.emit({
       type: 'MessageSent',
       agent_id: sender.id,
       agent_name: sender.name,
-      ...hopHeader(envelope, hop),
+      ...hopHeader(context),
       ...(sender.trace ? { parent_span_id: sender.trace.spanId } : {}),
       ...(sender.runId ? { run_id: sender.runId } : {}),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
-      envelope_id: envelope.metadata.trace_id,
+      envelope_id: envelopeId,
     });
-    return { envelope, recipient, text: envelopeText, hop };
+    return { envelope, recipient, text: envelopeText, context, envelopeId };
   }
 
   private checkSize(sender: RouterAgent, envelopeText: string): void {
@@ -162,21 +305,22 @@ export class Router {
     throw new AaosError(ErrorCode.MESSAGE_TOO_LARGE, message, { sender: sender.id, size_bytes: size, max_bytes: max });
   }
 
-  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope, hop: TraceParent | undefined): void {
+  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope, context: DeliveryContext, envelopeId: string): void {
     this.deps.emit({
       type: 'MessageDelivered',
       agent_id: recipient.id,
       agent_name: recipient.name,
-      ...hopHeader(envelope, hop),
+      ...hopHeader(context),
+      ...(context.goalRunId ? { run_id: context.goalRunId } : {}),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
-      envelope_id: envelope.metadata.trace_id,
+      envelope_id: envelopeId,
     });
   }
 }
 
 /** A message event's trace fields: the sender's trace and the hop's span, else the envelope's own id. */
-function hopHeader(envelope: McpEnvelope, hop: TraceParent | undefined): { trace_id: string; span_id?: string } {
-  return hop ? { trace_id: hop.traceId, span_id: hop.spanId } : { trace_id: envelope.metadata.trace_id };
+function hopHeader(context: Pick<DeliveryContext, 'hop' | 'traceId'>): { trace_id: string; span_id?: string } {
+  return context.hop ? { trace_id: context.hop.traceId, span_id: context.hop.spanId } : { trace_id: context.traceId };
 }

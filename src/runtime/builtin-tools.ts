@@ -1,5 +1,6 @@
 import { readSetting, type EnvRecord } from '../config/config.js';
 import type { Supervisor } from '../kernel/supervisor.js';
+import { replyResult } from '../protocol/envelopes.js';
 import { makeEnvelope } from '../router/envelope.js';
 import { createEchoTool } from '../tools/echo.js';
 import { createFsTools } from '../tools/fs/index.js';
@@ -14,20 +15,17 @@ import { createWebFetchTool } from '../tools/web/web-fetch.js';
 /** The tools every runtime registers (memory and skill tools need stores and are added beside these). */
 export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool[] {
   const messenger: Messenger = {
-    send: (senderId, to, method, params) => {
+    send: (caller, to, method, params) => {
       const sup = supervisor();
-      const sender = sup.agents.require(senderId);
-      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params });
-      return sup.router.send({ id: sender.id, name: sender.name }, JSON.stringify(envelope));
+      const sender = sup.callerOf(caller.agentId, caller.deliveryRunId, caller.trace);
+      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, ...(sender.trace ? { trace: sender.trace } : {}), ...(sender.runId ? { runId: sender.runId } : {}) });
+      return sup.router.send(sender, JSON.stringify(envelope));
     },
-    request: async (senderId, to, method, params, timeoutMs) => {
+    request: async (caller, to, method, params, timeoutMs) => {
       const sup = supervisor();
-      const sender = sup.agents.require(senderId);
-      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, request: true });
-      const reply = (await sup.router.request({ id: sender.id, name: sender.name }, JSON.stringify(envelope), timeoutMs)) as {
-        response?: string;
-        stop_reason?: string;
-      };
+      const sender = sup.callerOf(caller.agentId, caller.deliveryRunId, caller.trace);
+      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, request: true, ...(sender.trace ? { trace: sender.trace } : {}), ...(sender.runId ? { runId: sender.runId } : {}) });
+      const reply = replyResult<{ response?: string; stop_reason?: string }>(await sup.router.request(sender, JSON.stringify(envelope), timeoutMs));
       return { from: to, response: reply.response ?? '', stop_reason: reply.stop_reason ?? 'complete' };
     },
   };

@@ -35,6 +35,8 @@ import { makePrivateDir, makePrivateFiles } from '../store/private-files.js';
 import { RunStore, type RunRecord } from '../store/run-store.js';
 import { SessionStore } from '../store/session-store.js';
 import { closeIoPool } from '../tools/fs/index.js';
+import { McpClients } from '../mcp/mcp-clients.js';
+import { loadMcpServers } from '../mcp/server-config.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
 import { SessionHistory } from './session-history.js';
@@ -77,6 +79,7 @@ interface Parts {
   config: Config;
   recoveredApprovals: ApprovalRecord[];
   tracing: Tracing | undefined;
+  mcp: McpClients;
   orchestrator: Orchestrator;
 }
 
@@ -104,6 +107,8 @@ export class Runtime {
   readonly config: Config;
   /** OpenTelemetry traces, when an endpoint is set (undefined otherwise: nothing is made) */
   readonly tracing: Tracing | undefined;
+  /** MCP servers declared for the daemon (AAOS_MCP_SERVERS), their tools registered as mcp.<server>.<tool> */
+  readonly mcp: McpClients;
   /** roles, planner and plan executor (computed orchestration) */
   readonly orchestrator: Orchestrator;
   /** set when `agentd run --cluster` joined a cluster: goals then go through it */
@@ -129,6 +134,7 @@ export class Runtime {
     this.config = parts.config;
     this.tracing = parts.tracing;
     this.recoveredApprovals = parts.recoveredApprovals;
+    this.mcp = parts.mcp;
     this.orchestrator = parts.orchestrator;
   }
 
@@ -164,6 +170,8 @@ export class Runtime {
     const config = options.config ?? Config.load({ env: options.env ?? process.env });
     const env = config.env as NodeJS.ProcessEnv;
     const dataDir = resolve(options.dataDir);
+    // a bad MCP declaration is refused before anything is opened
+    const mcpServers = loadMcpServers(config.get('AAOS_MCP_SERVERS'));
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     // private to the daemon's user even when the directory existed before with a looser mode
     makePrivateDir(dataDir, 'data dir');
@@ -291,6 +299,9 @@ export class Runtime {
     });
     // explicit revocations and max_invocations counters of persistent agents outlive the process
     supervisor.capabilities.setPersistence(new CapabilityStore(store));
+    // a server that fails to connect is reported by name and retried; the daemon goes on
+    const mcp = new McpClients(mcpServers, { registry: supervisor.tools, emit, path: config.get('PATH') });
+    await mcp.start();
     const roles = await RoleCatalog.load(roleDirs(env));
     const orchestrator = new Orchestrator({ supervisor, models: gateway, catalog: roles, emit, settings: orchestrationSettings(env) });
     const goals = new GoalRunner({
@@ -318,6 +329,7 @@ export class Runtime {
       config,
       recoveredApprovals,
       tracing,
+      mcp,
       orchestrator,
     });
   }
@@ -477,6 +489,7 @@ export class Runtime {
     this.approvals.close();
     this.goals.suspend();
     await this.supervisor.shutdown(reason);
+    await this.mcp.close();
     await closeIoPool();
     await this.audit.close();
     await this.tracing?.shutdown();

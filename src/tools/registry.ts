@@ -15,6 +15,11 @@ export class ToolRegistry {
     return this;
   }
 
+  /** Tools that come and go at run time (an MCP server's list changed); unknown names are ignored. */
+  remove(...names: string[]): void {
+    for (const name of names) this.tools.delete(name);
+  }
+
   get(name: string): Tool | undefined {
     return this.tools.get(name);
   }

@@ -30,6 +30,10 @@ export interface ToolContext {
   agentName: string;
   runId: string | undefined;
   traceId: string;
+  /** the calling delivery's run id (cancelling it cancels the requests this call makes); absent outside a delivery */
+  deliveryRunId?: string;
+  /** this tool call's span: messages and spawns it makes are its children */
+  spanId?: string;
   workspace: string | undefined;
   dataDir: string;
   signal: AbortSignal;

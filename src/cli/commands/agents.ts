@@ -88,9 +88,19 @@ export function registerAgents(program: Command): void {
 
   addDaemonOptions(program.command('tools').description('list the tools the daemon has')).action((opts: DaemonFlags) =>
     withDaemon(opts, async (client) => {
-      const { tools } = await client.call<{ tools: Array<{ name: string; description: string }> }>('tool.list');
+      const { tools, mcp_servers: servers = [] } = await client.call<{
+        tools: Array<{ name: string; description: string }>;
+        mcp_servers?: Array<{ server: string; transport: string; state: string; tools: string[]; error: string | null }>;
+      }>('tool.list');
       if (opts.json) printJson(tools);
-      else process.stdout.write(`${table(['TOOL', 'DESCRIPTION'], tools.map((t) => [t.name, truncate(t.description, 90)]))}\n`);
+      else {
+        process.stdout.write(`${table(['TOOL', 'DESCRIPTION'], tools.map((t) => [t.name, truncate(t.description, 90)]))}\n`);
+        // MCP servers that are down have no tools listed above: say which and why
+        if (servers.length > 0) {
+          const rows = servers.map((s) => [s.server, s.transport, s.state, String(s.tools.length), truncate(s.error ?? '', 70)]);
+          process.stdout.write(`\n${table(['MCP SERVER', 'TRANSPORT', 'STATE', 'TOOLS', 'ERROR'], rows)}\n`);
+        }
+      }
       return ExitCode.OK;
     }).then((code) => void (process.exitCode = code)),
   );

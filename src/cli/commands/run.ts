@@ -127,6 +127,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   err(`agentd: ${runtime.gateway.describeDefault()}`);
   for (const p of runtime.skillProblems) err(`agentd: skill skipped: ${p.path}: ${p.reason}`);
+  for (const s of runtime.mcp.status()) {
+    if (s.state === 'ready') err(`agentd: MCP server '${s.server}' connected (${s.tools.length} tools)`);
+    else err(`agentd: MCP server '${s.server}' is not available (${s.state}): ${s.error ?? 'no error recorded'}; retrying in the background`);
+  }
 
   let daemon: Daemon;
   try {
