@@ -26,7 +26,7 @@ export const SETTINGS = {
   AAOS_SHUTDOWN_GRACE_MS: int(10_000, 0, 'how long running tool calls may take to finish on shutdown'),
   AAOS_MAX_CONNECTIONS: int(512, 1, 'socket connections served at once; one more is refused with `AAOS_ERR_TOO_MANY_CONNECTIONS`'),
   AAOS_STORE_PROBE_MS: int(5000, 1, 'while store writes fail (full disk), how often a small write checks whether they work again'),
-  AAOS_CONNECTION_IDLE_MS: int(300_000, 0, 'a socket connection with nothing in flight is closed after this long without input; `0` = never'),
+  AAOS_CONNECTION_IDLE_MS: int(300_000, 0, 'a socket connection with nothing in flight is closed after this long without a request (a partial or blank line is none); `0` = never'),
   AAOS_MAX_CONCURRENT_GOALS: int(2, 1, 'goals the bootstrap agent runs at once; the rest queue'),
   AAOS_RESUME_RUNS: bool(true, 'resume goals a previous process left unfinished; `0` marks them `interrupted`'),
   AAOS_APPROVAL_TIMEOUT_MS: int(3_600_000, 1, 'an unanswered approval is denied after this'),

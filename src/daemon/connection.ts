@@ -26,6 +26,9 @@ export class Connection {
   private isClosed = false;
   /** requests whose response is not written yet */
   private inFlight = 0;
+  /** when the last request arrived or the last work in flight ended (idle is counted from it) */
+  private lastRequestAt = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -40,13 +43,23 @@ export class Connection {
     });
     // a half-closed peer (sent its requests, then shut down writing) still gets its answers
     socket.on('end', () => this.endIfIdle());
-    if (options.idleMs > 0) {
-      socket.setTimeout(options.idleMs);
-      socket.on('timeout', () => {
-        if (this.busy) return;
+    // idle means no request, not no bytes: a peer that trickles a partial line (or blank
+    // lines) never completes a request, and must not hold its slot for ever (slowloris)
+    if (options.idleMs > 0) this.armIdle(options.idleMs, options.idleMs);
+  }
+
+  /** Closes the connection once it has been idle (no request, nothing in flight) for `idleMs`. */
+  private armIdle(idleMs: number, delay: number): void {
+    this.idleTimer = setTimeout(() => {
+      if (this.isClosed) return;
+      const quiet = Date.now() - this.lastRequestAt;
+      if (!this.busy && quiet >= idleMs) {
         this.closeGracefully();
-      });
-    }
+        return;
+      }
+      this.armIdle(idleMs, this.busy ? idleMs : idleMs - quiet);
+    }, delay);
+    this.idleTimer.unref();
   }
 
   /** Marks a request in progress; call the returned function once its response is written. */
@@ -57,6 +70,7 @@ export class Connection {
       if (released) return;
       released = true;
       this.inFlight -= 1;
+      this.lastRequestAt = Date.now();
       this.endIfIdle();
     };
   }
@@ -97,6 +111,7 @@ export class Connection {
     this.closeHooks.add(hook);
     return () => {
       this.closeHooks.delete(hook);
+      this.lastRequestAt = Date.now();
       this.endIfIdle();
     };
   }
@@ -123,6 +138,7 @@ export class Connection {
     const { lines, overflow } = this.splitter.push(chunk);
     for (const line of lines) {
       if (this.isClosed) return;
+      if (line.trim() !== '') this.lastRequestAt = Date.now();
       this.onLine(this, line);
     }
     if (overflow) {
@@ -156,6 +172,7 @@ export class Connection {
   private teardown(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearTimeout(this.idleTimer);
     const hooks = [...this.closeHooks];
     this.closeHooks.clear();
     for (const hook of hooks) {

@@ -1,7 +1,7 @@
-import { lstatSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { AaosError, ErrorCode, isAaosError } from '../errors/index.js';
-import type { ManifestFileCheck } from '../manifest/parse.js';
+import { MAX_PROMPT_BYTES, type CheckedFile, type ManifestFileCheck } from '../manifest/parse.js';
 import type { AgentRef, CapabilityTable } from './capability-table.js';
 import { isWithin, normalizePath } from './path-match.js';
 
@@ -39,7 +39,7 @@ export class ManifestFileAccess {
   checkFor(parent: AgentRef, tool: string): ManifestFileCheck {
     return (requested, field) => {
       const path = normalizePath(requested);
-      if (this.inPromptRoot(path)) return;
+      if (this.inPromptRoot(path)) return undefined;
       try {
         this.capabilities.authorize(parent, { kind: 'file_read', path }, { tool });
       } catch (err) {
@@ -51,6 +51,7 @@ export class ManifestFileAccess {
         );
       }
       refuseLinks(path, field);
+      return readChecked(path, field);
     };
   }
 
@@ -92,4 +93,64 @@ function refuseLinks(path: string, field: string): void {
       });
     }
   }
+}
+
+function errno(err: unknown): string {
+  return String((err as NodeJS.ErrnoException).code ?? err);
+}
+
+/**
+ * Reads the checked file once, through one O_NOFOLLOW descriptor that is proven to be the
+ * path just walked (its /proc/self/fd location) and to have no other name (a hard link
+ * could be a file outside the grant). The parser uses this text and never opens the path
+ * again, so nothing a racing process swaps in afterwards is read.
+ */
+function readChecked(path: string, field: string): CheckedFile {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO swapped in cannot stall the supervisor thread
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (errno(err) === 'ELOOP') throw linkRefusal(path, field, path);
+    return { problem: errno(err) === 'ENOENT' ? 'not found' : `cannot be read (${errno(err)})` };
+  }
+  try {
+    const info = fstatSync(fd);
+    let where: string | undefined;
+    try {
+      where = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      where = undefined; // no /proc: the component walk and O_NOFOLLOW have to do
+    }
+    if (where !== undefined && where !== path) throw linkRefusal(path, field, where);
+    if (!info.isFile()) return { problem: 'is not a regular file' };
+    if (info.nlink > 1) {
+      throw new AaosError(
+        ErrorCode.PATH_INVALID,
+        `child manifest refused: its ${field} path '${path}' has ${info.nlink} hard links, and another may be outside the grant`,
+        { path, field, links: info.nlink },
+      );
+    }
+    if (info.size > MAX_PROMPT_BYTES) return { problem: `is larger than ${MAX_PROMPT_BYTES} bytes` };
+    // one byte past what fstat said, so a file that grows meanwhile is still noticed
+    const buffer = Buffer.alloc(Math.min(info.size, MAX_PROMPT_BYTES) + 1);
+    let filled = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, filled, buffer.length - filled, filled);
+      if (n === 0) break;
+      filled += n;
+      if (filled === buffer.length) return filled > MAX_PROMPT_BYTES ? { problem: `is larger than ${MAX_PROMPT_BYTES} bytes` } : { problem: 'changed while it was read' };
+    }
+    return { text: buffer.subarray(0, filled).toString('utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function linkRefusal(path: string, field: string, component: string): AaosError {
+  return new AaosError(ErrorCode.PATH_SYMLINK, `child manifest refused: its ${field} path '${path}' resolves through a symbolic link (links are not followed)`, {
+    path,
+    component,
+    field,
+  });
 }

@@ -27,14 +27,31 @@ export interface ParseManifestOptions {
   authorizeFile?: ManifestFileCheck;
 }
 
-/** Refuses (by throwing) a file a manifest names; `field` is e.g. `system_prompt.file` or `model`. */
-export type ManifestFileCheck = (path: string, field: string) => void;
+/**
+ * Refuses (by throwing) a file a manifest names; `field` is e.g. `system_prompt.file` or
+ * `model`. A check that opened the file itself returns what it found, and the parser uses
+ * that instead of reading the path again (a racing process could swap it in between);
+ * `undefined` leaves the reading to the parser (a trusted prompts root).
+ */
+export type ManifestFileCheck = (path: string, field: string) => CheckedFile | undefined;
+
+/** The text of a checked file, or why there is none (`not found`, `is not a regular file`, ...). */
+export type CheckedFile = { text: string } | { problem: string };
 
 /** Every file a parsed manifest refers to, with the field that names it (one list, so a new kind is checked everywhere). */
-export function manifestFiles(manifest: Pick<AgentManifest, 'model' | 'system_prompt_file'>): { path: string; field: string }[] {
+export function manifestFiles(manifest: Pick<AgentManifest, 'model' | 'system_prompt_file'> & { memory: Pick<AgentManifest['memory'], 'summarization_model'> }): { path: string; field: string }[] {
   const out: { path: string; field: string }[] = [];
   if (manifest.system_prompt_file !== undefined) out.push({ path: manifest.system_prompt_file, field: 'system_prompt.file' });
-  if (manifest.model.startsWith(SCRIPTED_PREFIX)) out.push({ path: manifest.model.slice(SCRIPTED_PREFIX.length), field: 'model' });
+  for (const [field, model] of modelFields(manifest)) {
+    if (model.startsWith(SCRIPTED_PREFIX)) out.push({ path: model.slice(SCRIPTED_PREFIX.length), field });
+  }
+  return out;
+}
+
+/** Every field that names a model (a `scripted:` model is a file). */
+function modelFields(manifest: { model: string; memory: { summarization_model?: string | undefined } }): [string, string][] {
+  const out: [string, string][] = [['model', manifest.model]];
+  if (manifest.memory.summarization_model !== undefined) out.push(['memory.summarization_model', manifest.memory.summarization_model]);
   return out;
 }
 
@@ -241,7 +258,12 @@ function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: stri
   const resolved = path.resolve(baseDir, file.trim());
   const field = ['system_prompt', 'file'];
   // before any stat: a refusal must not tell whether the file exists
-  authorizeFile?.(resolved, 'system_prompt.file');
+  const checked = authorizeFile?.(resolved, 'system_prompt.file');
+  if (checked !== undefined) {
+    if ('text' in checked) return { text: checked.text, file: resolved };
+    collector.at(field, `system_prompt file ${checked.problem}: ${resolved}`, { kind: 'not_found', path: resolved });
+    return { text: '' };
+  }
   try {
     const info = statSync(resolved);
     if (!info.isFile()) {
@@ -262,15 +284,19 @@ function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: stri
 }
 
 /** `scripted:<relative path>` becomes `scripted:<absolute path>`; other models pass through. */
-function resolveModel(collector: IssueCollector, model: string, baseDir: string, authorizeFile: ManifestFileCheck | undefined): string {
+function resolveModel(collector: IssueCollector, model: string, baseDir: string, authorizeFile: ManifestFileCheck | undefined, field: FieldPath = ['model']): string {
   if (!model.startsWith(SCRIPTED_PREFIX)) return model;
   const scriptPath = model.slice(SCRIPTED_PREFIX.length).trim();
   if (scriptPath === '') {
-    collector.at(['model'], "'scripted:' needs a script path, e.g. scripted:scripts/hello.yaml");
+    collector.at(field, "'scripted:' needs a script path, e.g. scripted:scripts/hello.yaml");
     return model;
   }
   const resolved = path.resolve(baseDir, scriptPath);
-  authorizeFile?.(resolved, 'model');
+  if (authorizeFile) {
+    const checked = authorizeFile(resolved, formatFieldPath(field));
+    if (checked !== undefined && 'problem' in checked) collector.at(field, `scripted model file ${checked.problem}: ${resolved}`, { kind: 'not_found', path: resolved });
+    return `${SCRIPTED_PREFIX}${resolved}`;
+  }
   return `${SCRIPTED_PREFIX}${resolved}`;
 }
 
@@ -361,6 +387,10 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   const capabilities = parseCapabilities(collector, doc, lineCounter, raw['capabilities']);
   const prompt = readSystemPrompt(collector, raw['system_prompt'], baseDir, options.authorizeFile);
   const model = parsed.success ? resolveModel(collector, parsed.data.model, baseDir, options.authorizeFile) : '';
+  // the summariser is a model too: a `scripted:` one is a file, checked like `model`
+  const summarizer = parsed.data?.memory.summarization_model;
+  const summarizationModel =
+    summarizer === undefined ? undefined : resolveModel(collector, summarizer, baseDir, options.authorizeFile, ['memory', 'summarization_model']);
   collector.throwIfAny();
   if (!parsed.success) throw new AaosError(ErrorCode.INTERNAL, 'manifest failed validation without issues');
 
@@ -375,6 +405,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
     approval_required: [...new Set(input.approval_required)],
     memory: {
       ...input.memory,
+      ...(summarizationModel !== undefined ? { summarization_model: summarizationModel } : {}),
       context_window: contextWindow,
       context_window_tokens: parseContextWindow(contextWindow),
     },

@@ -100,7 +100,8 @@ export async function readSkillFile(skill: Skill, file: string): Promise<SkillFi
   const rel = relative(await realpath(skill.dir), await realpath(current));
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw refuse(skill, file, 'the path leaves the skill folder');
 
-  const handle = await open(current, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO swapped in after the checks fails the kind check instead of waiting for a writer
+  const handle = await open(current, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw await notFound(skill, file, 'it is not a regular file');

@@ -12,6 +12,20 @@ export interface VerifiedText {
 }
 
 /**
+ * A file with more than one name may have its other name outside the grant: the link walk
+ * sees only the name it was given, so reading (or appending to) it could reveal (or change)
+ * a file the grant does not cover. Checked on the opened fd, so no swap can come between.
+ */
+export function refuseHardLinks(info: PathInfo, path: string, action: string): void {
+  if (info.links <= 1) return;
+  throw new AaosError(
+    ErrorCode.PATH_INVALID,
+    `refusing to ${action} '${path}': it has ${info.links} hard links, and another may be outside the grant`,
+    { path, links: info.links },
+  );
+}
+
+/**
  * Reads an opened regular file as UTF-8. The size is checked on the fd (not an earlier
  * lstat) and the read stops one byte past the cap, so a file that grows in between
  * still cannot blow the limit.
@@ -20,6 +34,7 @@ export async function readOpenedText(handle: FileHandle, info: PathInfo, path: s
   if (info.kind !== 'file') {
     throw new AaosError(ErrorCode.PATH_INVALID, `cannot read '${path}': not a regular file`, { path, kind: info.kind });
   }
+  refuseHardLinks(info, path, 'read');
   if (info.size > maxBytes) throw tooLarge(path, info.size, maxBytes);
   const buffer = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
   let filled = 0;

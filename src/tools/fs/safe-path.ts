@@ -160,7 +160,9 @@ export async function openVerified(
 ): Promise<VerifiedHandle> {
   let handle: FileHandle;
   try {
-    handle = await open(path, flags | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO swapped in after the check fails the kind check instead of
+    // holding a libuv thread until some writer appears (no effect on regular files)
+    handle = await open(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     throw fsError(err, path, action);
   }

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { AaosError, ErrorCode } from '../../errors/index.js';
 import { AnchoredDir } from './anchored-dir.js';
 import { fsError } from './fs-errors.js';
-import { readOpenedText, type VerifiedText } from './read-text.js';
+import { readOpenedText, refuseHardLinks, type VerifiedText } from './read-text.js';
 import { baseName, parentOf, sameIdentity, type PathInfo } from './safe-path.js';
 
 /**
@@ -117,13 +117,7 @@ export async function appendFile(target: WriteTarget, content: Buffer): Promise<
     if (info.kind !== 'file') {
       throw new AaosError(ErrorCode.PATH_INVALID, `cannot append to '${target.path}': not a regular file`, { path: target.path, kind: info.kind });
     }
-    if (info.links > 1) {
-      throw new AaosError(
-        ErrorCode.PATH_INVALID,
-        `refusing to append to '${target.path}': it has ${info.links} hard links, and another may be outside the grant`,
-        { path: target.path, links: info.links },
-      );
-    }
+    refuseHardLinks(info, target.path, 'append to');
     await handle.writeFile(content);
   } catch (err) {
     throw fsError(err, target.path, 'append to');
