@@ -12,16 +12,18 @@ import { runAgentd } from '../support/run-agentd.js';
 // a pipe run must not pick up a socket from the developer's environment
 const NO_SOCKET = { AAOS_SOCKET: '' };
 
+// every temp dir a test makes is removed after it
+const dirs: string[] = [];
+const temp = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'aaos-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) removeDir(dir);
+});
+
 describe('a first run tells the truth', { timeout: 120_000 }, () => {
-  const dirs: string[] = [];
-  const temp = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'aaos-'));
-    dirs.push(dir);
-    return dir;
-  };
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) removeDir(dir);
-  });
 
   it('without --bootstrap uses the bundled one from any directory, seeds the demo inbox of a new data dir and says so', async () => {
     const dataDir = join(temp(), 'data');
@@ -60,15 +62,6 @@ describe('a first run tells the truth', { timeout: 120_000 }, () => {
 });
 
 describe('errors found at start, named', { timeout: 120_000 }, () => {
-  const dirs: string[] = [];
-  const temp = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'aaos-'));
-    dirs.push(dir);
-    return dir;
-  };
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) removeDir(dir);
-  });
 
   it.each([
     ['a missing file', (dir: string) => join(dir, 'nope.yaml'), 'manifest not found'],
