@@ -13,9 +13,16 @@ export class FramePrinter {
 
   constructor(
     private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
-    private readonly opts: { json: boolean; verbose?: boolean },
+    private readonly opts: { json: boolean; verbose?: boolean; origin?: number; timestamps?: boolean },
   ) {
-    this.view = opts.json ? undefined : new LiveView({ color: useColor(out), verbose: opts.verbose === true });
+    this.view = opts.json
+      ? undefined
+      : new LiveView({
+          color: useColor(out),
+          verbose: opts.verbose === true,
+          ...(opts.origin !== undefined ? { origin: opts.origin } : {}),
+          ...(opts.timestamps ? { timestamps: true } : {}),
+        });
   }
 
   print(frame: StreamFrame): void {

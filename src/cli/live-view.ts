@@ -5,6 +5,10 @@ export interface LiveViewOptions {
   color: boolean;
   /** show every event, not just the operator view */
   verbose?: boolean;
+  /** epoch ms that times count from (a run's submission); default: the first event shown */
+  origin?: number;
+  /** absolute ISO times instead of seconds since the origin */
+  timestamps?: boolean;
 }
 
 const C = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2, bold: 1 } as const;
@@ -14,20 +18,29 @@ const C = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim
  * the agent tree, tool calls, denials, failures, elapsed time.
  */
 export class LiveView {
-  private readonly started = Date.now();
+  private origin: number | undefined;
   private readonly depth = new Map<string, number>();
   private readonly plan = new PlanLiveView();
 
-  constructor(private readonly opts: LiveViewOptions) {}
+  constructor(private readonly opts: LiveViewOptions) {
+    this.origin = opts.origin;
+  }
+
+  /** Seconds since the origin (never negative: an event from before it shows 0.00s), or the ISO time. */
+  private time(e: AuditEvent): string {
+    if (this.opts.timestamps) return e.ts;
+    const at = Date.parse(e.ts);
+    this.origin ??= at;
+    return `${(Math.max(0, at - this.origin) / 1000).toFixed(2).padStart(7)}s`;
+  }
 
   private paint(code: number, text: string): string {
     return this.opts.color ? `\u001b[${code}m${text}\u001b[0m` : text;
   }
 
   private prefix(e: AuditEvent): string {
-    const secs = ((Date.parse(e.ts) - this.started) / 1000).toFixed(2).padStart(7);
     const depth = this.depth.get(e.agent_id) ?? 0;
-    return `${this.paint(C.dim, `${secs}s`)} ${'  '.repeat(depth)}${this.paint(C.cyan, e.agent_name)}`;
+    return `${this.paint(C.dim, this.time(e))} ${'  '.repeat(depth)}${this.paint(C.cyan, e.agent_name)}`;
   }
 
   format(e: AuditEvent): string | null {

@@ -75,7 +75,15 @@ export const SubmitParams = z.object({
 });
 export type SubmitParams = z.infer<typeof SubmitParams>;
 export const LogsParams = z
-  .object({ agent_id: AgentId.optional(), run_id: z.string().min(1).optional(), follow: z.boolean().optional() })
+  .object({
+    agent_id: AgentId.optional(),
+    run_id: z.string().min(1).optional(),
+    follow: z.boolean().optional(),
+    /** replay only the last N stored events (live ones still follow) */
+    tail: z.number().int().min(0).optional(),
+    /** replay and forward only events at or after this ISO time */
+    since: z.iso.datetime({ offset: true }).optional(),
+  })
   .refine((p) => (p.agent_id === undefined) !== (p.run_id === undefined), { message: 'give exactly one of agent_id or run_id', path: ['run_id'] });
 export type LogsParams = z.infer<typeof LogsParams>;
 export const RunListParams = z.union([
@@ -132,12 +140,27 @@ function requireRun(runtime: Runtime, runId: string) {
   return rec;
 }
 
+/** `agent.logs_streaming`'s `tail` and `since`: which stored events are replayed (and, for since, forwarded). */
+type LogWindow = Pick<LogsParams, 'tail' | 'since'>;
+
+function sinceFilter(window: LogWindow): (e: AuditEvent) => boolean {
+  if (window.since === undefined) return () => true;
+  const from = Date.parse(window.since);
+  return (e) => Date.parse(e.ts) >= from;
+}
+
+function windowed(events: AuditEvent[], window: LogWindow): AuditEvent[] {
+  const after = events.filter(sinceFilter(window));
+  return window.tail === undefined ? after : window.tail === 0 ? [] : after.slice(-window.tail);
+}
+
 /** Opens the event stream of a run; ends with an `end` frame when the run ends (or at once without follow). */
-function streamRun(ctx: CallContext, runId: string, follow: boolean, done: Promise<RunRecord> | undefined): FrameStream {
+function streamRun(ctx: CallContext, runId: string, follow: boolean, done: Promise<RunRecord> | undefined, window: LogWindow): FrameStream {
   const { runtime } = ctx.daemon;
   const stream = new FrameStream(ctx.conn, ctx.id ?? null);
   const live = follow && done !== undefined;
-  replayAndFollow(runtime.audit, stream, (e) => e.run_id === runId, live, undefined, () => runtime.auditHistory({ runId }));
+  const after = sinceFilter(window);
+  replayAndFollow(runtime.audit, stream, (e) => e.run_id === runId && after(e), live, undefined, () => windowed(runtime.auditHistory({ runId }), window));
   if (live) endWith(stream, done);
   else {
     const rec = runtime.runs.get(runId);
@@ -280,7 +303,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       if (p.run_id !== undefined) {
         const rec = requireRun(runtime, p.run_id);
         const done = isTerminalRun(rec.state) ? undefined : runtime.goals.whenDone(rec.run_id);
-        const stream = streamRun(ctx, rec.run_id, follow, done);
+        const stream = streamRun(ctx, rec.run_id, follow, done, p);
         ctx.afterResponse(() => stream.start());
         return { run_id: rec.run_id, state: rec.state, follow };
       }
@@ -299,16 +322,17 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
         stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status, exit_code: status === 'stopped' ? 0 : status === 'failed' ? 1 : null });
         stream.close();
       };
+      const after = sinceFilter(p);
       replayAndFollow(
         runtime.audit,
         stream,
-        (e) => e.agent_id === agentId,
+        (e) => e.agent_id === agentId && after(e),
         follow && live,
         (e) => {
           if (e.type === 'AgentStopped') end('stopped');
           else if (e.type === 'AgentFailed') end('failed');
         },
-        () => runtime.auditHistory({ agentId }),
+        () => windowed(runtime.auditHistory({ agentId }), p),
       );
       if (!(follow && live)) end(info.state);
       ctx.afterResponse(() => stream.start());

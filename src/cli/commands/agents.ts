@@ -21,6 +21,11 @@ async function agentOrRun(client: DaemonClient, id: string): Promise<{ agent: Ag
   return { run: await client.call<RunRecord>('run.status', { run_id: id }) };
 }
 
+/** `  name       text`, later lines of a multi-line text indented under the first. */
+function field(name: string, text: string): string {
+  return `  ${name.padEnd(10)} ${text.replace(/\r?\n/g, `\n${' '.repeat(13)}`)}`;
+}
+
 function agentRows(agents: AgentInfo[]): string {
   return table(
     ['ID', 'NAME', 'STATE', 'LIFECYCLE', 'MODEL', 'CAPS', 'PARENT'],
@@ -50,10 +55,11 @@ export function registerAgents(program: Command): void {
           process.stdout.write(`${lines.join('\n')}\n`);
         } else {
           const r = found.run;
-          const lines = [`run ${r.run_id}`, `  state      ${r.state}`, `  goal       ${truncate(r.goal, 100)}`, `  workspace  ${r.workspace}`, `  created    ${r.created_at}`];
+          // the goal and the result in full: status is where an operator reads them
+          const lines = [`run ${r.run_id}`, `  state      ${r.state}`, field('goal', r.goal), `  workspace  ${r.workspace}`, `  created    ${r.created_at}`];
           if (r.ended_at) lines.push(`  ended      ${r.ended_at}`);
           if (r.error) lines.push(`  error      ${r.error.code}: ${r.error.message}`);
-          if (r.result) lines.push(`  result     ${truncate(r.result, 300)}`);
+          if (r.result) lines.push(field('result', r.result));
           const plan = (r as { plan?: { state: string; replans_used: number; subtasks: PlanTreeNode[] } }).plan;
           if (plan) lines.push(`  plan       ${plan.state}, ${plan.subtasks.length} subtasks, ${plan.replans_used} replans`, ...planTreeLines(plan.subtasks, '    '));
           process.stdout.write(`${lines.join('\n')}\n`);
