@@ -10,6 +10,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerPersistent } from './commands/persistent.js';
 import { registerRoles } from './commands/roles.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
@@ -44,6 +45,7 @@ program
 registerRun(program);
 registerSubmit(program);
 registerAgents(program);
+registerPersistent(program);
 registerRuns(program);
 registerLogs(program);
 registerMcp(program);

@@ -1,4 +1,5 @@
 import { ambiguous, byIdPrefix } from './id-resolve.js';
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ApprovalResponse } from '../approvals/approval-queue.js';
@@ -60,6 +61,8 @@ export const AgentSpawnParams = z.object(ManifestSource).refine(oneManifest, ONE
 export type AgentSpawnParams = z.infer<typeof AgentSpawnParams>;
 export const AgentIdParams = z.object({ agent_id: AgentId });
 export const AgentStopParams = z.object({ agent_id: AgentId, force: z.boolean().optional() });
+export const AgentPauseParams = AgentStopParams;
+export type AgentPauseParams = z.infer<typeof AgentPauseParams>;
 export type AgentIdParams = z.infer<typeof AgentIdParams>;
 export const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().min(1, 'must not be empty') });
 export type AgentRunParams = z.infer<typeof AgentRunParams>;
@@ -224,6 +227,45 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       }
       await daemon.runtime.stopAgent(id, 'stopped by operator');
       return { ok: true, agent_id: id };
+    },
+  },
+  'agent.pause': {
+    readOnly: false,
+    handle(params, { daemon }) {
+      const p = parseParams('agent.pause', AgentPauseParams, params);
+      const id = liveAgentId(daemon.runtime, p.agent_id);
+      if (id === daemon.runtime.goals.agent && p.force !== true) {
+        throw new AaosError(
+          ErrorCode.BOOTSTRAP_PROTECTED,
+          `agent ${id} is the bootstrap agent: while it is paused every goal waits; pause it with force (agentd pause --force ${id}) if that is what you want`,
+          { agent_id: id },
+        );
+      }
+      return { agent_id: id, agent: daemon.runtime.pauseAgent(id) };
+    },
+  },
+  'agent.resume': {
+    readOnly: false,
+    handle(params, { daemon }) {
+      const p = parseParams('agent.resume', AgentIdParams, params);
+      const id = liveAgentId(daemon.runtime, p.agent_id);
+      return { agent_id: id, agent: daemon.runtime.resumeAgent(id) };
+    },
+  },
+  'agent.send': {
+    readOnly: false,
+    async handle(params, { daemon }) {
+      const p = parseParams('agent.send', AgentRunParams, params);
+      const id = liveAgentId(daemon.runtime, p.agent_id);
+      const runId = randomUUID();
+      const outcome = daemon.runtime.supervisor.run(id, p.message, { runId });
+      // a refusal (mailbox full, shutting down) rejects before the delivery's first await;
+      // once the next turn of the event loop comes, the message is in the agent's mailbox
+      const refused = await Promise.race([outcome.then(() => undefined, (err: unknown) => err), new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
+      if (refused !== undefined) throw refused;
+      // the answer is the agent's business now: its events are in the audit log (agentd logs <agent>)
+      outcome.catch(() => {});
+      return { agent_id: id, run_id: runId, accepted: true };
     },
   },
   'agent.list': {

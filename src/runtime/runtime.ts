@@ -388,6 +388,37 @@ export class Runtime {
     new CapabilityStore(this.store).remove(agentId);
   }
 
+  /**
+   * Holds an agent's mailbox: messages to it queue (bounded by AAOS_MAILBOX_MAX) and wait
+   * for resumeAgent; what it is handling already goes on. Not kept across a restart.
+   */
+  pauseAgent(agentId: string): AgentInfo {
+    const info = this.supervisor.status(agentId);
+    if (info.state === 'paused') {
+      throw new AaosError(ErrorCode.INVALID_STATE_TRANSITION, `agent ${info.name} (${info.id}) is already paused; resume it with agentd resume ${info.id}`, { agent_id: info.id, from: info.state, to: 'paused' });
+    }
+    if (info.state !== 'running') {
+      const why = info.state === 'parked' ? ' (idle with no worker: it handles nothing until its next message)' : '';
+      throw new AaosError(ErrorCode.AGENT_NOT_RUNNING, `agent ${info.name} (${info.id}) is ${info.state}${why}; only a running agent can be paused`, { agent_id: info.id, state: info.state });
+    }
+    this.supervisor.pause(agentId);
+    if (agentId === this.goals.agent) {
+      this.setProblem('bootstrap-paused', `the bootstrap agent ${agentId} is paused: goals wait in its mailbox until agentd resume ${agentId}`);
+    }
+    return this.supervisor.status(agentId);
+  }
+
+  /** Lets a paused agent take its queued messages again. */
+  resumeAgent(agentId: string): AgentInfo {
+    const info = this.supervisor.status(agentId);
+    if (info.state !== 'paused') {
+      throw new AaosError(ErrorCode.INVALID_STATE_TRANSITION, `agent ${info.name} (${info.id}) is ${info.state}, not paused: nothing to resume`, { agent_id: info.id, from: info.state, to: 'running' });
+    }
+    this.supervisor.resume(agentId);
+    if (agentId === this.goals.agent) this.setProblem('bootstrap-paused', undefined);
+    return this.supervisor.status(agentId);
+  }
+
   /** Spawn the persistent agent that takes goals; after a restart it keeps its id, history and memory. */
   async startBootstrap(manifestPath: string): Promise<string> {
     const path = resolve(manifestPath);
