@@ -24,7 +24,6 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
   const MAILBOX = 3;
   const held = useDaemon({ env: { AAOS_MAILBOX_MAX: String(MAILBOX) } });
   const dir = mkdtempSync(join(tmpdir(), 'aaos-pa-'));
-  afterAll(() => removeDir(dir));
   const cli = (...args: string[]): Promise<AgentdResult> => runAgentd([...args, '--socket', held.current.socket], { cwd: dir, env: { NO_COLOR: '1' } });
   const json = async <T>(...args: string[]): Promise<T> => {
     const res = await cli(...args, '--json');
@@ -33,7 +32,10 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
   };
   // polling goes over one raw connection: a CLI process per poll is slow on a loaded machine
   let raw: RawClient | undefined;
-  afterAll(() => raw?.close());
+  afterAll(() => {
+    raw?.close();
+    removeDir(dir);
+  });
   const rpc = async <T>(method: string, params: unknown): Promise<T> => (raw ??= await RawClient.open(held.current.socket)).call<T>(method, params);
   const agentState = (agent: string): Promise<{ state: string; queued: number }> => rpc('agent.status', { agent_id: agent });
   /** run id → stop reason of each handled message, in the order they finished */
