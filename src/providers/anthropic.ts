@@ -139,12 +139,14 @@ export class AnthropicProvider implements ModelProvider {
   readonly id = 'anthropic';
   private readonly client: Anthropic;
   private readonly timeouts: ProviderTimeouts;
+  private readonly baseUrl: string;
 
   constructor(options: AnthropicProviderOptions) {
     this.timeouts = options.timeouts ?? DEFAULT_PROVIDER_TIMEOUTS;
+    this.baseUrl = options.baseURL ?? 'https://api.anthropic.com';
     this.client = new Anthropic({
       apiKey: options.apiKey,
-      baseURL: options.baseURL ?? 'https://api.anthropic.com',
+      baseURL: this.baseUrl,
       // retries belong to the gateway (shared backoff, audit); never let the SDK retry behind our back
       maxRetries: 0,
       // SDK notices (e.g. deprecated models) must never land on stdout, which may carry NDJSON audit
@@ -155,7 +157,7 @@ export class AnthropicProvider implements ModelProvider {
   }
 
   async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
-    const info: ProviderCallInfo = { provider: this.id, model: request.model, keyEnv: 'ANTHROPIC_API_KEY', ...(request.signal ? { signal: request.signal } : {}) };
+    const info: ProviderCallInfo = { provider: this.id, model: request.model, keyEnv: 'ANTHROPIC_API_KEY', baseUrl: this.baseUrl, ...(request.signal ? { signal: request.signal } : {}) };
     const body = toAnthropicRequest(request);
     const { json, text } = await callProviderJson((signal) => this.client.messages.create(body, { signal }).asResponse(), info, this.timeouts);
     return fromAnthropicResponse(checkAnthropicMessage(json, text, info), request.model);

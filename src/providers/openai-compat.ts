@@ -174,12 +174,14 @@ const SDK_LOGGER = new Console(process.stderr);
 
 export class OpenAICompatProvider implements ModelProvider {
   readonly id: OpenAICompatFlavor;
+  private readonly baseUrl: string;
   private readonly client: OpenAI;
   private readonly keyEnv: string | undefined;
   private readonly timeouts: ProviderTimeouts;
 
   constructor(options: OpenAICompatProviderOptions) {
     this.id = options.id;
+    this.baseUrl = options.baseURL;
     this.keyEnv = options.keyEnv;
     this.timeouts = options.timeouts ?? DEFAULT_PROVIDER_TIMEOUTS;
     this.client = new OpenAI({
@@ -195,7 +197,7 @@ export class OpenAICompatProvider implements ModelProvider {
   }
 
   async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
-    const info: ProviderCallInfo = { provider: this.id, model: request.model, ...(request.signal ? { signal: request.signal } : {}), ...(this.keyEnv ? { keyEnv: this.keyEnv } : {}) };
+    const info: ProviderCallInfo = { provider: this.id, model: request.model, baseUrl: this.baseUrl, ...(request.signal ? { signal: request.signal } : {}), ...(this.keyEnv ? { keyEnv: this.keyEnv } : {}) };
     const body = toChatRequest(this.id, request);
     const { json, text } = await callProviderJson((signal) => this.client.chat.completions.create(body, { signal }).asResponse(), info, this.timeouts);
     return fromChatResponse(checkChatCompletion(json, text, info), request);

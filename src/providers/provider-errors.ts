@@ -10,6 +10,8 @@ export interface ProviderCallInfo {
   model: string;
   /** the env var holding this provider's key, named in auth errors */
   keyEnv?: string;
+  /** the endpoint, named when it cannot be reached (credentials and query left out) */
+  baseUrl?: string;
   signal?: AbortSignal;
 }
 
@@ -25,6 +27,33 @@ function isTimeout(err: unknown): boolean {
 
 function isConnection(err: unknown): boolean {
   return err instanceof AnthropicSdk.APIConnectionError || err instanceof OpenAISdk.APIConnectionError;
+}
+
+/** `ECONNREFUSED`, `ENOTFOUND`…: the innermost cause's code, else its message. */
+function connectionReason(err: unknown): string {
+  let cause: unknown = err instanceof Error ? err.cause : undefined;
+  let reason = '';
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    reason = typeof code === 'string' ? code : cause.message;
+    cause = cause.cause;
+  }
+  // a message may quote the URL it failed on, credentials included (fetch does)
+  return reason.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s)]+/gi, (url) => displayUrl(url));
+}
+
+/** The URL without user, password or query: those may hold a key. */
+export function displayUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.href.replace(/\/$/, '');
+  } catch {
+    return '(an invalid URL)';
+  }
 }
 
 interface StatusError {
@@ -78,8 +107,15 @@ export function toProviderError(err: unknown, info: ProviderCallInfo, now: numbe
     return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: no answer before the request timed out`, base, { cause: err });
   }
   if (isConnection(err)) {
-    const reason = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: connection failed or was aborted before an answer${reason}`, base, { cause: err });
+    // nothing answered at the endpoint: say where we tried (a wrong *_BASE_URL is the usual cause)
+    const url = info.baseUrl ? displayUrl(info.baseUrl) : undefined;
+    const reason = connectionReason(err);
+    return new AaosError(
+      ErrorCode.MODEL_UNAVAILABLE,
+      `${where}: no connection${url ? ` connecting to ${url}` : ''}${reason ? ` (${reason})` : ''}`,
+      { ...base, connection: true, ...(url ? { url } : {}) },
+      { cause: err },
+    );
   }
   const status = asStatusError(err);
   if (!status) {

@@ -60,7 +60,8 @@ export interface RetryHooks {
 const RETRYABLE = new Set<string>([ErrorCode.MODEL_RATE_LIMITED, ErrorCode.MODEL_SERVER, ErrorCode.MODEL_TIMEOUT, ErrorCode.MODEL_BAD_RESPONSE]);
 
 export function isRetryable(err: unknown): err is AaosError {
-  return err instanceof AaosError && RETRYABLE.has(err.code);
+  // an endpoint that refused the connection may be restarting; a missing key (same code) is not retried
+  return err instanceof AaosError && (RETRYABLE.has(err.code) || (err.code === ErrorCode.MODEL_UNAVAILABLE && err.details?.['connection'] === true));
 }
 
 /**
@@ -78,7 +79,7 @@ export function retryDelayMs(err: AaosError, retry: number, policy: RetryPolicy,
 function retryReason(err: AaosError): string {
   const status = err.details?.['status'];
   const kind =
-    err.code === ErrorCode.MODEL_RATE_LIMITED ? 'rate limited' : err.code === ErrorCode.MODEL_TIMEOUT ? 'timed out' : err.code === ErrorCode.MODEL_BAD_RESPONSE ? 'bad response' : 'server error';
+    err.code === ErrorCode.MODEL_RATE_LIMITED ? 'rate limited' : err.code === ErrorCode.MODEL_TIMEOUT ? 'timed out' : err.code === ErrorCode.MODEL_BAD_RESPONSE ? 'bad response' : err.code === ErrorCode.MODEL_UNAVAILABLE ? 'no connection' : 'server error';
   return typeof status === 'number' ? `${kind} (HTTP ${status})` : kind;
 }
 
