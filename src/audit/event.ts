@@ -67,7 +67,10 @@ export interface AuditFields {
   HumanApprovalGranted: { approval_id: string; tool: string; scope: string };
   HumanApprovalDenied: { approval_id: string; tool: string; reason: string };
   HumanApprovalTimedOut: { approval_id: string; tool: string; timeout_ms: number };
-  RunSubmitted: { goal_preview: string; workspace: string };
+  /** `queued`: every goal slot was taken (AAOS_MAX_CONCURRENT_GOALS), so it waits; `goals_running` then */
+  RunSubmitted: { goal_preview: string; workspace: string; queued?: boolean; goals_running?: number };
+  /** the run left the queue and began; `queued_ms`: how long it waited for a slot */
+  RunStarted: { queued_ms: number };
   RunCompleted: { status: string; result_preview: string; elapsed_ms: number };
   RunResumed: { previous_state: string };
   /** a resumed run continues from its journal: stored model turns and tool results, calls made again or reported interrupted */

@@ -21,6 +21,8 @@ export class LiveView {
   private origin: number | undefined;
   private readonly depth = new Map<string, number>();
   private readonly plan = new PlanLiveView();
+  /** runs shown as queued, not yet started */
+  private readonly queuedRuns = new Set<string>();
 
   constructor(private readonly opts: LiveViewOptions) {
     this.origin = opts.origin;
@@ -47,8 +49,17 @@ export class LiveView {
     const planLine = this.plan.format(e, this.prefix(e));
     if (planLine !== undefined) return planLine;
     switch (e.type) {
-      case 'RunSubmitted':
-        return `${this.prefix(e)} ${this.paint(C.bold, '▶ run')} ${e.run_id ?? ''} ${this.paint(C.dim, e.goal_preview)}\n${' '.repeat(9)}workspace ${e.workspace}`;
+      case 'RunSubmitted': {
+        const head = `${this.prefix(e)} ${this.paint(C.bold, '▶ run')} ${e.run_id ?? ''} ${this.paint(C.dim, e.goal_preview)}\n${' '.repeat(9)}workspace ${e.workspace}`;
+        if (!e.queued) return head;
+        if (e.run_id) this.queuedRuns.add(e.run_id);
+        return `${head}\n${this.prefix(e)} ${this.paint(C.yellow, '⧗ queued')} ${this.paint(C.dim, `waiting for a goal slot (${e.goals_running ?? '?'} running; AAOS_MAX_CONCURRENT_GOALS)`)}`;
+      }
+      case 'RunStarted': {
+        const wasQueued = e.run_id !== undefined && this.queuedRuns.delete(e.run_id);
+        if (!wasQueued && !this.opts.verbose) return null;
+        return `${this.prefix(e)} ${this.paint(C.bold, '▶ running')}${wasQueued ? ` ${this.paint(C.dim, `after ${(e.queued_ms / 1000).toFixed(2)}s queued`)}` : ''}`;
+      }
       case 'AgentSpawned':
         this.depth.set(e.agent_id, e.depth);
         return `${this.prefix(e)} ${this.paint(C.green, '+ spawned')} ${this.paint(C.dim, `(${e.model}, depth ${e.depth}, ${e.lifecycle})`)}`;

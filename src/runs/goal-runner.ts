@@ -115,6 +115,8 @@ export class GoalRunner {
   }
 
   private enqueue(record: RunRecord): GoalHandle {
+    // whether it must wait for a slot: the live view shows it queued until RunStarted
+    const waits = this.active.size >= this.deps.maxConcurrent || this.queue.length > 0 || !this.agentId || this.holding || this.suspended;
     this.deps.emit({
       type: 'RunSubmitted',
       agent_id: record.agent_id,
@@ -122,6 +124,7 @@ export class GoalRunner {
       run_id: record.run_id,
       goal_preview: preview(record.goal),
       workspace: record.workspace,
+      ...(waits ? { queued: true, goals_running: this.active.size } : {}),
     });
     const done = new Promise<RunRecord>((resolve) => this.queue.push({ record, resolve }));
     this.settled.set(record.run_id, done);
@@ -196,7 +199,9 @@ export class GoalRunner {
     const started = performance.now();
     let final: RunRecord;
     try {
-      this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
+      const rec = this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
+      const queuedMs = Math.max(0, Date.parse(rec.started_at ?? '') - Date.parse(rec.created_at)) || 0;
+      this.deps.emit({ type: 'RunStarted', agent_id: rec.agent_id, agent_name: 'bootstrap', run_id: runId, queued_ms: queuedMs });
     } catch (err) {
       // the store cannot record the start (full disk): the goal is not run; it stays queued in the store
       const plain = toPlainError(err);
