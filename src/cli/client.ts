@@ -25,6 +25,8 @@ export interface StreamFrame {
 export interface OpenStream<R> {
   /** the method's result (e.g. `{run_id, workspace}`) */
   result: R;
+  /** the request id, which every frame of this stream carries as `stream` */
+  id: number;
   /** resolves with the `end` frame, or undefined when the connection closed first */
   ended: Promise<StreamFrame | undefined>;
 }
@@ -95,7 +97,8 @@ export class DaemonClient {
   /** Calls a streaming method; `onFrame` sees every frame (the end frame too). */
   async stream<R = unknown>(method: string, params: Record<string, unknown>, onFrame: (frame: StreamFrame) => void): Promise<OpenStream<R>> {
     // the id is known before the call so frames that follow the response are never missed
-    const key = String(this.nextId);
+    const id = this.nextId;
+    const key = String(id);
     let finish!: (frame: StreamFrame | undefined) => void;
     const ended = new Promise<StreamFrame | undefined>((r) => (finish = r));
     this.streams.set(key, {
@@ -107,7 +110,7 @@ export class DaemonClient {
     });
     try {
       const result = await this.call<R>(method, params);
-      return { result, ended };
+      return { result, id, ended };
     } catch (err) {
       this.streams.delete(key);
       throw err;

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import type { PendingApproval } from '../../approvals/approval-queue.js';
+import { STREAM_FRAME_VERSION } from '../../daemon/streams.js';
+import type { StreamFrame } from '../client.js';
 import { addDaemonOptions, printJson, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { FramePrinter } from '../frame-printer.js';
 import { table, truncate } from '../format.js';
+import { usageError } from '../usage.js';
 
 function pendingTable(pending: PendingApproval[]): string {
   if (pending.length === 0) return 'no pending approvals';
@@ -28,9 +31,14 @@ export function registerApprovals(program: Command): void {
         return ExitCode.OK;
       }
       const printer = new FramePrinter(process.stdout, { json: opts.json === true });
-      const { result, ended } = await client.stream<{ pending: PendingApproval[] }>('approval.watch_streaming', {}, (f) => printer.print(f));
-      if (opts.json) process.stdout.write(`${JSON.stringify({ kind: 'snapshot', pending: result.pending })}\n`);
+      // frames that arrive with the answer wait until the snapshot is printed: it comes first
+      let early: StreamFrame[] | undefined = [];
+      const { result, id, ended } = await client.stream<{ pending: PendingApproval[] }>('approval.watch_streaming', {}, (f) => (early ? early.push(f) : printer.print(f)));
+      // the answer as a frame of its own, so every line has the one frame shape (docs/api.md)
+      if (opts.json) process.stdout.write(`${JSON.stringify({ v: STREAM_FRAME_VERSION, kind: 'snapshot', stream: id, pending: result.pending })}\n`);
       else process.stdout.write(`${pendingTable(result.pending)}\n-- watching (Ctrl-C stops) --\n`);
+      for (const f of early) printer.print(f);
+      early = undefined;
       let stop!: () => void;
       const stopped = new Promise<'stopped'>((r) => (stop = () => r('stopped')));
       process.once('SIGINT', stop);
@@ -48,9 +56,7 @@ export function registerApprovals(program: Command): void {
   ).action((id: string, opts: DaemonFlags & { minutes?: string }) => {
     const minutes = opts.minutes === undefined ? undefined : Number(opts.minutes);
     if (minutes !== undefined && !(Number.isFinite(minutes) && minutes > 0)) {
-      process.stderr.write(`agentd approve: --minutes must be a positive number, got ${opts.minutes}\n`);
-      process.exitCode = ExitCode.USAGE;
-      return;
+      return usageError('approve', `--minutes must be a positive number, got '${opts.minutes}'`);
     }
     return withDaemon(opts, async (client) => {
       const res = await client.call('approval.respond', { id, decision: 'approve', ...(minutes !== undefined ? { scope: { minutes } } : {}) });
