@@ -10,7 +10,9 @@ export interface IdCandidate {
 }
 
 /** The error for a reference that matches several ids; lists each, as git does. */
-export function ambiguous(kind: 'agent' | 'run', ref: string, matches: readonly IdCandidate[], how: 'prefix' | 'name'): AaosError {
+export type IdKind = 'agent' | 'run' | 'approval' | 'token';
+
+export function ambiguous(kind: IdKind, ref: string, matches: readonly IdCandidate[], how: 'prefix' | 'name'): AaosError {
   const list = matches.map((m) => `${m.id} (${m.label})`).join(', ');
   return new AaosError(ErrorCode.ID_AMBIGUOUS, `${how} '${ref}' matches ${matches.length} ${kind}s: ${list}; give more of the id`, {
     ref,
@@ -23,7 +25,7 @@ export function ambiguous(kind: 'agent' | 'run', ref: string, matches: readonly 
  * The one candidate whose id starts with `ref` (git-style short ids); undefined when none does
  * or `ref` is too short to try; ID_AMBIGUOUS when several do.
  */
-export function byIdPrefix(kind: 'agent' | 'run', ref: string, candidates: Iterable<IdCandidate>): string | undefined {
+export function byIdPrefix(kind: IdKind, ref: string, candidates: Iterable<IdCandidate>): string | undefined {
   if (ref.length < MIN_ID_PREFIX) return undefined;
   const matches: IdCandidate[] = [];
   for (const c of candidates) if (c.id.startsWith(ref)) matches.push(c);

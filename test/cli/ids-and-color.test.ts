@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ambiguous, byIdPrefix } from '../../src/daemon/id-resolve.js';
 import { ErrorCode } from '../../src/errors/index.js';
-import { AGENTD, useDaemon } from '../daemon/daemon-process.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AGENTD, RawClient, useDaemon, writerManifest } from '../daemon/daemon-process.js';
 import { runAgentd } from '../support/run-agentd.js';
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -48,7 +50,33 @@ describe('agentd CLI: prefixes, names and colour', { timeout: 180_000 }, () => {
     expect(agent.stdout).toMatch(/^agent [0-9a-f-]{36} \(bootstrap\)/);
     const none = await runAgentd(['status', 'ffffffff-nothing', '--socket', daemon.socket]);
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain("no run with id or id prefix 'ffffffff-nothing'");
+    expect(none.stderr).toContain("AAOS_ERR_RUN_NOT_FOUND: no agent or run with id, name or id prefix 'ffffffff-nothing'");
+  });
+
+  it('approve and revoke take a unique prefix of an approval or token id too; an ambiguous one lists the candidates', async () => {
+    const dir = held.current.dataDir;
+    mkdirSync(join(dir, 'out'), { recursive: true });
+    const client = await RawClient.open(daemon.socket);
+    const { agent_id: agentId } = await client.call<{ agent_id: string }>('agent.spawn', { manifest: writerManifest(dir) });
+    const run = client.call<{ response: string }>('agent.run', { agent_id: agentId, message: join(dir, 'out', 'prefixed.txt') });
+    let pending: Array<{ id: string }> = [];
+    while (pending.length === 0) {
+      pending = (await client.call<{ pending: Array<{ id: string }> }>('approval.list')).pending;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const approve = await runAgentd(['approve', pending[0]!.id.slice(0, 8), '--socket', daemon.socket]);
+    expect(approve.code, approve.stderr).toBe(0);
+    expect((await run).response).toContain('tool said');
+
+    const { tokens } = await client.call<{ tokens: Array<{ id: string }> }>('capability.list', { agent_id: agentId });
+    expect(tokens.length).toBeGreaterThan(1);
+    const all = await runAgentd(['revoke', 'careful-writer', 'cap_', '--socket', daemon.socket]);
+    expect(all.code).toBe(1);
+    expect(all.stderr).toContain(`AAOS_ERR_ID_AMBIGUOUS: prefix 'cap_' matches ${tokens.length} tokens`);
+    const one = await runAgentd(['revoke', 'careful-writer', tokens[0]!.id.slice(0, 12), '--socket', daemon.socket]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain('revoked 1 token(s)');
+    client.close();
   });
 
   it('NO_COLOR and --no-color turn the live view colourless on a terminal', () => {

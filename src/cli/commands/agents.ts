@@ -1,25 +1,11 @@
 import type { Command } from 'commander';
 import type { AgentInfo } from '../../kernel/agent-table.js';
-import type { RunRecord } from '../../store/run-store.js';
-import { RemoteError, type DaemonClient } from '../client.js';
 import { addDaemonOptions, printJson, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { table, truncate } from '../format.js';
+import { usageError } from '../usage.js';
 import { planTreeLines, type PlanTreeNode } from '../plan-tree.js';
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof RemoteError && (err.code === 'AAOS_ERR_AGENT_NOT_FOUND' || err.code === 'AAOS_ERR_RUN_NOT_FOUND');
-}
-
-/** An agent first, then a run: ids never collide (both are UUIDs) and names only match agents. */
-async function agentOrRun(client: DaemonClient, id: string): Promise<{ agent: AgentInfo } | { run: RunRecord }> {
-  try {
-    return { agent: await client.call<AgentInfo>('agent.status', { agent_id: id }) };
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  return { run: await client.call<RunRecord>('run.status', { run_id: id }) };
-}
+import { resolveTarget } from '../target.js';
 
 /** `  name       text`, later lines of a multi-line text indented under the first. */
 function field(name: string, text: string): string {
@@ -46,7 +32,7 @@ export function registerAgents(program: Command): void {
   addDaemonOptions(program.command('status').description('show an agent (id or name) or a run').argument('<id>', 'agent id, agent name or run id')).action(
     (id: string, opts: DaemonFlags) =>
       withDaemon(opts, async (client) => {
-        const found = await agentOrRun(client, id);
+        const found = await resolveTarget(client, id);
         if (opts.json) printJson('agent' in found ? found.agent : found.run);
         else if ('agent' in found) {
           const a = found.agent;
@@ -77,15 +63,15 @@ export function registerAgents(program: Command): void {
   ).action(
     (id: string, opts: DaemonFlags & { force?: boolean }) =>
       withDaemon(opts, async (client) => {
-        try {
-          const res = await client.call<{ agent_id: string }>('agent.stop', { agent_id: id, ...(opts.force ? { force: true } : {}) });
+        // resolved first: a prefix that fits an agent and a run stops nothing
+        const found = await resolveTarget(client, id);
+        if ('agent' in found) {
+          const res = await client.call<{ agent_id: string }>('agent.stop', { agent_id: found.agent.id, ...(opts.force ? { force: true } : {}) });
           if (opts.json) printJson(res);
           else process.stdout.write(`stopped agent ${res.agent_id}\n`);
           return ExitCode.OK;
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
         }
-        const res = await client.call<{ run_id: string; state: string; cancelled: boolean }>('run.cancel', { run_id: id });
+        const res = await client.call<{ run_id: string; state: string; cancelled: boolean }>('run.cancel', { run_id: found.run.run_id });
         if (opts.json) printJson(res);
         else process.stdout.write(res.cancelled ? `cancelling run ${res.run_id}\n` : `run ${res.run_id} had already ended (${res.state})\n`);
         return ExitCode.OK;
@@ -121,9 +107,7 @@ export function registerAgents(program: Command): void {
       .option('--list', "show the agent's tokens instead of revoking"),
   ).action((agent: string, token: string | undefined, opts: DaemonFlags & { all?: boolean; list?: boolean }) => {
     if (!opts.list && (token === undefined) === (opts.all !== true)) {
-      process.stderr.write('agentd revoke: give a token id or --all (or --list to see the tokens)\n');
-      process.exitCode = ExitCode.USAGE;
-      return;
+      return usageError('revoke', 'give a token id or --all (or --list to see the tokens), not both');
     }
     return withDaemon(opts, async (client) => {
       if (opts.list) {

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { RunRecord } from '../../store/run-store.js';
-import { RemoteError, type DaemonClient } from '../client.js';
+import { ErrorCode, isAaosError } from '../../errors/index.js';
+import type { DaemonClient } from '../client.js';
 import { addDaemonOptions, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { FramePrinter } from '../frame-printer.js';
 import { parseSince, SINCE_FORMS } from '../since.js';
+import { resolveTarget } from '../target.js';
 import { usageError } from '../usage.js';
 
 export interface LogsFlags extends DaemonFlags {
@@ -15,12 +17,17 @@ export interface LogsFlags extends DaemonFlags {
   since?: string;
 }
 
-/** A run (its record: times count from its submission) or an agent id or name: which one it is decides the stream. */
+/**
+ * A run (its record: times count from its submission) or an agent: which one it is decides
+ * the stream. An agent the daemon no longer knows may still have events in the durable
+ * log, so an id that is neither is asked for as an agent's.
+ */
 async function target(client: DaemonClient, id: string): Promise<{ run: RunRecord } | { agent_id: string }> {
   try {
-    return { run: await client.call<RunRecord>('run.status', { run_id: id }) };
+    const found = await resolveTarget(client, id);
+    return 'run' in found ? found : { agent_id: found.agent.id };
   } catch (err) {
-    if (err instanceof RemoteError && err.code === 'AAOS_ERR_RUN_NOT_FOUND') return { agent_id: id };
+    if (isAaosError(err, ErrorCode.RUN_NOT_FOUND)) return { agent_id: id };
     throw err;
   }
 }
