@@ -1,6 +1,6 @@
 import { ambiguous, byIdPrefix } from './id-resolve.js';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ApprovalResponse } from '../approvals/approval-queue.js';
 import type { AuditEvent } from '../audit/event.js';
@@ -124,6 +124,15 @@ function liveAgentId(runtime: Runtime, ref: string): string {
   const id = findLiveAgent(runtime, ref);
   if (!id) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent with id, name or id prefix '${ref}'`, { agent_id: ref });
   return id;
+}
+
+/**
+ * An operator's message (agent.run, agent.send) is a run of its own, with a workspace under
+ * the data dir like a goal's (`{workspace}` in scripts and prompts); made when first written.
+ */
+function messageRun(runtime: Runtime): { runId: string; workspace: string } {
+  const runId = randomUUID();
+  return { runId, workspace: join(runtime.dataDir, 'workspace', runId) };
 }
 
 async function spawnFrom(runtime: Runtime, p: { manifest?: string | undefined; manifest_path?: string | undefined }): Promise<AgentInfo> {
@@ -257,15 +266,15 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     async handle(params, { daemon }) {
       const p = parseParams('agent.send', AgentRunParams, params);
       const id = liveAgentId(daemon.runtime, p.agent_id);
-      const runId = randomUUID();
-      const outcome = daemon.runtime.supervisor.run(id, p.message, { runId });
+      const run = messageRun(daemon.runtime);
+      const outcome = daemon.runtime.supervisor.run(id, p.message, run);
       // a refusal (mailbox full, shutting down) rejects before the delivery's first await;
       // once the next turn of the event loop comes, the message is in the agent's mailbox
       const refused = await Promise.race([outcome.then(() => undefined, (err: unknown) => err), new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
       if (refused !== undefined) throw refused;
       // the answer is the agent's business now: its events are in the audit log (agentd logs <agent>)
       outcome.catch(() => {});
-      return { agent_id: id, run_id: runId, accepted: true };
+      return { agent_id: id, run_id: run.runId, accepted: true };
     },
   },
   'agent.list': {
@@ -291,7 +300,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     async handle(params, { daemon }) {
       const p = parseParams('agent.run', AgentRunParams, params);
       const id = liveAgentId(daemon.runtime, p.agent_id);
-      return runSummary(await daemon.runtime.supervisor.run(id, p.message));
+      return runSummary(await daemon.runtime.supervisor.run(id, p.message, messageRun(daemon.runtime)));
     },
   },
   'agent.spawn_and_run': {
@@ -454,7 +463,10 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       const p = parseParams('approval.respond', ApprovalResponse, params);
-      return daemon.runtime.approvals.respond(p);
+      const { pending } = daemon.runtime.approvals.list();
+      // an exact id (also one already answered, which says so) wins over a prefix
+      const id = pending.some((a) => a.id === p.id) ? p.id : (byIdPrefix('approval', p.id, pending.map((a) => ({ id: a.id, label: `${a.agent_name} wants ${a.tool}` }))) ?? p.id);
+      return daemon.runtime.approvals.respond({ ...p, id });
     },
   },
   'approval.watch_streaming': {
@@ -483,7 +495,9 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const caps = daemon.runtime.supervisor.capabilities;
       const id = liveAgentId(daemon.runtime, p.agent_id);
       if (p.all) return { agent_id: id, revoked: caps.revokeAll(id, 'revoked by operator', { durable: true }) };
-      const token = caps.list(id).find((t) => t.id === p.token_id);
+      const tokens = caps.list(id);
+      const tokenId = tokens.some((t) => t.id === p.token_id) ? p.token_id : byIdPrefix('token', p.token_id!, tokens.map((t) => ({ id: t.id, label: JSON.stringify(t.capability) })));
+      const token = tokens.find((t) => t.id === tokenId);
       if (!token) {
         throw new AaosError(ErrorCode.CAPABILITY_UNKNOWN_HANDLE, `agent ${id} holds no token '${p.token_id}'; \`agentd revoke\` needs an id from capability.list`, {
           agent_id: id,
