@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,16 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
       expect(res.code).toBe(1);
       expect(res.stderr).toContain('AAOS_ERR_AGENT_NOT_FOUND');
     }
+  });
+
+  it('the agent of agentd init answers agentd ask, writing into the workspace of that message', async () => {
+    expect((await runAgentd(['init', 'starter'], { cwd: dir })).code).toBe(0);
+    expect((await cli('spawn', 'starter.yaml')).code).toBe(0);
+    const asked = await cli('ask', 'starter', 'what came in?');
+    expect(asked.code, asked.stderr).toBe(0);
+    const answer = /^Done: the answer is in (\S+)$/m.exec(asked.stdout)?.[1];
+    expect(answer).toMatch(new RegExp(`^${held.current.dataDir}/workspace/[0-9a-f-]{36}/answer\\.md$`));
+    expect(readFileSync(answer!, 'utf8')).toContain('what came in?');
   });
 
   it('a daemon stops in order with a paused agent holding queued messages', async () => {

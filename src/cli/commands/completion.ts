@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../exit-codes.js';
+import { usageError } from '../usage.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 type Shell = (typeof SHELLS)[number];
@@ -61,9 +61,7 @@ export function registerCompletion(program: Command): void {
     .argument('<shell>', SHELLS.join(' | '))
     .action((shell: string) => {
       if (!(SHELLS as readonly string[]).includes(shell)) {
-        process.stderr.write(`agentd completion: unknown shell '${shell}'; allowed: ${SHELLS.join(', ')}\n`);
-        process.exitCode = ExitCode.USAGE;
-        return;
+        return usageError('completion', `unknown shell '${shell}'; allowed: ${SHELLS.join(', ')}`);
       }
       const table = commandTable(program);
       const script = { bash: bashScript, zsh: zshScript, fish: fishScript }[shell as Shell](table);

@@ -3,6 +3,7 @@ import { RunState, type RunRecord } from '../../store/run-store.js';
 import { addDaemonOptions, printJson, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { table, truncate } from '../format.js';
+import { usageError } from '../usage.js';
 
 export function registerRuns(program: Command): void {
   addDaemonOptions(
@@ -13,10 +14,8 @@ export function registerRuns(program: Command): void {
       .option('--limit <n>', 'at most this many runs (default 100)'),
   ).action((opts: DaemonFlags & { state?: string; limit?: string }) => {
     const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-      process.stderr.write(`agentd runs: --limit must be a positive whole number, got ${opts.limit}\n`);
-      process.exitCode = ExitCode.USAGE;
-      return;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10_000)) {
+      return usageError('runs', `--limit must be a whole number from 1 to 10000, got '${opts.limit}'`);
     }
     return withDaemon(opts, async (client) => {
       const { runs } = await client.call<{ runs: RunRecord[] }>('run.list', { ...(opts.state ? { state: opts.state } : {}), ...(limit ? { limit } : {}) });

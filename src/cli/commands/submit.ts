@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { StreamFrame } from '../client.js';
 import { addDaemonOptions, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
@@ -63,15 +63,12 @@ export function registerSubmit(program: Command): void {
     .option('--cancel', 'make Ctrl-C cancel the run instead of detaching from it')
     .option('-v, --verbose', 'show every event in the live view')
     .option('--plan', 'run the goal as a plan of subtasks over the role catalog (same as --orchestration plan)')
-    .option('--orchestration <mode>', 'direct (the bootstrap agent), plan, or auto (one model call decides); default: the daemon\'s AAOS_ORCHESTRATION');
+    .addOption(
+      new Option('--orchestration <mode>', "direct (the bootstrap agent), plan, or auto (one model call decides); default: the daemon's AAOS_ORCHESTRATION").choices(['direct', 'plan', 'auto', 'persistent']),
+    );
   addDaemonOptions(cmd, { json: false });
   cmd.option('--json', 'print the stream frames as NDJSON instead of the live view');
   cmd.action(async (goal: string, opts: SubmitFlags) => {
-    if (opts.orchestration !== undefined && !['direct', 'plan', 'auto', 'persistent'].includes(opts.orchestration)) {
-      process.stderr.write(`agentd submit: --orchestration must be direct, plan or auto, got '${opts.orchestration}'\n`);
-      process.exitCode = ExitCode.USAGE;
-      return;
-    }
     process.exitCode = await submitCommand(goal, opts);
   });
 }
