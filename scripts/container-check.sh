@@ -170,6 +170,12 @@ check "start again on the same bind mount" "$engine" start "$name"
 check "healthy again" wait_healthy
 again=$("$engine" exec "$name" agentd health --json | json bootstrap_agent_id)
 [ -n "$boot_id" ] && [ "$again" = "$boot_id" ] && ok "the bootstrap agent kept its id across the restart ($boot_id)" || not_ok "the bootstrap agent kept its id across the restart" "before '$boot_id', after '$again'"
+# killed, not stopped: the next start finds the store and the data dir lock as a crash leaves them
+check "kill -s KILL" "$engine" kill -s KILL "$name"
+check "start after the kill" "$engine" start "$name"
+check "healthy after the kill" wait_healthy
+again=$("$engine" exec "$name" agentd health --json | json bootstrap_agent_id)
+[ "$again" = "$boot_id" ] && ok "the bootstrap agent kept its id across the kill" || not_ok "the bootstrap agent kept its id across the kill" "before '$boot_id', after '$again'"
 check "stop exits 0 again" "$engine" stop -t 30 "$name"
 
 # ── one flag away: goals on stdin ─────────────────────────────────────────────
