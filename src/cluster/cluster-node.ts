@@ -8,6 +8,7 @@ import type { Orchestration } from '../orchestration/orchestrator.js';
 import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
 import type { RunRecord } from '../store/run-store.js';
 import { ClusterControl, type LocalControl } from './control.js';
+import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
 import { AgentLocation, CLUSTER_NAMES, isKvKeyPart, ClusterGoal, ClusterRun, NodeBeat, PersistentAgent } from './records.js';
 
 export interface ClusterOptions {
@@ -24,10 +25,14 @@ export interface ClusterOptions {
   local: LocalControl & {
     /** the agents that live here now */
     agents(): AgentLocation[];
+    /** agents this node may still spawn */
+    freeAgentSlots(): number;
     /** the persistent agents recorded here (so other nodes can find them while this node is down) */
     persistentAgents(): Array<Omit<PersistentAgent, 'home'>>;
   };
   log: (line: string) => void;
+  /** with the cluster key: children placed on other nodes, envelopes to agents there */
+  remoteAgents?: Omit<RemoteAgentsOptions, 'publishRevoked' | 'isRevoked' | 'log'>;
 }
 
 /** Where an agent lives: announced by a live node, or recorded as a persistent agent whose node is down. */
@@ -60,6 +65,8 @@ export class ClusterNode {
   private readonly registered = new Map<string, string>();
   /** revocations and agent stops that reach every node */
   readonly control: ClusterControl;
+  /** agents across nodes (only with the cluster key) */
+  private remote: RemoteAgents | undefined;
 
   private constructor(
     readonly nodeId: string,
@@ -115,6 +122,12 @@ export class ClusterNode {
       const stops = await kvm.create(CLUSTER_NAMES.stops, { history: 1 });
       const node = new ClusterNode(nodeId, nc, js, nodes, runs, done, persistent, { revocations, stops }, opts);
       await node.control.start();
+      if (opts.remoteAgents) {
+        const remote = new RemoteAgents(nodeId, nc, { ...opts.remoteAgents, publishRevoked: (id, reason) => node.control.revokedHere(id, reason), isRevoked: (id) => node.control.isRevoked(id), log: opts.log });
+        remote.start();
+        node.remote = remote;
+        opts.remoteAgents.supervisor.attachRemote(remote);
+      }
       await node.beat();
       node.beatTimer = setInterval(() => void node.beat().catch((e: unknown) => opts.log(`agentd: cluster heartbeat failed: ${toPlainError(e).message}`)), opts.heartbeatMs);
       node.pulling = node.pull();
@@ -240,6 +253,7 @@ export class ClusterNode {
     this.closing = true;
     clearInterval(this.beatTimer);
     this.control.stop();
+    this.remote?.stop();
     for (const msg of this.inflight.values()) msg.nak();
     this.inflight.clear();
     await this.pulling;
@@ -263,8 +277,11 @@ export class ClusterNode {
       load: loadavg()[0] ?? 0,
       at: new Date().toISOString(),
       agents: this.opts.local.agents(),
+      free_agent_slots: this.opts.local.freeAgentSlots(),
+      remote_agents: this.remote !== undefined,
     };
     await this.nodes.put(this.nodeId, JSON.stringify(beat));
+    if (this.remote) this.remote.onBeats(await this.liveNodes());
     await this.registerPersistent();
   }
 

@@ -39,6 +39,8 @@ const APPLIED_KEEP = 10_000;
  */
 export class ClusterControl {
   private readonly applied = new Map<string, Promise<number>>();
+  /** tokens revoked on their own node (records without an agent): a spawn carrying a narrowing of one arrives too late */
+  private readonly revokedTokens = new Set<string>();
   private readonly watchers: Array<{ stop(): void }> = [];
   private sub: Subscription | undefined;
 
@@ -149,8 +151,14 @@ export class ClusterControl {
     return done;
   }
 
+  /** Was this token revoked on its node (as far as this node has heard)? */
+  isRevoked(tokenId: string): boolean {
+    return this.revokedTokens.has(tokenId);
+  }
+
   private applyRevocation(rec: RevocationRecord): number {
     const reason = `${rec.reason} (recorded by node ${rec.by})`;
+    if (rec.token_id !== undefined && rec.agent_id === undefined) this.revokedTokens.add(rec.token_id);
     if (rec.token_id !== undefined) return this.local.revokeToken(rec.token_id, reason, rec.agent_id);
     return rec.agent_id !== undefined ? this.local.revokeAll(rec.agent_id, reason) : 0;
   }

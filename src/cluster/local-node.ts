@@ -30,10 +30,28 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
         parent_id: a.parent_id,
         ...(a.id === runtime.goals.agent ? { bootstrap: true } : {}),
       })),
+    freeAgentSlots: () => Math.max(0, runtime.config.get('AAOS_MAX_AGENTS') - sup.agents.size),
     persistentAgents: () =>
       runtime.agentStore
         .list()
         .filter((a) => sup.agents.get(a.id))
         .map((a) => ({ id: a.id, name: a.name, manifest_yaml: a.manifest_yaml, ...(a.manifest_path ? { manifest_path: a.manifest_path } : {}), created_at: a.created_at })),
+  };
+}
+
+/** With AAOS_CLUSTER_KEY set: this node places children on other nodes and takes theirs. */
+export function remoteAgentsOf(runtime: Runtime): ClusterOptions['remoteAgents'] {
+  const key = runtime.config.get('AAOS_CLUSTER_KEY');
+  if (!key) return undefined;
+  return {
+    key,
+    placement: runtime.config.get('AAOS_CLUSTER_PLACEMENT'),
+    supervisor: runtime.supervisor,
+    // a child's run may take as long as any run, plus a minute for the hops
+    requestTimeoutMs: runtime.config.get('AAOS_RUN_TIMEOUT_MS') + 60_000,
+    onRevoked: (listener) =>
+      runtime.audit.subscribe((e) => {
+        if (e.type === 'CapabilityRevoked' && typeof e.token_id === 'string') listener(e.token_id, typeof e.reason === 'string' ? e.reason : 'revoked');
+      }),
   };
 }

@@ -74,6 +74,10 @@ export const NodeBeat = z.strictObject({
   at: z.string(),
   /** the agents that live on this node now */
   agents: z.array(AgentLocation).default([]),
+  /** agents it may still spawn (AAOS_MAX_AGENTS minus live ones) */
+  free_agent_slots: z.int().default(0),
+  /** it takes children and envelopes from other nodes (it has the cluster key) */
+  remote_agents: z.boolean().default(false),
 });
 export type NodeBeat = z.infer<typeof NodeBeat>;
 

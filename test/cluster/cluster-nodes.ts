@@ -20,10 +20,12 @@ export class TestCluster {
   private constructor(
     readonly nats: NatsServer,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly bootstrap: string | undefined,
   ) {}
 
-  static async start(ids: string[], env: NodeJS.ProcessEnv): Promise<TestCluster> {
-    const cluster = new TestCluster(await startNats(), env);
+  /** `bootstrap`: the manifest every node's bootstrap agent is spawned from (default: the bundled one) */
+  static async start(ids: string[], env: NodeJS.ProcessEnv, opts: { bootstrap?: string } = {}): Promise<TestCluster> {
+    const cluster = new TestCluster(await startNats(), env, opts.bootstrap);
     try {
       await Promise.all(ids.map((id) => cluster.startNode(id)));
     } catch (err) {
@@ -41,7 +43,12 @@ export class TestCluster {
 
   /** Starts (or, with `dir`, restarts on its old data dir) one node. */
   async startNode(id: string, dir = tempDataDir(), env: NodeJS.ProcessEnv = {}): Promise<TestNode> {
-    const proc = await startDaemon({ dataDir: dir, env: { ...this.env, ...env, AAOS_NODE_ID: id }, args: ['--cluster', this.nats.url] });
+    const proc = await startDaemon({
+      dataDir: dir,
+      env: { ...this.env, ...env, AAOS_NODE_ID: id },
+      args: ['--cluster', this.nats.url],
+      ...(this.bootstrap ? { bootstrap: this.bootstrap } : {}),
+    });
     const n: TestNode = { id, proc, dir, client: await RawClient.open(proc.socket) };
     this.nodes.set(id, n);
     return n;
