@@ -7,7 +7,6 @@ import type { ClusterNode } from '../cluster/cluster-node.js';
 import { revokeInCluster, stopInCluster } from '../cluster/operator.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
-import { loadManifestFile } from '../manifest/parse.js';
 import { runSummary } from '../protocol/run-summary.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RunState, type RunRecord } from '../store/run-store.js';
