@@ -9,7 +9,7 @@ import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
 import type { RunRecord } from '../store/run-store.js';
 import { ClusterControl, type LocalControl } from './control.js';
 import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
-import { AgentLocation, CLUSTER_NAMES, isKvKeyPart, ClusterGoal, ClusterRun, NodeBeat, PersistentAgent } from './records.js';
+import { type AgentLocation, CLUSTER_NAMES, isKvKeyPart, ClusterGoal, ClusterRun, NodeBeat, PersistentAgent } from './records.js';
 
 export interface ClusterOptions {
   url: string;

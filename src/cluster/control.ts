@@ -132,7 +132,7 @@ export class ClusterControl {
       }
       const kv = req.bucket === 'stops' ? this.stops : this.revocations;
       const entry = await kv.get(req.key, { revision: req.revision });
-      if (!entry || entry.operation !== 'PUT') throw new AaosError(ErrorCode.PROTOCOL, `no ${req.bucket} record ${req.key} at revision ${req.revision}`);
+      if (entry?.operation !== 'PUT') throw new AaosError(ErrorCode.PROTOCOL, `no ${req.bucket} record ${req.key} at revision ${req.revision}`);
       return { ok: true, revoked: await this.apply(req.bucket, entry), node_id: this.nodeId };
     } catch (err) {
       const plain = toPlainError(err);

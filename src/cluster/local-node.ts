@@ -39,11 +39,11 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
   };
 }
 
-/** With AAOS_CLUSTER_KEY set: this node places children on other nodes and takes theirs. */
-export function remoteAgentsOf(runtime: Runtime): ClusterOptions['remoteAgents'] {
+/** With AAOS_CLUSTER_KEY set: this node places children on other nodes and takes theirs (spread into the join options). */
+export function remoteAgentsOf(runtime: Runtime): Pick<ClusterOptions, 'remoteAgents'> {
   const key = runtime.config.get('AAOS_CLUSTER_KEY');
-  if (!key) return undefined;
-  return {
+  if (!key) return {};
+  const remoteAgents: NonNullable<ClusterOptions['remoteAgents']> = {
     key,
     placement: runtime.config.get('AAOS_CLUSTER_PLACEMENT'),
     supervisor: runtime.supervisor,
@@ -54,4 +54,5 @@ export function remoteAgentsOf(runtime: Runtime): ClusterOptions['remoteAgents']
         if (e.type === 'CapabilityRevoked' && typeof e.token_id === 'string') listener(e.token_id, typeof e.reason === 'string' ? e.reason : 'revoked');
       }),
   };
+  return { remoteAgents };
 }

@@ -87,7 +87,11 @@ beforeAll(async () => {
   cluster = await TestCluster.start([], { AAOS_CLUSTER_KEY: KEY, AAOS_CLUSTER_HEARTBEAT_MS: '500', AAOS_MAX_CONCURRENT_GOALS: '1', AAOS_SPAWN_RETRIES: '0' }, { bootstrap });
   await Promise.all(IDS.map((id) => cluster.startNode(id, undefined, { AAOS_AUDIT_FILE: join(dir, `audit-${id}.ndjson`) })));
   nc = await connect({ servers: cluster.nats.url });
-  nc.subscribe('aaos.node.*.spawn', { callback: (_err, msg: Msg) => captured.push({ subject: msg.subject, data: msg.data }) });
+  nc.subscribe('aaos.node.*.spawn', {
+    callback: (_err, msg: Msg) => {
+      captured.push({ subject: msg.subject, data: msg.data });
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -247,7 +247,7 @@ function joinCluster(runtime: Runtime, url: string, log: (line: string) => void)
     liveAgents: () => runtime.supervisor.list().length,
     local: localNodeOf(runtime),
     log,
-    ...(remoteAgentsOf(runtime) ? { remoteAgents: remoteAgentsOf(runtime) } : {}),
+    ...remoteAgentsOf(runtime),
   });
 }
 
