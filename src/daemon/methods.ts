@@ -106,7 +106,8 @@ function findLiveAgent(runtime: Runtime, ref: string): string | undefined {
 }
 
 function agentInfo(runtime: Runtime, ref: string): AgentInfo {
-  return runtime.supervisor.status(findLiveAgent(runtime, ref) ?? ref);
+  const id = findLiveAgent(runtime, ref) ?? ref;
+  return runtime.retiredAgents().find((a) => a.id === id) ?? runtime.supervisor.status(id);
 }
 
 function liveAgentId(runtime: Runtime, ref: string): string {
@@ -210,7 +211,8 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('agent.list', NoParams, params);
-      return { agents: daemon.runtime.supervisor.list() };
+      // live agents, then stopped ones whose state is kept (replaced bootstrap agents)
+      return { agents: [...daemon.runtime.supervisor.list(), ...daemon.runtime.retiredAgents()] };
     },
   },
   'agent.status': {
