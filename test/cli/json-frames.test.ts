@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AGENTD, removeDir } from '../daemon/daemon-process.js';
+import { StreamFrameLine } from '../../src/protocol/stream-frame.js';
 import { runAgentd } from '../support/run-agentd.js';
 
 describe('run --json writes the documented frames', { timeout: 120_000 }, () => {
@@ -14,6 +15,8 @@ describe('run --json writes the documented frames', { timeout: 120_000 }, () => 
     const res = await runAgentd(['run', '--stdin', '--json', '--data-dir', join(dir, 'a')], { env: { AAOS_SOCKET: '' }, input: 'one goal\n' });
     expect(res.code).toBe(0);
     const frames = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // the one frame shape of every --json stream (test/cli/ndjson-shape.test.ts has the others)
+    for (const f of frames) expect(StreamFrameLine.safeParse(f).success, JSON.stringify(f).slice(0, 200)).toBe(true);
     expect(frames.every((f) => f['v'] === 1 && f['stream'] === null && (f['kind'] === 'event' || f['kind'] === 'end'))).toBe(true);
     const end = frames.filter((f) => f['kind'] === 'end');
     expect(end).toHaveLength(1);
