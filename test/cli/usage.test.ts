@@ -49,7 +49,7 @@ describe('invalid command lines exit 2 and say what is allowed', { timeout: 600_
     { args: ['runs', '--state', 'bogus'], says: /Allowed choices are queued, running, completed, failed, cancelled, interrupted/ },
     { args: ['runs', '--limit', '0'], says: /--limit must be a whole number from 1 to 10000, got '0'/ },
     { args: ['runs', '--limit', 'many'], says: /--limit must be a whole number from 1 to 10000, got 'many'/ },
-    { args: ['submit', 'a goal', '--orchestration', 'swarm'], says: /Allowed choices are direct, plan, auto, persistent/ },
+    { args: ['submit', 'a goal', '--orchestration', 'swarm'], says: /--orchestration must be direct, plan or auto, got 'swarm'/ },
     { args: ['logs', 'x', '--tail', 'ten'], says: /--tail must be a whole number/ },
     { args: ['logs', 'x', '--since', 'last tuesday'], says: /--since must be a duration such as 90s, 10m/ },
     { args: ['approve', 'x', '--minutes', '-5'], says: /--minutes must be a positive number, got '-5'/ },

@@ -1,8 +1,9 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { StreamFrame } from '../client.js';
 import { addDaemonOptions, withDaemon, type DaemonFlags } from '../daemon-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { FramePrinter } from '../frame-printer.js';
+import { usageError } from '../usage.js';
 
 export interface SubmitFlags extends DaemonFlags {
   cancel?: boolean;
@@ -63,12 +64,14 @@ export function registerSubmit(program: Command): void {
     .option('--cancel', 'make Ctrl-C cancel the run instead of detaching from it')
     .option('-v, --verbose', 'show every event in the live view')
     .option('--plan', 'run the goal as a plan of subtasks over the role catalog (same as --orchestration plan)')
-    .addOption(
-      new Option('--orchestration <mode>', "direct (the bootstrap agent), plan, or auto (one model call decides); default: the daemon's AAOS_ORCHESTRATION").choices(['direct', 'plan', 'auto', 'persistent']),
-    );
+    .option('--orchestration <mode>', "direct (the bootstrap agent), plan, or auto (one model call decides); default: the daemon's AAOS_ORCHESTRATION");
   addDaemonOptions(cmd, { json: false });
   cmd.option('--json', 'print the stream frames as NDJSON instead of the live view');
   cmd.action(async (goal: string, opts: SubmitFlags) => {
+    // `persistent` is aaOS's name for direct: accepted, not advertised
+    if (opts.orchestration !== undefined && !['direct', 'plan', 'auto', 'persistent'].includes(opts.orchestration)) {
+      return usageError('submit', `--orchestration must be direct, plan or auto, got '${opts.orchestration}'`);
+    }
     process.exitCode = await submitCommand(goal, opts);
   });
 }
