@@ -704,7 +704,8 @@ export class Supervisor {
 
   /** The tools a model is shown: those the agent holds `tool:` for right now (revocation hides them at once). */
   private visibleTools(rec: AgentRecord) {
-    return this.tools.definitions((name) => this.capabilities.check(rec.id, { kind: 'tool', name }));
+    const check = this.capabilities.checker(rec.id);
+    return this.tools.definitions((name) => check({ kind: 'tool', name }));
   }
 
   private toolDeps() {

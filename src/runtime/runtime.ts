@@ -198,7 +198,7 @@ export class Runtime {
       maxCount: config.get('AAOS_AUDIT_MAX_EVENTS'),
       maxAgeMs: config.get('AAOS_AUDIT_MAX_AGE_DAYS') * DAY_MS,
     });
-    audit.addSink({ write: (e) => void auditStore.append(e), close: () => auditStore.settle() });
+    audit.addSink({ write: (e) => void auditStore.append(e), close: () => auditStore.close() });
     if (options.auditStream) audit.addSink(NdjsonSink.toStream(options.auditStream as never));
     // an append-only NDJSON copy for log shippers (AAOS_AUDIT_FILE)
     const auditFile = config.get('AAOS_AUDIT_FILE');
