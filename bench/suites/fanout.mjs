@@ -22,7 +22,7 @@ import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
 import { startProfiler } from '../lib/profile.mjs';
 import { startPerfSampler } from '../lib/perf-sampler.mjs';
-import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript, launcherOf } from '../lib/aaos.mjs';
+import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript } from '../lib/aaos.mjs';
 
 function scripts(dir, n, latencyMs) {
   const childTurns = [];

@@ -8,9 +8,9 @@ import type { ApprovalPersistence, ApprovalRecord } from './approval-record.js';
 export interface ApprovalAgent {
   id: string;
   name: string;
-  parentId?: string;
-  runId?: string;
-  traceId?: string;
+  parentId?: string | undefined;
+  runId?: string | undefined;
+  traceId?: string | undefined;
 }
 
 export interface ApprovalRequest {

@@ -6,7 +6,6 @@ import type { AuditEvent } from '../audit/event.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
-import { loadManifestFile } from '../manifest/parse.js';
 import { runSummary } from '../protocol/run-summary.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RunState, type RunRecord } from '../store/run-store.js';

@@ -23,7 +23,7 @@ import type { RunRecord } from '../../store/run-store.js';
 import { useColor } from '../color.js';
 import { ExitCode } from '../exit-codes.js';
 import { LiveView } from '../live-view.js';
-import { defaultDataDir, defaultSocketPath } from '../paths.js';
+import { defaultSocketPath } from '../paths.js';
 import { VERSION } from '../version.js';
 
 /** The bootstrap manifest shipped with the package (found from the installed files, not the working directory). */
