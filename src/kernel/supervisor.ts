@@ -96,6 +96,8 @@ export interface SpawnOptions {
   trace?: TraceParent;
   /** the run the agent is spawned for was cancelled: its worker is not started */
   signal?: AbortSignal;
+  /** a persistent agent registered without a worker: it starts on its first message, like one parked when idle */
+  parked?: boolean;
 }
 
 export interface ChildRunOptions {
@@ -219,6 +221,9 @@ export class Supervisor {
     const parent = options.parentId ? this.agents.require(options.parentId) : undefined;
     // a child cannot do without a human what its parent needed a human for
     const manifest = parent ? inheritApprovals(parsed, parent.manifest) : parsed;
+    if (options.parked && manifest.lifecycle !== 'persistent') {
+      throw new AaosError(ErrorCode.MANIFEST_INVALID, `agent ${manifest.name}: only a persistent agent can be registered parked (its lifecycle is ${manifest.lifecycle})`, { name: manifest.name });
+    }
     const depth = parent ? parent.depth + 1 : 0;
     const release = this.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
@@ -237,7 +242,7 @@ export class Supervisor {
         if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
       }
 
-      const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1, { livenessMs: this.watchdog.livenessMs });
+      const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1, { livenessMs: this.watchdog.livenessMs, ...(options.parked ? { parked: true } : {}) });
       rec = {
         id,
         name: manifest.name,
@@ -265,7 +270,7 @@ export class Supervisor {
         lifecycle: manifest.lifecycle,
       });
       this.opts.models.registerAgent(this.identity(rec), manifest.budget_config);
-      await this.startWorker(rec, options.signal);
+      if (!options.parked) await this.startWorker(rec, options.signal);
       return rec;
     } catch (err) {
       release();

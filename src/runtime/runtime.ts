@@ -198,7 +198,7 @@ export class Runtime {
       maxCount: config.get('AAOS_AUDIT_MAX_EVENTS'),
       maxAgeMs: config.get('AAOS_AUDIT_MAX_AGE_DAYS') * DAY_MS,
     });
-    audit.addSink({ write: (e) => void auditStore.append(e), close: () => auditStore.close() });
+    audit.addSink({ write: (e) => void auditStore.append(e), close: () => auditStore.settle() });
     if (options.auditStream) audit.addSink(NdjsonSink.toStream(options.auditStream as never));
     // an append-only NDJSON copy for log shippers (AAOS_AUDIT_FILE)
     const auditFile = config.get('AAOS_AUDIT_FILE');
@@ -338,7 +338,7 @@ export class Runtime {
    * Spawn an agent from manifest YAML or a manifest file. Persistent agents are
    * recorded so they come back with the same id (history, memory) after a restart.
    */
-  async spawnAgent(source: { yaml: string; baseDir?: string } | { path: string }, options: { id?: string; concurrency?: number } = {}): Promise<AgentInfo> {
+  async spawnAgent(source: { yaml: string; baseDir?: string } | { path: string }, options: { id?: string; concurrency?: number; parked?: boolean } = {}): Promise<AgentInfo> {
     const path = 'path' in source ? resolve(source.path) : undefined;
     const yaml = path ? readManifestSource(path).text : (source as { yaml: string }).yaml;
     const manifest = path

@@ -5,9 +5,9 @@ import { checkRecord } from './record.js';
 
 /**
  * One stored audit batch: the events appended together, with consecutive keys starting at
- * `first` (the record's own key). v3 keeps the events as one JSON text: the supervisor
- * serialises a batch with one native `JSON.stringify` and the audit writer thread stores
- * it as it is (v2 held an msgpack array of objects, packed on the supervisor thread).
+ * `first` (the record's own key). v3 keeps the events as one JSON text, made by one native
+ * `JSON.stringify` per batch (v2 held an msgpack array of event objects, whose packing was
+ * the largest audit cost on the supervisor thread).
  */
 export const AUDIT_V = 3;
 /** batches written by earlier versions stay readable */
@@ -69,16 +69,17 @@ export type AuditIndexDb = 'audit_by_agent' | 'audit_by_run';
 
 /** Index entries of one batch: one per agent and per run that has events in it. */
 export function auditIndexKeys(events: readonly Record<string, unknown>[], batchKey: number): Array<[AuditIndexDb, string]> {
-  const out = new Map<string, [AuditIndexDb, string]>();
-  const suffix = padNumber(batchKey);
+  const agents = new Set<string>();
+  const runs = new Set<string>();
   for (const event of events) {
-    for (const [dbName, field] of [['audit_by_agent', 'agent_id'], ['audit_by_run', 'run_id']] as const) {
-      const id = event[field];
-      if (typeof id === 'string' && isKeyableId(id)) {
-        const key = agentKey(id, suffix);
-        out.set(`${dbName}:${key}`, [dbName, key]);
-      }
-    }
+    const agent = event['agent_id'];
+    const run = event['run_id'];
+    if (typeof agent === 'string') agents.add(agent);
+    if (typeof run === 'string') runs.add(run);
   }
-  return [...out.values()];
+  const suffix = padNumber(batchKey);
+  const out: Array<[AuditIndexDb, string]> = [];
+  for (const id of agents) if (isKeyableId(id)) out.push(['audit_by_agent', agentKey(id, suffix)]);
+  for (const id of runs) if (isKeyableId(id)) out.push(['audit_by_run', agentKey(id, suffix)]);
+  return out;
 }

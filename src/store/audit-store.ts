@@ -1,6 +1,5 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
-import { auditIndexKeys, readAuditBatch, type AuditBatch } from './audit-batch.js';
-import { AuditWriter } from './audit-writer.js';
+import { AUDIT_V, type AuditBatch, type AuditRecord, auditIndexKeys, readAuditBatch } from './audit-batch.js';
 import { agentRange, isKeyableId } from './keys.js';
 import type { Store } from './lmdb-env.js';
 
@@ -37,12 +36,12 @@ export interface AuditQuery {
  * The durable audit log, in arrival order, indexed by agent and by run so `logs` after a
  * restart reads only the batches it needs. Bounded by count and/or age; pruning removes the
  * oldest batches first. Write-behind: an appended event is visible to `query` at once and
- * reaches LMDB with the other events of the next WRITE_BEHIND_MS as one batch, serialised
- * here with one JSON.stringify and written by the audit writer thread (audit-writer.ts), so
- * neither msgpack packing nor the commit runs on the supervisor thread (a synchronous
- * commit per event cost ~0.8 ms, most of a tool call's round trip). A process crash can
- * lose those last milliseconds of events; `settle()` waits until everything appended so
- * far is committed.
+ * reaches LMDB with the other events of the next WRITE_BEHIND_MS as one batch: one native
+ * JSON.stringify here (msgpack-packing the event objects was the supervisor's largest audit
+ * cost), then asynchronous puts that lmdb commits on its own thread (a synchronous commit
+ * per event cost ~0.8 ms, most of a tool call's round trip). A process crash can lose those
+ * last milliseconds of events; `settle()` waits until everything appended so far is
+ * committed.
  */
 export class AuditStore {
   readonly #store: Store;
@@ -50,7 +49,6 @@ export class AuditStore {
   readonly #maxAgeMs: number | undefined;
   readonly #batch: number;
   readonly #now: () => number;
-  readonly #writer: AuditWriter;
   #lastKey: number;
   /** key of the oldest stored event (count = lastKey - oldestKey + 1) */
   #oldestKey: number;
@@ -75,7 +73,6 @@ export class AuditStore {
     this.#maxAgeMs = options.maxAgeMs;
     this.#batch = options.pruneBatch ?? 1000;
     this.#now = options.now ?? Date.now;
-    this.#writer = new AuditWriter(store.path);
     const db = store.db('audit');
     const edge = (reverse: boolean): AuditBatch | undefined =>
       store.read('open audit', () => {
@@ -119,22 +116,30 @@ export class AuditStore {
     await this.#chain;
   }
 
-  /** Commits what was appended, then ends the writer thread (the store itself stays open). */
-  async close(): Promise<void> {
-    await this.settle();
-    await this.#writer.close();
-  }
-
   #writeBehind(): void {
     this.#scheduled = false;
     if (this.#pending.length === 0 || this.#store.closed) return;
     const batch = this.#pending;
     this.#pending = [];
     const first = batch[0]!.key;
+    const events = batch.map((e) => e.event);
     this.#writing.set(first, batch);
-    let committed: Promise<void>;
+    let committed: Promise<unknown>;
     try {
-      committed = this.#writer.write(first, this.#now(), JSON.stringify(batch.map((e) => e.event)));
+      const record: AuditRecord = { v: AUDIT_V, at: this.#now(), first, count: batch.length, events: JSON.stringify(events) };
+      // asynchronous puts: lmdb commits them on its own thread, in order
+      const writes: Promise<unknown>[] = [this.#store.db('audit').put(first, record)];
+      for (const [indexDb, indexKey] of auditIndexKeys(events, first)) writes.push(this.#store.db(indexDb).put(indexKey, first));
+      // a failed commit rejects every put with an error that carries its cause as one more
+      // rejected promise (commitError): each must be handled, or it ends the process
+      committed = Promise.all(
+        writes.map((w) =>
+          w.catch((err: unknown) => {
+            (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch(() => {});
+            throw err;
+          }),
+        ),
+      );
     } catch (err) {
       // an event JSON cannot express (a BigInt, a cycle): the batch is lost, and counted
       committed = Promise.reject(err);
@@ -148,8 +153,6 @@ export class AuditStore {
     );
     this.#chain = Promise.all([this.#chain, stored]).then(() => {
       this.#writing.delete(first);
-      // the supervisor's read snapshot may predate the writer's commit: the next read takes a new one
-      if (!this.#store.closed) this.#store.db('audit').resetReadTxn();
       try {
         this.#bound();
       } catch {
