@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ApprovalResponse } from '../approvals/approval-queue.js';
 import type { AuditEvent } from '../audit/event.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import { revokeInCluster, stopInCluster } from '../cluster/operator.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { runSummary } from '../protocol/run-summary.js';
@@ -105,7 +106,8 @@ function findLiveAgent(runtime: Runtime, ref: string): string | undefined {
 }
 
 function agentInfo(runtime: Runtime, ref: string): AgentInfo {
-  return runtime.supervisor.status(findLiveAgent(runtime, ref) ?? ref);
+  const id = findLiveAgent(runtime, ref) ?? ref;
+  return runtime.retiredAgents().find((a) => a.id === id) ?? runtime.supervisor.status(id);
 }
 
 function liveAgentId(runtime: Runtime, ref: string): string {
@@ -190,6 +192,9 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('agent.stop', AgentStopParams, params);
+      // in a cluster: an agent on any node, the stop recorded for every node
+      const cluster = daemon.runtime.cluster;
+      if (cluster) return stopInCluster(daemon.runtime, cluster, findLiveAgent(daemon.runtime, p.agent_id), p.agent_id, p.force === true);
       const id = liveAgentId(daemon.runtime, p.agent_id);
       if (id === daemon.runtime.goals.agent && p.force !== true) {
         throw new AaosError(
@@ -206,7 +211,8 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('agent.list', NoParams, params);
-      return { agents: daemon.runtime.supervisor.list() };
+      // live agents, then stopped ones whose state is kept (replaced bootstrap agents)
+      return { agents: [...daemon.runtime.supervisor.list(), ...daemon.runtime.retiredAgents()] };
     },
   },
   'agent.status': {
@@ -413,7 +419,11 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       const p = parseParams('capability.revoke', RevokeParams, params);
       const caps = daemon.runtime.supervisor.capabilities;
-      const id = liveAgentId(daemon.runtime, p.agent_id);
+      const cluster = daemon.runtime.cluster;
+      const localId = cluster ? findLiveAgent(daemon.runtime, p.agent_id) : undefined;
+      // in a cluster: an agent on any node; the revocation recorded for every node
+      if (cluster && (localId === undefined || p.all)) return revokeInCluster(cluster, localId, p);
+      const id = localId ?? liveAgentId(daemon.runtime, p.agent_id);
       if (p.all) return { agent_id: id, revoked: caps.revokeAll(id, 'revoked by operator', { durable: true }) };
       const token = caps.list(id).find((t) => t.id === p.token_id);
       if (!token) {
@@ -422,6 +432,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
           token_id: p.token_id,
         });
       }
+      if (cluster) return revokeInCluster(cluster, id, p);
       return { agent_id: id, revoked: caps.revoke(token.id, 'revoked by operator') ? 1 : 0 };
     },
   },

@@ -11,7 +11,8 @@ import type { AgentManifest } from '../manifest/schema.js';
 import type { Delivery, RunOutcome, RunResult, WorkerRequest } from '../protocol/index.js';
 import type { ModelResponse } from '../providers/model.js';
 import { makeEnvelope } from '../router/envelope.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, Router, type RouterAgent } from '../router/router.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, Router, type DeliveryContext, type RouterAgent } from '../router/router.js';
+import type { McpEnvelope } from '../router/envelope.js';
 import { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool } from '../tools/tool.js';
 import type { WorkerStats } from '../agent/control.js';
@@ -26,6 +27,8 @@ import { ManifestCache } from './manifest-cache.js';
 import { inheritApprovals } from './inherited-approvals.js';
 import { ManifestFileAccess } from './manifest-file-access.js';
 import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from './ports.js';
+import type { RemoteAgentsPort, RemoteSpawn } from './remote-agents.js';
+import type { TokenView } from './capability-token.js';
 import { resumeTranscript } from './resume-transcript.js';
 import { dispatchTool, hashInput, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
@@ -98,6 +101,8 @@ export interface SpawnOptions {
   signal?: AbortSignal;
   /** a persistent agent registered without a worker: it starts on its first message, like one parked when idle */
   parked?: boolean;
+  /** a child whose parent lives on another node: its depth, parent id and narrowed tokens came with the spawn */
+  adopted?: { parentId: string; depth: number; tokens: TokenView[] };
 }
 
 export interface ChildRunOptions {
@@ -159,6 +164,8 @@ export class Supervisor {
   private readonly watchdog: WatchdogLimits;
   private readonly restartLimits: RestartLimits;
   private shuttingDown = false;
+  /** set when this supervisor is a cluster node: agents on other nodes */
+  private remote: RemoteAgentsPort | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.dataDir = resolve(opts.dataDir);
@@ -176,35 +183,53 @@ export class Supervisor {
     this.router = new Router({
       resolve: (ref) => {
         const rec = this.agents.resolve(ref);
-        return rec && !isTerminal(rec.actor.state) ? this.routerAgent(rec) : undefined;
+        if (rec) return !isTerminal(rec.actor.state) ? this.routerAgent(rec) : undefined;
+        return this.remote?.resolve(ref);
       },
       authorize: (sender, request) => {
         this.capabilities.authorize(sender, request);
       },
       checkMailbox: (sender, recipient, method) => {
-        const refused = this.mailboxRefusal(this.agents.require(recipient.id), sender, method);
+        // an agent on another node: its node checks its mailbox
+        const local = this.agents.get(recipient.id);
+        const refused = local || !this.remote ? this.mailboxRefusal(this.agents.require(recipient.id), sender, method) : undefined;
         if (refused) throw refused;
       },
       deliver: (recipient, text, envelope, context, attachments) => {
-        const message = (envelope.params as { message?: unknown } | undefined)?.message;
-        return this.deliverEnvelope(this.agents.require(recipient.id), text, {
-          runId: context.runId,
-          ...(context.goalRunId ? { goalRunId: context.goalRunId } : {}),
-          ...(context.hop ? { trace: context.hop } : {}),
-          ...(attachments ? { attachments } : {}),
-          ...(typeof message === 'string' ? { messageText: message } : {}),
-          method: envelope.method,
-        });
+        if (!this.agents.get(recipient.id) && this.remote) {
+          if (attachments?.length) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, `agent ${recipient.name} lives on another node: attachments do not cross nodes`, { agent_id: recipient.id });
+          return this.remote.deliver(recipient, text, context);
+        }
+        return this.deliverRouted(recipient.id, text, envelope, context, attachments);
       },
       cancel: (recipient, runId, envelopeText, reason) => {
-        this.cancelRun(recipient.id, runId, reason, envelopeText);
+        if (!this.agents.get(recipient.id) && this.remote) this.remote.cancel(recipient, runId, envelopeText, reason);
+        else this.cancelRun(recipient.id, runId, reason, envelopeText);
       },
       emit: (e) => this.emit(e),
     }, { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
   }
 
+  /** An envelope the router (here, or the sender's node) authorised, into the recipient's mailbox. */
+  deliverRouted(recipientId: string, text: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome> {
+    const message = (envelope.params as { message?: unknown } | undefined)?.message;
+    return this.deliverEnvelope(this.agents.require(recipientId), text, {
+      runId: context.runId,
+      ...(context.goalRunId ? { goalRunId: context.goalRunId } : {}),
+      ...(context.hop ? { trace: context.hop } : {}),
+      ...(attachments ? { attachments } : {}),
+      ...(typeof message === 'string' ? { messageText: message } : {}),
+      method: envelope.method,
+    });
+  }
+
   emit(event: AuditInput): void {
     this.audit.emit(event);
+  }
+
+  /** Joins a cluster: children may be placed on other nodes and envelopes reach agents there. */
+  attachRemote(port: RemoteAgentsPort): void {
+    this.remote = port;
   }
 
   // ── spawning ────────────────────────────────────────────────────────────────
@@ -219,15 +244,17 @@ export class Supervisor {
     if (this.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
     const parsed = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
     const parent = options.parentId ? this.agents.require(options.parentId) : undefined;
+    const adopted = options.adopted;
     // a child cannot do without a human what its parent needed a human for
     const manifest = parent ? inheritApprovals(parsed, parent.manifest) : parsed;
     if (options.parked && manifest.lifecycle !== 'persistent') {
       throw new AaosError(ErrorCode.MANIFEST_INVALID, `agent ${manifest.name}: only a persistent agent can be registered parked (its lifecycle is ${manifest.lifecycle})`, { name: manifest.name });
     }
-    const depth = parent ? parent.depth + 1 : 0;
+    const depth = parent ? parent.depth + 1 : (adopted?.depth ?? 0);
     const release = this.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
-    const ref: AgentRef = { id, name: manifest.name, ...(parent ? { parentId: parent.id } : {}), ...(options.runId ? { runId: options.runId } : {}) };
+    const parentId = parent?.id ?? adopted?.parentId;
+    const ref: AgentRef = { id, name: manifest.name, ...(parentId ? { parentId } : {}), ...(options.runId ? { runId: options.runId } : {}) };
     let rec: AgentRecord | undefined;
     try {
       const grants = expandCapabilities(
@@ -237,6 +264,8 @@ export class Supervisor {
       );
       // denials of a delegation belong to the goal run the child was spawned for
       if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants, options.trace);
+      // narrowed on the parent's node: issued as they came, each under the token it was narrowed to there
+      else if (adopted) for (const t of adopted.tokens) this.capabilities.issue(ref, { capability: t.capability, constraints: t.constraints }, t.id);
       else {
         for (const g of grants) this.capabilities.issue(ref, g);
         if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
@@ -247,7 +276,7 @@ export class Supervisor {
         id,
         name: manifest.name,
         manifest,
-        parentId: parent?.id,
+        parentId,
         depth,
         createdAt: new Date().toISOString(),
         actor,
@@ -802,6 +831,9 @@ export class Supervisor {
       { kind: 'spawn_child', name: manifest.name },
       { tool: options.via, ...(options.trace ? { traceId: options.trace.traceId, spanId: options.trace.spanId } : {}) },
     );
+    // cluster: placed on another node, narrowed here all the same
+    const node = this.remote?.placeChild(manifest);
+    if (node !== undefined) return this.runRemoteChild(parent, manifest, message, options, node);
     const child = await this.spawnRecord(manifest, {
       // cancelled while waiting for a worker slot: the worker is never booted
       signal: options.signal,
@@ -811,6 +843,42 @@ export class Supervisor {
       ...(options.workspace ? { workspace: options.workspace } : {}),
     });
     options.onSpawned?.(child.id);
+    return this.runAndStop(child, message, options);
+  }
+
+  /**
+   * A child placed on another node: narrowed here exactly as a local child (its tokens stay
+   * here under its id, so a revocation of the parent's token reaches them), then run there
+   * with copies of those tokens.
+   */
+  private async runRemoteChild(parent: AgentRecord, parsed: AgentManifest, message: string, options: ChildRunOptions, node: string): Promise<ChildRunResult> {
+    const manifest = inheritApprovals(parsed, parent.manifest);
+    const child: AgentRef = { id: randomUUID(), name: manifest.name, parentId: parent.id, ...(options.runId ? { runId: options.runId } : {}) };
+    const grants = expandCapabilities(manifest, { data_dir: this.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) }, Date.now());
+    const tokens = this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, child, grants, options.trace);
+    options.onSpawned?.(child.id);
+    const spawn: RemoteSpawn = { child, manifest, depth: parent.depth + 1, tokens, message, ...(options.trace ? { trace: options.trace } : {}), ...(options.workspace ? { workspace: options.workspace } : {}) };
+    try {
+      return await this.remote!.runChild(node, spawn, options.signal);
+    } finally {
+      this.capabilities.revokeAll(child.id, 'its run on another node ended');
+      this.capabilities.forget(child.id);
+    }
+  }
+
+  /** A child whose parent lives on another node: spawned here with the tokens narrowed there, run, stopped. */
+  async runAdoptedChild(spawn: RemoteSpawn, signal: AbortSignal): Promise<ChildRunResult> {
+    const options = { signal, via: 'spawn from another node', ...(spawn.trace ? { trace: spawn.trace } : {}), ...(spawn.workspace ? { workspace: spawn.workspace } : {}) };
+    const child = await this.spawnRecord(spawn.manifest, {
+      ...options,
+      id: spawn.child.id,
+      adopted: { parentId: spawn.child.parentId ?? '', depth: spawn.depth, tokens: spawn.tokens },
+      ...(spawn.child.runId ? { runId: spawn.child.runId } : {}),
+    });
+    return this.runAndStop(child, spawn.message, options);
+  }
+
+  private async runAndStop(child: AgentRecord, message: string, options: Pick<ChildRunOptions, 'signal' | 'trace' | 'workspace'>): Promise<ChildRunResult> {
     try {
       // cancelled (or timed out) while the child's worker was starting: it runs nothing
       if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });

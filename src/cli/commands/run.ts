@@ -6,6 +6,7 @@ import type { Config } from '../../config/config.js';
 import { readSetting, type EnvRecord } from '../../config/config.js';
 import { loadStartConfig } from '../../config/config-file.js';
 import { ClusterNode } from '../../cluster/cluster-node.js';
+import { localNodeOf, remoteAgentsOf } from '../../cluster/local-node.js';
 import { SETTINGS } from '../../config/settings.js';
 import { Daemon, FORCED_STOP_DEADLINE_MS } from '../../daemon/daemon.js';
 import { lockDataDir, type DataDirLock } from '../../daemon/data-dir-lock.js';
@@ -188,8 +189,9 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   try {
     if (bootstrap) {
-      await runtime.startBootstrap(bootstrap);
-      err(`agentd: bootstrap agent from ${bootstrap}`);
+      const boot = await runtime.startBootstrap(bootstrap);
+      for (const old of boot.retired) err(`agentd: ${bootstrap} changed: the previous bootstrap agent ${old} is stopped (its history and memory stay under its id)`);
+      err(`agentd: bootstrap agent from ${bootstrap} (${boot.id})`);
     } else err('agentd: --no-bootstrap: goals are refused (agents can still be spawned over the socket)');
     // what a previous process left behind: persistent agents, then unfinished goals
     const agents = await runtime.restoreAgents();
@@ -244,7 +246,9 @@ function joinCluster(runtime: Runtime, url: string, log: (line: string) => void)
     goals: runtime.goals,
     localRun: (runId) => runtime.runs.get(runId),
     liveAgents: () => runtime.supervisor.list().length,
+    local: localNodeOf(runtime),
     log,
+    ...remoteAgentsOf(runtime),
   });
 }
 
