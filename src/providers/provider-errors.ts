@@ -29,6 +29,9 @@ function isConnection(err: unknown): boolean {
   return err instanceof AnthropicSdk.APIConnectionError || err instanceof OpenAISdk.APIConnectionError;
 }
 
+/** Causes that mean no connection was ever made to the endpoint. */
+const NEVER_CONNECTED = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ERR_INVALID_URL)$|cannot be constructed from a URL/;
+
 /** `ECONNREFUSED`, `ENOTFOUND`…: the innermost cause's code, else its message. */
 function connectionReason(err: unknown): string {
   let cause: unknown = err instanceof Error ? err.cause : undefined;
@@ -107,15 +110,17 @@ export function toProviderError(err: unknown, info: ProviderCallInfo, now: numbe
     return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: no answer before the request timed out`, base, { cause: err });
   }
   if (isConnection(err)) {
-    // nothing answered at the endpoint: say where we tried (a wrong *_BASE_URL is the usual cause)
+    // say where we tried: a wrong *_BASE_URL is the usual cause
     const url = info.baseUrl ? displayUrl(info.baseUrl) : undefined;
     const reason = connectionReason(err);
-    return new AaosError(
-      ErrorCode.MODEL_UNAVAILABLE,
-      `${where}: no connection${url ? ` connecting to ${url}` : ''}${reason ? ` (${reason})` : ''}`,
-      { ...base, connection: true, ...(url ? { url } : {}) },
-      { cause: err },
-    );
+    const at = `${url ? ` connecting to ${url}` : ''}${reason ? ` (${reason})` : ''}`;
+    const details = { ...base, ...(url ? { url } : {}) };
+    // nothing to connect to (refused, no such host, a URL fetch will not use): unavailable;
+    // a connection that was made and then dropped stays a timeout, as before
+    if (!NEVER_CONNECTED.test(reason)) {
+      return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: the connection failed or was dropped before an answer${at}`, details, { cause: err });
+    }
+    return new AaosError(ErrorCode.MODEL_UNAVAILABLE, `${where}: no connection${at}`, { ...details, connection: true }, { cause: err });
   }
   const status = asStatusError(err);
   if (!status) {

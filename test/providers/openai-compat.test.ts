@@ -220,11 +220,14 @@ describe('OpenAI-compatible errors from real HTTP responses', () => {
     expect((await failure(gateway(openaiEnv()))).code).toBe(ErrorCode.MODEL_TIMEOUT);
   });
 
-  it('an unreachable local server → MODEL_TIMEOUT naming the provider', async () => {
+  it('an unreachable local server → MODEL_UNAVAILABLE naming the provider and the URL', async () => {
     const url = server.baseUrl;
     await server.close();
     server = await FakeOpenAIServer.start();
     const gw = gateway({ OLLAMA_BASE_URL: url });
-    await expect(gw.complete(agent, 'ollama:qwen', req, ctx)).rejects.toMatchObject({ code: ErrorCode.MODEL_TIMEOUT, message: expect.stringContaining("ollama model 'qwen'") });
+    await expect(gw.complete(agent, 'ollama:qwen', req, ctx)).rejects.toMatchObject({
+      code: ErrorCode.MODEL_UNAVAILABLE,
+      message: expect.stringMatching(new RegExp(`ollama model 'qwen': no connection connecting to ${url.replace(/[.]/g, '\\.')} \\(ECONNREFUSED\\)`)),
+    });
   });
 });
