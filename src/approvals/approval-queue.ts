@@ -1,20 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { auditHeader, type CallContext, type CallHeader } from '../audit/call-context.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { ApprovalPersistence, ApprovalRecord } from './approval-record.js';
 
-/** The agent whose tool call needs a human's approval. */
-export interface ApprovalAgent {
-  id: string;
-  name: string;
-  parentId?: string;
-  runId?: string;
-  traceId?: string;
-}
-
 export interface ApprovalRequest {
-  agent: ApprovalAgent;
+  /** the tool call that needs a human's approval (its agent, goal run and span) */
+  agent: CallContext;
   tool: string;
   input: unknown;
   timeoutMs?: number;
@@ -180,7 +173,7 @@ export class ApprovalQueue {
 
     const grant = this.#standingGrant(req.agent.id, req.tool, now);
     if (grant) {
-      this.#audit({ ...this.#headerOf(req.agent), type: 'HumanApprovalGranted', approval_id: grant.approvalId, tool: req.tool, scope: 'standing' });
+      this.#audit({ ...auditHeader(req.agent), type: 'HumanApprovalGranted', approval_id: grant.approvalId, tool: req.tool, scope: 'standing' });
       return;
     }
 
@@ -191,7 +184,7 @@ export class ApprovalQueue {
       agent_name: req.agent.name,
       ...(req.agent.parentId !== undefined ? { parent_id: req.agent.parentId } : {}),
       ...(req.agent.runId !== undefined ? { run_id: req.agent.runId } : {}),
-      ...(req.agent.traceId !== undefined ? { trace_id: req.agent.traceId } : {}),
+      ...(req.agent.trace ? { trace_id: req.agent.trace.traceId, span_id: req.agent.trace.spanId } : {}),
       tool: req.tool,
       input: req.input,
       requested_at: new Date(now).toISOString(),
@@ -410,18 +403,17 @@ export class ApprovalQueue {
     this.#notify(resolved);
   }
 
-  #headerOf(agent: ApprovalAgent): Pick<AuditInput, 'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id'> {
-    return {
-      agent_id: agent.id,
-      agent_name: agent.name,
-      ...(agent.parentId !== undefined ? { parent_id: agent.parentId } : {}),
-      ...(agent.runId !== undefined ? { run_id: agent.runId } : {}),
-      ...(agent.traceId !== undefined ? { trace_id: agent.traceId } : {}),
-    };
-  }
-
-  #header(record: ApprovalRecord): Pick<AuditInput, 'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id'> {
-    return this.#headerOf({ id: record.agent_id, name: record.agent_name, parentId: record.parent_id, runId: record.run_id, traceId: record.trace_id });
+  #header(record: ApprovalRecord): CallHeader {
+    const h = auditHeader({
+      id: record.agent_id,
+      name: record.agent_name,
+      ...(record.parent_id !== undefined ? { parentId: record.parent_id } : {}),
+      ...(record.run_id !== undefined ? { runId: record.run_id } : {}),
+    });
+    // records from before span ids were kept have a trace id alone
+    if (record.trace_id !== undefined) h.trace_id = record.trace_id;
+    if (record.span_id !== undefined) h.span_id = record.span_id;
+    return h;
   }
 
   #audit(event: AuditInput): void {

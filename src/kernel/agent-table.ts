@@ -1,3 +1,4 @@
+import type { CallContext } from '../audit/call-context.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentManifest } from '../manifest/schema.js';
 import type { AgentActor } from './actor.js';
@@ -16,6 +17,8 @@ export interface AgentRecord {
   /** goal run this agent was spawned for (children), for audit and workspace */
   runId: string | undefined;
   workspace: string | undefined;
+  /** the agent as a caller outside any delivery (id, name, parent, goal run): the header of its lifecycle events */
+  identity: CallContext;
   /** ids of live children, so stopping a parent stops its subtree */
   children: Set<string>;
 }

@@ -1,3 +1,4 @@
+import type { CallContext, SpanContext } from '../audit/call-context.js';
 import type { Message, ModelResponse, ToolUseBlock, Usage } from '../providers/model.js';
 import type { LazyAbort } from './lazy-abort.js';
 
@@ -14,11 +15,12 @@ export interface RunState {
   messages: Message[];
   historyLength: number;
   workspace: string | undefined;
-  traceId: string;
-  /** this delivery's span (invoke_agent); model and tool calls are its children */
-  spanId: string;
-  /** the goal run this delivery belongs to (a routed request's: its caller's) */
-  goalRunId: string;
+  /**
+   * The delivery as a caller, built once when it starts: its goal run (a routed request's:
+   * its caller's), its delivery run id and its span (invoke_agent), whose children are its
+   * model calls, tool calls and messages.
+   */
+  call: CallContext & { runId: string; deliveryRunId: string; trace: SpanContext };
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;

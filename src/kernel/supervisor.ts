@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
-import { newSpanId, newTraceId, type TraceParent } from '../audit/trace-ids.js';
+import { auditHeader, childCall, traceParentOf, type CallContext, type CallHeader } from '../audit/call-context.js';
+import { goalTraceId, newSpanId, type TraceParent } from '../audit/trace-ids.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
 import { expandCapabilities } from '../manifest/expand.js';
@@ -11,13 +12,13 @@ import type { AgentManifest } from '../manifest/schema.js';
 import type { Delivery, RunOutcome, RunResult, WorkerRequest } from '../protocol/index.js';
 import type { ModelResponse } from '../providers/model.js';
 import { makeEnvelope } from '../router/envelope.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, Router, type RouterAgent } from '../router/router.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, Router } from '../router/router.js';
 import { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool } from '../tools/tool.js';
 import type { WorkerStats } from '../agent/control.js';
 import { AgentActor } from './actor.js';
 import { AgentTable, type AgentInfo, type AgentRecord } from './agent-table.js';
-import { CapabilityTable, type AgentRef } from './capability-table.js';
+import { CapabilityTable } from './capability-table.js';
 import { closedTranscript, Conversations, recordAssistant, type RunState } from './conversation.js';
 import { AgentState, isTerminal } from './lifecycle.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -25,7 +26,7 @@ import { PROJECT_ROOT } from './built-path.js';
 import { ManifestCache } from './manifest-cache.js';
 import { inheritApprovals } from './inherited-approvals.js';
 import { ManifestFileAccess } from './manifest-file-access.js';
-import type { AgentIdentity, ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from './ports.js';
+import type { ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from './ports.js';
 import { resumeTranscript } from './resume-transcript.js';
 import { dispatchTool, hashInput, preview, type ToolCall } from './tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from './worker-launcher.js';
@@ -174,7 +175,7 @@ export class Supervisor {
     this.router = new Router({
       resolve: (ref) => {
         const rec = this.agents.resolve(ref);
-        return rec && !isTerminal(rec.actor.state) ? this.routerAgent(rec) : undefined;
+        return rec && !isTerminal(rec.actor.state) ? rec.identity : undefined;
       },
       authorize: (sender, request) => {
         this.capabilities.authorize(sender, request);
@@ -222,7 +223,9 @@ export class Supervisor {
     const depth = parent ? parent.depth + 1 : 0;
     const release = this.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
-    const ref: AgentRef = { id, name: manifest.name, ...(parent ? { parentId: parent.id } : {}), ...(options.runId ? { runId: options.runId } : {}) };
+    const identity: CallContext = { id, name: manifest.name, ...(parent ? { parentId: parent.id } : {}), ...(options.runId ? { runId: options.runId } : {}) };
+    // a spawn from a tool call is a hop in the caller's trace
+    const spawnSpan = options.trace ? childCall({ ...identity, trace: options.trace }).trace : undefined;
     let rec: AgentRecord | undefined;
     try {
       const grants = expandCapabilities(
@@ -231,9 +234,9 @@ export class Supervisor {
         Date.now(),
       );
       // denials of a delegation belong to the goal run the child was spawned for
-      if (parent) this.capabilities.delegate({ ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) }, ref, grants, options.trace);
+      if (parent) this.capabilities.delegate({ ...parent.identity, ...(options.runId ? { runId: options.runId } : {}), ...(options.trace ? { trace: options.trace } : {}) }, identity, grants);
       else {
-        for (const g of grants) this.capabilities.issue(ref, g);
+        for (const g of grants) this.capabilities.issue(identity, g);
         if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
       }
 
@@ -249,6 +252,7 @@ export class Supervisor {
         module: options.module ?? DEFAULT_AGENT_MODULE(),
         runId: options.runId,
         workspace: options.workspace,
+        identity,
         children: new Set(),
       };
       this.agents.add(rec);
@@ -256,15 +260,13 @@ export class Supervisor {
       parent?.children.add(id);
       this.emit({
         type: 'AgentSpawned',
-        ...this.header(rec),
-        // a spawn from a tool call is a hop in the caller's trace
-        ...(options.trace ? { trace_id: options.trace.traceId, span_id: newSpanId(), parent_span_id: options.trace.spanId } : {}),
+        ...auditHeader({ ...identity, ...(spawnSpan ? { trace: spawnSpan } : {}) }),
         manifest_name: manifest.name,
         model: manifest.model,
         depth,
         lifecycle: manifest.lifecycle,
       });
-      this.opts.models.registerAgent(this.identity(rec), manifest.budget_config);
+      this.opts.models.registerAgent(identity, manifest.budget_config);
       await this.startWorker(rec, options.signal);
       return rec;
     } catch (err) {
@@ -322,14 +324,14 @@ export class Supervisor {
    * The mailbox bound: MAILBOX_FULL, audited, when `rec` already holds its limit of
    * accepted, unfinished messages. `from` is the sending agent, or undefined for the operator.
    */
-  private mailboxRefusal(rec: AgentRecord, from: RouterAgent | undefined, method: string): AaosError | undefined {
+  private mailboxRefusal(rec: AgentRecord, from: CallContext | undefined, method: string): AaosError | undefined {
     const max = this.opts.mailboxMax ?? DEFAULT_MAILBOX_MAX;
     const queued = this.mailboxes.get(rec.id) ?? 0;
     if (queued < max) return undefined;
     const message = `the mailbox of agent ${rec.name} (${rec.id}) is full: ${queued} messages not yet finished (AAOS_MAILBOX_MAX=${max})`;
     this.emit({
       type: 'MessageRefused',
-      ...(from ? { agent_id: from.id, agent_name: from.name, ...(from.runId ? { run_id: from.runId } : {}) } : this.header(rec)),
+      ...auditHeader(from ?? rec.identity),
       from: from?.id ?? 'supervisor',
       to: rec.id,
       method,
@@ -372,6 +374,18 @@ export class Supervisor {
     if (options.signal?.aborted) throw cancelledBeforeStart(rec, options.signal.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const goalRunId = options.goalRunId ?? rec.runId ?? runId;
+    // the delivery's context, built once: every model, tool and message request of this run carries it
+    const call = {
+      ...rec.identity,
+      runId: goalRunId,
+      deliveryRunId: runId,
+      trace: {
+        // a delivery that continues no caller's span is a root of its goal run's trace
+        traceId: options.trace?.traceId ?? goalTraceId(goalRunId),
+        spanId: newSpanId(),
+        ...(options.trace ? { parentSpanId: options.trace.spanId } : {}),
+      },
+    };
     const state: RunState = {
       agentId: rec.id,
       runId,
@@ -379,9 +393,7 @@ export class Supervisor {
       messages: [],
       historyLength: 0,
       workspace: options.workspace ?? rec.workspace,
-      traceId: options.trace?.traceId ?? newTraceId(),
-      spanId: newSpanId(),
-      goalRunId,
+      call,
       controller,
       startedAt: performance.now(),
       usage: { input_tokens: 0, output_tokens: 0 },
@@ -389,15 +401,9 @@ export class Supervisor {
       ...(options.journal && this.opts.journal ? { journaled: true } : {}),
     };
     this.conversations.open(state);
-    const header = {
-      ...this.header(rec),
-      run_id: goalRunId,
-      trace_id: state.traceId,
-      span_id: state.spanId,
-      ...(options.trace ? { parent_span_id: options.trace.spanId } : {}),
-    };
+    const header = auditHeader(call);
     const userText = options.messageText ?? messageOf(envelopeText);
-    const historyAgent = { id: rec.id, name: rec.name, runId: goalRunId, manifest: rec.manifest };
+    const historyAgent = { call, manifest: rec.manifest };
     this.emit({ type: 'AgentExecutionStarted', ...header, message_preview: preview(userText) });
     const deadline = this.armRunDeadline(rec, state, header);
     let result: RunResult;
@@ -418,7 +424,7 @@ export class Supervisor {
       if (controller.isAborted) throw cancelledBeforeStart(rec, options.signal?.reason);
       const delivery: Delivery = {
         envelope: envelopeText,
-        run: { run_id: runId, history, trace: { traceId: state.traceId, spanId: state.spanId }, goal_run_id: goalRunId, ...(resume ? { resume } : {}) },
+        run: { run_id: runId, history, trace: traceParentOf(call)!, goal_run_id: goalRunId, ...(resume ? { resume } : {}) },
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
       };
       result = (await rec.actor.deliver(delivery)) as RunResult;
@@ -466,7 +472,7 @@ export class Supervisor {
    * results made up (and journaled) for non-idempotent calls a restart cut off. Undefined
    * when nothing was journaled (the run starts over: it had not reached its first model turn).
    */
-  private replayJournal(rec: AgentRecord, state: RunState, userText: string, header: { agent_id: string; agent_name: string; run_id: string }): RunState['messages'] | undefined {
+  private replayJournal(rec: AgentRecord, state: RunState, userText: string, header: CallHeader): RunState['messages'] | undefined {
     const journal = this.opts.journal;
     if (!journal || !state.journaled) return undefined;
     const entries = journal.load(state.runId);
@@ -487,7 +493,7 @@ export class Supervisor {
   }
 
   /** The run's wall-clock limit: past it, the run is cancelled with RUN_TIMEOUT and a worker that holds on is terminated. */
-  private armRunDeadline(rec: AgentRecord, state: RunState, header: { agent_id: string; agent_name: string; run_id: string }): NodeJS.Timeout | undefined {
+  private armRunDeadline(rec: AgentRecord, state: RunState, header: CallHeader): NodeJS.Timeout | undefined {
     const limitMs = this.watchdog.runTimeoutMs;
     if (limitMs <= 0) return undefined;
     const timer = setTimeout(() => {
@@ -513,7 +519,7 @@ export class Supervisor {
       this.parkTimers.delete(rec.id);
       const a = rec.actor;
       if (a.state !== AgentState.Running || a.busy > 0 || a.queued > 0 || this.shuttingDown) return;
-      void a.park().then(() => this.emit({ type: 'AgentParked', ...this.header(rec), idle_ms: idleMs }));
+      void a.park().then(() => this.emit({ type: 'AgentParked', ...auditHeader(rec.identity), idle_ms: idleMs }));
     }, idleMs);
     timer.unref();
     this.parkTimers.set(rec.id, timer);
@@ -524,7 +530,7 @@ export class Supervisor {
     actor.unpark();
     const waitMs = Math.max(0, (this.restarts.get(rec.id)?.notBefore ?? 0) - Date.now());
     const reason = this.restarts.has(rec.id) ? `restart after its worker failed (backoff ${waitMs} ms left)` : 'message for a parked agent';
-    this.emit({ type: 'AgentReactivated', ...this.header(rec), reason });
+    this.emit({ type: 'AgentReactivated', ...auditHeader(rec.identity), reason });
     try {
       if (waitMs > 0) await sleep(waitMs);
       await this.startWorker(rec);
@@ -558,13 +564,13 @@ export class Supervisor {
         { agent_id: rec.id, failures: decision.failures, window_ms: windowMs },
       );
       failed.failure = err;
-      this.emit({ type: 'AgentFailed', ...this.header(rec), reason: err.message, code: err.code });
+      this.emit({ type: 'AgentFailed', ...auditHeader(rec.identity), reason: err.message, code: err.code });
       return false;
     }
     clearTimeout(this.parkTimers.get(rec.id));
     this.parkTimers.delete(rec.id);
     rec.actor = new AgentActor(rec.id, rec.name, this.actorHooks(), failed.concurrencyLimit, { livenessMs: this.watchdog.livenessMs, parked: true });
-    this.emit({ type: 'AgentRestartPending', ...this.header(rec), failures: decision.failures, window_ms: windowMs, delay_ms: decision.delayMs, reason });
+    this.emit({ type: 'AgentRestartPending', ...auditHeader(rec.identity), failures: decision.failures, window_ms: windowMs, delay_ms: decision.delayMs, reason });
     return true;
   }
 
@@ -611,10 +617,7 @@ export class Supervisor {
         const callId = msg.call_id;
         const call = dispatchTool(this.toolDeps(), {
           agent: rec,
-          runId: msg.run_id,
-          goalRunId: state.goalRunId,
-          traceId: state.traceId,
-          spanId: state.spanId,
+          from: state.call,
           workspace: state.workspace,
           signal: state.controller.signal,
           name: msg.name,
@@ -634,9 +637,9 @@ export class Supervisor {
         return call;
       }
       case 'send':
-        return this.router.send(this.routerAgent(rec, state), msg.envelope, msg.attachments);
+        return this.router.send(state?.call ?? rec.identity, msg.envelope, msg.attachments);
       case 'request':
-        return this.router.request(this.routerAgent(rec, state), msg.envelope, msg.timeout_ms, msg.attachments);
+        return this.router.request(state?.call ?? rec.identity, msg.envelope, msg.timeout_ms, msg.attachments);
     }
   }
 
@@ -664,7 +667,7 @@ export class Supervisor {
       `agent ${rec.name} called tool '${tool}' with the same input ${count} times in one run; stopped by the tool repeat guard (threshold ${threshold})`,
       { agent_id: rec.id, tool, input_hash: inputHash, attempt_count: count },
     );
-    this.emit({ type: 'ToolRepeatGuardFired', ...this.header(rec), run_id: rec.runId ?? state.runId, trace_id: state.traceId, tool, input_hash: inputHash, attempt_count: count });
+    this.emit({ type: 'ToolRepeatGuardFired', ...auditHeader(state.call), tool, input_hash: inputHash, attempt_count: count });
   }
 
   private async onModelRequest(rec: AgentRecord, runId: string, append: RunState['messages']): Promise<ModelResponse> {
@@ -678,7 +681,7 @@ export class Supervisor {
     }
     const tools = this.visibleTools(rec);
     const response = await this.opts.models.complete(
-      { ...this.identity(rec), runId: state.goalRunId, traceId: state.traceId, spanId: state.spanId },
+      state.call,
       rec.manifest.model,
       {
         system: (state.system ??= this.systemPrompt(rec)),
@@ -690,7 +693,7 @@ export class Supervisor {
       {
         agent_id: rec.id,
         agent_name: rec.name,
-        run_id: state.goalRunId,
+        run_id: state.call.runId,
         data_dir: this.dataDir,
         ...(state.workspace ? { workspace: state.workspace } : {}),
         metadata: rec.manifest.metadata,
@@ -715,8 +718,8 @@ export class Supervisor {
       dataDir: this.dataDir,
       approvals: this.opts.approvals,
       skills: this.opts.skills,
-      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string, trace: TraceParent) =>
-        this.spawnChildAndRun(parent, call, yaml, message, trace),
+      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string, inCall: CallContext) =>
+        this.spawnChildAndRun(parent, call, yaml, message, inCall),
     };
   }
 
@@ -730,12 +733,11 @@ export class Supervisor {
       });
     }
     const runId = `api-${randomUUID()}`;
+    const goalRunId = rec.runId ?? runId;
     return dispatchTool(this.toolDeps(), {
       agent: rec,
-      runId,
-      goalRunId: rec.runId,
-      traceId: newTraceId(),
-      spanId: newSpanId(),
+      // outside any delivery: the call belongs to the agent's goal run, or is a goal run of its own
+      from: { ...rec.identity, runId: goalRunId, deliveryRunId: runId, trace: { traceId: goalTraceId(goalRunId), spanId: newSpanId() } },
       workspace: rec.workspace,
       signal: options.signal ?? new AbortController().signal,
       name: tool,
@@ -748,22 +750,22 @@ export class Supervisor {
    * whose run ended in error (a model or API failure, not a wrong answer) is run again as a
    * new agent with the same manifest and message, up to `spawnRetries` times.
    */
-  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult> {
+  private async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult> {
     // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
     if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
-    const parentRef = { ...this.agentRef(parent), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
+    const trace = traceParentOf(inCall);
     // every file the manifest names is read with the parent's authority (or from a prompts root)
     const manifest = this.manifests.parse(
       manifestYaml,
       `<spawn_agent from ${parent.name}>`,
       parent.manifest.source.base_dir,
-      this.manifestFiles.checkFor(parentRef, call.name),
+      this.manifestFiles.checkFor(inCall, call.name),
     );
     const options: ChildRunOptions = {
       via: call.name,
-      trace,
+      ...(trace ? { trace } : {}),
       signal: call.signal,
-      ...(call.goalRunId ? { runId: call.goalRunId } : {}),
+      runId: call.from.runId,
       ...(call.workspace ? { workspace: call.workspace } : {}),
     };
     let result = await this.runChild(parent.id, manifest, message, options);
@@ -773,8 +775,7 @@ export class Supervisor {
       originalError ??= result.error ?? 'error';
       this.emit({
         type: 'ChildRetried',
-        ...this.header(parent),
-        ...(call.goalRunId ? { run_id: call.goalRunId } : {}),
+        ...auditHeader(inCall),
         child_name: manifest.name,
         attempt,
         original_error: result.error ?? 'error',
@@ -792,9 +793,9 @@ export class Supervisor {
   async runChild(parentId: string, manifest: AgentManifest, message: string, options: ChildRunOptions): Promise<ChildRunResult> {
     const parent = this.agents.require(parentId);
     this.capabilities.authorize(
-      { ...this.agentRef(parent), ...(options.runId ? { runId: options.runId } : {}) },
+      { ...parent.identity, ...(options.runId ? { runId: options.runId } : {}), ...(options.trace ? { trace: options.trace } : {}) },
       { kind: 'spawn_child', name: manifest.name },
-      { tool: options.via, ...(options.trace ? { traceId: options.trace.traceId, spanId: options.trace.spanId } : {}) },
+      { tool: options.via },
     );
     const child = await this.spawnRecord(manifest, {
       // cancelled while waiting for a worker slot: the worker is never booted
@@ -859,17 +860,17 @@ export class Supervisor {
     this.agents.remove(rec.id);
     this.ended.set(rec.id, info);
     if (this.ended.size > ENDED_KEEP) this.ended.delete(this.ended.keys().next().value as string);
-    if (how === 'stopped') this.emit({ type: 'AgentStopped', ...this.header(rec), reason });
+    if (how === 'stopped') this.emit({ type: 'AgentStopped', ...auditHeader(rec.identity), reason });
   }
 
   private onStateChange(actor: AgentActor, from: AgentState, to: AgentState, reason: string): void {
     const rec = this.agents.get(actor.id);
     if (!rec) return;
     if (from !== to && !(from === 'starting' && to === 'running')) {
-      this.emit({ type: 'AgentStateChanged', ...this.header(rec), from, to });
+      this.emit({ type: 'AgentStateChanged', ...auditHeader(rec.identity), from, to });
     }
     if (to === AgentState.Failed) {
-      this.emit({ type: 'AgentFailed', ...this.header(rec), reason, code: actor.failure?.code ?? ErrorCode.AGENT_FAILED });
+      this.emit({ type: 'AgentFailed', ...auditHeader(rec.identity), reason, code: actor.failure?.code ?? ErrorCode.AGENT_FAILED });
       if (!this.restartLater(rec, actor, reason)) void this.retire(rec, actor.failure?.message ?? reason, 'failed');
     }
   }
@@ -930,46 +931,6 @@ export class Supervisor {
 
   // ── helpers ─────────────────────────────────────────────────────────────────
 
-  private agentRef(rec: AgentRecord): AgentRef {
-    return { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...(rec.runId ? { runId: rec.runId } : {}) };
-  }
-
-  /**
-   * The sender as the router sees it: from a run, it carries that run's goal run, its delivery
-   * (so cancelling the run cancels its requests) and its span (`trace`: a tool call's span when
-   * it sends from a tool, else the delivery's), which the message hop continues.
-   */
-  private routerAgent(rec: AgentRecord, state?: RunState, trace?: TraceParent): RouterAgent {
-    const runId = state?.goalRunId ?? rec.runId;
-    const span = trace ?? (state ? { traceId: state.traceId, spanId: state.spanId } : undefined);
-    return {
-      id: rec.id,
-      name: rec.name,
-      ...(rec.parentId ? { parentId: rec.parentId } : {}),
-      ...(runId ? { runId } : {}),
-      ...(state ? { deliveryRunId: state.runId } : {}),
-      ...(span ? { trace: span } : {}),
-    };
-  }
-
-  /** The router's view of an agent calling from one of its runs (tools such as ask_agent), in the tool call's span. */
-  callerOf(agentId: string, deliveryRunId: string | undefined, trace?: TraceParent): RouterAgent {
-    const rec = this.agents.require(agentId);
-    return this.routerAgent(rec, deliveryRunId !== undefined ? this.conversations.get(agentId, deliveryRunId) : undefined, trace);
-  }
-
-  private identity(rec: AgentRecord): AgentIdentity {
-    return this.agentRef(rec);
-  }
-
-  private header(rec: AgentRecord): { agent_id: string; agent_name: string; parent_id?: string; run_id?: string } {
-    return {
-      agent_id: rec.id,
-      agent_name: rec.name,
-      ...(rec.parentId ? { parent_id: rec.parentId } : {}),
-      ...(rec.runId ? { run_id: rec.runId } : {}),
-    };
-  }
 }
 
 /** A refusal by the capability table or a human: not the model looping on a tool. */

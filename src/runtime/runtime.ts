@@ -1,3 +1,4 @@
+import { auditHeader } from '../audit/call-context.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApprovalQueue } from '../approvals/approval-queue.js';
@@ -232,9 +233,7 @@ export class Runtime {
       onActivate: (agentId, runId, skill) =>
         emit({
           type: 'SkillActivated',
-          agent_id: agentId,
-          agent_name: manifestOf(agentId)?.name ?? agentId,
-          ...(runId ? { run_id: runId } : {}),
+          ...auditHeader({ id: agentId, name: manifestOf(agentId)?.name ?? agentId, ...(runId ? { runId } : {}) }),
           skill: skill.name,
           allowed_tools: skill.allowedTools,
         }),

@@ -1,3 +1,4 @@
+import { goalTraceId } from '../../src/audit/trace-ids.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,6 +38,9 @@ describe('plans run by the executor, with the scripted model and real workers', 
     const spawned = ofType(e, 'AgentSpawned').filter((x) => x.manifest_name !== 'bootstrap');
     expect(spawned.map((x) => x.manifest_name).sort()).toEqual(['analyzer', 'analyzer', 'writer']);
     for (const s of spawned) expect(s).toMatchObject({ parent_id: t.runtime.goals.agent, depth: 1 });
+    // one goal, one trace: the plan, its subtasks' children and everything they did
+    expect(new Set(e.map((x) => x.trace_id))).toEqual(new Set([goalTraceId(handle.run_id)]));
+    expect(ofType(e, 'AgentExecutionStarted').length).toBeGreaterThanOrEqual(3);
     const grants = ofType(e, 'CapabilityGranted').filter((g) => spawned.some((s) => s.agent_id === g.agent_id)).map((g) => g.capability);
     expect(grants).toContain(`file_read: ${join(t.dir, 'inbox', 'ridership.md')}`);
     expect(grants.filter((g) => g.startsWith('file_write'))).toEqual([

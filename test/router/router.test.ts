@@ -13,7 +13,7 @@ function probeTool() {
     description: 'records that it ran',
     input: z.object({ tag: z.string().default('') }),
     run: async (input, ctx) => {
-      calls.push(`${ctx.agentName}:${input.tag}`);
+      calls.push(`${ctx.call.name}:${input.tag}`);
       return { ran: true };
     },
   });

@@ -11,10 +11,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 function fakeContext(allowedHosts: string[], signal: AbortSignal = new AbortController().signal) {
   const checked: string[] = [];
   const ctx: ToolContext = {
-    agentId: 'agent-1',
-    agentName: 'tester',
-    runId: 'run-1',
-    traceId: 'trace-1',
+    call: { id: 'agent-1', name: 'tester', runId: 'run-1', trace: { traceId: 'trace-1', spanId: 'span-1' } },
     workspace: undefined,
     dataDir: '/tmp',
     signal,
