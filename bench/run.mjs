@@ -331,7 +331,7 @@ function printTable(report) {
   for (const s of Object.values(report.suites)) {
     const state = s.error ? `FAILED: ${s.error}` : s.skipped ? `skipped: ${s.skipped}` : 'ok';
     const foreign = s.foreign_cpu_cores !== undefined ? `, foreign CPU ${s.foreign_cpu_cores} cores` : '';
-    lines.push(`  ${w(s.suite, 14)} ${w(fmt(s.wall_ms / 1000) + ' s', 9)} ${state}${foreign}`);
+    lines.push(`  ${w(s.suite, 14)} ${w(`${fmt(s.wall_ms / 1000)} s`, 9)} ${state}${foreign}`);
   }
   lines.push('');
   lines.push('figures (median (min–max) across repetitions):');

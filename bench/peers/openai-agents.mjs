@@ -93,7 +93,7 @@ class FakeModel {
     return { usage: new this.Usage(), output, responseId: `resp_${callSeq}` };
   }
 
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: the peer's interface needs a generator; streaming is never called here
   async *getStreamedResponse() {
     throw new Error('streaming is not part of this benchmark');
   }

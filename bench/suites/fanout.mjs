@@ -21,7 +21,7 @@ import { fanoutConfig, applyFanoutFlags, latenciesFor, repsFor, idealMs, Workloa
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
 import { startProfiler } from '../lib/profile.mjs';
-import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript, launcherOf } from '../lib/aaos.mjs';
+import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript, } from '../lib/aaos.mjs';
 
 function scripts(dir, n, latencyMs) {
   const childTurns = [];

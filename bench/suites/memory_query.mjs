@@ -37,7 +37,7 @@ await runSuite('memory_query', async ({ quick, log }) => {
   const tmp = tempDir('memory');
   const embedder = new HashedNgramEmbedder();
   const agent = 'bench-agent-0001';
-  let store = openStore(tmp.dir);
+  const store = openStore(tmp.dir);
   const categories = ['fact', 'observation', 'decision', 'preference'];
   const reps = [];
   let insertPerS;
@@ -50,7 +50,7 @@ await runSuite('memory_query', async ({ quick, log }) => {
       for (let k = i; k < Math.min(cfg.records, i + batch); k++) texts.push(sentence(k));
       const vectors = await embedder.embed(texts);
       store.transaction(() => {
-        texts.forEach((content, k) => mem.store(agent, { content, category: categories[(i + k) % 4], embedding: vectors[k] }, { maxRecords: cfg.records + 1 }));
+        for (const [k, content] of texts.entries()) mem.store(agent, { content, category: categories[(i + k) % 4], embedding: vectors[k] }, { maxRecords: cfg.records + 1 });
       });
     }
     insertPerS = (cfg.records * 1000) / msSince(t0);

@@ -15,7 +15,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runSuite, importDist, DIST_DIR } from '../lib/suite.mjs';
-import { percentiles, spread, sig, mediansOf, shareOf } from '../lib/stats.mjs';
+import { percentiles, sig, mediansOf, shareOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
 const stubModels = {

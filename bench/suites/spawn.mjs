@@ -16,7 +16,7 @@
 // Runs on the Runtime (durable LMDB audit sink) like the other runtime suites.
 
 import { runSuite } from '../lib/suite.mjs';
-import { nowNs, msSince, percentiles, spread, sig, mediansOf } from '../lib/stats.mjs';
+import { nowNs, msSince, percentiles, sig, mediansOf } from '../lib/stats.mjs';
 import { loopLagProbe, manifestYaml, openRuntime, settledRssMb, stopAll, tempDir, waitWarm, writeScript } from '../lib/aaos.mjs';
 
 async function burst(sup, yaml, n) {

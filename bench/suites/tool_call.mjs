@@ -16,7 +16,7 @@
 
 import { runSuite, importDist } from '../lib/suite.mjs';
 import { makeEnvelope } from '../lib/payloads.mjs';
-import { percentiles, spread, sig, mediansOf, shareOf } from '../lib/stats.mjs';
+import { percentiles, sig, mediansOf, shareOf } from '../lib/stats.mjs';
 import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
 
 const stubModels = {

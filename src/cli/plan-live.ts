@@ -67,7 +67,11 @@ export class PlanLiveView {
     const seen = new Set<string>();
     while (frontier.length > 0 && depth < this.nodes.length) {
       depth++;
-      const next = frontier.flatMap((d) => (seen.has(d) ? [] : (seen.add(d), this.nodes.find((n) => n.id === d)?.depends_on ?? [])));
+      const next = frontier.flatMap((d) => {
+        if (seen.has(d)) return [];
+        seen.add(d);
+        return this.nodes.find((n) => n.id === d)?.depends_on ?? [];
+      });
       frontier = next;
     }
     return '  '.repeat(depth);

@@ -107,7 +107,7 @@ export class ClusterNode {
   /** A cluster run by id: the completion record if there is one, else the latest state. */
   async get(runId: string): Promise<ClusterRun | undefined> {
     const entry = (await this.done.get(runId)) ?? (await this.runs.get(runId));
-    if (!entry || entry.operation !== 'PUT') return undefined;
+    if (entry?.operation !== 'PUT') return undefined;
     return ClusterRun.parse(entry.json());
   }
 

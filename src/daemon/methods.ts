@@ -6,7 +6,6 @@ import type { AuditEvent } from '../audit/event.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
-import { loadManifestFile } from '../manifest/parse.js';
 import { runSummary } from '../protocol/run-summary.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RunState, type RunRecord } from '../store/run-store.js';
@@ -106,7 +105,8 @@ function findLiveAgent(runtime: Runtime, ref: string): string | undefined {
 }
 
 function agentInfo(runtime: Runtime, ref: string): AgentInfo {
-  return runtime.supervisor.status(findLiveAgent(runtime, ref) ?? ref);
+  const id = findLiveAgent(runtime, ref) ?? ref;
+  return runtime.retiredAgents().find((a) => a.id === id) ?? runtime.supervisor.status(id);
 }
 
 function liveAgentId(runtime: Runtime, ref: string): string {
@@ -207,7 +207,8 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('agent.list', NoParams, params);
-      return { agents: daemon.runtime.supervisor.list() };
+      // live agents, then stopped ones whose state is kept (replaced bootstrap agents)
+      return { agents: [...daemon.runtime.supervisor.list(), ...daemon.runtime.retiredAgents()] };
     },
   },
   'agent.status': {

@@ -29,8 +29,8 @@ export type AuditEmitter = (event: AuditInput) => void;
 export interface DurableTokenState {
   key: string;
   invocation_count: number;
-  revoked_at?: number;
-  reason?: string;
+  revoked_at?: number | undefined;
+  reason?: string | undefined;
 }
 
 /** Where the table keeps the durable token states of persistent agents (synchronous, like every table step). */

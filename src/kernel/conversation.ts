@@ -75,7 +75,7 @@ export function closedTranscript(transcript: Message[]): Message[] {
   const out = [...transcript];
   for (;;) {
     const last = out[out.length - 1];
-    if (!last || last.role !== 'assistant') return out;
+    if (last?.role !== 'assistant') return out;
     const uses = last.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
     if (uses.length === 0) return out;
     out.pop();

@@ -5,7 +5,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { auditHeader, childCall, traceParentOf, type CallContext, type CallHeader } from '../audit/call-context.js';
 import { goalTraceId, newSpanId, type TraceParent } from '../audit/trace-ids.js';
 import type { AuditInput } from '../audit/event.js';
-import { AaosError, ErrorCode, fromPlainError, isAaosError, toPlainError } from '../errors/index.js';
+import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
 import { expandCapabilities } from '../manifest/expand.js';
 import { parseManifest } from '../manifest/parse.js';
 import type { AgentManifest } from '../manifest/schema.js';
@@ -472,7 +472,7 @@ export class Supervisor {
    * results made up (and journaled) for non-idempotent calls a restart cut off. Undefined
    * when nothing was journaled (the run starts over: it had not reached its first model turn).
    */
-  private replayJournal(rec: AgentRecord, state: RunState, userText: string, header: CallHeader): RunState['messages'] | undefined {
+  private replayJournal(_rec: AgentRecord, state: RunState, userText: string, header: CallHeader): RunState['messages'] | undefined {
     const journal = this.opts.journal;
     if (!journal || !state.journaled) return undefined;
     const entries = journal.load(state.runId);

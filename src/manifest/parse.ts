@@ -8,7 +8,7 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 import { parseCapabilityEntry } from './capability-string.js';
 import { formatIssue } from './issue.js';
 import type { ManifestIssue } from './issue.js';
-import { AgentManifest, KNOWN_FIELDS, ManifestInput } from './schema.js';
+import { type AgentManifest, KNOWN_FIELDS, ManifestInput } from './schema.js';
 import type { ManifestCapability } from './schema.js';
 import { closestMatch } from './suggest.js';
 import { formatFieldPath, offsetOfPath, pathAtOffset, positionOf } from './yaml-location.js';

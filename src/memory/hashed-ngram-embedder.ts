@@ -18,7 +18,7 @@ const FEATURE_WEIGHT = { word: 1, bigram: 0.6, trigram: 0.35 } as const;
 /** Light suffix stripping so "sitting", "sits" and "sit" meet. */
 export function stem(word: string): string {
   let w = word;
-  if (w.length > 4 && w.endsWith('ies')) return w.slice(0, -3) + 'y';
+  if (w.length > 4 && w.endsWith('ies')) return `${w.slice(0, -3)}y`;
   if (w.length > 4 && w.endsWith('sses')) return w.slice(0, -2);
   if (w.length > 5 && w.endsWith('ing')) w = undouble(w.slice(0, -3));
   else if (w.length > 4 && w.endsWith('ed')) w = undouble(w.slice(0, -2));

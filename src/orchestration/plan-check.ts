@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import { hintFor, type RoleCatalog } from './role-catalog.js';
 import { checkRoleParams } from './role-render.js';

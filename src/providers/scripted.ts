@@ -144,13 +144,13 @@ function asText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function valueOf(vars: Record<string, string>, name: string, path: string | undefined): unknown {
+function placeholderValue(vars: Record<string, string>, name: string, path: string | undefined): unknown {
   const raw = vars[name] ?? '';
   return path === undefined ? raw : pick(raw, path);
 }
 
 function fillText(text: string, vars: Record<string, string>): string {
-  return text.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) => asText(valueOf(vars, name, path)));
+  return text.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) => asText(placeholderValue(vars, name, path)));
 }
 
 /**
@@ -160,7 +160,7 @@ function fillText(text: string, vars: Record<string, string>): string {
 function fillListItem(item: string, vars: Record<string, string>): string[] {
   for (const m of item.matchAll(PLACEHOLDER)) {
     if (!m[2]?.includes('*')) continue;
-    const list = valueOf(vars, m[1]!, m[2]);
+    const list = placeholderValue(vars, m[1]!, m[2]);
     const elements = Array.isArray(list) ? list : [];
     const [before, after] = [item.slice(0, m.index), item.slice(m.index + m[0].length)];
     return elements.map((element) => `${fillText(before, vars)}${asText(element)}${fillText(after, vars)}`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { auditHeader } from '../audit/call-context.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ import { SkillActivations } from '../skills/activations.js';
 import { skillRoots, type SkillProblem } from '../skills/loader.js';
 import { SkillRegistry } from '../skills/registry.js';
 import { createSkillReadTool } from '../skills/skill-read-tool.js';
-import { AgentStore } from '../store/agent-store.js';
+import { AgentStore, type AgentRecord } from '../store/agent-store.js';
 import { ApprovalStore } from '../store/approval-store.js';
 import { AuditStore } from '../store/audit-store.js';
 import { CapabilityStore } from '../store/capability-store.js';
@@ -40,6 +41,7 @@ import { McpClients } from '../mcp/mcp-clients.js';
 import { loadMcpServers } from '../mcp/server-config.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
+import { manifestDigest, planBootstrapSuccession } from './bootstrap-succession.js';
 import { SessionHistory } from './session-history.js';
 import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
 import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
@@ -337,13 +339,17 @@ export class Runtime {
    * Spawn an agent from manifest YAML or a manifest file. Persistent agents are
    * recorded so they come back with the same id (history, memory) after a restart.
    */
-  async spawnAgent(source: { yaml: string; baseDir?: string } | { path: string }, options: { id?: string; concurrency?: number } = {}): Promise<AgentInfo> {
+  async spawnAgent(
+    source: { yaml: string; baseDir?: string } | { path: string; text?: string },
+    options: { id?: string; concurrency?: number; record?: Pick<AgentRecord, 'role' | 'manifest_digest'> } = {},
+  ): Promise<AgentInfo> {
     const path = 'path' in source ? resolve(source.path) : undefined;
-    const yaml = path ? readManifestSource(path).text : (source as { yaml: string }).yaml;
+    const yaml = 'path' in source ? (source.text ?? readManifestSource(source.path).text) : source.yaml;
     const manifest = path
       ? parseManifest(yaml, { file: path })
       : parseManifest(yaml, { file: '<inline>', ...((source as { baseDir?: string }).baseDir ? { baseDir: (source as { baseDir: string }).baseDir } : {}) });
-    const info = await this.supervisor.spawn(manifest, options);
+    const { record, ...spawnOptions } = options;
+    const info = await this.supervisor.spawn(manifest, spawnOptions);
     if (manifest.lifecycle === 'persistent') {
       this.agentStore.put({
         id: info.id,
@@ -352,6 +358,8 @@ export class Runtime {
         ...(path ? { manifest_path: path } : {}),
         state: info.state,
         created_at: info.created_at,
+        model: manifest.model,
+        ...record,
       });
     }
     return info;
@@ -387,10 +395,15 @@ export class Runtime {
     new CapabilityStore(this.store).remove(agentId);
   }
 
-  /** Spawn the persistent agent that takes goals; after a restart it keeps its id, history and memory. */
-  async startBootstrap(manifestPath: string): Promise<string> {
+  /**
+   * Spawn the persistent agent that takes goals. An unchanged manifest keeps its id, history
+   * and memory across restarts; a changed one replaces it (src/runtime/bootstrap-succession.ts).
+   */
+  async startBootstrap(manifestPath: string): Promise<{ id: string; retired: string[] }> {
     const path = resolve(manifestPath);
-    const manifest = parseManifest(readManifestSource(path).text, { file: path });
+    // read once: the digest, the stored record and the spawned agent all come from this text
+    const text = readManifestSource(path).text;
+    const manifest = parseManifest(text, { file: path });
     if (manifest.lifecycle !== 'persistent') {
       throw new AaosError(ErrorCode.MANIFEST_INVALID, `${manifestPath}: the bootstrap agent must have lifecycle: persistent (it takes every goal)`, {
         file: manifestPath,
@@ -398,13 +411,53 @@ export class Runtime {
       });
     }
     await this.checkModel(manifest.model, `the bootstrap agent (${path})`);
-    const previous = this.agentStore.list().find((a) => a.name === manifest.name && a.manifest_path === path);
+    const digest = manifestDigest(manifest);
+    const plan = planBootstrapSuccession(this.agentStore.list(), { path, manifest, digest });
+    const id = plan.keep?.id ?? randomUUID();
+    if (!plan.keep || plan.retire.length > 0) {
+      // one transaction: a kill at any point leaves either the old bootstrap or the new one
+      // recorded, never both and never neither; the next start converges from there
+      const now = new Date().toISOString();
+      this.store.transaction(() => {
+        for (const old of plan.retire) {
+          this.agentStore.update(old.id, { state: 'stopped', stopped_at: now, stop_reason: `replaced by bootstrap agent ${id} (${path} changed)`, replaced_by: id });
+          new CapabilityStore(this.store).remove(old.id);
+        }
+        if (!plan.keep) {
+          this.agentStore.put({ id, name: manifest.name, manifest_yaml: text, manifest_path: path, state: 'starting', created_at: now, model: manifest.model, role: 'bootstrap', manifest_digest: digest });
+        }
+      });
+      for (const old of plan.retire) {
+        this.audit.emit({ type: 'AgentStopped', agent_id: old.id, agent_name: old.name, reason: `replaced by bootstrap agent ${id}: ${path} changed; history and memory kept under ${old.id}` });
+      }
+    }
     const info = await this.spawnAgent(
-      { path },
-      { ...(previous ? { id: previous.id } : {}), concurrency: this.config.get('AAOS_MAX_CONCURRENT_GOALS') },
+      { path, text },
+      { id, concurrency: this.config.get('AAOS_MAX_CONCURRENT_GOALS'), record: { role: 'bootstrap', manifest_digest: digest } },
     );
     this.goals.setAgent(info.id);
-    return info.id;
+    return { id: info.id, retired: plan.retire.map((r) => r.id) };
+  }
+
+  /** Stored agents that are stopped but kept (replaced bootstrap agents), as the agent list shows them. */
+  retiredAgents(): AgentInfo[] {
+    return this.agentStore
+      .list()
+      .filter((r) => r.state === 'stopped')
+      .map((r) => ({
+        id: r.id,
+        name: r.name,
+        model: r.model ?? '-',
+        state: 'stopped',
+        lifecycle: 'persistent',
+        parent_id: null,
+        depth: 0,
+        created_at: r.created_at,
+        capability_count: 0,
+        queued: 0,
+        busy: 0,
+        ...(r.stop_reason ? { failure: r.stop_reason } : {}),
+      }));
   }
 
   /**
@@ -427,7 +480,8 @@ export class Runtime {
     const restored: string[] = [];
     const failed: Array<{ id: string; name: string; reason: string }> = [];
     for (const rec of this.agentStore.list()) {
-      if (rec.id === this.goals.agent || this.supervisor.agents.get(rec.id)) continue;
+      // a bootstrap comes back only through startBootstrap; a stopped one is kept, not run
+      if (rec.role === 'bootstrap' || rec.state === 'stopped' || rec.id === this.goals.agent || this.supervisor.agents.get(rec.id)) continue;
       try {
         const source = rec.manifest_path ? { path: rec.manifest_path } : { yaml: rec.manifest_yaml };
         await this.spawnAgent(source, { id: rec.id });

@@ -17,10 +17,21 @@ export const AgentRecord = z.object({
   /** ISO-8601 */
   created_at: z.string(),
   parked: z.boolean().optional(),
+  /** the model its manifest resolved to (shown for agents that are not live) */
+  model: z.string().optional(),
+  /** 'bootstrap': the agent that takes goals; only `startBootstrap` brings it back */
+  role: z.literal('bootstrap').optional(),
+  /** what the manifest made the agent be (src/runtime/bootstrap-succession.ts), to tell a changed manifest */
+  manifest_digest: z.string().optional(),
+  /** set with state 'stopped': kept (history, memory) but never restored */
+  stopped_at: z.string().optional(),
+  stop_reason: z.string().optional(),
+  /** the bootstrap agent that took over from this one */
+  replaced_by: z.string().optional(),
 });
 export type AgentRecord = z.infer<typeof AgentRecord>;
 
-export type AgentPatch = Partial<Pick<AgentRecord, 'name' | 'manifest_yaml' | 'manifest_path' | 'state' | 'parked'>>;
+export type AgentPatch = Partial<Pick<AgentRecord, 'name' | 'manifest_yaml' | 'manifest_path' | 'state' | 'parked' | 'stopped_at' | 'stop_reason' | 'replaced_by'>>;
 
 export class AgentStore {
   readonly #store: Store;

@@ -93,7 +93,7 @@ export class SessionStore {
     const db = this.#store.db('sessions');
     this.#store.transaction(() => {
       for (const key of db.getKeys(agentRange(agentId))) db.removeSync(key);
-      valid.forEach((entry, i) => db.putSync(agentKey(agentId, padNumber(i)), { v: SESSION_V, entry }));
+      for (const [i, entry] of valid.entries()) db.putSync(agentKey(agentId, padNumber(i)), { v: SESSION_V, entry });
     });
   }
 

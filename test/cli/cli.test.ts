@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTD, ROOT, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
 
+// Select Graphic Rendition escapes (colours), stripped to compare plain text.
+const ANSI_SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 const run = promisify(execFile);
 
 /** Runs agentd as a user would; resolves with the exit code and both outputs (never rejects). */
@@ -37,7 +40,7 @@ describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
     const cmd = `${quote(process.execPath)} ${quote(AGENTD)} submit ${quote('Report on the bike-share pilot.')} --socket ${quote(daemon.socket)}; echo "EXIT=$?"`;
     // `script` gives the command a pseudo-terminal: stdout.isTTY is true, as for a user
     const res = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm' } });
-    const out = res.stdout.replace(/\u001b\[[0-9;]*m/g, '');
+    const out = res.stdout.replace(ANSI_SGR, '');
     expect(res.stdout).toContain('\u001b['); // coloured: it knows it is on a terminal
     expect(out).toMatch(/▶ run [0-9a-f-]{36}/);
     expect(out).toMatch(/ {2}researcher \+ spawned/); // the agent tree: children indented under bootstrap
@@ -51,7 +54,7 @@ describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
   it('submit shows the capability denial in the live view', () => {
     const cmd = `${quote(process.execPath)} ${quote(AGENTD)} submit ${quote('Report, and publish it.')} --socket ${quote(daemon.socket)}`;
     const res = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
-    const out = res.stdout.replace(/\u001b\[[0-9;]*m/g, '');
+    const out = res.stdout.replace(ANSI_SGR, '');
     // the demo's publisher child asks for file_write: /var/www/*, which bootstrap cannot delegate
     expect(out).toMatch(/⛔ DENIED file_write: \/var\/www/);
   });

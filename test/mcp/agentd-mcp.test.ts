@@ -34,7 +34,7 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
   }, 120_000);
 
   it('submits a goal with a progress token: progress while it runs, the outcome at the end; the run is a resource', async () => {
-    const progress: Array<{ progress: number; message?: string }> = [];
+    const progress: Array<{ progress: number; total?: number | undefined; message?: string | undefined }> = [];
     const result = (await client.callTool({ name: 'submit_goal', arguments: { goal: 'count to three' } }, undefined, {
       onprogress: (p) => progress.push(p),
       timeout: 60_000,

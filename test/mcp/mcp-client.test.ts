@@ -89,14 +89,14 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     const yaml = manifest(
       'mcp-user',
       ['tool: mcp.everything.echo', 'tool: mcp.fs.*'],
-      [
+      `${[
         '  - tool_calls:',
         '      - name: mcp.everything.echo',
         '        input: {message: "hello over MCP"}',
         `      - name: mcp.fs.read_text_file`,
         `        input: {path: ${JSON.stringify(join(shared, 'note.txt'))}}`,
         '  - text: "done: {last_tool_result}"',
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
     const agent = await runtime.supervisor.spawn(yaml);
     const out = await runtime.supervisor.run(agent.id, 'use the tools');

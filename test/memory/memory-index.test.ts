@@ -33,12 +33,12 @@ describe('AgentMemoryIndex.search', () => {
   const rand = lcg(7);
   const rows = Array.from({ length: 400 }, () => vector(dims, 20, rand));
   const index = new AgentMemoryIndex('test-model', dims);
-  rows.forEach((v, i) =>
+  for (const [i, v] of rows.entries()) {
     index.add(`m${i}`, 'fact', i, i, (matrix, offset) => {
       matrix.set(v, offset);
       return true;
-    }),
-  );
+    });
+  }
 
   function reference(query: Float32Array, limit: number): string[] {
     return rows

@@ -184,7 +184,7 @@ describe('MemoryStore', () => {
     const texts = Array.from({ length: 150 }, (_, i) => `note number ${i} about topic${i % 7} and item${i}`);
     const vectors = await embedder.embed(texts);
     store.transaction(() => {
-      texts.forEach((content, i) => ids.push(mem.store(A, { content, category: 'observation', embedding: vectors[i]! }, big).id));
+      for (const [i, content] of texts.entries()) ids.push(mem.store(A, { content, category: 'observation', embedding: vectors[i]! }, big).id);
     });
     for (let i = 0; i < 150; i += 3) mem.delete(A, ids[i]!);
     const [q] = await embedder.embed(['item100']);

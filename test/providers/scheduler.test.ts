@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AaosError, ErrorCode } from '../../src/errors/index.js';
+import { type AaosError, ErrorCode } from '../../src/errors/index.js';
 import type { AuditInput } from '../../src/audit/event.js';
 import { ModelGateway } from '../../src/providers/gateway.js';
 import { InferenceScheduler, schedulerLimitsFromEnv } from '../../src/providers/scheduler.js';

@@ -52,7 +52,7 @@ describe('human approval of a tool call', () => {
     expect(pending).toMatchObject({ agent_id: agent.id, agent_name: 'writer', tool: 'file_write', input: { path: target, content: 'approved content' } });
     expect(existsSync(target)).toBe(false);
     // the runtime is not blocked: another agent answers meanwhile
-    const other = await runtime.spawnAgent({ yaml: 'name: idle\nmodel: scripted:' + join(dir, 'idle.yaml') + '\n' });
+    const other = await runtime.spawnAgent({ yaml: `name: idle\nmodel: scripted:${join(dir, 'idle.yaml')}\n` });
     writeFileSync(join(dir, 'idle.yaml'), '- text: still responsive\n');
     expect((await runtime.supervisor.run(other.id, 'ping')).response).toBe('still responsive');
     runtime.approvals.respond({ id: pending!.id, decision: 'approve' });

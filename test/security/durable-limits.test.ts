@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient, tempDataDir } from '../daemon/daemon-process.js';
-import { auditEvents, daemonWith, TestLeftovers, manifest, script, toolThenReport, waitForAudit } from './attacker.js';
+import { type RawClient, tempDataDir } from '../daemon/daemon-process.js';
+import { auditEvents, daemonWith, TestLeftovers, manifest, script, waitForAudit } from './attacker.js';
 
 /** Class 2, continued: revocations and counters survive a restart; budgets hold under a fan-out. */
 describe('limits that must hold across restarts and concurrency', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { FakeOpenAIServer, openAIError } from '../support/fake-openai-server.js';
 import { waitFor } from '../support/kernel.js';
 import { AGENTD, removeDir, startDaemon, tempDataDir } from '../daemon/daemon-process.js';
-import { auditFile, daemonWith, TestLeftovers, manifest, script, spawnAndRun, toolThenReport } from './attacker.js';
+import { auditFile, daemonWith, TestLeftovers, manifest, script, toolThenReport } from './attacker.js';
 
 /** Class 7: what another local user can see or swap, and what leaks through error texts. */
 describe('local hygiene', () => {

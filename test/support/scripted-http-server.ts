@@ -22,6 +22,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  /** the parsed JSON body (its shape is the provider's wire format, checked by each test) */
+  // biome-ignore lint/suspicious/noExplicitAny: tests index into provider-specific request bodies
   body: any;
   /** Date.now() when the request was read */
   receivedAt: number;

@@ -23,7 +23,7 @@ import type { RunRecord } from '../../store/run-store.js';
 import { useColor } from '../color.js';
 import { ExitCode } from '../exit-codes.js';
 import { LiveView } from '../live-view.js';
-import { defaultDataDir, defaultSocketPath } from '../paths.js';
+import { defaultSocketPath } from '../paths.js';
 import { VERSION } from '../version.js';
 
 /** The bootstrap manifest shipped with the package (found from the installed files, not the working directory). */
@@ -188,8 +188,9 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   try {
     if (bootstrap) {
-      await runtime.startBootstrap(bootstrap);
-      err(`agentd: bootstrap agent from ${bootstrap}`);
+      const boot = await runtime.startBootstrap(bootstrap);
+      for (const old of boot.retired) err(`agentd: ${bootstrap} changed: the previous bootstrap agent ${old} is stopped (its history and memory stay under its id)`);
+      err(`agentd: bootstrap agent from ${bootstrap} (${boot.id})`);
     } else err('agentd: --no-bootstrap: goals are refused (agents can still be spawned over the socket)');
     // what a previous process left behind: persistent agents, then unfinished goals
     const agents = await runtime.restoreAgents();

@@ -7,8 +7,14 @@ describe('KeyedLimiter', () => {
     const signal = new AbortController().signal;
     const releaseA1 = await lanes.acquire('a', signal);
     const order: string[] = [];
-    const a2 = lanes.acquire('a', signal).then((r) => (order.push('a2'), r));
-    const a3 = lanes.acquire('a', signal).then((r) => (order.push('a3'), r));
+    const a2 = lanes.acquire('a', signal).then((r) => {
+      order.push('a2');
+      return r;
+    });
+    const a3 = lanes.acquire('a', signal).then((r) => {
+      order.push('a3');
+      return r;
+    });
     const releaseB = await lanes.acquire('b', signal); // not blocked by a's queue
     expect(lanes.load('a')).toEqual({ running: 1, waiting: 2 });
     releaseA1();
