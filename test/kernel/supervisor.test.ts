@@ -33,7 +33,7 @@ describe('supervisor with real workers', () => {
     expect(info.state).toBe('running');
     const out = await sup.run(info.id, 'whoami');
     expect(JSON.parse(out.response)).toEqual({ id: info.id, name: 'alpha', env: 0 });
-    expect(sup.agents.require(info.id).actor.threadId).toBeGreaterThan(0);
+    expect(sup.record(info.id)!.actor.threadId).toBeGreaterThan(0);
     // the control channel (comlink) answers too
     const inspected = await sup.inspect(info.id);
     expect(inspected.worker).toMatchObject({ env_vars: 0, active_deliveries: 0, nice: 0 });
@@ -65,7 +65,7 @@ describe('supervisor with real workers', () => {
     const failed = sup.audit.recent((e) => e.type === 'AgentFailed');
     expect(failed).toHaveLength(1);
     // its tokens are gone with it
-    expect(sup.capabilities.list(bad.id)).toEqual([]);
+    expect(sup.tokens(bad.id)).toEqual([]);
   });
 
   it('an out-of-heap worker fails only its own agent', async () => {
@@ -182,7 +182,7 @@ describe('supervisor with real workers', () => {
     const a = await sup.spawn(commandManifest('sleeper', [], 'lifecycle: persistent\n'), { module: COMMAND_AGENT });
     const first = await sup.run(a.id, 'whoami');
     await waitFor(() => sup.status(a.id).state === 'parked', 5000, 'parking');
-    expect(sup.agents.require(a.id).actor.threadId).toBeUndefined();
+    expect(sup.record(a.id)!.actor.threadId).toBeUndefined();
     const second = await sup.run(a.id, 'whoami');
     expect(JSON.parse(second.response).id).toBe(a.id);
     expect(JSON.parse(first.response).id).toBe(a.id);
@@ -212,7 +212,7 @@ describe('router between workers', () => {
     const types = sup.audit.recent().map((e) => e.type);
     expect(types).toContain('MessageSent');
     expect(types).toContain('MessageDelivered');
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('moves binary attachments with an envelope by transfer (the sender loses them, nothing is copied)', async () => {
@@ -241,7 +241,7 @@ describe('router between workers', () => {
     const a = await sup.spawn(commandManifest('asker', ['message_send: *']), { module: COMMAND_AGENT });
     const out = await sup.run(a.id, `ask ${b.id} hang`);
     expect(out.response).toMatch(/^AAOS_ERR_MESSAGE_TIMEOUT/);
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('a request to an agent that fails is rejected with the failure', async () => {
@@ -250,7 +250,7 @@ describe('router between workers', () => {
     const a = await sup.spawn(commandManifest('asker', ['message_send: *']), { module: COMMAND_AGENT });
     const out = await sup.run(a.id, `ask ${b.id} crash`);
     expect(out.response).toMatch(/^AAOS_ERR_AGENT_FAILED/);
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('refuses an envelope whose sender is not the sending agent', async () => {

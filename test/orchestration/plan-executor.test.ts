@@ -129,7 +129,7 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
       // both children were stopped, none is left running
       const kids = ofType(e, 'AgentSpawned').filter((s) => s.manifest_name === 'slow').map((s) => s.agent_id);
       expect(kids).toHaveLength(2);
-      for (const id of kids) expect(t.runtime.supervisor.agents.get(id)).toBeUndefined();
+      for (const id of kids) expect(t.runtime.supervisor.record(id)).toBeUndefined();
     } finally {
       cleanup();
     }
@@ -253,7 +253,7 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
       t.runtime.goals.cancel(handle.run_id, 'enough');
       const rec = await handle.done;
       expect(rec.state).toBe('cancelled');
-      for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow')) expect(t.runtime.supervisor.agents.get(s.agent_id)).toBeUndefined();
+      for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow')) expect(t.runtime.supervisor.record(s.agent_id)).toBeUndefined();
       const e = t.events.filter((x) => x.run_id === handle.run_id);
       expect(ofType(e, 'SubtaskStarted').map((s) => s.subtask_id).sort()).toEqual(['x', 'y']);
       expect(ofType(e, 'PlanReplanned')).toEqual([]);
