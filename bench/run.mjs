@@ -33,6 +33,7 @@ const BASELINES = {
   router: ['raw'],
   fanout: ['peers'],
   memory_query: [],
+  cluster: [],
 };
 // Baselines first, then everything else in name order.
 const ORDER = ['raw', 'peers'];
@@ -355,6 +356,12 @@ function printTable(report) {
       lines.push(`  ${w(r.children, 5)} ${w(r.model_latency_ms, 4)} ${w(fmt(r.ideal_ms), 7)} ${w(cell('wall_ms'), 20)} ${w(fmt(r.supervisor_cpu_ms_per_child), 18)} ${w(cell('openai_agents_ms'), 24)} ${w(cell('langgraph_ms'), 24)}`);
     }
     if (report.peers_skipped_reason) lines.push(`  peers skipped: ${report.peers_skipped_reason}`);
+  }
+  if (Array.isArray(report.cluster) && report.cluster.length) {
+    lines.push('');
+    lines.push('cluster (fan-out of N children at L = 50 ms; goals per second over G goals):');
+    lines.push(`  ${w('nodes', 10)} ${w('fan-out ms', 12)} ${w('G goals ms', 12)} goals/s`);
+    for (const r of report.cluster) lines.push(`  ${w(r.nodes, 10)} ${w(fmt(r.fanout_wall_ms), 12)} ${w(fmt(r.goals_wall_ms), 12)} ${fmt(r.goals_per_s)}`);
   }
   lines.push('');
   lines.push('ratios (same run; ! = a suite behind it ran on a busy box, see the notes):');

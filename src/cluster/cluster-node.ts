@@ -7,7 +7,9 @@ import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { Orchestration } from '../orchestration/orchestrator.js';
 import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
 import type { RunRecord } from '../store/run-store.js';
-import { CLUSTER_NAMES, ClusterGoal, ClusterRun, NodeBeat } from './records.js';
+import { ClusterControl, type LocalControl } from './control.js';
+import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
+import { type AgentLocation, CLUSTER_NAMES, isKvKeyPart, ClusterGoal, ClusterRun, NodeBeat, PersistentAgent } from './records.js';
 
 export interface ClusterOptions {
   url: string;
@@ -19,14 +21,30 @@ export interface ClusterOptions {
   /** this node's own record of a run, if it has one */
   localRun: (runId: string) => RunRecord | undefined;
   liveAgents: () => number;
+  /** what this node applies when a revocation or stop reaches it, and what it announces */
+  local: LocalControl & {
+    /** the agents that live here now */
+    agents(): AgentLocation[];
+    /** agents this node may still spawn */
+    freeAgentSlots(): number;
+    /** the persistent agents recorded here (so other nodes can find them while this node is down) */
+    persistentAgents(): Array<Omit<PersistentAgent, 'home'>>;
+  };
   log: (line: string) => void;
+  /** with the cluster key: children placed on other nodes, envelopes to agents there */
+  remoteAgents?: Omit<RemoteAgentsOptions, 'publishRevoked' | 'isRevoked' | 'log'>;
 }
+
+/** Where an agent lives: announced by a live node, or recorded as a persistent agent whose node is down. */
+export type AgentPlace = { node_id: string; alive: true; agent: AgentLocation } | { node_id: string; alive: false; agent: PersistentAgent };
 
 export interface ClusterStatus {
   node_id: string;
   nodes: NodeBeat[];
   goals_waiting: number;
   goals_in_flight: number;
+  /** every agent of the cluster with the node it lives on; persistent agents of a node that is down with alive false */
+  agents: Array<AgentLocation & { node_id: string; alive: boolean }>;
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
@@ -43,6 +61,12 @@ export class ClusterNode {
   private readonly inflight = new Map<string, JsMsg>();
   private beatTimer: NodeJS.Timeout | undefined;
   private pulling: Promise<void> | undefined;
+  /** persistent agents this node recorded as living here (id -> manifest text) */
+  private readonly registered = new Map<string, string>();
+  /** revocations and agent stops that reach every node */
+  readonly control: ClusterControl;
+  /** agents across nodes (only with the cluster key) */
+  private remote: RemoteAgents | undefined;
 
   private constructor(
     readonly nodeId: string,
@@ -51,8 +75,28 @@ export class ClusterNode {
     private readonly nodes: KV,
     private readonly runs: KV,
     private readonly done: KV,
+    private readonly persistent: KV,
+    buckets: { revocations: KV; stops: KV },
     private readonly opts: ClusterOptions,
-  ) {}
+  ) {
+    this.control = new ClusterControl(nodeId, nc, buckets.revocations, buckets.stops, this.controlHooks(opts), opts.log);
+  }
+
+  /** A stop applied here also drops the agent's cluster record (it is not restored or re-homed anywhere). */
+  private controlHooks(opts: ClusterOptions): LocalControl {
+    return {
+      revokeToken: (id, reason, agentId) => opts.local.revokeToken(id, reason, agentId),
+      revokeAll: (id, reason) => opts.local.revokeAll(id, reason),
+      stopAgent: async (id, reason) => {
+        const stopped = await opts.local.stopAgent(id, reason);
+        if (stopped || this.registered.has(id)) {
+          this.registered.delete(id);
+          await this.persistent.delete(id).catch(() => {});
+        }
+        return stopped;
+      },
+    };
+  }
 
   static async join(opts: ClusterOptions): Promise<ClusterNode> {
     const nodeId = opts.nodeId ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
@@ -73,7 +117,17 @@ export class ClusterNode {
       const nodes = await kvm.create(CLUSTER_NAMES.nodes, { ttl: opts.heartbeatMs * 3, history: 1 });
       const runs = await kvm.create(CLUSTER_NAMES.runs, { history: 1 });
       const done = await kvm.create(CLUSTER_NAMES.done, { history: 1 });
-      const node = new ClusterNode(nodeId, nc, js, nodes, runs, done, opts);
+      const persistent = await kvm.create(CLUSTER_NAMES.agents, { history: 1 });
+      const revocations = await kvm.create(CLUSTER_NAMES.revocations, { history: 1 });
+      const stops = await kvm.create(CLUSTER_NAMES.stops, { history: 1 });
+      const node = new ClusterNode(nodeId, nc, js, nodes, runs, done, persistent, { revocations, stops }, opts);
+      await node.control.start();
+      if (opts.remoteAgents) {
+        const remote = new RemoteAgents(nodeId, nc, { ...opts.remoteAgents, publishRevoked: (id, reason) => node.control.revokedHere(id, reason), isRevoked: (id) => node.control.isRevoked(id), log: opts.log });
+        remote.start();
+        node.remote = remote;
+        opts.remoteAgents.supervisor.attachRemote(remote);
+      }
       await node.beat();
       node.beatTimer = setInterval(() => void node.beat().catch((e: unknown) => opts.log(`agentd: cluster heartbeat failed: ${toPlainError(e).message}`)), opts.heartbeatMs);
       node.pulling = node.pull();
@@ -135,15 +189,59 @@ export class ClusterNode {
   }
 
   async status(): Promise<ClusterStatus> {
-    const nodes: NodeBeat[] = [];
-    for await (const key of await this.nodes.keys()) {
-      const entry = await this.nodes.get(key);
-      if (entry && entry.operation === 'PUT') nodes.push(NodeBeat.parse(entry.json()));
-    }
+    const nodes = await this.liveNodes();
     nodes.sort((a, b) => a.node_id.localeCompare(b.node_id));
     const jsm = await jetstreamManager(this.nc);
     const info = await jsm.consumers.info(CLUSTER_NAMES.stream, CLUSTER_NAMES.consumer);
-    return { node_id: this.nodeId, nodes, goals_waiting: info.num_pending, goals_in_flight: info.num_ack_pending };
+    const agents: ClusterStatus['agents'] = nodes.flatMap((n) => n.agents.map((a) => ({ ...a, node_id: n.node_id, alive: true })));
+    const seen = new Set(agents.map((a) => a.id));
+    for (const p of await this.persistentAgents()) {
+      if (!seen.has(p.id)) agents.push({ id: p.id, name: p.name, lifecycle: 'persistent', state: 'node down', parent_id: null, node_id: p.home, alive: false });
+    }
+    return { node_id: this.nodeId, nodes, goals_waiting: info.num_pending, goals_in_flight: info.num_ack_pending, agents };
+  }
+
+  /** The nodes alive now (by heartbeat). */
+  async liveNodes(): Promise<NodeBeat[]> {
+    const out: NodeBeat[] = [];
+    for await (const key of await this.nodes.keys()) {
+      const entry = await this.nodes.get(key);
+      if (entry && entry.operation === 'PUT') out.push(NodeBeat.parse(entry.json()));
+    }
+    return out;
+  }
+
+  private async persistentAgents(): Promise<PersistentAgent[]> {
+    const out: PersistentAgent[] = [];
+    for await (const key of await this.persistent.keys()) {
+      const entry = await this.persistent.get(key);
+      if (entry && entry.operation === 'PUT') out.push(PersistentAgent.parse(entry.json()));
+    }
+    return out;
+  }
+
+  /**
+   * Where the agent named by `ref` (id, the name of exactly one agent, or a unique id
+   * prefix) lives in the cluster; undefined when no node announces it and no persistent
+   * agent has that id.
+   */
+  async locate(ref: string): Promise<AgentPlace | undefined> {
+    const all = (await this.liveNodes()).flatMap((n) => n.agents.map((agent) => ({ node_id: n.node_id, alive: true as const, agent })));
+    const exact = all.find((p) => p.agent.id === ref);
+    if (exact) return exact;
+    const named = all.filter((p) => p.agent.name === ref);
+    if (named.length > 1) {
+      throw new AaosError(ErrorCode.ID_AMBIGUOUS, `'${ref}' names ${named.length} agents in the cluster: ${named.map((p) => `${p.agent.id} on ${p.node_id}`).join(', ')}; use an id`, { agent_id: ref });
+    }
+    if (named.length === 1) return named[0];
+    const prefixed = all.filter((p) => p.agent.id.startsWith(ref));
+    if (prefixed.length === 1) return prefixed[0];
+    const entry = isKvKeyPart(ref) ? await this.persistent.get(ref) : null;
+    if (entry && entry.operation === 'PUT') {
+      const agent = PersistentAgent.parse(entry.json());
+      return { node_id: agent.home, alive: false, agent };
+    }
+    return undefined;
   }
 
   /**
@@ -154,6 +252,8 @@ export class ClusterNode {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.beatTimer);
+    this.control.stop();
+    this.remote?.stop();
     for (const msg of this.inflight.values()) msg.nak();
     this.inflight.clear();
     await this.pulling;
@@ -176,8 +276,28 @@ export class ClusterNode {
       goals_running: [...this.inflight.keys()],
       load: loadavg()[0] ?? 0,
       at: new Date().toISOString(),
+      agents: this.opts.local.agents(),
+      free_agent_slots: this.opts.local.freeAgentSlots(),
+      remote_agents: this.remote !== undefined,
     };
     await this.nodes.put(this.nodeId, JSON.stringify(beat));
+    if (this.remote) this.remote.onBeats(await this.liveNodes());
+    await this.registerPersistent();
+  }
+
+  /** Records the persistent agents living here in the cluster, so they can be found (and stopped) while this node is down. */
+  private async registerPersistent(): Promise<void> {
+    for (const p of this.opts.local.persistentAgents()) {
+      if (this.registered.get(p.id) === p.manifest_yaml || !isKvKeyPart(p.id)) continue;
+      const record: PersistentAgent = { ...p, home: this.nodeId };
+      await this.persistent.put(p.id, JSON.stringify(record));
+      this.registered.set(p.id, p.manifest_yaml);
+      // stopped while the record was on its way: the stop's delete may have come first
+      if (!this.opts.local.persistentAgents().some((a) => a.id === p.id)) {
+        this.registered.delete(p.id);
+        await this.persistent.delete(p.id);
+      }
+    }
   }
 
   /** Takes one goal at a time while this node has a free slot. */

@@ -14,7 +14,23 @@ export const CLUSTER_NAMES = {
   runs: 'aaos_runs',
   /** completions, by run id, written create-if-absent: the once-only record */
   done: 'aaos_done',
+  /** operator revocations (and revoked tokens that were narrowed into another node), kept so a node that was down learns them */
+  revocations: 'aaos_revocations',
+  /** operator stops of agents, by agent id */
+  stops: 'aaos_stops',
+  /** persistent agents: their manifest and home node, so any node can find (and re-home) them */
+  agents: 'aaos_agents',
 } as const;
+
+/** The subject one node answers control requests on (a revocation or stop it must apply now). */
+export const controlSubject = (nodeId: string): string => `aaos.node.${nodeId}.control`;
+
+/** Characters a JetStream key-value key (and one subject token) may hold. */
+const KV_KEY = /^[-_=a-zA-Z0-9]+$/;
+export function isKvKeyPart(s: string): boolean {
+  return KV_KEY.test(s);
+}
+
 
 /** A goal as it sits in the work-queue stream. */
 export const ClusterGoal = z.strictObject({
@@ -35,6 +51,18 @@ export const ClusterRun = RunRecord.extend({
 });
 export type ClusterRun = z.infer<typeof ClusterRun>;
 
+/** An agent as its node announces it: where each agent lives. */
+export const AgentLocation = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  lifecycle: z.string(),
+  state: z.string(),
+  parent_id: z.string().nullable(),
+  /** the node's goal-taking agent (stopping it needs force) */
+  bootstrap: z.boolean().optional(),
+});
+export type AgentLocation = z.infer<typeof AgentLocation>;
+
 /** What a node announces each heartbeat. */
 export const NodeBeat = z.strictObject({
   node_id: z.string(),
@@ -44,5 +72,54 @@ export const NodeBeat = z.strictObject({
   goals_running: z.array(z.string()),
   load: z.number(),
   at: z.string(),
+  /** the agents that live on this node now */
+  agents: z.array(AgentLocation).default([]),
+  /** agents it may still spawn (AAOS_MAX_AGENTS minus live ones) */
+  free_agent_slots: z.int().default(0),
+  /** it takes children and envelopes from other nodes (it has the cluster key) */
+  remote_agents: z.boolean().default(false),
 });
 export type NodeBeat = z.infer<typeof NodeBeat>;
+
+/**
+ * A revocation every node applies: one token (`token_id`), or all tokens of an agent
+ * (`agent_id` without `token_id`). A node holding the token revokes it; every node
+ * revokes what it holds that was narrowed from it (children spawned across nodes).
+ */
+export const RevocationRecord = z.strictObject({
+  agent_id: z.string().optional(),
+  token_id: z.string().optional(),
+  reason: z.string(),
+  at: z.string(),
+  /** the node that recorded it */
+  by: z.string(),
+});
+export type RevocationRecord = z.infer<typeof RevocationRecord>;
+
+/** An agent stop every node applies (the node where the agent lives stops it). */
+export const StopRecord = z.strictObject({
+  agent_id: z.string(),
+  reason: z.string(),
+  at: z.string(),
+  by: z.string(),
+});
+export type StopRecord = z.infer<typeof StopRecord>;
+
+/** A persistent agent as the cluster keeps it: enough to start it again on another node. */
+export const PersistentAgent = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  /** the node it lives on */
+  home: z.string(),
+  manifest_yaml: z.string(),
+  manifest_path: z.string().optional(),
+  created_at: z.string(),
+});
+export type PersistentAgent = z.infer<typeof PersistentAgent>;
+
+/** What a node answers a control request with. */
+export const ControlReply = z.union([
+  z.strictObject({ ok: z.literal(true), revoked: z.int().min(0), node_id: z.string() }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string(), message: z.string() }) }),
+]);
+export type ControlReply = z.infer<typeof ControlReply>;

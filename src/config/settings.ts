@@ -36,6 +36,8 @@ export const SETTINGS = {
   AAOS_NODE_ID: text('this node\'s id in the cluster', { defaultText: '`<hostname>-<random>`' }),
   AAOS_CLUSTER_ACK_WAIT_MS: int(30_000, 1000, 'a goal whose node sent no progress for this long is redelivered to another node'),
   AAOS_CLUSTER_HEARTBEAT_MS: int(2000, 100, 'how often a node announces itself; it counts as gone after 3 missed beats'),
+  AAOS_CLUSTER_KEY: text('the secret every node of the cluster shares: spawns and envelopes between nodes are signed with it (HMAC-SHA256); unset: no agent is placed on, or sends to, another node', { secret: true }),
+  AAOS_CLUSTER_PLACEMENT: oneOf(['least-loaded', 'local'] as const, 'least-loaded', 'where children spawned by a cluster node run: on the node with the fewest live agents, or always on their parent\'s node (a manifest may pin with `metadata.placement`)'),
 
   // audit log
   AAOS_AUDIT_LOG_CAP: int(50_000, 1, 'audit events kept in memory'),

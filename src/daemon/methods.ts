@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ApprovalResponse } from '../approvals/approval-queue.js';
 import type { AuditEvent } from '../audit/event.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import { revokeInCluster, stopInCluster } from '../cluster/operator.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { runSummary } from '../protocol/run-summary.js';
@@ -191,6 +192,9 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('agent.stop', AgentStopParams, params);
+      // in a cluster: an agent on any node, the stop recorded for every node
+      const cluster = daemon.runtime.cluster;
+      if (cluster) return stopInCluster(daemon.runtime, cluster, findLiveAgent(daemon.runtime, p.agent_id), p.agent_id, p.force === true);
       const id = liveAgentId(daemon.runtime, p.agent_id);
       if (id === daemon.runtime.goals.agent && p.force !== true) {
         throw new AaosError(
@@ -415,7 +419,11 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       const p = parseParams('capability.revoke', RevokeParams, params);
       const { runtime } = daemon;
-      const id = liveAgentId(daemon.runtime, p.agent_id);
+      const cluster = runtime.cluster;
+      const localId = cluster ? findLiveAgent(runtime, p.agent_id) : undefined;
+      // in a cluster: an agent on any node; the revocation recorded for every node
+      if (cluster && (localId === undefined || p.all)) return revokeInCluster(cluster, localId, p);
+      const id = localId ?? liveAgentId(runtime, p.agent_id);
       if (p.all) return { agent_id: id, revoked: runtime.revokeAllTokens(id, 'revoked by operator') };
       const token = runtime.tokens(id).find((t) => t.id === p.token_id);
       if (!token) {
@@ -424,6 +432,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
           token_id: p.token_id,
         });
       }
+      if (cluster) return revokeInCluster(cluster, id, p);
       return { agent_id: id, revoked: runtime.revokeToken(token.id, 'revoked by operator') ? 1 : 0 };
     },
   },

@@ -203,6 +203,21 @@ export class CapabilityTable {
   }
 
   /**
+   * A token this table does not hold (it lives on another cluster node) was revoked:
+   * revokes, at once, the tokens here that were narrowed from it. Returns how many.
+   */
+  revokeDelegatedFrom(tokenId: string, reason: string): number {
+    let count = 0;
+    for (const childId of this.#delegated.get(tokenId) ?? []) {
+      const child = this.#byId.get(childId);
+      if (child === undefined || child.revoked_at !== undefined) continue;
+      this.#revoke(child, `the token ${tokenId} it was delegated from was revoked on another node: ${reason}`, false);
+      count += 1;
+    }
+    return count;
+  }
+
+  /**
    * Revokes every unrevoked token of the agent (and what was delegated from them), one
    * audit event each; returns how many of the agent's own. `durable` for an operator's
    * revocation; lifecycle revocations (stop, shutdown) are not remembered across a restart.

@@ -6,13 +6,15 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentManifest } from '../manifest/schema.js';
 import type { ReplyEnvelope } from '../protocol/envelopes.js';
 import type { RunOutcome } from '../protocol/index.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, Router } from '../router/router.js';
+import type { McpEnvelope } from '../router/envelope.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, Router, type DeliveryContext } from '../router/router.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult } from '../tools/tool.js';
 import type { AgentInfo, AgentRecord } from './agent-table.js';
 import type { TokenStatePersistence } from './capability-table.js';
 import type { TokenView } from './capability-token.js';
 import { isTerminal } from './lifecycle.js';
+import type { RemoteAgentsPort, RemoteSpawn } from './remote-agents.js';
 import { SupervisorCore } from './supervisor/core.js';
 import { Deliveries } from './supervisor/delivery.js';
 import { Lifecycle } from './supervisor/lifecycle.js';
@@ -57,32 +59,36 @@ export class Supervisor {
       onStateChange: (actor, from, to, reason) => lifecycle.onStateChange(actor, from, to, reason),
       terminate: (worker) => core.launcher.terminate(worker),
     };
+    // a recipient not live here, in a cluster: an agent on another node (core.remote)
+    const remoteOnly = (agentId: string) => (!core.agents.get(agentId) ? core.remote : undefined);
     core.router = new Router(
       {
         resolve: (ref) => {
           const rec = core.agents.resolve(ref);
-          return rec && !isTerminal(rec.actor.state) ? rec.identity : undefined;
+          if (rec) return !isTerminal(rec.actor.state) ? rec.identity : undefined;
+          return core.remote?.resolve(ref);
         },
         authorize: (sender, request) => {
           core.capabilities.authorize(sender, request);
         },
         checkMailbox: (sender, recipient, method) => {
+          // an agent on another node: its node checks its mailbox
+          if (remoteOnly(recipient.id)) return;
           const refused = deliveries.mailboxRefusal(core.agents.require(recipient.id), sender, method);
           if (refused) throw refused;
         },
         deliver: (recipient, text, envelope, context, attachments) => {
-          const message = (envelope.params as { message?: unknown } | undefined)?.message;
-          return deliveries.deliverEnvelope(core.agents.require(recipient.id), text, {
-            runId: context.runId,
-            ...(context.goalRunId ? { goalRunId: context.goalRunId } : {}),
-            ...(context.hop ? { trace: context.hop } : {}),
-            ...(attachments ? { attachments } : {}),
-            ...(typeof message === 'string' ? { messageText: message } : {}),
-            method: envelope.method,
-          });
+          const remote = remoteOnly(recipient.id);
+          if (remote) {
+            if (attachments?.length) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, `agent ${recipient.name} lives on another node: attachments do not cross nodes`, { agent_id: recipient.id });
+            return remote.deliver(recipient, text, context);
+          }
+          return deliveries.deliverRouted(recipient.id, text, envelope, context, attachments);
         },
         cancel: (recipient, runId, envelopeText, reason) => {
-          deliveries.cancelRun(recipient.id, runId, reason, envelopeText);
+          const remote = remoteOnly(recipient.id);
+          if (remote) remote.cancel(recipient, runId, envelopeText, reason);
+          else deliveries.cancelRun(recipient.id, runId, reason, envelopeText);
         },
         emit: (e) => core.emit(e),
       },
@@ -151,6 +157,23 @@ export class Supervisor {
     return this.core.shuttingDown;
   }
 
+  // ── cluster ─────────────────────────────────────────────────────────────────
+
+  /** Joins a cluster: children may be placed on other nodes and envelopes reach agents there. */
+  attachRemote(port: RemoteAgentsPort): void {
+    this.core.remote = port;
+  }
+
+  /** An envelope the sender's node authorised, into the recipient's mailbox here. */
+  deliverRouted(recipientId: string, text: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome> {
+    return this.deliveries.deliverRouted(recipientId, text, envelope, context, attachments);
+  }
+
+  /** A child whose parent lives on another node: spawned here with the tokens narrowed there, run, stopped. */
+  runAdoptedChild(spawn: RemoteSpawn, signal: AbortSignal): Promise<ChildRunResult> {
+    return this.spawning.runAdoptedChild(spawn, signal);
+  }
+
   // ── messages from tools (ask_agent, send_message) ──────────────────────────
 
   /** Fire and forget from `sender` (a tool call's context): resolves once the envelope is in the recipient's mailbox. */
@@ -188,6 +211,11 @@ export class Supervisor {
     return { ...info, worker: (await this.workerStats(agentId)) ?? null };
   }
 
+  /** Agents live here (running, parked, starting). */
+  get liveCount(): number {
+    return this.core.agents.size;
+  }
+
   /** Whether the agent is live here (spawned and not yet stopped or retired). */
   isLive(agentId: string): boolean {
     return this.core.agents.get(agentId) !== undefined;
@@ -215,6 +243,11 @@ export class Supervisor {
 
   revokeToken(tokenId: string, reason: string): boolean {
     return this.core.capabilities.revoke(tokenId, reason);
+  }
+
+  /** A token revoked on another node: every token here narrowed from it is revoked; how many. */
+  revokeDelegatedFrom(tokenId: string, reason: string): number {
+    return this.core.capabilities.revokeDelegatedFrom(tokenId, reason);
   }
 
   revokeAll(agentId: string, reason: string, options: { durable?: boolean } = {}): number {

@@ -6,8 +6,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENTD, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
-import { startNats, type NatsServer } from './nats-server.js';
+import { AGENTD, removeDir, tempDataDir, type RawClient } from '../daemon/daemon-process.js';
+import { TestCluster, until } from './cluster-nodes.js';
 
 const execFileP = promisify(execFile);
 
@@ -32,22 +32,11 @@ interface Status {
 const TERMINAL = ['completed', 'failed', 'cancelled', 'interrupted'];
 const ACK_WAIT_MS = 2000;
 
-let nats: NatsServer;
-const nodes = new Map<string, { proc: DaemonProcess; client: RawClient; dir: string }>();
+let cluster: TestCluster;
 let scriptDir: string;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function node(id: string): RawClient {
-  return nodes.get(id)!.client;
+  return cluster.node(id);
 }
 
 async function submit(on: string, goal: string): Promise<string> {
@@ -64,32 +53,19 @@ async function finished(on: string, runId: string): Promise<Run> {
 }
 
 beforeAll(async () => {
-  nats = await startNats();
   scriptDir = tempDataDir();
   const script = join(scriptDir, 'slow.yaml');
   writeFileSync(script, 'turns: [{text: "goal done"}]\nlatency_ms: 1500\nwhen_exhausted: restart\n');
-  const env = {
+  cluster = await TestCluster.start(['n1', 'n2', 'n3'], {
     AAOS_MODEL_OVERRIDE: `scripted:${script}`,
     AAOS_CLUSTER_ACK_WAIT_MS: String(ACK_WAIT_MS),
     AAOS_CLUSTER_HEARTBEAT_MS: '1000',
     AAOS_MAX_CONCURRENT_GOALS: '1',
-  };
-  await Promise.all(
-    ['n1', 'n2', 'n3'].map(async (id) => {
-      const dir = tempDataDir();
-      const proc = await startDaemon({ dataDir: dir, env: { ...env, AAOS_NODE_ID: id }, args: ['--cluster', nats.url] });
-      nodes.set(id, { proc, dir, client: await RawClient.open(proc.socket) });
-    }),
-  );
+  });
 }, 120_000);
 
 afterAll(async () => {
-  for (const n of nodes.values()) {
-    n.client.close();
-    await n.proc.stop();
-    removeDir(n.dir);
-  }
-  await nats?.stop();
+  await cluster?.stop();
   if (scriptDir) removeDir(scriptDir);
 }, 60_000);
 
@@ -103,7 +79,7 @@ describe('agentd cluster on NATS JetStream', () => {
     // the operator's view, through the CLI
     // (retried: a heartbeat delayed past its TTL on a loaded machine drops a node for a moment)
     const cli = await until('the CLI to list three nodes', async () => {
-      const out = await execFileP(process.execPath, [AGENTD, 'cluster', 'status', '--socket', nodes.get('n2')!.proc.socket]);
+      const out = await execFileP(process.execPath, [AGENTD, 'cluster', 'status', '--socket', cluster.nodes.get('n2')!.proc.socket]);
       return /^this node n2; 3 node\(s\) alive/.test(out.stdout) ? out : undefined;
     });
     for (const id of ['n1', 'n2', 'n3']) expect(cli.stdout).toContain(`  ${id}  pid `);
@@ -127,7 +103,7 @@ describe('agentd cluster on NATS JetStream', () => {
     const runId = await submit('n2', 'once only');
     const first = await finished('n2', runId);
     expect(first.state).toBe('completed');
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: cluster.nats.url });
     try {
       const js = jetstream(nc);
       const kvm = new Kvm(js);
@@ -163,12 +139,7 @@ describe('agentd cluster on NATS JetStream', () => {
     });
     const victim = running.node_id!;
     const survivor = ['n1', 'n2', 'n3'].find((id) => id !== victim)!;
-    const dead = nodes.get(victim)!;
-    dead.client.close();
-    dead.proc.child.kill('SIGKILL');
-    await dead.proc.exited;
-    nodes.delete(victim);
-    removeDir(dead.dir);
+    await cluster.kill(victim);
 
     const final = await finished(survivor, runId);
     expect(final.state).toBe('completed');
@@ -184,7 +155,7 @@ describe('agentd cluster on NATS JetStream', () => {
     for (const id of more) expect((await finished(survivor, id)).state).toBe('completed');
 
     // exactly once at the record level: one completion record, untouched since
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: cluster.nats.url });
     try {
       const done = await new Kvm(jetstream(nc)).open('aaos_done');
       const entry = await done.get(runId);
@@ -197,7 +168,7 @@ describe('agentd cluster on NATS JetStream', () => {
   }, 180_000);
 
   it('a node stopped with SIGTERM mid-goal hands the goal back; another node completes it', async () => {
-    const alive = [...nodes.keys()];
+    const alive = [...cluster.nodes.keys()];
     expect(alive).toHaveLength(2);
     const runId = await submit(alive[0]!, 'outlive a shutdown');
     const running = await until('the goal to start', async () => {
@@ -206,10 +177,10 @@ describe('agentd cluster on NATS JetStream', () => {
     });
     const leaving = running.node_id!;
     const staying = alive.find((id) => id !== leaving)!;
-    const gone = nodes.get(leaving)!;
+    const gone = cluster.nodes.get(leaving)!;
     gone.client.close();
     expect(await gone.proc.stop()).toBe(0);
-    nodes.delete(leaving);
+    cluster.nodes.delete(leaving);
     removeDir(gone.dir);
     const final = await finished(staying, runId);
     expect(final).toMatchObject({ state: 'completed', node_id: staying });

@@ -379,3 +379,21 @@ describe('delegate (narrowing)', () => {
     expect(table.list(parent.id).find((v) => v.id === p.id)?.invocation_count).toBe(2);
   });
 });
+
+describe('revokeDelegatedFrom: a parent token held on another node', () => {
+  it('revokes, at once, every token here narrowed from the remote token, and nothing else', () => {
+    // tokens that arrived with a spawn from another node name a parent token this table does not hold
+    const remoteParent = 'cap_remote_parent_token';
+    const narrowed = table.issue(child, { capability: { kind: 'tool', name: 'echo' }, constraints: {} }, remoteParent).id;
+    const unrelated = grant(other, { kind: 'tool', name: 'echo' });
+    expect(table.authorize(child, { kind: 'tool', name: 'echo' }).id).toBe(narrowed);
+    expect(table.revoke(remoteParent, 'not held here')).toBe(false);
+    expect(table.revokeDelegatedFrom(remoteParent, 'revoked on node a')).toBe(1);
+    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'echo' })).code).toBe(ErrorCode.CAPABILITY_REVOKED);
+    expect(table.authorize(other, { kind: 'tool', name: 'echo' }).id).toBe(unrelated);
+    const revoked = events.filter((e) => e.type === 'CapabilityRevoked');
+    expect(revoked.map((e) => (e as { token_id?: string }).token_id)).toEqual([narrowed]);
+    // applied again (the record is replayed when a node joins): nothing more
+    expect(table.revokeDelegatedFrom(remoteParent, 'again')).toBe(0);
+  });
+});

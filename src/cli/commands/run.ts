@@ -6,6 +6,7 @@ import type { Config } from '../../config/config.js';
 import { readSetting, type EnvRecord } from '../../config/config.js';
 import { loadStartConfig } from '../../config/config-file.js';
 import { ClusterNode } from '../../cluster/cluster-node.js';
+import { localNodeOf, remoteAgentsOf } from '../../cluster/local-node.js';
 import { SETTINGS } from '../../config/settings.js';
 import { Daemon, FORCED_STOP_DEADLINE_MS } from '../../daemon/daemon.js';
 import { lockDataDir, type DataDirLock } from '../../daemon/data-dir-lock.js';
@@ -243,7 +244,9 @@ function joinCluster(runtime: Runtime, url: string, log: (line: string) => void)
     goals: runtime.goals,
     localRun: (runId) => runtime.runs.get(runId),
     liveAgents: () => runtime.listAgents().length,
+    local: localNodeOf(runtime),
     log,
+    ...remoteAgentsOf(runtime),
   });
 }
 

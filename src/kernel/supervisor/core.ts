@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../built-path.js';
 import { CapabilityTable } from '../capability-table.js';
 import { Conversations } from '../conversation.js';
 import { ManifestFileAccess } from '../manifest-file-access.js';
+import type { RemoteAgentsPort } from '../remote-agents.js';
 import { DEFAULT_RESTART_LIMITS, type RestartLimits } from '../restart-policy.js';
 import { DEFAULT_WATCHDOG_LIMITS, type WatchdogLimits } from '../watchdog.js';
 import { DEFAULT_AGENT_MODULE, WorkerLauncher } from '../worker-launcher.js';
@@ -39,6 +40,8 @@ export class SupervisorCore {
   router!: Router;
   /** what every actor calls back into; the façade sets it before the first spawn */
   hooks!: ActorHooks;
+  /** set when this supervisor is a cluster node: agents on other nodes */
+  remote: RemoteAgentsPort | undefined;
   shuttingDown = false;
 
   constructor(readonly opts: SupervisorOptions) {

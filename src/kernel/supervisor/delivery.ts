@@ -3,7 +3,8 @@ import { auditHeader, traceParentOf, type CallContext, type CallHeader } from '.
 import { goalTraceId, newSpanId } from '../../audit/trace-ids.js';
 import { AaosError, ErrorCode, isAaosError, toPlainError } from '../../errors/index.js';
 import type { Delivery, RunOutcome, RunResult } from '../../protocol/index.js';
-import { makeEnvelope } from '../../router/envelope.js';
+import { makeEnvelope, type McpEnvelope } from '../../router/envelope.js';
+import type { DeliveryContext } from '../../router/router.js';
 import type { AgentRecord } from '../agent-table.js';
 import { closedTranscript, type Conversation } from '../conversation.js';
 import { LazyAbort } from '../lazy-abort.js';
@@ -36,6 +37,19 @@ export class Deliveries {
     const rec = this.core.agents.require(agentId);
     const envelope = makeEnvelope({ sender: 'supervisor', recipient: rec.id, method: options.method ?? 'agent.run', params: { message }, request: true });
     return this.deliverEnvelope(rec, JSON.stringify(envelope), { messageText: message, ...options });
+  }
+
+  /** An envelope the router (here, or the sender's node) authorised, into the recipient's mailbox. */
+  deliverRouted(recipientId: string, text: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome> {
+    const message = (envelope.params as { message?: unknown } | undefined)?.message;
+    return this.deliverEnvelope(this.core.agents.require(recipientId), text, {
+      runId: context.runId,
+      ...(context.goalRunId ? { goalRunId: context.goalRunId } : {}),
+      ...(context.hop ? { trace: context.hop } : {}),
+      ...(attachments ? { attachments } : {}),
+      ...(typeof message === 'string' ? { messageText: message } : {}),
+      method: envelope.method,
+    });
   }
 
   /** Cancel a run wherever it is: queued in a mailbox, waiting on a model, or running tools. */

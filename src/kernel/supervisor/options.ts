@@ -1,6 +1,7 @@
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { TraceParent } from '../../audit/trace-ids.js';
 import type { Tool } from '../../tools/tool.js';
+import type { TokenView } from '../capability-token.js';
 import type { ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from '../ports.js';
 import type { RestartLimits } from '../restart-policy.js';
 import type { WatchdogLimits } from '../watchdog.js';
@@ -68,6 +69,8 @@ export interface SpawnOptions {
   trace?: TraceParent;
   /** the run the agent is spawned for was cancelled: its worker is not started */
   signal?: AbortSignal;
+  /** a child whose parent lives on another node: its depth, parent id and narrowed tokens came with the spawn */
+  adopted?: { parentId: string; depth: number; tokens: TokenView[] };
 }
 
 export interface ChildRunOptions {

@@ -5,9 +5,11 @@ import { expandCapabilities } from '../../manifest/expand.js';
 import { parseManifest } from '../../manifest/parse.js';
 import type { AgentManifest } from '../../manifest/schema.js';
 import type { ChildRunResult } from '../../tools/tool.js';
+import type { TraceParent } from '../../audit/trace-ids.js';
 import type { AgentInfo, AgentRecord } from '../agent-table.js';
 import { inheritApprovals } from '../inherited-approvals.js';
 import { ManifestCache } from '../manifest-cache.js';
+import type { RemoteSpawn } from '../remote-agents.js';
 import type { ToolCall } from '../tool-dispatch.js';
 import { DEFAULT_AGENT_MODULE } from '../worker-launcher.js';
 import type { SupervisorCore } from './core.js';
@@ -39,12 +41,14 @@ export class Spawning {
     if (this.core.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
     const parsed = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
     const parent = options.parentId ? this.core.agents.require(options.parentId) : undefined;
+    const adopted = options.adopted;
     // a child cannot do without a human what its parent needed a human for
     const manifest = parent ? inheritApprovals(parsed, parent.manifest) : parsed;
-    const depth = parent ? parent.depth + 1 : 0;
+    const depth = parent ? parent.depth + 1 : (adopted?.depth ?? 0);
     const release = this.core.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
-    const identity: CallContext = { id, name: manifest.name, ...(parent ? { parentId: parent.id } : {}), ...(options.runId ? { runId: options.runId } : {}) };
+    const parentId = parent?.id ?? adopted?.parentId;
+    const identity: CallContext = { id, name: manifest.name, ...(parentId ? { parentId } : {}), ...(options.runId ? { runId: options.runId } : {}) };
     // a spawn from a tool call is a hop in the caller's trace
     const spawnSpan = options.trace ? childCall({ ...identity, trace: options.trace }).trace : undefined;
     let rec: AgentRecord | undefined;
@@ -55,7 +59,9 @@ export class Spawning {
         Date.now(),
       );
       // denials of a delegation belong to the goal run the child was spawned for
-      if (parent) this.core.capabilities.delegate({ ...parent.identity, ...(options.runId ? { runId: options.runId } : {}), ...(options.trace ? { trace: options.trace } : {}) }, identity, grants);
+      if (parent) this.core.capabilities.delegate(this.parentCall(parent, options), identity, grants);
+      // narrowed on the parent's node: issued as they came, each under the token it was narrowed to there
+      else if (adopted) for (const t of adopted.tokens) this.core.capabilities.issue(identity, { capability: t.capability, constraints: t.constraints }, t.id);
       else {
         for (const g of grants) this.core.capabilities.issue(identity, g);
         if (manifest.lifecycle === 'persistent') this.core.capabilities.restoreDurable(id);
@@ -66,7 +72,7 @@ export class Spawning {
         id,
         name: manifest.name,
         manifest,
-        parentId: parent?.id,
+        parentId,
         depth,
         createdAt: new Date().toISOString(),
         actor,
@@ -149,11 +155,10 @@ export class Spawning {
    */
   async runChild(parentId: string, manifest: AgentManifest, message: string, options: ChildRunOptions): Promise<ChildRunResult> {
     const parent = this.core.agents.require(parentId);
-    this.core.capabilities.authorize(
-      { ...parent.identity, ...(options.runId ? { runId: options.runId } : {}), ...(options.trace ? { trace: options.trace } : {}) },
-      { kind: 'spawn_child', name: manifest.name },
-      { tool: options.via },
-    );
+    this.core.capabilities.authorize(this.parentCall(parent, options), { kind: 'spawn_child', name: manifest.name }, { tool: options.via });
+    // cluster: placed on another node, narrowed here all the same
+    const node = this.core.remote?.placeChild(manifest);
+    if (node !== undefined) return this.runRemoteChild(parent, manifest, message, options, node);
     const child = await this.spawnRecord(manifest, {
       // cancelled while waiting for a worker slot: the worker is never booted
       signal: options.signal,
@@ -163,6 +168,47 @@ export class Spawning {
       ...(options.workspace ? { workspace: options.workspace } : {}),
     });
     options.onSpawned?.(child.id);
+    return this.runAndStop(child, message, options);
+  }
+
+  /**
+   * A child placed on another node: narrowed here exactly as a local child (its tokens stay
+   * here under its id, so a revocation of the parent's token reaches them), then run there
+   * with copies of those tokens.
+   */
+  private async runRemoteChild(parent: AgentRecord, parsed: AgentManifest, message: string, options: ChildRunOptions, node: string): Promise<ChildRunResult> {
+    const manifest = inheritApprovals(parsed, parent.manifest);
+    const child: CallContext = { id: randomUUID(), name: manifest.name, parentId: parent.id, ...(options.runId ? { runId: options.runId } : {}) };
+    const grants = expandCapabilities(manifest, { data_dir: this.core.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) }, Date.now());
+    const tokens = this.core.capabilities.delegate(this.parentCall(parent, options), child, grants);
+    options.onSpawned?.(child.id);
+    const spawn: RemoteSpawn = { child, manifest, depth: parent.depth + 1, tokens, message, ...(options.trace ? { trace: options.trace } : {}), ...(options.workspace ? { workspace: options.workspace } : {}) };
+    try {
+      return await this.core.remote!.runChild(node, spawn, options.signal);
+    } finally {
+      this.core.capabilities.revokeAll(child.id, 'its run on another node ended');
+      this.core.capabilities.forget(child.id);
+    }
+  }
+
+  /** A child whose parent lives on another node: spawned here with the tokens narrowed there, run, stopped. */
+  async runAdoptedChild(spawn: RemoteSpawn, signal: AbortSignal): Promise<ChildRunResult> {
+    const options = { signal, via: 'spawn from another node', ...(spawn.trace ? { trace: spawn.trace } : {}), ...(spawn.workspace ? { workspace: spawn.workspace } : {}) };
+    const child = await this.spawnRecord(spawn.manifest, {
+      ...options,
+      id: spawn.child.id,
+      adopted: { parentId: spawn.child.parentId ?? '', depth: spawn.depth, tokens: spawn.tokens },
+      ...(spawn.child.runId ? { runId: spawn.child.runId } : {}),
+    });
+    return this.runAndStop(child, spawn.message, options);
+  }
+
+  /** The parent as the caller of a spawn: in the child's goal run, in the span it is spawned from. */
+  private parentCall(parent: AgentRecord, options: { runId?: string | undefined; trace?: TraceParent | undefined }): CallContext {
+    return { ...parent.identity, ...(options.runId ? { runId: options.runId } : {}), ...(options.trace ? { trace: options.trace } : {}) };
+  }
+
+  private async runAndStop(child: AgentRecord, message: string, options: Pick<ChildRunOptions, 'signal' | 'trace' | 'workspace'>): Promise<ChildRunResult> {
     try {
       // cancelled (or timed out) while the child's worker was starting: it runs nothing
       if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });

@@ -1,0 +1,57 @@
+import type { Runtime } from '../runtime/runtime.js';
+import type { ClusterOptions } from './cluster-node.js';
+
+/**
+ * This node's side of the cluster's control records: what it applies when a revocation or
+ * stop reaches it, and what it announces (its agents, its persistent agents' manifests).
+ */
+export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
+  const sup = runtime.supervisor;
+  return {
+    revokeToken: (tokenId, reason, agentId) => {
+      // an operator's revocation: only the named agent's own token, on the node it lives on
+      if (agentId !== undefined) return sup.isLive(agentId) && sup.tokens(agentId).some((t) => t.id === tokenId) && sup.revokeToken(tokenId, reason) ? 1 : 0;
+      // a token revoked on its own node: what here was narrowed from it goes too
+      return sup.revokeToken(tokenId, reason) ? 1 : sup.revokeDelegatedFrom(tokenId, reason);
+    },
+    revokeAll: (agentId, reason) => (sup.isLive(agentId) ? sup.revokeAll(agentId, reason, { durable: true }) : 0),
+    stopAgent: async (agentId, reason) => {
+      if (!sup.isLive(agentId)) return false;
+      await runtime.stopAgent(agentId, reason);
+      return true;
+    },
+    agents: () =>
+      sup.list().map((a) => ({
+        id: a.id,
+        name: a.name,
+        lifecycle: a.lifecycle,
+        state: a.state,
+        parent_id: a.parent_id,
+        ...(a.id === runtime.goals.agent ? { bootstrap: true } : {}),
+      })),
+    freeAgentSlots: () => Math.max(0, runtime.config.get('AAOS_MAX_AGENTS') - sup.liveCount),
+    persistentAgents: () =>
+      runtime.agentStore
+        .list()
+        .filter((a) => sup.isLive(a.id))
+        .map((a) => ({ id: a.id, name: a.name, manifest_yaml: a.manifest_yaml, ...(a.manifest_path ? { manifest_path: a.manifest_path } : {}), created_at: a.created_at })),
+  };
+}
+
+/** With AAOS_CLUSTER_KEY set: this node places children on other nodes and takes theirs (spread into the join options). */
+export function remoteAgentsOf(runtime: Runtime): Pick<ClusterOptions, 'remoteAgents'> {
+  const key = runtime.config.get('AAOS_CLUSTER_KEY');
+  if (!key) return {};
+  const remoteAgents: NonNullable<ClusterOptions['remoteAgents']> = {
+    key,
+    placement: runtime.config.get('AAOS_CLUSTER_PLACEMENT'),
+    supervisor: runtime.supervisor,
+    // a child's run may take as long as any run, plus a minute for the hops
+    requestTimeoutMs: runtime.config.get('AAOS_RUN_TIMEOUT_MS') + 60_000,
+    onRevoked: (listener) =>
+      runtime.audit.subscribe((e) => {
+        if (e.type === 'CapabilityRevoked' && typeof e.token_id === 'string') listener(e.token_id, typeof e.reason === 'string' ? e.reason : 'revoked');
+      }),
+  };
+  return { remoteAgents };
+}
