@@ -3,6 +3,7 @@ import { auditHeader, traceParentOf, type CallContext, type CallHeader } from '.
 import { goalTraceId, newSpanId } from '../../audit/trace-ids.js';
 import { AaosError, ErrorCode, isAaosError, toPlainError } from '../../errors/index.js';
 import type { Delivery, RunOutcome, RunResult } from '../../protocol/index.js';
+import { parseRunResult } from '../../protocol/worker-input.js';
 import { makeEnvelope, type McpEnvelope } from '../../router/envelope.js';
 import type { DeliveryContext } from '../../router/router.js';
 import type { AgentRecord } from '../agent-table.js';
@@ -171,7 +172,8 @@ export class Deliveries {
         run: { run_id: runId, history, trace: traceParentOf(call)!, goal_run_id: goalRunId, ...(resume ? { resume } : {}) },
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
       };
-      result = (await rec.actor.deliver(delivery)) as RunResult;
+      // the worker's answer is untrusted: checked before its transcript is kept or its response passed on
+      result = parseRunResult(await rec.actor.deliver(delivery), `${rec.name} (${rec.id})`, runId);
       // cancelled while it ran: whatever it answered, nothing it asked for after the cancel happened
       if (controller.isAborted && result.stop_reason !== 'cancelled' && result.stop_reason !== 'error') {
         const reason: unknown = controller.signal.reason;

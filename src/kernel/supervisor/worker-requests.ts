@@ -3,7 +3,8 @@ import { auditHeader, type CallContext } from '../../audit/call-context.js';
 import type { AuditInput } from '../../audit/event.js';
 import { goalTraceId, newSpanId } from '../../audit/trace-ids.js';
 import { AaosError, ErrorCode, isAaosError } from '../../errors/index.js';
-import type { WorkerRequest } from '../../protocol/index.js';
+import type { WorkerRequestKind, WorkerRequestOf, WorkerResponseOf } from '../../protocol/index.js';
+import { parseWorkerRequest } from '../../protocol/worker-input.js';
 import type { AgentActor } from '../actor.js';
 import type { AgentRecord } from '../agent-table.js';
 import type { Conversation } from '../conversation.js';
@@ -24,10 +25,22 @@ export class WorkerRequests {
     private readonly spawning: Spawning,
   ) {}
 
-  /** The actor's hook: one request of a worker, checked and answered (its result goes back on the port). */
-  async handle(actor: AgentActor, msg: WorkerRequest): Promise<unknown> {
+  /** One typed handler per request kind: what it answers is that kind's response (protocol/messages.ts). */
+  private readonly handlers: { [K in WorkerRequestKind]: (rec: AgentRecord, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>> } = {
+    model: (rec, _state, msg) => this.models.complete(rec, msg.run_id, msg.append),
+    tool: (rec, state, msg) => this.tool(rec, state, msg),
+    send: (rec, state, msg) => this.core.router.send(state?.call ?? rec.identity, msg.envelope, msg.attachments),
+    request: (rec, state, msg) => this.core.router.request(state?.call ?? rec.identity, msg.envelope, msg.timeout_ms, msg.attachments),
+  };
+
+  /**
+   * The actor's hook: one request of a worker, validated (a malformed one is refused with
+   * PROTOCOL and nothing of it is kept), checked against its live run and answered.
+   */
+  async handle<K extends WorkerRequestKind>(actor: AgentActor, raw: WorkerRequestOf<K>): Promise<WorkerResponseOf<K>> {
     const rec = this.core.agents.get(actor.id);
     if (!rec || isTerminal(actor.state)) throw new AaosError(ErrorCode.AGENT_STOPPED, `agent ${actor.name} is no longer live`);
+    const msg = parseWorkerRequest(raw, `${rec.name} (${rec.id})`);
     const state = msg.run_id !== undefined ? this.core.conversations.get(rec.id, msg.run_id) : undefined;
     // a cancelled run has no further effects, whatever its worker still asks for
     if (state?.controller.isAborted) {
@@ -35,40 +48,36 @@ export class WorkerRequests {
       const reason: unknown = state.controller.signal.reason;
       throw isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`, { run_id: state.runId });
     }
-    switch (msg.t) {
-      case 'model':
-        return this.models.complete(rec, msg.run_id, msg.append);
-      case 'tool': {
-        if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${msg.run_id}`);
-        if (state.stop) throw state.stop;
-        const journal = state.journaled && msg.call_id ? this.core.opts.journal : undefined;
-        const callId = msg.call_id;
-        const call = dispatchTool(this.toolDeps(), {
-          agent: rec,
-          from: state.call,
-          workspace: state.workspace,
-          signal: state.controller.signal,
-          name: msg.name,
-          input: msg.input,
-          ...(msg.handle ? { handle: msg.handle } : {}),
-          ...(msg.call_id ? { callId: msg.call_id } : {}),
-          // durable before the tool runs (after its approval): a restart must know this call may have taken effect
-          ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
-        });
-        // a denied call is counted by the capability table, not by the repeat guard
-        void call.then(
-          () => this.countRepeat(rec, state, msg.name, msg.input),
-          (err: unknown) => {
-            if (!isDenial(err)) this.countRepeat(rec, state, msg.name, msg.input);
-          },
-        );
-        return call;
-      }
-      case 'send':
-        return this.core.router.send(state?.call ?? rec.identity, msg.envelope, msg.attachments);
-      case 'request':
-        return this.core.router.request(state?.call ?? rec.identity, msg.envelope, msg.timeout_ms, msg.attachments);
-    }
+    // the table's type pairs each kind with its handler; TS cannot follow that through a union key
+    const handler = this.handlers[msg.t] as (rec: AgentRecord, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>>;
+    return handler(rec, state, msg);
+  }
+
+  private tool(rec: AgentRecord, state: Conversation | undefined, msg: WorkerRequestOf<'tool'>): Promise<unknown> {
+    if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${msg.run_id}`);
+    if (state.stop) throw state.stop;
+    const journal = state.journaled && msg.call_id ? this.core.opts.journal : undefined;
+    const callId = msg.call_id;
+    const call = dispatchTool(this.toolDeps(), {
+      agent: rec,
+      from: state.call,
+      workspace: state.workspace,
+      signal: state.controller.signal,
+      name: msg.name,
+      input: msg.input,
+      ...(msg.handle ? { handle: msg.handle } : {}),
+      ...(msg.call_id ? { callId: msg.call_id } : {}),
+      // durable before the tool runs (after its approval): a restart must know this call may have taken effect
+      ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
+    });
+    // a denied call is counted by the capability table, not by the repeat guard
+    void call.then(
+      () => this.countRepeat(rec, state, msg.name, msg.input),
+      (err: unknown) => {
+        if (!isDenial(err)) this.countRepeat(rec, state, msg.name, msg.input);
+      },
+    );
+    return call;
   }
 
   /**
