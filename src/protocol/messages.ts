@@ -91,7 +91,7 @@ export type WorkerResponse = WorkerResponseOf<WorkerRequestKind>;
 
 /** What the supervisor asks a worker, and what each is answered with. */
 export interface SupervisorRequestMap {
-  init: { request: { agent: AgentInit }; response: void };
+  init: { request: { agent: AgentInit }; response: undefined };
   /** whatever the hosted module answered: untrusted, the supervisor parses it as a RunResult before using it */
   deliver: { request: { delivery: Delivery }; response: unknown };
 }
