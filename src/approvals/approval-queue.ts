@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { auditHeader, type CallContext, type CallHeader } from '../audit/call-context.js';
 import type { AuditInput } from '../audit/event.js';
+import { preview } from '../audit/preview.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { ApprovalPersistence, ApprovalRecord } from './approval-record.js';
 
@@ -54,7 +55,6 @@ export interface ApprovalQueueOptions {
 
 // setTimeout overflows above this and would fire at once
 const MAX_TIMEOUT_MS = 2_147_483_647;
-const PREVIEW_CHARS = 200;
 
 interface Waiter {
   resolve(): void;
@@ -95,16 +95,6 @@ function formatDuration(ms: number): string {
   if (ms < 60_000) return `${+(ms / 1000).toFixed(1)} s`;
   if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(1)} min`;
   return `${+(ms / 3_600_000).toFixed(2)} h`;
-}
-
-function preview(input: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(input) ?? String(input);
-  } catch {
-    text = String(input);
-  }
-  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
 }
 
 function view(record: ApprovalRecord): PendingApproval {

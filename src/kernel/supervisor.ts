@@ -10,7 +10,7 @@ import type { McpEnvelope } from '../router/envelope.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, Router, type DeliveryContext } from '../router/router.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult } from '../tools/tool.js';
-import type { AgentInfo, AgentRecord } from './agent-table.js';
+import type { AgentInfo, LiveAgent } from './agent-table.js';
 import type { TokenStatePersistence } from './capability-table.js';
 import type { TokenView } from './capability-token.js';
 import { isTerminal } from './lifecycle.js';
@@ -186,6 +186,20 @@ export class Supervisor {
     return this.core.router.request(sender, envelopeText, timeoutMs);
   }
 
+  /** Tool calls running now. */
+  get toolCallsInFlight(): number {
+    return this.core.toolCalls.size;
+  }
+
+  /** Resolves true once no tool call runs, false after `timeoutMs` or when `stopWaitingForToolCalls()` is called. */
+  settleToolCalls(timeoutMs: number): Promise<boolean> {
+    return this.core.toolCalls.settle(timeoutMs);
+  }
+
+  stopWaitingForToolCalls(): void {
+    this.core.toolCalls.release();
+  }
+
   /** Routed requests waiting for their answer. */
   get pendingRequests(): number {
     return this.core.router.pendingCount;
@@ -231,7 +245,7 @@ export class Supervisor {
   }
 
   /** A live agent's record (tests and diagnostics: its actor, its worker's thread). */
-  record(agentId: string): AgentRecord | undefined {
+  record(agentId: string): LiveAgent | undefined {
     return this.core.agents.get(agentId);
   }
 

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import { auditHeader, childCall, type CallContext, type SpanContext } from '../audit/call-context.js';
+import { preview } from '../audit/preview.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool, ToolContext } from '../tools/tool.js';
-import type { AgentRecord } from './agent-table.js';
+import type { LiveAgent } from './agent-table.js';
 import type { CapabilityRequest } from './capability.js';
 import type { CapabilityTable } from './capability-table.js';
+import type { InflightCalls } from './inflight-calls.js';
 import type { ApprovalPort, Emit, SkillsPort } from './ports.js';
 
 export interface ToolCall {
-  agent: AgentRecord;
+  agent: LiveAgent;
   /**
    * Who calls, from which delivery, in which span (the delivery's). `runId` is always set
    * here: the goal run, or for an API call (`tool.invoke`) outside any run a synthetic one.
@@ -33,20 +35,10 @@ export interface ToolDispatchDeps {
   dataDir: string;
   approvals: ApprovalPort | undefined;
   skills: SkillsPort | undefined;
+  /** tool calls running now (from right before the tool runs until it ends), for shutdown */
+  inflight: InflightCalls;
   /** `inCall`: the tool call's context, whose span the child's spawn and run continue */
-  spawnAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult>;
-}
-
-const PREVIEW = 200;
-
-export function preview(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? value : JSON.stringify(value) ?? 'undefined';
-  } catch {
-    text = String(value);
-  }
-  return text.length > PREVIEW ? `${text.slice(0, PREVIEW - 1)}…` : text;
+  spawnAndRun(parent: LiveAgent, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult>;
 }
 
 export function hashInput(input: unknown): string {
@@ -116,7 +108,7 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
   try {
     if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.from.deliveryRunId ?? call.from.runId} was cancelled before tool '${call.name}' ran`);
     call.beforeInvoke?.();
-    const out = await tool.invoke(call.input, ctx);
+    const out = await deps.inflight.track(tool.invoke(call.input, ctx));
     // revoked while the tool worked (a read queued on the pool, a slow fetch): the result is withheld
     recheck();
     deps.emit({

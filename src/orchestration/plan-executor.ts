@@ -4,7 +4,7 @@ import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
 import type { ModelPort } from '../kernel/ports.js';
 import type { Supervisor } from '../kernel/supervisor.js';
-import { preview } from '../kernel/tool-dispatch.js';
+import { preview } from '../audit/preview.js';
 import type { ChildRunResult } from '../tools/tool.js';
 import { depths, topoBatches } from './plan-check.js';
 import type { Plan, Subtask } from './plan.js';

@@ -7,7 +7,7 @@ import { withWireToolNames } from './wire-tool-names.js';
 import { configuredSecrets, scrubError } from './secret-scrub.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
-import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
+import { PROVIDER_KEY_ENV, ModelRoutes, type ModelRoute } from './routing.js';
 import { InferenceScheduler, laneLimitsFromEnv, schedulerLimitsFromEnv, type SchedulerLimits } from './scheduler.js';
 import { sleep as realSleep } from './sleep.js';
 import { estimateInputTokens } from './token-estimate.js';
@@ -44,7 +44,7 @@ export interface ModelGatewayOptions {
  * calls `complete` here.
  */
 export class ModelGateway {
-  readonly router: ProviderRouter;
+  readonly routes: ModelRoutes;
   readonly scheduler: InferenceScheduler;
   readonly budgets: BudgetLedger;
   private readonly env: NodeJS.ProcessEnv;
@@ -69,7 +69,7 @@ export class ModelGateway {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
-    this.router = new ProviderRouter(options.env, { timeouts: { ...providerTimeoutsFromEnv(options.env), ...options.timeouts } });
+    this.routes = new ModelRoutes(options.env, { timeouts: { ...providerTimeoutsFromEnv(options.env), ...options.timeouts } });
     const limits = options.limits ?? schedulerLimitsFromEnv(options.env);
     this.scheduler = new InferenceScheduler({
       limits,
@@ -90,7 +90,7 @@ export class ModelGateway {
     this.cancelAgent(id);
     this.agents.delete(id);
     this.budgets.release(id);
-    this.router.scripted.reset(id);
+    this.routes.scripted.reset(id);
   }
 
   /** Queued calls are rejected with CANCELLED at once; in-flight ones are aborted. */
@@ -102,16 +102,16 @@ export class ModelGateway {
 
   /** Throws MODEL_UNKNOWN for a model string that routes nowhere (useful when validating a manifest). */
   route(modelSpec: string): ModelRoute {
-    return this.router.route(modelSpec);
+    return this.routes.route(modelSpec);
   }
 
   maxContextTokens(modelSpec: string): number {
-    return this.router.maxContextTokens(modelSpec);
+    return this.routes.maxContextTokens(modelSpec);
   }
 
   /** `agent`: the caller, in the span the call is made in (the call gets a span of its own below it). */
   async complete(agent: CallContext, modelSpec: string, request: GatewayRequest, ctx: ScriptContext): Promise<ModelResponse> {
-    const { route, provider } = this.router.resolve(modelSpec);
+    const { route, provider } = this.routes.resolve(modelSpec);
     if (!this.budgets.has(agent.id)) this.registerAgent(agent);
 
     const estimate = estimateInputTokens(request);
@@ -199,7 +199,7 @@ export class ModelGateway {
   describeDefault(): string {
     const override = readSetting(this.env, 'AAOS_MODEL_OVERRIDE');
     const prefix = override ? `AAOS_MODEL_OVERRIDE=${override}: every agent uses this model; ` : '';
-    const real = this.router.available().filter((id) => id !== 'scripted');
+    const real = this.routes.available().filter((id) => id !== 'scripted');
     if (real.length === 0) {
       return `${prefix}no provider API key set: agents with real model names will fail; scripted: models run offline; set ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL to use a real provider`;
     }

@@ -8,7 +8,7 @@ import type { Supervisor } from '../kernel/supervisor.js';
 import type { RunOutcome } from '../protocol/index.js';
 import type { StoreHealth } from '../store/lmdb-env.js';
 import type { RunRecord, RunStore } from '../store/run-store.js';
-import { preview } from '../kernel/tool-dispatch.js';
+import { preview } from '../audit/preview.js';
 import type { Orchestration, Orchestrator } from '../orchestration/orchestrator.js';
 
 export interface GoalHandle {

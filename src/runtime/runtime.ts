@@ -444,8 +444,8 @@ export class Runtime {
    */
   async checkModel(model: string, who: string): Promise<void> {
     try {
-      const { route } = this.gateway.router.resolve(model);
-      if (route.provider === 'scripted') await this.gateway.router.scripted.load(route.model);
+      const { route } = this.gateway.routes.resolve(model);
+      if (route.provider === 'scripted') await this.gateway.routes.scripted.load(route.model);
     } catch (err) {
       const plain = toPlainError(err);
       throw new AaosError(plain.code as ErrorCode, `${who} cannot be served: ${plain.message}`, { ...plain.details, model });
@@ -509,6 +509,20 @@ export class Runtime {
 
   hasTool(name: string): boolean {
     return this.supervisor.tools.get(name) !== undefined;
+  }
+
+  /** Tool calls running now (tracked where they run). */
+  get toolCallsInFlight(): number {
+    return this.supervisor.toolCallsInFlight;
+  }
+
+  /** Resolves true once no tool call runs, false after `timeoutMs` or when `stopWaitingForToolCalls()` is called. */
+  settleToolCalls(timeoutMs: number): Promise<boolean> {
+    return this.supervisor.settleToolCalls(timeoutMs);
+  }
+
+  stopWaitingForToolCalls(): void {
+    this.supervisor.stopWaitingForToolCalls();
   }
 
   /** The capability tokens an agent holds (revoked ones included, with `revoked_at`). */

@@ -1,7 +1,7 @@
 import type { AuditInput } from '../audit/event.js';
 import { prepareContext, renderTranscript, SUMMARIZE_SYSTEM_PROMPT } from '../context/context-manager.js';
 import { tokenBudget } from '../context/token-budget.js';
-import { estimateTextTokens } from '../context/token-estimate.js';
+import { estimateTextTokens } from '../providers/token-estimate.js';
 import { toPlainError } from '../errors/index.js';
 import { auditHeader, type CallContext } from '../audit/call-context.js';
 import type { HistoryAgent, HistoryPort, PreparedHistory } from '../kernel/ports.js';

@@ -9,7 +9,7 @@ export function metricsSourcesOf(runtime: Runtime): MetricsSources {
     runs: () => ({ queued: goals.waiting, running: goals.running }),
     approvalsPending: () => approvals.list().pending.length,
     scheduler: () =>
-      gateway.router.available().map((provider) => {
+      gateway.routes.available().map((provider) => {
         const s = gateway.scheduler.stats(provider);
         return { provider, queued: s.queued, inFlight: s.inFlight };
       }),

@@ -5,10 +5,11 @@ import type { AuditInput } from '../../audit/event.js';
 import type { Router } from '../../router/router.js';
 import { ToolRegistry } from '../../tools/registry.js';
 import { AgentActor, type ActorHooks } from '../actor.js';
-import { AgentTable, type AgentInfo, type AgentRecord } from '../agent-table.js';
+import { AgentTable, type AgentInfo, type LiveAgent } from '../agent-table.js';
 import { PROJECT_ROOT } from '../built-path.js';
 import { CapabilityTable } from '../capability-table.js';
 import { Conversations } from '../conversation.js';
+import { InflightCalls } from '../inflight-calls.js';
 import { ManifestFileAccess } from '../manifest-file-access.js';
 import type { RemoteAgentsPort } from '../remote-agents.js';
 import { DEFAULT_RESTART_LIMITS, type RestartLimits } from '../restart-policy.js';
@@ -31,6 +32,8 @@ export class SupervisorCore {
   readonly agents: AgentTable;
   readonly launcher: WorkerLauncher;
   readonly conversations = new Conversations();
+  /** tool calls running now (shutdown lets them finish) */
+  readonly toolCalls = new InflightCalls();
   readonly manifestFiles: ManifestFileAccess;
   readonly watchdog: WatchdogLimits;
   readonly restartLimits: RestartLimits;
@@ -68,7 +71,7 @@ export class SupervisorCore {
     return new AgentActor(id, name, this.hooks, concurrency, { livenessMs: this.watchdog.livenessMs, ...(parked ? { parked: true } : {}) });
   }
 
-  info(rec: AgentRecord): AgentInfo {
+  info(rec: LiveAgent): AgentInfo {
     return {
       id: rec.id,
       name: rec.name,

@@ -6,13 +6,13 @@ import type { Delivery, RunOutcome, RunResult } from '../../protocol/index.js';
 import { parseRunResult } from '../../protocol/worker-input.js';
 import { makeEnvelope, type McpEnvelope } from '../../router/envelope.js';
 import type { DeliveryContext } from '../../router/router.js';
-import type { AgentRecord } from '../agent-table.js';
+import type { LiveAgent } from '../agent-table.js';
 import { closedTranscript, type Conversation } from '../conversation.js';
 import { LazyAbort } from '../lazy-abort.js';
 import { AgentState } from '../lifecycle.js';
 import { resumeTranscript } from '../resume-transcript.js';
 import { DEFAULT_WATCHDOG_LIMITS } from '../watchdog.js';
-import { preview } from '../tool-dispatch.js';
+import { preview } from '../../audit/preview.js';
 import type { SupervisorCore } from './core.js';
 import type { ModelRequests } from './model-requests.js';
 import { DEFAULT_MAILBOX_MAX, type RunOptions } from './options.js';
@@ -69,7 +69,7 @@ export class Deliveries {
    * The mailbox bound: MAILBOX_FULL, audited, when `rec` already holds its limit of
    * accepted, unfinished messages. `from` is the sending agent, or undefined for the operator.
    */
-  mailboxRefusal(rec: AgentRecord, from: CallContext | undefined, method: string): AaosError | undefined {
+  mailboxRefusal(rec: LiveAgent, from: CallContext | undefined, method: string): AaosError | undefined {
     const max = this.core.opts.mailboxMax ?? DEFAULT_MAILBOX_MAX;
     const queued = this.mailboxes.get(rec.id) ?? 0;
     if (queued < max) return undefined;
@@ -88,7 +88,7 @@ export class Deliveries {
     return new AaosError(ErrorCode.MAILBOX_FULL, message, { agent_id: rec.id, queued, max_queued: max });
   }
 
-  async deliverEnvelope(rec: AgentRecord, envelopeText: string, options: RunOptions): Promise<RunOutcome> {
+  async deliverEnvelope(rec: LiveAgent, envelopeText: string, options: RunOptions): Promise<RunOutcome> {
     if (this.core.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down');
     // counted before the first await, so the router's check and this one see the same number
     const refused = this.mailboxRefusal(rec, undefined, options.method ?? 'agent.run');
@@ -103,7 +103,7 @@ export class Deliveries {
     }
   }
 
-  private async deliverAccepted(rec: AgentRecord, envelopeText: string, options: RunOptions): Promise<RunOutcome> {
+  private async deliverAccepted(rec: LiveAgent, envelopeText: string, options: RunOptions): Promise<RunOutcome> {
     const runId = options.runId ?? randomUUID();
     if (this.core.conversations.get(rec.id, runId)) {
       throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} already has a run ${runId}`);
@@ -218,7 +218,7 @@ export class Deliveries {
    * results made up (and journaled) for non-idempotent calls a restart cut off. Undefined
    * when nothing was journaled (the run starts over: it had not reached its first model turn).
    */
-  private replayJournal(_rec: AgentRecord, state: Conversation, userText: string, header: CallHeader): Conversation['messages'] | undefined {
+  private replayJournal(_rec: LiveAgent, state: Conversation, userText: string, header: CallHeader): Conversation['messages'] | undefined {
     const journal = this.core.opts.journal;
     if (!journal || !state.journaled) return undefined;
     const entries = journal.load(state.runId);
@@ -239,7 +239,7 @@ export class Deliveries {
   }
 
   /** The run's wall-clock limit: past it, the run is cancelled with RUN_TIMEOUT and a worker that holds on is terminated. */
-  private armRunDeadline(rec: AgentRecord, state: Conversation, header: CallHeader): NodeJS.Timeout | undefined {
+  private armRunDeadline(rec: LiveAgent, state: Conversation, header: CallHeader): NodeJS.Timeout | undefined {
     const limitMs = this.core.watchdog.runTimeoutMs;
     if (limitMs <= 0) return undefined;
     const timer = setTimeout(() => {

@@ -1,7 +1,7 @@
 import { auditHeader } from '../../audit/call-context.js';
 import { AaosError, ErrorCode } from '../../errors/index.js';
 import type { AgentActor } from '../actor.js';
-import type { AgentRecord } from '../agent-table.js';
+import type { LiveAgent } from '../agent-table.js';
 import { AgentState } from '../lifecycle.js';
 import type { SupervisorCore } from './core.js';
 import type { Parking } from './parking.js';
@@ -28,7 +28,7 @@ export class Lifecycle {
     await this.retire(rec, reason, 'stopped');
   }
 
-  async retire(rec: AgentRecord, reason: string, how: 'stopped' | 'failed'): Promise<void> {
+  async retire(rec: LiveAgent, reason: string, how: 'stopped' | 'failed'): Promise<void> {
     const { core } = this;
     for (const childId of [...rec.children]) await this.stop(childId, `parent ${rec.name} ${how}: ${reason}`);
     for (const state of core.conversations.ofAgent(rec.id)) state.controller.abort(new AaosError(ErrorCode.AGENT_STOPPED, reason));

@@ -1,6 +1,6 @@
 import { AaosError, ErrorCode } from '../../errors/index.js';
 import type { ModelResponse, ToolDefinition } from '../../providers/model.js';
-import type { AgentRecord } from '../agent-table.js';
+import type { LiveAgent } from '../agent-table.js';
 import { recordAssistant, type Conversation } from '../conversation.js';
 import type { SupervisorCore } from './core.js';
 
@@ -11,7 +11,7 @@ import type { SupervisorCore } from './core.js';
 export class ModelRequests {
   constructor(private readonly core: SupervisorCore) {}
 
-  async complete(rec: AgentRecord, runId: string, append: Conversation['messages']): Promise<ModelResponse> {
+  async complete(rec: LiveAgent, runId: string, append: Conversation['messages']): Promise<ModelResponse> {
     const { core } = this;
     const state = this.requireRun(rec, runId);
     if (state.stop) throw state.stop;
@@ -47,11 +47,11 @@ export class ModelRequests {
   }
 
   /** The tools a model is shown: those the agent holds `tool:` for right now (revocation hides them at once). */
-  visibleTools(rec: AgentRecord): ToolDefinition[] {
+  visibleTools(rec: LiveAgent): ToolDefinition[] {
     return this.core.tools.definitions((name) => this.core.capabilities.check(rec.id, { kind: 'tool', name }));
   }
 
-  systemPrompt(rec: AgentRecord): string {
+  systemPrompt(rec: LiveAgent): string {
     const { core } = this;
     // `{data_dir}` in a prompt names the real directory, as it does in capabilities
     const parts = [rec.manifest.system_prompt.replaceAll('{data_dir}', core.dataDir)];
@@ -65,7 +65,7 @@ export class ModelRequests {
     return parts.filter((p) => p.length > 0).join('\n\n');
   }
 
-  private requireRun(rec: AgentRecord, runId: string): Conversation {
+  private requireRun(rec: LiveAgent, runId: string): Conversation {
     const state = this.core.conversations.get(rec.id, runId);
     if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${runId}`);
     return state;

@@ -2,7 +2,7 @@ import { auditHeader } from '../../audit/call-context.js';
 import { AaosError, ErrorCode, isAaosError } from '../../errors/index.js';
 import { sleep } from '../../providers/sleep.js';
 import type { AgentActor } from '../actor.js';
-import type { AgentRecord } from '../agent-table.js';
+import type { LiveAgent } from '../agent-table.js';
 import { AgentState, isTerminal } from '../lifecycle.js';
 import { RestartHistory } from '../restart-policy.js';
 import type { SupervisorCore } from './core.js';
@@ -20,7 +20,7 @@ export class Parking {
   constructor(private readonly core: SupervisorCore) {}
 
   /** After a delivery of a persistent agent: park it once it has been idle for `parkIdleMs`. */
-  schedule(rec: AgentRecord): void {
+  schedule(rec: LiveAgent): void {
     const idleMs = this.core.opts.parkIdleMs ?? 0;
     if (idleMs <= 0) return;
     clearTimeout(this.timers.get(rec.id));
@@ -35,7 +35,7 @@ export class Parking {
   }
 
   /** A message for a parked agent: a new worker, after the restart backoff when its last one died. */
-  async reactivate(rec: AgentRecord): Promise<void> {
+  async reactivate(rec: LiveAgent): Promise<void> {
     const actor = rec.actor;
     actor.unpark();
     const waitMs = Math.max(0, (this.restarts.get(rec.id)?.notBefore ?? 0) - Date.now());
@@ -58,7 +58,7 @@ export class Parking {
    * gets a fresh (parked) actor and restarts on its next message after a backoff. Too many
    * failures in the window park it as failed instead. Returns false when the agent must retire.
    */
-  restartLater(rec: AgentRecord, failed: AgentActor, reason: string): boolean {
+  restartLater(rec: LiveAgent, failed: AgentActor, reason: string): boolean {
     if (rec.manifest.lifecycle !== 'persistent' || this.core.shuttingDown || rec.actor !== failed) return false;
     const limits = this.core.restartLimits;
     let history = this.restarts.get(rec.id);

@@ -6,7 +6,7 @@ import { parseManifest } from '../../manifest/parse.js';
 import type { AgentManifest } from '../../manifest/schema.js';
 import type { ChildRunResult } from '../../tools/tool.js';
 import type { TraceParent } from '../../audit/trace-ids.js';
-import type { AgentInfo, AgentRecord } from '../agent-table.js';
+import type { AgentInfo, LiveAgent } from '../agent-table.js';
 import { inheritApprovals } from '../inherited-approvals.js';
 import { ManifestCache } from '../manifest-cache.js';
 import type { RemoteSpawn } from '../remote-agents.js';
@@ -37,7 +37,7 @@ export class Spawning {
     return this.core.info(rec);
   }
 
-  async spawnRecord(manifestOrYaml: AgentManifest | string, options: SpawnOptions): Promise<AgentRecord> {
+  async spawnRecord(manifestOrYaml: AgentManifest | string, options: SpawnOptions): Promise<LiveAgent> {
     if (this.core.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
     const parsed = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
     const parent = options.parentId ? this.core.agents.require(options.parentId) : undefined;
@@ -51,7 +51,7 @@ export class Spawning {
     const identity: CallContext = { id, name: manifest.name, ...(parentId ? { parentId } : {}), ...(options.runId ? { runId: options.runId } : {}) };
     // a spawn from a tool call is a hop in the caller's trace
     const spawnSpan = options.trace ? childCall({ ...identity, trace: options.trace }).trace : undefined;
-    let rec: AgentRecord | undefined;
+    let rec: LiveAgent | undefined;
     try {
       const grants = expandCapabilities(
         manifest,
@@ -113,7 +113,7 @@ export class Spawning {
    * whose run ended in error (a model or API failure, not a wrong answer) is run again as a
    * new agent with the same manifest and message, up to `spawnRetries` times.
    */
-  async spawnChildAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult> {
+  async spawnChildAndRun(parent: LiveAgent, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult> {
     // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
     if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
     const trace = traceParentOf(inCall);
@@ -176,7 +176,7 @@ export class Spawning {
    * here under its id, so a revocation of the parent's token reaches them), then run there
    * with copies of those tokens.
    */
-  private async runRemoteChild(parent: AgentRecord, parsed: AgentManifest, message: string, options: ChildRunOptions, node: string): Promise<ChildRunResult> {
+  private async runRemoteChild(parent: LiveAgent, parsed: AgentManifest, message: string, options: ChildRunOptions, node: string): Promise<ChildRunResult> {
     const manifest = inheritApprovals(parsed, parent.manifest);
     const child: CallContext = { id: randomUUID(), name: manifest.name, parentId: parent.id, ...(options.runId ? { runId: options.runId } : {}) };
     const grants = expandCapabilities(manifest, { data_dir: this.core.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) }, Date.now());
@@ -204,11 +204,11 @@ export class Spawning {
   }
 
   /** The parent as the caller of a spawn: in the child's goal run, in the span it is spawned from. */
-  private parentCall(parent: AgentRecord, options: { runId?: string | undefined; trace?: TraceParent | undefined }): CallContext {
+  private parentCall(parent: LiveAgent, options: { runId?: string | undefined; trace?: TraceParent | undefined }): CallContext {
     return { ...parent.identity, ...(options.runId ? { runId: options.runId } : {}), ...(options.trace ? { trace: options.trace } : {}) };
   }
 
-  private async runAndStop(child: AgentRecord, message: string, options: Pick<ChildRunOptions, 'signal' | 'trace' | 'workspace'>): Promise<ChildRunResult> {
+  private async runAndStop(child: LiveAgent, message: string, options: Pick<ChildRunOptions, 'signal' | 'trace' | 'workspace'>): Promise<ChildRunResult> {
     try {
       // cancelled (or timed out) while the child's worker was starting: it runs nothing
       if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });

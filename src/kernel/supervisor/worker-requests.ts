@@ -6,7 +6,7 @@ import { AaosError, ErrorCode, isAaosError } from '../../errors/index.js';
 import type { WorkerRequestKind, WorkerRequestOf, WorkerResponseOf } from '../../protocol/index.js';
 import { parseWorkerRequest } from '../../protocol/worker-input.js';
 import type { AgentActor } from '../actor.js';
-import type { AgentRecord } from '../agent-table.js';
+import type { LiveAgent } from '../agent-table.js';
 import type { Conversation } from '../conversation.js';
 import { AgentState, isTerminal } from '../lifecycle.js';
 import { dispatchTool, hashInput, type ToolCall, type ToolDispatchDeps } from '../tool-dispatch.js';
@@ -26,7 +26,7 @@ export class WorkerRequests {
   ) {}
 
   /** One typed handler per request kind: what it answers is that kind's response (protocol/messages.ts). */
-  private readonly handlers: { [K in WorkerRequestKind]: (rec: AgentRecord, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>> } = {
+  private readonly handlers: { [K in WorkerRequestKind]: (rec: LiveAgent, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>> } = {
     model: (rec, _state, msg) => this.models.complete(rec, msg.run_id, msg.append),
     tool: (rec, state, msg) => this.tool(rec, state, msg),
     send: (rec, state, msg) => this.core.router.send(state?.call ?? rec.identity, msg.envelope, msg.attachments),
@@ -49,11 +49,11 @@ export class WorkerRequests {
       throw isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`, { run_id: state.runId });
     }
     // the table's type pairs each kind with its handler; TS cannot follow that through a union key
-    const handler = this.handlers[msg.t] as (rec: AgentRecord, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>>;
+    const handler = this.handlers[msg.t] as (rec: LiveAgent, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>>;
     return handler(rec, state, msg);
   }
 
-  private tool(rec: AgentRecord, state: Conversation | undefined, msg: WorkerRequestOf<'tool'>): Promise<unknown> {
+  private tool(rec: LiveAgent, state: Conversation | undefined, msg: WorkerRequestOf<'tool'>): Promise<unknown> {
     if (!state) throw new AaosError(ErrorCode.PROTOCOL, `agent ${rec.name} referred to unknown run ${msg.run_id}`);
     if (state.stop) throw state.stop;
     const journal = state.journaled && msg.call_id ? this.core.opts.journal : undefined;
@@ -85,7 +85,7 @@ export class WorkerRequests {
    * is looping. When a run has made the same call (not denied) `toolRepeatThreshold` times,
    * its next tool and model calls are refused, so it ends with stop reason `tool_repeat`.
    */
-  private countRepeat(rec: AgentRecord, state: Conversation, tool: string, input: unknown): void {
+  private countRepeat(rec: LiveAgent, state: Conversation, tool: string, input: unknown): void {
     const threshold = this.core.opts.toolRepeatThreshold ?? 3;
     if (threshold <= 0 || state.stop) return;
     const inputHash = hashInput(input);
@@ -109,7 +109,8 @@ export class WorkerRequests {
       dataDir: this.core.dataDir,
       approvals: this.core.opts.approvals,
       skills: this.core.opts.skills,
-      spawnAndRun: (parent: AgentRecord, call: ToolCall, yaml: string, message: string, inCall: CallContext) =>
+      inflight: this.core.toolCalls,
+      spawnAndRun: (parent: LiveAgent, call: ToolCall, yaml: string, message: string, inCall: CallContext) =>
         this.spawning.spawnChildAndRun(parent, call, yaml, message, inCall),
     };
   }

@@ -1,10 +1,10 @@
 import { AaosError, ErrorCode, isAaosError } from '../../errors/index.js';
-import type { AgentRecord } from '../agent-table.js';
+import type { LiveAgent } from '../agent-table.js';
 import { AgentState, isTerminal } from '../lifecycle.js';
 import type { SupervisorCore } from './core.js';
 
 /** Boots (or takes a pre-started) worker for `rec` and binds it to its actor. */
-export async function startWorker(core: SupervisorCore, rec: AgentRecord, signal?: AbortSignal): Promise<void> {
+export async function startWorker(core: SupervisorCore, rec: LiveAgent, signal?: AbortSignal): Promise<void> {
   const launched = await core.launcher.acquire({
     module: rec.module,
     maxHeapMb: rec.manifest.limits.max_heap_mb,
@@ -23,7 +23,7 @@ export async function startWorker(core: SupervisorCore, rec: AgentRecord, signal
 }
 
 /** CANCELLED for work that a cancelled run asked for but that never started. */
-export function cancelledBeforeStart(rec: AgentRecord, reason: unknown): AaosError {
+export function cancelledBeforeStart(rec: LiveAgent, reason: unknown): AaosError {
   const why = isAaosError(reason) ? reason.message : 'cancelled';
   return new AaosError(ErrorCode.CANCELLED, `not started for agent ${rec.name}: its run was cancelled (${why})`, { agent_id: rec.id });
 }
