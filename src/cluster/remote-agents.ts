@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { RemoteAgentsPort, RemoteSpawn } from '../kernel/remote-agents.js';
-import { TokenView } from '../kernel/capability-token.js';
+import { TokenView } from '../capability/capability-token.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import { AgentManifest } from '../manifest/schema.js';
 import type { RunOutcome } from '../protocol/index.js';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { AaosError, ErrorCode, isAaosError } from '../errors/index.js';
 import { MAX_PROMPT_BYTES, type CheckedFile, type ManifestFileCheck } from '../manifest/parse.js';
 import type { CallContext } from '../audit/call-context.js';
-import type { CapabilityTable } from './capability-table.js';
-import { isWithin, normalizePath } from './path-match.js';
+import type { CapabilityTable } from '../capability/capability-table.js';
+import { isWithin, normalizePath } from '../capability/path-match.js';
 
 /**
  * Files named by a manifest that an agent wrote (`spawn_agent`, `spawn_agents`): the

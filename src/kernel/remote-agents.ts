@@ -4,7 +4,7 @@ import type { AgentManifest } from '../manifest/schema.js';
 import type { RunOutcome } from '../protocol/index.js';
 import type { DeliveryContext } from '../router/router.js';
 import type { ChildRunResult } from '../tools/tool.js';
-import type { TokenView } from './capability-token.js';
+import type { TokenView } from '../capability/capability-token.js';
 
 /**
  * A child narrowed on its parent's node, to be run on another node: its tokens are the

@@ -11,8 +11,8 @@ import { DEFAULT_MAX_MESSAGE_BYTES, Router, type DeliveryContext } from '../rout
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult } from '../tools/tool.js';
 import type { AgentInfo, LiveAgent } from './agent-table.js';
-import type { TokenStatePersistence } from './capability-table.js';
-import type { TokenView } from './capability-token.js';
+import type { TokenStatePersistence } from '../capability/capability-table.js';
+import type { TokenView } from '../capability/capability-token.js';
 import { isTerminal } from './lifecycle.js';
 import type { RemoteAgentsPort, RemoteSpawn } from './remote-agents.js';
 import { SupervisorCore } from './supervisor/core.js';

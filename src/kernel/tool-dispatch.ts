@@ -5,8 +5,8 @@ import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool, ToolContext } from '../tools/tool.js';
 import type { LiveAgent } from './agent-table.js';
-import type { CapabilityRequest } from './capability.js';
-import type { CapabilityTable } from './capability-table.js';
+import type { CapabilityRequest } from '../capability/capability.js';
+import type { CapabilityTable } from '../capability/capability-table.js';
 import type { InflightCalls } from './inflight-calls.js';
 import type { ApprovalPort, Emit, SkillsPort } from './ports.js';
 

@@ -6,7 +6,7 @@ import type { StartMessage, WorkerToParent, WorkerToSupervisor } from '../protoc
 import { wrap, type Remote } from 'comlink';
 import type { ControlApi } from '../agent/control.js';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { builtPath } from './built-path.js';
+import { builtPath } from '../config/built-path.js';
 import { Gate } from './gate.js';
 
 export interface LaunchOptions {

@@ -2,7 +2,7 @@ import { auditHeader } from '../audit/call-context.js';
 import { join } from 'node:path';
 import type { AuditInput } from '../audit/event.js';
 import { readSetting, type EnvRecord } from '../config/config.js';
-import { PROJECT_ROOT } from '../kernel/built-path.js';
+import { PROJECT_ROOT } from '../config/built-path.js';
 import type { ModelPort } from '../kernel/ports.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import type { RunPatch, RunRecord } from '../store/run-store.js';

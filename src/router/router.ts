@@ -3,7 +3,7 @@ import type { AuditInput } from '../audit/event.js';
 import { auditHeader, childCall, traceParentOf, type CallContext, type CallHeader, type SpanContext } from '../audit/call-context.js';
 import { AaosError, ErrorCode, toPlainError, type PlainError } from '../errors/index.js';
 import { rpcCodeFor } from '../errors/rpc-code.js';
-import type { CapabilityRequest } from '../kernel/capability.js';
+import type { CapabilityRequest } from '../capability/capability.js';
 import {
   CANCELLED_METHOD,
   cancelledEnvelope,

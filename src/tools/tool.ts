@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CallContext } from '../audit/call-context.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
-import type { CapabilityRequest } from '../kernel/capability.js';
+import type { CapabilityRequest } from '../capability/capability.js';
 import type { ToolDefinition, Usage } from '../providers/model.js';
 
 /** Result of running a child agent to completion (spawn_agent, spawn_agents). */

@@ -18,7 +18,7 @@ import { AaosError, ErrorCode, toPlainError } from '../../errors/index.js';
 import { startDaemonHttp } from '../../http/daemon-http.js';
 import { createMcpHttpRoute } from '../../mcp/http-route.js';
 import { parseHttpAddress, type HttpListener } from '../../http/listener.js';
-import { PROJECT_ROOT } from '../../kernel/built-path.js';
+import { PROJECT_ROOT } from '../../config/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
 import { useColor } from '../color.js';

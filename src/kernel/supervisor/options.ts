@@ -1,7 +1,7 @@
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { TraceParent } from '../../audit/trace-ids.js';
 import type { Tool } from '../../tools/tool.js';
-import type { TokenView } from '../capability-token.js';
+import type { TokenView } from '../../capability/capability-token.js';
 import type { ApprovalPort, HistoryPort, ModelPort, RunJournalPort, SkillsPort } from '../ports.js';
 import type { RestartLimits } from '../restart-policy.js';
 import type { WatchdogLimits } from '../watchdog.js';

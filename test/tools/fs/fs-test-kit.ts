@@ -2,9 +2,9 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditInput } from '../../../src/audit/event.js';
-import type { Capability, Constraints } from '../../../src/kernel/capability.js';
+import type { Capability, Constraints } from '../../../src/capability/capability.js';
 import type { CallContext } from '../../../src/audit/call-context.js';
-import { CapabilityTable } from '../../../src/kernel/capability-table.js';
+import { CapabilityTable } from '../../../src/capability/capability-table.js';
 import type { Tool, ToolContext } from '../../../src/tools/tool.js';
 
 /** A real CapabilityTable plus one agent, and a ToolContext whose authorize goes through the table. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AaosError, ErrorCode } from '../../../src/errors/index.js';
-import type { CapabilityRequest } from '../../../src/kernel/capability.js';
+import type { CapabilityRequest } from '../../../src/capability/capability.js';
 import type { ToolContext } from '../../../src/tools/tool.js';
 import { createWebFetchTool, type WebFetchResult } from '../../../src/tools/web/web-fetch.js';
 

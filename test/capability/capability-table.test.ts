@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AuditInput } from '../../src/audit/event.js';
 import { AaosError, ErrorCode } from '../../src/errors/index.js';
-import type { Capability, CapabilityRequest, Constraints } from '../../src/kernel/capability.js';
+import type { Capability, CapabilityRequest, Constraints } from '../../src/capability/capability.js';
 import type { CallContext } from '../../src/audit/call-context.js';
 import { goalTraceId } from '../../src/audit/trace-ids.js';
-import { CapabilityTable } from '../../src/kernel/capability-table.js';
-import { TokenView } from '../../src/kernel/capability-token.js';
+import { CapabilityTable } from '../../src/capability/capability-table.js';
+import { TokenView } from '../../src/capability/capability-token.js';
 
 const parent: CallContext = { id: 'agent-parent', name: 'parent', runId: 'run-1' };
 const child: CallContext = { id: 'agent-child', name: 'child', parentId: 'agent-parent', runId: 'run-1' };
