@@ -33,6 +33,8 @@ export interface RemoteAgentsOptions {
 const subject = (node: string, kind: 'spawn' | 'deliver' | 'cancel'): string => `aaos.node.${node}.${kind}`;
 
 const TraceParentSchema = z.strictObject({ traceId: z.string(), spanId: z.string() });
+/** a message hop's span: the sender's span is its parent */
+const HopSchema = z.strictObject({ traceId: z.string(), spanId: z.string(), parentSpanId: z.string().optional() });
 const SpawnBody = z.object({
   spawn: z.strictObject({
     child: z.strictObject({ id: z.string().min(1), name: z.string().min(1), parentId: z.string().optional(), runId: z.string().optional() }),
@@ -47,7 +49,7 @@ const SpawnBody = z.object({
 const DeliverBody = z.object({
   recipient_id: z.string().min(1),
   envelope: z.string(),
-  context: z.strictObject({ runId: z.string(), goalRunId: z.string().optional(), hop: TraceParentSchema.optional(), traceId: z.string() }),
+  context: z.strictObject({ runId: z.string(), goalRunId: z.string().optional(), hop: HopSchema.optional(), traceId: z.string() }),
 });
 const CancelBody = z.object({
   agent_id: z.string().min(1),
@@ -254,7 +256,7 @@ export class RemoteAgents implements RemoteAgentsPort {
       }
       case 'deliver': {
         const d = parseBody(DeliverBody, body, kind);
-        const context: DeliveryContext = { runId: d.context.runId, traceId: d.context.traceId, ...(d.context.goalRunId ? { goalRunId: d.context.goalRunId } : {}), ...(d.context.hop ? { hop: d.context.hop } : {}) };
+        const context: DeliveryContext = { runId: d.context.runId, traceId: d.context.traceId, ...(d.context.goalRunId ? { goalRunId: d.context.goalRunId } : {}), ...(d.context.hop ? { hop: { traceId: d.context.hop.traceId, spanId: d.context.hop.spanId, ...(d.context.hop.parentSpanId ? { parentSpanId: d.context.hop.parentSpanId } : {}) } } : {}) };
         return sup.deliverRouted(d.recipient_id, d.envelope, parseEnvelope(d.envelope), context);
       }
       case 'cancel': {

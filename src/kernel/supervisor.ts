@@ -225,6 +225,11 @@ export class Supervisor {
     return { ...info, worker: (await this.workerStats(agentId)) ?? null };
   }
 
+  /** Pre-started workers ready for a spawn (AAOS_WARM_WORKERS). */
+  get warmWorkers(): number {
+    return this.core.launcher.warmCount;
+  }
+
   /** Agents live here (running, parked, starting). */
   get liveCount(): number {
     return this.core.agents.size;
