@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { auditHeader, childCall, type CallContext, type SpanContext } from '../audit/call-context.js';
 import { preview } from '../audit/preview.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
@@ -41,11 +41,13 @@ export interface ToolDispatchDeps {
   spawnAndRun(parent: LiveAgent, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult>;
 }
 
+/** node ≥ 20.12: a one-shot digest without a Hash object per call */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 export function hashInput(input: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify(input) ?? '')
-    .digest('hex')
-    .slice(0, 16);
+  const text = JSON.stringify(input) ?? '';
+  const hex = oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
+  return hex.slice(0, 16);
 }
 
 /**

@@ -48,7 +48,8 @@ export class ModelRequests {
 
   /** The tools a model is shown: those the agent holds `tool:` for right now (revocation hides them at once). */
   visibleTools(rec: LiveAgent): ToolDefinition[] {
-    return this.core.tools.definitions((name) => this.core.capabilities.check(rec.id, { kind: 'tool', name }));
+    const check = this.core.capabilities.checker(rec.id);
+    return this.core.tools.definitions((name) => check({ kind: 'tool', name }));
   }
 
   systemPrompt(rec: LiveAgent): string {

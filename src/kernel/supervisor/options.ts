@@ -69,6 +69,8 @@ export interface SpawnOptions {
   trace?: TraceParent;
   /** the run the agent is spawned for was cancelled: its worker is not started */
   signal?: AbortSignal;
+  /** a persistent agent registered without a worker: it starts on its first message, like one parked when idle */
+  parked?: boolean;
   /** a child whose parent lives on another node: its depth, parent id and narrowed tokens came with the spawn */
   adopted?: { parentId: string; depth: number; tokens: TokenView[] };
 }

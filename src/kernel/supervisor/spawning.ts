@@ -40,6 +40,9 @@ export class Spawning {
   async spawnRecord(manifestOrYaml: AgentManifest | string, options: SpawnOptions): Promise<LiveAgent> {
     if (this.core.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
     const parsed = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
+    if (options.parked && parsed.lifecycle !== 'persistent') {
+      throw new AaosError(ErrorCode.MANIFEST_INVALID, `agent ${parsed.name}: only a persistent agent can be registered parked (its lifecycle is ${parsed.lifecycle})`, { name: parsed.name });
+    }
     const parent = options.parentId ? this.core.agents.require(options.parentId) : undefined;
     const adopted = options.adopted;
     // a child cannot do without a human what its parent needed a human for
@@ -67,7 +70,7 @@ export class Spawning {
         if (manifest.lifecycle === 'persistent') this.core.capabilities.restoreDurable(id);
       }
 
-      const actor = this.core.newActor(id, manifest.name, options.concurrency ?? 1);
+      const actor = this.core.newActor(id, manifest.name, options.concurrency ?? 1, options.parked === true);
       rec = {
         id,
         name: manifest.name,
@@ -94,7 +97,7 @@ export class Spawning {
         lifecycle: manifest.lifecycle,
       });
       this.core.opts.models.registerAgent(identity, manifest.budget_config);
-      await startWorker(this.core, rec, options.signal);
+      if (!options.parked) await startWorker(this.core, rec, options.signal);
       return rec;
     } catch (err) {
       release();
