@@ -143,6 +143,12 @@ pid_uid=$("$engine" exec "$name" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/co
 
 health=$("$engine" exec "$name" agentd health 2>&1) && ok "agentd health inside: $(head -1 <<<"$health")" || not_ok "agentd health inside" "$health"
 
+# the socket is in the bind mount: a CLI on the host reaches the daemon through it (when built here)
+if [ -f dist/src/cli/agentd.js ]; then
+  out=$(node dist/src/cli/agentd.js health --socket "$data/run/agentd.sock" 2>&1) && ok "the socket mounted out answers a host CLI: $(head -1 <<<"$out")" \
+    || not_ok "the socket mounted out answers a host CLI" "$out"
+fi
+
 before=$("$engine" exec "$name" agentd health --json | json connections)
 for _ in 1 2 3 4 5; do
   if [ "$engine" = podman ]; then podman healthcheck run "$name" >/dev/null 2>&1; else "$engine" exec "$name" agentd health >/dev/null 2>&1; fi
@@ -176,6 +182,20 @@ check "start after the kill" "$engine" start "$name"
 check "healthy after the kill" wait_healthy
 again=$("$engine" exec "$name" agentd health --json | json bootstrap_agent_id)
 [ "$again" = "$boot_id" ] && ok "the bootstrap agent kept its id across the kill" || not_ok "the bootstrap agent kept its id across the kill" "before '$boot_id', after '$again'"
+# the check says when the daemon cannot serve: without its bootstrap agent it is `degraded`
+check "agentd stop --force bootstrap" "$engine" exec "$name" agentd stop --force bootstrap
+unhealthy() {
+  local status=
+  for _ in $(seq 1 150); do
+    [ "$engine" = podman ] && podman healthcheck run "$name" >/dev/null 2>&1
+    status=$("$engine" inspect --format '{{.State.Health.Status}}' "$name" 2>/dev/null)
+    [ "$status" = unhealthy ] && return 0
+    sleep 1
+  done
+  printf "status '%s'\n" "$status"
+  return 1
+}
+check "then the HEALTHCHECK reports unhealthy (after its retries)" unhealthy
 check "stop exits 0 again" "$engine" stop -t 30 "$name"
 
 # ── one flag away: goals on stdin ─────────────────────────────────────────────
