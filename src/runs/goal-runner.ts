@@ -198,7 +198,7 @@ export class GoalRunner {
     try {
       const rec = this.deps.runs.update(runId, { state: 'running', started_at: new Date().toISOString() });
       const queuedMs = Math.max(0, Date.parse(rec.started_at ?? '') - Date.parse(rec.created_at)) || 0;
-      this.deps.emit({ type: 'RunStarted', agent_id: rec.agent_id, agent_name: 'bootstrap', run_id: runId, queued_ms: queuedMs });
+      this.deps.emit({ type: 'RunStarted', ...goalHeader(rec), queued_ms: queuedMs });
     } catch (err) {
       // the store cannot record the start (full disk): the goal is not run; it stays queued in the store
       const plain = toPlainError(err);
