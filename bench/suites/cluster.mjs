@@ -12,7 +12,7 @@
 //   node bench/suites/cluster.mjs [--quick] [--children N] [--nodes 1,2,4] [--goals G]
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,8 +51,36 @@ const killAll = () => {
 };
 process.on('exit', killAll);
 
+// The runner SIGKILLs a suite that overruns its time, and no exit handler runs then: a
+// detached reaper watches this process and kills the pids listed in a file once it is gone.
+const reaperDir = mkdtempSync(path.join(os.tmpdir(), 'aaos-bench-reaper-'));
+const pidFile = path.join(reaperDir, 'pids');
+writeFileSync(pidFile, '');
+spawn(
+  process.execPath,
+  [
+    '-e',
+    `const fs = require('node:fs');
+     const [parent, file, dir] = process.argv.slice(1);
+     setInterval(() => {
+       try { process.kill(Number(parent), 0); return; } catch {}
+       for (const line of fs.readFileSync(file, 'utf8').split('\\n').filter(Boolean)) {
+         // a pid to kill, or (an absolute path) a directory to remove
+         try { if (line.startsWith('/')) fs.rmSync(line, { recursive: true, force: true }); else process.kill(Number(line), 'SIGKILL'); } catch {}
+       }
+       fs.rmSync(dir, { recursive: true, force: true });
+       process.exit(0);
+     }, 500);`,
+    String(process.pid),
+    pidFile,
+    reaperDir,
+  ],
+  { detached: true, stdio: 'ignore' },
+).unref();
+
 function track(child) {
   children.add(child);
+  appendFileSync(pidFile, `${child.pid}\n`);
   const exited = new Promise((r) => child.once('exit', () => r()));
   void exited.then(() => children.delete(child));
   return exited;
@@ -149,6 +177,7 @@ const expectResult = (n) => `collected ${n} child answers, 0 failed`;
 async function withCluster(natsBin, dir, nodes, bootstrap, env, run) {
   const port = await freePort();
   const store = mkdtempSync(path.join(os.tmpdir(), 'aaos-bench-nats-'));
+  appendFileSync(pidFile, `${store}\n`);
   const procs = [];
   try {
     const nats = await startProcess(natsBin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], process.env, 'Server is ready', 'nats-server');
@@ -216,11 +245,12 @@ async function embedded(dir, goals, n, env) {
 await runSuite('cluster', async ({ quick, flags, log }) => {
   const natsBin = natsServerPath();
   if (!natsBin) throw new SkipSuite('nats-server is not installed (Debian: apt-get install nats-server)');
-  const total = Number(flags.children ?? (quick ? 100 : 1000));
+  const total = Number(flags.children ?? (quick ? 40 : 1000));
   const goals = Number(flags.goals ?? (quick ? 4 : 10));
   const nodeCounts = flags.nodes ? String(flags.nodes).split(',').map(Number) : [1, 2, 4];
   const perGoal = Math.floor(total / goals);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aaos-bench-cluster-'));
+  appendFileSync(pidFile, `${dir}\n`);
   const env = (nodes) => ({
     PATH: process.env.PATH ?? '',
     HOME: dir,
