@@ -33,6 +33,7 @@ const BASELINES = {
   router: ['raw'],
   fanout: ['peers'],
   memory_query: [],
+  actors: [],
   cluster: [],
 };
 // [quick, full] time limits of suites that need more than the default 100 s / 1800 s.
@@ -302,6 +303,7 @@ function emptyReport(opts, machine, startedAt) {
     router: null,
     fanout: [],
     memory_query: null,
+    actors: null,
     peers_skipped_reason: null,
     ratios: {},
     ratios_disturbed: {},
@@ -338,13 +340,18 @@ function printTable(report) {
   }
   lines.push('');
   lines.push('figures (median (min–max) across repetitions):');
-  for (const group of ['raw', 'spawn', 'tool_call', 'router', 'memory_query']) {
+  for (const group of ['raw', 'spawn', 'tool_call', 'router', 'memory_query', 'actors']) {
     const obj = report[group];
     if (!obj || !Object.keys(obj).length) {
       lines.push(`  ${w(group, 40)} –`);
       continue;
     }
     for (const [k, v] of Object.entries(obj)) {
+      if (Array.isArray(v)) {
+        // per-size rows (memory_query.sizes): one line each
+        for (const row of v) lines.push(`  ${w(`${group}.${k}[${row.records ?? ''}]`, 40)} ${Object.entries(row).map(([rk, rv]) => `${rk} ${fmt(rv)}`).join(', ')}`);
+        continue;
+      }
       const s = report.spread[`${group}.${k}`];
       lines.push(`  ${w(`${group}.${k}`, 40)} ${s ? fmtSpread(s) : fmt(v)}`);
     }

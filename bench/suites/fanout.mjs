@@ -21,7 +21,8 @@ import { fanoutConfig, applyFanoutFlags, latenciesFor, repsFor, idealMs, Workloa
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
 import { startProfiler } from '../lib/profile.mjs';
-import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript, } from '../lib/aaos.mjs';
+import { startPerfSampler } from '../lib/perf-sampler.mjs';
+import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript } from '../lib/aaos.mjs';
 
 function scripts(dir, n, latencyMs) {
   const childTurns = [];
@@ -83,6 +84,9 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
   const noCold = flags['no-cold'] === true;
   // --profile <file>: a CPU profile of the supervisor thread during the measured warm runs only
   const profiler = typeof flags.profile === 'string' ? await startProfiler() : null;
+  // --perf <base>: on-CPU samples of the supervisor thread (Linux perf) during the measured warm runs
+  const sampler = typeof flags.perf === 'string' ? startPerfSampler(flags.perf) : null;
+  if (typeof flags.perf === 'string' && !sampler) log('--perf: perf is not available; no samples');
   // cold runs (no warm pool) pay N worker boots each; fewer of them
   // (quick: no cold N=100 run, and at N=100 no warm-up, 2 reps at L=50 and 1 at L=0: every
   // N=100 rep waits ~9 s for the pool to refill, and quick mode must stay under 2 minutes;
@@ -121,12 +125,21 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
               if (mode === 'warm') await waitWarm(runtime.supervisor, n);
               counters.reset();
               probe.events = 0;
-              const cpu0 = mainThreadCpuNs();
-              const t0 = nowNs();
-              const go = () => runtime.supervisor.run(root.id, 'go');
-              const out = profiler && mode === 'warm' && r >= 0 ? await profiler.around(go) : await go();
-              const ms = msSince(t0);
-              const cpu1 = mainThreadCpuNs();
+              let cpu0 = null;
+              let cpu1 = null;
+              let t0 = 0n;
+              let ms = 0;
+              // the clocks run inside: a profiler's own start and stop are not measured
+              const go = async () => {
+                cpu0 = mainThreadCpuNs();
+                t0 = nowNs();
+                const result = await runtime.supervisor.run(root.id, 'go');
+                ms = msSince(t0);
+                cpu1 = mainThreadCpuNs();
+                return result;
+              };
+              const measured = mode === 'warm' && r >= 0;
+              const out = profiler && measured ? await profiler.around(go) : sampler && measured ? await sampler.around(go) : await go();
               if (out.stop_reason !== 'complete' || !out.response.includes(`collected ${n} child answers, 0 failed`)) {
                 throw new Error(`aaos ${mode} N=${n} L=${latencyMs}: root ended ${out.stop_reason}: ${JSON.stringify(out.response).slice(0, 200)} ${JSON.stringify(out.error)}`);
               }

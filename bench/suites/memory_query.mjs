@@ -8,11 +8,14 @@
 //   load_ms          first query after a cold start: loads the agent's index from LMDB
 //   insert_per_s     MemoryStore.store() calls, batched 1000 per outer transaction
 //                    (store() joins the outer transaction)
+//   index_mb         resident memory of the loaded index: settled RSS after the cold load − before
+//   sizes[]          the same per size; the full run measures 100k and then 1M records
+//                    (`--records 100000,1000000` sets them)
 // Texts are synthetic sentences from a small vocabulary, so similarities are realistic-ish.
 
 import { runSuite, importDist } from '../lib/suite.mjs';
 import { nowNs, msSince, percentiles, spread, sig } from '../lib/stats.mjs';
-import { tempDir } from '../lib/aaos.mjs';
+import { settledRssMb, tempDir } from '../lib/aaos.mjs';
 
 const WORDS = ('agent worker thread supervisor capability token router envelope tool memory query record store index vector ' +
   'model budget scheduler spawn child parent message audit event session history context summary file network fetch ' +
@@ -28,8 +31,11 @@ function sentence(i) {
   return `${out.join(' ')} #${i}`;
 }
 
-await runSuite('memory_query', async ({ quick, log }) => {
-  const cfg = quick ? { records: 20_000, queries: 50, reps: 2 } : { records: 100_000, queries: 200, reps: 3 };
+await runSuite('memory_query', async ({ quick, flags, log }) => {
+  // sizes measured in turn on one growing store; the first is the headline (`memory_query.*`),
+  // every size is in `memory_query.sizes` (the full run adds 1M records of the same agent)
+  const cfg = quick ? { sizes: [20_000], queries: 50, reps: 2 } : { sizes: [100_000, 1_000_000], queries: 200, reps: 3 };
+  if (typeof flags.records === 'string') cfg.sizes = flags.records.split(',').map(Number);
   log(`config ${JSON.stringify(cfg)}`);
   const { MemoryStore } = await importDist('src/memory/memory-store.js');
   const { HashedNgramEmbedder } = await importDist('src/memory/hashed-ngram-embedder.js');
@@ -39,61 +45,75 @@ await runSuite('memory_query', async ({ quick, log }) => {
   const agent = 'bench-agent-0001';
   const store = openStore(tmp.dir);
   const categories = ['fact', 'observation', 'decision', 'preference'];
-  const reps = [];
-  let insertPerS;
+  const perSize = [];
+  const maxRecords = Math.max(...cfg.sizes) + 1;
   try {
-    let mem = new MemoryStore(store, embedder);
-    const t0 = nowNs();
-    const batch = 1000;
-    for (let i = 0; i < cfg.records; i += batch) {
-      const texts = [];
-      for (let k = i; k < Math.min(cfg.records, i + batch); k++) texts.push(sentence(k));
-      const vectors = await embedder.embed(texts);
-      store.transaction(() => {
-        for (const [k, content] of texts.entries()) mem.store(agent, { content, category: categories[(i + k) % 4], embedding: vectors[k] }, { maxRecords: cfg.records + 1 });
-      });
-    }
-    insertPerS = (cfg.records * 1000) / msSince(t0);
-    log(`inserted ${cfg.records} records at ${insertPerS.toFixed(0)}/s`);
-
-    for (let r = 0; r < cfg.reps; r++) {
-      // cold start: a new MemoryStore loads the index from LMDB on first use
-      mem = new MemoryStore(store, embedder);
-      const q0 = embedder.embedOne(sentence(1_000_000 + r));
-      const tl = nowNs();
-      await mem.query(agent, q0, { limit: 5 });
-      const loadMs = msSince(tl);
-      const lat = [];
-      const emb = [];
-      for (let q = 0; q < cfg.queries; q++) {
-        const te = nowNs();
-        const v = embedder.embedOne(sentence(2_000_000 + q * 7 + r));
-        emb.push(msSince(te));
-        const tq = nowNs();
-        const res = await mem.query(agent, v, { limit: 5 });
-        lat.push(msSince(tq));
-        if (res.results.length !== 5) throw new Error(`query returned ${res.results.length} hits`);
+    let inserted = 0;
+    for (const size of cfg.sizes) {
+      let mem = new MemoryStore(store, embedder);
+      const t0 = nowNs();
+      const batch = 1000;
+      for (let i = inserted; i < size; i += batch) {
+        const texts = [];
+        for (let k = i; k < Math.min(size, i + batch); k++) texts.push(sentence(k));
+        const vectors = await embedder.embed(texts);
+        store.transaction(() => {
+          for (const [k, content] of texts.entries()) mem.store(agent, { content, category: categories[(i + k) % 4], embedding: vectors[k] }, { maxRecords });
+        });
+        if ((i + batch) % 100_000 === 0) log(`inserted ${i + batch}`);
       }
-      const p = percentiles(lat, [50, 99]);
-      const rep = { p50_ms: p.p50, p99_ms: p.p99, load_ms: loadMs, embed_ms_p50: percentiles(emb, [50]).p50 };
-      log(`rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
-      reps.push(rep);
+      const insertPerS = ((size - inserted) * 1000) / msSince(t0);
+      inserted = size;
+      mem = null;
+      log(`${size} records (inserted at ${insertPerS.toFixed(0)}/s)`);
+      const reps = [];
+      for (let r = 0; r < cfg.reps; r++) {
+        // cold start: a new MemoryStore loads the index from LMDB on first use; its resident
+        // memory is the settled RSS after that load minus before it
+        const rssBefore = await settledRssMb(50);
+        mem = new MemoryStore(store, embedder);
+        const q0 = embedder.embedOne(sentence(1_000_000 + r));
+        const tl = nowNs();
+        await mem.query(agent, q0, { limit: 5 });
+        const loadMs = msSince(tl);
+        const indexMb = (await settledRssMb(50)) - rssBefore;
+        const lat = [];
+        const emb = [];
+        for (let q = 0; q < cfg.queries; q++) {
+          const te = nowNs();
+          const v = embedder.embedOne(sentence(2_000_000 + q * 7 + r));
+          emb.push(msSince(te));
+          const tq = nowNs();
+          const res = await mem.query(agent, v, { limit: 5 });
+          lat.push(msSince(tq));
+          if (res.results.length !== 5) throw new Error(`query returned ${res.results.length} hits`);
+        }
+        mem = null;
+        const p = percentiles(lat, [50, 99]);
+        const rep = { p50_ms: p.p50, p99_ms: p.p99, load_ms: loadMs, index_mb: indexMb, embed_ms_p50: percentiles(emb, [50]).p50 };
+        log(`${size}: rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+        reps.push(rep);
+      }
+      const row = { records: size, insert_per_s: sig(insertPerS) };
+      const spreads = {};
+      for (const key of Object.keys(reps[0])) {
+        const s = spread(reps.map((x) => x[key]));
+        row[key] = sig(s.median);
+        spreads[key] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
+      }
+      perSize.push({ row, spreads });
     }
   } finally {
     await store.close();
     tmp.cleanup();
   }
-  const results = { records: cfg.records, insert_per_s: sig(insertPerS) };
-  const spreads = {};
-  for (const key of Object.keys(reps[0])) {
-    const s = spread(reps.map((r) => r[key]));
-    results[key] = sig(s.median);
-    spreads[`memory_query.${key}`] = { median: sig(s.median), min: sig(s.min), max: sig(s.max), n: s.n };
-  }
+  const head = perSize[0];
+  const spread_ = {};
+  for (const [k, v] of Object.entries(head.spreads)) spread_[`memory_query.${k}`] = v;
   return {
-    results: { memory_query: results },
-    spread: spreads,
+    results: { memory_query: { ...head.row, sizes: perSize.map((x) => x.row) } },
+    spread: spread_,
     details: { memory_query: { config: cfg, embedder: `${embedder.model} (${embedder.dims} dims)`, limit: 5 } },
-    notes: quick ? [`quick mode stores ${cfg.records} records, not 100k (inserting 100k takes too long for quick mode); the full run uses 100k`] : [],
+    notes: quick ? [`quick mode stores ${cfg.sizes[0]} records, not 100k (inserting 100k takes too long for quick mode); the full run uses 100k and 1M`] : [],
   };
 });

@@ -27,8 +27,17 @@ export class AuditLog {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`audit capacity must be a positive integer, got ${capacity}`);
   }
 
+  /** the last stamp made, and the millisecond it is for: bursts of events share one string */
+  private stampMs = -1;
+  private stamp = '';
+
   emit<E extends AuditInput>(input: E): AuditEvent {
-    const event = { id: `${this.prefix}-${(this.seq++).toString(36)}`, ts: new Date().toISOString(), ...input } as unknown as AuditEvent;
+    const now = Date.now();
+    if (now !== this.stampMs) {
+      this.stampMs = now;
+      this.stamp = new Date(now).toISOString();
+    }
+    const event = { id: `${this.prefix}-${(this.seq++).toString(36)}`, ts: this.stamp, ...input } as unknown as AuditEvent;
     if (this.ring.length < this.capacity) this.ring.push(event);
     else {
       this.ring[this.ringStart] = event;

@@ -178,8 +178,10 @@ export class AgentActor {
   async stop(reason: string): Promise<void> {
     if (isTerminal(this.state) || this.state === AgentState.Stopping) return;
     this.transition(AgentState.Stopping, reason);
-    const err = new AaosError(ErrorCode.AGENT_STOPPED, `agent ${this.name} (${this.id}) was stopped: ${reason}`, { agent_id: this.id });
-    this.rejectAll(err);
+    // most stops find nothing waiting: no error (and stack) made for nobody
+    if (this.mailbox.length > 0 || this.inflight.size > 0) {
+      this.rejectAll(new AaosError(ErrorCode.AGENT_STOPPED, `agent ${this.name} (${this.id}) was stopped: ${reason}`, { agent_id: this.id }));
+    }
     await this.endWorker();
     this.transition(AgentState.Stopped, reason);
   }

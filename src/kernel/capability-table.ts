@@ -201,6 +201,20 @@ export class CapabilityTable {
   }
 
   /**
+   * `check` for many requests at one instant: the agent's live tokens are found once (each
+   * model call filters every registered tool through this).
+   */
+  checker(agentId: string): (req: CapabilityRequest) => boolean {
+    const now = this.#now();
+    const live = (this.#byAgent.get(agentId) ?? []).filter((t) => this.#chainState(t, now).state === 'live');
+    return (req) => {
+      if (live.length === 0) return false;
+      const request = normalizeRequest(req);
+      return live.some((t) => permits(t.capability, request));
+    };
+  }
+
+  /**
    * Revokes one token and, at once, every token delegated from it (in running children
    * too). An explicit revocation: for a persistent agent it survives a restart.
    * False when the id is unknown or the token is already revoked.

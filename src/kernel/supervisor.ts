@@ -99,6 +99,8 @@ export interface SpawnOptions {
   trace?: TraceParent;
   /** the run the agent is spawned for was cancelled: its worker is not started */
   signal?: AbortSignal;
+  /** a persistent agent registered without a worker: it starts on its first message, like one parked when idle */
+  parked?: boolean;
   /** a child whose parent lives on another node: its depth, parent id and narrowed tokens came with the spawn */
   adopted?: { parentId: string; depth: number; tokens: TokenView[] };
 }
@@ -245,6 +247,9 @@ export class Supervisor {
     const adopted = options.adopted;
     // a child cannot do without a human what its parent needed a human for
     const manifest = parent ? inheritApprovals(parsed, parent.manifest) : parsed;
+    if (options.parked && manifest.lifecycle !== 'persistent') {
+      throw new AaosError(ErrorCode.MANIFEST_INVALID, `agent ${manifest.name}: only a persistent agent can be registered parked (its lifecycle is ${manifest.lifecycle})`, { name: manifest.name });
+    }
     const depth = parent ? parent.depth + 1 : (adopted?.depth ?? 0);
     const release = this.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
@@ -266,7 +271,7 @@ export class Supervisor {
         if (manifest.lifecycle === 'persistent') this.capabilities.restoreDurable(id);
       }
 
-      const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1, { livenessMs: this.watchdog.livenessMs });
+      const actor = new AgentActor(id, manifest.name, this.actorHooks(), options.concurrency ?? 1, { livenessMs: this.watchdog.livenessMs, ...(options.parked ? { parked: true } : {}) });
       rec = {
         id,
         name: manifest.name,
@@ -294,7 +299,7 @@ export class Supervisor {
         lifecycle: manifest.lifecycle,
       });
       this.opts.models.registerAgent(this.identity(rec), manifest.budget_config);
-      await this.startWorker(rec, options.signal);
+      if (!options.parked) await this.startWorker(rec, options.signal);
       return rec;
     } catch (err) {
       release();
@@ -733,7 +738,8 @@ export class Supervisor {
 
   /** The tools a model is shown: those the agent holds `tool:` for right now (revocation hides them at once). */
   private visibleTools(rec: AgentRecord) {
-    return this.tools.definitions((name) => this.capabilities.check(rec.id, { kind: 'tool', name }));
+    const check = this.capabilities.checker(rec.id);
+    return this.tools.definitions((name) => check({ kind: 'tool', name }));
   }
 
   private toolDeps() {

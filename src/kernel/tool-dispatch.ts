@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { newSpanId, type TraceParent } from '../audit/trace-ids.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -50,11 +50,13 @@ export function preview(value: unknown): string {
   return text.length > PREVIEW ? `${text.slice(0, PREVIEW - 1)}…` : text;
 }
 
+/** node ≥ 20.12: a one-shot digest without a Hash object per call */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 export function hashInput(input: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify(input) ?? '')
-    .digest('hex')
-    .slice(0, 16);
+  const text = JSON.stringify(input) ?? '';
+  const hex = oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
+  return hex.slice(0, 16);
 }
 
 /**

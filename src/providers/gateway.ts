@@ -112,9 +112,12 @@ export class ModelGateway {
 
   /** Queued calls are rejected with CANCELLED at once; in-flight ones are aborted. */
   cancelAgent(id: string): void {
+    // every retiring agent passes here: the error (and its stack) only when something is cancelled
+    const active = this.active.get(id);
+    if (!this.scheduler.hasQueued(id) && !active?.size) return;
     const reason = new AaosError(ErrorCode.CANCELLED, `model calls of agent ${id} were cancelled`, { agent_id: id });
     this.scheduler.cancelAgent(id, reason);
-    for (const controller of this.active.get(id) ?? []) controller.abort(reason);
+    for (const controller of active ?? []) controller.abort(reason);
   }
 
   /** Throws MODEL_UNKNOWN for a model string that routes nowhere (useful when validating a manifest). */

@@ -130,6 +130,15 @@ export class InferenceScheduler {
     }
   }
 
+  /** Whether the agent has calls queued or in flight (on any provider). */
+  hasQueued(agentId: string): boolean {
+    for (const lane of this.lanes.values()) {
+      if (lane.queues.has(agentId)) return true;
+      for (const job of lane.inFlight) if (job.agentId === agentId && !job.settled) return true;
+    }
+    return false;
+  }
+
   /** Rejects the agent's queued calls with CANCELLED now and aborts its in-flight ones; returns how many were hit. */
   cancelAgent(agentId: string, reason?: AaosError): number {
     const error = reason ?? new AaosError(ErrorCode.CANCELLED, `inference for agent ${agentId} was cancelled`, { agent_id: agentId });

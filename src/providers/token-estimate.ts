@@ -28,11 +28,29 @@ function contentChars(content: ContentBlock[]): number {
   return chars;
 }
 
+/**
+ * Character counts of messages and tool definitions already seen: a run's history is sent
+ * again with every model call, and a tool's schema with every call of every agent. Both
+ * are treated as immutable once sent (a changed message is a new object).
+ */
+const charsSeen = new WeakMap<object, number>();
+
+function cachedChars<T extends object>(item: T, count: (item: T) => number): number {
+  let chars = charsSeen.get(item);
+  if (chars === undefined) {
+    chars = count(item);
+    charsSeen.set(item, chars);
+  }
+  return chars;
+}
+
+const toolChars = (tool: ToolDefinition): number => tool.name.length + tool.description.length + JSON.stringify(tool.input_schema).length;
+
 /** Estimated input tokens of a request: system prompt + every message + tool definitions. */
 export function estimateInputTokens(request: { system: string; messages: Message[]; tools: ToolDefinition[] }): number {
   let chars = request.system.length;
-  for (const message of request.messages) chars += messageChars(message);
-  for (const tool of request.tools) chars += tool.name.length + tool.description.length + JSON.stringify(tool.input_schema).length;
+  for (const message of request.messages) chars += cachedChars(message, messageChars);
+  for (const tool of request.tools) chars += cachedChars(tool, toolChars);
   return Math.ceil(chars / 4);
 }
 

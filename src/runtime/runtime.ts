@@ -342,7 +342,7 @@ export class Runtime {
    */
   async spawnAgent(
     source: { yaml: string; baseDir?: string } | { path: string; text?: string },
-    options: { id?: string; concurrency?: number; record?: Pick<AgentRecord, 'role' | 'manifest_digest'> } = {},
+    options: { id?: string; concurrency?: number; parked?: boolean; record?: Pick<AgentRecord, 'role' | 'manifest_digest'> } = {},
   ): Promise<AgentInfo> {
     const path = 'path' in source ? resolve(source.path) : undefined;
     const yaml = 'path' in source ? (source.text ?? readManifestSource(source.path).text) : source.yaml;

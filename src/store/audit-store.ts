@@ -1,28 +1,11 @@
-import { z } from 'zod';
 import { AaosError, ErrorCode } from '../errors/index.js';
-import { agentKey, agentRange, isKeyableId, padNumber } from './keys.js';
+import { AUDIT_V, type AuditBatch, type AuditRecord, auditIndexKeys, readAuditBatch } from './audit-batch.js';
+import { agentRange, isKeyableId } from './keys.js';
 import type { Store } from './lmdb-env.js';
-import { readRecord } from './record.js';
 
-const AUDIT_V = 2;
 /** how long appended events wait to be written together, and how many at most */
 const WRITE_BEHIND_MS = 20;
 const WRITE_BEHIND_MAX = 512;
-
-/**
- * Events are stored in batches: one record holds the events appended together, with
- * consecutive keys starting at `first` (the record's own key). One write per batch instead
- * of three per event (the event and two index entries) is what keeps the audit log off the
- * supervisor's hot path.
- */
-export const AuditRecord = z.object({
-  v: z.literal(AUDIT_V),
-  /** epoch ms when the batch was written; age bounds use it */
-  at: z.number(),
-  first: z.number().int().positive(),
-  events: z.array(z.record(z.string(), z.unknown())).min(1),
-});
-export type AuditRecord = z.infer<typeof AuditRecord>;
 
 export interface StoredAuditEvent {
   /** monotonic across restarts; pass as `afterKey` to continue */
@@ -49,16 +32,16 @@ export interface AuditQuery {
   limit?: number;
 }
 
-type IndexDb = 'audit_by_agent' | 'audit_by_run';
-
 /**
  * The durable audit log, in arrival order, indexed by agent and by run so `logs` after a
  * restart reads only the batches it needs. Bounded by count and/or age; pruning removes the
  * oldest batches first. Write-behind: an appended event is visible to `query` at once and
- * reaches LMDB with the other events of the next WRITE_BEHIND_MS in one asynchronous write
- * that never blocks the supervisor (a synchronous commit per event cost ~0.8 ms, most of a
- * tool call's round trip). A process crash can lose those last milliseconds of events;
- * `settle()` waits until everything appended so far is committed.
+ * reaches LMDB with the other events of the next WRITE_BEHIND_MS as one batch: one native
+ * JSON.stringify here (msgpack-packing the event objects was the supervisor's largest audit
+ * cost), then asynchronous puts that lmdb commits on its own thread (a synchronous commit
+ * per event cost ~0.8 ms, most of a tool call's round trip). A process crash can lose those
+ * last milliseconds of events; `settle()` waits until everything appended so far is
+ * committed.
  */
 export class AuditStore {
   readonly #store: Store;
@@ -91,9 +74,9 @@ export class AuditStore {
     this.#batch = options.pruneBatch ?? 1000;
     this.#now = options.now ?? Date.now;
     const db = store.db('audit');
-    const edge = (reverse: boolean): AuditRecord | undefined =>
+    const edge = (reverse: boolean): AuditBatch | undefined =>
       store.read('open audit', () => {
-        for (const { key, value } of db.getRange({ reverse, limit: 1 })) return readRecord(store, 'audit', Number(key), AuditRecord, AUDIT_V, value);
+        for (const { key, value } of db.getRange({ reverse, limit: 1 })) return readAuditBatch(store, Number(key), value);
         return undefined;
       });
     const newest = edge(true);
@@ -139,27 +122,36 @@ export class AuditStore {
     const batch = this.#pending;
     this.#pending = [];
     const first = batch[0]!.key;
-    const record: AuditRecord = { v: AUDIT_V, at: this.#now(), first, events: batch.map((e) => e.event) };
+    const events = batch.map((e) => e.event);
     this.#writing.set(first, batch);
-    // asynchronous puts: lmdb commits them on its own thread, in order
-    const writes: Promise<unknown>[] = [this.#store.db('audit').put(first, record)];
-    for (const [indexDb, indexKey] of this.#indexKeys(batch, first)) writes.push(this.#store.db(indexDb).put(indexKey, first));
-    // a failed commit rejects every put with an error that carries its cause as one more
-    // rejected promise (commitError): each must be handled, or it ends the process
-    const handled = writes.map((w) =>
-      w.catch((err: unknown) => {
-        (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch(() => {});
-        throw err;
-      }),
-    );
-    const committed = Promise.all(handled).then(
+    let committed: Promise<unknown>;
+    try {
+      const record: AuditRecord = { v: AUDIT_V, at: this.#now(), first, count: batch.length, events: JSON.stringify(events) };
+      // asynchronous puts: lmdb commits them on its own thread, in order
+      const writes: Promise<unknown>[] = [this.#store.db('audit').put(first, record)];
+      for (const [indexDb, indexKey] of auditIndexKeys(events, first)) writes.push(this.#store.db(indexDb).put(indexKey, first));
+      // a failed commit rejects every put with an error that carries its cause as one more
+      // rejected promise (commitError): each must be handled, or it ends the process
+      committed = Promise.all(
+        writes.map((w) =>
+          w.catch((err: unknown) => {
+            (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch(() => {});
+            throw err;
+          }),
+        ),
+      );
+    } catch (err) {
+      // an event JSON cannot express (a BigInt, a cycle): the batch is lost, and counted
+      committed = Promise.reject(err);
+    }
+    const stored = committed.then(
       () => this.#store.noteWrite('audit append'),
       (err: unknown) => {
         this.#unstored += batch.length;
         this.#store.noteWrite('audit append', err);
       },
     );
-    this.#chain = Promise.all([this.#chain, committed]).then(() => {
+    this.#chain = Promise.all([this.#chain, stored]).then(() => {
       this.#writing.delete(first);
       try {
         this.#bound();
@@ -191,15 +183,15 @@ export class AuditStore {
    * Removes stored batches from the oldest while `shouldGo` says so. The newest stored batch
    * always stays: it carries the high-water mark that keeps keys monotonic across restarts.
    */
-  #removeOldest(shouldGo: (rec: AuditRecord, remaining: number) => boolean): number {
+  #removeOldest(shouldGo: (rec: AuditBatch, remaining: number) => boolean): number {
     const db = this.#store.db('audit');
     let removedEvents = 0;
     for (;;) {
-      const victims: AuditRecord[] = [];
+      const victims: AuditBatch[] = [];
       this.#store.read('scan audit', () => {
         let projected = this.count;
         for (const { key, value } of db.getRange({ limit: this.#batch + 1 })) {
-          const rec = readRecord(this.#store, 'audit', Number(key), AuditRecord, AUDIT_V, value);
+          const rec = readAuditBatch(this.#store, Number(key), value);
           if (rec === undefined) continue;
           // never the newest stored batch, never one still being written
           if (rec.first + rec.events.length - 1 >= this.#lastKey || this.#writing.has(rec.first) || !shouldGo(rec, projected)) break;
@@ -212,10 +204,7 @@ export class AuditStore {
       this.#store.transaction(
         () => {
           for (const rec of victims) {
-            for (const [indexDb, indexKey] of this.#indexKeys(
-              rec.events.map((event, i) => ({ key: rec.first + i, event })),
-              rec.first,
-            )) {
+            for (const [indexDb, indexKey] of auditIndexKeys(rec.events, rec.first)) {
               this.#store.db(indexDb).removeSync(indexKey);
             }
             db.removeSync(rec.first);
@@ -256,13 +245,13 @@ export class AuditStore {
   #queryStored(q: AuditQuery, after: number, take: (key: number, event: Record<string, unknown>) => boolean): void {
     const db = this.#store.db('audit');
     const visit = (batchKey: number, raw: unknown): boolean => {
-      const rec = readRecord(this.#store, 'audit', batchKey, AuditRecord, AUDIT_V, raw);
+      const rec = readAuditBatch(this.#store, batchKey, raw);
       if (rec === undefined) return true;
       for (let i = 0; i < rec.events.length; i++) if (!take(rec.first + i, rec.events[i]!)) return false;
       return true;
     };
     this.#store.read('query audit', () => {
-      const indexed: { db: IndexDb; id: string } | undefined =
+      const indexed: { db: 'audit_by_agent' | 'audit_by_run'; id: string } | undefined =
         q.agentId !== undefined ? { db: 'audit_by_agent', id: q.agentId } : q.runId !== undefined ? { db: 'audit_by_run', id: q.runId } : undefined;
       if (indexed === undefined) {
         // the batch holding key `after + 1` may start before it
@@ -278,20 +267,5 @@ export class AuditStore {
         if (!visit(batchKey, db.get(batchKey))) return;
       }
     });
-  }
-
-  /** Index entries of one batch: one per agent and per run that has events in it. */
-  #indexKeys(events: readonly StoredAuditEvent[], batchKey: number): Array<[IndexDb, string]> {
-    const out = new Map<string, [IndexDb, string]>();
-    for (const { event } of events) {
-      for (const [dbName, field] of [['audit_by_agent', 'agent_id'], ['audit_by_run', 'run_id']] as const) {
-        const id = event[field];
-        if (typeof id === 'string' && isKeyableId(id)) {
-          const key = agentKey(id, padNumber(batchKey));
-          out.set(`${dbName}:${key}`, [dbName, key]);
-        }
-      }
-    }
-    return [...out.values()];
   }
 }

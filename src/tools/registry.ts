@@ -5,6 +5,8 @@ import type { Tool } from './tool.js';
 /** Name → tool. Registering a name twice is a programming error, not a silent replace. */
 export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
+  /** names() sorted once per change, not once per model call */
+  private sorted: string[] | undefined;
 
   register(...tools: Tool[]): this {
     for (const tool of tools) {
@@ -12,12 +14,14 @@ export class ToolRegistry {
       if (this.tools.has(name)) throw new AaosError(ErrorCode.INTERNAL, `tool '${name}' is registered twice`);
       this.tools.set(name, tool);
     }
+    this.sorted = undefined;
     return this;
   }
 
   /** Tools that come and go at run time (an MCP server's list changed); unknown names are ignored. */
   remove(...names: string[]): void {
     for (const name of names) this.tools.delete(name);
+    this.sorted = undefined;
   }
 
   get(name: string): Tool | undefined {
@@ -33,12 +37,16 @@ export class ToolRegistry {
   }
 
   names(): string[] {
-    return [...this.tools.keys()].sort();
+    return [...this.sortedNames()];
+  }
+
+  private sortedNames(): readonly string[] {
+    return (this.sorted ??= [...this.tools.keys()].sort());
   }
 
   definitions(filter?: (name: string) => boolean): ToolDefinition[] {
     const out: ToolDefinition[] = [];
-    for (const name of this.names()) {
+    for (const name of this.sortedNames()) {
       if (!filter || filter(name)) out.push(this.tools.get(name)!.definition);
     }
     return out;

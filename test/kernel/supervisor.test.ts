@@ -191,6 +191,31 @@ describe('supervisor with real workers', () => {
     expect(types).toContain('AgentReactivated');
   });
 
+  it('registers a persistent agent parked: no worker until its first message; a stopped one never starts one; an on-demand one is refused', async () => {
+    const { sup } = setup();
+    const yaml = commandManifest('dormant', ['tool: read_probe'], 'lifecycle: persistent\n');
+    const a = await sup.spawn(yaml, { module: COMMAND_AGENT, parked: true });
+    const b = await sup.spawn(yaml, { module: COMMAND_AGENT, parked: true });
+    expect([sup.status(a.id).state, sup.status(b.id).state]).toEqual(['parked', 'parked']);
+    expect(sup.agents.require(a.id).actor.threadId).toBeUndefined();
+    // its tokens exist while it is parked, and the first message starts its worker
+    expect(sup.capabilities.list(a.id).map((t) => t.capability)).toHaveLength(1);
+    const out = await sup.run(a.id, 'whoami');
+    expect(JSON.parse(out.response).id).toBe(a.id);
+    expect(sup.agents.require(a.id).actor.threadId).toBeDefined();
+    expect(sup.audit.recent((e) => e.agent_id === a.id).map((e) => e.type)).toContain('AgentReactivated');
+    // stopped while parked: gone, tokens revoked, never a worker
+    await sup.stop(b.id, 'not needed');
+    expect(sup.status(b.id).state).toBe('stopped');
+    expect(sup.audit.recent((e) => e.agent_id === b.id && e.type === 'AgentReactivated')).toEqual([]);
+    expect(sup.audit.recent((e) => e.agent_id === b.id && e.type === 'CapabilityRevoked')).toHaveLength(1);
+    await expect(sup.spawn(commandManifest('transient'), { module: COMMAND_AGENT, parked: true })).rejects.toMatchObject({
+      code: ErrorCode.MANIFEST_INVALID,
+      message: expect.stringContaining('only a persistent agent can be registered parked (its lifecycle is on-demand)'),
+    });
+    expect(sup.list().map((i) => i.name)).not.toContain('transient');
+  });
+
   it('an unknown tool and an unheld tool are denied', async () => {
     const { sup } = setup();
     const a = await sup.spawn(commandManifest('tooler', ['tool: *']), { module: COMMAND_AGENT });
