@@ -43,7 +43,8 @@ fi
 build_flags=()
 if [ "$engine" = podman ]; then
   # the OCI format has no HEALTHCHECK: without --format docker podman silently drops it
-  build_flags+=(--format docker)
+  # the base is present by now (pulled or the stand-in): never look for it in a registry
+  build_flags+=(--format docker --pull=never)
   # podman's default limits for containers (open files 1048576, processes 4194304) cannot be
   # set where this machine's hard limits are lower (runc: "error setting rlimit … operation
   # not permitted"): open files up to the hard limit; processes 32768 (some sandboxes refuse
@@ -100,7 +101,7 @@ echo "# base: $base"
 # ── build ─────────────────────────────────────────────────────────────────────
 version=$(node -p 'require("./package.json").version')
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if ! "$engine" build "${build_flags[@]}" --pull=never --network host --build-arg "NODE_IMAGE=$base" \
+if ! "$engine" build "${build_flags[@]}" --network host --build-arg "NODE_IMAGE=$base" \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" -t "$image" . >"$work/build.log" 2>&1; then
   tail -30 "$work/build.log"
   die "build failed (full log: $work/build.log)"
@@ -137,11 +138,19 @@ wait_healthy() {
   return 1
 }
 check "the image's HEALTHCHECK reports healthy" wait_healthy
-[ "$(stat -c %u "$data")" = 1000 ] && ok "the entrypoint gave the bind-mounted data dir to uid 1000" || not_ok "the entrypoint gave the bind-mounted data dir to uid 1000" "owner: $(stat -c %u "$data")"
+# as the container sees it (rootless podman maps uid 1000 to another uid on the host)
+owner=$("$engine" exec "$name" stat -c %u /data)
+[ "$owner" = 1000 ] && ok "the entrypoint gave the bind-mounted data dir to uid 1000" || not_ok "the entrypoint gave the bind-mounted data dir to uid 1000" "owner: $owner"
 pid_uid=$("$engine" exec "$name" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = node ] && stat -c %u $p && break; done')
 [ "$pid_uid" = 1000 ] && ok "agentd runs as uid 1000, not root" || not_ok "agentd runs as uid 1000, not root" "uid '${pid_uid}'"
 
 health=$("$engine" exec "$name" agentd health 2>&1) && ok "agentd health inside: $(head -1 <<<"$health")" || not_ok "agentd health inside" "$health"
+
+# the socket is in the bind mount: a CLI on the host reaches the daemon through it (when built here)
+if [ -f dist/src/cli/agentd.js ]; then
+  out=$(node dist/src/cli/agentd.js health --socket "$data/run/agentd.sock" 2>&1) && ok "the socket mounted out answers a host CLI: $(head -1 <<<"$out")" \
+    || not_ok "the socket mounted out answers a host CLI" "$out"
+fi
 
 before=$("$engine" exec "$name" agentd health --json | json connections)
 for _ in 1 2 3 4 5; do
@@ -176,6 +185,20 @@ check "start after the kill" "$engine" start "$name"
 check "healthy after the kill" wait_healthy
 again=$("$engine" exec "$name" agentd health --json | json bootstrap_agent_id)
 [ "$again" = "$boot_id" ] && ok "the bootstrap agent kept its id across the kill" || not_ok "the bootstrap agent kept its id across the kill" "before '$boot_id', after '$again'"
+# the check says when the daemon cannot serve: without its bootstrap agent it is `degraded`
+check "agentd stop --force bootstrap" "$engine" exec "$name" agentd stop --force bootstrap
+unhealthy() {
+  local status=
+  for _ in $(seq 1 150); do
+    [ "$engine" = podman ] && podman healthcheck run "$name" >/dev/null 2>&1
+    status=$("$engine" inspect --format '{{.State.Health.Status}}' "$name" 2>/dev/null)
+    [ "$status" = unhealthy ] && return 0
+    sleep 1
+  done
+  printf "status '%s'\n" "$status"
+  return 1
+}
+check "then the HEALTHCHECK reports unhealthy (after its retries)" unhealthy
 check "stop exits 0 again" "$engine" stop -t 30 "$name"
 
 # ── one flag away: goals on stdin ─────────────────────────────────────────────

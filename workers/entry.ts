@@ -9,7 +9,7 @@ import { exposeControl } from '../src/agent/control.js';
 import { WorkerHost } from '../src/agent/worker-host.js';
 import type { AgentModule } from '../src/agent/agent-module.js';
 import { toPlainError } from '../src/errors/aaos-error.js';
-import type { StartMessage } from '../src/protocol/index.js';
+import type { StartMessage, WorkerToParent } from '../src/protocol/index.js';
 
 if (!parentPort) throw new Error('workers/entry.js must run inside a worker thread');
 const parent = parentPort;
@@ -39,7 +39,7 @@ parent.once('message', (msg: StartMessage) => {
       exposeControl(msg.control, () => host.activeDeliveries);
       host.start();
     } catch (err) {
-      parent.postMessage({ t: 'start_failed', error: toPlainError(err) });
+      parent.postMessage({ t: 'start_failed', error: toPlainError(err) } satisfies WorkerToParent);
     }
   })();
 });

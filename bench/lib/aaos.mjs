@@ -58,15 +58,11 @@ export async function openRuntime({ dataDir, env = {}, warmWorkers, maxAgents, m
   return runtime;
 }
 
-/** The supervisor's worker launcher (private in TS; read here only to watch the warm pool). */
-export const launcherOf = (supervisor) => supervisor['launcher'];
-
 /** Waits until the warm pool holds `n` ready workers (bounded), then lets the box settle. */
 export async function waitWarm(supervisor, n, { timeoutMs = 60_000, settleMs = 150 } = {}) {
-  const launcher = launcherOf(supervisor);
   const t0 = Date.now();
-  while (launcher.warmCount < n) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`warm pool reached only ${launcher.warmCount}/${n} workers in ${timeoutMs} ms`);
+  while (supervisor.warmWorkers < n) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`warm pool reached only ${supervisor.warmWorkers}/${n} workers in ${timeoutMs} ms`);
     await sleep(20);
   }
   await sleep(settleMs);

@@ -67,7 +67,7 @@ await runSuite('actors', async ({ quick, flags, log }) => {
     const bytesAfter = statSync(storeFile).size;
     const notParked = sup.list().filter((a) => a.state !== 'parked').length;
     if (notParked > 0) throw new Error(`${notParked} of ${cfg.agents} registered agents are not parked`);
-    const withWorker = ids.filter((id) => sup.agents.require(id).actor.threadId !== undefined).length;
+    const withWorker = ids.filter((id) => sup.record(id)?.actor.threadId !== undefined).length;
     if (withWorker > 0) throw new Error(`${withWorker} of ${cfg.agents} parked agents hold a worker`);
     if (runtime.agentStore.list().length !== cfg.agents) throw new Error('not every agent was recorded in the store');
     log(`registered ${cfg.agents} in ${registerMs.toFixed(0)} ms; RSS +${(rssAfter - rssBefore).toFixed(1)} MB; threads +${threadsAdded}; store +${((bytesAfter - bytesBefore) / 2 ** 20).toFixed(1)} MB`);

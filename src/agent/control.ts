@@ -2,7 +2,7 @@ import { getPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { comlinkEndpoint } from '../protocol/comlink-endpoint.js';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 
 /** What an operator can ask a worker about itself (low rate: status pages, health). */
 export interface WorkerStats {
@@ -40,5 +40,5 @@ export function exposeControl(port: MessagePort, activeDeliveries: () => number)
       };
     },
   };
-  expose(api, comlinkEndpoint(port));
+  expose(api, nodeEndpoint(port));
 }

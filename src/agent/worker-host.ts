@@ -1,11 +1,18 @@
 import type { MessagePort } from 'node:worker_threads';
 import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
-import type { ReplyEnvelope, SupervisorToWorker, WorkerToSupervisor } from '../protocol/index.js';
-import type { ModelResponse } from '../providers/model.js';
+import type {
+  SupervisorToWorker,
+  WorkerRequestBody,
+  WorkerRequestKind,
+  WorkerRequestOf,
+  WorkerResponse,
+  WorkerResponseOf,
+  WorkerToSupervisor,
+} from '../protocol/index.js';
 import type { AgentApi, AgentModule } from './agent-module.js';
 
 interface Pending {
-  resolve(value: unknown): void;
+  resolve(value: WorkerResponse): void;
   reject(err: Error): void;
 }
 
@@ -26,17 +33,14 @@ export class WorkerHost {
     private readonly module: AgentModule,
   ) {
     this.api = {
-      complete: (runId, append) => this.call<ModelResponse>({ t: 'model', id: 0, run_id: runId, append }),
+      complete: (runId, append) => this.call('model', { run_id: runId, append }),
       callTool: (runId, name, input, handle, callId) =>
-        this.call({ t: 'tool', id: 0, run_id: runId, name, input, ...(handle ? { handle } : {}), ...(callId ? { call_id: callId } : {}) }),
+        this.call('tool', { run_id: runId, name, input, ...(handle ? { handle } : {}), ...(callId ? { call_id: callId } : {}) }),
       send: async (envelope, runId, attachments) => {
-        await this.call({ t: 'send', id: 0, envelope, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments);
+        await this.call('send', { envelope, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments);
       },
       request: (envelope, timeoutMs, runId, attachments) =>
-        this.call<ReplyEnvelope>(
-          { t: 'request', id: 0, envelope, timeout_ms: timeoutMs, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) },
-          attachments,
-        ),
+        this.call('request', { envelope, timeout_ms: timeoutMs, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments),
     };
   }
 
@@ -46,12 +50,14 @@ export class WorkerHost {
     this.port.postMessage({ t: 'ready' } satisfies WorkerToSupervisor);
   }
 
-  private call<T>(msg: Extract<WorkerToSupervisor, { id: number }>, transfer?: ArrayBuffer[]): Promise<T> {
+  /** One request to the supervisor, answered with its kind's response type (protocol/messages.ts `WorkerRequestMap`). */
+  private call<K extends WorkerRequestKind>(kind: K, body: WorkerRequestBody<K>, transfer?: ArrayBuffer[]): Promise<WorkerResponseOf<K>> {
     if (this.closed) return Promise.reject(new AaosError(ErrorCode.AGENT_STOPPED, 'supervisor port is closed'));
     const id = this.nextId++;
-    msg.id = id;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    const msg = { ...body, t: kind, id } as WorkerRequestOf<K>;
+    return new Promise<WorkerResponseOf<K>>((resolve, reject) => {
+      // the supervisor answers request `id` with this kind's response (its handler's type)
+      this.pending.set(id, { resolve: resolve as (v: WorkerResponse) => void, reject });
       this.port.postMessage(msg, transfer?.length ? transfer : undefined);
     });
   }

@@ -1,20 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { auditHeader, type CallContext, type CallHeader } from '../audit/call-context.js';
 import type { AuditInput } from '../audit/event.js';
+import { preview } from '../audit/preview.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { ApprovalPersistence, ApprovalRecord } from './approval-record.js';
 
-/** The agent whose tool call needs a human's approval. */
-export interface ApprovalAgent {
-  id: string;
-  name: string;
-  parentId?: string | undefined;
-  runId?: string | undefined;
-  traceId?: string | undefined;
-}
-
 export interface ApprovalRequest {
-  agent: ApprovalAgent;
+  /** the tool call that needs a human's approval (its agent, goal run and span) */
+  agent: CallContext;
   tool: string;
   input: unknown;
   timeoutMs?: number;
@@ -61,7 +55,6 @@ export interface ApprovalQueueOptions {
 
 // setTimeout overflows above this and would fire at once
 const MAX_TIMEOUT_MS = 2_147_483_647;
-const PREVIEW_CHARS = 200;
 
 interface Waiter {
   resolve(): void;
@@ -102,16 +95,6 @@ function formatDuration(ms: number): string {
   if (ms < 60_000) return `${+(ms / 1000).toFixed(1)} s`;
   if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(1)} min`;
   return `${+(ms / 3_600_000).toFixed(2)} h`;
-}
-
-function preview(input: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(input) ?? String(input);
-  } catch {
-    text = String(input);
-  }
-  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
 }
 
 function view(record: ApprovalRecord): PendingApproval {
@@ -180,7 +163,7 @@ export class ApprovalQueue {
 
     const grant = this.#standingGrant(req.agent.id, req.tool, now);
     if (grant) {
-      this.#audit({ ...this.#headerOf(req.agent), type: 'HumanApprovalGranted', approval_id: grant.approvalId, tool: req.tool, scope: 'standing' });
+      this.#audit({ ...auditHeader(req.agent), type: 'HumanApprovalGranted', approval_id: grant.approvalId, tool: req.tool, scope: 'standing' });
       return;
     }
 
@@ -191,7 +174,7 @@ export class ApprovalQueue {
       agent_name: req.agent.name,
       ...(req.agent.parentId !== undefined ? { parent_id: req.agent.parentId } : {}),
       ...(req.agent.runId !== undefined ? { run_id: req.agent.runId } : {}),
-      ...(req.agent.traceId !== undefined ? { trace_id: req.agent.traceId } : {}),
+      ...(req.agent.trace ? { trace_id: req.agent.trace.traceId, span_id: req.agent.trace.spanId } : {}),
       tool: req.tool,
       input: req.input,
       requested_at: new Date(now).toISOString(),
@@ -410,18 +393,17 @@ export class ApprovalQueue {
     this.#notify(resolved);
   }
 
-  #headerOf(agent: ApprovalAgent): Pick<AuditInput, 'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id'> {
-    return {
-      agent_id: agent.id,
-      agent_name: agent.name,
-      ...(agent.parentId !== undefined ? { parent_id: agent.parentId } : {}),
-      ...(agent.runId !== undefined ? { run_id: agent.runId } : {}),
-      ...(agent.traceId !== undefined ? { trace_id: agent.traceId } : {}),
-    };
-  }
-
-  #header(record: ApprovalRecord): Pick<AuditInput, 'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id'> {
-    return this.#headerOf({ id: record.agent_id, name: record.agent_name, parentId: record.parent_id, runId: record.run_id, traceId: record.trace_id });
+  #header(record: ApprovalRecord): CallHeader {
+    const h = auditHeader({
+      id: record.agent_id,
+      name: record.agent_name,
+      ...(record.parent_id !== undefined ? { parentId: record.parent_id } : {}),
+      ...(record.run_id !== undefined ? { runId: record.run_id } : {}),
+    });
+    // records from before span ids were kept have a trace id alone
+    if (record.trace_id !== undefined) h.trace_id = record.trace_id;
+    if (record.span_id !== undefined) h.span_id = record.span_id;
+    return h;
   }
 
   #audit(event: AuditInput): void {

@@ -13,6 +13,8 @@ export const ApprovalRecord = z.object({
   parent_id: z.string().optional(),
   run_id: z.string().optional(),
   trace_id: z.string().optional(),
+  /** the tool call's span the approval was asked in (its events are events of that span) */
+  span_id: z.string().optional(),
   tool: z.string(),
   input: z.unknown(),
   /** ISO-8601 */

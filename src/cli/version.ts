@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../kernel/built-path.js';
+import { PROJECT_ROOT } from '../config/built-path.js';
 
 /** The package version, read once from package.json (works from src/ and dist/). */
 export const VERSION: string = (() => {

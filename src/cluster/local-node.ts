@@ -11,15 +11,14 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
   const sup = runtime.supervisor;
   return {
     revokeToken: (tokenId, reason, agentId) => {
-      const caps = sup.capabilities;
       // an operator's revocation: only the named agent's own token, on the node it lives on
-      if (agentId !== undefined) return sup.agents.get(agentId) && caps.list(agentId).some((t) => t.id === tokenId) && caps.revoke(tokenId, reason) ? 1 : 0;
+      if (agentId !== undefined) return sup.isLive(agentId) && sup.tokens(agentId).some((t) => t.id === tokenId) && sup.revokeToken(tokenId, reason) ? 1 : 0;
       // a token revoked on its own node: what here was narrowed from it goes too
-      return caps.revoke(tokenId, reason) ? 1 : caps.revokeDelegatedFrom(tokenId, reason);
+      return sup.revokeToken(tokenId, reason) ? 1 : sup.revokeDelegatedFrom(tokenId, reason);
     },
-    revokeAll: (agentId, reason) => (sup.agents.get(agentId) ? sup.capabilities.revokeAll(agentId, reason, { durable: true }) : 0),
+    revokeAll: (agentId, reason) => (sup.isLive(agentId) ? sup.revokeAll(agentId, reason, { durable: true }) : 0),
     stopAgent: async (agentId, reason) => {
-      if (!sup.agents.get(agentId)) return false;
+      if (!sup.isLive(agentId)) return false;
       await runtime.stopAgent(agentId, reason);
       return true;
     },
@@ -32,11 +31,11 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
         parent_id: a.parent_id,
         ...(a.id === runtime.goals.agent ? { bootstrap: true } : {}),
       })),
-    freeAgentSlots: () => Math.max(0, runtime.config.get('AAOS_MAX_AGENTS') - sup.agents.size),
+    freeAgentSlots: () => Math.max(0, runtime.config.get('AAOS_MAX_AGENTS') - sup.liveCount),
     persistentAgents: () =>
       runtime.agentStore
         .list()
-        .filter((a) => sup.agents.get(a.id))
+        .filter((a) => sup.isLive(a.id))
         .map((a) => ({
           id: a.id,
           name: a.name,
@@ -55,7 +54,7 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
       await runtime.spawnAgent({ yaml: agent.manifest_yaml, ...(agent.manifest_path ? { baseDir: dirname(agent.manifest_path) } : {}) }, { id: agent.id });
     },
     forget: async (agentId, reason) => {
-      if (sup.agents.get(agentId)) await runtime.stopAgent(agentId, reason);
+      if (sup.isLive(agentId)) await runtime.stopAgent(agentId, reason);
     },
   };
 }

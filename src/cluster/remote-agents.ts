@@ -2,12 +2,13 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { RemoteAgentsPort, RemoteSpawn } from '../kernel/remote-agents.js';
-import { TokenView } from '../kernel/capability-token.js';
+import { TokenView } from '../capability/capability-token.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import { AgentManifest } from '../manifest/schema.js';
 import type { RunOutcome } from '../protocol/index.js';
 import { parseEnvelope } from '../router/envelope.js';
-import type { DeliveryContext, RouterAgent } from '../router/router.js';
+import type { CallContext } from '../audit/call-context.js';
+import type { DeliveryContext } from '../router/router.js';
 import type { ChildRunResult } from '../tools/tool.js';
 import { placeChild, type Placement } from './placement.js';
 import type { NodeBeat } from './records.js';
@@ -32,6 +33,8 @@ export interface RemoteAgentsOptions {
 const subject = (node: string, kind: 'spawn' | 'deliver' | 'cancel'): string => `aaos.node.${node}.${kind}`;
 
 const TraceParentSchema = z.strictObject({ traceId: z.string(), spanId: z.string() });
+/** a message hop's span: the sender's span is its parent */
+const HopSchema = z.strictObject({ traceId: z.string(), spanId: z.string(), parentSpanId: z.string().optional() });
 const SpawnBody = z.object({
   spawn: z.strictObject({
     child: z.strictObject({ id: z.string().min(1), name: z.string().min(1), parentId: z.string().optional(), runId: z.string().optional() }),
@@ -46,7 +49,7 @@ const SpawnBody = z.object({
 const DeliverBody = z.object({
   recipient_id: z.string().min(1),
   envelope: z.string(),
-  context: z.strictObject({ runId: z.string(), goalRunId: z.string().optional(), hop: TraceParentSchema.optional(), traceId: z.string() }),
+  context: z.strictObject({ runId: z.string(), goalRunId: z.string().optional(), hop: HopSchema.optional(), traceId: z.string() }),
 });
 const CancelBody = z.object({
   agent_id: z.string().min(1),
@@ -131,7 +134,7 @@ export class RemoteAgents implements RemoteAgentsPort {
   placeChild(manifest: AgentManifest): string | undefined {
     const node = placeChild(manifest, {
       self: this.nodeId,
-      selfAgents: this.opts.supervisor.agents.size,
+      selfAgents: this.opts.supervisor.liveCount,
       beats: [...this.beats.values()],
       placedSinceBeat: this.placedSinceBeat,
       policy: this.opts.placement,
@@ -157,19 +160,19 @@ export class RemoteAgents implements RemoteAgentsPort {
     }
   }
 
-  resolve(ref: string): RouterAgent | undefined {
+  resolve(ref: string): CallContext | undefined {
     const found = this.locate(ref);
     if (!found) return undefined;
     return { id: found.agent.id, name: found.agent.name, ...(found.agent.parent_id ? { parentId: found.agent.parent_id } : {}) };
   }
 
-  deliver(recipient: RouterAgent, envelopeText: string, context: DeliveryContext): Promise<RunOutcome> {
+  deliver(recipient: CallContext, envelopeText: string, context: DeliveryContext): Promise<RunOutcome> {
     const node = this.locate(recipient.id)?.node;
     if (!node) return Promise.reject(new AaosError(ErrorCode.AGENT_NOT_FOUND, `agent ${recipient.name} (${recipient.id}) no longer lives on any node`, { agent_id: recipient.id }));
     return this.request<RunOutcome>(node, 'deliver', { recipient_id: recipient.id, envelope: envelopeText, context });
   }
 
-  cancel(recipient: RouterAgent, runId: string, envelopeText: string, reason: string): void {
+  cancel(recipient: CallContext, runId: string, envelopeText: string, reason: string): void {
     const node = this.locate(recipient.id)?.node;
     if (node) this.cancelOn(node, { agent_id: recipient.id, run_id: runId, envelope: envelopeText, reason });
   }
@@ -253,7 +256,7 @@ export class RemoteAgents implements RemoteAgentsPort {
       }
       case 'deliver': {
         const d = parseBody(DeliverBody, body, kind);
-        const context: DeliveryContext = { runId: d.context.runId, traceId: d.context.traceId, ...(d.context.goalRunId ? { goalRunId: d.context.goalRunId } : {}), ...(d.context.hop ? { hop: d.context.hop } : {}) };
+        const context: DeliveryContext = { runId: d.context.runId, traceId: d.context.traceId, ...(d.context.goalRunId ? { goalRunId: d.context.goalRunId } : {}), ...(d.context.hop ? { hop: { traceId: d.context.hop.traceId, spanId: d.context.hop.spanId, ...(d.context.hop.parentSpanId ? { parentSpanId: d.context.hop.parentSpanId } : {}) } } : {}) };
         return sup.deliverRouted(d.recipient_id, d.envelope, parseEnvelope(d.envelope), context);
       }
       case 'cancel': {

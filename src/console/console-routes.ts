@@ -7,8 +7,8 @@ import { parseParams } from '../daemon/jsonrpc.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { readJsonBody } from '../http/body.js';
 import { sendJson, TOKEN_COOKIE, type HttpRoute } from '../http/listener.js';
-import { formatCapability } from '../kernel/capability.js';
-import { PROJECT_ROOT } from '../kernel/built-path.js';
+import { formatCapability } from '../capability/capability.js';
+import { PROJECT_ROOT } from '../config/built-path.js';
 import { LoginCodes } from './login-code.js';
 import { CONSOLE_CSS, CONSOLE_HTML } from './page.js';
 import { serveEvents } from './event-stream.js';
@@ -67,16 +67,16 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
   let script: string | undefined;
 
   async function agentTree(): Promise<unknown> {
-    const agents = runtime.supervisor.list();
+    const agents = runtime.listAgents();
     const heaps = await Promise.all(
-      agents.map(async (a) => (await runtime.supervisor.agents.get(a.id)?.actor.stats(1000).catch(() => undefined))?.heap_used_mb ?? null),
+      agents.map(async (a) => (await runtime.workerStats(a.id, 1000))?.heap_used_mb ?? null),
     );
     return {
       agents: agents.map((a, i) => ({
         ...a,
         heap_used_mb: heaps[i],
-        capabilities: runtime.supervisor.capabilities
-          .list(a.id)
+        capabilities: runtime
+          .tokens(a.id)
           .filter((t) => t.revoked_at === undefined)
           .map((t) => ({ token_id: t.id, capability: formatCapability(t.capability), invocations: t.invocation_count, constraints: t.constraints })),
       })),

@@ -1,7 +1,8 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { Message } from '../providers/model.js';
 import { isSummary, type HistoryEntry, type SummaryEntry } from './history-entry.js';
-import { CHARS_PER_TOKEN, entryChars, estimateTextTokens, estimateTokens } from './token-estimate.js';
+import { CHARS_PER_TOKEN, estimateTextTokens } from '../providers/token-estimate.js';
+import { entryChars, estimateHistoryTokens } from './history-tokens.js';
 import type { TokenBudget } from './token-budget.js';
 import { nextSafeCut, prevSafeCut, safeCuts } from './tool-pairs.js';
 
@@ -123,7 +124,7 @@ export async function prepareContext(input: PrepareContextInput): Promise<Prepar
   const body = input.history.slice(lead.length);
   const estimateOf = (head: readonly HistoryEntry[], tail: readonly HistoryEntry[]): number => {
     const folded = foldSummaries([...head, ...tail], input.systemPrompt);
-    return estimateTextTokens(folded.system) + estimateTokens(folded.messages) + reserve;
+    return estimateTextTokens(folded.system) + estimateHistoryTokens(folded.messages) + reserve;
   };
   const finish = (
     history: HistoryEntry[],
@@ -135,7 +136,7 @@ export async function prepareContext(input: PrepareContextInput): Promise<Prepar
       ...folded,
       history,
       changed,
-      estimate: estimateTextTokens(folded.system) + estimateTokens(folded.messages) + reserve,
+      estimate: estimateTextTokens(folded.system) + estimateHistoryTokens(folded.messages) + reserve,
       ...extra,
     };
   };
@@ -148,10 +149,10 @@ export async function prepareContext(input: PrepareContextInput): Promise<Prepar
 
   let target = fraction * maxTokens;
   if (input.summarizerMaxTokens !== undefined) target = Math.min(target, 0.7 * input.summarizerMaxTokens);
-  let acc = estimateTokens(lead);
+  let acc = estimateHistoryTokens(lead);
   let wanted = Math.floor(body.length / 2);
   for (let i = 0; i < body.length; i++) {
-    acc += estimateTokens([body[i] as HistoryEntry]);
+    acc += estimateHistoryTokens([body[i] as HistoryEntry]);
     if (acc >= target) {
       wanted = i + 1;
       break;
@@ -179,7 +180,7 @@ export async function prepareContext(input: PrepareContextInput): Promise<Prepar
         source_range: [0, lead.length + cut - 1],
       };
       input.archive?.({ messages: body.slice(0, cut), source_range: [lead.length, lead.length + cut - 1], reason: 'summarized' });
-      const summarized = { count: cut, tokens_saved: Math.max(0, estimateTokens(selected) - estimateTextTokens(text)) };
+      const summarized = { count: cut, tokens_saved: Math.max(0, estimateHistoryTokens(selected) - estimateTextTokens(text)) };
       const rest = body.slice(cut);
       if (estimateOf([summary], rest) <= maxTokens) return finish([summary, ...rest], true, { summarized });
       // the summary fits but the newest turns alone are still too big: drop what must go

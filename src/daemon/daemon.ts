@@ -1,5 +1,4 @@
 import type { Runtime } from '../runtime/runtime.js';
-import { InflightTools } from './inflight-tools.js';
 import type { DaemonContext } from './methods.js';
 import { RpcServer } from './server.js';
 
@@ -25,7 +24,6 @@ export class Daemon {
   private draining = false;
   private forced = false;
   private closing: Promise<void> | undefined;
-  private readonly inflight: InflightTools;
   readonly server: RpcServer | undefined;
   readonly graceMs: number;
   /** what method handlers reach; the HTTP console calls the same methods */
@@ -33,7 +31,6 @@ export class Daemon {
 
   private constructor(private readonly opts: DaemonOptions) {
     this.graceMs = opts.graceMs ?? opts.runtime.config.get('AAOS_SHUTDOWN_GRACE_MS');
-    this.inflight = new InflightTools(opts.runtime.audit);
     const context: DaemonContext = (this.context = {
       runtime: opts.runtime,
       startedAt: Date.now(),
@@ -81,7 +78,7 @@ export class Daemon {
     const closing = this.shutdown(reason);
     // running goals are aborted now (they stay resumable), not after the grace period
     this.opts.runtime.cancelRunsForStop();
-    this.inflight.close();
+    this.opts.runtime.stopWaitingForToolCalls();
     return closing;
   }
 
@@ -97,12 +94,12 @@ export class Daemon {
     // no queued goal starts from here on; running ones finish or are cancelled below
     runtime.goals.hold();
     await this.server?.stopAccepting();
-    if (this.inflight.inFlight > 0 && !this.forced) {
-      log(`agentd: waiting up to ${this.graceMs} ms for ${this.inflight.inFlight} running tool call(s)`);
-      const settled = await this.inflight.settle(this.graceMs);
-      if (!settled) log(`agentd: grace period over; cancelling ${this.inflight.inFlight} tool call(s)`);
+    // tool calls are tracked where they run (tool dispatch), not counted from audit events
+    if (runtime.toolCallsInFlight > 0 && !this.forced) {
+      log(`agentd: waiting up to ${this.graceMs} ms for ${runtime.toolCallsInFlight} running tool call(s)`);
+      const settled = await runtime.settleToolCalls(this.graceMs);
+      if (!settled) log(`agentd: grace period over; cancelling ${runtime.toolCallsInFlight} tool call(s)`);
     }
-    this.inflight.close();
     try {
       // cancels runs, stops every worker, flushes the audit log and the store
       await runtime.close(reason);

@@ -97,7 +97,7 @@ export type RevokeParams = z.infer<typeof RevokeParams>;
 /** An agent by id, or by name when the name is unique among live agents. */
 /** A live agent by id, by its name (one agent only), or by a unique id prefix. */
 function findLiveAgent(runtime: Runtime, ref: string): string | undefined {
-  const agents = runtime.supervisor.list();
+  const agents = runtime.listAgents();
   if (agents.some((a) => a.id === ref)) return ref;
   const named = agents.filter((a) => a.name === ref);
   if (named.length > 1) throw ambiguous('agent', ref, named.map((a) => ({ id: a.id, label: `${a.name}, ${a.state}` })), 'name');
@@ -107,7 +107,7 @@ function findLiveAgent(runtime: Runtime, ref: string): string | undefined {
 
 function agentInfo(runtime: Runtime, ref: string): AgentInfo {
   const id = findLiveAgent(runtime, ref) ?? ref;
-  return runtime.retiredAgents().find((a) => a.id === id) ?? runtime.supervisor.status(id);
+  return runtime.retiredAgents().find((a) => a.id === id) ?? runtime.agentStatus(id);
 }
 
 function liveAgentId(runtime: Runtime, ref: string): string {
@@ -212,7 +212,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       parseParams('agent.list', NoParams, params);
       // live agents, then stopped ones whose state is kept (replaced bootstrap agents)
-      return { agents: [...daemon.runtime.supervisor.list(), ...daemon.runtime.retiredAgents()] };
+      return { agents: [...daemon.runtime.listAgents(), ...daemon.runtime.retiredAgents()] };
     },
   },
   'agent.status': {
@@ -221,8 +221,8 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const p = parseParams('agent.status', AgentIdParams, params);
       const info = agentInfo(daemon.runtime, p.agent_id);
       // live agents also report what their worker says about itself (control channel)
-      if (!daemon.runtime.supervisor.agents.get(info.id)) return info;
-      return daemon.runtime.supervisor.inspect(info.id);
+      if (!daemon.runtime.isLive(info.id)) return info;
+      return daemon.runtime.inspectAgent(info.id);
     },
   },
   'agent.run': {
@@ -233,7 +233,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const cluster = daemon.runtime.cluster;
       const local = cluster ? findLiveAgent(daemon.runtime, p.agent_id) : undefined;
       const id = local ?? (cluster ? await cluster.useAgent(p.agent_id) : undefined) ?? liveAgentId(daemon.runtime, p.agent_id);
-      return runSummary(await daemon.runtime.supervisor.run(id, p.message));
+      return runSummary(await daemon.runtime.runAgent(id, p.message));
     },
   },
   'agent.spawn_and_run': {
@@ -242,9 +242,9 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
       const p = parseParams('agent.spawn_and_run', SpawnAndRunParams, params);
       const info = await spawnFrom(daemon.runtime, p);
       try {
-        return { ...runSummary(await daemon.runtime.supervisor.run(info.id, p.message)), agent_id: info.id };
+        return { ...runSummary(await daemon.runtime.runAgent(info.id, p.message)), agent_id: info.id };
       } finally {
-        await daemon.runtime.supervisor.stop(info.id, 'spawn_and_run finished');
+        await daemon.runtime.stopLive(info.id, 'spawn_and_run finished');
       }
     },
   },
@@ -301,7 +301,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
         info = { id: p.agent_id!, state: 'ended' };
       }
       const agentId = info.id;
-      const live = runtime.supervisor.agents.get(agentId) !== undefined;
+      const live = runtime.isLive(agentId);
       const stream = new FrameStream(ctx.conn, ctx.id ?? null);
       const end = (status: string): void => {
         stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status, exit_code: status === 'stopped' ? 0 : status === 'failed' ? 1 : null });
@@ -371,7 +371,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('tool.list', NoParams, params);
-      return { tools: daemon.runtime.supervisor.tools.definitions(), mcp_servers: daemon.runtime.mcp.status() };
+      return { tools: daemon.runtime.toolDefinitions(), mcp_servers: daemon.runtime.mcp.status() };
     },
   },
   'tool.invoke': {
@@ -379,7 +379,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     async handle(params, { daemon }) {
       const p = parseParams('tool.invoke', ToolInvokeParams, params);
       // the same path as a worker's call: capability check, skills, human approval, audit
-      const result = await daemon.runtime.supervisor.invokeTool(liveAgentId(daemon.runtime, p.agent_id), p.tool, p.input);
+      const result = await daemon.runtime.invokeTool(liveAgentId(daemon.runtime, p.agent_id), p.tool, p.input);
       return { result: result ?? null };
     },
   },
@@ -414,21 +414,21 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       const p = parseParams('capability.list', AgentIdParams, params);
       const id = liveAgentId(daemon.runtime, p.agent_id);
-      return { agent_id: id, tokens: daemon.runtime.supervisor.capabilities.list(id) };
+      return { agent_id: id, tokens: daemon.runtime.tokens(id) };
     },
   },
   'capability.revoke': {
     readOnly: false,
     handle(params, { daemon }) {
       const p = parseParams('capability.revoke', RevokeParams, params);
-      const caps = daemon.runtime.supervisor.capabilities;
-      const cluster = daemon.runtime.cluster;
-      const localId = cluster ? findLiveAgent(daemon.runtime, p.agent_id) : undefined;
+      const { runtime } = daemon;
+      const cluster = runtime.cluster;
+      const localId = cluster ? findLiveAgent(runtime, p.agent_id) : undefined;
       // in a cluster: an agent on any node; the revocation recorded for every node
       if (cluster && (localId === undefined || p.all)) return revokeInCluster(cluster, localId, p);
-      const id = localId ?? liveAgentId(daemon.runtime, p.agent_id);
-      if (p.all) return { agent_id: id, revoked: caps.revokeAll(id, 'revoked by operator', { durable: true }) };
-      const token = caps.list(id).find((t) => t.id === p.token_id);
+      const id = localId ?? liveAgentId(runtime, p.agent_id);
+      if (p.all) return { agent_id: id, revoked: runtime.revokeAllTokens(id, 'revoked by operator') };
+      const token = runtime.tokens(id).find((t) => t.id === p.token_id);
       if (!token) {
         throw new AaosError(ErrorCode.CAPABILITY_UNKNOWN_HANDLE, `agent ${id} holds no token '${p.token_id}'; \`agentd revoke\` needs an id from capability.list`, {
           agent_id: id,
@@ -436,7 +436,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
         });
       }
       if (cluster) return revokeInCluster(cluster, id, p);
-      return { agent_id: id, revoked: caps.revoke(token.id, 'revoked by operator') ? 1 : 0 };
+      return { agent_id: id, revoked: runtime.revokeToken(token.id, 'revoked by operator') ? 1 : 0 };
     },
   },
   'system.health': {
@@ -452,7 +452,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
         version: daemon.version,
         pid: process.pid,
         uptime_ms: Date.now() - daemon.startedAt,
-        agents: runtime.supervisor.list().length,
+        agents: runtime.listAgents().length,
         bootstrap_agent_id: runtime.goals.agent ?? null,
         runs: { running: runtime.goals.running, queued: runtime.goals.waiting },
         approvals_pending: runtime.approvals.list().pending.length,

@@ -22,7 +22,7 @@ export interface PlainError {
   name: string;
   message: string;
   code: string;
-  details?: Record<string, unknown>;
+  details?: Record<string, unknown> | undefined;
 }
 
 export function toPlainError(err: unknown): PlainError {

@@ -1,6 +1,6 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
-import type { AgentInit, Delivery, SupervisorToWorker, WorkerRequest, WorkerToSupervisor } from '../protocol/index.js';
+import type { AgentInit, Delivery, SupervisorToWorker, WorkerRequest, WorkerResponse, WorkerToSupervisor } from '../protocol/index.js';
 import { AgentState, assertTransition, isTerminal } from './lifecycle.js';
 import type { WorkerStats } from '../agent/control.js';
 import type { LaunchedWorker } from './worker-launcher.js';
@@ -8,7 +8,7 @@ import { LivenessWatch } from './watchdog.js';
 
 export interface ActorHooks {
   /** a request from the worker (model, tool, send, request); the answer goes back on the port */
-  onRequest(actor: AgentActor, msg: WorkerRequest): Promise<unknown>;
+  onRequest(actor: AgentActor, msg: WorkerRequest): Promise<WorkerResponse>;
   onStateChange(actor: AgentActor, from: AgentState, to: AgentState, reason: string): void;
   terminate(worker: Worker): Promise<void>;
 }

@@ -1,9 +1,11 @@
+import type { CallContext } from '../audit/call-context.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentManifest } from '../manifest/schema.js';
 import type { AgentActor } from './actor.js';
 import type { AgentState } from './lifecycle.js';
 
-export interface AgentRecord {
+/** A live agent as the supervisor holds it (a persistent agent's stored record is `AgentRecord`, store/agent-store.ts). */
+export interface LiveAgent {
   id: string;
   name: string;
   manifest: AgentManifest;
@@ -16,6 +18,8 @@ export interface AgentRecord {
   /** goal run this agent was spawned for (children), for audit and workspace */
   runId: string | undefined;
   workspace: string | undefined;
+  /** the agent as a caller outside any delivery (id, name, parent, goal run): the header of its lifecycle events */
+  identity: CallContext;
   /** ids of live children, so stopping a parent stops its subtree */
   children: Set<string>;
 }
@@ -45,7 +49,7 @@ export interface AgentLimits {
  * spawns can never overshoot the limits (the slot is taken before any await).
  */
 export class AgentTable {
-  private readonly agents = new Map<string, AgentRecord>();
+  private readonly agents = new Map<string, LiveAgent>();
   private reserved = 0;
 
   constructor(readonly limits: AgentLimits) {}
@@ -72,32 +76,32 @@ export class AgentTable {
     };
   }
 
-  add(record: AgentRecord): void {
+  add(record: LiveAgent): void {
     this.agents.set(record.id, record);
   }
 
-  remove(id: string): AgentRecord | undefined {
+  remove(id: string): LiveAgent | undefined {
     const rec = this.agents.get(id);
     this.agents.delete(id);
     if (rec?.parentId) this.agents.get(rec.parentId)?.children.delete(id);
     return rec;
   }
 
-  get(id: string): AgentRecord | undefined {
+  get(id: string): LiveAgent | undefined {
     return this.agents.get(id);
   }
 
-  require(id: string): AgentRecord {
+  require(id: string): LiveAgent {
     const rec = this.agents.get(id);
     if (!rec) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent with id '${id}'`, { agent_id: id });
     return rec;
   }
 
   /** by id, or by name when exactly one live agent has it */
-  resolve(ref: string): AgentRecord | undefined {
+  resolve(ref: string): LiveAgent | undefined {
     const byId = this.agents.get(ref);
     if (byId) return byId;
-    let found: AgentRecord | undefined;
+    let found: LiveAgent | undefined;
     for (const rec of this.agents.values()) {
       if (rec.name === ref) {
         if (found) return undefined; // ambiguous names never resolve
@@ -107,7 +111,7 @@ export class AgentTable {
     return found;
   }
 
-  all(): AgentRecord[] {
+  all(): LiveAgent[] {
     return [...this.agents.values()];
   }
 

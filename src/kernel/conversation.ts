@@ -1,3 +1,4 @@
+import type { CallContext, SpanContext } from '../audit/call-context.js';
 import type { Message, ModelResponse, ToolUseBlock, Usage } from '../providers/model.js';
 import type { LazyAbort } from './lazy-abort.js';
 
@@ -6,7 +7,7 @@ import type { LazyAbort } from './lazy-abort.js';
  * new (its user turn, tool results); the supervisor adds the system prompt, the
  * tool list and the assistant turns it got back from the provider.
  */
-export interface RunState {
+export interface Conversation {
   agentId: string;
   runId: string;
   /** built on the first model call (most deliveries to non-LLM agents never make one) */
@@ -14,11 +15,12 @@ export interface RunState {
   messages: Message[];
   historyLength: number;
   workspace: string | undefined;
-  traceId: string;
-  /** this delivery's span (invoke_agent); model and tool calls are its children */
-  spanId: string;
-  /** the goal run this delivery belongs to (a routed request's: its caller's) */
-  goalRunId: string;
+  /**
+   * The delivery as a caller, built once when it starts: its goal run (a routed request's:
+   * its caller's), its delivery run id and its span (invoke_agent), whose children are its
+   * model calls, tool calls and messages.
+   */
+  call: CallContext & { runId: string; deliveryRunId: string; trace: SpanContext };
   controller: LazyAbort;
   startedAt: number;
   usage: Usage;
@@ -31,17 +33,17 @@ export interface RunState {
 }
 
 export class Conversations {
-  private readonly runs = new Map<string, RunState>();
+  private readonly runs = new Map<string, Conversation>();
 
   private static key(agentId: string, runId: string): string {
     return `${agentId}\u0000${runId}`;
   }
 
-  open(state: RunState): void {
+  open(state: Conversation): void {
     this.runs.set(Conversations.key(state.agentId, state.runId), state);
   }
 
-  get(agentId: string, runId: string): RunState | undefined {
+  get(agentId: string, runId: string): Conversation | undefined {
     return this.runs.get(Conversations.key(agentId, runId));
   }
 
@@ -49,16 +51,16 @@ export class Conversations {
     this.runs.delete(Conversations.key(agentId, runId));
   }
 
-  ofAgent(agentId: string): RunState[] {
+  ofAgent(agentId: string): Conversation[] {
     return [...this.runs.values()].filter((r) => r.agentId === agentId);
   }
 
-  all(): RunState[] {
+  all(): Conversation[] {
     return [...this.runs.values()];
   }
 }
 
-export function recordAssistant(state: RunState, response: ModelResponse): void {
+export function recordAssistant(state: Conversation, response: ModelResponse): void {
   state.messages.push({ role: 'assistant', content: response.content });
   state.usage.input_tokens += response.usage.input_tokens;
   state.usage.output_tokens += response.usage.output_tokens;

@@ -2,8 +2,9 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, rea
 import { join } from 'node:path';
 import { AaosError, ErrorCode, isAaosError } from '../errors/index.js';
 import { MAX_PROMPT_BYTES, type CheckedFile, type ManifestFileCheck } from '../manifest/parse.js';
-import type { AgentRef, CapabilityTable } from './capability-table.js';
-import { isWithin, normalizePath } from './path-match.js';
+import type { CallContext } from '../audit/call-context.js';
+import type { CapabilityTable } from '../capability/capability-table.js';
+import { isWithin, normalizePath } from '../capability/path-match.js';
 
 /**
  * Files named by a manifest that an agent wrote (`spawn_agent`, `spawn_agents`): the
@@ -36,7 +37,7 @@ export class ManifestFileAccess {
   }
 
   /** The check for one manifest written by `parent` (the agent whose authority the reads use). */
-  checkFor(parent: AgentRef, tool: string): ManifestFileCheck {
+  checkFor(parent: CallContext, tool: string): ManifestFileCheck {
     return (requested, field) => {
       const path = normalizePath(requested);
       if (this.inPromptRoot(path)) return undefined;

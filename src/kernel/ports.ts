@@ -1,3 +1,4 @@
+import type { CallContext } from '../audit/call-context.js';
 import type { AuditInput } from '../audit/event.js';
 import type { AgentManifest } from '../manifest/schema.js';
 import type { ModelRequest, ModelResponse, Message, ScriptContext } from '../providers/model.js';
@@ -7,28 +8,18 @@ import type { JournalEntry } from '../store/run-journal.js';
  * What the supervisor needs from its collaborators, as narrow interfaces, so the
  * kernel does not depend on how providers, stores, skills or approvals are built.
  */
-export interface AgentIdentity {
-  id: string;
-  name: string;
-  parentId?: string;
-  runId?: string;
-  traceId?: string;
-  /** the delivery span a model call is made in */
-  spanId?: string;
-}
-
 export interface ModelPort {
-  registerAgent(agent: AgentIdentity, budget?: { max_tokens: number; reset_period_seconds: number }): void;
+  registerAgent(agent: CallContext, budget?: { max_tokens: number; reset_period_seconds: number }): void;
   releaseAgent(agentId: string): void;
-  complete(agent: AgentIdentity, modelSpec: string, request: Omit<ModelRequest, 'model' | 'agent_id'>, ctx: ScriptContext): Promise<ModelResponse>;
+  /** `agent`: the caller in the span the call is made in (a delivery's) */
+  complete(agent: CallContext, modelSpec: string, request: Omit<ModelRequest, 'model' | 'agent_id'>, ctx: ScriptContext): Promise<ModelResponse>;
   cancelAgent(agentId: string): void;
   maxContextTokens(modelSpec: string): number;
 }
 
+/** A persistent agent's delivery, as its history sees it: who, in which goal run, with which manifest. */
 export interface HistoryAgent {
-  id: string;
-  name: string;
-  runId?: string;
+  call: CallContext;
   manifest: AgentManifest;
 }
 
@@ -47,7 +38,7 @@ export interface HistoryPort {
 }
 
 export interface ApprovalPort {
-  request(args: { agent: AgentIdentity; tool: string; input: unknown; signal?: AbortSignal }): Promise<void>;
+  request(args: { agent: CallContext; tool: string; input: unknown; signal?: AbortSignal }): Promise<void>;
 }
 
 export interface SkillsPort {

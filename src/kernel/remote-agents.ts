@@ -1,17 +1,17 @@
+import type { CallContext } from '../audit/call-context.js';
 import type { TraceParent } from '../audit/trace-ids.js';
 import type { AgentManifest } from '../manifest/schema.js';
 import type { RunOutcome } from '../protocol/index.js';
-import type { DeliveryContext, RouterAgent } from '../router/router.js';
+import type { DeliveryContext } from '../router/router.js';
 import type { ChildRunResult } from '../tools/tool.js';
-import type { AgentRef } from './capability-table.js';
-import type { TokenView } from './capability-token.js';
+import type { TokenView } from '../capability/capability-token.js';
 
 /**
  * A child narrowed on its parent's node, to be run on another node: its tokens are the
  * narrowed ones, issued there exactly as they are (never widened or derived again).
  */
 export interface RemoteSpawn {
-  child: AgentRef;
+  child: CallContext;
   /** the parsed manifest (approvals inherited from the parent already) */
   manifest: AgentManifest;
   depth: number;
@@ -32,8 +32,8 @@ export interface RemoteAgentsPort {
   /** runs the child on `node` and resolves with its result (an error result when that node is lost) */
   runChild(node: string, spawn: RemoteSpawn, signal: AbortSignal): Promise<ChildRunResult>;
   /** a live agent on another node, by id or the name of exactly one agent */
-  resolve(ref: string): RouterAgent | undefined;
+  resolve(ref: string): CallContext | undefined;
   /** hands a routed envelope, authorised here, to the recipient's node */
-  deliver(recipient: RouterAgent, envelopeText: string, context: DeliveryContext): Promise<RunOutcome>;
-  cancel(recipient: RouterAgent, runId: string, envelopeText: string, reason: string): void;
+  deliver(recipient: CallContext, envelopeText: string, context: DeliveryContext): Promise<RunOutcome>;
+  cancel(recipient: CallContext, runId: string, envelopeText: string, reason: string): void;
 }

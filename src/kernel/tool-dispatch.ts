@@ -1,21 +1,22 @@
 import * as crypto from 'node:crypto';
-import { newSpanId, type TraceParent } from '../audit/trace-ids.js';
+import { auditHeader, childCall, type CallContext, type SpanContext } from '../audit/call-context.js';
+import { preview } from '../audit/preview.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChildRunResult, Tool, ToolContext } from '../tools/tool.js';
-import type { AgentRecord } from './agent-table.js';
-import type { CapabilityRequest } from './capability.js';
-import type { CapabilityTable } from './capability-table.js';
+import type { LiveAgent } from './agent-table.js';
+import type { CapabilityRequest } from '../capability/capability.js';
+import type { CapabilityTable } from '../capability/capability-table.js';
+import type { InflightCalls } from './inflight-calls.js';
 import type { ApprovalPort, Emit, SkillsPort } from './ports.js';
 
 export interface ToolCall {
-  agent: AgentRecord;
-  /** the run this call belongs to; API calls (`tool.invoke`) get a synthetic one */
-  runId: string;
-  goalRunId: string | undefined;
-  traceId: string;
-  /** the delivery span the call is made in */
-  spanId: string;
+  agent: LiveAgent;
+  /**
+   * Who calls, from which delivery, in which span (the delivery's). `runId` is always set
+   * here: the goal run, or for an API call (`tool.invoke`) outside any run a synthetic one.
+   */
+  from: CallContext & { runId: string; trace: SpanContext };
   /** the model's id for this tool call */
   callId?: string;
   workspace: string | undefined;
@@ -34,20 +35,10 @@ export interface ToolDispatchDeps {
   dataDir: string;
   approvals: ApprovalPort | undefined;
   skills: SkillsPort | undefined;
-  /** `trace`: the tool call's span, which the child's spawn and run continue */
-  spawnAndRun(parent: AgentRecord, call: ToolCall, manifestYaml: string, message: string, trace: TraceParent): Promise<ChildRunResult>;
-}
-
-const PREVIEW = 200;
-
-export function preview(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? value : JSON.stringify(value) ?? 'undefined';
-  } catch {
-    text = String(value);
-  }
-  return text.length > PREVIEW ? `${text.slice(0, PREVIEW - 1)}…` : text;
+  /** tool calls running now (from right before the tool runs until it ends), for shutdown */
+  inflight: InflightCalls;
+  /** `inCall`: the tool call's context, whose span the child's spawn and run continue */
+  spawnAndRun(parent: LiveAgent, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult>;
 }
 
 /** node ≥ 20.12: a one-shot digest without a Hash object per call */
@@ -67,31 +58,20 @@ export function hashInput(input: unknown): string {
  */
 export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Promise<unknown> {
   const rec = call.agent;
-  const ref = { id: rec.id, name: rec.name, ...(rec.parentId ? { parentId: rec.parentId } : {}), ...(call.goalRunId ? { runId: call.goalRunId } : {}) };
-  const header = {
-    agent_id: rec.id,
-    agent_name: rec.name,
-    ...(rec.parentId ? { parent_id: rec.parentId } : {}),
-    ...(call.goalRunId ? { run_id: call.goalRunId } : {}),
-    trace_id: call.traceId,
-    // the tool call's own span; a denial before it starts happens in the delivery's span
-    span_id: newSpanId(),
-    parent_span_id: call.spanId,
-  };
+  // the tool call's own span; a denial of `tool:` before it starts happens in the delivery's span
+  const inCall = childCall(call.from);
+  const header = auditHeader(inCall);
   const callId = call.callId !== undefined ? { call_id: call.callId } : {};
-  const inCall = { traceId: call.traceId, spanId: header.span_id };
 
   const toolRequest: CapabilityRequest = { kind: 'tool', name: call.name };
-  const toolToken = deps.capabilities.authorize(ref, toolRequest, {
+  const toolToken = deps.capabilities.authorize(call.from, toolRequest, {
     tool: call.name,
-    traceId: call.traceId,
-    spanId: call.spanId,
     ...(call.handle ? { handle: call.handle } : {}),
   });
   // every token this call has used, so a wait can be followed by a re-check of all of them
   const used: { request: CapabilityRequest; handle: string }[] = [{ request: toolRequest, handle: toolToken.id }];
   const recheck = (): void => {
-    for (const u of used) deps.capabilities.authorize(ref, u.request, { tool: call.name, handle: u.handle, charge: false, alreadyCharged: true });
+    for (const u of used) deps.capabilities.authorize(inCall, u.request, { tool: call.name, handle: u.handle, charge: false, alreadyCharged: true });
   };
   // every refusal leaves an audit event: an unknown tool (under `tool: *`), a skill's allowed-tools
   const refused = (err: unknown): never => {
@@ -103,12 +83,12 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
   try {
     tool = deps.registry.require(call.name);
     // skills are active per agent and goal run, the same scope skill_read activates them in
-    deps.skills?.check(rec.id, call.goalRunId ?? call.runId, call.name);
+    deps.skills?.check(rec.id, call.from.runId, call.name);
   } catch (err) {
     return refused(err);
   }
   if (deps.approvals && rec.manifest.approval_required.includes(call.name)) {
-    await deps.approvals.request({ agent: ref, tool: call.name, input: call.input, signal: call.signal });
+    await deps.approvals.request({ agent: inCall, tool: call.name, input: call.input, signal: call.signal });
     // the wait may have been long: the token must not have been revoked or expired meanwhile
     recheck();
   }
@@ -116,26 +96,21 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
   deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input), ...callId });
   const started = performance.now();
   const ctx: ToolContext = {
-    agentId: rec.id,
-    agentName: rec.name,
-    runId: call.goalRunId ?? call.runId,
-    traceId: call.traceId,
-    deliveryRunId: call.runId,
-    spanId: inCall.spanId,
+    call: inCall,
     workspace: call.workspace,
     dataDir: deps.dataDir,
     signal: call.signal,
     authorize: (request) => {
-      const token = deps.capabilities.authorize(ref, request, { tool: call.name, ...inCall });
+      const token = deps.capabilities.authorize(inCall, request, { tool: call.name });
       used.push({ request, handle: token.id });
     },
     recheck,
     spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message, inCall),
   };
   try {
-    if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.runId} was cancelled before tool '${call.name}' ran`);
+    if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.from.deliveryRunId ?? call.from.runId} was cancelled before tool '${call.name}' ran`);
     call.beforeInvoke?.();
-    const out = await tool.invoke(call.input, ctx);
+    const out = await deps.inflight.track(tool.invoke(call.input, ctx));
     // revoked while the tool worked (a read queued on the pool, a slow fetch): the result is withheld
     recheck();
     deps.emit({

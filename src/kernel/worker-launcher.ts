@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { AaosError, ErrorCode, fromPlainError, type PlainError } from '../errors/index.js';
-import type { StartMessage } from '../protocol/index.js';
+import { AaosError, ErrorCode, fromPlainError } from '../errors/index.js';
+import type { StartMessage, WorkerToParent, WorkerToSupervisor } from '../protocol/index.js';
 import { wrap, type Remote } from 'comlink';
 import type { ControlApi } from '../agent/control.js';
-import { comlinkEndpoint } from '../protocol/comlink-endpoint.js';
-import { builtPath } from './built-path.js';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { builtPath } from '../config/built-path.js';
 import { Gate } from './gate.js';
 
 export interface LaunchOptions {
@@ -190,19 +190,19 @@ export class WorkerLauncher {
         fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} failed to start: ${err.message}`, { module }));
       const onExit = (code: number): void =>
         fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} exited with code ${code} before READY`, { module }));
-      const onParent = (msg: { t?: string; error?: PlainError }): void => {
+      const onParent = (msg: WorkerToParent): void => {
         if (msg?.t === 'start_failed' && msg.error) {
           const cause = fromPlainError(msg.error);
           fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} could not load ${module}: ${cause.message}`, { module }));
         }
       };
-      const onReady = (msg: { t?: string }): void => {
+      const onReady = (msg: WorkerToSupervisor): void => {
         if (msg?.t !== 'ready') return;
         cleanup();
         resolve({
           worker,
           port: port1,
-          control: wrap<ControlApi>(comlinkEndpoint(controlChannel.port1)),
+          control: wrap<ControlApi>(nodeEndpoint(controlChannel.port1)),
           controlPort: controlChannel.port1,
           module,
           maxHeapMb: opts.maxHeapMb,

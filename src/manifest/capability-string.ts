@@ -1,7 +1,7 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
-import { canonicalHost } from '../kernel/capability-match.js';
-import { formatCapability } from '../kernel/capability.js';
-import type { Capability, CapabilityGrant, Constraints } from '../kernel/capability.js';
+import { canonicalHost } from '../capability/capability-match.js';
+import { formatCapability } from '../capability/capability.js';
+import type { Capability, CapabilityGrant, Constraints } from '../capability/capability.js';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, TOOL_NAME_PATTERN, TOOL_NAME_RULE } from './schema.js';
 import type { ManifestCapability } from './schema.js';
 import { closestMatch, didYouMean } from './suggest.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { AaosError, ErrorCode } from '../errors/index.js';
-import { copyCapability, type CapabilityGrant, type Constraints } from '../kernel/capability.js';
+import { copyCapability, type CapabilityGrant, type Constraints } from '../capability/capability.js';
 import { leadingPlaceholder } from './capability-string.js';
 import type { PathPlaceholder } from './capability-string.js';
 import { formatIssue } from './issue.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseContextWindow } from '../context/context-window.js';
-import { Capability, Constraints } from '../kernel/capability.js';
+import { Capability, Constraints } from '../capability/capability.js';
 
 /**
  * Two layers: the *input* schemas validate what a YAML manifest may contain (strict

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { AuditInput, AuditInputOf } from '../audit/event.js';
+import { auditHeader, type CallHeader } from '../audit/call-context.js';
+import type { AuditInputOf } from '../audit/event.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { defineTool, type Tool, type ToolContext } from '../tools/tool.js';
 import type { Embedder } from './embedder.js';
@@ -46,8 +47,8 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function header(ctx: ToolContext): Pick<AuditInput, 'agent_id' | 'agent_name' | 'run_id' | 'trace_id'> {
-  return { agent_id: ctx.agentId, agent_name: ctx.agentName, trace_id: ctx.traceId, ...(ctx.runId !== undefined ? { run_id: ctx.runId } : {}) };
+function header(ctx: ToolContext): CallHeader {
+  return auditHeader(ctx.call);
 }
 
 async function embedOne(embedder: Embedder, text: string): Promise<Float32Array> {
@@ -74,18 +75,18 @@ export function createMemoryTools(options: MemoryToolsOptions): Tool[] {
       'Use `replaces` with a memory_id to supersede an outdated memory.',
     input: MemoryStoreInput,
     async run(input, ctx) {
-      const limits = limitsFor(ctx.agentId);
+      const limits = limitsFor(ctx.call.id);
       const size = Buffer.byteLength(input.content, 'utf8');
       if (size > limits.maxContentBytes) {
         throw new AaosError(
           ErrorCode.MEMORY_TOO_LARGE,
-          `memory content is ${size} bytes; agent ${ctx.agentName} may store at most ${limits.maxContentBytes}`,
-          { size, max: limits.maxContentBytes, agent_id: ctx.agentId },
+          `memory content is ${size} bytes; agent ${ctx.call.name} may store at most ${limits.maxContentBytes}`,
+          { size, max: limits.maxContentBytes, agent_id: ctx.call.id },
         );
       }
       const embedding = await embedOne(embedder, input.content);
       const { id } = store.store(
-        ctx.agentId,
+        ctx.call.id,
         { content: input.content, category: input.category, embedding, ...(input.replaces !== undefined ? { replaces: input.replaces } : {}) },
         { maxRecords: limits.maxRecords },
       );
@@ -101,7 +102,7 @@ export function createMemoryTools(options: MemoryToolsOptions): Tool[] {
     input: MemoryQueryInput,
     async run(input, ctx) {
       const embedding = await embedOne(embedder, input.query);
-      const { results, skipped } = await store.query(ctx.agentId, embedding, {
+      const { results, skipped } = await store.query(ctx.call.id, embedding, {
         limit: input.limit ?? DEFAULT_QUERY_LIMIT,
         ...(input.category !== undefined ? { category: input.category } : {}),
       });
@@ -125,7 +126,7 @@ export function createMemoryTools(options: MemoryToolsOptions): Tool[] {
     description: 'Delete one of your stored memories by its memory_id.',
     input: MemoryDeleteInput,
     async run(input, ctx) {
-      store.delete(ctx.agentId, input.memory_id);
+      store.delete(ctx.call.id, input.memory_id);
       emit({ ...header(ctx), type: 'MemoryDeleted', memory_id: input.memory_id });
       return { memory_id: input.memory_id, status: 'deleted' };
     },

@@ -1,7 +1,8 @@
+import { auditHeader } from '../audit/call-context.js';
 import { join } from 'node:path';
 import type { AuditInput } from '../audit/event.js';
 import { readSetting, type EnvRecord } from '../config/config.js';
-import { PROJECT_ROOT } from '../kernel/built-path.js';
+import { PROJECT_ROOT } from '../config/built-path.js';
 import type { ModelPort } from '../kernel/ports.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import type { RunPatch, RunRecord } from '../store/run-store.js';
@@ -72,7 +73,7 @@ export class Orchestrator {
   /** plan or direct for this run; `auto` costs one model call. Emits OrchestrationSelected. */
   async mode(record: RunRecord, agentId: string, signal: AbortSignal): Promise<OrchestrationMode> {
     const asked = record.orchestration ?? this.deps.settings.defaultMode;
-    const header = { agent_id: agentId, agent_name: 'plan', run_id: record.run_id };
+    const header = auditHeader({ id: agentId, name: 'plan', runId: record.run_id });
     if (asked !== 'auto') {
       this.deps.emit({ type: 'OrchestrationSelected', ...header, mode: asked, source: record.orchestration ? 'explicit' : 'default' });
       return asked;

@@ -1,9 +1,10 @@
+import { auditHeader } from '../audit/call-context.js';
 
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
 import type { ModelPort } from '../kernel/ports.js';
 import type { Supervisor } from '../kernel/supervisor.js';
-import { preview } from '../kernel/tool-dispatch.js';
+import { preview } from '../audit/preview.js';
 import type { ChildRunResult } from '../tools/tool.js';
 import { depths, topoBatches } from './plan-check.js';
 import type { Plan, Subtask } from './plan.js';
@@ -143,7 +144,7 @@ export class PlanExecutor {
   }
 
   private emit(req: PlanRunRequest, fields: DistributiveOmit<AuditInput, 'agent_id' | 'agent_name' | 'run_id'>): void {
-    this.opts.supervisor.emit({ agent_id: req.parentId, agent_name: 'plan', run_id: req.runId, ...fields } as AuditInput);
+    this.opts.supervisor.emit({ ...auditHeader({ id: req.parentId, name: 'plan', runId: req.runId }), ...fields } as AuditInput);
   }
 
   /** Runs one plan; undefined when every subtask succeeded, else the first failure of the failing batch. */

@@ -1,5 +1,6 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
-import type { AgentIdentity, ModelPort } from '../kernel/ports.js';
+import type { CallContext } from '../audit/call-context.js';
+import type { ModelPort } from '../kernel/ports.js';
 import type { ModelResponse } from '../providers/model.js';
 import { checkPlan } from './plan-check.js';
 import type { Plan } from './plan.js';
@@ -13,7 +14,7 @@ export interface PlanRequest {
   run: string;
   dataDir: string;
   /** who the planner's model calls are made for (its budget chain ends at the goal's agent) */
-  caller: AgentIdentity;
+  caller: CallContext;
   signal: AbortSignal;
   /** a replan: the plan that failed and why */
   previous?: { plan: unknown; failure: string };

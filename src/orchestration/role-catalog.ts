@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSetting, type EnvRecord } from '../config/config.js';
-import { PROJECT_ROOT } from '../kernel/built-path.js';
+import { PROJECT_ROOT } from '../config/built-path.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import { closestMatch } from '../manifest/suggest.js';
 import type { Role } from './role.js';

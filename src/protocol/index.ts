@@ -11,6 +11,14 @@ export type {
   SupervisorToWorker,
   WorkerToSupervisor,
   WorkerRequest,
+  WorkerRequestMap,
+  WorkerRequestKind,
+  WorkerRequestBody,
+  WorkerRequestOf,
+  WorkerResponseOf,
+  WorkerResponse,
+  SupervisorRequestMap,
+  WorkerToParent,
   StartMessage,
 } from './messages.js';
 export type { RequestEnvelope, ReplyEnvelope, ReplyError, EnvelopeId } from './envelopes.js';

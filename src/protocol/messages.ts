@@ -1,6 +1,7 @@
 import type { PlainError } from '../errors/index.js';
 import type { MessagePort } from 'node:worker_threads';
-import type { Message } from '../providers/model.js';
+import type { Message, ModelResponse } from '../providers/model.js';
+import type { ReplyEnvelope } from './envelopes.js';
 import type { TraceParent } from '../audit/trace-ids.js';
 
 /**
@@ -67,29 +68,54 @@ export type Ok<T> = { t: 'res'; id: number; ok: true; value: T };
 export type Err = { t: 'res'; id: number; ok: false; error: PlainError };
 export type Response<T = unknown> = Ok<T> | Err;
 
+/**
+ * What a worker may ask the supervisor, and what each request is answered with: one map,
+ * so the worker's `call<K>()` and the supervisor's handlers share one type per request.
+ */
+export interface WorkerRequestMap {
+  /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
+  model: { request: { run_id: string; append: Message[] }; response: ModelResponse };
+  /** `call_id`: the model's tool_use id: journaled so a resumed run knows which calls started; traces and the console show it */
+  tool: { request: { run_id: string; name: string; input: unknown; handle?: string | undefined; call_id?: string | undefined }; response: unknown };
+  send: { request: { run_id?: string | undefined; envelope: string; attachments?: ArrayBuffer[] | undefined }; response: { status: 'delivered'; envelope_id: string } };
+  request: { request: { run_id?: string | undefined; envelope: string; timeout_ms: number; attachments?: ArrayBuffer[] | undefined }; response: ReplyEnvelope };
+}
+
+export type WorkerRequestKind = keyof WorkerRequestMap;
+export type WorkerRequestBody<K extends WorkerRequestKind> = WorkerRequestMap[K]['request'];
+export type WorkerResponseOf<K extends WorkerRequestKind> = WorkerRequestMap[K]['response'];
+/** One request on the port: its kind, its correlation id and its body. */
+export type WorkerRequestOf<K extends WorkerRequestKind> = { t: K; id: number } & WorkerRequestBody<K>;
+export type WorkerRequest = { [K in WorkerRequestKind]: WorkerRequestOf<K> }[WorkerRequestKind];
+export type WorkerResponse = WorkerResponseOf<WorkerRequestKind>;
+
+/** What the supervisor asks a worker, and what each is answered with. */
+export interface SupervisorRequestMap {
+  init: { request: { agent: AgentInit }; response: undefined };
+  /** whatever the hosted module answered: untrusted, the supervisor parses it as a RunResult before using it */
+  deliver: { request: { delivery: Delivery }; response: unknown };
+}
+
 // supervisor → worker
 export type SupervisorToWorker =
-  | { t: 'init'; id: number; agent: AgentInit }
-  | { t: 'deliver'; id: number; delivery: Delivery }
+  | ({ t: 'init'; id: number } & SupervisorRequestMap['init']['request'])
+  | ({ t: 'deliver'; id: number } & SupervisorRequestMap['deliver']['request'])
   /** `envelope`: the MCP `notifications/cancelled` text when a routed request was cancelled */
   | { t: 'cancel'; run_id: string; reason: string; envelope?: string }
   /** liveness probe of the watchdog: answered at once with `pong` by the worker host, never by the module */
   | { t: 'ping'; seq: number }
-  | Response;
+  | Response<WorkerResponse>;
 
-// worker → supervisor
+// worker → supervisor, on the agent's port
 export type WorkerToSupervisor =
+  /** the READY handshake: the module is loaded and the host listens */
   | { t: 'ready' }
   | { t: 'pong'; seq: number }
-  /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
-  | { t: 'model'; id: number; run_id: string; append: Message[] }
-  /** `call_id`: the model's tool_use id: journaled so a resumed run knows which calls started; traces and the console show it */
-  | { t: 'tool'; id: number; run_id: string; name: string; input: unknown; handle?: string; call_id?: string }
-  | { t: 'send'; id: number; run_id?: string; envelope: string; attachments?: ArrayBuffer[] }
-  | { t: 'request'; id: number; run_id?: string; envelope: string; timeout_ms: number; attachments?: ArrayBuffer[] }
-  | Response;
+  | WorkerRequest
+  | Response<SupervisorRequestMap[keyof SupervisorRequestMap]['response']>;
 
-export type WorkerRequest = Extract<WorkerToSupervisor, { id: number; t: 'model' | 'tool' | 'send' | 'request' }>;
+/** Worker → parent on `parentPort`: the start handshake failed (the module did not load); READY comes on the agent port. */
+export type WorkerToParent = { t: 'start_failed'; error: PlainError };
 
 /** Startup message on the worker's parentPort (piscina-style): which module, which port. */
 export interface StartMessage {

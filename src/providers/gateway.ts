@@ -1,5 +1,5 @@
 import { readSetting } from '../config/config.js';
-import { newSpanId } from '../audit/trace-ids.js';
+import { auditHeader, childCall, outsideRun, type CallContext } from '../audit/call-context.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AuditFields, AuditInput, AuditInputOf, AuditType } from '../audit/event.js';
 import { BudgetLedger, type TokenBudget } from './budget.js';
@@ -7,22 +7,11 @@ import { withWireToolNames } from './wire-tool-names.js';
 import { configuredSecrets, scrubError } from './secret-scrub.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
-import { PROVIDER_KEY_ENV, ProviderRouter, type ModelRoute } from './routing.js';
+import { PROVIDER_KEY_ENV, ModelRoutes, type ModelRoute } from './routing.js';
 import { InferenceScheduler, laneLimitsFromEnv, schedulerLimitsFromEnv, type SchedulerLimits } from './scheduler.js';
 import { sleep as realSleep } from './sleep.js';
 import { estimateInputTokens } from './token-estimate.js';
 import type { ModelRequest, ModelResponse, ScriptContext } from './model.js';
-
-/** Who is calling: the audit header and the budget chain come from here. */
-export interface GatewayAgent {
-  id: string;
-  name: string;
-  parentId?: string;
-  runId?: string;
-  traceId?: string;
-  /** the delivery span the call is made in; the call gets its own span below it */
-  spanId?: string;
-}
 
 /** What the agent loop supplies; the gateway fills in the routed model id and the agent id. */
 export type GatewayRequest = Omit<ModelRequest, 'model' | 'agent_id'>;
@@ -49,20 +38,13 @@ export interface ModelGatewayOptions {
   inSpan?: <T>(traceId: string, spanId: string, fn: () => Promise<T>) => Promise<T>;
 }
 
-interface KnownAgent {
-  id: string;
-  name: string;
-  parentId: string | undefined;
-  runId: string | undefined;
-}
-
 /**
  * The supervisor's single door to models: routing, budgets, the shared scheduler,
  * retries and usage audit. Workers never hold keys; they ask the supervisor, which
  * calls `complete` here.
  */
 export class ModelGateway {
-  readonly router: ProviderRouter;
+  readonly routes: ModelRoutes;
   readonly scheduler: InferenceScheduler;
   readonly budgets: BudgetLedger;
   private readonly env: NodeJS.ProcessEnv;
@@ -73,7 +55,8 @@ export class ModelGateway {
   private readonly policy: RetryPolicy;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
-  private readonly agents = new Map<string, KnownAgent>();
+  /** registered agents (their parent and goal run fill the header of calls that do not name them) */
+  private readonly agents = new Map<string, CallContext>();
   private readonly active = new Map<string, Set<AbortController>>();
   private readonly inSpan: ModelGatewayOptions['inSpan'];
 
@@ -86,7 +69,7 @@ export class ModelGateway {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
-    this.router = new ProviderRouter(options.env, { timeouts: { ...providerTimeoutsFromEnv(options.env), ...options.timeouts } });
+    this.routes = new ModelRoutes(options.env, { timeouts: { ...providerTimeoutsFromEnv(options.env), ...options.timeouts } });
     const limits = options.limits ?? schedulerLimitsFromEnv(options.env);
     this.scheduler = new InferenceScheduler({
       limits,
@@ -97,8 +80,8 @@ export class ModelGateway {
     this.budgets = new BudgetLedger(this.clock);
   }
 
-  registerAgent(agent: { id: string; name: string; parentId?: string; runId?: string }, budget?: TokenBudget): void {
-    this.agents.set(agent.id, { id: agent.id, name: agent.name, parentId: agent.parentId, runId: agent.runId });
+  registerAgent(agent: CallContext, budget?: TokenBudget): void {
+    this.agents.set(agent.id, outsideRun(agent));
     this.budgets.register(agent.id, agent.parentId, budget);
   }
 
@@ -107,7 +90,7 @@ export class ModelGateway {
     this.cancelAgent(id);
     this.agents.delete(id);
     this.budgets.release(id);
-    this.router.scripted.reset(id);
+    this.routes.scripted.reset(id);
   }
 
   /** Queued calls are rejected with CANCELLED at once; in-flight ones are aborted. */
@@ -122,15 +105,16 @@ export class ModelGateway {
 
   /** Throws MODEL_UNKNOWN for a model string that routes nowhere (useful when validating a manifest). */
   route(modelSpec: string): ModelRoute {
-    return this.router.route(modelSpec);
+    return this.routes.route(modelSpec);
   }
 
   maxContextTokens(modelSpec: string): number {
-    return this.router.maxContextTokens(modelSpec);
+    return this.routes.maxContextTokens(modelSpec);
   }
 
-  async complete(agent: GatewayAgent, modelSpec: string, request: GatewayRequest, ctx: ScriptContext): Promise<ModelResponse> {
-    const { route, provider } = this.router.resolve(modelSpec);
+  /** `agent`: the caller, in the span the call is made in (the call gets a span of its own below it). */
+  async complete(agent: CallContext, modelSpec: string, request: GatewayRequest, ctx: ScriptContext): Promise<ModelResponse> {
+    const { route, provider } = this.routes.resolve(modelSpec);
     if (!this.budgets.has(agent.id)) this.registerAgent(agent);
 
     const estimate = estimateInputTokens(request);
@@ -149,7 +133,7 @@ export class ModelGateway {
     // scheduler wait (summed over attempts) and the answering call's duration, for metrics and spans
     let queueMs = 0;
     let callMs = 0;
-    const spanId = newSpanId();
+    const modelCall = childCall(agent);
     const inSpan = this.inSpan;
     const call = (signal: AbortSignal): Promise<ModelResponse> => {
       const wire = route.provider === 'scripted' ? undefined : withWireToolNames(request);
@@ -169,7 +153,7 @@ export class ModelGateway {
               async (signal) => {
                 const startedAt = performance.now();
                 queueMs += startedAt - queuedAt;
-                const out = await (inSpan && agent.traceId ? inSpan(agent.traceId, spanId, () => call(signal)) : call(signal)).catch((err: unknown) => {
+                const out = await (inSpan && modelCall.trace ? inSpan(modelCall.trace.traceId, modelCall.trace.spanId, () => call(signal)) : call(signal)).catch((err: unknown) => {
                   throw scrubError(err, this.secrets);
                 });
                 callMs = performance.now() - startedAt;
@@ -195,7 +179,7 @@ export class ModelGateway {
       );
       this.budgets.settle(reservation, response.usage.input_tokens + response.usage.output_tokens);
       this.emit(
-        this.event({ ...agent, spanId, parentSpanId: agent.spanId }, 'UsageReported', {
+        this.event(modelCall, 'UsageReported', {
           model: route.model,
           provider: route.provider,
           input_tokens: response.usage.input_tokens,
@@ -218,7 +202,7 @@ export class ModelGateway {
   describeDefault(): string {
     const override = readSetting(this.env, 'AAOS_MODEL_OVERRIDE');
     const prefix = override ? `AAOS_MODEL_OVERRIDE=${override}: every agent uses this model; ` : '';
-    const real = this.router.available().filter((id) => id !== 'scripted');
+    const real = this.routes.available().filter((id) => id !== 'scripted');
     if (real.length === 0) {
       return `${prefix}no provider API key set: agents with real model names will fail; scripted: models run offline; set ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL to use a real provider`;
     }
@@ -234,7 +218,7 @@ export class ModelGateway {
     this.scheduler.pause(route.provider, this.clock() + retryDelayMs(err, 1, this.policy, this.random));
   }
 
-  private refuse(agent: GatewayAgent, refusal: { owner: string; used: number; reserved: number; max: number; estimate: number }): AaosError {
+  private refuse(agent: CallContext, refusal: { owner: string; used: number; reserved: number; max: number; estimate: number }): AaosError {
     const owner = this.agents.get(refusal.owner);
     const ownerName = owner?.name ?? refusal.owner;
     const whose = refusal.owner === agent.id ? `agent '${agent.name}' (${agent.id})` : `ancestor '${ownerName}' (${refusal.owner}) of agent '${agent.name}' (${agent.id})`;
@@ -250,7 +234,7 @@ export class ModelGateway {
       agent_name: ownerName,
       ...(owner?.parentId !== undefined ? { parent_id: owner.parentId } : {}),
       ...(agent.runId !== undefined ? { run_id: agent.runId } : {}),
-      ...(agent.traceId !== undefined ? { trace_id: agent.traceId } : {}),
+      ...(agent.trace ? { trace_id: agent.trace.traceId } : {}),
       type: 'BudgetExceeded',
       max_tokens: refusal.max,
       used_tokens: refusal.used,
@@ -260,21 +244,12 @@ export class ModelGateway {
     return error;
   }
 
-  private event<T extends AuditType>(agent: GatewayAgent & { parentSpanId?: string | undefined }, type: T, fields: AuditFields[T]): AuditInputOf<T> {
-    const known = this.agents.get(agent.id);
-    const parentId = agent.parentId ?? known?.parentId;
-    const runId = agent.runId ?? known?.runId;
-    return {
-      agent_id: agent.id,
-      agent_name: agent.name,
-      ...(parentId !== undefined ? { parent_id: parentId } : {}),
-      ...(runId !== undefined ? { run_id: runId } : {}),
-      ...(agent.traceId !== undefined ? { trace_id: agent.traceId } : {}),
-      ...(agent.spanId !== undefined ? { span_id: agent.spanId } : {}),
-      ...(agent.parentSpanId !== undefined ? { parent_span_id: agent.parentSpanId } : {}),
-      type,
-      ...fields,
-    } as unknown as AuditInputOf<T>;
+  private event<T extends AuditType>(call: CallContext, type: T, fields: AuditFields[T]): AuditInputOf<T> {
+    const known = this.agents.get(call.id);
+    const full: CallContext = { ...call };
+    if (full.parentId === undefined && known?.parentId !== undefined) full.parentId = known.parentId;
+    if (full.runId === undefined && known?.runId !== undefined) full.runId = known.runId;
+    return { ...auditHeader(full), type, ...fields } as unknown as AuditInputOf<T>;
   }
 
   private track(agentId: string, controller: AbortController): void {

@@ -76,7 +76,7 @@ export function routeModel(manifestModel: string, env: EnvRecord = {}): ModelRou
   throw unknownModel(spec, override !== undefined ? 'set by AAOS_MODEL_OVERRIDE, routes to no provider' : 'routes to no provider');
 }
 
-export interface ProviderRouterOptions {
+export interface ModelRoutesOptions {
   /** total and idle-body limits of the real providers' calls (default: from the env) */
   timeouts?: ProviderTimeouts;
 }
@@ -86,13 +86,13 @@ export interface ProviderRouterOptions {
  * use, so a missing key only matters to agents that need it). Keys are read from the
  * env given here, never from process.env behind the caller's back.
  */
-export class ProviderRouter {
+export class ModelRoutes {
   readonly scripted = new ScriptedProvider();
   private readonly providers = new Map<ProviderId, ModelProvider>();
 
   constructor(
     private readonly env: EnvRecord,
-    private readonly options: ProviderRouterOptions = {},
+    private readonly options: ModelRoutesOptions = {},
   ) {
     this.providers.set('scripted', this.scripted);
   }

@@ -1,12 +1,15 @@
 import type { ContentBlock, Message, ToolDefinition } from './model.js';
 
 /**
- * Rough token counts (about 4 characters per token). Used before a call, where no
- * provider count exists yet (budgets), and by the scripted model when a turn gives
- * no usage. Deliberately simple and deterministic, never a tokenizer.
+ * Rough token counts, the one estimate aaos uses (about 4 characters per token): before a
+ * call, where no provider count exists yet (budgets), by the scripted model when a turn gives
+ * no usage, and for fitting history into a context window (context/history-tokens.ts).
+ * Deliberately simple, deterministic and on the generous side; never a tokenizer.
  */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+export const CHARS_PER_TOKEN = 4;
+
+export function estimateTextTokens(text: string): number {
+  return Math.ceil(text.length / CHARS_PER_TOKEN);
 }
 
 function messageChars(message: Message): number {
@@ -51,10 +54,10 @@ export function estimateInputTokens(request: { system: string; messages: Message
   let chars = request.system.length;
   for (const message of request.messages) chars += cachedChars(message, messageChars);
   for (const tool of request.tools) chars += cachedChars(tool, toolChars);
-  return Math.ceil(chars / 4);
+  return Math.ceil(chars / CHARS_PER_TOKEN);
 }
 
 /** Estimated output tokens of a response's content (text + tool names and inputs). */
 export function estimateOutputTokens(content: ContentBlock[]): number {
-  return Math.ceil(contentChars(content) / 4);
+  return Math.ceil(contentChars(content) / CHARS_PER_TOKEN);
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditInput } from '../audit/event.js';
-import { newSpanId, type TraceParent } from '../audit/trace-ids.js';
+import { auditHeader, childCall, traceParentOf, type CallContext, type CallHeader, type SpanContext } from '../audit/call-context.js';
 import { AaosError, ErrorCode, toPlainError, type PlainError } from '../errors/index.js';
 import { rpcCodeFor } from '../errors/rpc-code.js';
-import type { CapabilityRequest } from '../kernel/capability.js';
+import type { CapabilityRequest } from '../capability/capability.js';
 import {
   CANCELLED_METHOD,
   cancelledEnvelope,
@@ -16,40 +16,28 @@ import type { RunOutcome } from '../protocol/index.js';
 import { runSummary } from '../protocol/run-summary.js';
 import { parseEnvelope, type McpEnvelope } from './envelope.js';
 
-export interface RouterAgent {
-  id: string;
-  name: string;
-  parentId?: string;
-  /** the goal run the sender works for */
-  runId?: string;
-  /** the sending delivery's run id: cancelling it cancels the requests it waits on */
-  deliveryRunId?: string;
-  /** the sender's span (its delivery, or the tool call it sends from): the message hop continues its trace */
-  trace?: TraceParent;
-}
-
 /** What the recipient's delivery is part of: the caller's goal run, and the hop span it is a child of. */
 export interface DeliveryContext {
   /** the recipient's delivery (run) id, chosen by the router so it can cancel it */
   runId: string;
   goalRunId?: string;
-  /** the message hop's span in the sender's trace; absent when the sender is not in a run */
-  hop?: TraceParent;
+  /** the message hop's span in the sender's trace (a child of the sender's span); absent when the sender is not in a run */
+  hop?: SpanContext;
   /** the trace the message events carry: the hop's, else the envelope's own id */
   traceId: string;
 }
 
 export interface RouterDeps {
   /** agent id, or the name of exactly one live agent */
-  resolve(ref: string): RouterAgent | undefined;
+  resolve(ref: string): CallContext | undefined;
   /** throws when the sender may not do this (message_send) */
-  authorize(sender: RouterAgent, request: CapabilityRequest): void;
+  authorize(sender: CallContext, request: CapabilityRequest): void;
   /** put the envelope in the recipient's mailbox; resolves with the delivery's outcome */
-  deliver(recipient: RouterAgent, envelopeText: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome>;
+  deliver(recipient: CallContext, envelopeText: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome>;
   /** cancel the recipient's delivery (queued or running), handing it the cancellation envelope */
-  cancel(recipient: RouterAgent, runId: string, envelopeText: string, reason: string): void;
+  cancel(recipient: CallContext, runId: string, envelopeText: string, reason: string): void;
   /** throws MAILBOX_FULL (already audited) when the recipient holds its limit of unfinished messages */
-  checkMailbox(sender: RouterAgent, recipient: RouterAgent, method: string): void;
+  checkMailbox(sender: CallContext, recipient: CallContext, method: string): void;
   emit(event: AuditInput): void;
 }
 
@@ -62,8 +50,8 @@ export interface RouterOptions {
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 interface Pending {
-  sender: RouterAgent;
-  recipient: RouterAgent;
+  sender: CallContext;
+  recipient: CallContext;
   id: EnvelopeId;
   method: string;
   context: DeliveryContext;
@@ -94,7 +82,7 @@ export class Router {
   }
 
   /** Fire and forget: resolves once the envelope is in the recipient's mailbox. */
-  async send(sender: RouterAgent, envelopeText: string, attachments?: ArrayBuffer[]): Promise<{ status: 'delivered'; envelope_id: string }> {
+  async send(sender: CallContext, envelopeText: string, attachments?: ArrayBuffer[]): Promise<{ status: 'delivered'; envelope_id: string }> {
     const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText);
     if (envelope.method === CANCELLED_METHOD) {
       // the sender cancels one of its own requests: end that delivery, do not start a new one
@@ -114,10 +102,7 @@ export class Router {
     void this.deps.deliver(recipient, text, envelope, context, attachments).catch((err: unknown) => {
       this.deps.emit({
         type: 'MessageFailed',
-        agent_id: sender.id,
-        agent_name: sender.name,
-        ...hopHeader(context),
-        ...(sender.runId ? { run_id: sender.runId } : {}),
+        ...hopHeader(sender, context),
         from: sender.id,
         to: recipient.id,
         method: envelope.method,
@@ -129,7 +114,7 @@ export class Router {
   }
 
   /** Request/reply with a timeout: always answered with a response envelope carrying the request's id. */
-  request(sender: RouterAgent, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<ReplyEnvelope> {
+  request(sender: CallContext, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<ReplyEnvelope> {
     const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText, true);
     const id = envelope.id!;
     return new Promise<ReplyEnvelope>((resolve) => {
@@ -190,28 +175,17 @@ export class Router {
           recipient: p.recipient.id,
           requestId: p.id,
           reason: err.message,
-          ...(p.sender.trace ? { trace: p.sender.trace } : {}),
+          ...(p.sender.trace ? { trace: traceParentOf(p.sender)! } : {}),
         }),
       );
     // a notice the router makes is a hop of its own in the sender's trace (one the sender sent was audited as it came in)
-    const hop = p.context.hop ? { traceId: p.context.hop.traceId, spanId: newSpanId() } : undefined;
-    const trace = hopHeader({ traceId: p.context.traceId, ...(hop ? { hop } : {}) });
+    const hop = p.context.hop ? childCall(p.sender).trace : undefined;
+    const noticeContext: DeliveryContext = { ...p.context, ...(hop ? { hop } : {}) };
     const fields = { from: p.sender.id, to: p.recipient.id, method: CANCELLED_METHOD, envelope_id: String(p.id) };
-    const run = p.context.goalRunId ? { run_id: p.context.goalRunId } : {};
-    if (noticeText === undefined) {
-      this.deps.emit({
-        type: 'MessageSent',
-        agent_id: p.sender.id,
-        agent_name: p.sender.name,
-        ...trace,
-        ...(p.sender.trace ? { parent_span_id: p.sender.trace.spanId } : {}),
-        ...run,
-        ...fields,
-      });
-    }
+    if (noticeText === undefined) this.deps.emit({ type: 'MessageSent', ...hopHeader(p.sender, noticeContext), ...fields });
     p.settle(this.errorFor(p, toPlainError(err)));
     this.deps.cancel(p.recipient, p.context.runId, notice, err.message);
-    if (noticeText === undefined) this.deps.emit({ type: 'MessageDelivered', agent_id: p.recipient.id, agent_name: p.recipient.name, ...trace, ...run, ...fields });
+    if (noticeText === undefined) this.deps.emit({ type: 'MessageDelivered', ...hopHeader(p.recipient, noticeContext), ...fields });
   }
 
   private meta(p: Pending) {
@@ -233,10 +207,10 @@ export class Router {
   }
 
   private admit(
-    sender: RouterAgent,
+    sender: CallContext,
     envelopeText: string,
     needsId = false,
-  ): { envelope: McpEnvelope; recipient: RouterAgent; text: string; context: DeliveryContext; envelopeId: string } {
+  ): { envelope: McpEnvelope; recipient: CallContext; text: string; context: DeliveryContext; envelopeId: string } {
     // before parsing: an oversized message costs nothing more than its length check
     this.checkSize(sender, envelopeText);
     const envelope = parseEnvelope(envelopeText);
@@ -261,7 +235,7 @@ export class Router {
     if (envelope.method !== CANCELLED_METHOD) this.deps.checkMailbox(sender, recipient, envelope.method);
     // the supervisor's view of the caller's trace wins over what the envelope says:
     // the hop is a span in the sender's trace; the recipient's delivery is its child
-    const hop = sender.trace ? { traceId: sender.trace.traceId, spanId: newSpanId() } : undefined;
+    const hop = sender.trace ? childCall(sender).trace : undefined;
     const context: DeliveryContext = {
       runId: randomUUID(),
       traceId: hop?.traceId ?? envelope.metadata.trace_id,
@@ -271,11 +245,7 @@ export class Router {
     const envelopeId = envelope.id !== undefined ? String(envelope.id) : `n-${++notificationSeq}`;
     this.deps.emit({
       type: 'MessageSent',
-      agent_id: sender.id,
-      agent_name: sender.name,
-      ...hopHeader(context),
-      ...(sender.trace ? { parent_span_id: sender.trace.spanId } : {}),
-      ...(sender.runId ? { run_id: sender.runId } : {}),
+      ...hopHeader(sender, context),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
@@ -284,7 +254,7 @@ export class Router {
     return { envelope, recipient, text: envelopeText, context, envelopeId };
   }
 
-  private checkSize(sender: RouterAgent, envelopeText: string): void {
+  private checkSize(sender: CallContext, envelopeText: string): void {
     const max = this.options.maxMessageBytes;
     // a UTF-8 byte is at least a third of a UTF-16 unit: short texts skip the exact count
     if (envelopeText.length * 3 <= max) return;
@@ -293,9 +263,7 @@ export class Router {
     const message = `message from ${sender.name} (${sender.id}) is ${size} bytes; the limit is ${max} (AAOS_MESSAGE_MAX_BYTES)`;
     this.deps.emit({
       type: 'MessageRefused',
-      agent_id: sender.id,
-      agent_name: sender.name,
-      ...(sender.runId ? { run_id: sender.runId } : {}),
+      ...auditHeader(sender),
       from: sender.id,
       code: ErrorCode.MESSAGE_TOO_LARGE,
       reason: message,
@@ -305,13 +273,10 @@ export class Router {
     throw new AaosError(ErrorCode.MESSAGE_TOO_LARGE, message, { sender: sender.id, size_bytes: size, max_bytes: max });
   }
 
-  private delivered(sender: RouterAgent, recipient: RouterAgent, envelope: McpEnvelope, context: DeliveryContext, envelopeId: string): void {
+  private delivered(sender: CallContext, recipient: CallContext, envelope: McpEnvelope, context: DeliveryContext, envelopeId: string): void {
     this.deps.emit({
       type: 'MessageDelivered',
-      agent_id: recipient.id,
-      agent_name: recipient.name,
-      ...hopHeader(context),
-      ...(context.goalRunId ? { run_id: context.goalRunId } : {}),
+      ...hopHeader(recipient, context),
       from: sender.id,
       to: recipient.id,
       method: envelope.method,
@@ -320,7 +285,18 @@ export class Router {
   }
 }
 
-/** A message event's trace fields: the sender's trace and the hop's span, else the envelope's own id. */
-function hopHeader(context: Pick<DeliveryContext, 'hop' | 'traceId'>): { trace_id: string; span_id?: string } {
-  return context.hop ? { trace_id: context.hop.traceId, span_id: context.hop.spanId } : { trace_id: context.traceId };
+/**
+ * A message event's header: `agent` (the sender or the recipient) in the caller's goal run and
+ * the hop's span; a sender outside any run has no span, only the envelope's own trace id.
+ */
+function hopHeader(agent: CallContext, context: DeliveryContext): CallHeader {
+  const h = auditHeader({
+    id: agent.id,
+    name: agent.name,
+    ...(agent.parentId !== undefined ? { parentId: agent.parentId } : {}),
+    ...(context.goalRunId !== undefined ? { runId: context.goalRunId } : {}),
+    ...(context.hop ? { trace: context.hop } : {}),
+  });
+  if (!context.hop) h.trace_id = context.traceId;
+  return h;
 }

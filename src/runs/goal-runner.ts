@@ -1,3 +1,4 @@
+import { auditHeader, type CallHeader } from '../audit/call-context.js';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import type { Supervisor } from '../kernel/supervisor.js';
 import type { RunOutcome } from '../protocol/index.js';
 import type { StoreHealth } from '../store/lmdb-env.js';
 import type { RunRecord, RunStore } from '../store/run-store.js';
-import { preview } from '../kernel/tool-dispatch.js';
+import { preview } from '../audit/preview.js';
 import type { Orchestration, Orchestrator } from '../orchestration/orchestrator.js';
 
 export interface GoalHandle {
@@ -106,9 +107,7 @@ export class GoalRunner {
     const rec = this.deps.runs.update(record.run_id, { state: 'queued', ...(this.agentId ? { agent_id: this.agentId } : {}) });
     this.deps.emit({
       type: 'RunResumed',
-      agent_id: rec.agent_id,
-      agent_name: 'bootstrap',
-      run_id: rec.run_id,
+      ...goalHeader(rec),
       previous_state: record.state,
     });
     return this.enqueue(rec);
@@ -117,9 +116,7 @@ export class GoalRunner {
   private enqueue(record: RunRecord): GoalHandle {
     this.deps.emit({
       type: 'RunSubmitted',
-      agent_id: record.agent_id,
-      agent_name: 'bootstrap',
-      run_id: record.run_id,
+      ...goalHeader(record),
       goal_preview: preview(record.goal),
       workspace: record.workspace,
     });
@@ -270,15 +267,18 @@ export class GoalRunner {
     }
     this.deps.emit({
       type: 'RunCompleted',
-      agent_id: rec.agent_id,
-      agent_name: 'bootstrap',
-      run_id: rec.run_id,
+      ...goalHeader(rec),
       status: rec.state,
       result_preview: preview(rec.result ?? rec.error?.message ?? ''),
       elapsed_ms: Math.round(elapsedMs),
     });
     return rec;
   }
+}
+
+/** The goal's own events: of the bootstrap agent, in the goal run (and so in its trace). */
+function goalHeader(record: RunRecord): CallHeader {
+  return auditHeader({ id: record.agent_id, name: 'bootstrap', runId: record.run_id });
 }
 
 function goalMessage(record: RunRecord): string {

@@ -1,3 +1,5 @@
+import { traceParentOf, type CallContext } from '../audit/call-context.js';
+import type { TraceParent } from '../audit/trace-ids.js';
 import { readSetting, type EnvRecord } from '../config/config.js';
 import type { Supervisor } from '../kernel/supervisor.js';
 import { replyResult } from '../protocol/envelopes.js';
@@ -12,20 +14,22 @@ import { createSpawnAgentsTool } from '../tools/spawn/spawn-agents.js';
 import type { Tool } from '../tools/tool.js';
 import { createWebFetchTool } from '../tools/web/web-fetch.js';
 
+/** What an envelope's metadata says of the sender's trace and goal run (the router's own view wins). */
+function envelopeTrace(sender: CallContext): { trace?: TraceParent; runId?: string } {
+  const trace = traceParentOf(sender);
+  return { ...(trace ? { trace } : {}), ...(sender.runId ? { runId: sender.runId } : {}) };
+}
+
 /** The tools every runtime registers (memory and skill tools need stores and are added beside these). */
 export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool[] {
   const messenger: Messenger = {
-    send: (caller, to, method, params) => {
-      const sup = supervisor();
-      const sender = sup.callerOf(caller.agentId, caller.deliveryRunId, caller.trace);
-      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, ...(sender.trace ? { trace: sender.trace } : {}), ...(sender.runId ? { runId: sender.runId } : {}) });
-      return sup.router.send(sender, JSON.stringify(envelope));
+    send: (sender, to, method, params) => {
+      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, ...envelopeTrace(sender) });
+      return supervisor().send(sender, JSON.stringify(envelope));
     },
-    request: async (caller, to, method, params, timeoutMs) => {
-      const sup = supervisor();
-      const sender = sup.callerOf(caller.agentId, caller.deliveryRunId, caller.trace);
-      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, request: true, ...(sender.trace ? { trace: sender.trace } : {}), ...(sender.runId ? { runId: sender.runId } : {}) });
-      const reply = replyResult<{ response?: string; stop_reason?: string }>(await sup.router.request(sender, JSON.stringify(envelope), timeoutMs));
+    request: async (sender, to, method, params, timeoutMs) => {
+      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, request: true, ...envelopeTrace(sender) });
+      const reply = replyResult<{ response?: string; stop_reason?: string }>(await supervisor().request(sender, JSON.stringify(envelope), timeoutMs));
       return { from: to, response: reply.response ?? '', stop_reason: reply.stop_reason ?? 'complete' };
     },
   };

@@ -11,12 +11,12 @@ export function episodicGate(tool: Tool, enabled: (agentId: string) => boolean):
     definition: tool.definition,
     idempotent: tool.idempotent,
     invoke(input, ctx) {
-      if (!enabled(ctx.agentId)) {
+      if (!enabled(ctx.call.id)) {
         return Promise.reject(
           new AaosError(
             ErrorCode.CAPABILITY_DENIED,
-            `${tool.definition.name}: episodic memory is off for agent ${ctx.agentName} (set memory.episodic_enabled: true in its manifest)`,
-            { tool: tool.definition.name, agent_id: ctx.agentId },
+            `${tool.definition.name}: episodic memory is off for agent ${ctx.call.name} (set memory.episodic_enabled: true in its manifest)`,
+            { tool: tool.definition.name, agent_id: ctx.call.id },
           ),
         );
       }

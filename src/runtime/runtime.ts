@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApprovalQueue } from '../approvals/approval-queue.js';
-import type { ApprovalRecord } from '../approvals/approval-record.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
@@ -12,14 +11,18 @@ import { Config } from '../config/config.js';
 import { VERSION } from '../cli/version.js';
 import { Tracing, tracingSettings } from '../telemetry/tracing.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import type { WorkerStats } from '../agent/control.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
-import { PROJECT_ROOT } from '../kernel/built-path.js';
-import { Supervisor } from '../kernel/supervisor.js';
+import type { TokenView } from '../capability/capability-token.js';
+import { PROJECT_ROOT } from '../config/built-path.js';
+import { Supervisor, type RunOptions } from '../kernel/supervisor.js';
 import { parseManifest, readManifestSource } from '../manifest/parse.js';
 import { embedderFromEnv } from '../memory/embedder-from-env.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { createMemoryTools } from '../memory/tools.js';
 import { ModelGateway } from '../providers/gateway.js';
+import type { ToolDefinition } from '../providers/model.js';
+import type { RunOutcome } from '../protocol/index.js';
 import { Orchestrator, orchestrationSettings } from '../orchestration/orchestrator.js';
 import { RoleCatalog, roleDirs } from '../orchestration/role-catalog.js';
 import { GoalRunner } from '../runs/goal-runner.js';
@@ -41,6 +44,9 @@ import { loadMcpServers } from '../mcp/server-config.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
 import { manifestDigest, planBootstrapSuccession } from './bootstrap-succession.js';
+import { AgentManifests } from './ports/agent-manifests.js';
+import { QueueApprovalPort } from './ports/approval-port.js';
+import { RegistrySkillsPort } from './ports/skills-port.js';
 import { SessionHistory } from './session-history.js';
 import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
 import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
@@ -79,13 +85,22 @@ interface Parts {
   approvals: ApprovalQueue;
   skills: SkillRegistry;
   config: Config;
-  recoveredApprovals: ApprovalRecord[];
   tracing: Tracing | undefined;
   mcp: McpClients;
   orchestrator: Orchestrator;
 }
 
 const DAY_MS = 86_400_000;
+
+/** What `Runtime.start` brought back from a previous process. */
+export interface StartReport {
+  /** the bootstrap agent, and the ids of stored bootstrap agents a changed manifest replaced */
+  bootstrap?: { id: string; retired: string[] };
+  restored: string[];
+  failed: Array<{ id: string; name: string; reason: string }>;
+  resumed: RunRecord[];
+  interrupted: RunRecord[];
+}
 
 
 /**
@@ -115,7 +130,6 @@ export class Runtime {
   readonly orchestrator: Orchestrator;
   /** set when `agentd run --cluster` joined a cluster: goals then go through it */
   cluster: ClusterNode | undefined;
-  private readonly recoveredApprovals: ApprovalRecord[];
   private closed = false;
   /** why the runtime cannot serve everything it should (health reports `degraded` with these) */
   private readonly problems = new Map<string, string>();
@@ -135,7 +149,6 @@ export class Runtime {
     this.skills = parts.skills;
     this.config = parts.config;
     this.tracing = parts.tracing;
-    this.recoveredApprovals = parts.recoveredApprovals;
     this.mcp = parts.mcp;
     this.orchestrator = parts.orchestrator;
   }
@@ -228,35 +241,19 @@ export class Runtime {
     const recoveredApprovals = approvals.recover();
     const maxOutputTokens = config.get('AAOS_MAX_OUTPUT_TOKENS');
 
-    let supervisor: Supervisor | undefined;
-    const manifestOf = (agentId: string) => supervisor?.agents.get(agentId)?.manifest;
-    const activations = new SkillActivations({
-      onActivate: (agentId, runId, skill) =>
-        emit({
-          type: 'SkillActivated',
-          agent_id: agentId,
-          agent_name: manifestOf(agentId)?.name ?? agentId,
-          ...(runId ? { run_id: runId } : {}),
-          skill: skill.name,
-          allowed_tools: skill.allowedTools,
-        }),
-    });
-    const memoryTools = createMemoryTools({
-      store: memory,
-      embedder,
-      emit,
-      limitsFor: (agentId) => {
-        const m = manifestOf(agentId)?.memory;
-        return { maxRecords: m?.episodic_max_records ?? 10_000, maxContentBytes: m?.episodic_max_content_bytes ?? 4096 };
-      },
-    }).map((tool) => episodicGate(tool, (agentId) => manifestOf(agentId)?.memory.episodic_enabled ?? false));
+    // skill activations and memory tools are built before the supervisor and read its manifests
+    const manifests = new AgentManifests();
+    const activations = new SkillActivations({ onActivate: (agentId, runId, skill) => emit(manifests.skillActivated(agentId, runId, skill)) });
+    const memoryTools = createMemoryTools({ store: memory, embedder, emit, limitsFor: (agentId) => manifests.memoryLimits(agentId) }).map((tool) =>
+      episodicGate(tool, (agentId) => manifests.episodicEnabled(agentId)),
+    );
 
-    supervisor = new Supervisor({
+    const supervisor: Supervisor = new Supervisor({
       dataDir,
       models: gateway,
       audit,
       tools: [
-        ...builtinTools(env, () => supervisor!),
+        ...builtinTools(env, () => supervisor),
         ...memoryTools,
         createSkillReadTool(skills, activations),
       ],
@@ -275,32 +272,12 @@ export class Runtime {
       restarts: restartLimitsFromEnv(env),
       journal,
       history: new SessionHistory({ sessions, gateway, emit, dataDir, maxOutputTokens }),
-      approvals: {
-        request: (args) => {
-          // a restart left this exact call waiting for a human: answer the old request, don't ask twice.
-          // Bound to the agent id (persistent agents keep theirs): another agent reusing the name gets nothing.
-          const idx = recoveredApprovals.findIndex(
-            (r) => r.agent_id === args.agent.id && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input),
-          );
-          if (idx >= 0) {
-            const [rec] = recoveredApprovals.splice(idx, 1);
-            return approvals.await(rec!.id, args.signal);
-          }
-          return approvals.request(args);
-        },
-      },
-      skills: {
-        catalog: () => skills.catalog(),
-        check: (agentId, runId, tool) => activations.check(agentId, runId, tool),
-        endRun: (agentId, runId) => activations.endRun(agentId, runId),
-        endAgent: (agentId) => {
-          activations.endAgent(agentId);
-          memory.unload(agentId);
-        },
-      },
+      approvals: new QueueApprovalPort(approvals, recoveredApprovals),
+      skills: new RegistrySkillsPort(skills, activations, memory),
     });
+    manifests.bind((agentId) => supervisor.manifestOf(agentId));
     // explicit revocations and max_invocations counters of persistent agents outlive the process
-    supervisor.capabilities.setPersistence(new CapabilityStore(store));
+    supervisor.setTokenPersistence(new CapabilityStore(store));
     // a server that fails to connect is reported by name and retried; the daemon goes on
     const mcp = new McpClients(mcpServers, { registry: supervisor.tools, emit, path: config.get('PATH') });
     await mcp.start();
@@ -329,7 +306,6 @@ export class Runtime {
       approvals,
       skills,
       config,
-      recoveredApprovals,
       tracing,
       mcp,
       orchestrator,
@@ -468,12 +444,100 @@ export class Runtime {
    */
   async checkModel(model: string, who: string): Promise<void> {
     try {
-      const { route } = this.gateway.router.resolve(model);
-      if (route.provider === 'scripted') await this.gateway.router.scripted.load(route.model);
+      const { route } = this.gateway.routes.resolve(model);
+      if (route.provider === 'scripted') await this.gateway.routes.scripted.load(route.model);
     } catch (err) {
       const plain = toPlainError(err);
       throw new AaosError(plain.code as ErrorCode, `${who} cannot be served: ${plain.message}`, { ...plain.details, model });
     }
+  }
+
+  /**
+   * Startup recovery, in order: the bootstrap agent (when one is named), the persistent agents
+   * a previous process left, then its unfinished goals (resumed or marked interrupted).
+   */
+  async start(options: { bootstrap?: string | undefined } = {}): Promise<StartReport> {
+    const bootstrap = options.bootstrap ? await this.startBootstrap(options.bootstrap) : undefined;
+    const agents = await this.restoreAgents();
+    const runs = this.recoverRuns();
+    return { ...(bootstrap ? { bootstrap } : {}), ...agents, ...runs };
+  }
+
+  // ── the daemon's view of agents (the supervisor stays behind this façade) ──
+
+  listAgents(): AgentInfo[] {
+    return this.supervisor.list();
+  }
+
+  /** A live or recently ended agent; AGENT_NOT_FOUND otherwise. */
+  agentStatus(agentId: string): AgentInfo {
+    return this.supervisor.status(agentId);
+  }
+
+  /** Status plus what a live agent's worker reports about itself. */
+  inspectAgent(agentId: string): Promise<AgentInfo & { worker: WorkerStats | null }> {
+    return this.supervisor.inspect(agentId);
+  }
+
+  isLive(agentId: string): boolean {
+    return this.supervisor.isLive(agentId);
+  }
+
+  /** What a live agent's worker says about itself, or undefined (not live, or no answer within `timeoutMs`). */
+  workerStats(agentId: string, timeoutMs?: number): Promise<WorkerStats | undefined> {
+    return this.supervisor.workerStats(agentId, timeoutMs).catch(() => undefined);
+  }
+
+  /** Deliver a message to an agent and wait for its run's outcome. */
+  runAgent(agentId: string, message: string, options: RunOptions = {}): Promise<RunOutcome> {
+    return this.supervisor.run(agentId, message, options);
+  }
+
+  /** Stops a live agent and its subtree (a stored persistent agent stays recorded, unlike `stopAgent`). */
+  stopLive(agentId: string, reason: string): Promise<void> {
+    return this.supervisor.stop(agentId, reason);
+  }
+
+  /** `tool.invoke`: the same path a worker's call takes, approval included. */
+  invokeTool(agentId: string, tool: string, input: unknown): Promise<unknown> {
+    return this.supervisor.invokeTool(agentId, tool, input);
+  }
+
+  toolDefinitions(): ToolDefinition[] {
+    return this.supervisor.tools.definitions();
+  }
+
+  hasTool(name: string): boolean {
+    return this.supervisor.tools.get(name) !== undefined;
+  }
+
+  /** Tool calls running now (tracked where they run). */
+  get toolCallsInFlight(): number {
+    return this.supervisor.toolCallsInFlight;
+  }
+
+  /** Resolves true once no tool call runs, false after `timeoutMs` or when `stopWaitingForToolCalls()` is called. */
+  settleToolCalls(timeoutMs: number): Promise<boolean> {
+    return this.supervisor.settleToolCalls(timeoutMs);
+  }
+
+  stopWaitingForToolCalls(): void {
+    this.supervisor.stopWaitingForToolCalls();
+  }
+
+  /** The capability tokens an agent holds (revoked ones included, with `revoked_at`). */
+  tokens(agentId: string): TokenView[] {
+    return this.supervisor.tokens(agentId);
+  }
+
+  /** Revokes one token of an agent (and everything delegated from it); false when it was revoked already. */
+  revokeToken(tokenId: string, reason: string): boolean {
+    return this.supervisor.revokeToken(tokenId, reason);
+  }
+
+  /** Revokes every token of an agent, durably for a persistent one. */
+  revokeAllTokens(agentId: string, reason: string): number {
+    return this.supervisor.revokeAll(agentId, reason, { durable: true });
   }
 
   /** Bring back persistent agents (other than the bootstrap agent) recorded by a previous process. */
@@ -482,7 +546,7 @@ export class Runtime {
     const failed: Array<{ id: string; name: string; reason: string }> = [];
     for (const rec of this.agentStore.list()) {
       // a bootstrap comes back only through startBootstrap; a stopped one is kept, not run
-      if (rec.role === 'bootstrap' || rec.state === 'stopped' || rec.id === this.goals.agent || this.supervisor.agents.get(rec.id)) continue;
+      if (rec.role === 'bootstrap' || rec.state === 'stopped' || rec.id === this.goals.agent || this.supervisor.isLive(rec.id)) continue;
       try {
         const source = rec.manifest_path ? { path: rec.manifest_path } : { yaml: rec.manifest_yaml };
         await this.spawnAgent(source, { id: rec.id });

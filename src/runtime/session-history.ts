@@ -1,8 +1,9 @@
 import type { AuditInput } from '../audit/event.js';
 import { prepareContext, renderTranscript, SUMMARIZE_SYSTEM_PROMPT } from '../context/context-manager.js';
 import { tokenBudget } from '../context/token-budget.js';
-import { estimateTextTokens } from '../context/token-estimate.js';
+import { estimateTextTokens } from '../providers/token-estimate.js';
 import { toPlainError } from '../errors/index.js';
+import { auditHeader, type CallContext } from '../audit/call-context.js';
 import type { HistoryAgent, HistoryPort, PreparedHistory } from '../kernel/ports.js';
 import type { ModelGateway } from '../providers/gateway.js';
 import type { Message } from '../providers/model.js';
@@ -32,11 +33,12 @@ export class SessionHistory implements HistoryPort {
 
   async prepare(agent: HistoryAgent, systemPrompt: string, reserve: { message: string; toolsJson: string }): Promise<PreparedHistory> {
     const { sessions, gateway, emit } = this.deps;
+    const { call } = agent;
     const mem = agent.manifest.memory;
-    if (mem.archive_ttl_days !== undefined) sessions.pruneArchives(agent.id, mem.archive_ttl_days * DAY_MS);
-    const history = sessions.load(agent.id);
+    if (mem.archive_ttl_days !== undefined) sessions.pruneArchives(call.id, mem.archive_ttl_days * DAY_MS);
+    const history = sessions.load(call.id);
     const summarizationModel = mem.summarization_model ?? agent.manifest.model;
-    const header = { agent_id: agent.id, agent_name: agent.name, ...(agent.runId ? { run_id: agent.runId } : {}) };
+    const header = auditHeader(call);
     const prepared = await prepareContext({
       history,
       systemPrompt,
@@ -45,9 +47,10 @@ export class SessionHistory implements HistoryPort {
       reserveTokens: this.deps.maxOutputTokens + estimateTextTokens(reserve.message) + estimateTextTokens(reserve.toolsJson),
       summarizerMaxTokens: gateway.maxContextTokens(summarizationModel),
       summarize: async (entries) => {
-        const helper = this.summarizerOf(agent);
+        const helper = this.summarizerOf(call);
+        // the summary is a model call of this delivery's trace, charged to the summarizer
         const res = await gateway.complete(
-          helper,
+          { ...helper, ...(call.runId ? { runId: call.runId } : {}), ...(call.trace ? { trace: call.trace } : {}) },
           summarizationModel,
           {
             system: SUMMARIZE_SYSTEM_PROMPT,
@@ -55,7 +58,7 @@ export class SessionHistory implements HistoryPort {
             tools: [],
             max_tokens: 2048,
           },
-          { agent_id: helper.id, agent_name: helper.name, data_dir: this.deps.dataDir, ...(agent.runId ? { run_id: agent.runId } : {}) },
+          { agent_id: helper.id, agent_name: helper.name, data_dir: this.deps.dataDir, ...(call.runId ? { run_id: call.runId } : {}) },
         );
         return res.content
           .filter((b) => b.type === 'text')
@@ -63,10 +66,10 @@ export class SessionHistory implements HistoryPort {
           .join('\n');
       },
       archive: (segment) => {
-        sessions.archive(agent.id, { messages: segment.messages, source_range: segment.source_range, reason: segment.reason });
+        sessions.archive(call.id, { messages: segment.messages, source_range: segment.source_range, reason: segment.reason });
       },
     });
-    if (prepared.changed) sessions.replace(agent.id, prepared.history);
+    if (prepared.changed) sessions.replace(call.id, prepared.history);
     if (prepared.summarized) {
       emit({
         type: 'ContextSummarized',
@@ -89,16 +92,16 @@ export class SessionHistory implements HistoryPort {
 
   commit(agent: HistoryAgent, transcript: Message[]): void {
     const { sessions, emit } = this.deps;
+    const { call } = agent;
     try {
-      sessions.append(agent.id, transcript);
-      const all = sessions.load(agent.id);
+      sessions.append(call.id, transcript);
+      const all = sessions.load(call.id);
       const trimmed = trimHistory(all, agent.manifest.memory.max_history_messages);
-      if (trimmed.length < all.length) sessions.replace(agent.id, trimmed);
+      if (trimmed.length < all.length) sessions.replace(call.id, trimmed);
     } catch (err) {
       emit({
         type: 'SessionStoreError',
-        agent_id: agent.id,
-        agent_name: agent.name,
+        ...auditHeader(call),
         operation: 'append',
         message: toPlainError(err).message,
       });
@@ -111,7 +114,7 @@ export class SessionHistory implements HistoryPort {
   }
 
   /** Summaries are model calls charged to the agent's budget (as a child) without consuming its own script cursor. */
-  private summarizerOf(agent: HistoryAgent): { id: string; name: string; parentId: string } {
+  private summarizerOf(agent: CallContext): CallContext {
     const helper = { id: `${agent.id}/summarizer`, name: `${agent.name}/summarizer`, parentId: agent.id };
     if (!this.summarizers.has(helper.id)) {
       this.summarizers.add(helper.id);

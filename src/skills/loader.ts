@@ -2,7 +2,7 @@ import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSetting, type EnvRecord } from '../config/config.js';
 import { isAaosError } from '../errors/index.js';
-import { PROJECT_ROOT } from '../kernel/built-path.js';
+import { PROJECT_ROOT } from '../config/built-path.js';
 import { parseSkillMarkdown, type Skill } from './skill.js';
 
 /** A skill folder (or root) that was skipped, and why. */

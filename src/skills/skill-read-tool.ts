@@ -33,7 +33,7 @@ export function createSkillReadTool(registry: SkillRegistry, activations: SkillA
         return { skill: skill.name, file: input.file, content, ...(encoding === 'base64' ? { encoding } : {}) };
       }
       const { files, truncated } = await listSkillFiles(skill);
-      activations.activate(ctx.agentId, ctx.runId, skill);
+      activations.activate(ctx.call.id, ctx.call.runId, skill);
       return {
         skill: skill.name,
         instructions: skill.body,

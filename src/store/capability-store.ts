@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DurableTokenState, TokenStatePersistence } from '../kernel/capability-table.js';
+import type { DurableTokenState, TokenStatePersistence } from '../capability/capability-table.js';
 import type { Store } from './lmdb-env.js';
 import { compact, readRecord } from './record.js';
 

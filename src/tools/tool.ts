@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import type { CallContext } from '../audit/call-context.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
-import type { CapabilityRequest } from '../kernel/capability.js';
+import type { CapabilityRequest } from '../capability/capability.js';
 import type { ToolDefinition, Usage } from '../providers/model.js';
 
 /** Result of running a child agent to completion (spawn_agent, spawn_agents). */
@@ -26,14 +27,8 @@ export interface ChildRunResult {
  * an AaosError with a CAPABILITY_* code when denied.
  */
 export interface ToolContext {
-  agentId: string;
-  agentName: string;
-  runId: string | undefined;
-  traceId: string;
-  /** the calling delivery's run id (cancelling it cancels the requests this call makes); absent outside a delivery */
-  deliveryRunId?: string;
-  /** this tool call's span: messages and spawns it makes are its children */
-  spanId?: string;
+  /** this tool call: its agent, goal run, delivery and span (messages and spawns it makes are its children) */
+  call: CallContext;
   workspace: string | undefined;
   dataDir: string;
   signal: AbortSignal;

@@ -8,7 +8,8 @@ import {
 } from '../../src/context/context-manager.js';
 import type { HistoryEntry, SummaryEntry } from '../../src/context/history-entry.js';
 import { tokenBudget } from '../../src/context/token-budget.js';
-import { estimateTextTokens, estimateTokens } from '../../src/context/token-estimate.js';
+import { estimateHistoryTokens } from '../../src/context/history-tokens.js';
+import { estimateTextTokens } from '../../src/providers/token-estimate.js';
 import { safeCuts } from '../../src/context/tool-pairs.js';
 
 const pad = (label: string, tokens: number): string => `${label} ${'x'.repeat(Math.max(0, tokens * 4 - label.length - 1))}`;
@@ -38,9 +39,9 @@ const SYSTEM = 'You are a careful assistant.';
 describe('token estimate and budget', () => {
   it('estimates chars / 4 over every kind of entry', () => {
     expect(estimateTextTokens('abcdefgh')).toBe(2);
-    expect(estimateTokens([{ role: 'user', content: 'abcd' }])).toBe(1);
-    expect(estimateTokens([call('t1')])).toBe(Math.ceil(('file_read'.length + JSON.stringify({ path: '/data/t1' }).length) / 4));
-    expect(estimateTokens([{ role: 'tool_result', tool_use_id: 'id', content: 'abcdef', is_error: false }])).toBe(2);
+    expect(estimateHistoryTokens([{ role: 'user', content: 'abcd' }])).toBe(1);
+    expect(estimateHistoryTokens([call('t1')])).toBe(Math.ceil(('file_read'.length + JSON.stringify({ path: '/data/t1' }).length) / 4));
+    expect(estimateHistoryTokens([{ role: 'tool_result', tool_use_id: 'id', content: 'abcdef', is_error: false }])).toBe(2);
   });
 
   it('takes the budget from context_window, capped by the model', () => {
@@ -86,8 +87,8 @@ describe('prepareContext', () => {
     expect(prepared.summarized?.count).toBeGreaterThan(0);
     const count = prepared.summarized!.count;
     // about 40% of the budget (1600 tokens) went to the summariser
-    expect(estimateTokens(seen[0]!)).toBeGreaterThanOrEqual(1600);
-    expect(estimateTokens(seen[0]!)).toBeLessThan(2000);
+    expect(estimateHistoryTokens(seen[0]!)).toBeGreaterThanOrEqual(1600);
+    expect(estimateHistoryTokens(seen[0]!)).toBeLessThan(2000);
     expect(seen[0]).toEqual(history.slice(0, count));
 
     expect(prepared.system).toBe(`${SUMMARY_HEADER}\nThe user asked q0..q4 and the files were read.\n\n${SYSTEM}`);
@@ -105,7 +106,7 @@ describe('prepareContext', () => {
     });
     expect(prepared.history.slice(1)).toEqual(prepared.messages);
     expect(archived).toEqual([{ messages: history.slice(0, count), source_range: [0, count - 1], reason: 'summarized' }]);
-    expect(prepared.summarized!.tokens_saved).toBe(estimateTokens(history.slice(0, count)) - estimateTextTokens('The user asked q0..q4 and the files were read.'));
+    expect(prepared.summarized!.tokens_saved).toBe(estimateHistoryTokens(history.slice(0, count)) - estimateTextTokens('The user asked q0..q4 and the files were read.'));
     expect(prepared.estimate).toBeLessThanOrEqual(budget.maxTokens * 0.7);
   });
 
@@ -182,7 +183,7 @@ describe('prepareContext', () => {
       const cuts = safeCuts(history);
       let previousCut = dropped - 1;
       while (previousCut > 0 && !cuts[previousCut]) previousCut--;
-      expect(estimateTextTokens(SYSTEM) + estimateTokens(history.slice(previousCut))).toBeGreaterThan(budget.maxTokens * 0.7);
+      expect(estimateTextTokens(SYSTEM) + estimateHistoryTokens(history.slice(previousCut))).toBeGreaterThan(budget.maxTokens * 0.7);
       expect(archived).toEqual([{ messages: history.slice(0, dropped), source_range: [0, dropped - 1], reason: 'dropped' }]);
       expect(prepared.system).toBe(SYSTEM);
     });

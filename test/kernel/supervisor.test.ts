@@ -33,7 +33,7 @@ describe('supervisor with real workers', () => {
     expect(info.state).toBe('running');
     const out = await sup.run(info.id, 'whoami');
     expect(JSON.parse(out.response)).toEqual({ id: info.id, name: 'alpha', env: 0 });
-    expect(sup.agents.require(info.id).actor.threadId).toBeGreaterThan(0);
+    expect(sup.record(info.id)!.actor.threadId).toBeGreaterThan(0);
     // the control channel (comlink) answers too
     const inspected = await sup.inspect(info.id);
     expect(inspected.worker).toMatchObject({ env_vars: 0, active_deliveries: 0, nice: 0 });
@@ -65,7 +65,7 @@ describe('supervisor with real workers', () => {
     const failed = sup.audit.recent((e) => e.type === 'AgentFailed');
     expect(failed).toHaveLength(1);
     // its tokens are gone with it
-    expect(sup.capabilities.list(bad.id)).toEqual([]);
+    expect(sup.tokens(bad.id)).toEqual([]);
   });
 
   it('an out-of-heap worker fails only its own agent', async () => {
@@ -182,7 +182,7 @@ describe('supervisor with real workers', () => {
     const a = await sup.spawn(commandManifest('sleeper', [], 'lifecycle: persistent\n'), { module: COMMAND_AGENT });
     const first = await sup.run(a.id, 'whoami');
     await waitFor(() => sup.status(a.id).state === 'parked', 5000, 'parking');
-    expect(sup.agents.require(a.id).actor.threadId).toBeUndefined();
+    expect(sup.record(a.id)!.actor.threadId).toBeUndefined();
     const second = await sup.run(a.id, 'whoami');
     expect(JSON.parse(second.response).id).toBe(a.id);
     expect(JSON.parse(first.response).id).toBe(a.id);
@@ -197,12 +197,12 @@ describe('supervisor with real workers', () => {
     const a = await sup.spawn(yaml, { module: COMMAND_AGENT, parked: true });
     const b = await sup.spawn(yaml, { module: COMMAND_AGENT, parked: true });
     expect([sup.status(a.id).state, sup.status(b.id).state]).toEqual(['parked', 'parked']);
-    expect(sup.agents.require(a.id).actor.threadId).toBeUndefined();
+    expect(sup.record(a.id)!.actor.threadId).toBeUndefined();
     // its tokens exist while it is parked, and the first message starts its worker
-    expect(sup.capabilities.list(a.id).map((t) => t.capability)).toHaveLength(1);
+    expect(sup.tokens(a.id).map((t) => t.capability)).toHaveLength(1);
     const out = await sup.run(a.id, 'whoami');
     expect(JSON.parse(out.response).id).toBe(a.id);
-    expect(sup.agents.require(a.id).actor.threadId).toBeDefined();
+    expect(sup.record(a.id)!.actor.threadId).toBeDefined();
     expect(sup.audit.recent((e) => e.agent_id === a.id).map((e) => e.type)).toContain('AgentReactivated');
     // stopped while parked: gone, tokens revoked, never a worker
     await sup.stop(b.id, 'not needed');
@@ -237,7 +237,7 @@ describe('router between workers', () => {
     const types = sup.audit.recent().map((e) => e.type);
     expect(types).toContain('MessageSent');
     expect(types).toContain('MessageDelivered');
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('moves binary attachments with an envelope by transfer (the sender loses them, nothing is copied)', async () => {
@@ -266,7 +266,7 @@ describe('router between workers', () => {
     const a = await sup.spawn(commandManifest('asker', ['message_send: *']), { module: COMMAND_AGENT });
     const out = await sup.run(a.id, `ask ${b.id} hang`);
     expect(out.response).toMatch(/^AAOS_ERR_MESSAGE_TIMEOUT/);
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('a request to an agent that fails is rejected with the failure', async () => {
@@ -275,7 +275,7 @@ describe('router between workers', () => {
     const a = await sup.spawn(commandManifest('asker', ['message_send: *']), { module: COMMAND_AGENT });
     const out = await sup.run(a.id, `ask ${b.id} crash`);
     expect(out.response).toMatch(/^AAOS_ERR_AGENT_FAILED/);
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('refuses an envelope whose sender is not the sending agent', async () => {

@@ -15,10 +15,7 @@ let events: MemoryAuditInput[];
 let tools: Map<string, Tool>;
 
 const ctx = (agentId: string): ToolContext => ({
-  agentId,
-  agentName: `${agentId}-name`,
-  runId: 'run-1',
-  traceId: 'trace-1',
+  call: { id: agentId, name: `${agentId}-name`, runId: 'run-1', trace: { traceId: 'trace-1', spanId: 'span-1' } },
   workspace: undefined,
   dataDir: dir,
   signal: new AbortController().signal,
@@ -83,6 +80,7 @@ describe('memory tools', () => {
       agent_name: 'agent-a-name',
       run_id: 'run-1',
       trace_id: 'trace-1',
+      span_id: 'span-1',
       memory_id: stored.memory_id,
       category: 'preference',
       content_hash: sha('Bob likes oolong tea'),

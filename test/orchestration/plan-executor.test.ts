@@ -1,3 +1,4 @@
+import { goalTraceId } from '../../src/audit/trace-ids.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,6 +38,9 @@ describe('plans run by the executor, with the scripted model and real workers', 
     const spawned = ofType(e, 'AgentSpawned').filter((x) => x.manifest_name !== 'bootstrap');
     expect(spawned.map((x) => x.manifest_name).sort()).toEqual(['analyzer', 'analyzer', 'writer']);
     for (const s of spawned) expect(s).toMatchObject({ parent_id: t.runtime.goals.agent, depth: 1 });
+    // one goal, one trace: the plan, its subtasks' children and everything they did
+    expect(new Set(e.map((x) => x.trace_id))).toEqual(new Set([goalTraceId(handle.run_id)]));
+    expect(ofType(e, 'AgentExecutionStarted').length).toBeGreaterThanOrEqual(3);
     const grants = ofType(e, 'CapabilityGranted').filter((g) => spawned.some((s) => s.agent_id === g.agent_id)).map((g) => g.capability);
     expect(grants).toContain(`file_read: ${join(t.dir, 'inbox', 'ridership.md')}`);
     expect(grants.filter((g) => g.startsWith('file_write'))).toEqual([
@@ -125,7 +129,7 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
       // both children were stopped, none is left running
       const kids = ofType(e, 'AgentSpawned').filter((s) => s.manifest_name === 'slow').map((s) => s.agent_id);
       expect(kids).toHaveLength(2);
-      for (const id of kids) expect(t.runtime.supervisor.agents.get(id)).toBeUndefined();
+      for (const id of kids) expect(t.runtime.supervisor.record(id)).toBeUndefined();
     } finally {
       cleanup();
     }
@@ -249,7 +253,7 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
       t.runtime.goals.cancel(handle.run_id, 'enough');
       const rec = await handle.done;
       expect(rec.state).toBe('cancelled');
-      for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow')) expect(t.runtime.supervisor.agents.get(s.agent_id)).toBeUndefined();
+      for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow')) expect(t.runtime.supervisor.record(s.agent_id)).toBeUndefined();
       const e = t.events.filter((x) => x.run_id === handle.run_id);
       expect(ofType(e, 'SubtaskStarted').map((s) => s.subtask_id).sort()).toEqual(['x', 'y']);
       expect(ofType(e, 'PlanReplanned')).toEqual([]);

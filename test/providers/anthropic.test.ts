@@ -10,7 +10,7 @@ const tools: ToolDefinition[] = [
   { name: 'file_read', description: 'Read a file', input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } },
   { name: 'file_list', description: 'List a directory', input_schema: { type: 'object', properties: { dir: { type: 'string' } } } },
 ];
-const agent = { id: 'agent-1', name: 'reader', runId: 'run-1', traceId: 'trace-1' };
+const agent = { id: 'agent-1', name: 'reader', runId: 'run-1', trace: { traceId: 'trace-1', spanId: 'span-1' } };
 const ctx = { agent_id: 'agent-1', agent_name: 'reader' };
 
 let server: FakeAnthropicServer;
@@ -127,8 +127,8 @@ describe('Anthropic provider over real HTTP', () => {
 
     const usage = events.filter((e) => e.type === 'UsageReported');
     expect(usage).toEqual([
-      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 120, output_tokens: 30, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String) },
-      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 250, output_tokens: 12, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String) },
+      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 120, output_tokens: 30, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String), parent_span_id: 'span-1' },
+      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 250, output_tokens: 12, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String), parent_span_id: 'span-1' },
     ]);
   });
 

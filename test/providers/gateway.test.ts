@@ -22,10 +22,10 @@ describe('ModelGateway', () => {
     writeFileSync(file, '- text: "{agent_name} got: {message}"\n  usage: {input_tokens: 3, output_tokens: 4}\n');
     const gw = new ModelGateway({ env: {}, emit: (e) => events.push(e) });
     gw.registerAgent({ id: 'c1', name: 'child', parentId: 'p1', runId: 'run-1' });
-    const response = await gw.complete({ id: 'c1', name: 'child', parentId: 'p1', runId: 'run-1', traceId: 't' }, `scripted:${file}`, req, { agent_id: 'c1', agent_name: 'child' });
+    const response = await gw.complete({ id: 'c1', name: 'child', parentId: 'p1', runId: 'run-1', trace: { traceId: 't', spanId: 's0' } }, `scripted:${file}`, req, { agent_id: 'c1', agent_name: 'child' });
     expect(response.content).toEqual([{ type: 'text', text: 'child got: hello there' }]);
     expect(events).toEqual([
-      { agent_id: 'c1', agent_name: 'child', parent_id: 'p1', run_id: 'run-1', trace_id: 't', type: 'UsageReported', model: file, provider: 'scripted', input_tokens: 3, output_tokens: 4, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.stringMatching(/^[0-9a-f]{16}$/) },
+      { agent_id: 'c1', agent_name: 'child', parent_id: 'p1', run_id: 'run-1', trace_id: 't', type: 'UsageReported', model: file, provider: 'scripted', input_tokens: 3, output_tokens: 4, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.stringMatching(/^[0-9a-f]{16}$/), parent_span_id: 's0' },
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors/index.js';
-import { ProviderRouter, routeModel } from '../../src/providers/routing.js';
+import { ModelRoutes, routeModel } from '../../src/providers/routing.js';
 
 describe('routeModel', () => {
   it.each([
@@ -33,21 +33,21 @@ describe('routeModel', () => {
   });
 });
 
-describe('ProviderRouter', () => {
+describe('ModelRoutes', () => {
   it.each([
     ['claude-sonnet-4-5', 'ANTHROPIC_API_KEY'],
     ['gpt-4o', 'OPENAI_API_KEY'],
     ['openai:gpt-4.1', 'OPENAI_API_KEY'],
     ['deepseek-chat', 'DEEPSEEK_API_KEY'],
   ])('%s without a key → MODEL_UNAVAILABLE naming %s', (spec, env) => {
-    const router = new ProviderRouter({ [env]: '  ' });
+    const router = new ModelRoutes({ [env]: '  ' });
     expect(() => router.resolve(spec)).toThrowError(
       expect.objectContaining({ code: ErrorCode.MODEL_UNAVAILABLE, message: expect.stringContaining(`${env} is not set`), details: expect.objectContaining({ env }) }),
     );
   });
 
   it('creates each provider once; ollama and scripted need no key', () => {
-    const router = new ProviderRouter({ ANTHROPIC_API_KEY: 'k' });
+    const router = new ModelRoutes({ ANTHROPIC_API_KEY: 'k' });
     const a = router.resolve('claude-a').provider;
     expect(router.resolve('claude-b').provider).toBe(a);
     expect(a.id).toBe('anthropic');
@@ -57,7 +57,7 @@ describe('ProviderRouter', () => {
   });
 
   it('knows context windows without needing keys', () => {
-    const router = new ProviderRouter({});
+    const router = new ModelRoutes({});
     expect(router.maxContextTokens('claude-sonnet-4-5')).toBe(200_000);
     expect(router.maxContextTokens('gpt-4o')).toBe(128_000);
     expect(router.maxContextTokens('gpt-4.1-mini')).toBe(1_047_576);

@@ -58,10 +58,12 @@ describe('one ask_agent hop is one trace in one goal run', () => {
     // every event of both agents in this run carries one trace (none started a fresh one): a W3C trace id
     const ofBoth = events.filter((e) => e['agent_name'] === 'boss' || e['agent_name'] === 'helper');
     expect(ofBoth.length).toBeGreaterThan(8);
-    for (const e of ofBoth) expect(e['trace_id'], JSON.stringify(e)).toBeDefined();
-    const traceIds = new Set(ofBoth.map((e) => e['trace_id']));
+    // and so does every other event of the goal (its submission, the orchestrator's choice, grants, completion)
+    for (const e of events) expect(e['trace_id'], JSON.stringify(e)).toBeDefined();
+    const traceIds = new Set(events.map((e) => e['trace_id']));
     expect(traceIds.size, JSON.stringify([...traceIds])).toBe(1);
     expect([...traceIds][0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(events.map((e) => e['type'])).toEqual(expect.arrayContaining(['RunSubmitted', 'RunCompleted']));
     // the span tree: boss's delivery → its ask_agent call → the message hop → helper's delivery
     const started = events.filter((e) => e['type'] === 'AgentExecutionStarted');
     const bossSpan = started.find((e) => e['agent_name'] === 'boss')!['span_id'];

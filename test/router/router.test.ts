@@ -13,7 +13,7 @@ function probeTool() {
     description: 'records that it ran',
     input: z.object({ tag: z.string().default('') }),
     run: async (input, ctx) => {
-      calls.push(`${ctx.agentName}:${input.tag}`);
+      calls.push(`${ctx.call.name}:${input.tag}`);
       return { ran: true };
     },
   });
@@ -46,7 +46,7 @@ describe('routed requests are answered with JSON-RPC response envelopes', () => 
     expect(reply.id).toBe(sent.envelope_id);
     expect(reply.metadata.responder).toBe(b.id);
     expect('result' in reply && reply.result).toMatchObject({ response: 'hello', stop_reason: 'complete', agent_id: b.id });
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('a failed recipient answers with an error envelope: a JSON-RPC code and data.code = AAOS_ERR_*', async () => {
@@ -83,14 +83,14 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     expect(ended).toHaveLength(8);
     const notices = ofType(sup.audit.recent(), 'MessageSent').filter((e) => e.method === 'notifications/cancelled');
     expect(notices).toHaveLength(8);
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 
   it('a running delivery gets notifications/cancelled in MCP shape, ends cancelled, and its later tool call is refused', async () => {
     const { sup, calls } = setup();
     const b = await sup.spawn(commandManifest('slowpoke', ['tool: probe']), { module: COMMAND_AGENT });
     const a = await sup.spawn(commandManifest('asker', ['message_send: *']), { module: COMMAND_AGENT });
-    const actor = sup.agents.require(b.id).actor;
+    const actor = sup.record(b.id)!.actor;
     const cancelSpy = vi.spyOn(actor, 'cancelRun');
     const out = await sup.run(a.id, `askt 200 ${b.id} sidefx 700 probe {"tag":"too-late"}`);
     const reply = McpReply.parse(JSON.parse(out.response));
@@ -144,7 +144,7 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     expect(ofType(sup.audit.recent(), 'AgentExecutionCompleted').find((e) => e.agent_id === b.id)!.stop_reason).toBe('cancelled');
     await new Promise((r) => setTimeout(r, 800));
     expect(calls).toEqual([]);
-    expect(sup.router.pendingCount).toBe(0);
+    expect(sup.pendingRequests).toBe(0);
   });
 });
 

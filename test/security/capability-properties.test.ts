@@ -2,12 +2,13 @@ import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Capability, CapabilityRequest, Constraints } from '../../src/kernel/capability.js';
-import { permits } from '../../src/kernel/capability-match.js';
-import { CapabilityTable, type AgentRef } from '../../src/kernel/capability-table.js';
-import type { TokenView } from '../../src/kernel/capability-token.js';
+import type { Capability, CapabilityRequest, Constraints } from '../../src/capability/capability.js';
+import { permits } from '../../src/capability/capability-match.js';
+import type { CallContext } from '../../src/audit/call-context.js';
+import { CapabilityTable } from '../../src/capability/capability-table.js';
+import type { TokenView } from '../../src/capability/capability-token.js';
 import { inheritApprovals } from '../../src/kernel/inherited-approvals.js';
-import { isWithin } from '../../src/kernel/path-match.js';
+import { isWithin } from '../../src/capability/path-match.js';
 import type { AgentManifest } from '../../src/manifest/schema.js';
 import { createFileReadTool } from '../../src/tools/fs/file-read.js';
 import { makeKit, tempDir } from '../tools/fs/fs-test-kit.js';
@@ -53,10 +54,10 @@ describe('capability algebra (fast-check)', () => {
     fc.assert(
       fc.property(grants(1, 5), fc.array(grants(0, 4), { minLength: 1, maxLength: 3 }), fc.array(action, { maxLength: 30 }), (rootGrants, levels, actions) => {
         const table = new CapabilityTable(() => {});
-        const agents: AgentRef[] = [{ id: 'a0', name: 'root' }];
+        const agents: CallContext[] = [{ id: 'a0', name: 'root' }];
         for (const g of rootGrants) table.issue(agents[0]!, g);
         levels.forEach((level, i) => {
-          const child: AgentRef = { id: `a${i + 1}`, name: `child${i + 1}`, parentId: agents[i]!.id };
+          const child: CallContext = { id: `a${i + 1}`, name: `child${i + 1}`, parentId: agents[i]!.id };
           try {
             table.delegate(agents[i]!, child, level);
           } catch {

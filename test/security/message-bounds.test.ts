@@ -56,7 +56,7 @@ describe('mailbox bound, against real workers', () => {
     t = testSupervisor({ mailboxMax: max });
     const sup = t.sup;
     const bomber = await sup.spawn(commandManifest('bomber', ['message_send: [bomber]']), { module: COMMAND_AGENT });
-    const rec = sup.agents.require(bomber.id);
+    const rec = sup.record(bomber.id)!;
     let highest = 0;
     const sampler = setInterval(() => (highest = Math.max(highest, rec.actor.queued)), 2);
     try {

@@ -22,10 +22,7 @@ export function skillMd(name: string, extra = '', body = `# ${name}\n\nDo the th
 
 export function toolContext(agentId = 'agent-1', runId: string | undefined = 'run-1'): ToolContext {
   return {
-    agentId,
-    agentName: 'tester',
-    runId,
-    traceId: 'trace',
+    call: { id: agentId, name: 'tester', ...(runId !== undefined ? { runId } : {}), trace: { traceId: 'trace', spanId: 'span' } },
     workspace: undefined,
     dataDir: '/tmp',
     signal: new AbortController().signal,

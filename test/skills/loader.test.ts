@@ -1,7 +1,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/kernel/built-path.js';
+import { PROJECT_ROOT } from '../../src/config/built-path.js';
 import { loadSkills, skillRoots } from '../../src/skills/loader.js';
 import { SkillRegistry } from '../../src/skills/registry.js';
 import { skillMd, tempRoot, writeTree } from './helpers.js';

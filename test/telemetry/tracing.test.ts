@@ -186,7 +186,7 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
       });
       server.reply(anthropicText('hello'));
       const traceId = 'a'.repeat(32);
-      await gateway.complete({ id: 'a1', name: 'asker', traceId, spanId: 'b'.repeat(16) }, 'claude-test-1', { system: '', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 10 }, { agent_id: 'a1', agent_name: 'asker' });
+      await gateway.complete({ id: 'a1', name: 'asker', trace: { traceId, spanId: 'b'.repeat(16) } }, 'claude-test-1', { system: '', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 10 }, { agent_id: 'a1', agent_name: 'asker' });
       const usage = audit.recent((e) => e.type === 'UsageReported')[0]!;
       await tracing.flush();
       const spans = exporter.getFinishedSpans();

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { PROJECT_ROOT } from '../../kernel/built-path.js';
+import { PROJECT_ROOT } from '../../config/built-path.js';
 
 export const DEMO_GOAL = 'Write a short report on the bike-share pilot from the files in the inbox, with recommendations.';
 

@@ -18,7 +18,7 @@ import { AaosError, ErrorCode, toPlainError } from '../../errors/index.js';
 import { startDaemonHttp } from '../../http/daemon-http.js';
 import { createMcpHttpRoute } from '../../mcp/http-route.js';
 import { parseHttpAddress, type HttpListener } from '../../http/listener.js';
-import { PROJECT_ROOT } from '../../kernel/built-path.js';
+import { PROJECT_ROOT } from '../../config/built-path.js';
 import { Runtime } from '../../runtime/runtime.js';
 import type { RunRecord } from '../../store/run-store.js';
 import { useColor } from '../color.js';
@@ -188,18 +188,16 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   };
 
   try {
-    if (bootstrap) {
-      const boot = await runtime.startBootstrap(bootstrap);
-      for (const old of boot.retired) err(`agentd: ${bootstrap} changed: the previous bootstrap agent ${old} is stopped (its history and memory stay under its id)`);
-      err(`agentd: bootstrap agent from ${bootstrap} (${boot.id})`);
+    // the bootstrap agent, then what a previous process left behind: persistent agents, unfinished goals
+    const started = await runtime.start({ bootstrap });
+    if (started.bootstrap) {
+      for (const old of started.bootstrap.retired) err(`agentd: ${bootstrap} changed: the previous bootstrap agent ${old} is stopped (its history and memory stay under its id)`);
+      err(`agentd: bootstrap agent from ${bootstrap} (${started.bootstrap.id})`);
     } else err('agentd: --no-bootstrap: goals are refused (agents can still be spawned over the socket)');
-    // what a previous process left behind: persistent agents, then unfinished goals
-    const agents = await runtime.restoreAgents();
-    if (agents.restored.length > 0) err(`agentd: restored ${agents.restored.length} persistent agent(s)`);
-    for (const f of agents.failed) err(`agentd: could not restore agent ${f.name} (${f.id}): ${f.reason}`);
-    const runs = runtime.recoverRuns();
-    for (const r of runs.resumed) err(`agentd: resuming run ${r.run_id} (was ${r.state} when the previous process stopped)`);
-    for (const r of runs.interrupted) err(`agentd: run ${r.run_id} marked interrupted: ${r.error?.message ?? ''}`);
+    if (started.restored.length > 0) err(`agentd: restored ${started.restored.length} persistent agent(s)`);
+    for (const f of started.failed) err(`agentd: could not restore agent ${f.name} (${f.id}): ${f.reason}`);
+    for (const r of started.resumed) err(`agentd: resuming run ${r.run_id} (was ${r.state} when the previous process stopped)`);
+    for (const r of started.interrupted) err(`agentd: run ${r.run_id} marked interrupted: ${r.error?.message ?? ''}`);
     const clusterUrl = flags.cluster ?? config.get('AAOS_CLUSTER_URL');
     if (clusterUrl) {
       runtime.cluster = await joinCluster(runtime, clusterUrl, err);
@@ -245,7 +243,7 @@ function joinCluster(runtime: Runtime, url: string, log: (line: string) => void)
     maxConcurrentGoals: runtime.config.get('AAOS_MAX_CONCURRENT_GOALS'),
     goals: runtime.goals,
     localRun: (runId) => runtime.runs.get(runId),
-    liveAgents: () => runtime.supervisor.list().length,
+    liveAgents: () => runtime.listAgents().length,
     local: localNodeOf(runtime),
     log,
     ...remoteAgentsOf(runtime),

@@ -99,7 +99,7 @@ export function createFileSearchTool(options: FileSearchOptions = {}): Tool {
       let release: (() => void) | undefined;
       let result: SearchTaskResult;
       try {
-        release = await lanes.acquire(ctx.agentId, deadline.signal);
+        release = await lanes.acquire(ctx.call.id, deadline.signal);
         result = await pool.run<SearchTaskResult>(SEARCH_TASK_MODULE, 'searchTask', task, deadline.signal);
       } catch (err) {
         if (ctx.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `file_search in '${path}' was cancelled`, { path }, { cause: err });

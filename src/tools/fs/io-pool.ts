@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import { builtPath } from '../../kernel/built-path.js';
+import { builtPath } from '../../config/built-path.js';
 
 /**
  * Small worker pools for file work that would otherwise hog the supervisor thread.

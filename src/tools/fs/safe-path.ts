@@ -1,7 +1,7 @@
 import { constants, type BigIntStats } from 'node:fs';
 import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
 import { AaosError, ErrorCode } from '../../errors/index.js';
-import { normalizePath } from '../../kernel/path-match.js';
+import { normalizePath } from '../../capability/path-match.js';
 import { fsError } from './fs-errors.js';
 
 /**

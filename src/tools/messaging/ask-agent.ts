@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool, type Tool } from '../tool.js';
-import { callerOf, type Messenger } from './messenger.js';
+import type { Messenger } from './messenger.js';
 
 /** Request/reply to another live agent: its answer, or a timeout error. */
 export function createAskAgentTool(messenger: Messenger): Tool {
@@ -12,6 +12,6 @@ export function createAskAgentTool(messenger: Messenger): Tool {
       message: z.string().min(1),
       timeout_ms: z.number().int().min(100).max(600_000).default(120_000),
     }),
-    run: (input, ctx) => messenger.request(callerOf(ctx), input.to, 'agent.run', { message: input.message }, input.timeout_ms),
+    run: (input, ctx) => messenger.request(ctx.call, input.to, 'agent.run', { message: input.message }, input.timeout_ms),
   });
 }

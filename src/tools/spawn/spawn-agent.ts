@@ -5,7 +5,7 @@ import { PriorFindings, priorFindingsText, withPriorFindings } from './prior-fin
 /** The child's first message: the task, then any prior findings between tagged delimiters. */
 export async function childMessage(message: string, findings: PriorFindings | undefined, ctx: Parameters<Tool['invoke']>[1], fileRead: Tool): Promise<string> {
   if (findings === undefined) return message;
-  return withPriorFindings(message, await priorFindingsText(findings, ctx, fileRead), ctx.agentName);
+  return withPriorFindings(message, await priorFindingsText(findings, ctx, fileRead), ctx.call.name);
 }
 
 /**

@@ -2,28 +2,26 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditInput } from '../../../src/audit/event.js';
-import type { Capability, Constraints } from '../../../src/kernel/capability.js';
-import { CapabilityTable, type AgentRef } from '../../../src/kernel/capability-table.js';
+import type { Capability, Constraints } from '../../../src/capability/capability.js';
+import type { CallContext } from '../../../src/audit/call-context.js';
+import { CapabilityTable } from '../../../src/capability/capability-table.js';
 import type { Tool, ToolContext } from '../../../src/tools/tool.js';
 
 /** A real CapabilityTable plus one agent, and a ToolContext whose authorize goes through the table. */
 export interface Kit {
   table: CapabilityTable;
   events: AuditInput[];
-  agent: AgentRef;
+  agent: CallContext;
   grant(capability: Capability, constraints?: Constraints): string;
   call(tool: Tool, input: unknown): Promise<unknown>;
   denials(): AuditInput[];
 }
 
-export function makeKit(agent: AgentRef = { id: 'agent-1', name: 'tester' }): Kit {
+export function makeKit(agent: CallContext = { id: 'agent-1', name: 'tester' }): Kit {
   const events: AuditInput[] = [];
   const table = new CapabilityTable((e) => events.push(e));
   const context = (tool: string): ToolContext => ({
-    agentId: agent.id,
-    agentName: agent.name,
-    runId: undefined,
-    traceId: 'trace-test',
+    call: agent,
     workspace: undefined,
     dataDir: '/nonexistent-data-dir',
     signal: new AbortController().signal,

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AaosError, ErrorCode } from '../../../src/errors/index.js';
-import type { CapabilityRequest } from '../../../src/kernel/capability.js';
+import type { CapabilityRequest } from '../../../src/capability/capability.js';
 import type { ToolContext } from '../../../src/tools/tool.js';
 import { createWebFetchTool, type WebFetchResult } from '../../../src/tools/web/web-fetch.js';
 
@@ -11,10 +11,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 function fakeContext(allowedHosts: string[], signal: AbortSignal = new AbortController().signal) {
   const checked: string[] = [];
   const ctx: ToolContext = {
-    agentId: 'agent-1',
-    agentName: 'tester',
-    runId: 'run-1',
-    traceId: 'trace-1',
+    call: { id: 'agent-1', name: 'tester', runId: 'run-1', trace: { traceId: 'trace-1', spanId: 'span-1' } },
     workspace: undefined,
     dataDir: '/tmp',
     signal,

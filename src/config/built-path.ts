@@ -11,7 +11,7 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 const here = dirname(fileURLToPath(import.meta.url));
 
 function projectRoot(): string {
-  // here = <root>/src/kernel or <root>/dist/src/kernel
+  // here = <root>/src/config or <root>/dist/src/config
   const parts = here.split(sep);
   const distIdx = parts.lastIndexOf('dist');
   if (distIdx >= 0 && parts[distIdx + 1] === 'src') return parts.slice(0, distIdx).join(sep) || sep;

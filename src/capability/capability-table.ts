@@ -1,3 +1,4 @@
+import { auditHeader, outsideRun, type CallContext } from '../audit/call-context.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import {
@@ -21,14 +22,6 @@ import {
   type TokenView,
 } from './capability-token.js';
 import { normalizePath } from './path-match.js';
-
-/** Who holds or asks: enough to fill an audit header. */
-export interface AgentRef {
-  id: string;
-  name: string;
-  parentId?: string;
-  runId?: string;
-}
 
 export type AuditEmitter = (event: AuditInput) => void;
 
@@ -58,9 +51,6 @@ export interface AuthorizeOptions {
   alreadyCharged?: boolean;
   /** the tool on whose behalf the request is made, for the audit trail */
   tool?: string;
-  traceId?: string;
-  /** the span the request is made in (a denial becomes an event of that span) */
-  spanId?: string;
 }
 
 interface Denial {
@@ -85,7 +75,7 @@ export class CapabilityTable {
   readonly #byId = new Map<string, CapabilityToken>();
   /** tokens per agent in issue order (the order `authorize` searches) */
   readonly #byAgent = new Map<string, CapabilityToken[]>();
-  readonly #agents = new Map<string, AgentRef>();
+  readonly #agents = new Map<string, CallContext>();
   /** token id -> ids of the tokens delegated from it (revocation cascades along these) */
   readonly #delegated = new Map<string, Set<string>>();
   /** agents whose revocations and invocation counts outlive the process */
@@ -125,7 +115,7 @@ export class CapabilityTable {
   }
 
   /** Issues one token to `owner`. Path grants are canonicalised so they compare with canonical requests. */
-  issue(owner: AgentRef, grant: CapabilityGrant, parentTokenId?: string): TokenView {
+  issue(owner: CallContext, grant: CapabilityGrant, parentTokenId?: string): TokenView {
     const capability = canonicalCapability(grant.capability);
     const constraints = Constraints.parse(grant.constraints ?? {});
     return toTokenView(this.#store(owner, capability, constraints, parentTokenId));
@@ -136,7 +126,7 @@ export class CapabilityTable {
    * parent, and inherits the tightest of that token's and its own constraints.
    * All or nothing: if one grant is not covered, nothing is issued.
    */
-  delegate(parent: AgentRef, child: AgentRef, grants: CapabilityGrant[], trace?: { traceId: string; spanId: string }): TokenView[] {
+  delegate(parent: CallContext, child: CallContext, grants: CapabilityGrant[]): TokenView[] {
     const now = this.#now();
     const parentTokens = this.#byAgent.get(parent.id) ?? [];
     const plan: { capability: Capability; constraints: Constraints; parentTokenId: string }[] = [];
@@ -151,7 +141,7 @@ export class CapabilityTable {
     if (missing.length > 0) {
       const what = missing.map(formatCapability).join('; ');
       const reason = `no live capability of agent '${parent.name}' covers it, so it cannot be delegated to child '${child.name}' (${child.id})`;
-      this.#emitDenied(parent, what, reason, ErrorCode.CAPABILITY_NOT_DELEGABLE, undefined, trace?.traceId, trace?.spanId);
+      this.#emitDenied(parent, what, reason, ErrorCode.CAPABILITY_NOT_DELEGABLE);
       throw new AaosError(
         ErrorCode.CAPABILITY_NOT_DELEGABLE,
         `agent '${parent.name}' (${parent.id}) cannot delegate ${what} to child '${child.name}' (${child.id}): it holds no live capability that covers it`,
@@ -172,7 +162,7 @@ export class CapabilityTable {
    * exactly one CapabilityDenied). On success the permitting token is charged one
    * invocation unless `charge: false`, and a copy of it is returned.
    */
-  authorize(agent: AgentRef, req: CapabilityRequest, opts: AuthorizeOptions = {}): TokenView {
+  authorize(agent: CallContext, req: CapabilityRequest, opts: AuthorizeOptions = {}): TokenView {
     const request = normalizeRequest(req);
     const now = this.#now();
     const outcome =
@@ -181,7 +171,7 @@ export class CapabilityTable {
         : this.#viaSearch(agent, request, now);
     if ('code' in outcome) {
       const what = formatRequest(request);
-      this.#emitDenied(agent, what, outcome.reason, outcome.code, opts.tool, opts.traceId, opts.spanId);
+      this.#emitDenied(agent, what, outcome.reason, outcome.code, opts.tool);
       const toolPart = opts.tool !== undefined ? ` (tool '${opts.tool}')` : '';
       throw new AaosError(
         outcome.code,
@@ -328,7 +318,7 @@ export class CapabilityTable {
     this.#persistence.save(agentId, states);
   }
 
-  #store(owner: AgentRef, capability: Capability, constraints: Constraints, parentTokenId?: string): CapabilityToken {
+  #store(owner: CallContext, capability: Capability, constraints: Constraints, parentTokenId?: string): CapabilityToken {
     const token: CapabilityToken = {
       id: newTokenId(),
       owner: owner.id,
@@ -347,10 +337,12 @@ export class CapabilityTable {
     const list = this.#byAgent.get(owner.id);
     if (list === undefined) this.#byAgent.set(owner.id, [token]);
     else list.push(token);
-    this.#agents.set(owner.id, { ...owner });
+    // grants and revocations belong to the agent, not to the span it was in when it got the token
+    const agent = outsideRun(owner);
+    this.#agents.set(owner.id, agent);
     const hasConstraints = constraints.max_invocations !== undefined || constraints.expires_at !== undefined;
     this.#emit({
-      ...header(owner),
+      ...auditHeader(agent),
       type: 'CapabilityGranted',
       token_id: token.id,
       capability: formatCapability(capability),
@@ -364,7 +356,7 @@ export class CapabilityTable {
     if (durable) token.durableRevocation = { at: token.revoked_at, reason };
     const owner = this.#agents.get(token.owner) ?? { id: token.owner, name: token.owner };
     this.#emit({
-      ...header(owner),
+      ...auditHeader(owner),
       type: 'CapabilityRevoked',
       token_id: token.id,
       capability: formatCapability(token.capability),
@@ -380,7 +372,7 @@ export class CapabilityTable {
     }
   }
 
-  #viaHandle(agent: AgentRef, req: CapabilityRequest, handle: string, now: number, alreadyCharged: boolean): CapabilityToken | Denial {
+  #viaHandle(agent: CallContext, req: CapabilityRequest, handle: string, now: number, alreadyCharged: boolean): CapabilityToken | Denial {
     const token = this.#byId.get(handle);
     if (token === undefined) {
       return { code: ErrorCode.CAPABILITY_UNKNOWN_HANDLE, reason: 'the presented capability handle was never issued' };
@@ -395,7 +387,7 @@ export class CapabilityTable {
     return state === 'live' ? token : stateDenial(token, state, at);
   }
 
-  #viaSearch(agent: AgentRef, req: CapabilityRequest, now: number): CapabilityToken | Denial {
+  #viaSearch(agent: CallContext, req: CapabilityRequest, now: number): CapabilityToken | Denial {
     const matching = (this.#byAgent.get(agent.id) ?? []).filter((t) => permits(t.capability, req));
     if (matching.length === 0) return { code: ErrorCode.CAPABILITY_DENIED, reason: 'no capability of the agent permits it' };
     let best: { token: CapabilityToken; state: Exclude<TokenState, 'live'>; at: CapabilityToken } | undefined;
@@ -409,10 +401,10 @@ export class CapabilityTable {
     return stateDenial(worst.token, worst.state, worst.at);
   }
 
-  #emitDenied(agent: AgentRef, capability: string, reason: string, code: ErrorCode, tool?: string, traceId?: string, spanId?: string): void {
+  /** A denial is an event of the span the request was made in (the caller's). */
+  #emitDenied(agent: CallContext, capability: string, reason: string, code: ErrorCode, tool?: string): void {
     this.#emit({
-      ...header(agent, traceId),
-      ...(spanId !== undefined ? { span_id: spanId } : {}),
+      ...auditHeader(agent),
       type: 'CapabilityDenied',
       capability,
       reason,
@@ -441,16 +433,6 @@ function stateDenial(token: CapabilityToken, state: Exclude<TokenState, 'live'>,
 /** A token's durable identity across restarts: its position among the agent's grants and what it grants. */
 function durableKey(index: number, token: CapabilityToken): string {
   return `${index}:${formatCapability(token.capability)}`;
-}
-
-function header(agent: AgentRef, traceId?: string): Pick<AuditInput, 'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id'> {
-  return {
-    agent_id: agent.id,
-    agent_name: agent.name,
-    ...(agent.parentId !== undefined ? { parent_id: agent.parentId } : {}),
-    ...(agent.runId !== undefined ? { run_id: agent.runId } : {}),
-    ...(traceId !== undefined ? { trace_id: traceId } : {}),
-  };
 }
 
 /** Validates a capability and canonicalises path grants (throws PATH_INVALID for a malformed glob). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Capability } from '../../src/kernel/capability.js';
-import { covers, permits } from '../../src/kernel/capability-match.js';
+import type { Capability } from '../../src/capability/capability.js';
+import { covers, permits } from '../../src/capability/capability-match.js';
 
 const fileRead = (glob: string): Capability => ({ kind: 'file_read', glob });
 const fileWrite = (glob: string): Capability => ({ kind: 'file_write', glob });

@@ -4,19 +4,21 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AuditInput } from '../../src/audit/event.js';
 import { AaosError, ErrorCode } from '../../src/errors/index.js';
-import type { Capability, CapabilityRequest, Constraints } from '../../src/kernel/capability.js';
-import { CapabilityTable, type AgentRef } from '../../src/kernel/capability-table.js';
-import { TokenView } from '../../src/kernel/capability-token.js';
+import type { Capability, CapabilityRequest, Constraints } from '../../src/capability/capability.js';
+import type { CallContext } from '../../src/audit/call-context.js';
+import { goalTraceId } from '../../src/audit/trace-ids.js';
+import { CapabilityTable } from '../../src/capability/capability-table.js';
+import { TokenView } from '../../src/capability/capability-token.js';
 
-const parent: AgentRef = { id: 'agent-parent', name: 'parent', runId: 'run-1' };
-const child: AgentRef = { id: 'agent-child', name: 'child', parentId: 'agent-parent', runId: 'run-1' };
-const other: AgentRef = { id: 'agent-other', name: 'other' };
+const parent: CallContext = { id: 'agent-parent', name: 'parent', runId: 'run-1' };
+const child: CallContext = { id: 'agent-child', name: 'child', parentId: 'agent-parent', runId: 'run-1' };
+const other: CallContext = { id: 'agent-other', name: 'other' };
 
 let events: AuditInput[];
 let now: number;
 let table: CapabilityTable;
 
-function grant(owner: AgentRef, capability: Capability, constraints: Constraints = {}): string {
+function grant(owner: CallContext, capability: Capability, constraints: Constraints = {}): string {
   return table.issue(owner, { capability, constraints }).id;
 }
 
@@ -55,6 +57,8 @@ describe('issue', () => {
         agent_id: parent.id,
         agent_name: 'parent',
         run_id: 'run-1',
+        // an event of a goal run carries the goal's trace
+        trace_id: goalTraceId('run-1'),
         token_id: view.id,
         capability: 'tool: file_read',
         constraints: { max_invocations: 3 },
@@ -97,6 +101,8 @@ describe('authorize: matching and default deny', () => {
         agent_id: parent.id,
         agent_name: 'parent',
         run_id: 'run-1',
+        // an event of a goal run carries the goal's trace
+        trace_id: goalTraceId('run-1'),
         capability: 'file_read: /data/project/file.txt',
         reason: expect.any(String),
         code: ErrorCode.CAPABILITY_DENIED,
@@ -220,6 +226,8 @@ describe('revocation', () => {
         agent_id: parent.id,
         agent_name: 'parent',
         run_id: 'run-1',
+        // an event of a goal run carries the goal's trace
+        trace_id: goalTraceId('run-1'),
         token_id: id,
         capability: 'tool: echo',
         reason: 'operator request',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Capability } from '../../src/kernel/capability.js';
-import { covers, permits } from '../../src/kernel/capability-match.js';
+import type { Capability } from '../../src/capability/capability.js';
+import { covers, permits } from '../../src/capability/capability-match.js';
 import { parseCapabilityEntry } from '../../src/manifest/capability-string.js';
 
 const tool = (name: string): Capability => ({ kind: 'tool', name });

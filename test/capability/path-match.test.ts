@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globContains, globCovers, globProblem, isWithin, normalizePath, parseGlob } from '../../src/kernel/path-match.js';
+import { globContains, globCovers, globProblem, isWithin, normalizePath, parseGlob } from '../../src/capability/path-match.js';
 
 describe('normalizePath', () => {
   it.each([

@@ -1,11 +1,7 @@
+import { CHARS_PER_TOKEN } from '../providers/token-estimate.js';
 import type { HistoryEntry } from './history-entry.js';
 
-/**
- * Rough token estimate: characters / 4. Providers tokenize differently; this only has to be
- * stable and on the generous side of the real count for English text and JSON.
- */
-export const CHARS_PER_TOKEN = 4;
-
+/** Characters of a stored history entry, as the one token estimate (providers/token-estimate.ts) counts them. */
 export function entryChars(entry: HistoryEntry): number {
   switch (entry.role) {
     case 'user':
@@ -23,11 +19,8 @@ export function entryChars(entry: HistoryEntry): number {
   }
 }
 
-export function estimateTextTokens(text: string): number {
-  return Math.ceil(text.length / CHARS_PER_TOKEN);
-}
-
-export function estimateTokens(entries: readonly HistoryEntry[]): number {
+/** Estimated tokens of history entries. */
+export function estimateHistoryTokens(entries: readonly HistoryEntry[]): number {
   let chars = 0;
   for (const entry of entries) chars += entryChars(entry);
   return Math.ceil(chars / CHARS_PER_TOKEN);

@@ -7,8 +7,8 @@ import {
   canonicalizeGlobSync,
   canonicalizeRequestedPath,
   canonicalizeRequestedPathSync,
-} from '../../src/kernel/canonical-path.js';
-import { globCovers } from '../../src/kernel/path-match.js';
+} from '../../src/capability/canonical-path.js';
+import { globCovers } from '../../src/capability/path-match.js';
 
 let root: string;
 
