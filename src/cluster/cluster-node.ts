@@ -173,7 +173,7 @@ export class ClusterNode {
 
   async list(limit: number): Promise<ClusterRun[]> {
     const out: ClusterRun[] = [];
-    for await (const key of await this.runs.keys()) {
+    for await (const key of await uniqueKeys(this.runs)) {
       const rec = await this.get(key);
       if (rec) out.push(rec);
     }
@@ -210,7 +210,7 @@ export class ClusterNode {
   /** The nodes alive now (by heartbeat). */
   async liveNodes(): Promise<NodeBeat[]> {
     const out: NodeBeat[] = [];
-    for await (const key of await this.nodes.keys()) {
+    for await (const key of await uniqueKeys(this.nodes)) {
       const entry = await this.nodes.get(key);
       if (entry && entry.operation === 'PUT') out.push(NodeBeat.parse(entry.json()));
     }
@@ -219,7 +219,7 @@ export class ClusterNode {
 
   private async persistentAgents(): Promise<PersistentAgent[]> {
     const out: PersistentAgent[] = [];
-    for await (const key of await this.persistent.keys()) {
+    for await (const key of await uniqueKeys(this.persistent)) {
       const entry = await this.persistent.get(key);
       if (entry && entry.operation === 'PUT') out.push(PersistentAgent.parse(entry.json()));
     }
@@ -434,4 +434,14 @@ async function ensure(create: () => Promise<unknown>): Promise<void> {
   } catch (err) {
     if (!/already in use|already exists/i.test(toPlainError(err).message)) throw err;
   }
+}
+
+/**
+ * A bucket's keys, each once. The key lister is a live consumer: a heartbeat written while it
+ * runs is delivered again, and `cluster status` once listed one node twice.
+ */
+async function uniqueKeys(bucket: KV): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for await (const key of await bucket.keys()) keys.add(key);
+  return keys;
 }
