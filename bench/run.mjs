@@ -36,6 +36,8 @@ const BASELINES = {
   actors: [],
   cluster: [],
 };
+// [quick, full] time limits of suites that need more than the default 100 s / 1800 s.
+const SUITE_TIMEOUT_S = { cluster: [900, 3600] };
 // Baselines first, then everything else in name order.
 const ORDER = ['raw', 'peers'];
 
@@ -398,6 +400,8 @@ async function main() {
   const report = emptyReport(opts, machine, startedAt);
   const suites = selectSuites(discoverSuites(), opts.only, report.notes);
   const timeoutS = opts.timeoutS ?? (opts.quick ? 100 : 1800);
+  // suites that start several processes per configuration need longer (a per-suite default; --timeout-s wins)
+  const timeoutFor = (name) => opts.timeoutS ?? SUITE_TIMEOUT_S[name]?.[opts.quick ? 0 : 1] ?? timeoutS;
   if (!existsSync(path.join(path.dirname(BENCH_DIR), 'dist'))) {
     report.notes.push('dist/ not found: runtime suites will skip (run `npm run build`)');
   }
@@ -405,7 +409,7 @@ async function main() {
   for (const name of suites) {
     const idle = await waitForIdle(opts.quick ? 5 : 60);
     process.stderr.write(`== suite ${name} (busy cores before: ${idle.busy_cores_before}, waited ${idle.idle_wait_s} s)\n`);
-    const { status, out } = await runSuiteProcess(name, { quick: opts.quick, timeoutS, echoStderr: true });
+    const { status, out } = await runSuiteProcess(name, { quick: opts.quick, timeoutS: timeoutFor(name), echoStderr: true });
     if (out?.skipped) status.skipped = out.skipped;
     Object.assign(status, idle);
     report.suites[name] = status;

@@ -9,10 +9,10 @@
 // Nodes are separate processes started for each configuration (dist/src/cli/agentd.js);
 // they share this machine's cores, which is what limits scaling here (bench/README.md).
 //
-//   node bench/suites/cluster.mjs [--quick] [--children N] [--nodes 1,2,4] [--goals G]
+//   node bench/suites/cluster.mjs [--quick] [--children N] [--nodes 1,2,4] [--goals G]   (--goals 0: fan-out only)
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,8 +51,36 @@ const killAll = () => {
 };
 process.on('exit', killAll);
 
+// The runner SIGKILLs a suite that overruns its time, and no exit handler runs then: a
+// detached reaper watches this process and kills the pids listed in a file once it is gone.
+const reaperDir = mkdtempSync(path.join(os.tmpdir(), 'aaos-bench-reaper-'));
+const pidFile = path.join(reaperDir, 'pids');
+writeFileSync(pidFile, '');
+spawn(
+  process.execPath,
+  [
+    '-e',
+    `const fs = require('node:fs');
+     const [parent, file, dir] = process.argv.slice(1);
+     setInterval(() => {
+       try { process.kill(Number(parent), 0); return; } catch {}
+       for (const line of fs.readFileSync(file, 'utf8').split('\\n').filter(Boolean)) {
+         // a pid to kill, or (an absolute path) a directory to remove
+         try { if (line.startsWith('/')) fs.rmSync(line, { recursive: true, force: true }); else process.kill(Number(line), 'SIGKILL'); } catch {}
+       }
+       fs.rmSync(dir, { recursive: true, force: true });
+       process.exit(0);
+     }, 500);`,
+    String(process.pid),
+    pidFile,
+    reaperDir,
+  ],
+  { detached: true, stdio: 'ignore' },
+).unref();
+
 function track(child) {
   children.add(child);
+  appendFileSync(pidFile, `${child.pid}\n`);
   const exited = new Promise((r) => child.once('exit', () => r()));
   void exited.then(() => children.delete(child));
   return exited;
@@ -149,6 +177,7 @@ const expectResult = (n) => `collected ${n} child answers, 0 failed`;
 async function withCluster(natsBin, dir, nodes, bootstrap, env, run) {
   const port = await freePort();
   const store = mkdtempSync(path.join(os.tmpdir(), 'aaos-bench-nats-'));
+  appendFileSync(pidFile, `${store}\n`);
   const procs = [];
   try {
     const nats = await startProcess(natsBin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], process.env, 'Server is ready', 'nats-server');
@@ -216,11 +245,13 @@ async function embedded(dir, goals, n, env) {
 await runSuite('cluster', async ({ quick, flags, log }) => {
   const natsBin = natsServerPath();
   if (!natsBin) throw new SkipSuite('nats-server is not installed (Debian: apt-get install nats-server)');
-  const total = Number(flags.children ?? (quick ? 100 : 1000));
+  const total = Number(flags.children ?? (quick ? 40 : 1000));
+  // --goals 0: the single fan-out only (the throughput batch is skipped)
   const goals = Number(flags.goals ?? (quick ? 4 : 10));
   const nodeCounts = flags.nodes ? String(flags.nodes).split(',').map(Number) : [1, 2, 4];
-  const perGoal = Math.floor(total / goals);
+  const perGoal = goals > 0 ? Math.floor(total / goals) : 0;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aaos-bench-cluster-'));
+  appendFileSync(pidFile, `${dir}\n`);
   const env = (nodes) => ({
     PATH: process.env.PATH ?? '',
     HOME: dir,
@@ -228,7 +259,7 @@ await runSuite('cluster', async ({ quick, flags, log }) => {
     AAOS_SPAWN_AGENTS_BATCH_CAP: String(total),
     AAOS_MAX_CONCURRENT_INFERENCE_SCRIPTED: String(Math.max(256, 2 * total)),
     AAOS_MAX_AGENTS: String(total + goals + 10),
-    AAOS_MAX_CONCURRENT_GOALS: String(Math.ceil(goals / nodes)),
+    AAOS_MAX_CONCURRENT_GOALS: String(Math.max(1, Math.ceil(goals / nodes))),
     AAOS_CLUSTER_KEY: 'bench-cluster-key',
     AAOS_CLUSTER_HEARTBEAT_MS: '500',
     AAOS_CLUSTER_ACK_WAIT_MS: '120000',
@@ -238,15 +269,16 @@ await runSuite('cluster', async ({ quick, flags, log }) => {
   const rows = [];
   try {
     log(`N=${total} children, L=${LATENCY_MS} ms; throughput: ${goals} goals × ${perGoal} children; nodes ${nodeCounts.join(', ')}`);
+    const row = (nodes, fan, batch) => ({ nodes, fanout_wall_ms: sig(fan), goals_wall_ms: batch === null ? null : sig(batch), goals_per_s: batch === null ? null : sig((goals * 1000) / batch) });
     const embeddedFan = await embedded(dir, 1, total, env(1));
-    const embeddedGoals = await embedded(dir, goals, perGoal, env(1));
-    rows.push({ nodes: 'embedded', fanout_wall_ms: sig(embeddedFan), goals_wall_ms: sig(embeddedGoals), goals_per_s: sig((goals * 1000) / embeddedGoals) });
-    log(`embedded: fan-out ${Math.round(embeddedFan)} ms; ${goals} goals ${Math.round(embeddedGoals)} ms`);
+    const embeddedGoals = goals > 0 ? await embedded(dir, goals, perGoal, env(1)) : null;
+    rows.push(row('embedded', embeddedFan, embeddedGoals));
+    log(`embedded: fan-out ${Math.round(embeddedFan)} ms; ${goals} goals ${embeddedGoals === null ? '-' : Math.round(embeddedGoals)} ms`);
     for (const nodes of nodeCounts) {
       const fan = await withCluster(natsBin, dir, nodes, workload(dir, total), env(nodes), (sockets) => submitAll(sockets, 1, total));
-      const batch = await withCluster(natsBin, dir, nodes, workload(dir, perGoal), env(nodes), (sockets) => submitAll(sockets, goals, perGoal));
-      rows.push({ nodes, fanout_wall_ms: sig(fan), goals_wall_ms: sig(batch), goals_per_s: sig((goals * 1000) / batch) });
-      log(`${nodes} node(s): fan-out ${Math.round(fan)} ms; ${goals} goals ${Math.round(batch)} ms`);
+      const batch = goals > 0 ? await withCluster(natsBin, dir, nodes, workload(dir, perGoal), env(nodes), (sockets) => submitAll(sockets, goals, perGoal)) : null;
+      rows.push(row(nodes, fan, batch));
+      log(`${nodes} node(s): fan-out ${Math.round(fan)} ms; ${goals} goals ${batch === null ? '-' : Math.round(batch)} ms`);
     }
   } finally {
     killAll();

@@ -143,7 +143,8 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
               if (out.stop_reason !== 'complete' || !out.response.includes(`collected ${n} child answers, 0 failed`)) {
                 throw new Error(`aaos ${mode} N=${n} L=${latencyMs}: root ended ${out.stop_reason}: ${JSON.stringify(out.response).slice(0, 200)} ${JSON.stringify(out.error)}`);
               }
-              checks = verifyWorkload(`aaos (${mode})`, counters, n, latencyMs);
+              // cold children boot `cores` at a time: on a busy box fewer than N/2 overlap, yet never one at a time
+              checks = verifyWorkload(`aaos (${mode})`, counters, n, latencyMs, mode === 'cold' ? { minOverlap: 2 } : {});
               if (r < 0) continue; // warm-up
               samples.push(ms);
               tails.push(ms - Number(probe.lastChildDone - t0) / 1e6);

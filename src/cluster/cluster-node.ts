@@ -9,6 +9,7 @@ import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
 import type { RunRecord } from '../store/run-store.js';
 import { ClusterControl, type LocalControl } from './control.js';
 import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
+import { Rehoming, type RehomeLocal } from './rehome.js';
 import { type AgentLocation, CLUSTER_NAMES, isKvKeyPart, ClusterGoal, ClusterRun, NodeBeat, PersistentAgent } from './records.js';
 
 export interface ClusterOptions {
@@ -27,9 +28,7 @@ export interface ClusterOptions {
     agents(): AgentLocation[];
     /** agents this node may still spawn */
     freeAgentSlots(): number;
-    /** the persistent agents recorded here (so other nodes can find them while this node is down) */
-    persistentAgents(): Array<Omit<PersistentAgent, 'home'>>;
-  };
+  } & RehomeLocal;
   log: (line: string) => void;
   /** with the cluster key: children placed on other nodes, envelopes to agents there */
   remoteAgents?: Omit<RemoteAgentsOptions, 'publishRevoked' | 'isRevoked' | 'log'>;
@@ -67,6 +66,8 @@ export class ClusterNode {
   readonly control: ClusterControl;
   /** agents across nodes (only with the cluster key) */
   private remote: RemoteAgents | undefined;
+  /** persistent agents outlive this node */
+  private readonly rehoming: Rehoming;
 
   private constructor(
     readonly nodeId: string,
@@ -76,10 +77,11 @@ export class ClusterNode {
     private readonly runs: KV,
     private readonly done: KV,
     private readonly persistent: KV,
-    buckets: { revocations: KV; stops: KV },
+    buckets: { revocations: KV; stops: KV; agentState: KV },
     private readonly opts: ClusterOptions,
   ) {
     this.control = new ClusterControl(nodeId, nc, buckets.revocations, buckets.stops, this.controlHooks(opts), opts.log);
+    this.rehoming = new Rehoming(nodeId, persistent, buckets.agentState, opts.local, async (id) => (await this.liveNodes()).some((b) => b.node_id === id), opts.log);
   }
 
   /** A stop applied here also drops the agent's cluster record (it is not restored or re-homed anywhere). */
@@ -92,6 +94,7 @@ export class ClusterNode {
         if (stopped || this.registered.has(id)) {
           this.registered.delete(id);
           await this.persistent.delete(id).catch(() => {});
+          await this.rehoming.drop(id);
         }
         return stopped;
       },
@@ -120,8 +123,11 @@ export class ClusterNode {
       const persistent = await kvm.create(CLUSTER_NAMES.agents, { history: 1 });
       const revocations = await kvm.create(CLUSTER_NAMES.revocations, { history: 1 });
       const stops = await kvm.create(CLUSTER_NAMES.stops, { history: 1 });
-      const node = new ClusterNode(nodeId, nc, js, nodes, runs, done, persistent, { revocations, stops }, opts);
+      const agentState = await kvm.create(CLUSTER_NAMES.agentState, { history: 1 });
+      const node = new ClusterNode(nodeId, nc, js, nodes, runs, done, persistent, { revocations, stops, agentState }, opts);
       await node.control.start();
+      // before announcing its persistent agents: drop those another node took over meanwhile
+      await node.rehoming.reconcile();
       if (opts.remoteAgents) {
         const remote = new RemoteAgents(nodeId, nc, { ...opts.remoteAgents, publishRevoked: (id, reason) => node.control.revokedHere(id, reason), isRevoked: (id) => node.control.isRevoked(id), log: opts.log });
         remote.start();
@@ -167,7 +173,7 @@ export class ClusterNode {
 
   async list(limit: number): Promise<ClusterRun[]> {
     const out: ClusterRun[] = [];
-    for await (const key of await this.runs.keys()) {
+    for await (const key of await uniqueKeys(this.runs)) {
       const rec = await this.get(key);
       if (rec) out.push(rec);
     }
@@ -204,7 +210,7 @@ export class ClusterNode {
   /** The nodes alive now (by heartbeat). */
   async liveNodes(): Promise<NodeBeat[]> {
     const out: NodeBeat[] = [];
-    for await (const key of await this.nodes.keys()) {
+    for await (const key of await uniqueKeys(this.nodes)) {
       const entry = await this.nodes.get(key);
       if (entry && entry.operation === 'PUT') out.push(NodeBeat.parse(entry.json()));
     }
@@ -213,7 +219,7 @@ export class ClusterNode {
 
   private async persistentAgents(): Promise<PersistentAgent[]> {
     const out: PersistentAgent[] = [];
-    for await (const key of await this.persistent.keys()) {
+    for await (const key of await uniqueKeys(this.persistent)) {
       const entry = await this.persistent.get(key);
       if (entry && entry.operation === 'PUT') out.push(PersistentAgent.parse(entry.json()));
     }
@@ -283,6 +289,23 @@ export class ClusterNode {
     await this.nodes.put(this.nodeId, JSON.stringify(beat));
     if (this.remote) this.remote.onBeats(await this.liveNodes());
     await this.registerPersistent();
+    await this.rehoming.copyStates();
+  }
+
+  /**
+   * The id of the agent `ref` names, for running it on this node: it lives here, or it is a
+   * persistent agent whose node is down, which this node then takes over with its state.
+   * Undefined when the cluster knows no such agent.
+   */
+  async useAgent(ref: string): Promise<string | undefined> {
+    const place = await this.locate(ref);
+    if (!place) return undefined;
+    if (place.alive && place.node_id === this.nodeId) return place.agent.id;
+    if (place.alive) {
+      throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `agent ${place.agent.name} (${place.agent.id}) lives on node ${place.node_id}: use it there`, { agent_id: place.agent.id, node_id: place.node_id });
+    }
+    await this.rehoming.takeOver(place.agent);
+    return place.agent.id;
   }
 
   /** Records the persistent agents living here in the cluster, so they can be found (and stopped) while this node is down. */
@@ -411,4 +434,14 @@ async function ensure(create: () => Promise<unknown>): Promise<void> {
   } catch (err) {
     if (!/already in use|already exists/i.test(toPlainError(err).message)) throw err;
   }
+}
+
+/**
+ * A bucket's keys, each once. The key lister is a live consumer: a heartbeat written while it
+ * runs is delivered again, and `cluster status` once listed one node twice.
+ */
+async function uniqueKeys(bucket: KV): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for await (const key of await bucket.keys()) keys.add(key);
+  return keys;
 }

@@ -1,4 +1,6 @@
+import { dirname } from 'node:path';
 import type { Runtime } from '../runtime/runtime.js';
+import { CapabilityStore } from '../store/capability-store.js';
 import type { ClusterOptions } from './cluster-node.js';
 
 /**
@@ -34,7 +36,26 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
       runtime.agentStore
         .list()
         .filter((a) => sup.isLive(a.id))
-        .map((a) => ({ id: a.id, name: a.name, manifest_yaml: a.manifest_yaml, ...(a.manifest_path ? { manifest_path: a.manifest_path } : {}), created_at: a.created_at })),
+        .map((a) => ({
+          id: a.id,
+          name: a.name,
+          manifest_yaml: a.manifest_yaml,
+          ...(a.manifest_path ? { manifest_path: a.manifest_path } : {}),
+          created_at: a.created_at,
+          ...(a.id === runtime.goals.agent ? { bootstrap: true } : {}),
+        })),
+    stateOf: (agentId) => ({ history: runtime.sessions.load(agentId), tokens: new CapabilityStore(runtime.store).load(agentId) }),
+    adopt: async (agent, state) => {
+      if (state) {
+        runtime.sessions.replace(agent.id, state.history);
+        new CapabilityStore(runtime.store).save(agent.id, state.tokens);
+      }
+      // relative paths in a manifest read from a file resolve against that file's directory, as on its old node
+      await runtime.spawnAgent({ yaml: agent.manifest_yaml, ...(agent.manifest_path ? { baseDir: dirname(agent.manifest_path) } : {}) }, { id: agent.id });
+    },
+    forget: async (agentId, reason) => {
+      if (sup.isLive(agentId)) await runtime.stopAgent(agentId, reason);
+    },
   };
 }
 

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { HistoryEntry } from '../context/history-entry.js';
+import { CapabilityStateRecord } from '../store/capability-store.js';
 import { RunRecord } from '../store/run-store.js';
 
 /** Names of what the cluster keeps in JetStream (one place, so docs and code agree). */
@@ -20,6 +22,8 @@ export const CLUSTER_NAMES = {
   stops: 'aaos_stops',
   /** persistent agents: their manifest and home node, so any node can find (and re-home) them */
   agents: 'aaos_agents',
+  /** persistent agents' durable state (history, token states), so another node can take them over */
+  agentState: 'aaos_agent_state',
 } as const;
 
 /** The subject one node answers control requests on (a revocation or stop it must apply now). */
@@ -114,6 +118,8 @@ export const PersistentAgent = z.strictObject({
   manifest_yaml: z.string(),
   manifest_path: z.string().optional(),
   created_at: z.string(),
+  /** its node's goal-taking agent: never re-homed (each node has its own) */
+  bootstrap: z.boolean().optional(),
 });
 export type PersistentAgent = z.infer<typeof PersistentAgent>;
 
@@ -123,3 +129,15 @@ export const ControlReply = z.union([
   z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string(), message: z.string() }) }),
 ]);
 export type ControlReply = z.infer<typeof ControlReply>;
+
+/** What a persistent agent needs on another node: its conversation history and its tokens' durable states. */
+export const AgentState = z.strictObject({
+  v: z.literal(1),
+  agent_id: z.string(),
+  history: z.array(HistoryEntry),
+  /** history entries left out because the whole did not fit one record (oldest first) */
+  history_dropped: z.int().min(0),
+  tokens: CapabilityStateRecord.shape.tokens,
+  at: z.string(),
+});
+export type AgentState = z.infer<typeof AgentState>;

@@ -303,7 +303,10 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('agent.run', AgentRunParams, params);
-      const id = liveAgentId(daemon.runtime, p.agent_id);
+      // in a cluster: a persistent agent whose node is down is taken over by this node
+      const cluster = daemon.runtime.cluster;
+      const local = cluster ? findLiveAgent(daemon.runtime, p.agent_id) : undefined;
+      const id = local ?? (cluster ? await cluster.useAgent(p.agent_id) : undefined) ?? liveAgentId(daemon.runtime, p.agent_id);
       return runSummary(await daemon.runtime.runAgent(id, p.message, messageRun(daemon.runtime)));
     },
   },

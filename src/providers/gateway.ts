@@ -9,7 +9,7 @@ import { DEFAULT_RETRY_POLICY, retryDelayMs, withRetry, type RetryPolicy } from 
 import { providerTimeoutsFromEnv, type ProviderTimeouts } from './provider-call.js';
 import { PROVIDER_KEY_ENV, ModelRoutes, type ModelRoute } from './routing.js';
 import { InferenceScheduler, laneLimitsFromEnv, schedulerLimitsFromEnv, type SchedulerLimits } from './scheduler.js';
-import { sleep as realSleep } from './sleep.js';
+import { abortReason, sleep as realSleep } from './sleep.js';
 import { estimateInputTokens } from './token-estimate.js';
 import type { ModelRequest, ModelResponse, ScriptContext } from './model.js';
 
@@ -57,7 +57,7 @@ export class ModelGateway {
   private readonly random: () => number;
   /** registered agents (their parent and goal run fill the header of calls that do not name them) */
   private readonly agents = new Map<string, CallContext>();
-  private readonly active = new Map<string, Set<AbortController>>();
+  private readonly active = new Map<string, Set<CallCancel>>();
   private readonly inSpan: ModelGatewayOptions['inSpan'];
 
   constructor(options: ModelGatewayOptions) {
@@ -123,12 +123,9 @@ export class ModelGateway {
     if (!admission.ok) throw this.refuse(agent, admission.refusal);
     const reservation = admission.reservation;
 
-    const controller = new AbortController();
     const outer = request.signal;
-    const onOuterAbort = (): void => controller.abort(outer?.reason);
-    if (outer?.aborted) controller.abort(outer.reason);
-    else outer?.addEventListener('abort', onOuterAbort, { once: true });
-    this.track(agent.id, controller);
+    const cancel = new CallCancel(outer);
+    this.track(agent.id, cancel);
 
     // scheduler wait (summed over attempts) and the answering call's duration, for metrics and spans
     let queueMs = 0;
@@ -143,6 +140,8 @@ export class ModelGateway {
     try {
       const response = await withRetry(
         () => {
+          // cancelled (cancelAgent) after an attempt failed: no further attempt
+          if (cancel.aborted) return Promise.reject(cancel.reason);
           const queuedAt = performance.now();
           return this.scheduler
             .run(
@@ -159,7 +158,7 @@ export class ModelGateway {
                 callMs = performance.now() - startedAt;
                 return out;
               },
-              controller.signal,
+              outer,
             )
             .catch((err: unknown) => {
               this.shareRateLimit(route, err);
@@ -168,9 +167,9 @@ export class ModelGateway {
         },
         this.policy,
         {
-          sleep: this.sleep,
+          // the wait between attempts is the only part that needs its own abortable signal
+          sleep: (ms) => cancel.during((signal) => this.sleep(ms, signal)),
           random: this.random,
-          signal: controller.signal,
           onRetry: (notice) => {
             if (notice.error.code === ErrorCode.MODEL_RATE_LIMITED) this.scheduler.pause(route.provider, this.clock() + notice.delay_ms);
             this.emit(this.event(agent, 'InferenceRetried', { provider: route.provider, attempt: notice.attempt, delay_ms: notice.delay_ms, reason: notice.reason }));
@@ -193,8 +192,7 @@ export class ModelGateway {
       this.budgets.cancel(reservation);
       throw err;
     } finally {
-      outer?.removeEventListener('abort', onOuterAbort);
-      this.untrack(agent.id, controller);
+      this.untrack(agent.id, cancel);
     }
   }
 
@@ -252,7 +250,7 @@ export class ModelGateway {
     return { ...auditHeader(full), type, ...fields } as unknown as AuditInputOf<T>;
   }
 
-  private track(agentId: string, controller: AbortController): void {
+  private track(agentId: string, controller: CallCancel): void {
     let set = this.active.get(agentId);
     if (!set) {
       set = new Set();
@@ -261,10 +259,48 @@ export class ModelGateway {
     set.add(controller);
   }
 
-  private untrack(agentId: string, controller: AbortController): void {
+  private untrack(agentId: string, controller: CallCancel): void {
     const set = this.active.get(agentId);
     if (!set) return;
     set.delete(controller);
     if (set.size === 0) this.active.delete(agentId);
   }
 }
+
+/**
+ * Cancellation of one model call without an AbortController per call: an attempt in the
+ * scheduler is aborted there (cancelAgent, or the caller's signal it listens to); this only
+ * has to stop further attempts and the waits between them, which get a real signal when a
+ * retry happens at all.
+ */
+class CallCancel {
+  aborted = false;
+  reason: unknown;
+  private waiting: AbortController | undefined;
+
+  constructor(private readonly outer: AbortSignal | undefined) {}
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.waiting?.abort(reason);
+  }
+
+  /** Runs `wait` with a signal that aborts on `abort` or the caller's signal. */
+  async during<T>(wait: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.aborted) throw this.reason;
+    if (this.outer?.aborted) throw abortReason(this.outer, 'model call');
+    const controller = new AbortController();
+    this.waiting = controller;
+    const onOuter = (): void => controller.abort(this.outer?.reason);
+    this.outer?.addEventListener('abort', onOuter, { once: true });
+    try {
+      return await wait(controller.signal);
+    } finally {
+      this.outer?.removeEventListener('abort', onOuter);
+      this.waiting = undefined;
+    }
+  }
+}
+

@@ -141,4 +141,70 @@ describe('revocations and agent stops across cluster nodes', () => {
       return s.agents.some((a) => a.id === sleeper) ? undefined : true;
     });
   }, 120_000);
+
+  it('a persistent agent whose node was killed (kill -9) is taken over on its next use, with its history and revocations', async () => {
+    const keeper = await spawnOn('n2', 'keeper', 'persistent');
+    const first = await cluster.node('n2').call<{ response: string; usage: { input_tokens: number } }>('agent.run', { agent_id: keeper, message: 'remember the apple, the pear and the plum' });
+    expect(first.response).toBe('ok');
+    const echo = (await tokens('n2', keeper)).find((t) => t.capability.name === 'echo')!;
+    await seenOn('n1', keeper);
+    await cluster.node('n1').call('capability.revoke', { agent_id: keeper, token_id: echo.id });
+    // its state is copied to the cluster (history and token states) at n2's next heartbeats
+    const nc = await connect({ servers: cluster.nats.url });
+    try {
+      const states = await new Kvm(jetstream(nc)).open('aaos_agent_state');
+      await until('the state to be copied', async () => {
+        const e = await states.get(keeper);
+        const st = e?.operation === 'PUT' ? e.json<{ history: unknown[]; tokens: Array<{ revoked_at?: number }> }>() : undefined;
+        return st && st.history.length >= 2 && st.tokens.some((t) => t.revoked_at !== undefined) ? true : undefined;
+      });
+    } finally {
+      await nc.close();
+    }
+    const n2dir = await cluster.kill('n2');
+    expect(await seenOn('n1', keeper, false)).toBe('n2');
+
+    // a fresh agent answers the same message with no history: the baseline (its echo revoked too, so it is shown the same tools)
+    const fresh = await spawnOn('n1', 'fresh', 'persistent');
+    const freshEcho = (await tokens('n1', fresh)).find((t) => t.capability.name === 'echo')!;
+    await cluster.node('n1').call('capability.revoke', { agent_id: fresh, token_id: freshEcho.id });
+    const baseline = await cluster.node('n1').call<{ usage: { input_tokens: number } }>('agent.run', { agent_id: fresh, message: 'hello again' });
+    const again = await cluster.node('n1').call<{ response: string; usage: { input_tokens: number } }>('agent.run', { agent_id: keeper, message: 'hello again' });
+    expect(again.response).toBe('ok');
+    // the earlier conversation came along: the model was sent more than the new message
+    // (at least the first message, 41 characters ≈ 10 tokens, beyond the baseline's)
+    expect(again.usage.input_tokens - baseline.usage.input_tokens).toBeGreaterThanOrEqual(10);
+    // the revocation came along too
+    const moved = await tokens('n1', keeper);
+    expect(moved.find((t) => t.capability.name === 'echo')?.revoked_at).toBeDefined();
+    await expect(cluster.node('n1').call('tool.invoke', { agent_id: keeper, tool: 'echo', input: { message: 'x' } })).rejects.toThrow(/AAOS_ERR_CAPABILITY_REVOKED/);
+    expect(await seenOn('n3', keeper)).toBe('n1');
+
+    // the old node comes back on its store: it restores the agent, sees it lives on n1 now and drops its copy
+    await cluster.startNode('n2', n2dir);
+    const list = await cluster.node('n2').call<{ agents: Array<{ id: string }> }>('agent.list');
+    expect(list.agents.some((a) => a.id === keeper)).toBe(false);
+    await until('n2 to announce itself again', async () => ((await cluster.node('n1').call<Status>('cluster.status')).nodes.some((n) => n.node_id === 'n2') ? true : undefined));
+    const everywhere = (await cluster.node('n1').call<Status>('cluster.status')).agents.filter((a) => a.id === keeper);
+    expect(everywhere.map((a) => a.node_id)).toEqual(['n1']);
+  }, 120_000);
+
+  it('two nodes racing to take over the same agent: one wins, the other is told so, and the agent lives once', async () => {
+    const racer = await spawnOn('n2', 'racer', 'persistent');
+    await seenOn('n1', racer);
+    await cluster.kill('n2');
+    expect(await seenOn('n1', racer, false)).toBe('n2');
+    expect(await seenOn('n3', racer, false)).toBe('n2');
+    const outcomes = await Promise.allSettled([
+      cluster.node('n1').call('agent.run', { agent_id: racer, message: 'mine' }),
+      cluster.node('n3').call('agent.run', { agent_id: racer, message: 'no, mine' }),
+    ]);
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(String(lost[0]!.reason)).toMatch(/taken over by another node/);
+    const lists = await Promise.all(['n1', 'n3'].map((n) => cluster.node(n).call<{ agents: Array<{ id: string }> }>('agent.list')));
+    expect(lists.filter((l) => l.agents.some((a) => a.id === racer))).toHaveLength(1);
+  }, 120_000);
 });

@@ -179,3 +179,57 @@ describe('provider timeout settings', () => {
     expect(() => providerTimeoutsFromEnv({ AAOS_MODEL_IDLE_TIMEOUT_MS: 'soon' })).toThrow(/AAOS_MODEL_IDLE_TIMEOUT_MS="soon" is invalid/);
   });
 });
+
+describe.each(formats)('$name: cancelled between attempts', (format) => {
+  // a wait between attempts that only an abort ends, and says when it began
+  function waitingGateway(s: ScriptedHttpServer, events: AuditInput[], onWait: () => void): ModelGateway {
+    return new ModelGateway({
+      env: format.env(s),
+      emit: (e) => events.push(e),
+      retry: { maxAttempts: 5 },
+      sleep: (_ms, signal) =>
+        new Promise<void>((_resolve, reject) => {
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+          onWait();
+        }),
+    });
+  }
+
+  it('cancelAgent during the wait after a bad response ends the call with CANCELLED, and no further request is made', async () => {
+    server = await format.start();
+    server.fallback = { status: 200, raw: '<html>gateway</html>', headers: { 'content-type': 'text/html' } };
+    const events: AuditInput[] = [];
+    let gw: ModelGateway | undefined;
+    gw = waitingGateway(server, events, () => gw?.cancelAgent(agent.id));
+    const err = await failure(gw, format.model);
+    expect(err.code).toBe(ErrorCode.CANCELLED);
+    expect(server.requests).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'InferenceRetried')).toHaveLength(1);
+    expect(gw.budgets.snapshot(agent.id)).toMatchObject({ reserved: 0 });
+  });
+
+  it("the caller's signal aborting during the wait ends the call with its reason, and no further request is made", async () => {
+    server = await format.start();
+    server.fallback = { status: 200, raw: '<html>gateway</html>', headers: { 'content-type': 'text/html' } };
+    const controller = new AbortController();
+    const reason = new Error('operator cancelled the run');
+    const gw = waitingGateway(server, [], () => controller.abort(reason));
+    const outcome = await gw.complete(agent, format.model, { ...request, signal: controller.signal }, ctx).then(
+      () => 'answered',
+      (e: unknown) => e,
+    );
+    // the wait ends with the caller's reason (the real sleep turns it into CANCELLED)
+    expect(outcome).toBe(reason);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('a caller signal aborted before the call makes no request and holds no budget', async () => {
+    server = await format.start();
+    const gw = waitingGateway(server, [], () => {});
+    const controller = new AbortController();
+    controller.abort();
+    await expect(gw.complete(agent, format.model, { ...request, signal: controller.signal }, ctx)).rejects.toMatchObject({ code: ErrorCode.CANCELLED });
+    expect(server.requests).toHaveLength(0);
+    expect(gw.budgets.snapshot(agent.id)).toMatchObject({ reserved: 0 });
+  });
+});

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import type { KV } from '@nats-io/kv';
+import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import { AgentState, PersistentAgent } from './records.js';
+
+/** A persistent agent's state as this node holds it. */
+export type LocalAgentState = Pick<AgentState, 'history' | 'tokens'>;
+
+/** What re-homing needs of the node. */
+export interface RehomeLocal {
+  /** the persistent agents living here (bootstrap flagged) */
+  persistentAgents(): Array<Omit<PersistentAgent, 'home'>>;
+  stateOf(agentId: string): LocalAgentState;
+  /** writes the state into this node's store, then starts the agent here under its id */
+  adopt(agent: PersistentAgent, state: LocalAgentState | undefined): Promise<void>;
+  /** drops a persistent agent restored here that another node took over meanwhile */
+  forget(agentId: string, reason: string): Promise<void>;
+}
+
+/** A record must stay under NATS's default 1 MiB message limit. */
+const MAX_STATE_BYTES = 900_000;
+
+/**
+ * Persistent agents outlive their node: each node copies the durable state of the
+ * persistent agents living on it (history, token states) to `aaos_agent_state` whenever it
+ * changed (checked every heartbeat), and a node asked to use one whose node is down takes it
+ * over: it claims the agent's record (compare-and-set on its revision, so one node wins),
+ * writes the copied state into its own store and starts the agent there under its id.
+ */
+export class Rehoming {
+  /** per agent: the fingerprint of the state last copied */
+  private readonly copied = new Map<string, string>();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly registry: KV,
+    private readonly states: KV,
+    private readonly local: RehomeLocal,
+    /** is this node heartbeating now? */
+    private readonly isAlive: (nodeId: string) => Promise<boolean>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Copies the state of each persistent agent living here that changed since the last copy. */
+  async copyStates(): Promise<void> {
+    for (const p of this.local.persistentAgents()) {
+      if (p.bootstrap) continue;
+      const state = this.local.stateOf(p.id);
+      const print = createHash('sha256').update(JSON.stringify(state)).digest('hex');
+      if (this.copied.get(p.id) === print) continue;
+      let history = state.history;
+      let dropped = 0;
+      let record = '';
+      for (;;) {
+        const rec: AgentState = { v: 1, agent_id: p.id, history, history_dropped: dropped, tokens: state.tokens, at: new Date().toISOString() };
+        record = JSON.stringify(rec);
+        if (record.length <= MAX_STATE_BYTES || history.length === 0) break;
+        // the oldest half goes first; what is kept is the recent conversation
+        const cut = Math.max(1, Math.floor(history.length / 2));
+        history = history.slice(cut);
+        dropped += cut;
+      }
+      if (dropped > 0) this.log(`agentd: cluster: the history of persistent agent ${p.name} (${p.id}) is copied without its ${dropped} oldest entries (over ${MAX_STATE_BYTES} bytes)`);
+      await this.states.put(p.id, record);
+      this.copied.set(p.id, print);
+    }
+  }
+
+  /**
+   * On joining: a persistent agent this node restored from its own store but that another
+   * node took over while this one was down is dropped here (it lives there now).
+   */
+  async reconcile(): Promise<void> {
+    for (const p of this.local.persistentAgents()) {
+      const entry = await this.registry.get(p.id);
+      if (entry?.operation !== 'PUT') continue;
+      const rec = PersistentAgent.parse(entry.json());
+      if (rec.home !== this.nodeId) await this.local.forget(p.id, `re-homed on node ${rec.home} while this node was down`);
+    }
+  }
+
+  /** Takes over `agent`, whose node is down, onto this node with its copied state. */
+  async takeOver(agent: PersistentAgent): Promise<void> {
+    if (agent.bootstrap) {
+      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `agent ${agent.name} (${agent.id}) is the bootstrap agent of node ${agent.home}, which is down; it is not moved to another node`, {
+        agent_id: agent.id,
+        node_id: agent.home,
+      });
+    }
+    const entry = await this.registry.get(agent.id);
+    if (entry?.operation !== 'PUT') throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `persistent agent ${agent.id} is no longer recorded in the cluster`, { agent_id: agent.id });
+    const current = PersistentAgent.parse(entry.json());
+    // another node took it over since this one looked (or its node is back)
+    if (current.home !== agent.home || (await this.isAlive(current.home))) {
+      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `persistent agent ${agent.name} (${agent.id}) was taken over by another node (${current.home}) meanwhile; use it there`, {
+        agent_id: agent.id,
+        node_id: current.home,
+      });
+    }
+    const claimed: PersistentAgent = { ...current, home: this.nodeId };
+    try {
+      await this.registry.update(agent.id, JSON.stringify(claimed), entry.revision);
+    } catch (err) {
+      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `persistent agent ${agent.name} (${agent.id}) is being taken over by another node; try again in a moment (${toPlainError(err).message})`, {
+        agent_id: agent.id,
+      });
+    }
+    const stored = await this.states.get(agent.id);
+    const state = stored?.operation === 'PUT' ? AgentState.parse(stored.json()) : undefined;
+    try {
+      await this.local.adopt(claimed, state ? { history: state.history, tokens: state.tokens } : undefined);
+    } catch (err) {
+      // give it back: another node (or this one, later) may try again
+      await this.registry.put(agent.id, JSON.stringify(current)).catch(() => {});
+      throw err;
+    }
+    this.log(`agentd: cluster: took over persistent agent ${agent.name} (${agent.id}) from node ${current.home}, which is down${state ? ` (history: ${state.history.length} entries)` : ' (no state was copied)'}`);
+  }
+
+  /** Forgets the copy of a stopped agent's state. */
+  async drop(agentId: string): Promise<void> {
+    this.copied.delete(agentId);
+    await this.states.delete(agentId).catch(() => {});
+  }
+}
