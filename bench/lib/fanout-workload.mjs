@@ -12,8 +12,8 @@
 import { sleep } from './stats.mjs';
 
 export const CHILD_TOOL_CALLS = 3;
-export const CHILD_MODEL_CALLS = CHILD_TOOL_CALLS + 1;
-export const ROOT_MODEL_CALLS = 2;
+const CHILD_MODEL_CALLS = CHILD_TOOL_CALLS + 1;
+const ROOT_MODEL_CALLS = 2;
 export const ECHO_TOOL = 'echo';
 
 export const idealMs = (latencyMs) => (ROOT_MODEL_CALLS + CHILD_MODEL_CALLS) * latencyMs;
@@ -80,7 +80,7 @@ export function rootTurn(n, childResultsSoFar) {
 }
 
 /** The fake model's latency: L ms, or one event-loop turn for L = 0. */
-export const modelDelay = (latencyMs) => sleep(latencyMs);
+const modelDelay = (latencyMs) => sleep(latencyMs);
 
 /**
  * Counters every implementation increments, so the suite can prove the work was done

@@ -45,7 +45,7 @@ const clean = (sym) =>
     .replace(/^dist\/src\//, '');
 
 /** Aggregates `perf script` text: self share by nearest JS frame, inclusive share per JS function. */
-export function summarisePerfScript(text, top = 40) {
+function summarisePerfScript(text, top = 40) {
   const self = new Map();
   const incl = new Map();
   let total = 0;

@@ -8,15 +8,6 @@ export const nowNs = () => process.hrtime.bigint();
 /** Milliseconds elapsed since `startNs` (a value from nowNs()). */
 export const msSince = (startNs) => Number(process.hrtime.bigint() - startNs) / 1e6;
 
-/** Microseconds elapsed since `startNs`. */
-export const usSince = (startNs) => Number(process.hrtime.bigint() - startNs) / 1e3;
-
-/** Converts a bigint nanosecond duration to milliseconds. */
-export const nsToMs = (ns) => Number(ns) / 1e6;
-
-/** Converts a bigint nanosecond duration to microseconds. */
-export const nsToUs = (ns) => Number(ns) / 1e3;
-
 function sortedCopy(values) {
   const out = Float64Array.from(values);
   out.sort();
@@ -24,7 +15,7 @@ function sortedCopy(values) {
 }
 
 /** p in [0, 100]. Returns NaN for an empty sample. */
-export function percentile(values, p) {
+function percentile(values, p) {
   if (values.length === 0) return NaN;
   const s = sortedCopy(values);
   return percentileSorted(s, p);
@@ -38,14 +29,7 @@ function percentileSorted(s, p) {
   return s[lo] + (s[hi] - s[lo]) * (rank - lo);
 }
 
-export const median = (values) => percentile(values, 50);
-
-export function mean(values) {
-  if (values.length === 0) return NaN;
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
-}
+const median = (values) => percentile(values, 50);
 
 /** Several percentiles in one sort: percentiles(samples, [50, 99]) → {p50, p99}. */
 export function percentiles(values, ps) {
@@ -81,18 +65,11 @@ export async function repeat(n, fn) {
   return results;
 }
 
-/** Times one async call: {ms, value}. */
-export async function timeIt(fn) {
-  const t0 = nowNs();
-  const value = await fn();
-  return { ms: msSince(t0), value };
-}
-
 /**
  * Collapses a list of per-repetition result objects (same numeric keys) into
  * {key: spread}. Non-numeric keys are ignored.
  */
-export function spreadByKey(reps) {
+function spreadByKey(reps) {
   const keys = new Set();
   for (const r of reps) for (const [k, v] of Object.entries(r)) if (typeof v === 'number') keys.add(k);
   const out = {};

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { nowNs, msSince } from './stats.mjs';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const ROOT_DIR = path.resolve(BENCH_DIR, '..');
+const ROOT_DIR = path.resolve(BENCH_DIR, '..');
 // AAOS_BENCH_DIST points the suites at another build of the runtime (a directory named `dist`
 // holding src/ and workers/, e.g. a snapshot made with `npx tsc -p tsconfig.json --outDir
 // bench/.snap/dist` while dist/ is being rebuilt by someone else). Default: the project's dist/.
@@ -33,7 +33,7 @@ export class SkipSuite extends Error {
   }
 }
 
-export function parseArgs(argv = process.argv.slice(2)) {
+function parseArgs(argv = process.argv.slice(2)) {
   const args = { quick: false, flags: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -49,7 +49,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
 }
 
 /** Progress line on stderr, prefixed with the suite name. */
-export function log(suite, ...parts) {
+function log(suite, ...parts) {
   process.stderr.write(`[${suite}] ${parts.join(' ')}\n`);
 }
 

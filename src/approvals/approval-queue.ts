@@ -38,7 +38,7 @@ export const ApprovalResponse = z.object({
 });
 export type ApprovalResponse = z.infer<typeof ApprovalResponse>;
 
-export type ApprovalOutcome = 'approved' | 'denied' | 'timed_out' | 'cancelled';
+type ApprovalOutcome = 'approved' | 'denied' | 'timed_out' | 'cancelled';
 
 /** What live watchers (`agentd approvals --watch`) receive. */
 export type ApprovalEvent =

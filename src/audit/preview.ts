@@ -1,5 +1,5 @@
 /** How much of a value an audit event shows (args, results, messages, approval inputs, goals). */
-export const PREVIEW_CHARS = 200;
+const PREVIEW_CHARS = 200;
 
 /** A short, single value for an audit event: text as it is, anything else as JSON, cut at `max` characters. */
 export function preview(value: unknown, max = PREVIEW_CHARS): string {

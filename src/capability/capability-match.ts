@@ -10,14 +10,14 @@ import { globContains, globCovers } from './path-match.js';
 const ANY = '*';
 
 /** Tools of connected MCP servers are named `mcp.<server>.<tool>` (src/mcp). */
-export const MCP_TOOL_PREFIX = 'mcp.';
+const MCP_TOOL_PREFIX = 'mcp.';
 
 /**
  * Does a `tool:` grant name this tool? `*` means every built-in tool but no MCP tool: an
  * external server's tools are granted by name (`mcp.<server>.<tool>`) or per server
  * (`mcp.<server>.*`), never by accident.
  */
-export function toolGrantMatches(grant: string, tool: string): boolean {
+function toolGrantMatches(grant: string, tool: string): boolean {
   if (grant === tool) return true;
   if (grant === ANY) return !tool.startsWith(MCP_TOOL_PREFIX);
   return grant.endsWith('.*') && grant.startsWith(MCP_TOOL_PREFIX) && tool.startsWith(grant.slice(0, -1)) && !tool.slice(grant.length - 1).includes('.');

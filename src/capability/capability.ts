@@ -14,7 +14,6 @@ export const Capability = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('message_send'), targets: z.array(z.string()) }),
 ]);
 export type Capability = z.infer<typeof Capability>;
-export type CapabilityKind = Capability['kind'];
 
 /** Limits attached to a token. Narrowing keeps the tightest of parent and child. */
 export const Constraints = z.object({

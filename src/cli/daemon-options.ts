@@ -29,7 +29,7 @@ export function socketFromFlags(flags: DaemonFlags, env: EnvRecord = process.env
   return defaultSocketPath(defaultDataDir(env), env);
 }
 
-export function howToStart(socket: string): string {
+function howToStart(socket: string): string {
   return [
     `agentd: no daemon is running on ${socket}.`,
     'Start one with:',

@@ -54,7 +54,7 @@ function summary(frame: StreamFrame): string {
 }
 
 /** One line per approval event (for `agentd approvals --watch`). */
-export function approvalLine(raw: unknown): string {
+function approvalLine(raw: unknown): string {
   const e = raw as { type?: string; approval?: Record<string, unknown>; id?: string; tool?: string; outcome?: string; reason?: string };
   if (e.type === 'requested' && e.approval) {
     const a = e.approval;

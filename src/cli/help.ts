@@ -75,7 +75,7 @@ export function commandPath(cmd: Command): string {
 /** Markdown backticks make no sense on a terminal. */
 const plain = (text: string): string => text.replace(/`/g, '');
 
-export function helpText(help: CommandHelp): string {
+function helpText(help: CommandHelp): string {
   const lines = ['', 'Examples:', ...help.examples.map((e) => `  $ ${e}`)];
   if (help.env.length > 0) {
     const width = Math.max(...help.env.map((n) => n.length));

@@ -4,7 +4,7 @@ import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import { AgentState, PersistentAgent } from './records.js';
 
 /** A persistent agent's state as this node holds it. */
-export type LocalAgentState = Pick<AgentState, 'history' | 'tokens'>;
+type LocalAgentState = Pick<AgentState, 'history' | 'tokens'>;
 
 /** What re-homing needs of the node. */
 export interface RehomeLocal {

@@ -2,7 +2,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AaosError, ErrorCode } from '../errors/index.js';
 
 /** How old (or how far in the future, for clock skew) a signed message may be. */
-export const SIGNED_MAX_AGE_MS = 300_000;
+const SIGNED_MAX_AGE_MS = 300_000;
 
 /** What every signed message between nodes carries besides its payload. */
 export interface SignedHeader {

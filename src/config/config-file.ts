@@ -5,10 +5,10 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 import { Config, readSetting, type ConfigFileValues, type EnvRecord } from './config.js';
 import { homedir } from 'node:os';
 
-export const CONFIG_FILE_NAME = 'agentd.yaml';
+const CONFIG_FILE_NAME = 'agentd.yaml';
 
 /** A YAML mapping of settings; a missing file is undefined unless `required` (given with --config). */
-export function readConfigFile(path: string, required: boolean): ConfigFileValues | undefined {
+function readConfigFile(path: string, required: boolean): ConfigFileValues | undefined {
   const file = resolve(path);
   if (!existsSync(file)) {
     if (!required) return undefined;

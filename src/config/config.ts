@@ -14,7 +14,7 @@ export interface ConfigFileValues {
   values: Record<string, unknown>;
 }
 
-export interface ConfigProblem {
+interface ConfigProblem {
   variable: string;
   value: string;
   message: string;
@@ -23,7 +23,7 @@ export interface ConfigProblem {
 }
 
 /** `AAOS_MAX_AGENTS` → `max_agents`; `ANTHROPIC_API_KEY` → `anthropic_api_key`. */
-export function shortName(name: SettingName): string {
+function shortName(name: SettingName): string {
   return name.replace(/^AAOS_/, '').toLowerCase();
 }
 

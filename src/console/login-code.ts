@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const PURPOSE = 'aaos-console-login';
-export const LOGIN_CODE_TTL_MS = 10 * 60_000;
+const LOGIN_CODE_TTL_MS = 10 * 60_000;
 
 function mac(token: string, body: string): string {
   return createHmac('sha256', token).update(`${PURPOSE}:${body}`).digest('base64url');

@@ -13,9 +13,9 @@ export const SUMMARIZE_SYSTEM_PROMPT =
 
 export const SUMMARY_HEADER = '[Previous conversation summary]';
 
-export const DEFAULT_SUMMARIZE_THRESHOLD = 0.7;
+const DEFAULT_SUMMARIZE_THRESHOLD = 0.7;
 /** share of the budget, counted from the oldest entry, that one summarisation replaces */
-export const DEFAULT_SUMMARIZE_FRACTION = 0.4;
+const DEFAULT_SUMMARIZE_FRACTION = 0.4;
 
 /** Messages taken out of the live history; the caller persists them via SessionStore.archive. */
 export interface ArchiveRequest {

@@ -13,8 +13,3 @@ export function tokenBudget(contextWindow: string | number | undefined, modelMax
   if (contextWindow === undefined) return { maxTokens: modelMaxTokens };
   return { maxTokens: parseContextWindow(contextWindow, modelMaxTokens) };
 }
-
-/** Strictly over `threshold` × the budget. */
-export function overThreshold(budget: TokenBudget, estimate: number, threshold: number): boolean {
-  return estimate > budget.maxTokens * threshold;
-}

@@ -3,7 +3,7 @@ import { frameTooLarge, type RpcId } from './jsonrpc.js';
 import { LineSplitter, MAX_FRAME_BYTES } from './line-splitter.js';
 
 /** A client that stops reading is dropped once this much output is queued for it. */
-export const MAX_QUEUED_OUTPUT_BYTES = 8 * 1024 * 1024;
+const MAX_QUEUED_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 export interface ConnectionOptions {
   /** end the connection after this long without input while nothing is in flight; 0 = never */

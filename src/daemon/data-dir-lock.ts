@@ -3,7 +3,7 @@ import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync,
 import { join } from 'node:path';
 import { AaosError, ErrorCode } from '../errors/index.js';
 
-export const LOCK_FILE = 'agentd.lock';
+const LOCK_FILE = 'agentd.lock';
 /** what `flock --conflict-exit-code` returns when another process holds the lock */
 const CONFLICT = 75;
 

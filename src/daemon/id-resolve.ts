@@ -1,7 +1,7 @@
 import { AaosError, ErrorCode } from '../errors/index.js';
 
 /** Shorter prefixes are not looked up: too easy to hit several ids by accident. */
-export const MIN_ID_PREFIX = 4;
+const MIN_ID_PREFIX = 4;
 
 export interface IdCandidate {
   id: string;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import { RpcCode, rpcCodeFor } from '../errors/rpc-code.js';
 
-export { RpcCode, rpcCodeFor };
+export { RpcCode,  };
 
 /**
  * JSON-RPC 2.0 wire types and the mapping from local errors (AAOS_ERR_*) to wire

@@ -55,19 +55,13 @@ const oneManifest = (p: { manifest?: string | undefined; manifest_path?: string 
   (p.manifest === undefined) !== (p.manifest_path === undefined);
 const ONE_MANIFEST = { message: 'give exactly one of manifest (YAML text) or manifest_path', path: ['manifest'] };
 
-export const NoParams = z.union([z.object({}), z.array(z.unknown()).length(0), z.null()]);
-export type NoParams = z.infer<typeof NoParams>;
-export const AgentSpawnParams = z.object(ManifestSource).refine(oneManifest, ONE_MANIFEST);
-export type AgentSpawnParams = z.infer<typeof AgentSpawnParams>;
-export const AgentIdParams = z.object({ agent_id: AgentId });
-export const AgentStopParams = z.object({ agent_id: AgentId, force: z.boolean().optional() });
-export const AgentPauseParams = AgentStopParams;
-export type AgentPauseParams = z.infer<typeof AgentPauseParams>;
-export type AgentIdParams = z.infer<typeof AgentIdParams>;
-export const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().min(1, 'must not be empty') });
-export type AgentRunParams = z.infer<typeof AgentRunParams>;
-export const SpawnAndRunParams = z.object({ ...ManifestSource, message: z.string().min(1, 'must not be empty') }).refine(oneManifest, ONE_MANIFEST);
-export type SpawnAndRunParams = z.infer<typeof SpawnAndRunParams>;
+const NoParams = z.union([z.object({}), z.array(z.unknown()).length(0), z.null()]);
+const AgentSpawnParams = z.object(ManifestSource).refine(oneManifest, ONE_MANIFEST);
+const AgentIdParams = z.object({ agent_id: AgentId });
+const AgentStopParams = z.object({ agent_id: AgentId, force: z.boolean().optional() });
+const AgentPauseParams = AgentStopParams;
+const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().min(1, 'must not be empty') });
+const SpawnAndRunParams = z.object({ ...ManifestSource, message: z.string().min(1, 'must not be empty') }).refine(oneManifest, ONE_MANIFEST);
 export const SubmitParams = z.object({
   goal: z.string().trim().min(1, 'must not be empty'),
   /** direct | plan | auto (aaOS's `persistent` means direct); absent: AAOS_ORCHESTRATION */
@@ -77,7 +71,7 @@ export const SubmitParams = z.object({
     .optional(),
 });
 export type SubmitParams = z.infer<typeof SubmitParams>;
-export const LogsParams = z
+const LogsParams = z
   .object({
     agent_id: AgentId.optional(),
     run_id: z.string().min(1).optional(),
@@ -88,20 +82,16 @@ export const LogsParams = z
     since: z.iso.datetime({ offset: true }).optional(),
   })
   .refine((p) => (p.agent_id === undefined) !== (p.run_id === undefined), { message: 'give exactly one of agent_id or run_id', path: ['run_id'] });
-export type LogsParams = z.infer<typeof LogsParams>;
-export const RunListParams = z.union([
+type LogsParams = z.infer<typeof LogsParams>;
+const RunListParams = z.union([
   z.object({ state: RunState.optional(), limit: z.number().int().positive().max(10_000).optional() }),
   z.null(),
 ]);
-export type RunListParams = z.infer<typeof RunListParams>;
-export const RunIdParams = z.object({ run_id: z.string().min(1, 'must not be empty') });
-export type RunIdParams = z.infer<typeof RunIdParams>;
-export const ToolInvokeParams = z.object({ agent_id: AgentId, tool: z.string().min(1), input: z.record(z.string(), z.unknown()).default({}) });
-export type ToolInvokeParams = z.infer<typeof ToolInvokeParams>;
-export const RevokeParams = z
+const RunIdParams = z.object({ run_id: z.string().min(1, 'must not be empty') });
+const ToolInvokeParams = z.object({ agent_id: AgentId, tool: z.string().min(1), input: z.record(z.string(), z.unknown()).default({}) });
+const RevokeParams = z
   .object({ agent_id: AgentId, token_id: z.string().min(1).optional(), all: z.literal(true).optional() })
   .refine((p) => (p.token_id === undefined) !== (p.all === undefined), { message: 'give exactly one of token_id or all: true', path: ['token_id'] });
-export type RevokeParams = z.infer<typeof RevokeParams>;
 
 // ── helpers ──────────────────────────────────────────────────────────────────
 
@@ -214,7 +204,7 @@ function endWith(stream: FrameStream, done: Promise<RunRecord>): void {
 
 // ── the method table ─────────────────────────────────────────────────────────
 
-export const METHODS: Readonly<Record<string, MethodSpec>> = {
+const METHODS: Readonly<Record<string, MethodSpec>> = {
   'agent.spawn': {
     readOnly: false,
     async handle(params, { daemon }) {

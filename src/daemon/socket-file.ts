@@ -8,7 +8,7 @@ import { refuseSharedDir } from '../store/private-files.js';
 const MAX_SOCKET_PATH = 104;
 
 /** Resolves true when something accepts a connection on the socket. */
-export function probeSocket(path: string, timeoutMs = 1000): Promise<boolean> {
+function probeSocket(path: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ path });
     const done = (alive: boolean): void => {

@@ -1,5 +1,5 @@
 /** The signals that stop the daemon. SIGHUP (terminal closed, or an operator's HUP) drains like SIGTERM: there is no configuration to reload. */
-export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /**

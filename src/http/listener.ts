@@ -48,7 +48,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** The `aaos_token` cookie of a request, if any. */
-export function cookieToken(req: IncomingMessage): string | undefined {
+function cookieToken(req: IncomingMessage): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
@@ -76,7 +76,7 @@ const STATUS: Partial<Record<string, number>> = {
 };
 
 /** Errors go out as `{error: {code, message}}`; the status follows the code (400 for request errors). */
-export function sendError(res: ServerResponse, err: unknown): void {
+function sendError(res: ServerResponse, err: unknown): void {
   const plain = toPlainError(err);
   if (res.headersSent) {
     res.destroy();

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, constants, fstatSync, openSync, readFileSync, wri
 import { join } from 'node:path';
 import { AaosError, ErrorCode } from '../errors/index.js';
 
-export const HTTP_TOKEN_FILE = 'http-token';
+const HTTP_TOKEN_FILE = 'http-token';
 
 /**
  * The HTTP listener's bearer token, kept in `<dataDir>/http-token` (mode 0600). Made once;

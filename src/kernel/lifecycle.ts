@@ -23,7 +23,7 @@ const ALLOWED: Record<AgentState, readonly AgentState[]> = {
   failed: [],
 };
 
-export function canTransition(from: AgentState, to: AgentState): boolean {
+function canTransition(from: AgentState, to: AgentState): boolean {
   return ALLOWED[from].includes(to);
 }
 

@@ -7,7 +7,7 @@ import type { ManifestCapability } from './schema.js';
 import { closestMatch, didYouMean } from './suggest.js';
 
 /** Every kind a manifest may name; `web_search` is an alias of `network: *`. */
-export const CAPABILITY_KINDS = [
+const CAPABILITY_KINDS = [
   'file_read',
   'file_write',
   'network',
@@ -16,10 +16,10 @@ export const CAPABILITY_KINDS = [
   'spawn_child',
   'message_send',
 ] as const;
-export type ManifestCapabilityKind = (typeof CAPABILITY_KINDS)[number];
+type ManifestCapabilityKind = (typeof CAPABILITY_KINDS)[number];
 
 /** Placeholders a path capability may start with; expanded at spawn (expand.ts). */
-export const PATH_PLACEHOLDERS = ['data_dir', 'workspace'] as const;
+const PATH_PLACEHOLDERS = ['data_dir', 'workspace'] as const;
 export type PathPlaceholder = (typeof PATH_PLACEHOLDERS)[number];
 
 /** Keys of the map form besides the capability itself. */

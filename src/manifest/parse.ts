@@ -55,7 +55,7 @@ function modelFields(manifest: { model: string; memory: { summarization_model?: 
   return out;
 }
 
-export const INLINE_MANIFEST = '<inline>';
+const INLINE_MANIFEST = '<inline>';
 /** Manifests and prompt files are small; a cap keeps a bad path from loading a huge file. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 export const MAX_PROMPT_BYTES = 1024 * 1024;
@@ -105,7 +105,7 @@ export class IssueCollector {
   }
 }
 
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';

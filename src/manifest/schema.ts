@@ -19,26 +19,23 @@ export const TOOL_NAME_RULE = "must be a tool name: letters, digits, '_', '.', '
 export const AgentName = z.string().regex(AGENT_NAME_PATTERN, { error: AGENT_NAME_RULE });
 export type AgentName = z.infer<typeof AgentName>;
 
-export const Lifecycle = z.enum(['on-demand', 'persistent']);
-export type Lifecycle = z.infer<typeof Lifecycle>;
+const Lifecycle = z.enum(['on-demand', 'persistent']);
 
-export const BudgetConfig = z.strictObject({
+const BudgetConfig = z.strictObject({
   max_tokens: z.int().positive(),
   /** 0 = the budget never resets */
   reset_period_seconds: z.int().min(0).default(3600),
 });
-export type BudgetConfig = z.infer<typeof BudgetConfig>;
 
-export const Limits = z.strictObject({
+const Limits = z.strictObject({
   /** worker heap cap (resourceLimits.maxOldGenerationSizeMb) */
   max_heap_mb: z.int().min(16).max(4096).default(64),
   /** model turns per run before the agent loop stops */
   max_iterations: z.int().min(1).max(1000).default(50),
 });
-export type Limits = z.infer<typeof Limits>;
 
 /** `context_window` as written: "128k", "50000" or 50000; checked with parseContextWindow by the parser. */
-export const ContextWindowInput = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+const ContextWindowInput = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
   try {
     parseContextWindow(value);
   } catch {
@@ -48,9 +45,8 @@ export const ContextWindowInput = z.union([z.string(), z.number()]).superRefine(
     });
   }
 });
-export type ContextWindowInput = z.infer<typeof ContextWindowInput>;
 
-export const MemoryInput = z.strictObject({
+const MemoryInput = z.strictObject({
   context_window: ContextWindowInput.default('128k'),
   max_history_messages: z.int().min(2).default(100),
   summarization_model: z.string().trim().min(1).optional(),
@@ -60,7 +56,6 @@ export const MemoryInput = z.strictObject({
   episodic_max_records: z.int().positive().default(10_000),
   episodic_max_content_bytes: z.int().positive().default(4096),
 });
-export type MemoryInput = z.infer<typeof MemoryInput>;
 
 export const SystemPromptInput = z.union([
   z.string(),
@@ -106,7 +101,7 @@ export const ManifestCapability = z.object({
 });
 export type ManifestCapability = z.infer<typeof ManifestCapability>;
 
-export const MemoryConfig = z.object({
+const MemoryConfig = z.object({
   /** as written, e.g. "128k" */
   context_window: z.string(),
   /** parsed token count ("128k" = 131072) */
@@ -119,15 +114,13 @@ export const MemoryConfig = z.object({
   episodic_max_records: z.int().positive(),
   episodic_max_content_bytes: z.int().positive(),
 });
-export type MemoryConfig = z.infer<typeof MemoryConfig>;
 
-export const ManifestSource = z.object({
+const ManifestSource = z.object({
   /** the file as named by the caller, or `<inline>` */
   file: z.string(),
   /** absolute directory that relative paths in the manifest resolve against */
   base_dir: z.string(),
 });
-export type ManifestSource = z.infer<typeof ManifestSource>;
 
 /** The parsed, defaults-filled, normalised manifest. Plain data: safe to post to a worker. */
 export const AgentManifest = z.object({

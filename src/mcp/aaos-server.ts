@@ -12,7 +12,7 @@ export interface DaemonApi {
   stream<R = unknown>(method: string, params: Record<string, unknown>, onFrame: (frame: StreamFrame) => void): Promise<{ result: R; ended: Promise<StreamFrame | undefined> }>;
 }
 
-export const RUN_URI_PREFIX = 'aaos://runs/';
+const RUN_URI_PREFIX = 'aaos://runs/';
 
 const RUN_ID = z.string().min(1).describe('a run id (from submit_goal or list_runs)');
 

@@ -14,7 +14,7 @@ export function mcpToolName(server: string, tool: string): string {
 }
 
 /** One content block of an MCP tool result as the agent sees it. */
-export type McpContent =
+type McpContent =
   | { type: 'text'; text: string }
   | { type: 'image' | 'audio'; mime_type: string; data?: string; bytes: number }
   | { type: 'resource'; uri: string; mime_type?: string; text?: string; blob?: string; bytes?: number }
@@ -56,7 +56,7 @@ function mapContent(block: CallToolResult['content'][number]): McpContent {
  * resources, structured content) → `{content, structured?}`. `isError` → a failed tool
  * call whose message is the server's text.
  */
-export function mapToolResult(server: string, tool: string, result: CallToolResult): unknown {
+function mapToolResult(server: string, tool: string, result: CallToolResult): unknown {
   const content = (result.content ?? []).map(mapContent);
   const texts = content.filter((c): c is { type: 'text'; text: string } => c.type === 'text').map((c) => c.text);
   if (result.isError) {

@@ -5,12 +5,12 @@ import { z } from 'zod';
 import { AaosError, ErrorCode } from '../errors/index.js';
 
 /** A server name becomes part of tool names (`mcp.<server>.<tool>`): no dots. */
-export const MCP_SERVER_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const MCP_SERVER_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 const TimeoutMs = z.number().int().min(100).max(3_600_000);
 
 /** A server started as a child process, spoken to over its stdin/stdout. */
-export const McpStdioServer = z.strictObject({
+const McpStdioServer = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).default([]),
   /** the server's whole environment besides PATH: nothing else of the daemon's is passed */
@@ -21,16 +21,16 @@ export const McpStdioServer = z.strictObject({
   /** first connection and every reconnection (default 30 s) */
   connect_timeout_ms: TimeoutMs.optional(),
 });
-export type McpStdioServer = z.infer<typeof McpStdioServer>;
+type McpStdioServer = z.infer<typeof McpStdioServer>;
 
 /** A server reached over Streamable HTTP. */
-export const McpHttpServer = z.strictObject({
+const McpHttpServer = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   headers: z.record(z.string(), z.string()).default({}),
   timeout_ms: TimeoutMs.optional(),
   connect_timeout_ms: TimeoutMs.optional(),
 });
-export type McpHttpServer = z.infer<typeof McpHttpServer>;
+type McpHttpServer = z.infer<typeof McpHttpServer>;
 
 export type McpServerDeclaration = ({ transport: 'stdio' } & McpStdioServer) | ({ transport: 'http' } & McpHttpServer);
 

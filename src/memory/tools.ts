@@ -26,22 +26,19 @@ export interface MemoryToolsOptions {
   limitsFor: (agentId: string) => MemoryLimits;
 }
 
-export const MemoryStoreInput = z.object({
+const MemoryStoreInput = z.object({
   content: z.string().min(1, 'content must not be empty'),
   category: MemoryCategory,
   replaces: z.uuid().optional(),
 });
-export type MemoryStoreInput = z.infer<typeof MemoryStoreInput>;
 
-export const MemoryQueryInput = z.object({
+const MemoryQueryInput = z.object({
   query: z.string().min(1, 'query must not be empty'),
   limit: z.number().int().min(1).max(MAX_QUERY_LIMIT).optional(),
   category: MemoryCategory.optional(),
 });
-export type MemoryQueryInput = z.infer<typeof MemoryQueryInput>;
 
-export const MemoryDeleteInput = z.object({ memory_id: z.uuid() });
-export type MemoryDeleteInput = z.infer<typeof MemoryDeleteInput>;
+const MemoryDeleteInput = z.object({ memory_id: z.uuid() });
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');

@@ -13,7 +13,7 @@ import { Planner } from './planner.js';
 import type { RoleCatalog } from './role-catalog.js';
 
 /** How a submitted goal runs: `direct` (the goal's agent improvises), `plan` (planner + executor), `auto` (one model call decides). */
-export const ORCHESTRATION_MODES = ['direct', 'plan', 'auto'] as const;
+const ORCHESTRATION_MODES = ['direct', 'plan', 'auto'] as const;
 export type Orchestration = (typeof ORCHESTRATION_MODES)[number];
 
 export interface OrchestrationSettings {

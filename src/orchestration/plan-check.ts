@@ -4,7 +4,7 @@ import { hintFor, type RoleCatalog } from './role-catalog.js';
 import { checkRoleParams } from './role-render.js';
 import { Plan, type Subtask } from './plan.js';
 
-export interface PlanProblem {
+interface PlanProblem {
   /** e.g. `subtasks[2].depends_on[0]`, `subtasks[1].params.inputs` */
   field: string;
   message: string;

@@ -7,8 +7,7 @@ import type { Plan } from './plan.js';
 /** The file in a run's workspace holding the plan and where each subtask stands. */
 export const PLAN_FILE = 'plan.json';
 
-export const SubtaskState = z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'reused']);
-export type SubtaskState = z.infer<typeof SubtaskState>;
+const SubtaskState = z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'reused']);
 
 export const SubtaskView = z.object({
   id: z.string(),

@@ -1,15 +1,14 @@
 import { z } from 'zod';
 
 /** Subtask ids become file and agent-facing names: keep them short and plain. */
-export const SUBTASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const SUBTASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export const SubtaskTtl = z.strictObject({
+const SubtaskTtl = z.strictObject({
   /** plan depth a subtask may sit at (its longest chain of dependencies counts against it) */
   max_hops: z.int().min(0).optional(),
   /** wall-clock limit of one attempt, in seconds (≤ 30 days) */
   max_wall_clock_s: z.number().positive().max(30 * 86_400).optional(),
 });
-export type SubtaskTtl = z.infer<typeof SubtaskTtl>;
 
 export const Subtask = z.strictObject({
   id: z.string().regex(SUBTASK_ID_PATTERN, { error: "an id is 1-64 characters: letters, digits, '_', '.', '-'" }),

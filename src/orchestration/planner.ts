@@ -36,7 +36,7 @@ function roleLine(role: Role): string {
 }
 
 /** The planner's instructions: the plan format, the rules, the role catalog. */
-export function plannerSystemPrompt(catalog: RoleCatalog): string {
+function plannerSystemPrompt(catalog: RoleCatalog): string {
   return [
     'You turn a goal into a plan of subtasks for a team of agents. Answer with one JSON object and nothing else:',
     '{"subtasks": [{"id": "<short id>", "role": "<role name>", "params": {<the role\'s parameters>}, "depends_on": ["<id>", …]}], "final_output": "<path of the file the run produces>"}',

@@ -6,8 +6,7 @@ import { AgentName, SystemPromptInput } from '../manifest/schema.js';
  * and `{param}` / `{param.*}` placeholders are aaOS's role format, accepted as written.
  */
 
-export const RoleParamType = z.enum(['string', 'path', 'string_list']);
-export type RoleParamType = z.infer<typeof RoleParamType>;
+const RoleParamType = z.enum(['string', 'path', 'string_list']);
 
 export const RoleParameter = z.strictObject({
   type: RoleParamType,
@@ -16,35 +15,31 @@ export const RoleParameter = z.strictObject({
 });
 export type RoleParameter = z.infer<typeof RoleParameter>;
 
-export const RoleBudget = z.strictObject({
+const RoleBudget = z.strictObject({
   max_input_tokens: z.int().positive(),
   max_output_tokens: z.int().positive(),
 });
-export type RoleBudget = z.infer<typeof RoleBudget>;
 
-export const RoleRetry = z.strictObject({
+const RoleRetry = z.strictObject({
   /** attempts in all, the first included (1 = no retry) */
   max_attempts: z.int().min(1).max(100).default(1),
   /** failure kinds worth another attempt; empty = any kind */
   on: z.array(z.string().min(1)).default([]),
 });
-export type RoleRetry = z.infer<typeof RoleRetry>;
 
 export const EscalationSignal = z.enum(['replan_retry', 'tool_repeat_guard', 'max_tokens']);
 export type EscalationSignal = z.infer<typeof EscalationSignal>;
 
-export const RoleOrchestration = z.strictObject({
+const RoleOrchestration = z.strictObject({
   max_iterations: z.int().min(1).max(1000).default(50),
   /** aaOS's "commit nudges"; accepted, not acted on (see docs/orchestration.md) */
   commit_nudges: z.int().min(0).default(0),
 });
-export type RoleOrchestration = z.infer<typeof RoleOrchestration>;
 
-export const RoleScaffold = z.strictObject({ kind: z.string().min(1) });
-export type RoleScaffold = z.infer<typeof RoleScaffold>;
+const RoleScaffold = z.strictObject({ kind: z.string().min(1) });
 
 /** Parameter names: the placeholder syntax `{name}` / `{name.*}` needs a plain identifier. */
-export const ROLE_PARAM_PATTERN = /^[a-z_][a-z0-9_]*$/;
+const ROLE_PARAM_PATTERN = /^[a-z_][a-z0-9_]*$/;
 
 /** The role document as written. */
 export const RoleInput = z

@@ -6,7 +6,7 @@ import type { ChildRunResult } from '../tools/tool.js';
  * Why a subtask attempt failed. A role's `retry.on` and `escalate_on` name these;
  * `tool_repeat_guard` and `max_tokens` are also escalation signals.
  */
-export type FailureKind =
+type FailureKind =
   | 'timeout'
   | 'hops'
   | 'denied'

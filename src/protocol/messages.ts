@@ -21,7 +21,7 @@ export interface AgentInit {
 }
 
 /** Supervisor-prepared context for one run delivered with an envelope. */
-export interface RunContext {
+interface RunContext {
   run_id: string;
   /** prior conversation (persistent agents), already context-managed */
   history: Message[];
@@ -64,15 +64,15 @@ export interface RunOutcome extends RunResult {
   elapsed_ms: number;
 }
 
-export type Ok<T> = { t: 'res'; id: number; ok: true; value: T };
-export type Err = { t: 'res'; id: number; ok: false; error: PlainError };
-export type Response<T = unknown> = Ok<T> | Err;
+type Ok<T> = { t: 'res'; id: number; ok: true; value: T };
+type Err = { t: 'res'; id: number; ok: false; error: PlainError };
+type Response<T = unknown> = Ok<T> | Err;
 
 /**
  * What a worker may ask the supervisor, and what each request is answered with: one map,
  * so the worker's `call<K>()` and the supervisor's handlers share one type per request.
  */
-export interface WorkerRequestMap {
+interface WorkerRequestMap {
   /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
   model: { request: { run_id: string; append: Message[] }; response: ModelResponse };
   /** `call_id`: the model's tool_use id: journaled so a resumed run knows which calls started; traces and the console show it */
@@ -90,7 +90,7 @@ export type WorkerRequest = { [K in WorkerRequestKind]: WorkerRequestOf<K> }[Wor
 export type WorkerResponse = WorkerResponseOf<WorkerRequestKind>;
 
 /** What the supervisor asks a worker, and what each is answered with. */
-export interface SupervisorRequestMap {
+interface SupervisorRequestMap {
   init: { request: { agent: AgentInit }; response: undefined };
   /** whatever the hosted module answered: untrusted, the supervisor parses it as a RunResult before using it */
   deliver: { request: { delivery: Delivery }; response: unknown };

@@ -60,7 +60,7 @@ export function toAnthropicMessages(messages: Message[]): WireMessage[] {
   return out;
 }
 
-export function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
+function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
   return tools.map((tool) => ({
     name: tool.name,
     description: tool.description,
@@ -69,7 +69,7 @@ export function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
 }
 
 /** The exact request body sent for a neutral request (exported for tests and debugging). */
-export function toAnthropicRequest(request: ModelRequest): Anthropic.MessageCreateParamsNonStreaming {
+function toAnthropicRequest(request: ModelRequest): Anthropic.MessageCreateParamsNonStreaming {
   const body: Anthropic.MessageCreateParamsNonStreaming = {
     model: request.model,
     max_tokens: request.max_tokens,
@@ -100,7 +100,7 @@ function mapStopReason(reason: string | null | undefined, hasToolUse: boolean): 
  * and a `content` array of objects. Anything else is MODEL_BAD_RESPONSE. (An empty
  * `content` is a real answer of this API: the model had nothing to add.)
  */
-export function checkAnthropicMessage(json: unknown, text: string, info: ProviderCallInfo): Anthropic.Message {
+function checkAnthropicMessage(json: unknown, text: string, info: ProviderCallInfo): Anthropic.Message {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badResponse(info, 'the body is not a JSON object', text);
   const record = json as Record<string, unknown>;
   if (record['type'] !== 'message') throw badResponse(info, `'type' is ${JSON.stringify(record['type'] ?? null)}, not "message"`, text);

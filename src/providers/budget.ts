@@ -47,7 +47,7 @@ export interface BudgetReservation {
   done: boolean;
 }
 
-export interface BudgetRefusal {
+interface BudgetRefusal {
   /** whose budget refused: the caller or one of its ancestors */
   owner: string;
   used: number;

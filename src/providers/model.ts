@@ -4,8 +4,7 @@ import { z } from 'zod';
  * Provider-neutral conversation model. Providers translate to and from their wire
  * formats; the agent loop, the session store and the context manager only see these.
  */
-export const TextBlock = z.object({ type: z.literal('text'), text: z.string() });
-export type TextBlock = z.infer<typeof TextBlock>;
+const TextBlock = z.object({ type: z.literal('text'), text: z.string() });
 
 export const ToolUseBlock = z.object({
   type: z.literal('tool_use'),

@@ -36,7 +36,7 @@ function toolArguments(block: Extract<ContentBlock, { type: 'tool_use' }>): stri
 }
 
 /** Neutral messages → Chat Completions messages; the system prompt becomes the first message. */
-export function toChatMessages(system: string, messages: Message[]): WireMessage[] {
+function toChatMessages(system: string, messages: Message[]): WireMessage[] {
   const out: WireMessage[] = [];
   if (system !== '') out.push({ role: 'system', content: system });
   for (const message of messages) {
@@ -64,7 +64,7 @@ export function toChatMessages(system: string, messages: Message[]): WireMessage
   return out;
 }
 
-export function toChatTools(tools: ToolDefinition[]): WireTool[] {
+function toChatTools(tools: ToolDefinition[]): WireTool[] {
   return tools.map((tool) => ({
     type: 'function',
     function: { name: tool.name, description: tool.description, parameters: tool.input_schema },
@@ -77,7 +77,7 @@ function outputCap(flavor: OpenAICompatFlavor, model: string, requested: number)
 }
 
 /** The exact request body sent for a neutral request (exported for tests and debugging). */
-export function toChatRequest(flavor: OpenAICompatFlavor, request: ModelRequest): WireRequest {
+function toChatRequest(flavor: OpenAICompatFlavor, request: ModelRequest): WireRequest {
   const body: WireRequest = { model: request.model, messages: toChatMessages(request.system, request.messages) };
   // OpenAI's reasoning models refuse `max_tokens`; DeepSeek and local servers only know `max_tokens`
   if (flavor === 'openai') body.max_completion_tokens = request.max_tokens;
@@ -110,7 +110,7 @@ function parseArguments(raw: string): { input: unknown; error?: string } {
  * that explains their absence. Anything else (HTML, `choices: []`, an error object with 200)
  * is MODEL_BAD_RESPONSE rather than an empty answer.
  */
-export function checkChatCompletion(json: unknown, text: string, info: ProviderCallInfo): WireResponse {
+function checkChatCompletion(json: unknown, text: string, info: ProviderCallInfo): WireResponse {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return reject(info, 'the body is not a JSON object', text);
   const choices = (json as Record<string, unknown>)['choices'];
   if (!Array.isArray(choices)) return reject(info, "it has no 'choices' array", text);
@@ -132,7 +132,7 @@ function reject(info: ProviderCallInfo, why: string, text: string): never {
 }
 
 /** Chat Completions response → neutral response. Missing usage (some local servers) is estimated. */
-export function fromChatResponse(response: WireResponse, request: ModelRequest): ModelResponse {
+function fromChatResponse(response: WireResponse, request: ModelRequest): ModelResponse {
   const choice = response.choices?.[0];
   const message = choice?.message;
   const content: ContentBlock[] = [];

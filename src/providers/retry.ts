@@ -39,7 +39,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 60_000 };
 
 /** What a retry hook learns about each retry (the `InferenceRetried` payload). */
-export interface RetryNotice {
+interface RetryNotice {
   /** 1 for the first retry */
   attempt: number;
   delay_ms: number;
@@ -59,7 +59,7 @@ export interface RetryHooks {
 /** Transient provider failures are worth repeating; everything else (auth, bad request, cancel) fails at once. */
 const RETRYABLE = new Set<string>([ErrorCode.MODEL_RATE_LIMITED, ErrorCode.MODEL_SERVER, ErrorCode.MODEL_TIMEOUT, ErrorCode.MODEL_BAD_RESPONSE]);
 
-export function isRetryable(err: unknown): err is AaosError {
+function isRetryable(err: unknown): err is AaosError {
   // an endpoint that refused the connection may be restarting; a missing key (same code) is not retried
   return err instanceof AaosError && (RETRYABLE.has(err.code) || (err.code === ErrorCode.MODEL_UNAVAILABLE && err.details?.['connection'] === true));
 }

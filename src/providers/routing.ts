@@ -18,7 +18,7 @@ export interface ModelRoute {
   model: string;
 }
 
-export const ACCEPTED_MODEL_FORMS = [
+const ACCEPTED_MODEL_FORMS = [
   'claude-* (Anthropic)',
   'gpt-*, o1*, o3*, o4*, ... (OpenAI)',
   'openai:<model> (OpenAI)',

@@ -9,7 +9,7 @@ export interface SchedulerLimits {
   minDelayMs: number;
 }
 
-export const DEFAULT_SCHEDULER_LIMITS: SchedulerLimits = schedulerLimitsFromEnv({});
+const DEFAULT_SCHEDULER_LIMITS: SchedulerLimits = schedulerLimitsFromEnv({});
 
 /** AAOS_MAX_CONCURRENT_INFERENCE and AAOS_MIN_INFERENCE_DELAY_MS (defaults in the settings table); bad values are CONFIG_INVALID. */
 export function schedulerLimitsFromEnv(env: EnvRecord): SchedulerLimits {

@@ -8,14 +8,13 @@ import { sleep } from './sleep.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ScriptContext } from './model.js';
 
-export const ScriptToolCall = z.strictObject({
+const ScriptToolCall = z.strictObject({
   name: z.string().min(1),
   input: z.record(z.string(), z.unknown()).default({}),
 });
-export type ScriptToolCall = z.infer<typeof ScriptToolCall>;
 
 /** A precondition of a turn: the run stops with `error` when it does not hold (no invented answer). */
-export const ScriptCheck = z
+const ScriptCheck = z
   .strictObject({
     /** must fill to a non-empty string */
     present: z.string().optional(),
@@ -24,7 +23,7 @@ export const ScriptCheck = z
     error: z.string().min(1),
   })
   .refine((c) => (c.present === undefined) !== (c.absent === undefined), { message: 'a check has exactly one of `present` or `absent`' });
-export type ScriptCheck = z.infer<typeof ScriptCheck>;
+type ScriptCheck = z.infer<typeof ScriptCheck>;
 
 export const ScriptTurn = z
   .strictObject({
@@ -40,14 +39,13 @@ export const ScriptTurn = z
 export type ScriptTurn = z.infer<typeof ScriptTurn>;
 
 /** The long form of a script file; a bare YAML list is the same with defaults. */
-export const ScriptHeader = z.strictObject({
+const ScriptHeader = z.strictObject({
   turns: z.array(z.unknown()).min(1),
   latency_ms: z.int().min(0).optional(),
   when_exhausted: z.enum(['restart', 'error']).optional(),
   /** per_agent (default): one position per agent across all its runs; per_run: each run starts at turn 0 */
   cursor: z.enum(['per_agent', 'per_run']).optional(),
 });
-export type ScriptHeader = z.infer<typeof ScriptHeader>;
 
 export interface Script {
   file: string;

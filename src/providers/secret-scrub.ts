@@ -24,7 +24,7 @@ export function configuredSecrets(env: NodeJS.ProcessEnv): string[] {
   return [...values].sort((a, b) => b.length - a.length);
 }
 
-export function scrubText(text: string, secrets: readonly string[]): string {
+function scrubText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;

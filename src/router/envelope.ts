@@ -4,7 +4,7 @@ import type { TraceParent } from '../audit/trace-ids.js';
 import { notificationEnvelope, requestEnvelope } from '../protocol/envelopes.js';
 
 /** Routing metadata on every envelope; the supervisor checks the sender and stamps the trace. */
-export const EnvelopeMetadata = z.object({
+const EnvelopeMetadata = z.object({
   sender: z.string().min(1),
   recipient: z.string().min(1),
   trace_id: z.string().min(1),
@@ -14,7 +14,6 @@ export const EnvelopeMetadata = z.object({
   /** the sender's goal run */
   run_id: z.string().min(1).optional(),
 });
-export type EnvelopeMetadata = z.infer<typeof EnvelopeMetadata>;
 
 /** An MCP message between agents: a JSON-RPC 2.0 request or notification plus metadata. */
 export const McpEnvelope = z.object({

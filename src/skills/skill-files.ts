@@ -5,9 +5,9 @@ import { AaosError, ErrorCode } from '../errors/index.js';
 import type { Skill } from './skill.js';
 
 /** The sub-folders of a skill whose files `skill_read` lists. */
-export const SKILL_RESOURCE_DIRS = ['scripts', 'references', 'assets'] as const;
-export const MAX_LISTED_SKILL_FILES = 500;
-export const MAX_SKILL_FILE_BYTES = 1024 * 1024;
+const SKILL_RESOURCE_DIRS = ['scripts', 'references', 'assets'] as const;
+const MAX_LISTED_SKILL_FILES = 500;
+const MAX_SKILL_FILE_BYTES = 1024 * 1024;
 
 export interface SkillFileList {
   /** relative paths with `/` separators, sorted */

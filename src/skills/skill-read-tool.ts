@@ -4,7 +4,7 @@ import type { SkillActivations } from './activations.js';
 import type { SkillRegistry } from './registry.js';
 import { listSkillFiles, readSkillFile } from './skill-files.js';
 
-export const SkillReadInput = z.object({
+const SkillReadInput = z.object({
   skill_name: z.string().min(1).describe('name of the skill, as listed in the Skills section of the system prompt'),
   file: z
     .string()
@@ -12,7 +12,6 @@ export const SkillReadInput = z.object({
     .optional()
     .describe("a file inside the skill folder, relative to it (e.g. 'references/checklist.md'); omit to read the skill's instructions"),
 });
-export type SkillReadInput = z.infer<typeof SkillReadInput>;
 
 /**
  * `skill_read`: without `file`, returns the skill's instructions and activates the skill

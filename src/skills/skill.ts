@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AaosError, ErrorCode } from '../errors/index.js';
 
 /** Folder-name rule of the AgentSkills format: lowercase words joined by single hyphens. */
-export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** A tool name in `allowed-tools`; a trailing `*` matches by prefix (e.g. `mcp.github.*`). */
 const ALLOWED_TOOL_PATTERN = /^[A-Za-z0-9_.-]+\*?$|^\*$/;
@@ -20,7 +20,7 @@ const AllowedTools = z
 /** SKILL.md frontmatter. Strict so that a misspelt key (`allowed_tools`) is reported rather than ignored. */
 const requiredString = z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') });
 
-export const SkillFrontmatter = z.strictObject({
+const SkillFrontmatter = z.strictObject({
   name: requiredString.max(64, 'at most 64 characters').regex(SKILL_NAME_PATTERN, 'lowercase letters and digits in hyphen-separated words'),
   description: requiredString.trim().min(1, 'is required').max(1024, 'at most 1024 characters'),
   license: z.string().optional(),
@@ -28,7 +28,7 @@ export const SkillFrontmatter = z.strictObject({
   metadata: z.record(z.string(), z.string()).optional(),
   'allowed-tools': AllowedTools.optional(),
 });
-export type SkillFrontmatter = z.infer<typeof SkillFrontmatter>;
+type SkillFrontmatter = z.infer<typeof SkillFrontmatter>;
 
 /** A loaded skill. `dir` is the real absolute path of its folder. */
 export interface Skill {

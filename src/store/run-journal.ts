@@ -18,8 +18,8 @@ export const JournalEntry = z.discriminatedUnion('kind', [
 ]);
 export type JournalEntry = z.infer<typeof JournalEntry>;
 
-export const JournalRecord = z.object({ v: z.literal(JOURNAL_V), entry: JournalEntry });
-export type JournalRecord = z.infer<typeof JournalRecord>;
+const JournalRecord = z.object({ v: z.literal(JOURNAL_V), entry: JournalEntry });
+type JournalRecord = z.infer<typeof JournalRecord>;
 
 /**
  * Per-run journal in LMDB (`journal` db, keys `<run id>/<seq>`). Every append is one

@@ -11,8 +11,7 @@ const SESSION_V = 1;
 const ARCHIVE_V = 1;
 
 /** One history entry of one agent, keyed `<agent>\0<seq>`. */
-export const SessionRecord = z.object({ v: z.literal(SESSION_V), entry: HistoryEntry });
-export type SessionRecord = z.infer<typeof SessionRecord>;
+const SessionRecord = z.object({ v: z.literal(SESSION_V), entry: HistoryEntry });
 
 /** Messages taken out of the live history (summarised or dropped), kept for audit and recall. */
 export const ArchiveSegment = z.object({

@@ -7,7 +7,7 @@ const LMDB_MAGIC = 0xbeefc0de;
 /** page header sizes of the LMDB formats lmdb-js may write (0.9: 16 bytes; 1.0: 24 bytes) */
 const HEADER_SIZES = [16, 24];
 
-export interface MetaPage {
+interface MetaPage {
   page: 0 | 1;
   version: number;
   pageSize: number;
@@ -29,7 +29,7 @@ export interface StoreFileReport {
  * is a lost store, not a fresh start. LMDB leaves `lock.mdb` beside its data file, and
  * every goal ever run leaves a workspace directory.
  */
-export function dataDirHasHistory(dataDir: string, storeDir: string): boolean {
+function dataDirHasHistory(dataDir: string, storeDir: string): boolean {
   if (existsSync(join(storeDir, 'lock.mdb'))) return true;
   try {
     return readdirSync(join(dataDir, 'workspace')).length > 0;

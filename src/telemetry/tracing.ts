@@ -10,7 +10,7 @@ import type { Config } from '../config/config.js';
 import { PresetIdGenerator } from './preset-ids.js';
 import { SpanBuilder } from './span-builder.js';
 
-export const TRACER_NAME = 'aaos';
+const TRACER_NAME = 'aaos';
 
 /** The OpenTelemetry settings (from the one configuration table, or an env record). */
 export interface TracingSettings {

@@ -23,7 +23,7 @@ let cluster: TestCluster;
 let scriptDir: string;
 
 const manifest = (name: string, lifecycle: 'on-demand' | 'persistent' = 'on-demand'): string =>
-  ['name: ' + name, 'model: scripted:unused.yaml', `lifecycle: ${lifecycle}`, 'capabilities:', '  - "tool: echo"', '  - "tool: file_read"'].join('\n');
+  [`name: ${name}`, 'model: scripted:unused.yaml', `lifecycle: ${lifecycle}`, 'capabilities:', '  - "tool: echo"', '  - "tool: file_read"'].join('\n');
 
 async function spawnOn(node: string, name: string, lifecycle: 'on-demand' | 'persistent' = 'on-demand'): Promise<string> {
   const res = await cluster.node(node).call<{ agent_id: string }>('agent.spawn', { manifest: manifest(name, lifecycle) });

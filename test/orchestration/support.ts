@@ -4,8 +4,8 @@ import type { AuditEvent } from '../../src/audit/event.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { tempDir } from '../support/kernel.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const BOOTSTRAP = join(ROOT, 'manifests', 'bootstrap.yaml');
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BOOTSTRAP = join(ROOT, 'manifests', 'bootstrap.yaml');
 
 /** A runtime on a temp data dir with the demo inbox, a bootstrap agent, and every event collected. */
 export async function planRuntime(env: NodeJS.ProcessEnv = {}): Promise<{ runtime: Runtime; dir: string; events: AuditEvent[]; close(): Promise<void> }> {

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
-import { ScriptedHttpServer, type FakeReply, type RecordedRequest, type ScriptedRoute } from './scripted-http-server.js';
+import { ScriptedHttpServer, type FakeReply, type ScriptedRoute } from './scripted-http-server.js';
 
-export type { FakeReply, RecordedRequest };
+export type { FakeReply,  };
 
 /**
  * A loopback server speaking the Anthropic Messages API (POST /v1/messages,

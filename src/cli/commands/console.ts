@@ -13,7 +13,7 @@ import { defaultDataDir } from '../paths.js';
  * runs on this data dir with `--http`. The URL carries a signed, expiring code, not the
  * token; opening it sets the token cookie.
  */
-export async function consoleCommand(flags: { dataDir?: string }): Promise<number> {
+async function consoleCommand(flags: { dataDir?: string }): Promise<number> {
   const dataDir = resolve(flags.dataDir ?? defaultDataDir());
   let url: string;
   try {

@@ -5,14 +5,14 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { PROJECT_ROOT } from '../../config/built-path.js';
 
-export const DEMO_GOAL = 'Write a short report on the bike-share pilot from the files in the inbox, with recommendations.';
+const DEMO_GOAL = 'Write a short report on the bike-share pilot from the files in the inbox, with recommendations.';
 
 /**
  * `agentd demo`: the offline showcase. Prepares a data dir with sample inbox files,
  * pipes one goal into `agentd run --stdin` on the scripted model, then shows where
  * the report is.
  */
-export async function demoCommand(flags: { dataDir?: string; json?: boolean }): Promise<number> {
+async function demoCommand(flags: { dataDir?: string; json?: boolean }): Promise<number> {
   const dataDir = resolve(flags.dataDir ?? join(process.cwd(), '.aaos-demo'));
   rmSync(join(dataDir, 'workspace'), { recursive: true, force: true });
   mkdirSync(join(dataDir, 'inbox'), { recursive: true });

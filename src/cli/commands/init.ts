@@ -5,10 +5,10 @@ import { AGENT_NAME_PATTERN, AGENT_NAME_RULE } from '../../manifest/schema.js';
 import { ExitCode } from '../exit-codes.js';
 import { usageError } from '../usage.js';
 
-export const DEFAULT_INIT_NAME = 'my-agent';
+const DEFAULT_INIT_NAME = 'my-agent';
 
 /** The two starter files for `name`: the manifest and the scripted model it names. */
-export function starterFiles(name: string): Array<{ file: string; text: string }> {
+function starterFiles(name: string): Array<{ file: string; text: string }> {
   const script = `${name}.script.yaml`;
   const manifest = [
     `# ${name}: a starter agent written by \`agentd init\`.`,

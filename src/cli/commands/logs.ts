@@ -9,7 +9,7 @@ import { parseSince, SINCE_FORMS } from '../since.js';
 import { resolveTarget } from '../target.js';
 import { usageError } from '../usage.js';
 
-export interface LogsFlags extends DaemonFlags {
+interface LogsFlags extends DaemonFlags {
   follow?: boolean;
   verbose?: boolean;
   timestamps?: boolean;
@@ -33,7 +33,7 @@ async function target(client: DaemonClient, id: string): Promise<{ run: RunRecor
 }
 
 /** `agentd logs <id> [--follow] [--tail N] [--since T] [--timestamps]`: the stored events of a run or an agent. */
-export function logsCommand(id: string, flags: LogsFlags, window: { tail?: number; since?: number } = {}): Promise<number> {
+function logsCommand(id: string, flags: LogsFlags, window: { tail?: number; since?: number } = {}): Promise<number> {
   return withDaemon(flags, async (client) => {
     const which = await target(client, id);
     const origin = 'run' in which ? Date.parse(which.run.created_at) : undefined;

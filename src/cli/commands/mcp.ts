@@ -9,7 +9,7 @@ import { ExitCode } from '../exit-codes.js';
  * `agentd mcp`: MCP over stdio for the running daemon of the data dir (Claude Desktop, IDEs).
  * Standard output carries only MCP messages; everything else goes to standard error.
  */
-export async function mcpCommand(flags: DaemonFlags): Promise<number> {
+async function mcpCommand(flags: DaemonFlags): Promise<number> {
   const socket = socketFromFlags(flags);
   let client: DaemonClient;
   try {

@@ -40,7 +40,7 @@ function printProblems(catalog: RoleCatalog): void {
 }
 
 /** `agentd roles`: the role catalog (bundled `roles/`, `AAOS_ROLES_DIR`, `--dir`). Exit 1 if a role file is broken. */
-export async function rolesListCommand(flags: RolesFlags): Promise<number> {
+async function rolesListCommand(flags: RolesFlags): Promise<number> {
   const catalog = await catalogFor(flags);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ roles: catalog.list(), problems: catalog.problems })}\n`);
@@ -52,7 +52,7 @@ export async function rolesListCommand(flags: RolesFlags): Promise<number> {
   return catalog.problems.length === 0 ? ExitCode.OK : ExitCode.FAILED;
 }
 
-export async function rolesShowCommand(name: string, flags: RolesFlags): Promise<number> {
+async function rolesShowCommand(name: string, flags: RolesFlags): Promise<number> {
   const catalog = await catalogFor(flags);
   const role = catalog.get(name);
   if (!role) {

@@ -28,9 +28,9 @@ import { defaultSocketPath } from '../paths.js';
 import { VERSION } from '../version.js';
 
 /** The bootstrap manifest shipped with the package (found from the installed files, not the working directory). */
-export const BUNDLED_BOOTSTRAP = join(PROJECT_ROOT, 'manifests', 'bootstrap.yaml');
+const BUNDLED_BOOTSTRAP = join(PROJECT_ROOT, 'manifests', 'bootstrap.yaml');
 
-export interface RunFlags {
+interface RunFlags {
   dataDir?: string;
   /** a settings file (default: <data dir>/agentd.yaml when it exists) */
   config?: string;
@@ -51,7 +51,7 @@ export interface RunFlags {
  * default under the data dir). With --stdin: only when a socket was asked for
  * (--socket or AAOS_SOCKET), so a plain pipe run never touches a shared socket.
  */
-export function socketFor(flags: RunFlags, dataDir: string, env: EnvRecord = process.env): string | undefined {
+function socketFor(flags: RunFlags, dataDir: string, env: EnvRecord = process.env): string | undefined {
   if (flags.socket) return resolve(flags.socket);
   if (flags.stdin && !readSetting(env, 'AAOS_SOCKET')) return undefined;
   return defaultSocketPath(dataDir, env);
@@ -63,7 +63,7 @@ export function socketFor(flags: RunFlags, dataDir: string, env: EnvRecord = pro
  * process exits once stdin has closed and every goal has ended (exit 0 only if
  * every goal completed).
  */
-export async function runCommand(flags: RunFlags): Promise<number> {
+async function runCommand(flags: RunFlags): Promise<number> {
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
   if (flags.stdin && flags.bootstrap === false) {
     err('agentd: --stdin needs a bootstrap agent (goals are given to it): drop --no-bootstrap, or give --bootstrap <manifest.yaml>');

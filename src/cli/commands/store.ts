@@ -23,7 +23,7 @@ const fail = (message: string): number => {
  * page inside the file), then LMDB itself reads every record of every database. Safe
  * while the daemon runs (LMDB readers do not block its writer).
  */
-export async function storeCheckCommand(flags: StoreFlags): Promise<number> {
+async function storeCheckCommand(flags: StoreFlags): Promise<number> {
   const dataDir = resolve(flags.dataDir ?? defaultDataDir());
   const storeDir = join(dataDir, 'store');
   try {
@@ -56,7 +56,7 @@ export async function storeCheckCommand(flags: StoreFlags): Promise<number> {
 }
 
 /** `agentd store backup <dest>`: a consistent copy (LMDB's own copy, also while the daemon runs) into `<dest>/data.mdb`. */
-export async function storeBackupCommand(dest: string, flags: StoreFlags): Promise<number> {
+async function storeBackupCommand(dest: string, flags: StoreFlags): Promise<number> {
   const dataDir = resolve(flags.dataDir ?? defaultDataDir());
   const storeDir = join(dataDir, 'store');
   const target = resolve(dest);

@@ -5,7 +5,7 @@ import { ExitCode } from '../exit-codes.js';
 import { FramePrinter } from '../frame-printer.js';
 import { usageError } from '../usage.js';
 
-export interface SubmitFlags extends DaemonFlags {
+interface SubmitFlags extends DaemonFlags {
   cancel?: boolean;
   verbose?: boolean;
   plan?: boolean;
@@ -17,7 +17,7 @@ export interface SubmitFlags extends DaemonFlags {
  * completed run. Ctrl-C detaches (the run goes on); with --cancel it cancels the run
  * and waits for its end (a second Ctrl-C detaches).
  */
-export function submitCommand(goal: string, flags: SubmitFlags): Promise<number> {
+function submitCommand(goal: string, flags: SubmitFlags): Promise<number> {
   return withDaemon(flags, async (client) => {
     const printer = new FramePrinter(process.stdout, { json: flags.json === true, verbose: flags.verbose === true });
     let runId: string | undefined;

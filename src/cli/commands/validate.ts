@@ -51,7 +51,7 @@ async function problemsOf(file: string, manifest: AgentManifest, asBootstrap: bo
 }
 
 /** `agentd validate a.yaml b.yaml…`: exit 1 with file:line errors if any manifest or role file is bad, or a manifest cannot work. */
-export async function validateCommand(files: string[], opts: { bootstrap?: boolean } = {}): Promise<number> {
+async function validateCommand(files: string[], opts: { bootstrap?: boolean } = {}): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {

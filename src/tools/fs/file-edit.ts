@@ -6,15 +6,15 @@ import { absolutePath } from './safe-path.js';
 import { countOccurrences, tooLarge } from './text.js';
 import { readLeafText, replaceFile, withWriteTarget, type WriteTarget } from './write-file.js';
 
-export const FileEditInput = z.object({
+const FileEditInput = z.object({
   path: z.string().min(1).describe('absolute path of an existing UTF-8 file'),
   old_string: z.string().min(1).describe('exact text to replace; must occur exactly once unless replace_all'),
   new_string: z.string().describe('replacement text'),
   replace_all: z.boolean().optional().describe('replace every occurrence (default false)'),
 });
-export type FileEditInput = z.infer<typeof FileEditInput>;
+type FileEditInput = z.infer<typeof FileEditInput>;
 
-export interface FileEditResult {
+interface FileEditResult {
   path: string;
   replacements: number;
   bytes_before: number;

@@ -7,18 +7,17 @@ import { fsError } from './fs-errors.js';
 import { LIST_MAX_ENTRIES } from './limits.js';
 import { absolutePath, baseName, fdPath, kindOf, openVerified, resolveSafePath, type EntryKind } from './safe-path.js';
 
-export const FileListInput = z.object({
+const FileListInput = z.object({
   path: z.string().min(1).describe('absolute path of a directory (or a file)'),
 });
-export type FileListInput = z.infer<typeof FileListInput>;
 
-export interface FileListEntry {
+interface FileListEntry {
   name: string;
   kind: EntryKind;
   size_bytes: number;
 }
 
-export interface FileListResult {
+interface FileListResult {
   path: string;
   kind: EntryKind;
   entries: FileListEntry[];

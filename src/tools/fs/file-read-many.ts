@@ -8,24 +8,23 @@ import type { ReadTask, ReadTaskResult } from './read-task.js';
 import { absolutePath, resolveSafePath } from './safe-path.js';
 import { tooLarge } from './text.js';
 
-export const FileReadManyInput = z.object({
+const FileReadManyInput = z.object({
   paths: z.array(z.string().min(1)).min(1).max(READ_MANY_MAX_PATHS).describe('absolute paths of UTF-8 files'),
 });
-export type FileReadManyInput = z.infer<typeof FileReadManyInput>;
 
-export interface FileReadManyOk {
+interface FileReadManyOk {
   path: string;
   content: string;
   size_bytes: number;
   total_lines: number;
 }
 
-export interface FileReadManyError {
+interface FileReadManyError {
   path: string;
   error: { code: string; message: string };
 }
 
-export interface FileReadManyResult {
+interface FileReadManyResult {
   files: (FileReadManyOk | FileReadManyError)[];
   count: number;
 }

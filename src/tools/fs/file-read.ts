@@ -6,14 +6,13 @@ import { readVerifiedText } from './read-text.js';
 import { absolutePath, resolveSafePath } from './safe-path.js';
 import { splitLines } from './text.js';
 
-export const FileReadInput = z.object({
+const FileReadInput = z.object({
   path: z.string().min(1).describe('absolute path of a regular UTF-8 file'),
   offset: z.number().int().min(1).optional().describe('first line to return, 1-based (default 1)'),
   limit: z.number().int().min(1).optional().describe(`how many lines to return (default ${DEFAULT_READ_LIMIT})`),
 });
-export type FileReadInput = z.infer<typeof FileReadInput>;
 
-export interface FileReadResult {
+interface FileReadResult {
   content: string;
   size_bytes: number;
   total_lines: number;
@@ -24,7 +23,7 @@ export interface FileReadResult {
 }
 
 /** Selects a window of lines; returned text keeps its newlines exactly as in the file. */
-export function sliceLines(text: string, offset: number, limit: number): Omit<FileReadResult, 'size_bytes'> {
+function sliceLines(text: string, offset: number, limit: number): Omit<FileReadResult, 'size_bytes'> {
   const lines = splitLines(text);
   const start = offset - 1;
   const window = lines.slice(start, start + limit);

@@ -16,14 +16,13 @@ import {
 import type { SearchMatch, SearchTask, SearchTaskResult } from './search-task.js';
 import { absolutePath, resolveSafePath } from './safe-path.js';
 
-export const FileSearchInput = z.object({
+const FileSearchInput = z.object({
   path: z.string().min(1).describe('absolute path of the directory to search (recursively)'),
   pattern: z.string().min(1).max(1000).describe('JavaScript regular expression, matched per line'),
   max_results: z.number().int().min(1).max(SEARCH_MAX_RESULTS).optional().describe(`default ${SEARCH_DEFAULT_RESULTS}`),
 });
-export type FileSearchInput = z.infer<typeof FileSearchInput>;
 
-export interface FileSearchResult {
+interface FileSearchResult {
   path: string;
   matches: SearchMatch[];
   truncated: boolean;
@@ -37,7 +36,7 @@ const SEARCH_TASK_MODULE = 'src/tools/fs/search-task.js';
  * grant whose base contains `dir` covers it; an exact grant on the directory does not,
  * so a search never reads file contents the grant does not reach.
  */
-export function subtreeRequestPath(dir: string): string {
+function subtreeRequestPath(dir: string): string {
   return dir === '/' ? '/*' : `${dir}/*`;
 }
 

@@ -5,14 +5,13 @@ import { absolutePath } from './safe-path.js';
 import { tooLarge } from './text.js';
 import { appendFile, replaceFile, withWriteTarget } from './write-file.js';
 
-export const FileWriteInput = z.object({
+const FileWriteInput = z.object({
   path: z.string().min(1).describe('absolute path of the file to write'),
   content: z.string().describe('UTF-8 text to write'),
   append: z.boolean().optional().describe('append instead of replacing the file (default false)'),
 });
-export type FileWriteInput = z.infer<typeof FileWriteInput>;
 
-export interface FileWriteResult {
+interface FileWriteResult {
   path: string;
   bytes_written: number;
 }

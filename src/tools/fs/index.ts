@@ -6,12 +6,12 @@ import { createFileReadTool } from './file-read.js';
 import { createFileSearchTool, type FileSearchOptions } from './file-search.js';
 import { createFileWriteTool } from './file-write.js';
 
-export { createFileEditTool } from './file-edit.js';
-export { createFileListTool } from './file-list.js';
-export { createFileReadManyTool } from './file-read-many.js';
-export { createFileReadTool } from './file-read.js';
-export { createFileSearchTool, type FileSearchOptions } from './file-search.js';
-export { createFileWriteTool } from './file-write.js';
+;
+;
+;
+;
+export type {  FileSearchOptions } from './file-search.js';
+;
 export { closeIoPool } from './io-pool.js';
 
 /** All file tools: file_read, file_write, file_list, file_edit, file_read_many, file_search. */

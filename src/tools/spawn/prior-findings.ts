@@ -4,7 +4,7 @@ import { AaosError, ErrorCode } from '../../errors/index.js';
 import type { Tool, ToolContext } from '../tool.js';
 
 /** aaOS's cap on handed-over findings. */
-export const PRIOR_FINDINGS_MAX_BYTES = 32 * 1024;
+const PRIOR_FINDINGS_MAX_BYTES = 32 * 1024;
 
 /** Earlier findings for a child: text, or files the parent may read (read with the parent's `file_read` grants). */
 export const PriorFindings = z

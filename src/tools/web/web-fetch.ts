@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { AaosError, ErrorCode, isAaosError } from '../../errors/index.js';
 import { defineTool, type Tool, type ToolContext } from '../tool.js';
 
-export const WEB_FETCH_DEFAULT_MAX_BYTES = 50_000;
-export const WEB_FETCH_MAX_BYTES_LIMIT = 5 * 1024 * 1024;
-export const WEB_FETCH_DEFAULT_TIMEOUT_MS = 30_000;
-export const WEB_FETCH_MAX_REDIRECTS = 5;
+const WEB_FETCH_DEFAULT_MAX_BYTES = 50_000;
+const WEB_FETCH_MAX_BYTES_LIMIT = 5 * 1024 * 1024;
+const WEB_FETCH_DEFAULT_TIMEOUT_MS = 30_000;
+const WEB_FETCH_MAX_REDIRECTS = 5;
 
-export const WebFetchInput = z.object({
+const WebFetchInput = z.object({
   url: z.string().min(1).describe('an http:// or https:// URL'),
   max_bytes: z
     .number()
@@ -24,7 +24,7 @@ export const WebFetchInput = z.object({
     .default(WEB_FETCH_DEFAULT_TIMEOUT_MS)
     .describe(`give up after this many milliseconds, redirects and body included (default ${WEB_FETCH_DEFAULT_TIMEOUT_MS})`),
 });
-export type WebFetchInput = z.infer<typeof WebFetchInput>;
+type WebFetchInput = z.infer<typeof WebFetchInput>;
 
 export interface WebFetchResult {
   url: string;
