@@ -47,8 +47,17 @@ function parseCli(argv) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--json') opts.json = true;
-    else if (a === '--only') opts.only = String(argv[++i] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    else if (a.startsWith('--only=')) opts.only = a.slice(7).split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--only')
+      opts.only = String(argv[++i] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (a.startsWith('--only='))
+      opts.only = a
+        .slice(7)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--timeout-s') opts.timeoutS = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
       process.stdout.write('usage: node bench/run.mjs [--quick] [--json] [--only a,b] [--timeout-s N]\n');
@@ -62,7 +71,9 @@ function parseCli(argv) {
 }
 
 function discoverSuites() {
-  const names = readdirSync(SUITES_DIR).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4));
+  const names = readdirSync(SUITES_DIR)
+    .filter((f) => f.endsWith('.mjs'))
+    .map((f) => f.slice(0, -4));
   return names.sort((a, b) => {
     const ia = ORDER.indexOf(a);
     const ib = ORDER.indexOf(b);
@@ -141,7 +152,10 @@ function machineInfo() {
 }
 
 function lastJsonLine(text) {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
     if (!lines[i].startsWith('{')) continue;
     try {
@@ -163,7 +177,9 @@ function runSuiteProcess(name, { quick, timeoutS, echoStderr }) {
     const child = spawn(process.execPath, args, { cwd: path.dirname(BENCH_DIR), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderrTail = '';
-    child.stdout.on('data', (d) => { stdout += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
     child.stderr.on('data', (d) => {
       if (echoStderr) process.stderr.write(d);
       stderrTail = (stderrTail + d).slice(-4000);
@@ -182,10 +198,11 @@ function runSuiteProcess(name, { quick, timeoutS, echoStderr }) {
       if (timedOut) status.error = `timed out after ${timeoutS} s`;
       else if (!out) {
         const errLines = stderrTail.split('\n').filter((l) => /^\s*(\w*Error\b|Uncaught|FATAL|Assertion)/.test(l));
-        const why = errLines.length ? errLines[errLines.length - 1].trim() : stderrTail.trim().split('\n').slice(-3).join(' | ');
+        const why = errLines.length
+          ? errLines[errLines.length - 1].trim()
+          : stderrTail.trim().split('\n').slice(-3).join(' | ');
         status.error = `crashed without a result line (exit ${code}${signal ? `, ${signal}` : ''}): ${why}`;
-      }
-      else if (!out.ok) status.error = out.error;
+      } else if (!out.ok) status.error = out.error;
       // Foreign CPU = busy CPU of the whole box minus what the suite process itself used.
       if (j0 && j1 && out?.cpu_ms !== undefined && wallMs > 0) {
         const hz = 100; // USER_HZ is 100 on Linux
@@ -238,7 +255,10 @@ function computeRatios(report) {
     tool_call_p99_over_port_p99: ratio(g(report.tool_call, 'rtt_us_p99'), g(report.raw, 'port_rtt_us_p99')),
     router_rtt_over_relay_rtt: ratio(g(report.router, 'rtt_us_p50'), g(report.raw, 'relay_rtt_us_p50')),
     router_p99_over_relay_p99: ratio(g(report.router, 'rtt_us_p99'), g(report.raw, 'relay_rtt_us_p99')),
-    router_envelopes_over_port_flood: ratio(g(report.router, 'envelopes_per_s'), g(report.raw, 'port_flood_msgs_per_s')),
+    router_envelopes_over_port_flood: ratio(
+      g(report.router, 'envelopes_per_s'),
+      g(report.raw, 'port_flood_msgs_per_s'),
+    ),
     spawn_rate_over_raw: ratio(g(report.spawn, 'agents_per_s'), g(report.raw, 'worker_spawns_per_s')),
     spawn_p50_over_raw: ratio(g(report.spawn, 'p50_ms'), g(report.raw, 'worker_spawn_ms_p50')),
     fanout_wall_over_ideal: {},
@@ -283,7 +303,8 @@ function disturbedRatios(report) {
   const out = {};
   for (const [key, suites] of Object.entries(RATIO_SUITES)) {
     const busy = suites.filter((s) => report.suites[s]?.foreign_cpu_cores > DISTURBED_CORES);
-    if (busy.length) out[key] = busy.map((s) => `${s}: foreign CPU ${report.suites[s].foreign_cpu_cores} cores`).join('; ');
+    if (busy.length)
+      out[key] = busy.map((s) => `${s}: foreign CPU ${report.suites[s].foreign_cpu_cores} cores`).join('; ');
   }
   return out;
 }
@@ -349,7 +370,12 @@ function printTable(report) {
     for (const [k, v] of Object.entries(obj)) {
       if (Array.isArray(v)) {
         // per-size rows (memory_query.sizes): one line each
-        for (const row of v) lines.push(`  ${w(`${group}.${k}[${row.records ?? ''}]`, 40)} ${Object.entries(row).map(([rk, rv]) => `${rk} ${fmt(rv)}`).join(', ')}`);
+        for (const row of v)
+          lines.push(
+            `  ${w(`${group}.${k}[${row.records ?? ''}]`, 40)} ${Object.entries(row)
+              .map(([rk, rv]) => `${rk} ${fmt(rv)}`)
+              .join(', ')}`,
+          );
         continue;
       }
       const s = report.spread[`${group}.${k}`];
@@ -359,10 +385,14 @@ function printTable(report) {
   if (report.fanout.length) {
     lines.push('');
     lines.push('fan-out (ms, median (min–max)):');
-    lines.push(`  ${w('N', 5)} ${w('L', 4)} ${w('ideal', 7)} ${w('aaos', 20)} ${w('sup CPU ms/child', 18)} ${w('openai_agents', 24)} ${w('langgraph', 24)}`);
+    lines.push(
+      `  ${w('N', 5)} ${w('L', 4)} ${w('ideal', 7)} ${w('aaos', 20)} ${w('sup CPU ms/child', 18)} ${w('openai_agents', 24)} ${w('langgraph', 24)}`,
+    );
     for (const r of report.fanout) {
       const cell = (k) => (r.spread?.[k] ? fmtSpread(r.spread[k]) : fmt(r[k]));
-      lines.push(`  ${w(r.children, 5)} ${w(r.model_latency_ms, 4)} ${w(fmt(r.ideal_ms), 7)} ${w(cell('wall_ms'), 20)} ${w(fmt(r.supervisor_cpu_ms_per_child), 18)} ${w(cell('openai_agents_ms'), 24)} ${w(cell('langgraph_ms'), 24)}`);
+      lines.push(
+        `  ${w(r.children, 5)} ${w(r.model_latency_ms, 4)} ${w(fmt(r.ideal_ms), 7)} ${w(cell('wall_ms'), 20)} ${w(fmt(r.supervisor_cpu_ms_per_child), 18)} ${w(cell('openai_agents_ms'), 24)} ${w(cell('langgraph_ms'), 24)}`,
+      );
     }
     if (report.peers_skipped_reason) lines.push(`  peers skipped: ${report.peers_skipped_reason}`);
   }
@@ -370,7 +400,10 @@ function printTable(report) {
     lines.push('');
     lines.push('cluster (fan-out of N children at L = 50 ms; goals per second over G goals):');
     lines.push(`  ${w('nodes', 10)} ${w('fan-out ms', 12)} ${w('G goals ms', 12)} goals/s`);
-    for (const r of report.cluster) lines.push(`  ${w(r.nodes, 10)} ${w(fmt(r.fanout_wall_ms), 12)} ${w(fmt(r.goals_wall_ms), 12)} ${fmt(r.goals_per_s)}`);
+    for (const r of report.cluster)
+      lines.push(
+        `  ${w(r.nodes, 10)} ${w(fmt(r.fanout_wall_ms), 12)} ${w(fmt(r.goals_wall_ms), 12)} ${fmt(r.goals_per_s)}`,
+      );
   }
   lines.push('');
   lines.push('ratios (same run; ! = a suite behind it ran on a busy box, see the notes):');
@@ -380,7 +413,12 @@ function printTable(report) {
       const entries = Object.entries(v);
       if (!entries.length) lines.push(`  ${w(k, 40)} –`);
       for (const [kk, vv] of entries) {
-        const val = vv && typeof vv === 'object' ? Object.entries(vv).map(([a, b]) => `${a} ${fmt(b)}`).join(', ') : fmt(vv);
+        const val =
+          vv && typeof vv === 'object'
+            ? Object.entries(vv)
+                .map(([a, b]) => `${a} ${fmt(b)}`)
+                .join(', ')
+            : fmt(vv);
         lines.push(`  ${w(`${k}.${kk}`, 40)} ${val}${mark(k)}`);
       }
     } else lines.push(`  ${w(k, 40)} ${fmt(v)}${mark(k)}`);
@@ -408,14 +446,22 @@ async function main() {
 
   for (const name of suites) {
     const idle = await waitForIdle(opts.quick ? 5 : 60);
-    process.stderr.write(`== suite ${name} (busy cores before: ${idle.busy_cores_before}, waited ${idle.idle_wait_s} s)\n`);
-    const { status, out } = await runSuiteProcess(name, { quick: opts.quick, timeoutS: timeoutFor(name), echoStderr: true });
+    process.stderr.write(
+      `== suite ${name} (busy cores before: ${idle.busy_cores_before}, waited ${idle.idle_wait_s} s)\n`,
+    );
+    const { status, out } = await runSuiteProcess(name, {
+      quick: opts.quick,
+      timeoutS: timeoutFor(name),
+      echoStderr: true,
+    });
     if (out?.skipped) status.skipped = out.skipped;
     Object.assign(status, idle);
     report.suites[name] = status;
     if (status.error) process.stderr.write(`== suite ${name} FAILED: ${status.error}\n`);
     if (status.foreign_cpu_cores > DISTURBED_CORES) {
-      report.notes.push(`${name}: other processes used ${status.foreign_cpu_cores} cores during the suite; its figures may be low`);
+      report.notes.push(
+        `${name}: other processes used ${status.foreign_cpu_cores} cores during the suite; its figures may be low`,
+      );
     }
     if (out) merge(report, out);
   }

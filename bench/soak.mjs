@@ -47,10 +47,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Starts the daemon; resolves once it listens. */
 async function startDaemon(dataDir, manifest) {
   const socket = path.join(dataDir, 'run', 'agentd.sock');
-  const child = spawn(process.execPath, [AGENTD, 'run', '--data-dir', dataDir, '--socket', socket, '--bootstrap', manifest], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, AAOS_MAX_CONCURRENT_GOALS: '4', AAOS_PARK_IDLE_MS: '0' },
-  });
+  const child = spawn(
+    process.execPath,
+    [AGENTD, 'run', '--data-dir', dataDir, '--socket', socket, '--bootstrap', manifest],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, AAOS_MAX_CONCURRENT_GOALS: '4', AAOS_PARK_IDLE_MS: '0' },
+    },
+  );
   let stderr = '';
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
   await new Promise((resolve, reject) => {
@@ -147,7 +151,9 @@ async function main() {
     const deadline = Date.now() + Math.max(120_000, acknowledged.length * 2_000);
     for (const runId of acknowledged) {
       for (;;) {
-        const status = await rpc.call('run.status', { run_id: runId }).catch((err) => ({ state: `unknown (${err.message})` }));
+        const status = await rpc
+          .call('run.status', { run_id: runId })
+          .catch((err) => ({ state: `unknown (${err.message})` }));
         if (TERMINAL.has(status.state) || Date.now() > deadline) {
           final.set(runId, status.state);
           break;
@@ -179,17 +185,24 @@ async function main() {
       lost: states.filter((s) => !TERMINAL.has(s)).length,
       side_effects_repeated: acknowledged.filter((id) => (counts.get(id) ?? 0) > 1).length,
       // a non-idempotent call cut off by the kill is reported to the model as interrupted and not re-made
-      completed_without_side_effect: acknowledged.filter((id) => final.get(id) === 'completed' && (counts.get(id) ?? 0) === 0).length,
+      completed_without_side_effect: acknowledged.filter(
+        (id) => final.get(id) === 'completed' && (counts.get(id) ?? 0) === 0,
+      ).length,
       // …and of those, runs with no call reported as interrupted (a bug if ever above 0)
       without_side_effect_unexplained: unexplained,
       elapsed_s: Math.round((Date.now() - started) / 1000),
     };
     if (JSON_OUT) console.log(JSON.stringify(report));
     else {
-      console.log(`kill -9 soak: ${report.cycles} cycles × ${report.goals_per_cycle} goals, kill after ${MIN_KILL_MS}-${MAX_KILL_MS} ms`);
-      for (const [k, v] of Object.entries(report)) console.log(`  ${k.padEnd(32)} ${Array.isArray(v) ? v.join('-') : v}`);
+      console.log(
+        `kill -9 soak: ${report.cycles} cycles × ${report.goals_per_cycle} goals, kill after ${MIN_KILL_MS}-${MAX_KILL_MS} ms`,
+      );
+      for (const [k, v] of Object.entries(report))
+        console.log(`  ${k.padEnd(32)} ${Array.isArray(v) ? v.join('-') : v}`);
     }
-    return report.lost === 0 && report.side_effects_repeated === 0 && report.without_side_effect_unexplained === 0 ? 0 : 1;
+    return report.lost === 0 && report.side_effects_repeated === 0 && report.without_side_effect_unexplained === 0
+      ? 0
+      : 1;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

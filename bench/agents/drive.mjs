@@ -3,7 +3,15 @@
 // early after cfg.maxMs so a slow path cannot stall a suite.
 
 /** A RunResult carrying the measurement in an extra `bench` field. */
-export const benchResult = (runId, bench) => ({ run_id: runId, response: 'ok', stop_reason: 'complete', iterations: 0, transcript: [], error: null, bench });
+export const benchResult = (runId, bench) => ({
+  run_id: runId,
+  response: 'ok',
+  stop_reason: 'complete',
+  iterations: 0,
+  transcript: [],
+  error: null,
+  bench,
+});
 
 /** `warm` unmeasured calls, then at most `n` timed ones; returns RTT samples in µs. */
 export async function sequential(cfg, op) {

@@ -18,7 +18,15 @@ export const agentModule = {
     const { requestEnvelope, replyResult } = await import(cfg.envelopes);
     const params = { message: cfg.payload ?? 'ping' };
     const envelope = () =>
-      JSON.stringify(requestEnvelope({ sender: me.agent_id, recipient: cfg.to, method: 'bench.ping', params, trace: delivery.run.trace }));
+      JSON.stringify(
+        requestEnvelope({
+          sender: me.agent_id,
+          recipient: cfg.to,
+          method: 'bench.ping',
+          params,
+          trace: delivery.run.trace,
+        }),
+      );
     const ask = async () => {
       const result = replyResult(await api.request(envelope(), 10_000, runId));
       if (result.stop_reason !== 'complete') throw new Error(`responder answered ${result.stop_reason}`);

@@ -2,6 +2,13 @@
 export const agentModule = {
   init() {},
   async handle(delivery) {
-    return { run_id: delivery.run.run_id, response: 'pong', stop_reason: 'complete', iterations: 0, transcript: [], error: null };
+    return {
+      run_id: delivery.run.run_id,
+      response: 'pong',
+      stop_reason: 'complete',
+      iterations: 0,
+      transcript: [],
+      error: null,
+    };
   },
 };

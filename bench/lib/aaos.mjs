@@ -62,7 +62,8 @@ export async function openRuntime({ dataDir, env = {}, warmWorkers, maxAgents, m
 export async function waitWarm(supervisor, n, { timeoutMs = 60_000, settleMs = 150 } = {}) {
   const t0 = Date.now();
   while (supervisor.warmWorkers < n) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`warm pool reached only ${supervisor.warmWorkers}/${n} workers in ${timeoutMs} ms`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`warm pool reached only ${supervisor.warmWorkers}/${n} workers in ${timeoutMs} ms`);
     await sleep(20);
   }
   await sleep(settleMs);

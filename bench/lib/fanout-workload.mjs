@@ -142,11 +142,15 @@ export function verifyWorkload(label, counters, n, latencyMs, { minOverlap = Mat
   const s = counters.snapshot();
   const problems = [];
   if (s.tool_calls !== n * CHILD_TOOL_CALLS) problems.push(`tool calls ${s.tool_calls} != ${n * CHILD_TOOL_CALLS}`);
-  if (s.child_model_calls !== n * CHILD_MODEL_CALLS) problems.push(`child model calls ${s.child_model_calls} != ${n * CHILD_MODEL_CALLS}`);
-  if (s.root_model_calls !== ROOT_MODEL_CALLS) problems.push(`root model calls ${s.root_model_calls} != ${ROOT_MODEL_CALLS}`);
+  if (s.child_model_calls !== n * CHILD_MODEL_CALLS)
+    problems.push(`child model calls ${s.child_model_calls} != ${n * CHILD_MODEL_CALLS}`);
+  if (s.root_model_calls !== ROOT_MODEL_CALLS)
+    problems.push(`root model calls ${s.root_model_calls} != ${ROOT_MODEL_CALLS}`);
   if (s.children_finished !== n) problems.push(`children finished ${s.children_finished} != ${n}`);
   if (latencyMs > 0 && n > 1 && s.max_concurrent_child_model_calls < minOverlap) {
-    problems.push(`children did not run concurrently: peak ${s.max_concurrent_child_model_calls} concurrent child model calls < ${minOverlap}`);
+    problems.push(
+      `children did not run concurrently: peak ${s.max_concurrent_child_model_calls} concurrent child model calls < ${minOverlap}`,
+    );
   }
   if (problems.length) {
     throw new Error(`${label} N=${n} L=${latencyMs}ms did not do the fan-out workload: ${problems.join('; ')}`);

@@ -23,7 +23,9 @@ export function startPerfSampler(base, hz = 1999) {
     files,
     async around(fn) {
       const file = `${base}.${++i}.perf.data`;
-      const child = spawn('perf', ['record', '-q', '-F', String(hz), '-g', '-t', String(process.pid), '-o', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn('perf', ['record', '-q', '-F', String(hz), '-g', '-t', String(process.pid), '-o', file], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       await new Promise((resolve) => setTimeout(resolve, 300)); // perf attaches
       try {
@@ -62,16 +64,31 @@ function summarisePerfScript(text, top = 40) {
     self.set(key, (self.get(key) ?? 0) + 1);
     for (const name of new Set(js.map(clean))) incl.set(name, (incl.get(name) ?? 0) + 1);
   }
-  const rows = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, n]) => ({ fn, share: n / total }));
+  const rows = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([fn, n]) => ({ fn, share: n / total }));
   return { samples: total, self: rows(self), inclusive: rows(incl) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = process.argv.slice(2).filter((a) => !/^\d+$/.test(a));
   const top = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
-  const text = files.map((f) => execFileSync('perf', ['script', '-i', f], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] })).join('\n\n');
+  const text = files
+    .map((f) =>
+      execFileSync('perf', ['script', '-i', f], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 30,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    )
+    .join('\n\n');
   const s = summarisePerfScript(text, top);
-  for (const [title, rows] of [['self (nearest JS frame)', s.self], ['inclusive', s.inclusive]]) {
+  for (const [title, rows] of [
+    ['self (nearest JS frame)', s.self],
+    ['inclusive', s.inclusive],
+  ]) {
     console.log(`== ${title}, ${s.samples} on-CPU samples`);
     for (const r of rows) console.log(`${(100 * r.share).toFixed(1).padStart(5)}%  ${r.fn.slice(0, 140)}`);
   }

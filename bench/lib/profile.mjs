@@ -43,14 +43,16 @@ export function summarise(profiles, top = 40) {
   const time = new Map();
   let total = 0;
   for (const profile of profiles) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    total += dt;
-    const cf = byId.get(id)?.callFrame;
-    const key = cf ? `${cf.functionName || '(anonymous)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}` : '?';
-    time.set(key, (time.get(key) ?? 0) + dt);
-  });
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    profile.samples.forEach((id, i) => {
+      const dt = profile.timeDeltas[i] ?? 0;
+      total += dt;
+      const cf = byId.get(id)?.callFrame;
+      const key = cf
+        ? `${cf.functionName || '(anonymous)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`
+        : '?';
+      time.set(key, (time.get(key) ?? 0) + dt);
+    });
   }
   const rows = [...time].sort((x, y) => y[1] - x[1]).slice(0, top);
   return { total_ms: total / 1000, rows: rows.map(([fn, us]) => ({ fn, ms: us / 1000, share: us / total })) };
@@ -59,7 +61,11 @@ export function summarise(profiles, top = 40) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = process.argv.slice(2).filter((a) => !/^\d+$/.test(a));
   const top = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
-  const s = summarise(files.map((f) => JSON.parse(readFileSync(f, 'utf8'))), top);
+  const s = summarise(
+    files.map((f) => JSON.parse(readFileSync(f, 'utf8'))),
+    top,
+  );
   console.log(`total ${s.total_ms.toFixed(0)} ms`);
-  for (const r of s.rows) console.log(`${r.ms.toFixed(1).padStart(8)} ${(100 * r.share).toFixed(1).padStart(5)}%  ${r.fn}`);
+  for (const r of s.rows)
+    console.log(`${r.ms.toFixed(1).padStart(8)} ${(100 * r.share).toFixed(1).padStart(5)}%  ${r.fn}`);
 }

@@ -129,6 +129,9 @@ export function mediansOf(reps, group) {
 export function shareOf(withoutPart, withPart, label) {
   const raw = 1 - withoutPart / withPart;
   const share = sig(Math.min(1, Math.max(0, raw)), 3);
-  const note = raw < 0 || raw > 1 ? `${label}: raw share ${sig(raw, 3)} lies outside [0, 1] (the two medians crossed within their spread); reported as ${share}` : null;
+  const note =
+    raw < 0 || raw > 1
+      ? `${label}: raw share ${sig(raw, 3)} lies outside [0, 1] (the two medians crossed within their spread); reported as ${share}`
+      : null;
   return { share, note };
 }

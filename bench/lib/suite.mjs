@@ -23,7 +23,9 @@ const ROOT_DIR = path.resolve(BENCH_DIR, '..');
 // AAOS_BENCH_DIST points the suites at another build of the runtime (a directory named `dist`
 // holding src/ and workers/, e.g. a snapshot made with `npx tsc -p tsconfig.json --outDir
 // bench/.snap/dist` while dist/ is being rebuilt by someone else). Default: the project's dist/.
-export const DIST_DIR = process.env.AAOS_BENCH_DIST ? path.resolve(process.env.AAOS_BENCH_DIST) : path.join(ROOT_DIR, 'dist');
+export const DIST_DIR = process.env.AAOS_BENCH_DIST
+  ? path.resolve(process.env.AAOS_BENCH_DIST)
+  : path.join(ROOT_DIR, 'dist');
 
 /** Thrown by a suite (or importDist) when it cannot run on this checkout; reported, not failed. */
 export class SkipSuite extends Error {
@@ -61,7 +63,9 @@ function log(suite, ...parts) {
 export async function importDist(rel) {
   const file = path.join(DIST_DIR, rel);
   if (!existsSync(file)) {
-    throw new SkipSuite(`dist/${rel} not found (run \`npm run build\`, or that part of the runtime is not written yet)`);
+    throw new SkipSuite(
+      `dist/${rel} not found (run \`npm run build\`, or that part of the runtime is not written yet)`,
+    );
   }
   return import(pathToFileURL(file).href);
 }
@@ -89,9 +93,24 @@ export async function runSuite(name, body) {
     if (r.skipped) out.skipped = r.skipped;
   } catch (err) {
     if (err instanceof SkipSuite) {
-      out = { suite: name, ok: true, quick: args.quick, skipped: err.message, results: {}, spread: {}, details: {}, notes: [] };
+      out = {
+        suite: name,
+        ok: true,
+        quick: args.quick,
+        skipped: err.message,
+        results: {},
+        spread: {},
+        details: {},
+        notes: [],
+      };
     } else {
-      out = { suite: name, ok: false, quick: args.quick, error: String(err?.message ?? err), stack: err?.stack ?? null };
+      out = {
+        suite: name,
+        ok: false,
+        quick: args.quick,
+        error: String(err?.message ?? err),
+        stack: err?.stack ?? null,
+      };
     }
   }
   const cpu = process.cpuUsage(cpu0);

@@ -21,7 +21,12 @@ export async function load() {
   const { tool } = await import('@langchain/core/tools');
   const { z } = await import('zod');
   return {
-    lg, prebuilt, BaseChatModel, messages, tool, z,
+    lg,
+    prebuilt,
+    BaseChatModel,
+    messages,
+    tool,
+    z,
     packages: ['@langchain/langgraph', '@langchain/core', 'zod'],
   };
 }
@@ -61,7 +66,10 @@ function makeFakeChatModel(lib) {
         const task = String(msgs.find(isHuman)?.content ?? '');
         const turn = childTurn(task, toolMsgs.length);
         message = turn.tool
-          ? new AIMessage({ content: '', tool_calls: [{ id: `call_${++callSeq}`, name: turn.tool.name, args: turn.tool.args, type: 'tool_call' }] })
+          ? new AIMessage({
+              content: '',
+              tool_calls: [{ id: `call_${++callSeq}`, name: turn.tool.name, args: turn.tool.args, type: 'tool_call' }],
+            })
           : new AIMessage({ content: turn.final });
       } else {
         await this.counters.rootModelCall(this.latencyMs);
@@ -69,7 +77,12 @@ function makeFakeChatModel(lib) {
         if (turn.fanout) {
           message = new AIMessage({
             content: '',
-            tool_calls: turn.fanout.map((task) => ({ id: `call_${++callSeq}`, name: 'child_agent', args: { input: task }, type: 'tool_call' })),
+            tool_calls: turn.fanout.map((task) => ({
+              id: `call_${++callSeq}`,
+              name: 'child_agent',
+              args: { input: task },
+              type: 'tool_call',
+            })),
           });
         } else {
           for (const m of toolMsgs) {

@@ -59,13 +59,15 @@ class FakeModel {
       const task = firstUserText(request);
       const turn = childTurn(task, results.length);
       if (turn.tool) {
-        output = [{
-          type: 'function_call',
-          callId: `call_${++callSeq}`,
-          name: turn.tool.name,
-          arguments: JSON.stringify(turn.tool.args),
-          status: 'completed',
-        }];
+        output = [
+          {
+            type: 'function_call',
+            callId: `call_${++callSeq}`,
+            name: turn.tool.name,
+            arguments: JSON.stringify(turn.tool.args),
+            status: 'completed',
+          },
+        ];
       } else {
         output = [assistantMessage(turn.final)];
       }
@@ -83,7 +85,7 @@ class FakeModel {
       } else {
         // Each child answer arrives as one function_call_result; check that all N did.
         for (const r of results) {
-          const text = typeof r.output === 'string' ? r.output : r.output?.text ?? JSON.stringify(r.output);
+          const text = typeof r.output === 'string' ? r.output : (r.output?.text ?? JSON.stringify(r.output));
           const idx = childIndexOf(text);
           if (idx >= 0) this.counters.childrenFinished.add(idx);
         }

@@ -39,8 +39,19 @@ await runSuite('actors', async ({ quick, flags, log }) => {
   const tmp = tempDir('actors');
   const dataDir = path.join(tmp.dir, 'data');
   const script = writeScript(tmp.dir, 'actor', { turns: [{ text: 'ok {message}' }], latency_ms: 0, cursor: 'per_run' });
-  const yaml = JSON.stringify({ name: 'actor', model: `scripted:${script}`, system_prompt: 'virtual actor', lifecycle: 'persistent', capabilities: [] });
-  const runtime = await openRuntime({ dataDir, maxAgents: cfg.agents + 100, warmWorkers: cfg.warm, env: { AAOS_PARK_IDLE_MS: String(cfg.park_idle_ms) } });
+  const yaml = JSON.stringify({
+    name: 'actor',
+    model: `scripted:${script}`,
+    system_prompt: 'virtual actor',
+    lifecycle: 'persistent',
+    capabilities: [],
+  });
+  const runtime = await openRuntime({
+    dataDir,
+    maxAgents: cfg.agents + 100,
+    warmWorkers: cfg.warm,
+    env: { AAOS_PARK_IDLE_MS: String(cfg.park_idle_ms) },
+  });
   const storeFile = path.join(dataDir, 'store', 'data.mdb');
   try {
     const sup = runtime.supervisor;
@@ -55,7 +66,14 @@ await runSuite('actors', async ({ quick, flags, log }) => {
       const infos = [];
       for (let k = i; k < Math.min(cfg.agents, i + 1000); k++) infos.push(await sup.spawn(yaml, { parked: true }));
       runtime.store.transaction(() => {
-        for (const info of infos) runtime.agentStore.put({ id: info.id, name: info.name, manifest_yaml: yaml, state: info.state, created_at: info.created_at });
+        for (const info of infos)
+          runtime.agentStore.put({
+            id: info.id,
+            name: info.name,
+            manifest_yaml: yaml,
+            state: info.state,
+            created_at: info.created_at,
+          });
       });
       ids.push(...infos.map((info) => info.id));
       if ((i + 1000) % 10_000 === 0) log(`registered ${i + 1000}`);
@@ -70,7 +88,9 @@ await runSuite('actors', async ({ quick, flags, log }) => {
     const withWorker = ids.filter((id) => sup.record(id)?.actor.threadId !== undefined).length;
     if (withWorker > 0) throw new Error(`${withWorker} of ${cfg.agents} parked agents hold a worker`);
     if (runtime.agentStore.list().length !== cfg.agents) throw new Error('not every agent was recorded in the store');
-    log(`registered ${cfg.agents} in ${registerMs.toFixed(0)} ms; RSS +${(rssAfter - rssBefore).toFixed(1)} MB; threads +${threadsAdded}; store +${((bytesAfter - bytesBefore) / 2 ** 20).toFixed(1)} MB`);
+    log(
+      `registered ${cfg.agents} in ${registerMs.toFixed(0)} ms; RSS +${(rssAfter - rssBefore).toFixed(1)} MB; threads +${threadsAdded}; store +${((bytesAfter - bytesBefore) / 2 ** 20).toFixed(1)} MB`,
+    );
 
     // the stream: open loop, agents picked by a seeded generator
     let x = 12345;
@@ -91,7 +111,8 @@ await runSuite('actors', async ({ quick, flags, log }) => {
       const s = nowNs();
       pending.push(
         sup.run(id, `message ${m}`).then((out) => {
-          if (out.stop_reason !== 'complete' || out.response !== `ok message ${m}`) throw new Error(`message ${m} to ${id}: ${out.stop_reason} ${JSON.stringify(out.response)}`);
+          if (out.stop_reason !== 'complete' || out.response !== `ok message ${m}`)
+            throw new Error(`message ${m} to ${id}: ${out.stop_reason} ${JSON.stringify(out.response)}`);
           (wasParked ? activation : running).push(msSince(s));
         }),
       );
@@ -100,7 +121,9 @@ await runSuite('actors', async ({ quick, flags, log }) => {
     if (activation.length === 0) throw new Error('no message found a parked agent');
     const a = percentiles(activation, [50, 99]);
     const r = running.length ? percentiles(running, [50]) : { p50: null };
-    log(`activations ${activation.length}: p50 ${a.p50.toFixed(1)} ms, p99 ${a.p99.toFixed(1)} ms; to running agents ${running.length}`);
+    log(
+      `activations ${activation.length}: p50 ${a.p50.toFixed(1)} ms, p99 ${a.p99.toFixed(1)} ms; to running agents ${running.length}`,
+    );
     return {
       results: {
         actors: {
@@ -116,7 +139,13 @@ await runSuite('actors', async ({ quick, flags, log }) => {
           messages: cfg.messages,
         },
       },
-      details: { actors: { config: cfg, method: 'supervisor.spawn(persistent manifest, {parked: true}) × R + their agent records (1000 per transaction); then an open-loop stream of supervisor.run(random agent) at `rate`/s; scripted model, L = 0' } },
+      details: {
+        actors: {
+          config: cfg,
+          method:
+            'supervisor.spawn(persistent manifest, {parked: true}) × R + their agent records (1000 per transaction); then an open-loop stream of supervisor.run(random agent) at `rate`/s; scripted model, L = 0',
+        },
+      },
       notes: quick ? [`quick mode registers ${cfg.agents} agents, not 100k`] : [],
     };
   } finally {

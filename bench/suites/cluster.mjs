@@ -148,13 +148,26 @@ function rpc(socket, method, params, { untilEnd = false } = {}) {
 /** The workload's scripts: a root that spawns `n` children, and the child (3 echo calls, then an answer). */
 function workload(dir, n) {
   const childTurns = [];
-  for (let k = 1; k <= CHILD_TOOL_CALLS; k++) childTurns.push({ tool_calls: [{ name: ECHO_TOOL, input: { message: `{message} step ${k}` } }] });
+  for (let k = 1; k <= CHILD_TOOL_CALLS; k++)
+    childTurns.push({ tool_calls: [{ name: ECHO_TOOL, input: { message: `{message} step ${k}` } }] });
   childTurns.push({ text: 'done {message}' });
   const child = writeScript(dir, 'child', { turns: childTurns, latency_ms: LATENCY_MS, cursor: 'per_agent' });
-  const childYaml = manifestYaml({ name: 'child', model: `scripted:${child}`, capabilities: [`tool: ${ECHO_TOOL}`], systemPrompt: 'fan-out child' });
+  const childYaml = manifestYaml({
+    name: 'child',
+    model: `scripted:${child}`,
+    capabilities: [`tool: ${ECHO_TOOL}`],
+    systemPrompt: 'fan-out child',
+  });
   const root = writeScript(dir, `root-${n}`, {
     turns: [
-      { tool_calls: [{ name: 'spawn_agents', input: { children: Array.from({ length: n }, (_, i) => ({ manifest: childYaml, message: childTask(i) })) } }] },
+      {
+        tool_calls: [
+          {
+            name: 'spawn_agents',
+            input: { children: Array.from({ length: n }, (_, i) => ({ manifest: childYaml, message: childTask(i) })) },
+          },
+        ],
+      },
       { text: 'collected {last_tool_result:count} child answers, {last_tool_result:failed} failed' },
     ],
     latency_ms: LATENCY_MS,
@@ -180,7 +193,13 @@ async function withCluster(natsBin, dir, nodes, bootstrap, env, run) {
   appendFileSync(pidFile, `${store}\n`);
   const procs = [];
   try {
-    const nats = await startProcess(natsBin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], process.env, 'Server is ready', 'nats-server');
+    const nats = await startProcess(
+      natsBin,
+      ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store],
+      process.env,
+      'Server is ready',
+      'nats-server',
+    );
     procs.push(nats);
     const sockets = [];
     const started = await Promise.all(
@@ -190,7 +209,18 @@ async function withCluster(natsBin, dir, nodes, bootstrap, env, run) {
         const socket = path.join(data, 'agentd.sock');
         const p = await startProcess(
           process.execPath,
-          [AGENTD, 'run', '--data-dir', data, '--socket', socket, '--bootstrap', bootstrap, '--cluster', `nats://127.0.0.1:${port}`],
+          [
+            AGENTD,
+            'run',
+            '--data-dir',
+            data,
+            '--socket',
+            socket,
+            '--bootstrap',
+            bootstrap,
+            '--cluster',
+            `nats://127.0.0.1:${port}`,
+          ],
           { ...process.env, ...env, AAOS_NODE_ID: `node${i}` },
           'listening on',
           `agentd node${i}`,
@@ -219,23 +249,34 @@ async function withCluster(natsBin, dir, nodes, bootstrap, env, run) {
 /** Submits `goals` goals round-robin over the nodes at once; wall time from the first submit to the last end. */
 async function submitAll(sockets, goals, n) {
   const t0 = nowNs();
-  const ends = await Promise.all(Array.from({ length: goals }, (_, g) => rpc(sockets[g % sockets.length], 'agent.submit_streaming', { goal: `fan out ${g}` }, { untilEnd: true })));
+  const ends = await Promise.all(
+    Array.from({ length: goals }, (_, g) =>
+      rpc(sockets[g % sockets.length], 'agent.submit_streaming', { goal: `fan out ${g}` }, { untilEnd: true }),
+    ),
+  );
   const wall = msSince(t0);
   for (const e of ends) {
-    if (e.end.result !== expectResult(n)) throw new Error(`a goal ended ${e.end.status}: ${e.end.result ?? JSON.stringify(e.end)}`);
+    if (e.end.result !== expectResult(n))
+      throw new Error(`a goal ended ${e.end.status}: ${e.end.result ?? JSON.stringify(e.end)}`);
   }
   return wall;
 }
 
 /** The same goals on the embedded single-node runtime (no NATS, no socket): goal runner in-process. */
 async function embedded(dir, goals, n, env) {
-  const runtime = await openRuntime({ dataDir: path.join(dir, `embedded-${goals}-${Date.now()}`), env, maxAgents: goals * (n + 1) + 10 });
+  const runtime = await openRuntime({
+    dataDir: path.join(dir, `embedded-${goals}-${Date.now()}`),
+    env,
+    maxAgents: goals * (n + 1) + 10,
+  });
   try {
     await runtime.startBootstrap(workload(dir, n));
     const t0 = nowNs();
     const done = await Promise.all(Array.from({ length: goals }, (_, g) => runtime.goals.submit(`fan out ${g}`).done));
     const wall = msSince(t0);
-    for (const rec of done) if (rec.result !== expectResult(n)) throw new Error(`an embedded goal ended ${rec.state}: ${rec.result ?? JSON.stringify(rec.error)}`);
+    for (const rec of done)
+      if (rec.result !== expectResult(n))
+        throw new Error(`an embedded goal ended ${rec.state}: ${rec.result ?? JSON.stringify(rec.error)}`);
     return wall;
   } finally {
     await runtime.close();
@@ -268,17 +309,35 @@ await runSuite('cluster', async ({ quick, flags, log }) => {
   });
   const rows = [];
   try {
-    log(`N=${total} children, L=${LATENCY_MS} ms; throughput: ${goals} goals × ${perGoal} children; nodes ${nodeCounts.join(', ')}`);
-    const row = (nodes, fan, batch) => ({ nodes, fanout_wall_ms: sig(fan), goals_wall_ms: batch === null ? null : sig(batch), goals_per_s: batch === null ? null : sig((goals * 1000) / batch) });
+    log(
+      `N=${total} children, L=${LATENCY_MS} ms; throughput: ${goals} goals × ${perGoal} children; nodes ${nodeCounts.join(', ')}`,
+    );
+    const row = (nodes, fan, batch) => ({
+      nodes,
+      fanout_wall_ms: sig(fan),
+      goals_wall_ms: batch === null ? null : sig(batch),
+      goals_per_s: batch === null ? null : sig((goals * 1000) / batch),
+    });
     const embeddedFan = await embedded(dir, 1, total, env(1));
     const embeddedGoals = goals > 0 ? await embedded(dir, goals, perGoal, env(1)) : null;
     rows.push(row('embedded', embeddedFan, embeddedGoals));
-    log(`embedded: fan-out ${Math.round(embeddedFan)} ms; ${goals} goals ${embeddedGoals === null ? '-' : Math.round(embeddedGoals)} ms`);
+    log(
+      `embedded: fan-out ${Math.round(embeddedFan)} ms; ${goals} goals ${embeddedGoals === null ? '-' : Math.round(embeddedGoals)} ms`,
+    );
     for (const nodes of nodeCounts) {
-      const fan = await withCluster(natsBin, dir, nodes, workload(dir, total), env(nodes), (sockets) => submitAll(sockets, 1, total));
-      const batch = goals > 0 ? await withCluster(natsBin, dir, nodes, workload(dir, perGoal), env(nodes), (sockets) => submitAll(sockets, goals, perGoal)) : null;
+      const fan = await withCluster(natsBin, dir, nodes, workload(dir, total), env(nodes), (sockets) =>
+        submitAll(sockets, 1, total),
+      );
+      const batch =
+        goals > 0
+          ? await withCluster(natsBin, dir, nodes, workload(dir, perGoal), env(nodes), (sockets) =>
+              submitAll(sockets, goals, perGoal),
+            )
+          : null;
       rows.push(row(nodes, fan, batch));
-      log(`${nodes} node(s): fan-out ${Math.round(fan)} ms; ${goals} goals ${batch === null ? '-' : Math.round(batch)} ms`);
+      log(
+        `${nodes} node(s): fan-out ${Math.round(fan)} ms; ${goals} goals ${batch === null ? '-' : Math.round(batch)} ms`,
+      );
     }
   } finally {
     killAll();
@@ -287,8 +346,16 @@ await runSuite('cluster', async ({ quick, flags, log }) => {
   return {
     results: { cluster: rows },
     details: {
-      config: { children: total, goals, children_per_goal: perGoal, model_latency_ms: LATENCY_MS, nodes: nodeCounts, cores: os.cpus().length },
-      method: 'nats-server -js and K agentd processes on loopback, started per configuration; goals submitted over the daemon socket (round-robin over nodes), ended by the stream end frame; children placed least-loaded (AAOS_CLUSTER_KEY set); embedded: Runtime.open + goal runner in this process',
+      config: {
+        children: total,
+        goals,
+        children_per_goal: perGoal,
+        model_latency_ms: LATENCY_MS,
+        nodes: nodeCounts,
+        cores: os.cpus().length,
+      },
+      method:
+        'nats-server -js and K agentd processes on loopback, started per configuration; goals submitted over the daemon socket (round-robin over nodes), ended by the stream end frame; children placed least-loaded (AAOS_CLUSTER_KEY set); embedded: Runtime.open + goal runner in this process',
     },
     notes: [`every node shares this machine's ${os.cpus().length} cores: more nodes add supervisor threads, not cores`],
   };

@@ -17,7 +17,19 @@
 // AgentExecutionCompleted of children). Rows merge with the peers' rows by (children, L).
 
 import { runSuite } from '../lib/suite.mjs';
-import { fanoutConfig, applyFanoutFlags, latenciesFor, repsFor, idealMs, WorkloadCounters, verifyWorkload, childTask, childIndexOf, CHILD_TOOL_CALLS, ECHO_TOOL } from '../lib/fanout-workload.mjs';
+import {
+  fanoutConfig,
+  applyFanoutFlags,
+  latenciesFor,
+  repsFor,
+  idealMs,
+  WorkloadCounters,
+  verifyWorkload,
+  childTask,
+  childIndexOf,
+  CHILD_TOOL_CALLS,
+  ECHO_TOOL,
+} from '../lib/fanout-workload.mjs';
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
 import { startProfiler } from '../lib/profile.mjs';
@@ -26,10 +38,20 @@ import { manifestYaml, openRuntime, tempDir, waitWarm, writeScript } from '../li
 
 function scripts(dir, n, latencyMs) {
   const childTurns = [];
-  for (let k = 1; k <= CHILD_TOOL_CALLS; k++) childTurns.push({ tool_calls: [{ name: ECHO_TOOL, input: { message: `{message} step ${k}` } }] });
+  for (let k = 1; k <= CHILD_TOOL_CALLS; k++)
+    childTurns.push({ tool_calls: [{ name: ECHO_TOOL, input: { message: `{message} step ${k}` } }] });
   childTurns.push({ text: 'done {message}' });
-  const child = writeScript(dir, `child-l${latencyMs}`, { turns: childTurns, latency_ms: latencyMs, cursor: 'per_agent' });
-  const childYaml = manifestYaml({ name: 'child', model: `scripted:${child}`, capabilities: [`tool: ${ECHO_TOOL}`], systemPrompt: 'fan-out child' });
+  const child = writeScript(dir, `child-l${latencyMs}`, {
+    turns: childTurns,
+    latency_ms: latencyMs,
+    cursor: 'per_agent',
+  });
+  const childYaml = manifestYaml({
+    name: 'child',
+    model: `scripted:${child}`,
+    capabilities: [`tool: ${ECHO_TOOL}`],
+    systemPrompt: 'fan-out child',
+  });
   const children = Array.from({ length: n }, (_, i) => ({ manifest: childYaml, message: childTask(i) }));
   const root = writeScript(dir, `root-n${n}-l${latencyMs}`, {
     turns: [
@@ -93,7 +115,8 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
   // the full run has all of them)
   const coldReps = (n) => (quick ? cfg.reps : n >= cfg.largeFrom ? 1 : 3);
   const coldLatencies = (n) => (noCold || (quick && n >= 100) || n >= cfg.largeFrom ? [] : latenciesFor(cfg, n));
-  const warmReps = (n, latencyMs) => (flags.reps ? cfg.reps : quick && n >= 100 && n < cfg.largeFrom ? (latencyMs === 0 ? 1 : 2) : repsFor(cfg, n));
+  const warmReps = (n, latencyMs) =>
+    flags.reps ? cfg.reps : quick && n >= 100 && n < cfg.largeFrom ? (latencyMs === 0 ? 1 : 2) : repsFor(cfg, n);
   const warmups = (n) => (quick && n >= 100 ? 0 : cfg.warmup);
   log(`config ${JSON.stringify(cfg)}`);
   const tmp = tempDir('fanout');
@@ -108,7 +131,12 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
           AAOS_MAX_CONCURRENT_INFERENCE_SCRIPTED: String(Math.max(256, 2 * n)),
         };
         // limits raised for large N: the bench measures the runtime, not its default caps
-        const runtime = await openRuntime({ dataDir: `${tmp.dir}/${mode}-${n}`, env, maxAgents: n + 10, ...(mode === 'warm' ? { warmWorkers: n } : {}) });
+        const runtime = await openRuntime({
+          dataDir: `${tmp.dir}/${mode}-${n}`,
+          env,
+          maxAgents: n + 10,
+          ...(mode === 'warm' ? { warmWorkers: n } : {}),
+        });
         const counters = new WorkloadCounters();
         const probe = instrument(runtime, counters);
         try {
@@ -139,18 +167,33 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
                 return result;
               };
               const measured = mode === 'warm' && r >= 0;
-              const out = profiler && measured ? await profiler.around(go) : sampler && measured ? await sampler.around(go) : await go();
+              const out =
+                profiler && measured
+                  ? await profiler.around(go)
+                  : sampler && measured
+                    ? await sampler.around(go)
+                    : await go();
               if (out.stop_reason !== 'complete' || !out.response.includes(`collected ${n} child answers, 0 failed`)) {
-                throw new Error(`aaos ${mode} N=${n} L=${latencyMs}: root ended ${out.stop_reason}: ${JSON.stringify(out.response).slice(0, 200)} ${JSON.stringify(out.error)}`);
+                throw new Error(
+                  `aaos ${mode} N=${n} L=${latencyMs}: root ended ${out.stop_reason}: ${JSON.stringify(out.response).slice(0, 200)} ${JSON.stringify(out.error)}`,
+                );
               }
               // cold children boot `cores` at a time: on a busy box fewer than N/2 overlap, yet never one at a time
-              checks = verifyWorkload(`aaos (${mode})`, counters, n, latencyMs, mode === 'cold' ? { minOverlap: 2 } : {});
+              checks = verifyWorkload(
+                `aaos (${mode})`,
+                counters,
+                n,
+                latencyMs,
+                mode === 'cold' ? { minOverlap: 2 } : {},
+              );
               if (r < 0) continue; // warm-up
               samples.push(ms);
               tails.push(ms - Number(probe.lastChildDone - t0) / 1e6);
               events.push(probe.events);
               if (cpu0 !== null && cpu1 !== null) supCpu.push((cpu1 - cpu0) / 1e6 / n);
-              log(`rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; supervisor CPU ${supCpu.length ? supCpu.at(-1).toFixed(2) : '?'} ms/child; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`);
+              log(
+                `rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; supervisor CPU ${supCpu.length ? supCpu.at(-1).toFixed(2) : '?'} ms/child; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`,
+              );
             }
             perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, supCpu, checks };
             await runtime.supervisor.stop(root.id, 'bench done');
@@ -184,7 +227,16 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
         audit_events_per_run: spread(warm.events).median,
         supervisor_cpu_ms_per_child: sp ? sig(sp.median, 3) : null,
         spread: {
-          ...(sp ? { supervisor_cpu_ms_per_child: { median: sig(sp.median, 3), min: sig(sp.min, 3), max: sig(sp.max, 3), n: sp.n } } : {}),
+          ...(sp
+            ? {
+                supervisor_cpu_ms_per_child: {
+                  median: sig(sp.median, 3),
+                  min: sig(sp.min, 3),
+                  max: sig(sp.max, 3),
+                  n: sp.n,
+                },
+              }
+            : {}),
           wall_ms: { median: sig(sw.median), min: sig(sw.min), max: sig(sw.max), n: sw.n },
           ...(sc ? { wall_ms_cold: { median: sig(sc.median), min: sig(sc.min), max: sig(sc.max), n: sc.n } } : {}),
         },
@@ -197,13 +249,20 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
     results: { fanout: rows },
     details: {
       fanout: {
-        config: { ...cfg, cold_reps: 'quick: 2 at N=10, none at N≥100; full: 3 below N=500, none from N=500', warm_reps_quick_n100: 'L=50: 2, L=0: 1, no warm-up', large_n: 'N≥500: L=50 only, warm pool = N, repsLarge reps', runtime: 'Runtime.open (durable LMDB audit sink)' },
-        method: 'root (LLM agent) → spawn_agents with N children (AAOS_SPAWN_AGENTS_BATCH_CAP=N) → each child 3 echo calls + answer → root answers; warm pool = N',
+        config: {
+          ...cfg,
+          cold_reps: 'quick: 2 at N=10, none at N≥100; full: 3 below N=500, none from N=500',
+          warm_reps_quick_n100: 'L=50: 2, L=0: 1, no warm-up',
+          large_n: 'N≥500: L=50 only, warm pool = N, repsLarge reps',
+          runtime: 'Runtime.open (durable LMDB audit sink)',
+        },
+        method:
+          'root (LLM agent) → spawn_agents with N children (AAOS_SPAWN_AGENTS_BATCH_CAP=N) → each child 3 echo calls + answer → root answers; warm pool = N',
       },
     },
     notes: [
       'aaos wall_ms uses a warm pool of N pre-started workers (full before each rep); wall_ms_cold has none; warm_pool_saving_ms is their difference',
-      'tail_after_last_child_ms: time from the last child answering to the root\'s result (child stops/terminations + the root\'s final model turn of L ms)',
+      "tail_after_last_child_ms: time from the last child answering to the root's result (child stops/terminations + the root's final model turn of L ms)",
       'supervisor_cpu_ms_per_child: supervisor-thread CPU (/proc/self/task/<pid>/schedstat) during one warm run / N',
     ],
   };

@@ -17,9 +17,11 @@ import { runSuite, importDist } from '../lib/suite.mjs';
 import { nowNs, msSince, percentiles, spread, sig } from '../lib/stats.mjs';
 import { settledRssMb, tempDir } from '../lib/aaos.mjs';
 
-const WORDS = ('agent worker thread supervisor capability token router envelope tool memory query record store index vector ' +
+const WORDS = (
+  'agent worker thread supervisor capability token router envelope tool memory query record store index vector ' +
   'model budget scheduler spawn child parent message audit event session history context summary file network fetch ' +
-  'report research notes writer publisher inbox workspace approval skill manifest lifecycle persistent park reactivate').split(' ');
+  'report research notes writer publisher inbox workspace approval skill manifest lifecycle persistent park reactivate'
+).split(' ');
 
 function sentence(i) {
   let x = (i * 2654435761) >>> 0;
@@ -34,7 +36,9 @@ function sentence(i) {
 await runSuite('memory_query', async ({ quick, flags, log }) => {
   // sizes measured in turn on one growing store; the first is the headline (`memory_query.*`),
   // every size is in `memory_query.sizes` (the full run adds 1M records of the same agent)
-  const cfg = quick ? { sizes: [20_000], queries: 50, reps: 2 } : { sizes: [100_000, 1_000_000], queries: 200, reps: 3 };
+  const cfg = quick
+    ? { sizes: [20_000], queries: 50, reps: 2 }
+    : { sizes: [100_000, 1_000_000], queries: 200, reps: 3 };
   if (typeof flags.records === 'string') cfg.sizes = flags.records.split(',').map(Number);
   log(`config ${JSON.stringify(cfg)}`);
   const { MemoryStore } = await importDist('src/memory/memory-store.js');
@@ -58,7 +62,8 @@ await runSuite('memory_query', async ({ quick, flags, log }) => {
         for (let k = i; k < Math.min(size, i + batch); k++) texts.push(sentence(k));
         const vectors = await embedder.embed(texts);
         store.transaction(() => {
-          for (const [k, content] of texts.entries()) mem.store(agent, { content, category: categories[(i + k) % 4], embedding: vectors[k] }, { maxRecords });
+          for (const [k, content] of texts.entries())
+            mem.store(agent, { content, category: categories[(i + k) % 4], embedding: vectors[k] }, { maxRecords });
         });
         if ((i + batch) % 100_000 === 0) log(`inserted ${i + batch}`);
       }
@@ -90,8 +95,18 @@ await runSuite('memory_query', async ({ quick, flags, log }) => {
         }
         mem = null;
         const p = percentiles(lat, [50, 99]);
-        const rep = { p50_ms: p.p50, p99_ms: p.p99, load_ms: loadMs, index_mb: indexMb, embed_ms_p50: percentiles(emb, [50]).p50 };
-        log(`${size}: rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+        const rep = {
+          p50_ms: p.p50,
+          p99_ms: p.p99,
+          load_ms: loadMs,
+          index_mb: indexMb,
+          embed_ms_p50: percentiles(emb, [50]).p50,
+        };
+        log(
+          `${size}: rep ${r + 1}/${cfg.reps}: ${Object.entries(rep)
+            .map(([k, v]) => `${k}=${sig(v, 3)}`)
+            .join(' ')}`,
+        );
         reps.push(rep);
       }
       const row = { records: size, insert_per_s: sig(insertPerS) };
@@ -114,6 +129,10 @@ await runSuite('memory_query', async ({ quick, flags, log }) => {
     results: { memory_query: { ...head.row, sizes: perSize.map((x) => x.row) } },
     spread: spread_,
     details: { memory_query: { config: cfg, embedder: `${embedder.model} (${embedder.dims} dims)`, limit: 5 } },
-    notes: quick ? [`quick mode stores ${cfg.sizes[0]} records, not 100k (inserting 100k takes too long for quick mode); the full run uses 100k and 1M`] : [],
+    notes: quick
+      ? [
+          `quick mode stores ${cfg.sizes[0]} records, not 100k (inserting 100k takes too long for quick mode); the full run uses 100k and 1M`,
+        ]
+      : [],
   };
 });

@@ -12,7 +12,15 @@ import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { runSuite, BENCH_DIR } from '../lib/suite.mjs';
-import { fanoutConfig, applyFanoutFlags, latenciesFor, repsFor, idealMs, WorkloadCounters, verifyWorkload } from '../lib/fanout-workload.mjs';
+import {
+  fanoutConfig,
+  applyFanoutFlags,
+  latenciesFor,
+  repsFor,
+  idealMs,
+  WorkloadCounters,
+  verifyWorkload,
+} from '../lib/fanout-workload.mjs';
 import { nowNs, msSince, spread, sig } from '../lib/stats.mjs';
 import * as openaiAgents from '../peers/openai-agents.mjs';
 import * as langgraph from '../peers/langgraph.mjs';
@@ -49,9 +57,10 @@ await runSuite('peers', async ({ quick, flags, log }) => {
       for (const p of lib.packages) versions[p] = pkgVersion(p);
       log(`${peer.impl.name}: loaded in ${msSince(t0).toFixed(0)} ms`);
     } catch (err) {
-      const reason = err?.code === 'ERR_MODULE_NOT_FOUND'
-        ? `not installed (run \`npm install --prefix bench\`): ${String(err.message).split('\n')[0]}`
-        : `failed to load: ${String(err?.message ?? err).split('\n')[0]}`;
+      const reason =
+        err?.code === 'ERR_MODULE_NOT_FOUND'
+          ? `not installed (run \`npm install --prefix bench\`): ${String(err.message).split('\n')[0]}`
+          : `failed to load: ${String(err?.message ?? err).split('\n')[0]}`;
       skipped[peer.impl.name] = reason;
       log(`${peer.impl.name}: SKIPPED, ${reason}`);
     }
@@ -77,7 +86,9 @@ await runSuite('peers', async ({ quick, flags, log }) => {
     const ms = msSince(t0);
     const checks = verifyWorkload(cell.peer.impl.name, cell.counters, cell.n, cell.latencyMs);
     if (!answer.includes(`collected ${cell.n}`)) {
-      throw new Error(`${cell.peer.impl.name} N=${cell.n} L=${cell.latencyMs}: unexpected final answer ${JSON.stringify(answer.slice(0, 120))}`);
+      throw new Error(
+        `${cell.peer.impl.name} N=${cell.n} L=${cell.latencyMs}: unexpected final answer ${JSON.stringify(answer.slice(0, 120))}`,
+      );
     }
     cell.checks = checks;
     return ms;
@@ -89,12 +100,22 @@ await runSuite('peers', async ({ quick, flags, log }) => {
       if (r >= repsFor(cfg, cell.n)) continue;
       const ms = await runCell(cell);
       cell.samples.push(ms);
-      log(`rep ${r + 1}/${repsFor(cfg, cell.n)} ${cell.peer.impl.name} N=${cell.n} L=${cell.latencyMs}: ${ms.toFixed(1)} ms (peak ${cell.checks.max_concurrent_child_model_calls} concurrent child model calls)`);
+      log(
+        `rep ${r + 1}/${repsFor(cfg, cell.n)} ${cell.peer.impl.name} N=${cell.n} L=${cell.latencyMs}: ${ms.toFixed(1)} ms (peak ${cell.checks.max_concurrent_child_model_calls} concurrent child model calls)`,
+      );
     }
   }
 
   const fanout = grid.map(({ n, latencyMs }) => {
-    const row = { children: n, model_latency_ms: latencyMs, ideal_ms: idealMs(latencyMs), openai_agents_ms: null, langgraph_ms: null, spread: {}, checks: {} };
+    const row = {
+      children: n,
+      model_latency_ms: latencyMs,
+      ideal_ms: idealMs(latencyMs),
+      openai_agents_ms: null,
+      langgraph_ms: null,
+      spread: {},
+      checks: {},
+    };
     for (const cell of cells.filter((c) => c.n === n && c.latencyMs === latencyMs)) {
       const s = spread(cell.samples);
       row[cell.peer.key] = sig(s.median);

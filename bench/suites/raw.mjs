@@ -134,7 +134,6 @@ async function floodRep(m) {
   return rate;
 }
 
-
 await runSuite('raw', async ({ quick, log }) => {
   const cfg = quick
     ? { reps: 3, spawnN: 10, rttM: 4000, rttWarm: 500, floodM: 50000 }
@@ -160,7 +159,11 @@ await runSuite('raw', async ({ quick, log }) => {
       relay_rtt_us_p99: rl.p99,
       port_flood_msgs_per_s: f,
     };
-    log(`rep ${i + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+    log(
+      `rep ${i + 1}/${cfg.reps}: ${Object.entries(rep)
+        .map(([k, v]) => `${k}=${sig(v, 3)}`)
+        .join(' ')}`,
+    );
     return rep;
   });
 

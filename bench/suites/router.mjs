@@ -53,7 +53,8 @@ await runSuite('router', async ({ quick, log }) => {
   const call = async (s, msg) => {
     const envelopes = pathToFileURL(path.join(DIST_DIR, 'src/protocol/envelopes.js')).href;
     const out = await s.sup.run(s.requester.id, JSON.stringify({ to: s.responder.id, envelopes, ...msg }));
-    if (out.stop_reason !== 'complete') throw new Error(`requester ended with ${out.stop_reason}: ${JSON.stringify(out.error)}`);
+    if (out.stop_reason !== 'complete')
+      throw new Error(`requester ended with ${out.stop_reason}: ${JSON.stringify(out.error)}`);
     return out.bench;
   };
 
@@ -71,7 +72,11 @@ await runSuite('router', async ({ quick, log }) => {
         rep[`${prefix}envelopes_per_s`] = pipe.requests_per_s * 2;
         rep[`${prefix}samples`] = seq.samples.length;
       }
-      log(`rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+      log(
+        `rep ${r + 1}/${cfg.reps}: ${Object.entries(rep)
+          .map(([k, v]) => `${k}=${sig(v, 3)}`)
+          .join(' ')}`,
+      );
       reps.push(rep);
     }
   } finally {

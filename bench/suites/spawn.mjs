@@ -17,7 +17,16 @@
 
 import { runSuite } from '../lib/suite.mjs';
 import { nowNs, msSince, percentiles, sig, mediansOf } from '../lib/stats.mjs';
-import { loopLagProbe, manifestYaml, openRuntime, settledRssMb, stopAll, tempDir, waitWarm, writeScript } from '../lib/aaos.mjs';
+import {
+  loopLagProbe,
+  manifestYaml,
+  openRuntime,
+  settledRssMb,
+  stopAll,
+  tempDir,
+  waitWarm,
+  writeScript,
+} from '../lib/aaos.mjs';
 
 async function burst(sup, yaml, n) {
   const before = await settledRssMb(100);
@@ -35,9 +44,19 @@ async function burst(sup, yaml, n) {
   const makespan = msSince(t0);
   const stall = lag.stop();
   const after = await settledRssMb(300);
-  await stopAll(sup, infos.map((i) => i.id));
+  await stopAll(
+    sup,
+    infos.map((i) => i.id),
+  );
   const p = percentiles(lat, [50, 99]);
-  return { agents_per_s: (n * 1000) / makespan, makespan_ms: makespan, burst_p50_ms: p.p50, burst_p99_ms: p.p99, rss_mb_per_idle_agent: (after - before) / n, stall_ms_max: stall };
+  return {
+    agents_per_s: (n * 1000) / makespan,
+    makespan_ms: makespan,
+    burst_p50_ms: p.p50,
+    burst_p99_ms: p.p99,
+    rss_mb_per_idle_agent: (after - before) / n,
+    stall_ms_max: stall,
+  };
 }
 
 async function sequential(sup, yaml, n) {
@@ -101,7 +120,11 @@ await runSuite('spawn', async ({ quick, log }) => {
         rep.warm_p99_ms = w.burst_p99_ms;
         rep.warm_stall_ms_max = w.stall_ms_max;
       }
-      log(`rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+      log(
+        `rep ${r + 1}/${cfg.reps}: ${Object.entries(rep)
+          .map(([k, v]) => `${k}=${sig(v, 3)}`)
+          .join(' ')}`,
+      );
       reps.push(rep);
     }
   } finally {
@@ -115,9 +138,16 @@ await runSuite('spawn', async ({ quick, log }) => {
     spread: spreads,
     details: {
       spawn: {
-        config: { ...cfg, module: 'default LLM agent (dist/src/agent/llm-agent.js)', max_heap_mb: 64, spawn_concurrency: 'os.availableParallelism()' },
+        config: {
+          ...cfg,
+          module: 'default LLM agent (dist/src/agent/llm-agent.js)',
+          max_heap_mb: 64,
+          spawn_concurrency: 'os.availableParallelism()',
+        },
       },
     },
-    notes: ['spawn.p50_ms is sequential (comparable to raw.worker_spawn_ms_p50); burst latencies include queueing behind the boot gate and are n<N>_burst_p50_ms'],
+    notes: [
+      'spawn.p50_ms is sequential (comparable to raw.worker_spawn_ms_p50); burst latencies include queueing behind the boot gate and are n<N>_burst_p50_ms',
+    ],
   };
 });

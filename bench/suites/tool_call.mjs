@@ -51,7 +51,8 @@ await runSuite('tool_call', async ({ quick, log }) => {
 
   const call = async (sup, id, msg) => {
     const out = await sup.run(id, JSON.stringify(msg));
-    if (out.stop_reason !== 'complete') throw new Error(`tool-loop agent ended with ${out.stop_reason}: ${JSON.stringify(out.error)}`);
+    if (out.stop_reason !== 'complete')
+      throw new Error(`tool-loop agent ended with ${out.stop_reason}: ${JSON.stringify(out.error)}`);
     return out.bench;
   };
 
@@ -62,14 +63,24 @@ await runSuite('tool_call', async ({ quick, log }) => {
       for (const s of setups) {
         const seq = await call(s.sup, s.agent.id, { mode: 'seq', n: cfg.n, warm: cfg.warm, payload, maxMs: cfg.maxMs });
         const p = percentiles(seq.samples, [50, 99]);
-        const pipe = await call(s.sup, s.agent.id, { mode: 'pipe', n: cfg.pipeN, depth: cfg.depth, payload, maxMs: cfg.maxMs });
+        const pipe = await call(s.sup, s.agent.id, {
+          mode: 'pipe',
+          n: cfg.pipeN,
+          depth: cfg.depth,
+          payload,
+          maxMs: cfg.maxMs,
+        });
         const prefix = s.key === 'runtime' ? '' : `${s.key}_`;
         rep[`${prefix}rtt_us_p50`] = p.p50;
         rep[`${prefix}rtt_us_p99`] = p.p99;
         rep[`${prefix}calls_per_s`] = pipe.calls_per_s;
         rep[`${prefix}samples`] = seq.samples.length;
       }
-      log(`rep ${r + 1}/${cfg.reps}: ${Object.entries(rep).map(([k, v]) => `${k}=${sig(v, 3)}`).join(' ')}`);
+      log(
+        `rep ${r + 1}/${cfg.reps}: ${Object.entries(rep)
+          .map(([k, v]) => `${k}=${sig(v, 3)}`)
+          .join(' ')}`,
+      );
       reps.push(rep);
     }
   } finally {

@@ -35,7 +35,12 @@ export const agentModule: AgentModule = {
     const api: AgentApi = {
       complete: async (_runId, append) =>
         append.some((m) => m.role === 'tool_result')
-          ? { content: [{ type: 'text', text: 'done' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 }, model: 'warmup' }
+          ? {
+              content: [{ type: 'text', text: 'done' }],
+              stop_reason: 'end_turn',
+              usage: { input_tokens: 1, output_tokens: 1 },
+              model: 'warmup',
+            }
           : {
               content: [
                 { type: 'text', text: 'calling' },
@@ -51,11 +56,23 @@ export const agentModule: AgentModule = {
         return { ok: true };
       },
       send: async () => {},
-      request: async () => ({ jsonrpc: '2.0', id: 'w', result: null, metadata: { responder: 'warmup', trace_id: 'w', timestamp: '' } }),
+      request: async () => ({
+        jsonrpc: '2.0',
+        id: 'w',
+        result: null,
+        metadata: { responder: 'warmup', trace_id: 'w', timestamp: '' },
+      }),
     };
     const envelope = JSON.stringify({ jsonrpc: '2.0', id: 'w', method: 'agent.run', params: { message: 'warm up' } });
     const init: AgentInit = { agent_id: 'warmup', name: 'warmup', max_iterations: 4 };
-    for (let i = 0; i < 20; i++) await runLoop(api, init, { envelope, run: { run_id: `w${i}`, history: [] } }, userTextOf(envelope), new AbortController().signal);
+    for (let i = 0; i < 20; i++)
+      await runLoop(
+        api,
+        init,
+        { envelope, run: { run_id: `w${i}`, history: [] } },
+        userTextOf(envelope),
+        new AbortController().signal,
+      );
   },
 };
 
@@ -97,13 +114,24 @@ function runTools(api: AgentApi, runId: string, calls: ToolUseBlock[]): Promise<
         return { role: 'tool_result', tool_use_id: call.id, content: toolResultText(out), is_error: false };
       } catch (err) {
         const plain = toPlainError(err);
-        return { role: 'tool_result', tool_use_id: call.id, content: `${plain.code}: ${plain.message}`, is_error: true };
+        return {
+          role: 'tool_result',
+          tool_use_id: call.id,
+          content: `${plain.code}: ${plain.message}`,
+          is_error: true,
+        };
       }
     }),
   );
 }
 
-async function runLoop(api: AgentApi, init: AgentInit, delivery: Delivery, input: string, signal: AbortSignal): Promise<RunResult> {
+async function runLoop(
+  api: AgentApi,
+  init: AgentInit,
+  delivery: Delivery,
+  input: string,
+  signal: AbortSignal,
+): Promise<RunResult> {
   const runId = delivery.run.run_id;
   const resumed = delivery.run.resume;
   // a resumed run starts from its stored transcript, which the supervisor already holds

@@ -35,12 +35,31 @@ export class WorkerHost {
     this.api = {
       complete: (runId, append) => this.call('model', { run_id: runId, append }),
       callTool: (runId, name, input, handle, callId) =>
-        this.call('tool', { run_id: runId, name, input, ...(handle ? { handle } : {}), ...(callId ? { call_id: callId } : {}) }),
+        this.call('tool', {
+          run_id: runId,
+          name,
+          input,
+          ...(handle ? { handle } : {}),
+          ...(callId ? { call_id: callId } : {}),
+        }),
       send: async (envelope, runId, attachments) => {
-        await this.call('send', { envelope, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments);
+        await this.call(
+          'send',
+          { envelope, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) },
+          attachments,
+        );
       },
       request: (envelope, timeoutMs, runId, attachments) =>
-        this.call('request', { envelope, timeout_ms: timeoutMs, ...(runId ? { run_id: runId } : {}), ...(attachments?.length ? { attachments } : {}) }, attachments),
+        this.call(
+          'request',
+          {
+            envelope,
+            timeout_ms: timeoutMs,
+            ...(runId ? { run_id: runId } : {}),
+            ...(attachments?.length ? { attachments } : {}),
+          },
+          attachments,
+        ),
     };
   }
 
@@ -51,7 +70,11 @@ export class WorkerHost {
   }
 
   /** One request to the supervisor, answered with its kind's response type (protocol/messages.ts `WorkerRequestMap`). */
-  private call<K extends WorkerRequestKind>(kind: K, body: WorkerRequestBody<K>, transfer?: ArrayBuffer[]): Promise<WorkerResponseOf<K>> {
+  private call<K extends WorkerRequestKind>(
+    kind: K,
+    body: WorkerRequestBody<K>,
+    transfer?: ArrayBuffer[],
+  ): Promise<WorkerResponseOf<K>> {
     if (this.closed) return Promise.reject(new AaosError(ErrorCode.AGENT_STOPPED, 'supervisor port is closed'));
     const id = this.nextId++;
     const msg = { ...body, t: kind, id } as WorkerRequestOf<K>;
@@ -77,7 +100,11 @@ export class WorkerHost {
         return;
       case 'deliver':
         this.deliveries++;
-        this.answer(msg.id, () => this.module.handle(msg.delivery, this.api), () => this.deliveries--);
+        this.answer(
+          msg.id,
+          () => this.module.handle(msg.delivery, this.api),
+          () => this.deliveries--,
+        );
         return;
       case 'cancel':
         this.module.cancel?.(msg.run_id, msg.reason, msg.envelope);
@@ -115,4 +142,3 @@ export class WorkerHost {
     this.pending.clear();
   }
 }
-

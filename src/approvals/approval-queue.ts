@@ -33,7 +33,15 @@ export const ApprovalResponse = z.object({
   decision: z.enum(['approve', 'deny']),
   reason: z.string().optional(),
   scope: z
-    .union([z.literal('once'), z.object({ minutes: z.number().positive().max(7 * 24 * 60, 'at most one week (10080 minutes)') })])
+    .union([
+      z.literal('once'),
+      z.object({
+        minutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60, 'at most one week (10080 minutes)'),
+      }),
+    ])
     .optional(),
 });
 export type ApprovalResponse = z.infer<typeof ApprovalResponse>;
@@ -43,7 +51,15 @@ type ApprovalOutcome = 'approved' | 'denied' | 'timed_out' | 'cancelled';
 /** What live watchers (`agentd approvals --watch`) receive. */
 export type ApprovalEvent =
   | { type: 'requested'; approval: PendingApproval }
-  | { type: 'resolved'; id: string; agent_id: string; tool: string; outcome: ApprovalOutcome; scope?: string; reason?: string };
+  | {
+      type: 'resolved';
+      id: string;
+      agent_id: string;
+      tool: string;
+      outcome: ApprovalOutcome;
+      scope?: string;
+      reason?: string;
+    };
 
 export interface ApprovalQueueOptions {
   persistence: ApprovalPersistence;
@@ -82,10 +98,14 @@ type Settlement =
 
 function checkTimeout(ms: number, what: string): number {
   if (!Number.isInteger(ms) || ms <= 0 || ms > MAX_TIMEOUT_MS) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `${what} must be a whole number of milliseconds between 1 and ${MAX_TIMEOUT_MS}, got ${ms}`, {
-      field: what,
-      value: ms,
-    });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `${what} must be a whole number of milliseconds between 1 and ${MAX_TIMEOUT_MS}, got ${ms}`,
+      {
+        field: what,
+        value: ms,
+      },
+    );
   }
   return ms;
 }
@@ -111,16 +131,25 @@ function view(record: ApprovalRecord): PendingApproval {
 }
 
 function cancelledError(record: ApprovalRecord): AaosError {
-  return new AaosError(ErrorCode.CANCELLED, `approval ${record.id} for tool '${record.tool}' was cancelled before a human answered`, {
-    approval_id: record.id,
-    tool: record.tool,
-    agent_id: record.agent_id,
-  });
+  return new AaosError(
+    ErrorCode.CANCELLED,
+    `approval ${record.id} for tool '${record.tool}' was cancelled before a human answered`,
+    {
+      approval_id: record.id,
+      tool: record.tool,
+      agent_id: record.agent_id,
+    },
+  );
 }
 
 /** The error a denied or timed-out record resolves to. */
 function outcomeError(record: ApprovalRecord): AaosError {
-  const details = { approval_id: record.id, tool: record.tool, agent_id: record.agent_id, agent_name: record.agent_name };
+  const details = {
+    approval_id: record.id,
+    tool: record.tool,
+    agent_id: record.agent_id,
+    agent_name: record.agent_name,
+  };
   if (record.status === 'timed_out') {
     return new AaosError(
       ErrorCode.APPROVAL_TIMEOUT,
@@ -128,7 +157,10 @@ function outcomeError(record: ApprovalRecord): AaosError {
       { ...details, timeout_ms: record.timeout_ms },
     );
   }
-  return new AaosError(ErrorCode.APPROVAL_DENIED, `human denied: ${record.reason ?? 'denied by human'}`, { ...details, reason: record.reason });
+  return new AaosError(ErrorCode.APPROVAL_DENIED, `human denied: ${record.reason ?? 'denied by human'}`, {
+    ...details,
+    reason: record.reason,
+  });
 }
 
 /**
@@ -157,13 +189,22 @@ export class ApprovalQueue {
 
   /** Resolves when approved; rejects with APPROVAL_DENIED, APPROVAL_TIMEOUT or CANCELLED. */
   async request(req: ApprovalRequest): Promise<void> {
-    if (this.#closed) throw new AaosError(ErrorCode.SHUTTING_DOWN, `approval queue is closed; tool '${req.tool}' cannot be approved`, { tool: req.tool });
+    if (this.#closed)
+      throw new AaosError(ErrorCode.SHUTTING_DOWN, `approval queue is closed; tool '${req.tool}' cannot be approved`, {
+        tool: req.tool,
+      });
     const timeoutMs = checkTimeout(req.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
     const now = this.#clock();
 
     const grant = this.#standingGrant(req.agent.id, req.tool, now);
     if (grant) {
-      this.#audit({ ...auditHeader(req.agent), type: 'HumanApprovalGranted', approval_id: grant.approvalId, tool: req.tool, scope: 'standing' });
+      this.#audit({
+        ...auditHeader(req.agent),
+        type: 'HumanApprovalGranted',
+        approval_id: grant.approvalId,
+        tool: req.tool,
+        scope: 'standing',
+      });
       return;
     }
 
@@ -187,7 +228,13 @@ export class ApprovalQueue {
     this.#persistence.save(record);
     const entry: Entry = { record, waiters: new Set(), timer: undefined };
     this.#pending.set(record.id, entry);
-    this.#audit({ ...this.#header(record), type: 'HumanApprovalRequested', approval_id: record.id, tool: record.tool, input_preview: preview(record.input) });
+    this.#audit({
+      ...this.#header(record),
+      type: 'HumanApprovalRequested',
+      approval_id: record.id,
+      tool: record.tool,
+      input_preview: preview(record.input),
+    });
     this.#notify({ type: 'requested', approval: view(record) });
     const waiting = this.#wait(entry, req.signal);
     this.#startTimer(entry);
@@ -197,7 +244,9 @@ export class ApprovalQueue {
   list(): { pending: PendingApproval[] } {
     const pending = [...this.#pending.values()]
       .map((entry) => view(entry.record))
-      .sort((a, b) => (a.requested_at < b.requested_at ? -1 : a.requested_at > b.requested_at ? 1 : a.id < b.id ? -1 : 1));
+      .sort((a, b) =>
+        a.requested_at < b.requested_at ? -1 : a.requested_at > b.requested_at ? 1 : a.id < b.id ? -1 : 1,
+      );
     return { pending };
   }
 
@@ -206,7 +255,11 @@ export class ApprovalQueue {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(response)';
-      throw new AaosError(ErrorCode.CONFIG_INVALID, `invalid approval response: ${field}: ${issue?.message ?? 'invalid'}`, { field });
+      throw new AaosError(
+        ErrorCode.CONFIG_INVALID,
+        `invalid approval response: ${field}: ${issue?.message ?? 'invalid'}`,
+        { field },
+      );
     }
     const { id, decision, reason, scope } = parsed.data;
     const entry = this.#pending.get(id);
@@ -214,7 +267,9 @@ export class ApprovalQueue {
       const answered = this.#answered.has(id);
       throw new AaosError(
         ErrorCode.APPROVAL_NOT_FOUND,
-        answered ? `approval ${id} was already answered` : `no pending approval with id '${id}'; \`agentd approvals\` lists the pending ones`,
+        answered
+          ? `approval ${id} was already answered`
+          : `no pending approval with id '${id}'; \`agentd approvals\` lists the pending ones`,
         { approval_id: id },
       );
     }
@@ -235,7 +290,8 @@ export class ApprovalQueue {
     this.#settle(entry, { status: 'approved', scope: `${scope.minutes} min` });
     // calls of the same agent+tool already waiting are covered by the grant too
     for (const other of [...this.#pending.values()]) {
-      if (other.record.agent_id === agentId && other.record.tool === tool) this.#settle(other, { status: 'approved', scope: 'standing' });
+      if (other.record.agent_id === agentId && other.record.tool === tool)
+        this.#settle(other, { status: 'approved', scope: 'standing' });
     }
     return { ok: true };
   }
@@ -302,10 +358,14 @@ export class ApprovalQueue {
     this.#closed = true;
     for (const entry of this.#pending.values()) {
       clearTimeout(entry.timer);
-      const err = new AaosError(ErrorCode.SHUTTING_DOWN, `approval ${entry.record.id} for tool '${entry.record.tool}' is still pending; the supervisor is shutting down`, {
-        approval_id: entry.record.id,
-        tool: entry.record.tool,
-      });
+      const err = new AaosError(
+        ErrorCode.SHUTTING_DOWN,
+        `approval ${entry.record.id} for tool '${entry.record.tool}' is still pending; the supervisor is shutting down`,
+        {
+          approval_id: entry.record.id,
+          tool: entry.record.tool,
+        },
+      );
       for (const waiter of entry.waiters) waiter.reject(err);
       entry.waiters.clear();
     }
@@ -354,17 +414,41 @@ export class ApprovalQueue {
 
     switch (settlement.status) {
       case 'approved':
-        this.#audit({ ...header, type: 'HumanApprovalGranted', approval_id: record.id, tool: record.tool, scope: settlement.scope });
+        this.#audit({
+          ...header,
+          type: 'HumanApprovalGranted',
+          approval_id: record.id,
+          tool: record.tool,
+          scope: settlement.scope,
+        });
         break;
       case 'denied':
-        this.#audit({ ...header, type: 'HumanApprovalDenied', approval_id: record.id, tool: record.tool, reason: settlement.reason });
+        this.#audit({
+          ...header,
+          type: 'HumanApprovalDenied',
+          approval_id: record.id,
+          tool: record.tool,
+          reason: settlement.reason,
+        });
         break;
       case 'timed_out':
-        this.#audit({ ...header, type: 'HumanApprovalTimedOut', approval_id: record.id, tool: record.tool, timeout_ms: record.timeout_ms });
+        this.#audit({
+          ...header,
+          type: 'HumanApprovalTimedOut',
+          approval_id: record.id,
+          tool: record.tool,
+          timeout_ms: record.timeout_ms,
+        });
         break;
       case 'cancelled':
         // no dedicated event type: close the audit trail of this approval as a denial
-        this.#audit({ ...header, type: 'HumanApprovalDenied', approval_id: record.id, tool: record.tool, reason: 'cancelled: the calling run was cancelled' });
+        this.#audit({
+          ...header,
+          type: 'HumanApprovalDenied',
+          approval_id: record.id,
+          tool: record.tool,
+          reason: 'cancelled: the calling run was cancelled',
+        });
         break;
     }
 
@@ -387,7 +471,13 @@ export class ApprovalQueue {
       this.#answered.set(record.id, final);
     }
 
-    const resolved: ApprovalEvent = { type: 'resolved', id: record.id, agent_id: record.agent_id, tool: record.tool, outcome: settlement.status };
+    const resolved: ApprovalEvent = {
+      type: 'resolved',
+      id: record.id,
+      agent_id: record.agent_id,
+      tool: record.tool,
+      outcome: settlement.status,
+    };
     if (settlement.status === 'approved') resolved.scope = settlement.scope;
     if (settlement.status === 'denied') resolved.reason = settlement.reason;
     this.#notify(resolved);

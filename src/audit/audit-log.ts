@@ -24,7 +24,8 @@ export class AuditLog {
   private readonly prefix = `${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
 
   constructor(private readonly capacity = 50_000) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`audit capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`audit capacity must be a positive integer, got ${capacity}`);
   }
 
   /** the last stamp made, and the millisecond it is for: bursts of events share one string */
@@ -37,7 +38,11 @@ export class AuditLog {
       this.stampMs = now;
       this.stamp = new Date(now).toISOString();
     }
-    const event = { id: `${this.prefix}-${(this.seq++).toString(36)}`, ts: this.stamp, ...input } as unknown as AuditEvent;
+    const event = {
+      id: `${this.prefix}-${(this.seq++).toString(36)}`,
+      ts: this.stamp,
+      ...input,
+    } as unknown as AuditEvent;
     if (this.ring.length < this.capacity) this.ring.push(event);
     else {
       this.ring[this.ringStart] = event;

@@ -26,7 +26,10 @@ export interface CallContext {
 }
 
 /** The fields of an audit event that say who, in which run and in which span. */
-export type CallHeader = Pick<AuditHeader, 'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id' | 'span_id' | 'parent_span_id'>;
+export type CallHeader = Pick<
+  AuditHeader,
+  'agent_id' | 'agent_name' | 'parent_id' | 'run_id' | 'trace_id' | 'span_id' | 'parent_span_id'
+>;
 
 /**
  * The one way an audit header is made: an event of `call`, in its span. Outside any span an

@@ -33,7 +33,14 @@ export interface AuditFields {
   ToolInvoked: { tool: string; input_hash: string; args_preview: string; call_id?: string };
   /** a tool call refused before it ran for a reason other than a capability (those are CapabilityDenied) */
   ToolRefused: { tool: string; code: string; reason: string };
-  ToolResult: { tool: string; success: boolean; duration_ms: number; result_preview: string; error_code?: string; call_id?: string };
+  ToolResult: {
+    tool: string;
+    success: boolean;
+    duration_ms: number;
+    result_preview: string;
+    error_code?: string;
+    call_id?: string;
+  };
   MessageSent: { from: string; to: string; method: string; envelope_id: string };
   MessageDelivered: { from: string; to: string; method: string; envelope_id: string };
   MessageFailed: { from: string; to: string; method: string; envelope_id: string; reason: string };
@@ -50,10 +57,24 @@ export interface AuditFields {
     max_queued?: number;
   };
   AgentExecutionStarted: { message_preview: string };
-  AgentExecutionCompleted: { stop_reason: string; total_iterations: number; response_preview: string; input_tokens: number; output_tokens: number; error?: string };
+  AgentExecutionCompleted: {
+    stop_reason: string;
+    total_iterations: number;
+    response_preview: string;
+    input_tokens: number;
+    output_tokens: number;
+    error?: string;
+  };
   AgentMessageReceived: { method: string; envelope_id: string };
   /** `duration_ms`: the provider call that answered; `queue_ms`: time spent waiting in the scheduler (all attempts) */
-  UsageReported: { model: string; provider: string; input_tokens: number; output_tokens: number; duration_ms?: number; queue_ms?: number };
+  UsageReported: {
+    model: string;
+    provider: string;
+    input_tokens: number;
+    output_tokens: number;
+    duration_ms?: number;
+    queue_ms?: number;
+  };
   BudgetExceeded: { max_tokens: number; used_tokens: number; requested_by: string };
   InferenceRetried: { provider: string; attempt: number; delay_ms: number; reason: string };
   ContextSummarized: { messages_summarized: number; tokens_saved_estimate: number };
@@ -79,17 +100,50 @@ export interface AuditFields {
   RunTimedOut: { timeout_ms: number };
   RuntimeStarted: { version: string; pid: number; model_default: string };
   RuntimeStopping: { reason: string };
-  McpServerConnected: { server: string; transport: string; tools: number; attempt: number; protocol_version: string | null };
+  McpServerConnected: {
+    server: string;
+    transport: string;
+    tools: number;
+    attempt: number;
+    protocol_version: string | null;
+  };
   McpServerFailed: { server: string; reason: string; attempt: number; retry_in_ms?: number };
   // computed orchestration (plans over roles)
   OrchestrationSelected: { mode: string; source: string; answer?: string };
-  PlanProduced: { subtask_count: number; replans_used: number; final_output: string; subtasks: Array<{ id: string; role: string; depends_on: string[] }> };
+  PlanProduced: {
+    subtask_count: number;
+    replans_used: number;
+    final_output: string;
+    subtasks: Array<{ id: string; role: string; depends_on: string[] }>;
+  };
   PlanReplanned: { reason: string; replans_used: number; failed_subtask?: string };
   SubtaskStarted: { subtask_id: string; role: string; attempt: number; model: string };
-  SubtaskCompleted: { subtask_id: string; role: string; success: boolean; attempts: number; elapsed_ms: number; response_preview: string; reused?: boolean };
-  SubtaskFailed: { subtask_id: string; role: string; attempt: number; kind: string; reason: string; will_retry: boolean };
+  SubtaskCompleted: {
+    subtask_id: string;
+    role: string;
+    success: boolean;
+    attempts: number;
+    elapsed_ms: number;
+    response_preview: string;
+    reused?: boolean;
+  };
+  SubtaskFailed: {
+    subtask_id: string;
+    role: string;
+    attempt: number;
+    kind: string;
+    reason: string;
+    will_retry: boolean;
+  };
   SubtaskTtlExpired: { subtask_id: string; reason: string };
-  SubtaskModelEscalated: { subtask_id: string; from_tier: number; to_tier: number; from_model: string; to_model: string; reason: string };
+  SubtaskModelEscalated: {
+    subtask_id: string;
+    from_tier: number;
+    to_tier: number;
+    from_model: string;
+    to_model: string;
+    reason: string;
+  };
   SubtaskOutputMissing: { subtask_id: string; declared_path: string };
   ToolRepeatGuardFired: { tool: string; input_hash: string; attempt_count: number };
   ChildRetried: { child_name: string; attempt: number; original_error: string };

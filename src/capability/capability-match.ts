@@ -20,7 +20,12 @@ const MCP_TOOL_PREFIX = 'mcp.';
 function toolGrantMatches(grant: string, tool: string): boolean {
   if (grant === tool) return true;
   if (grant === ANY) return !tool.startsWith(MCP_TOOL_PREFIX);
-  return grant.endsWith('.*') && grant.startsWith(MCP_TOOL_PREFIX) && tool.startsWith(grant.slice(0, -1)) && !tool.slice(grant.length - 1).includes('.');
+  return (
+    grant.endsWith('.*') &&
+    grant.startsWith(MCP_TOOL_PREFIX) &&
+    tool.startsWith(grant.slice(0, -1)) &&
+    !tool.slice(grant.length - 1).includes('.')
+  );
 }
 
 /**
@@ -53,8 +58,7 @@ export function permits(cap: Capability, req: CapabilityRequest): boolean {
       return cap.kind === 'spawn_child' && cap.agents.some((a) => a === ANY || a === req.name);
     case 'message_send':
       return (
-        cap.kind === 'message_send' &&
-        cap.targets.some((t) => t === ANY || t === req.targetId || t === req.targetName)
+        cap.kind === 'message_send' && cap.targets.some((t) => t === ANY || t === req.targetId || t === req.targetName)
       );
   }
 }

@@ -134,9 +134,12 @@ export class CapabilityTable {
     for (const grant of grants) {
       const capability = canonicalCapability(grant.capability);
       const own = Constraints.parse(grant.constraints ?? {});
-      const source = parentTokens.find((t) => this.#chainState(t, now).state === 'live' && covers(t.capability, capability));
+      const source = parentTokens.find(
+        (t) => this.#chainState(t, now).state === 'live' && covers(t.capability, capability),
+      );
       if (source === undefined) missing.push(capability);
-      else plan.push({ capability, constraints: tightestConstraints(source.constraints, own), parentTokenId: source.id });
+      else
+        plan.push({ capability, constraints: tightestConstraints(source.constraints, own), parentTokenId: source.id });
     }
     if (missing.length > 0) {
       const what = missing.map(formatCapability).join('; ');
@@ -176,7 +179,12 @@ export class CapabilityTable {
       throw new AaosError(
         outcome.code,
         `agent '${agent.name}' (${agent.id}) is denied ${what}${toolPart}: ${outcome.reason}`,
-        { agent_id: agent.id, agent_name: agent.name, request: what, ...(opts.tool !== undefined ? { tool: opts.tool } : {}) },
+        {
+          agent_id: agent.id,
+          agent_name: agent.name,
+          request: what,
+          ...(opts.tool !== undefined ? { tool: opts.tool } : {}),
+        },
       );
     }
     if (opts.charge !== false) this.#charge(outcome);
@@ -187,7 +195,9 @@ export class CapabilityTable {
   check(agentId: string, req: CapabilityRequest): boolean {
     const request = normalizeRequest(req);
     const now = this.#now();
-    return (this.#byAgent.get(agentId) ?? []).some((t) => this.#chainState(t, now).state === 'live' && permits(t.capability, request));
+    return (this.#byAgent.get(agentId) ?? []).some(
+      (t) => this.#chainState(t, now).state === 'live' && permits(t.capability, request),
+    );
   }
 
   /**
@@ -290,7 +300,11 @@ export class CapabilityTable {
    * A delegated token is usable only while every token above it is: the whole delegation
    * tree shares one max_invocations pool, one expiry and one revocation.
    */
-  #chainState(token: CapabilityToken, now: number, ignoreExhausted = false): { state: TokenState; at: CapabilityToken } {
+  #chainState(
+    token: CapabilityToken,
+    now: number,
+    ignoreExhausted = false,
+  ): { state: TokenState; at: CapabilityToken } {
     for (const link of this.#chain(token)) {
       const state = tokenState(link, now);
       if (state !== 'live' && !(ignoreExhausted && state === 'exhausted')) return { state, at: link };
@@ -313,12 +327,19 @@ export class CapabilityTable {
     const states: DurableTokenState[] = (this.#byAgent.get(agentId) ?? []).map((token, index) => ({
       key: durableKey(index, token),
       invocation_count: token.invocation_count,
-      ...(token.durableRevocation !== undefined ? { revoked_at: token.durableRevocation.at, reason: token.durableRevocation.reason } : {}),
+      ...(token.durableRevocation !== undefined
+        ? { revoked_at: token.durableRevocation.at, reason: token.durableRevocation.reason }
+        : {}),
     }));
     this.#persistence.save(agentId, states);
   }
 
-  #store(owner: CallContext, capability: Capability, constraints: Constraints, parentTokenId?: string): CapabilityToken {
+  #store(
+    owner: CallContext,
+    capability: Capability,
+    constraints: Constraints,
+    parentTokenId?: string,
+  ): CapabilityToken {
     const token: CapabilityToken = {
       id: newTokenId(),
       owner: owner.id,
@@ -372,16 +393,28 @@ export class CapabilityTable {
     }
   }
 
-  #viaHandle(agent: CallContext, req: CapabilityRequest, handle: string, now: number, alreadyCharged: boolean): CapabilityToken | Denial {
+  #viaHandle(
+    agent: CallContext,
+    req: CapabilityRequest,
+    handle: string,
+    now: number,
+    alreadyCharged: boolean,
+  ): CapabilityToken | Denial {
     const token = this.#byId.get(handle);
     if (token === undefined) {
       return { code: ErrorCode.CAPABILITY_UNKNOWN_HANDLE, reason: 'the presented capability handle was never issued' };
     }
     if (token.owner !== agent.id) {
-      return { code: ErrorCode.CAPABILITY_WRONG_AGENT, reason: 'the presented capability handle belongs to another agent' };
+      return {
+        code: ErrorCode.CAPABILITY_WRONG_AGENT,
+        reason: 'the presented capability handle belongs to another agent',
+      };
     }
     if (!permits(token.capability, req)) {
-      return { code: ErrorCode.CAPABILITY_DENIED, reason: `the presented handle (${formatCapability(token.capability)}) does not permit it` };
+      return {
+        code: ErrorCode.CAPABILITY_DENIED,
+        reason: `the presented handle (${formatCapability(token.capability)}) does not permit it`,
+      };
     }
     const { state, at } = this.#chainState(token, now, alreadyCharged);
     return state === 'live' ? token : stateDenial(token, state, at);
@@ -389,7 +422,8 @@ export class CapabilityTable {
 
   #viaSearch(agent: CallContext, req: CapabilityRequest, now: number): CapabilityToken | Denial {
     const matching = (this.#byAgent.get(agent.id) ?? []).filter((t) => permits(t.capability, req));
-    if (matching.length === 0) return { code: ErrorCode.CAPABILITY_DENIED, reason: 'no capability of the agent permits it' };
+    if (matching.length === 0)
+      return { code: ErrorCode.CAPABILITY_DENIED, reason: 'no capability of the agent permits it' };
     let best: { token: CapabilityToken; state: Exclude<TokenState, 'live'>; at: CapabilityToken } | undefined;
     for (const token of matching) {
       const { state, at } = this.#chainState(token, now);
@@ -424,9 +458,15 @@ function stateDenial(token: CapabilityToken, state: Exclude<TokenState, 'live'>,
     case 'revoked':
       return { code, reason: `the capability that permits it has been revoked${via}` };
     case 'expired':
-      return { code, reason: `the capability that permits it expired at ${new Date(at.constraints.expires_at ?? 0).toISOString()}${via}` };
+      return {
+        code,
+        reason: `the capability that permits it expired at ${new Date(at.constraints.expires_at ?? 0).toISOString()}${via}`,
+      };
     case 'exhausted':
-      return { code, reason: `the capability that permits it has used all ${at.constraints.max_invocations ?? 0} of its invocations${via}` };
+      return {
+        code,
+        reason: `the capability that permits it has used all ${at.constraints.max_invocations ?? 0} of its invocations${via}`,
+      };
   }
 }
 

@@ -71,7 +71,6 @@ export function tightestConstraints(a: Constraints, b: Constraints): Constraints
   return out;
 }
 
-
 /** A detached copy: mutating it never touches the table. */
 export function toTokenView(token: CapabilityToken): TokenView {
   const view: TokenView = {

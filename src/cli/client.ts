@@ -73,7 +73,12 @@ export class DaemonClient {
       const fail = (reason: string): void => {
         clearTimeout(timer);
         socket.destroy();
-        reject(new AaosError(ErrorCode.DAEMON_UNREACHABLE, `no daemon answers on ${socketPath} (${reason})`, { socket: socketPath, reason }));
+        reject(
+          new AaosError(ErrorCode.DAEMON_UNREACHABLE, `no daemon answers on ${socketPath} (${reason})`, {
+            socket: socketPath,
+            reason,
+          }),
+        );
       };
       const timer = setTimeout(() => fail('timed out connecting'), timeoutMs);
       socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
@@ -95,7 +100,11 @@ export class DaemonClient {
   }
 
   /** Calls a streaming method; `onFrame` sees every frame (the end frame too). */
-  async stream<R = unknown>(method: string, params: Record<string, unknown>, onFrame: (frame: StreamFrame) => void): Promise<OpenStream<R>> {
+  async stream<R = unknown>(
+    method: string,
+    params: Record<string, unknown>,
+    onFrame: (frame: StreamFrame) => void,
+  ): Promise<OpenStream<R>> {
     // the id is known before the call so frames that follow the response are never missed
     const id = this.nextId;
     const key = String(id);
@@ -163,11 +172,15 @@ export class DaemonClient {
 
   private onClose(): void {
     const why = this.socketError ? ` (${this.socketError})` : '';
-    this.closedError = new AaosError(ErrorCode.DAEMON_UNREACHABLE, `the connection to the daemon on ${this.socketPath} was closed${why}`, {
-      socket: this.socketPath,
-      closed: true,
-      ...(this.socketError ? { reason: this.socketError } : {}),
-    });
+    this.closedError = new AaosError(
+      ErrorCode.DAEMON_UNREACHABLE,
+      `the connection to the daemon on ${this.socketPath} was closed${why}`,
+      {
+        socket: this.socketPath,
+        closed: true,
+        ...(this.socketError ? { reason: this.socketError } : {}),
+      },
+    );
     this.failAll(this.closedError);
     for (const sink of [...this.streams.values()]) sink.end(undefined);
     for (const wake of this.closeWaiters.splice(0)) wake();

@@ -42,7 +42,8 @@ function howToStart(socket: string): string {
 export function reportError(err: unknown, socket: string): number {
   if (isAaosError(err, ErrorCode.DAEMON_UNREACHABLE)) {
     // a daemon was there and the connection broke (EPIPE, reset, daemon stopping): one line
-    if ((err.details as { closed?: unknown } | undefined)?.closed === true) process.stderr.write(`agentd: ${err.message}\n`);
+    if ((err.details as { closed?: unknown } | undefined)?.closed === true)
+      process.stderr.write(`agentd: ${err.message}\n`);
     else process.stderr.write(`${howToStart(socket)}\n(${err.message})\n`);
     return ExitCode.UNREACHABLE;
   }

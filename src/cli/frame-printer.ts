@@ -55,7 +55,14 @@ function summary(frame: StreamFrame): string {
 
 /** One line per approval event (for `agentd approvals --watch`). */
 function approvalLine(raw: unknown): string {
-  const e = raw as { type?: string; approval?: Record<string, unknown>; id?: string; tool?: string; outcome?: string; reason?: string };
+  const e = raw as {
+    type?: string;
+    approval?: Record<string, unknown>;
+    id?: string;
+    tool?: string;
+    outcome?: string;
+    reason?: string;
+  };
   if (e.type === 'requested' && e.approval) {
     const a = e.approval;
     return `? ${String(a['id'])}  ${String(a['agent_name'])} wants ${String(a['tool'])} ${truncate(JSON.stringify(a['input']), 80)}  (agentd approve ${String(a['id'])})`;

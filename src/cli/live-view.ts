@@ -76,7 +76,9 @@ export class LiveView {
       case 'CapabilityGranted':
         return this.opts.verbose ? `${this.prefix(e)} ${this.paint(C.dim, `grant ${e.capability}`)}` : null;
       case 'CapabilityRevoked':
-        return this.opts.verbose ? `${this.prefix(e)} ${this.paint(C.dim, `revoke ${e.capability} (${e.reason})`)}` : null;
+        return this.opts.verbose
+          ? `${this.prefix(e)} ${this.paint(C.dim, `revoke ${e.capability} (${e.reason})`)}`
+          : null;
       case 'AgentFailed':
         return `${this.prefix(e)} ${this.paint(C.red, '✗ FAILED')} ${e.reason}`;
       case 'AgentStopped':

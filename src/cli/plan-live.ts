@@ -28,7 +28,10 @@ export class PlanLiveView {
         return `${prefix} orchestration: ${e.mode} (${e.source})`;
       case 'PlanProduced':
         this.nodes = e.subtasks.map((s) => ({ ...s, state: 'pending' }));
-        return [`${prefix} plan: ${e.subtask_count} subtasks${e.replans_used ? ` (replan ${e.replans_used})` : ''} → ${e.final_output}`, ...planTreeLines(this.nodes, ' '.repeat(11))].join('\n');
+        return [
+          `${prefix} plan: ${e.subtask_count} subtasks${e.replans_used ? ` (replan ${e.replans_used})` : ''} → ${e.final_output}`,
+          ...planTreeLines(this.nodes, ' '.repeat(11)),
+        ].join('\n');
       case 'PlanReplanned':
         return `${prefix} ↻ replanning (${e.replans_used}): ${e.reason}`;
       case 'SubtaskStarted':

@@ -8,7 +8,14 @@ export interface PlanTreeNode {
   error?: string;
 }
 
-const MARK: Record<string, string> = { pending: '·', running: '▶', completed: '✓', failed: '✗', skipped: '-', reused: '↺' };
+const MARK: Record<string, string> = {
+  pending: '·',
+  running: '▶',
+  completed: '✓',
+  failed: '✗',
+  skipped: '-',
+  reused: '↺',
+};
 
 function depthOf(nodes: readonly PlanTreeNode[]): Map<string, number> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -33,14 +40,17 @@ function depthOf(nodes: readonly PlanTreeNode[]): Map<string, number> {
  */
 export function planTreeLines(nodes: readonly PlanTreeNode[], indent = '  '): string[] {
   const depth = depthOf(nodes);
-  const ordered = [...nodes].sort((a, b) => (depth.get(a.id) ?? 0) - (depth.get(b.id) ?? 0) || a.id.localeCompare(b.id));
+  const ordered = [...nodes].sort(
+    (a, b) => (depth.get(a.id) ?? 0) - (depth.get(b.id) ?? 0) || a.id.localeCompare(b.id),
+  );
   const width = Math.max(...nodes.map((n) => n.id.length + 2 * (depth.get(n.id) ?? 0)));
   return ordered.map((n) => {
     const d = depth.get(n.id) ?? 0;
     const name = `${'  '.repeat(d)}${n.id}`.padEnd(width);
     const deps = n.depends_on.length ? `  ← ${n.depends_on.join(', ')}` : '';
     const attempts = n.attempts && n.attempts > 1 ? ` (attempt ${n.attempts})` : '';
-    const error = n.state === 'failed' && n.error ? `  ${n.error.length > 120 ? `${n.error.slice(0, 119)}…` : n.error}` : '';
+    const error =
+      n.state === 'failed' && n.error ? `  ${n.error.length > 120 ? `${n.error.slice(0, 119)}…` : n.error}` : '';
     return `${indent}${MARK[n.state] ?? '?'} ${name}  ${n.role} ${n.state}${attempts}${deps}${error}`;
   });
 }

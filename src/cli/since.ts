@@ -1,5 +1,6 @@
 /** What `--since` accepts, for error messages and help. */
-export const SINCE_FORMS = 'a duration such as 90s, 10m, 1h30m or 2d (units ms, s, m, h, d), or an ISO time such as 2026-11-30T01:00:00Z';
+export const SINCE_FORMS =
+  'a duration such as 90s, 10m, 1h30m or 2d (units ms, s, m, h, d), or an ISO time such as 2026-11-30T01:00:00Z';
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;

@@ -29,10 +29,14 @@ export async function resolveTarget(client: DaemonClient, ref: string): Promise<
   if (agent && run) {
     if (agent.id === ref || agent.name === ref) return { agent };
     if (run.run_id === ref) return { run };
-    throw new AaosError(ErrorCode.ID_AMBIGUOUS, `prefix '${ref}' matches an agent and a run: agent ${agent.id} (${agent.name}), run ${run.run_id} (${run.state}); give more of the id`, {
-      ref,
-      candidates: [agent.id, run.run_id],
-    });
+    throw new AaosError(
+      ErrorCode.ID_AMBIGUOUS,
+      `prefix '${ref}' matches an agent and a run: agent ${agent.id} (${agent.name}), run ${run.run_id} (${run.state}); give more of the id`,
+      {
+        ref,
+        candidates: [agent.id, run.run_id],
+      },
+    );
   }
   if (agent) return { agent };
   if (run) return { run };

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, loadavg } from 'node:os';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
@@ -10,7 +18,15 @@ import type { RunRecord } from '../store/run-store.js';
 import { ClusterControl, type LocalControl } from './control.js';
 import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
 import { Rehoming, type RehomeLocal } from './rehome.js';
-import { type AgentLocation, CLUSTER_NAMES, isKvKeyPart, ClusterGoal, ClusterRun, NodeBeat, PersistentAgent } from './records.js';
+import {
+  type AgentLocation,
+  CLUSTER_NAMES,
+  isKvKeyPart,
+  ClusterGoal,
+  ClusterRun,
+  NodeBeat,
+  PersistentAgent,
+} from './records.js';
 
 export interface ClusterOptions {
   url: string;
@@ -35,7 +51,9 @@ export interface ClusterOptions {
 }
 
 /** Where an agent lives: announced by a live node, or recorded as a persistent agent whose node is down. */
-export type AgentPlace = { node_id: string; alive: true; agent: AgentLocation } | { node_id: string; alive: false; agent: PersistentAgent };
+export type AgentPlace =
+  | { node_id: string; alive: true; agent: AgentLocation }
+  | { node_id: string; alive: false; agent: PersistentAgent };
 
 export interface ClusterStatus {
   node_id: string;
@@ -80,8 +98,22 @@ export class ClusterNode {
     buckets: { revocations: KV; stops: KV; agentState: KV },
     private readonly opts: ClusterOptions,
   ) {
-    this.control = new ClusterControl(nodeId, nc, buckets.revocations, buckets.stops, this.controlHooks(opts), opts.log);
-    this.rehoming = new Rehoming(nodeId, persistent, buckets.agentState, opts.local, async (id) => (await this.liveNodes()).some((b) => b.node_id === id), opts.log);
+    this.control = new ClusterControl(
+      nodeId,
+      nc,
+      buckets.revocations,
+      buckets.stops,
+      this.controlHooks(opts),
+      opts.log,
+    );
+    this.rehoming = new Rehoming(
+      nodeId,
+      persistent,
+      buckets.agentState,
+      opts.local,
+      async (id) => (await this.liveNodes()).some((b) => b.node_id === id),
+      opts.log,
+    );
   }
 
   /** A stop applied here also drops the agent's cluster record (it is not restored or re-homed anywhere). */
@@ -107,13 +139,30 @@ export class ClusterNode {
     try {
       nc = await connect({ servers: opts.url, name: `aaos-${nodeId}`, timeout: 5000, maxReconnectAttempts: -1 });
     } catch (err) {
-      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot reach the cluster's NATS server at ${opts.url}: ${toPlainError(err).message}`, { url: opts.url });
+      throw new AaosError(
+        ErrorCode.CLUSTER_UNAVAILABLE,
+        `cannot reach the cluster's NATS server at ${opts.url}: ${toPlainError(err).message}`,
+        { url: opts.url },
+      );
     }
     try {
       const jsm = await jetstreamManager(nc);
-      await ensure(() => jsm.streams.add({ name: CLUSTER_NAMES.stream, subjects: [CLUSTER_NAMES.subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(120_000) }));
       await ensure(() =>
-        jsm.consumers.add(CLUSTER_NAMES.stream, { durable_name: CLUSTER_NAMES.consumer, ack_policy: AckPolicy.Explicit, ack_wait: nanos(opts.ackWaitMs), max_deliver: -1 }),
+        jsm.streams.add({
+          name: CLUSTER_NAMES.stream,
+          subjects: [CLUSTER_NAMES.subject],
+          retention: RetentionPolicy.Workqueue,
+          storage: StorageType.File,
+          duplicate_window: nanos(120_000),
+        }),
+      );
+      await ensure(() =>
+        jsm.consumers.add(CLUSTER_NAMES.stream, {
+          durable_name: CLUSTER_NAMES.consumer,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: nanos(opts.ackWaitMs),
+          max_deliver: -1,
+        }),
       );
       const js = jetstream(nc);
       const kvm = new Kvm(js);
@@ -124,24 +173,49 @@ export class ClusterNode {
       const revocations = await kvm.create(CLUSTER_NAMES.revocations, { history: 1 });
       const stops = await kvm.create(CLUSTER_NAMES.stops, { history: 1 });
       const agentState = await kvm.create(CLUSTER_NAMES.agentState, { history: 1 });
-      const node = new ClusterNode(nodeId, nc, js, nodes, runs, done, persistent, { revocations, stops, agentState }, opts);
+      const node = new ClusterNode(
+        nodeId,
+        nc,
+        js,
+        nodes,
+        runs,
+        done,
+        persistent,
+        { revocations, stops, agentState },
+        opts,
+      );
       await node.control.start();
       // before announcing its persistent agents: drop those another node took over meanwhile
       await node.rehoming.reconcile();
       if (opts.remoteAgents) {
-        const remote = new RemoteAgents(nodeId, nc, { ...opts.remoteAgents, publishRevoked: (id, reason) => node.control.revokedHere(id, reason), isRevoked: (id) => node.control.isRevoked(id), log: opts.log });
+        const remote = new RemoteAgents(nodeId, nc, {
+          ...opts.remoteAgents,
+          publishRevoked: (id, reason) => node.control.revokedHere(id, reason),
+          isRevoked: (id) => node.control.isRevoked(id),
+          log: opts.log,
+        });
         remote.start();
         node.remote = remote;
         opts.remoteAgents.supervisor.attachRemote(remote);
       }
       await node.beat();
-      node.beatTimer = setInterval(() => void node.beat().catch((e: unknown) => opts.log(`agentd: cluster heartbeat failed: ${toPlainError(e).message}`)), opts.heartbeatMs);
+      node.beatTimer = setInterval(
+        () =>
+          void node
+            .beat()
+            .catch((e: unknown) => opts.log(`agentd: cluster heartbeat failed: ${toPlainError(e).message}`)),
+        opts.heartbeatMs,
+      );
       node.pulling = node.pull();
       return node;
     } catch (err) {
       await nc.close().catch(() => {});
       if (err instanceof AaosError) throw err;
-      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `the NATS server at ${opts.url} refused the cluster's JetStream setup (is it started with -js?): ${toPlainError(err).message}`, { url: opts.url });
+      throw new AaosError(
+        ErrorCode.CLUSTER_UNAVAILABLE,
+        `the NATS server at ${opts.url} refused the cluster's JetStream setup (is it started with -js?): ${toPlainError(err).message}`,
+        { url: opts.url },
+      );
     }
   }
 
@@ -149,17 +223,37 @@ export class ClusterNode {
   async submit(goal: string, options: { orchestration?: Orchestration } = {}): Promise<ClusterRun> {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
-    if (this.closing) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'this node is leaving the cluster and takes no new goals');
+    if (this.closing)
+      throw new AaosError(ErrorCode.SHUTTING_DOWN, 'this node is leaving the cluster and takes no new goals');
     const orchestration = options.orchestration;
-    const msg: ClusterGoal = { run_id: randomUUID(), goal: text, submitted_on: this.nodeId, ...(orchestration ? { orchestration } : {}) };
-    const record: ClusterRun = { v: 1, run_id: msg.run_id, goal: text, agent_id: '', workspace: '', state: 'queued', created_at: new Date().toISOString(), submitted_on: this.nodeId, ...(orchestration ? { orchestration } : {}) };
+    const msg: ClusterGoal = {
+      run_id: randomUUID(),
+      goal: text,
+      submitted_on: this.nodeId,
+      ...(orchestration ? { orchestration } : {}),
+    };
+    const record: ClusterRun = {
+      v: 1,
+      run_id: msg.run_id,
+      goal: text,
+      agent_id: '',
+      workspace: '',
+      state: 'queued',
+      created_at: new Date().toISOString(),
+      submitted_on: this.nodeId,
+      ...(orchestration ? { orchestration } : {}),
+    };
     try {
       await this.runs.put(msg.run_id, JSON.stringify(record));
       // msgID: a retried publish of the same goal is dropped by the stream's duplicate window
       await this.js.publish(CLUSTER_NAMES.subject, JSON.stringify(msg), { msgID: msg.run_id });
     } catch (err) {
       await this.runs.delete(msg.run_id).catch(() => {});
-      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `the goal was not stored in the cluster's work queue: ${toPlainError(err).message}`, { run_id: msg.run_id });
+      throw new AaosError(
+        ErrorCode.CLUSTER_UNAVAILABLE,
+        `the goal was not stored in the cluster's work queue: ${toPlainError(err).message}`,
+        { run_id: msg.run_id },
+      );
     }
     return record;
   }
@@ -199,12 +293,29 @@ export class ClusterNode {
     nodes.sort((a, b) => a.node_id.localeCompare(b.node_id));
     const jsm = await jetstreamManager(this.nc);
     const info = await jsm.consumers.info(CLUSTER_NAMES.stream, CLUSTER_NAMES.consumer);
-    const agents: ClusterStatus['agents'] = nodes.flatMap((n) => n.agents.map((a) => ({ ...a, node_id: n.node_id, alive: true })));
+    const agents: ClusterStatus['agents'] = nodes.flatMap((n) =>
+      n.agents.map((a) => ({ ...a, node_id: n.node_id, alive: true })),
+    );
     const seen = new Set(agents.map((a) => a.id));
     for (const p of await this.persistentAgents()) {
-      if (!seen.has(p.id)) agents.push({ id: p.id, name: p.name, lifecycle: 'persistent', state: 'node down', parent_id: null, node_id: p.home, alive: false });
+      if (!seen.has(p.id))
+        agents.push({
+          id: p.id,
+          name: p.name,
+          lifecycle: 'persistent',
+          state: 'node down',
+          parent_id: null,
+          node_id: p.home,
+          alive: false,
+        });
     }
-    return { node_id: this.nodeId, nodes, goals_waiting: info.num_pending, goals_in_flight: info.num_ack_pending, agents };
+    return {
+      node_id: this.nodeId,
+      nodes,
+      goals_waiting: info.num_pending,
+      goals_in_flight: info.num_ack_pending,
+      agents,
+    };
   }
 
   /** The nodes alive now (by heartbeat). */
@@ -232,12 +343,18 @@ export class ClusterNode {
    * agent has that id.
    */
   async locate(ref: string): Promise<AgentPlace | undefined> {
-    const all = (await this.liveNodes()).flatMap((n) => n.agents.map((agent) => ({ node_id: n.node_id, alive: true as const, agent })));
+    const all = (await this.liveNodes()).flatMap((n) =>
+      n.agents.map((agent) => ({ node_id: n.node_id, alive: true as const, agent })),
+    );
     const exact = all.find((p) => p.agent.id === ref);
     if (exact) return exact;
     const named = all.filter((p) => p.agent.name === ref);
     if (named.length > 1) {
-      throw new AaosError(ErrorCode.ID_AMBIGUOUS, `'${ref}' names ${named.length} agents in the cluster: ${named.map((p) => `${p.agent.id} on ${p.node_id}`).join(', ')}; use an id`, { agent_id: ref });
+      throw new AaosError(
+        ErrorCode.ID_AMBIGUOUS,
+        `'${ref}' names ${named.length} agents in the cluster: ${named.map((p) => `${p.agent.id} on ${p.node_id}`).join(', ')}; use an id`,
+        { agent_id: ref },
+      );
     }
     if (named.length === 1) return named[0];
     const prefixed = all.filter((p) => p.agent.id.startsWith(ref));
@@ -302,7 +419,11 @@ export class ClusterNode {
     if (!place) return undefined;
     if (place.alive && place.node_id === this.nodeId) return place.agent.id;
     if (place.alive) {
-      throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `agent ${place.agent.name} (${place.agent.id}) lives on node ${place.node_id}: use it there`, { agent_id: place.agent.id, node_id: place.node_id });
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `agent ${place.agent.name} (${place.agent.id}) lives on node ${place.node_id}: use it there`,
+        { agent_id: place.agent.id, node_id: place.node_id },
+      );
     }
     await this.rehoming.takeOver(place.agent);
     return place.agent.id;
@@ -356,7 +477,9 @@ export class ClusterNode {
       goal = ClusterGoal.parse(msg.json());
     } catch (err) {
       // a malformed entry would be redelivered forever: drop it, say where
-      this.opts.log(`agentd: cluster: dropped malformed goal at stream sequence ${msg.seq}: ${toPlainError(err).message}`);
+      this.opts.log(
+        `agentd: cluster: dropped malformed goal at stream sequence ${msg.seq}: ${toPlainError(err).message}`,
+      );
       msg.term();
       return;
     }
@@ -367,7 +490,16 @@ export class ClusterNode {
     }
     this.inflight.set(goal.run_id, msg);
     const previous = await this.get(goal.run_id);
-    const base: ClusterRun = previous ?? { v: 1, run_id: goal.run_id, goal: goal.goal, agent_id: '', workspace: '', state: 'queued', created_at: new Date().toISOString(), submitted_on: goal.submitted_on };
+    const base: ClusterRun = previous ?? {
+      v: 1,
+      run_id: goal.run_id,
+      goal: goal.goal,
+      agent_id: '',
+      workspace: '',
+      state: 'queued',
+      created_at: new Date().toISOString(),
+      submitted_on: goal.submitted_on,
+    };
     let handle;
     try {
       handle = this.localHandle(goal);
@@ -378,10 +510,27 @@ export class ClusterNode {
         msg.nak(); // another node can run it
         return;
       }
-      await this.record(msg, { ...base, state: 'failed', node_id: this.nodeId, ended_at: new Date().toISOString(), error: { code: plain.code, message: plain.message } });
+      await this.record(msg, {
+        ...base,
+        state: 'failed',
+        node_id: this.nodeId,
+        ended_at: new Date().toISOString(),
+        error: { code: plain.code, message: plain.message },
+      });
       return;
     }
-    await this.runs.put(goal.run_id, JSON.stringify({ ...base, state: 'running', node_id: this.nodeId, agent_id: this.opts.goals.agent ?? '', workspace: handle.workspace, started_at: new Date().toISOString(), deliveries: msg.info.deliveryCount } satisfies ClusterRun));
+    await this.runs.put(
+      goal.run_id,
+      JSON.stringify({
+        ...base,
+        state: 'running',
+        node_id: this.nodeId,
+        agent_id: this.opts.goals.agent ?? '',
+        workspace: handle.workspace,
+        started_at: new Date().toISOString(),
+        deliveries: msg.info.deliveryCount,
+      } satisfies ClusterRun),
+    );
     // progress: each call restarts the ack wait, so only a silent (dead) node loses the goal
     const progress = setInterval(() => msg.working(), Math.max(200, Math.floor(this.opts.ackWaitMs / 3)));
     void handle.done.then(async (local) => {
@@ -389,7 +538,14 @@ export class ClusterNode {
       if (this.closing || !TERMINAL.has(local.state)) return; // handed back by leave()
       this.inflight.delete(goal.run_id);
       const { v: _v, ...fields } = local;
-      await this.record(msg, { ...base, ...fields, v: 1, submitted_on: base.submitted_on, node_id: this.nodeId, deliveries: msg.info.deliveryCount });
+      await this.record(msg, {
+        ...base,
+        ...fields,
+        v: 1,
+        submitted_on: base.submitted_on,
+        node_id: this.nodeId,
+        deliveries: msg.info.deliveryCount,
+      });
     });
   }
 
@@ -404,9 +560,13 @@ export class ClusterNode {
     const local = this.opts.localRun(goal.run_id);
     if (known && local) return { run_id: goal.run_id, workspace: local.workspace, done: known };
     // it ended here but the node died before recording it: record that result
-    if (local && TERMINAL.has(local.state)) return { run_id: goal.run_id, workspace: local.workspace, done: Promise.resolve(local) };
+    if (local && TERMINAL.has(local.state))
+      return { run_id: goal.run_id, workspace: local.workspace, done: Promise.resolve(local) };
     if (local) return goals.resume(local);
-    return goals.submit(goal.goal, { runId: goal.run_id, ...(goal.orchestration ? { orchestration: goal.orchestration } : {}) });
+    return goals.submit(goal.goal, {
+      runId: goal.run_id,
+      ...(goal.orchestration ? { orchestration: goal.orchestration } : {}),
+    });
   }
 
   /** Records the completion once, then acks (a recorded completion is never overwritten). */
@@ -421,7 +581,9 @@ export class ClusterNode {
         msg.nak(5000);
         return;
       }
-      this.opts.log(`agentd: cluster: run ${final.run_id} was already recorded complete by another node; this result is dropped`);
+      this.opts.log(
+        `agentd: cluster: run ${final.run_id} was already recorded complete by another node; this result is dropped`,
+      );
     }
     msg.ack();
   }

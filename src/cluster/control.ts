@@ -55,12 +55,17 @@ export class ClusterControl {
 
   /** Applies what is recorded (a node that was down learns it here), then follows new records; answers direct requests. */
   async start(): Promise<void> {
-    for (const [bucket, kv] of [['revocations', this.revocations], ['stops', this.stops]] as const) {
+    for (const [bucket, kv] of [
+      ['revocations', this.revocations],
+      ['stops', this.stops],
+    ] as const) {
       const watch = await kv.watch({ ignoreDeletes: true });
       this.watchers.push(watch);
       void (async () => {
         for await (const entry of watch) {
-          void this.apply(bucket, entry).catch((err: unknown) => this.log(`agentd: cluster: could not apply ${bucket} record ${entry.key}: ${toPlainError(err).message}`));
+          void this.apply(bucket, entry).catch((err: unknown) =>
+            this.log(`agentd: cluster: could not apply ${bucket} record ${entry.key}: ${toPlainError(err).message}`),
+          );
         }
       })();
     }
@@ -78,8 +83,15 @@ export class ClusterControl {
   }
 
   /** Records a revocation (one token, or all of an agent's) and has the agent's home node apply it. */
-  async revoke(target: { agent_id: string; token_id?: string }, home: string | undefined, reason: string): Promise<ControlOutcome> {
-    const key = target.token_id !== undefined ? `t.${checkedKey(target.token_id, 'token_id')}` : `a.${checkedKey(target.agent_id, 'agent_id')}`;
+  async revoke(
+    target: { agent_id: string; token_id?: string },
+    home: string | undefined,
+    reason: string,
+  ): Promise<ControlOutcome> {
+    const key =
+      target.token_id !== undefined
+        ? `t.${checkedKey(target.token_id, 'token_id')}`
+        : `a.${checkedKey(target.agent_id, 'agent_id')}`;
     const record: RevocationRecord = { ...target, reason, at: new Date().toISOString(), by: this.nodeId };
     return this.record('revocations', this.revocations, key, record, home);
   }
@@ -97,12 +109,22 @@ export class ClusterControl {
     await this.revocations.put(`t.${tokenId}`, JSON.stringify(record));
   }
 
-  private async record(bucket: Bucket, kv: KV, key: string, record: RevocationRecord | StopRecord, home: string | undefined): Promise<ControlOutcome> {
+  private async record(
+    bucket: Bucket,
+    kv: KV,
+    key: string,
+    record: RevocationRecord | StopRecord,
+    home: string | undefined,
+  ): Promise<ControlOutcome> {
     let revision: number;
     try {
       revision = await kv.put(key, JSON.stringify(record));
     } catch (err) {
-      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `the ${bucket === 'stops' ? 'stop' : 'revocation'} could not be recorded in the cluster: ${toPlainError(err).message}`, { key });
+      throw new AaosError(
+        ErrorCode.CLUSTER_UNAVAILABLE,
+        `the ${bucket === 'stops' ? 'stop' : 'revocation'} could not be recorded in the cluster: ${toPlainError(err).message}`,
+        { key },
+      );
     }
     if (home === undefined) return { revoked: 0, applied: false };
     if (home === this.nodeId) {
@@ -112,14 +134,17 @@ export class ClusterControl {
     }
     let reply: ControlReply;
     try {
-      const msg = await this.nc.request(controlSubject(home), JSON.stringify({ bucket, key, revision }), { timeout: APPLY_TIMEOUT_MS });
+      const msg = await this.nc.request(controlSubject(home), JSON.stringify({ bucket, key, revision }), {
+        timeout: APPLY_TIMEOUT_MS,
+      });
       reply = ControlReply.parse(msg.json());
     } catch (err) {
       // recorded: the home node applies it from the bucket when it answers again
       this.log(`agentd: cluster: node ${home} did not confirm ${bucket} record ${key}: ${toPlainError(err).message}`);
       return { node_id: home, revoked: 0, applied: false };
     }
-    if (!reply.ok) throw new AaosError(reply.error.code as ErrorCode, `node ${home}: ${reply.error.message}`, { node_id: home });
+    if (!reply.ok)
+      throw new AaosError(reply.error.code as ErrorCode, `node ${home}: ${reply.error.message}`, { node_id: home });
     return { node_id: reply.node_id, revoked: reply.revoked, applied: true };
   }
 
@@ -127,12 +152,17 @@ export class ClusterControl {
   private async answer(data: Uint8Array): Promise<ControlReply> {
     try {
       const req = JSON.parse(new TextDecoder().decode(data)) as { bucket?: unknown; key?: unknown; revision?: unknown };
-      if ((req.bucket !== 'revocations' && req.bucket !== 'stops') || typeof req.key !== 'string' || typeof req.revision !== 'number') {
+      if (
+        (req.bucket !== 'revocations' && req.bucket !== 'stops') ||
+        typeof req.key !== 'string' ||
+        typeof req.revision !== 'number'
+      ) {
         throw new AaosError(ErrorCode.PROTOCOL, 'a control request needs bucket (revocations|stops), key and revision');
       }
       const kv = req.bucket === 'stops' ? this.stops : this.revocations;
       const entry = await kv.get(req.key, { revision: req.revision });
-      if (entry?.operation !== 'PUT') throw new AaosError(ErrorCode.PROTOCOL, `no ${req.bucket} record ${req.key} at revision ${req.revision}`);
+      if (entry?.operation !== 'PUT')
+        throw new AaosError(ErrorCode.PROTOCOL, `no ${req.bucket} record ${req.key} at revision ${req.revision}`);
       return { ok: true, revoked: await this.apply(req.bucket, entry), node_id: this.nodeId };
     } catch (err) {
       const plain = toPlainError(err);
@@ -145,7 +175,10 @@ export class ClusterControl {
     const id = `${bucket}/${entry.key}@${entry.revision}`;
     let done = this.applied.get(id);
     if (done) return done;
-    done = bucket === 'stops' ? this.applyStop(StopRecord.parse(entry.json())) : Promise.resolve(this.applyRevocation(RevocationRecord.parse(entry.json())));
+    done =
+      bucket === 'stops'
+        ? this.applyStop(StopRecord.parse(entry.json()))
+        : Promise.resolve(this.applyRevocation(RevocationRecord.parse(entry.json())));
     this.applied.set(id, done);
     if (this.applied.size > APPLIED_KEEP) this.applied.delete(this.applied.keys().next().value as string);
     return done;
@@ -172,6 +205,11 @@ export class ClusterControl {
 type Bucket = 'revocations' | 'stops';
 
 function checkedKey(part: string, field: string): string {
-  if (!isKvKeyPart(part)) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, `${field} '${part}' cannot name a cluster record (letters, digits, - and _ only)`, { field });
+  if (!isKvKeyPart(part))
+    throw new AaosError(
+      ErrorCode.TOOL_INPUT_INVALID,
+      `${field} '${part}' cannot name a cluster record (letters, digits, - and _ only)`,
+      { field },
+    );
   return part;
 }

@@ -12,7 +12,12 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
   return {
     revokeToken: (tokenId, reason, agentId) => {
       // an operator's revocation: only the named agent's own token, on the node it lives on
-      if (agentId !== undefined) return sup.isLive(agentId) && sup.tokens(agentId).some((t) => t.id === tokenId) && sup.revokeToken(tokenId, reason) ? 1 : 0;
+      if (agentId !== undefined)
+        return sup.isLive(agentId) &&
+          sup.tokens(agentId).some((t) => t.id === tokenId) &&
+          sup.revokeToken(tokenId, reason)
+          ? 1
+          : 0;
       // a token revoked on its own node: what here was narrowed from it goes too
       return sup.revokeToken(tokenId, reason) ? 1 : sup.revokeDelegatedFrom(tokenId, reason);
     },
@@ -44,14 +49,20 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
           created_at: a.created_at,
           ...(a.id === runtime.goals.agent ? { bootstrap: true } : {}),
         })),
-    stateOf: (agentId) => ({ history: runtime.sessions.load(agentId), tokens: new CapabilityStore(runtime.store).load(agentId) }),
+    stateOf: (agentId) => ({
+      history: runtime.sessions.load(agentId),
+      tokens: new CapabilityStore(runtime.store).load(agentId),
+    }),
     adopt: async (agent, state) => {
       if (state) {
         runtime.sessions.replace(agent.id, state.history);
         new CapabilityStore(runtime.store).save(agent.id, state.tokens);
       }
       // relative paths in a manifest read from a file resolve against that file's directory, as on its old node
-      await runtime.spawnAgent({ yaml: agent.manifest_yaml, ...(agent.manifest_path ? { baseDir: dirname(agent.manifest_path) } : {}) }, { id: agent.id });
+      await runtime.spawnAgent(
+        { yaml: agent.manifest_yaml, ...(agent.manifest_path ? { baseDir: dirname(agent.manifest_path) } : {}) },
+        { id: agent.id },
+      );
     },
     forget: async (agentId, reason) => {
       if (sup.isLive(agentId)) await runtime.stopAgent(agentId, reason);
@@ -71,7 +82,8 @@ export function remoteAgentsOf(runtime: Runtime): Pick<ClusterOptions, 'remoteAg
     requestTimeoutMs: runtime.config.get('AAOS_RUN_TIMEOUT_MS') + 60_000,
     onRevoked: (listener) =>
       runtime.audit.subscribe((e) => {
-        if (e.type === 'CapabilityRevoked' && typeof e.token_id === 'string') listener(e.token_id, typeof e.reason === 'string' ? e.reason : 'revoked');
+        if (e.type === 'CapabilityRevoked' && typeof e.token_id === 'string')
+          listener(e.token_id, typeof e.reason === 'string' ? e.reason : 'revoked');
       }),
   };
   return { remoteAgents };

@@ -7,7 +7,13 @@ import type { AgentPlace, ClusterNode } from './cluster-node.js';
  * persistent agent whose node is down), recorded in the cluster and applied by the node
  * the agent lives on. `localId`: the agent when it lives on this node.
  */
-export async function stopInCluster(runtime: Runtime, cluster: ClusterNode, localId: string | undefined, ref: string, force: boolean): Promise<Record<string, unknown>> {
+export async function stopInCluster(
+  runtime: Runtime,
+  cluster: ClusterNode,
+  localId: string | undefined,
+  ref: string,
+  force: boolean,
+): Promise<Record<string, unknown>> {
   const place = await placeOf(cluster, localId, ref);
   const id = place.agent.id;
   const bootstrap = localId !== undefined ? id === runtime.goals.agent : place.alive && place.agent.bootstrap === true;
@@ -22,7 +28,11 @@ export async function stopInCluster(runtime: Runtime, cluster: ClusterNode, loca
   return { ok: true, agent_id: id, node_id: place.node_id, applied: outcome.applied };
 }
 
-export async function revokeInCluster(cluster: ClusterNode, localId: string | undefined, p: { agent_id: string; token_id?: string | undefined }): Promise<Record<string, unknown>> {
+export async function revokeInCluster(
+  cluster: ClusterNode,
+  localId: string | undefined,
+  p: { agent_id: string; token_id?: string | undefined },
+): Promise<Record<string, unknown>> {
   const place = await placeOf(cluster, localId, p.agent_id);
   const id = place.agent.id;
   if (!place.alive && p.token_id !== undefined) {
@@ -32,14 +42,28 @@ export async function revokeInCluster(cluster: ClusterNode, localId: string | un
       { agent_id: id, node_id: place.node_id, token_id: p.token_id },
     );
   }
-  const outcome = await cluster.control.revoke({ agent_id: id, ...(p.token_id !== undefined ? { token_id: p.token_id } : {}) }, place.alive ? place.node_id : undefined, 'revoked by operator');
+  const outcome = await cluster.control.revoke(
+    { agent_id: id, ...(p.token_id !== undefined ? { token_id: p.token_id } : {}) },
+    place.alive ? place.node_id : undefined,
+    'revoked by operator',
+  );
   return { agent_id: id, revoked: outcome.revoked, node_id: place.node_id, applied: outcome.applied };
 }
 
 async function placeOf(cluster: ClusterNode, localId: string | undefined, ref: string): Promise<AgentPlace> {
   // it lives here (the heartbeat may not have announced it yet)
-  if (localId !== undefined) return { node_id: cluster.nodeId, alive: true, agent: { id: localId, name: localId, lifecycle: '', state: '', parent_id: null } };
+  if (localId !== undefined)
+    return {
+      node_id: cluster.nodeId,
+      alive: true,
+      agent: { id: localId, name: localId, lifecycle: '', state: '', parent_id: null },
+    };
   const place = await cluster.locate(ref);
-  if (!place) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no agent with id, name or id prefix '${ref}' on any node of the cluster`, { agent_id: ref });
+  if (!place)
+    throw new AaosError(
+      ErrorCode.AGENT_NOT_FOUND,
+      `no agent with id, name or id prefix '${ref}' on any node of the cluster`,
+      { agent_id: ref },
+    );
   return place;
 }

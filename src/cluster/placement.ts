@@ -28,7 +28,12 @@ export function placeChild(manifest: AgentManifest, view: PlacementView): string
     return others.some((b) => b.node_id === pin) ? pin : view.self;
   }
   if (view.policy === 'local' && pin !== 'any') return view.self;
-  if (manifest.capabilities.some((c) => c.grant.capability.kind === 'file_read' || c.grant.capability.kind === 'file_write')) return view.self;
+  if (
+    manifest.capabilities.some(
+      (c) => c.grant.capability.kind === 'file_read' || c.grant.capability.kind === 'file_write',
+    )
+  )
+    return view.self;
   let best = view.self;
   let bestLoad = view.selfAgents;
   for (const b of others) {

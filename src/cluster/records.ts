@@ -35,7 +35,6 @@ export function isKvKeyPart(s: string): boolean {
   return KV_KEY.test(s);
 }
 
-
 /** A goal as it sits in the work-queue stream. */
 export const ClusterGoal = z.strictObject({
   run_id: z.uuid(),

@@ -52,7 +52,14 @@ export class Rehoming {
       let dropped = 0;
       let record = '';
       for (;;) {
-        const rec: AgentState = { v: 1, agent_id: p.id, history, history_dropped: dropped, tokens: state.tokens, at: new Date().toISOString() };
+        const rec: AgentState = {
+          v: 1,
+          agent_id: p.id,
+          history,
+          history_dropped: dropped,
+          tokens: state.tokens,
+          at: new Date().toISOString(),
+        };
         record = JSON.stringify(rec);
         if (record.length <= MAX_STATE_BYTES || history.length === 0) break;
         // the oldest half goes first; what is kept is the recent conversation
@@ -60,7 +67,10 @@ export class Rehoming {
         history = history.slice(cut);
         dropped += cut;
       }
-      if (dropped > 0) this.log(`agentd: cluster: the history of persistent agent ${p.name} (${p.id}) is copied without its ${dropped} oldest entries (over ${MAX_STATE_BYTES} bytes)`);
+      if (dropped > 0)
+        this.log(
+          `agentd: cluster: the history of persistent agent ${p.name} (${p.id}) is copied without its ${dropped} oldest entries (over ${MAX_STATE_BYTES} bytes)`,
+        );
       await this.states.put(p.id, record);
       this.copied.set(p.id, print);
     }
@@ -75,35 +85,53 @@ export class Rehoming {
       const entry = await this.registry.get(p.id);
       if (entry?.operation !== 'PUT') continue;
       const rec = PersistentAgent.parse(entry.json());
-      if (rec.home !== this.nodeId) await this.local.forget(p.id, `re-homed on node ${rec.home} while this node was down`);
+      if (rec.home !== this.nodeId)
+        await this.local.forget(p.id, `re-homed on node ${rec.home} while this node was down`);
     }
   }
 
   /** Takes over `agent`, whose node is down, onto this node with its copied state. */
   async takeOver(agent: PersistentAgent): Promise<void> {
     if (agent.bootstrap) {
-      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `agent ${agent.name} (${agent.id}) is the bootstrap agent of node ${agent.home}, which is down; it is not moved to another node`, {
-        agent_id: agent.id,
-        node_id: agent.home,
-      });
+      throw new AaosError(
+        ErrorCode.CLUSTER_UNAVAILABLE,
+        `agent ${agent.name} (${agent.id}) is the bootstrap agent of node ${agent.home}, which is down; it is not moved to another node`,
+        {
+          agent_id: agent.id,
+          node_id: agent.home,
+        },
+      );
     }
     const entry = await this.registry.get(agent.id);
-    if (entry?.operation !== 'PUT') throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `persistent agent ${agent.id} is no longer recorded in the cluster`, { agent_id: agent.id });
+    if (entry?.operation !== 'PUT')
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `persistent agent ${agent.id} is no longer recorded in the cluster`,
+        { agent_id: agent.id },
+      );
     const current = PersistentAgent.parse(entry.json());
     // another node took it over since this one looked (or its node is back)
     if (current.home !== agent.home || (await this.isAlive(current.home))) {
-      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `persistent agent ${agent.name} (${agent.id}) was taken over by another node (${current.home}) meanwhile; use it there`, {
-        agent_id: agent.id,
-        node_id: current.home,
-      });
+      throw new AaosError(
+        ErrorCode.CLUSTER_UNAVAILABLE,
+        `persistent agent ${agent.name} (${agent.id}) was taken over by another node (${current.home}) meanwhile; use it there`,
+        {
+          agent_id: agent.id,
+          node_id: current.home,
+        },
+      );
     }
     const claimed: PersistentAgent = { ...current, home: this.nodeId };
     try {
       await this.registry.update(agent.id, JSON.stringify(claimed), entry.revision);
     } catch (err) {
-      throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `persistent agent ${agent.name} (${agent.id}) is being taken over by another node; try again in a moment (${toPlainError(err).message})`, {
-        agent_id: agent.id,
-      });
+      throw new AaosError(
+        ErrorCode.CLUSTER_UNAVAILABLE,
+        `persistent agent ${agent.name} (${agent.id}) is being taken over by another node; try again in a moment (${toPlainError(err).message})`,
+        {
+          agent_id: agent.id,
+        },
+      );
     }
     const stored = await this.states.get(agent.id);
     const state = stored?.operation === 'PUT' ? AgentState.parse(stored.json()) : undefined;
@@ -114,7 +142,9 @@ export class Rehoming {
       await this.registry.put(agent.id, JSON.stringify(current)).catch(() => {});
       throw err;
     }
-    this.log(`agentd: cluster: took over persistent agent ${agent.name} (${agent.id}) from node ${current.home}, which is down${state ? ` (history: ${state.history.length} entries)` : ' (no state was copied)'}`);
+    this.log(
+      `agentd: cluster: took over persistent agent ${agent.name} (${agent.id}) from node ${current.home}, which is down${state ? ` (history: ${state.history.length} entries)` : ' (no state was copied)'}`,
+    );
   }
 
   /** Forgets the copy of a stopped agent's state. */

@@ -37,7 +37,12 @@ const TraceParentSchema = z.strictObject({ traceId: z.string(), spanId: z.string
 const HopSchema = z.strictObject({ traceId: z.string(), spanId: z.string(), parentSpanId: z.string().optional() });
 const SpawnBody = z.object({
   spawn: z.strictObject({
-    child: z.strictObject({ id: z.string().min(1), name: z.string().min(1), parentId: z.string().optional(), runId: z.string().optional() }),
+    child: z.strictObject({
+      id: z.string().min(1),
+      name: z.string().min(1),
+      parentId: z.string().optional(),
+      runId: z.string().optional(),
+    }),
     manifest: AgentManifest,
     depth: z.int().min(1),
     tokens: z.array(TokenView),
@@ -49,7 +54,12 @@ const SpawnBody = z.object({
 const DeliverBody = z.object({
   recipient_id: z.string().min(1),
   envelope: z.string(),
-  context: z.strictObject({ runId: z.string(), goalRunId: z.string().optional(), hop: HopSchema.optional(), traceId: z.string() }),
+  context: z.strictObject({
+    runId: z.string(),
+    goalRunId: z.string().optional(),
+    hop: HopSchema.optional(),
+    traceId: z.string(),
+  }),
 });
 const CancelBody = z.object({
   agent_id: z.string().min(1),
@@ -108,15 +118,23 @@ export class RemoteAgents implements RemoteAgentsPort {
     this.unsubscribeRevoked = this.opts.onRevoked((tokenId, reason) => {
       if (!this.narrowedAway.has(tokenId)) return;
       this.narrowedAway.delete(tokenId);
-      void this.opts.publishRevoked(tokenId, reason).catch((e: unknown) => this.opts.log(`agentd: cluster: could not record the revocation of ${tokenId} for other nodes: ${toPlainError(e).message}`));
+      void this.opts
+        .publishRevoked(tokenId, reason)
+        .catch((e: unknown) =>
+          this.opts.log(
+            `agentd: cluster: could not record the revocation of ${tokenId} for other nodes: ${toPlainError(e).message}`,
+          ),
+        );
     });
   }
 
   stop(): void {
     for (const s of this.subs) s.unsubscribe();
     this.unsubscribeRevoked?.();
-    for (const c of this.adopted.values()) c.abort(new AaosError(ErrorCode.SHUTTING_DOWN, `node ${this.nodeId} is leaving the cluster`));
-    for (const p of this.pending) p.fail(new AaosError(ErrorCode.SHUTTING_DOWN, `node ${this.nodeId} is leaving the cluster`));
+    for (const c of this.adopted.values())
+      c.abort(new AaosError(ErrorCode.SHUTTING_DOWN, `node ${this.nodeId} is leaving the cluster`));
+    for (const p of this.pending)
+      p.fail(new AaosError(ErrorCode.SHUTTING_DOWN, `node ${this.nodeId} is leaving the cluster`));
   }
 
   /** The cluster's latest heartbeats: placement reads them, and waits on a node that stopped beating end. */
@@ -125,7 +143,14 @@ export class RemoteAgents implements RemoteAgentsPort {
     for (const b of beats) if (this.beats.get(b.node_id)?.at !== b.at) this.placedSinceBeat.delete(b.node_id);
     this.beats = next;
     for (const p of [...this.pending]) {
-      if (p.node !== this.nodeId && !next.has(p.node)) p.fail(new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `node ${p.node} stopped heartbeating while it worked for this node`, { node_id: p.node }));
+      if (p.node !== this.nodeId && !next.has(p.node))
+        p.fail(
+          new AaosError(
+            ErrorCode.CLUSTER_UNAVAILABLE,
+            `node ${p.node} stopped heartbeating while it worked for this node`,
+            { node_id: p.node },
+          ),
+        );
     }
   }
 
@@ -152,7 +177,16 @@ export class RemoteAgents implements RemoteAgentsPort {
       return await this.request<ChildRunResult>(node, 'spawn', { spawn });
     } catch (err) {
       const plain = toPlainError(err);
-      return { agent_id: spawn.child.id, name: spawn.child.name, response: '', stop_reason: 'error', iterations: 0, usage: { input_tokens: 0, output_tokens: 0 }, error: `${plain.code}: ${plain.message}`, error_code: plain.code };
+      return {
+        agent_id: spawn.child.id,
+        name: spawn.child.name,
+        response: '',
+        stop_reason: 'error',
+        iterations: 0,
+        usage: { input_tokens: 0, output_tokens: 0 },
+        error: `${plain.code}: ${plain.message}`,
+        error_code: plain.code,
+      };
     } finally {
       signal.removeEventListener('abort', onAbort);
       // ended: its tokens here are revoked next, which must not reach out any more
@@ -163,12 +197,23 @@ export class RemoteAgents implements RemoteAgentsPort {
   resolve(ref: string): CallContext | undefined {
     const found = this.locate(ref);
     if (!found) return undefined;
-    return { id: found.agent.id, name: found.agent.name, ...(found.agent.parent_id ? { parentId: found.agent.parent_id } : {}) };
+    return {
+      id: found.agent.id,
+      name: found.agent.name,
+      ...(found.agent.parent_id ? { parentId: found.agent.parent_id } : {}),
+    };
   }
 
   deliver(recipient: CallContext, envelopeText: string, context: DeliveryContext): Promise<RunOutcome> {
     const node = this.locate(recipient.id)?.node;
-    if (!node) return Promise.reject(new AaosError(ErrorCode.AGENT_NOT_FOUND, `agent ${recipient.name} (${recipient.id}) no longer lives on any node`, { agent_id: recipient.id }));
+    if (!node)
+      return Promise.reject(
+        new AaosError(
+          ErrorCode.AGENT_NOT_FOUND,
+          `agent ${recipient.name} (${recipient.id}) no longer lives on any node`,
+          { agent_id: recipient.id },
+        ),
+      );
     return this.request<RunOutcome>(node, 'deliver', { recipient_id: recipient.id, envelope: envelopeText, context });
   }
 
@@ -178,7 +223,9 @@ export class RemoteAgents implements RemoteAgentsPort {
   }
 
   private locate(ref: string): { node: string; agent: NodeBeat['agents'][number] } | undefined {
-    const all = [...this.beats.values()].filter((b) => b.node_id !== this.nodeId).flatMap((b) => b.agents.map((agent) => ({ node: b.node_id, agent })));
+    const all = [...this.beats.values()]
+      .filter((b) => b.node_id !== this.nodeId)
+      .flatMap((b) => b.agents.map((agent) => ({ node: b.node_id, agent })));
     const byId = all.find((a) => a.agent.id === ref);
     if (byId) return byId;
     const named = all.filter((a) => a.agent.name === ref);
@@ -209,12 +256,28 @@ export class RemoteAgents implements RemoteAgentsPort {
           try {
             const reply = this.signer.open(`reply:${sealed.id}`, msg.data) as unknown as Reply<T>;
             if (reply.ok) settle(() => resolve(reply.value));
-            else settle(() => reject(new AaosError(reply.error.code as ErrorCode, `node ${node}: ${reply.error.message}`, { node_id: node })));
+            else
+              settle(() =>
+                reject(
+                  new AaosError(reply.error.code as ErrorCode, `node ${node}: ${reply.error.message}`, {
+                    node_id: node,
+                  }),
+                ),
+              );
           } catch (err) {
             settle(() => reject(err));
           }
         },
-        (err: unknown) => settle(() => reject(new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, `node ${node} did not answer a ${kind} request: ${toPlainError(err).message}`, { node_id: node }))),
+        (err: unknown) =>
+          settle(() =>
+            reject(
+              new AaosError(
+                ErrorCode.CLUSTER_UNAVAILABLE,
+                `node ${node} did not answer a ${kind} request: ${toPlainError(err).message}`,
+                { node_id: node },
+              ),
+            ),
+          ),
       );
     });
   }
@@ -242,10 +305,19 @@ export class RemoteAgents implements RemoteAgentsPort {
     switch (kind) {
       case 'spawn': {
         const { spawn } = parseBody(SpawnBody, body, kind);
-        if (spawn.tokens.some((t) => t.owner !== spawn.child.id)) throw new AaosError(ErrorCode.CLUSTER_MESSAGE_REFUSED, `a spawn of ${spawn.child.name} carried tokens of another agent`);
+        if (spawn.tokens.some((t) => t.owner !== spawn.child.id))
+          throw new AaosError(
+            ErrorCode.CLUSTER_MESSAGE_REFUSED,
+            `a spawn of ${spawn.child.name} carried tokens of another agent`,
+          );
         // revoked on the parent's node while the spawn was on its way
         const revoked = spawn.tokens.find((t) => this.opts.isRevoked(t.id));
-        if (revoked) throw new AaosError(ErrorCode.CAPABILITY_REVOKED, `child ${spawn.child.name} (${spawn.child.id}) is not started: its token ${revoked.id} was revoked on node ${String(body.from)} before the spawn arrived`, { agent_id: spawn.child.id });
+        if (revoked)
+          throw new AaosError(
+            ErrorCode.CAPABILITY_REVOKED,
+            `child ${spawn.child.name} (${spawn.child.id}) is not started: its token ${revoked.id} was revoked on node ${String(body.from)} before the spawn arrived`,
+            { agent_id: spawn.child.id },
+          );
         const controller = new AbortController();
         this.adopted.set(spawn.child.id, controller);
         try {
@@ -256,7 +328,20 @@ export class RemoteAgents implements RemoteAgentsPort {
       }
       case 'deliver': {
         const d = parseBody(DeliverBody, body, kind);
-        const context: DeliveryContext = { runId: d.context.runId, traceId: d.context.traceId, ...(d.context.goalRunId ? { goalRunId: d.context.goalRunId } : {}), ...(d.context.hop ? { hop: { traceId: d.context.hop.traceId, spanId: d.context.hop.spanId, ...(d.context.hop.parentSpanId ? { parentSpanId: d.context.hop.parentSpanId } : {}) } } : {}) };
+        const context: DeliveryContext = {
+          runId: d.context.runId,
+          traceId: d.context.traceId,
+          ...(d.context.goalRunId ? { goalRunId: d.context.goalRunId } : {}),
+          ...(d.context.hop
+            ? {
+                hop: {
+                  traceId: d.context.hop.traceId,
+                  spanId: d.context.hop.spanId,
+                  ...(d.context.hop.parentSpanId ? { parentSpanId: d.context.hop.parentSpanId } : {}),
+                },
+              }
+            : {}),
+        };
         return sup.deliverRouted(d.recipient_id, d.envelope, parseEnvelope(d.envelope), context);
       }
       case 'cancel': {
@@ -274,7 +359,10 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown, kind: string):
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AaosError(ErrorCode.CLUSTER_MESSAGE_REFUSED, `a ${kind} message is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    throw new AaosError(
+      ErrorCode.CLUSTER_MESSAGE_REFUSED,
+      `a ${kind} message is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }

@@ -40,18 +40,30 @@ export class ClusterSigner {
   open(subject: string, data: Uint8Array | string): Record<string, unknown> & SignedHeader {
     let wire: { body?: unknown; mac?: unknown };
     try {
-      wire = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)) as { body?: unknown; mac?: unknown };
+      wire = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)) as {
+        body?: unknown;
+        mac?: unknown;
+      };
     } catch {
       throw refused(subject, 'it is not JSON');
     }
     if (typeof wire.body !== 'string' || typeof wire.mac !== 'string') throw refused(subject, 'it has no body and mac');
     const expected = Buffer.from(this.mac(subject, wire.body), 'hex');
     const given = Buffer.from(wire.mac, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refused(subject, 'its signature does not match (altered, sent to another subject, or signed with another cluster key)');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw refused(
+        subject,
+        'its signature does not match (altered, sent to another subject, or signed with another cluster key)',
+      );
     const body = JSON.parse(wire.body) as Record<string, unknown> & Partial<SignedHeader>;
-    if (typeof body.id !== 'string' || typeof body.at !== 'number' || typeof body.from !== 'string') throw refused(subject, 'it lacks id, at or from');
+    if (typeof body.id !== 'string' || typeof body.at !== 'number' || typeof body.from !== 'string')
+      throw refused(subject, 'it lacks id, at or from');
     const now = Date.now();
-    if (Math.abs(now - body.at) > SIGNED_MAX_AGE_MS) throw refused(subject, `it was signed ${Math.round((now - body.at) / 1000)} s ago (limit ${SIGNED_MAX_AGE_MS / 1000} s)`);
+    if (Math.abs(now - body.at) > SIGNED_MAX_AGE_MS)
+      throw refused(
+        subject,
+        `it was signed ${Math.round((now - body.at) / 1000)} s ago (limit ${SIGNED_MAX_AGE_MS / 1000} s)`,
+      );
     this.forgetOld(now);
     if (this.seen.has(body.id)) throw refused(subject, `message ${body.id} was received before (a replay)`);
     this.seen.set(body.id, body.at);

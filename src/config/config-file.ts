@@ -18,11 +18,19 @@ function readConfigFile(path: string, required: boolean): ConfigFileValues | und
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { file });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+      { file },
+    );
   }
   if (doc === null || doc === undefined) return { file, values: {} };
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `config file ${file} must be a mapping of settings (e.g. max_agents: 50)`, { file });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `config file ${file} must be a mapping of settings (e.g. max_agents: 50)`,
+      { file },
+    );
   }
   return { file, values: doc as Record<string, unknown> };
 }
@@ -39,7 +47,10 @@ export function dataDirFrom(env: EnvRecord): string {
  * The settings `agentd run` starts with: the environment over `--config FILE` (or, without
  * it, `<data dir>/agentd.yaml` when it exists) over the defaults, parsed once.
  */
-export function loadStartConfig(flags: { config?: string; dataDir?: string }, env: EnvRecord): { config: Config; dataDir: string; file: string | undefined } {
+export function loadStartConfig(
+  flags: { config?: string; dataDir?: string },
+  env: EnvRecord,
+): { config: Config; dataDir: string; file: string | undefined } {
   let file: ConfigFileValues | undefined;
   if (flags.config) file = readConfigFile(flags.config, true);
   else {

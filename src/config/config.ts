@@ -40,7 +40,11 @@ function problemText(name: string, value: unknown, message: string, file?: strin
 }
 
 /** Parses one raw value with its setting's schema: the value, or the problem. */
-function parseOne(name: SettingName, value: unknown, file?: string): { ok: true; value: unknown } | { ok: false; problem: ConfigProblem } {
+function parseOne(
+  name: SettingName,
+  value: unknown,
+  file?: string,
+): { ok: true; value: unknown } | { ok: false; problem: ConfigProblem } {
   const setting = SETTINGS[name] as Setting<unknown>;
   const result = setting.schema.safeParse(value);
   if (result.success) return { ok: true, value: result.data };

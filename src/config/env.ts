@@ -16,10 +16,14 @@ export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: numbe
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `${name}=${JSON.stringify(raw)} is invalid: expected a whole number ≥ ${min}`, {
-      variable: name,
-      value: raw,
-    });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `${name}=${JSON.stringify(raw)} is invalid: expected a whole number ≥ ${min}`,
+      {
+        variable: name,
+        value: raw,
+      },
+    );
   }
   return value;
 }

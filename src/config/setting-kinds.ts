@@ -85,7 +85,10 @@ export function natsUrl(doc: string): Setting<string | undefined> {
     schema: z
       .string()
       .trim()
-      .refine((v) => URL.canParse(v) && new URL(v).protocol === 'nats:' && new URL(v).port !== '', 'expected nats://HOST:PORT'),
+      .refine(
+        (v) => URL.canParse(v) && new URL(v).protocol === 'nats:' && new URL(v).port !== '',
+        'expected nats://HOST:PORT',
+      ),
     default: undefined,
     doc,
   };
@@ -94,7 +97,11 @@ export function natsUrl(doc: string): Setting<string | undefined> {
 /** A file or directory path, made absolute against the working directory. */
 export function path(doc: string, defaultText?: string): Setting<string | undefined> {
   return {
-    schema: z.string().trim().min(1).transform((v) => resolve(v)),
+    schema: z
+      .string()
+      .trim()
+      .min(1)
+      .transform((v) => resolve(v)),
     default: undefined,
     doc,
     ...(defaultText ? { defaultText } : {}),
@@ -104,22 +111,31 @@ export function path(doc: string, defaultText?: string): Setting<string | undefi
 /** `:`-separated paths (or a YAML list); empty entries are dropped. */
 export function pathList(doc: string): Setting<string[]> {
   return {
-    schema: z.union([z.string(), z.array(z.string())]).transform((v) =>
-      (Array.isArray(v) ? v : v.split(':')).map((entry) => entry.trim()).filter((entry) => entry !== ''),
-    ),
+    schema: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) =>
+        (Array.isArray(v) ? v : v.split(':')).map((entry) => entry.trim()).filter((entry) => entry !== ''),
+      ),
     default: [],
     doc,
   };
 }
 
 /** One of a fixed set of words (any case); anything else is an error naming the choices. */
-export function oneOf<const T extends readonly [string, ...string[]]>(choices: T, def: T[number], doc: string): Setting<T[number]> {
+export function oneOf<const T extends readonly [string, ...string[]]>(
+  choices: T,
+  def: T[number],
+  doc: string,
+): Setting<T[number]> {
   return {
     schema: z
       .string()
       .trim()
       .toLowerCase()
-      .refine((v): v is T[number] => (choices as readonly string[]).includes(v), `expected one of ${choices.join(', ')}`)
+      .refine(
+        (v): v is T[number] => (choices as readonly string[]).includes(v),
+        `expected one of ${choices.join(', ')}`,
+      )
       .transform((v) => v as T[number]),
     default: def,
     doc,

@@ -17,20 +17,33 @@ import { serveEvents } from './event-stream.js';
 const ACTIONS = new Set(['approval.respond', 'capability.revoke', 'run.cancel', 'agent.stop']);
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
 };
 
-function sendText(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...SECURITY_HEADERS, ...extra });
+function sendText(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    ...SECURITY_HEADERS,
+    ...extra,
+  });
   res.end(body);
 }
 
 function requireGet(req: IncomingMessage): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw new AaosError(ErrorCode.HTTP_BAD_REQUEST, `${req.url ?? ''} answers GET, not ${req.method ?? '?'}`);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    throw new AaosError(ErrorCode.HTTP_BAD_REQUEST, `${req.url ?? ''} answers GET, not ${req.method ?? '?'}`);
 }
 
 /** The built browser script (web/console → dist/web/console/app.js); read once. */
@@ -39,7 +52,11 @@ function loadScript(): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AaosError(ErrorCode.INTERNAL, `the console script ${file} is missing: run \`npm run build\` (${(err as Error).message})`, { file });
+    throw new AaosError(
+      ErrorCode.INTERNAL,
+      `the console script ${file} is missing: run \`npm run build\` (${(err as Error).message})`,
+      { file },
+    );
   }
 }
 
@@ -78,7 +95,12 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
         capabilities: runtime
           .tokens(a.id)
           .filter((t) => t.revoked_at === undefined)
-          .map((t) => ({ token_id: t.id, capability: formatCapability(t.capability), invocations: t.invocation_count, constraints: t.constraints })),
+          .map((t) => ({
+            token_id: t.id,
+            capability: formatCapability(t.capability),
+            invocations: t.invocation_count,
+            constraints: t.constraints,
+          })),
       })),
     };
   }
@@ -121,7 +143,8 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
     }
     if (rest === 'submit') {
       const body = await readJsonBody(req);
-      if (daemon.draining()) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+      if (daemon.draining())
+        throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
       const p = parseParams('submit', SubmitParams, body);
       const handle = runtime.goals.submit(p.goal);
       sendJson(res, 200, { run_id: handle.run_id, workspace: handle.workspace });
@@ -130,7 +153,8 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
     if (ACTIONS.has(rest)) {
       const body = await readJsonBody(req);
       const spec = findMethod(rest)!;
-      if (!spec.readOnly && daemon.draining()) throw new AaosError(ErrorCode.SHUTTING_DOWN, `the daemon is shutting down; ${rest} is refused`);
+      if (!spec.readOnly && daemon.draining())
+        throw new AaosError(ErrorCode.SHUTTING_DOWN, `the daemon is shutting down; ${rest} is refused`);
       sendJson(res, 200, { result: (await spec.handle(body, callContext(daemon))) ?? null });
       return;
     }
@@ -145,7 +169,10 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
         requireGet(req);
         const code = new URL(req.url ?? '/', 'http://x').searchParams.get('code') ?? '';
         if (!codes.redeem(code)) {
-          throw new AaosError(ErrorCode.HTTP_UNAUTHORIZED, 'this sign-in link is invalid, expired or already used: run `agentd console` for a new one');
+          throw new AaosError(
+            ErrorCode.HTTP_UNAUTHORIZED,
+            'this sign-in link is invalid, expired or already used: run `agentd console` for a new one',
+          );
         }
         res.writeHead(303, {
           location: '/',

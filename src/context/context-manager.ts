@@ -71,7 +71,8 @@ export function renderTranscript(entries: readonly HistoryEntry[]): string {
       case 'assistant':
         for (const block of entry.content) {
           if (block.type === 'text') lines.push(`Assistant: ${block.text}`);
-          else lines.push(`Assistant called tool ${block.name} (${block.id}) with ${JSON.stringify(block.input ?? null)}`);
+          else
+            lines.push(`Assistant called tool ${block.name} (${block.id}) with ${JSON.stringify(block.input ?? null)}`);
         }
         break;
       case 'tool_result':
@@ -86,7 +87,10 @@ export function renderTranscript(entries: readonly HistoryEntry[]): string {
  * Splits a persisted history into model turns and a system prompt: summaries go in front of
  * the prompt, never into the turns (a summary turn would break user/assistant alternation).
  */
-export function foldSummaries(history: readonly HistoryEntry[], systemPrompt: string): { messages: Message[]; system: string } {
+export function foldSummaries(
+  history: readonly HistoryEntry[],
+  systemPrompt: string,
+): { messages: Message[]; system: string } {
   const summaries: string[] = [];
   const messages: Message[] = [];
   for (const entry of history) {
@@ -108,10 +112,14 @@ export async function prepareContext(input: PrepareContextInput): Promise<Prepar
   const threshold = input.threshold ?? DEFAULT_SUMMARIZE_THRESHOLD;
   const fraction = input.summarizeFraction ?? DEFAULT_SUMMARIZE_FRACTION;
   if (!(threshold > 0 && threshold <= 1)) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `summarization threshold must be in (0, 1], got ${threshold}`, { threshold });
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `summarization threshold must be in (0, 1], got ${threshold}`, {
+      threshold,
+    });
   }
   if (!(fraction > 0 && fraction < 1)) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `summarize fraction must be in (0, 1), got ${fraction}`, { fraction });
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `summarize fraction must be in (0, 1), got ${fraction}`, {
+      fraction,
+    });
   }
   const reserve = input.reserveTokens ?? 0;
   const maxTokens = input.budget.maxTokens;
@@ -158,7 +166,8 @@ export async function prepareContext(input: PrepareContextInput): Promise<Prepar
       break;
     }
   }
-  const cut = maxCut === undefined ? undefined : (nextSafeCut(safe, Math.max(1, wanted), maxCut) ?? prevSafeCut(safe, wanted, 1));
+  const cut =
+    maxCut === undefined ? undefined : (nextSafeCut(safe, Math.max(1, wanted), maxCut) ?? prevSafeCut(safe, wanted, 1));
 
   let failure: string;
   if (cut === undefined) {
@@ -179,8 +188,15 @@ export async function prepareContext(input: PrepareContextInput): Promise<Prepar
         messages_summarized: lead.reduce((n, s) => n + s.messages_summarized, 0) + cut,
         source_range: [0, lead.length + cut - 1],
       };
-      input.archive?.({ messages: body.slice(0, cut), source_range: [lead.length, lead.length + cut - 1], reason: 'summarized' });
-      const summarized = { count: cut, tokens_saved: Math.max(0, estimateHistoryTokens(selected) - estimateTextTokens(text)) };
+      input.archive?.({
+        messages: body.slice(0, cut),
+        source_range: [lead.length, lead.length + cut - 1],
+        reason: 'summarized',
+      });
+      const summarized = {
+        count: cut,
+        tokens_saved: Math.max(0, estimateHistoryTokens(selected) - estimateTextTokens(text)),
+      };
       const rest = body.slice(cut);
       if (estimateOf([summary], rest) <= maxTokens) return finish([summary, ...rest], true, { summarized });
       // the summary fits but the newest turns alone are still too big: drop what must go

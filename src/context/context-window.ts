@@ -17,7 +17,9 @@ export function parseContextWindow(value: string | number, modelMax?: number): n
   const base = Number.parseInt(match[1], 10);
   const tokens = match[2] ? base * 1024 : base;
   if (tokens <= 0) {
-    throw new AaosError(ErrorCode.CONTEXT_WINDOW_INVALID, `invalid context_window '${text}': must be positive`, { value: text });
+    throw new AaosError(ErrorCode.CONTEXT_WINDOW_INVALID, `invalid context_window '${text}': must be positive`, {
+      value: text,
+    });
   }
   return modelMax !== undefined ? Math.min(tokens, modelMax) : tokens;
 }

@@ -12,7 +12,10 @@ export function entryChars(entry: HistoryEntry): number {
     case 'assistant': {
       let chars = 0;
       for (const block of entry.content) {
-        chars += block.type === 'text' ? block.text.length : block.name.length + (JSON.stringify(block.input ?? null)?.length ?? 0);
+        chars +=
+          block.type === 'text'
+            ? block.text.length
+            : block.name.length + (JSON.stringify(block.input ?? null)?.length ?? 0);
       }
       return chars;
     }

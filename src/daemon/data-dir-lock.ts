@@ -31,7 +31,12 @@ export function lockDataDir(dataDir: string): DataDirLock {
   try {
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o640);
   } catch (err) {
-    throw new AaosError(ErrorCode.DATA_DIR_IN_USE, `cannot open the data dir lock ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw new AaosError(
+      ErrorCode.DATA_DIR_IN_USE,
+      `cannot open the data dir lock ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
   const res = spawnSync('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
     stdio: ['ignore', 'ignore', 'pipe', fd],
@@ -41,14 +46,23 @@ export function lockDataDir(dataDir: string): DataDirLock {
     closeSync(fd);
     if (res.status === CONFLICT) {
       const pid = ownerPid(path);
-      throw new AaosError(ErrorCode.DATA_DIR_IN_USE, `data dir in use by pid ${pid ?? 'unknown'}: ${dataDir} is locked (${path}); stop that agentd first`, {
-        path,
-        data_dir: dataDir,
-        ...(pid !== undefined ? { pid } : {}),
-      });
+      throw new AaosError(
+        ErrorCode.DATA_DIR_IN_USE,
+        `data dir in use by pid ${pid ?? 'unknown'}: ${dataDir} is locked (${path}); stop that agentd first`,
+        {
+          path,
+          data_dir: dataDir,
+          ...(pid !== undefined ? { pid } : {}),
+        },
+      );
     }
-    const why = res.error ? `${res.error.message} (the flock command of util-linux is needed)` : `flock exited with ${res.status}: ${res.stderr.trim()}`;
-    throw new AaosError(ErrorCode.DATA_DIR_IN_USE, `cannot lock the data dir ${dataDir} (${path}): ${why}`, { path, data_dir: dataDir });
+    const why = res.error
+      ? `${res.error.message} (the flock command of util-linux is needed)`
+      : `flock exited with ${res.status}: ${res.stderr.trim()}`;
+    throw new AaosError(ErrorCode.DATA_DIR_IN_USE, `cannot lock the data dir ${dataDir} (${path}): ${why}`, {
+      path,
+      data_dir: dataDir,
+    });
   }
   ftruncateSync(fd, 0);
   writeSync(fd, `${process.pid}\n`, 0);

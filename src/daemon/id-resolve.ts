@@ -12,13 +12,22 @@ export interface IdCandidate {
 /** The error for a reference that matches several ids; lists each, as git does. */
 export type IdKind = 'agent' | 'run' | 'approval' | 'token';
 
-export function ambiguous(kind: IdKind, ref: string, matches: readonly IdCandidate[], how: 'prefix' | 'name'): AaosError {
+export function ambiguous(
+  kind: IdKind,
+  ref: string,
+  matches: readonly IdCandidate[],
+  how: 'prefix' | 'name',
+): AaosError {
   const list = matches.map((m) => `${m.id} (${m.label})`).join(', ');
-  return new AaosError(ErrorCode.ID_AMBIGUOUS, `${how} '${ref}' matches ${matches.length} ${kind}s: ${list}; give more of the id`, {
-    ref,
-    kind,
-    candidates: matches.map((m) => m.id),
-  });
+  return new AaosError(
+    ErrorCode.ID_AMBIGUOUS,
+    `${how} '${ref}' matches ${matches.length} ${kind}s: ${list}; give more of the id`,
+    {
+      ref,
+      kind,
+      candidates: matches.map((m) => m.id),
+    },
+  );
 }
 
 /**

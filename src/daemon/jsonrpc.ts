@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import { RpcCode, rpcCodeFor } from '../errors/rpc-code.js';
 
-export { RpcCode,  };
+export { RpcCode };
 
 /**
  * JSON-RPC 2.0 wire types and the mapping from local errors (AAOS_ERR_*) to wire
@@ -27,7 +27,9 @@ export interface RpcErrorObject {
   data?: Record<string, unknown>;
 }
 
-export type RpcResponse = { jsonrpc: '2.0'; id: RpcId; result: unknown } | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
+export type RpcResponse =
+  | { jsonrpc: '2.0'; id: RpcId; result: unknown }
+  | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
 
 /** A wire error raised inside the daemon (bad params, unknown method); never leaves src/daemon. */
 export class RpcError extends Error {
@@ -63,9 +65,14 @@ export function errorResponse(id: RpcId, error: RpcErrorObject): RpcResponse {
 export function parseParams<S extends z.ZodType>(method: string, schema: S, params: unknown): z.infer<S> {
   const parsed = schema.safeParse(params ?? {});
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(params)', message: i.message }));
+  const issues = parsed.error.issues.map((i) => ({
+    path: i.path.map(String).join('.') || '(params)',
+    message: i.message,
+  }));
   const first = issues[0] ?? { path: '(params)', message: 'invalid' };
-  throw new RpcError(RpcCode.INVALID_PARAMS, `invalid params for ${method}: ${first.path}: ${first.message}`, { issues });
+  throw new RpcError(RpcCode.INVALID_PARAMS, `invalid params for ${method}: ${first.path}: ${first.message}`, {
+    issues,
+  });
 }
 
 /** Best effort: the id of a message that failed validation, so the error can still be matched. */

@@ -61,7 +61,9 @@ const AgentIdParams = z.object({ agent_id: AgentId });
 const AgentStopParams = z.object({ agent_id: AgentId, force: z.boolean().optional() });
 const AgentPauseParams = AgentStopParams;
 const AgentRunParams = z.object({ agent_id: AgentId, message: z.string().min(1, 'must not be empty') });
-const SpawnAndRunParams = z.object({ ...ManifestSource, message: z.string().min(1, 'must not be empty') }).refine(oneManifest, ONE_MANIFEST);
+const SpawnAndRunParams = z
+  .object({ ...ManifestSource, message: z.string().min(1, 'must not be empty') })
+  .refine(oneManifest, ONE_MANIFEST);
 export const SubmitParams = z.object({
   goal: z.string().trim().min(1, 'must not be empty'),
   /** direct | plan | auto (aaOS's `persistent` means direct); absent: AAOS_ORCHESTRATION */
@@ -81,17 +83,27 @@ const LogsParams = z
     /** replay and forward only events at or after this ISO time */
     since: z.iso.datetime({ offset: true }).optional(),
   })
-  .refine((p) => (p.agent_id === undefined) !== (p.run_id === undefined), { message: 'give exactly one of agent_id or run_id', path: ['run_id'] });
+  .refine((p) => (p.agent_id === undefined) !== (p.run_id === undefined), {
+    message: 'give exactly one of agent_id or run_id',
+    path: ['run_id'],
+  });
 type LogsParams = z.infer<typeof LogsParams>;
 const RunListParams = z.union([
   z.object({ state: RunState.optional(), limit: z.number().int().positive().max(10_000).optional() }),
   z.null(),
 ]);
 const RunIdParams = z.object({ run_id: z.string().min(1, 'must not be empty') });
-const ToolInvokeParams = z.object({ agent_id: AgentId, tool: z.string().min(1), input: z.record(z.string(), z.unknown()).default({}) });
+const ToolInvokeParams = z.object({
+  agent_id: AgentId,
+  tool: z.string().min(1),
+  input: z.record(z.string(), z.unknown()).default({}),
+});
 const RevokeParams = z
   .object({ agent_id: AgentId, token_id: z.string().min(1).optional(), all: z.literal(true).optional() })
-  .refine((p) => (p.token_id === undefined) !== (p.all === undefined), { message: 'give exactly one of token_id or all: true', path: ['token_id'] });
+  .refine((p) => (p.token_id === undefined) !== (p.all === undefined), {
+    message: 'give exactly one of token_id or all: true',
+    path: ['token_id'],
+  });
 
 // ── helpers ──────────────────────────────────────────────────────────────────
 
@@ -101,9 +113,19 @@ function findLiveAgent(runtime: Runtime, ref: string): string | undefined {
   const agents = runtime.listAgents();
   if (agents.some((a) => a.id === ref)) return ref;
   const named = agents.filter((a) => a.name === ref);
-  if (named.length > 1) throw ambiguous('agent', ref, named.map((a) => ({ id: a.id, label: `${a.name}, ${a.state}` })), 'name');
+  if (named.length > 1)
+    throw ambiguous(
+      'agent',
+      ref,
+      named.map((a) => ({ id: a.id, label: `${a.name}, ${a.state}` })),
+      'name',
+    );
   if (named.length === 1) return named[0]!.id;
-  return byIdPrefix('agent', ref, agents.map((a) => ({ id: a.id, label: a.name })));
+  return byIdPrefix(
+    'agent',
+    ref,
+    agents.map((a) => ({ id: a.id, label: a.name })),
+  );
 }
 
 function agentInfo(runtime: Runtime, ref: string): AgentInfo {
@@ -113,7 +135,10 @@ function agentInfo(runtime: Runtime, ref: string): AgentInfo {
 
 function liveAgentId(runtime: Runtime, ref: string): string {
   const id = findLiveAgent(runtime, ref);
-  if (!id) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent with id, name or id prefix '${ref}'`, { agent_id: ref });
+  if (!id)
+    throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent with id, name or id prefix '${ref}'`, {
+      agent_id: ref,
+    });
   return id;
 }
 
@@ -126,18 +151,24 @@ function messageRun(runtime: Runtime): { runId: string; workspace: string } {
   return { runId, workspace: join(runtime.dataDir, 'workspace', runId) };
 }
 
-async function spawnFrom(runtime: Runtime, p: { manifest?: string | undefined; manifest_path?: string | undefined }): Promise<AgentInfo> {
+async function spawnFrom(
+  runtime: Runtime,
+  p: { manifest?: string | undefined; manifest_path?: string | undefined },
+): Promise<AgentInfo> {
   // a path is read on the daemon's host, relative to the daemon's working directory;
   // persistent agents are recorded so they come back after a restart
   return runtime.spawnAgent(p.manifest_path !== undefined ? { path: resolve(p.manifest_path) } : { yaml: p.manifest! });
 }
 
-
 /** A run by id or unique id prefix. */
 function requireRun(runtime: Runtime, runId: string) {
   const exact = runtime.runs.get(runId);
   if (exact) return exact;
-  const id = byIdPrefix('run', runId, runtime.runs.list().map((r) => ({ id: r.run_id, label: `${r.state}: ${r.goal.slice(0, 40)}` })));
+  const id = byIdPrefix(
+    'run',
+    runId,
+    runtime.runs.list().map((r) => ({ id: r.run_id, label: `${r.state}: ${r.goal.slice(0, 40)}` })),
+  );
   const rec = id ? runtime.runs.get(id) : undefined;
   if (!rec) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id or id prefix '${runId}'`, { run_id: runId });
   return rec;
@@ -158,12 +189,25 @@ function windowed(events: AuditEvent[], window: LogWindow): AuditEvent[] {
 }
 
 /** Opens the event stream of a run; ends with an `end` frame when the run ends (or at once without follow). */
-function streamRun(ctx: CallContext, runId: string, follow: boolean, done: Promise<RunRecord> | undefined, window: LogWindow): FrameStream {
+function streamRun(
+  ctx: CallContext,
+  runId: string,
+  follow: boolean,
+  done: Promise<RunRecord> | undefined,
+  window: LogWindow,
+): FrameStream {
   const { runtime } = ctx.daemon;
   const stream = new FrameStream(ctx.conn, ctx.id ?? null);
   const live = follow && done !== undefined;
   const after = sinceFilter(window);
-  replayAndFollow(runtime.audit, stream, (e) => e.run_id === runId && after(e), live, undefined, () => windowed(runtime.auditHistory({ runId }), window));
+  replayAndFollow(
+    runtime.audit,
+    stream,
+    (e) => e.run_id === runId && after(e),
+    live,
+    undefined,
+    () => windowed(runtime.auditHistory({ runId }), window),
+  );
   if (live) endWith(stream, done);
   else {
     const rec = runtime.runs.get(runId);
@@ -178,7 +222,11 @@ function streamRun(ctx: CallContext, runId: string, follow: boolean, done: Promi
  * there. Any node may run it; the stream carries this node's events of the run (if it
  * runs here) and ends when some node records its completion.
  */
-async function submitToCluster(ctx: CallContext, cluster: ClusterNode, p: SubmitParams): Promise<Record<string, unknown>> {
+async function submitToCluster(
+  ctx: CallContext,
+  cluster: ClusterNode,
+  p: SubmitParams,
+): Promise<Record<string, unknown>> {
   const rec = await cluster.submit(p.goal, p.orchestration ? { orchestration: p.orchestration } : {});
   const stream = new FrameStream(ctx.conn, ctx.id ?? null);
   stream.own(
@@ -186,7 +234,10 @@ async function submitToCluster(ctx: CallContext, cluster: ClusterNode, p: Submit
       if (e.run_id === rec.run_id) stream.push({ kind: 'event', stream: stream.id, event: e });
     }),
   );
-  endWith(stream, cluster.whenDone(rec.run_id).then((r) => r ?? rec));
+  endWith(
+    stream,
+    cluster.whenDone(rec.run_id).then((r) => r ?? rec),
+  );
   ctx.afterResponse(() => stream.start());
   return { run_id: rec.run_id, workspace: rec.workspace, state: rec.state, cluster_node: cluster.nodeId };
 }
@@ -219,7 +270,14 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       const p = parseParams('agent.stop', AgentStopParams, params);
       // in a cluster: an agent on any node, the stop recorded for every node
       const cluster = daemon.runtime.cluster;
-      if (cluster) return stopInCluster(daemon.runtime, cluster, findLiveAgent(daemon.runtime, p.agent_id), p.agent_id, p.force === true);
+      if (cluster)
+        return stopInCluster(
+          daemon.runtime,
+          cluster,
+          findLiveAgent(daemon.runtime, p.agent_id),
+          p.agent_id,
+          p.force === true,
+        );
       const id = liveAgentId(daemon.runtime, p.agent_id);
       if (id === daemon.runtime.goals.agent && p.force !== true) {
         throw new AaosError(
@@ -264,7 +322,13 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       const outcome = daemon.runtime.runAgent(id, p.message, run);
       // a refusal (mailbox full, shutting down) rejects before the delivery's first await;
       // once the next turn of the event loop comes, the message is in the agent's mailbox
-      const refused = await Promise.race([outcome.then(() => undefined, (err: unknown) => err), new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
+      const refused = await Promise.race([
+        outcome.then(
+          () => undefined,
+          (err: unknown) => err,
+        ),
+        new Promise<undefined>((r) => setImmediate(() => r(undefined))),
+      ]);
       if (refused !== undefined) throw refused;
       // the answer is the agent's business now: its events are in the audit log (agentd logs <agent>)
       outcome.catch(() => {});
@@ -296,7 +360,8 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       // in a cluster: a persistent agent whose node is down is taken over by this node
       const cluster = daemon.runtime.cluster;
       const local = cluster ? findLiveAgent(daemon.runtime, p.agent_id) : undefined;
-      const id = local ?? (cluster ? await cluster.useAgent(p.agent_id) : undefined) ?? liveAgentId(daemon.runtime, p.agent_id);
+      const id =
+        local ?? (cluster ? await cluster.useAgent(p.agent_id) : undefined) ?? liveAgentId(daemon.runtime, p.agent_id);
       return runSummary(await daemon.runtime.runAgent(id, p.message, messageRun(daemon.runtime)));
     },
   },
@@ -317,7 +382,8 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, ctx) {
       const p = parseParams('agent.submit_streaming', SubmitParams, params);
       const { runtime } = ctx.daemon;
-      if (ctx.daemon.draining()) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+      if (ctx.daemon.draining())
+        throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
       if (runtime.cluster) return submitToCluster(ctx, runtime.cluster, p);
       // events of the new run are emitted while submit() runs: subscribe first, keep them held
       const stream = new FrameStream(ctx.conn, ctx.id ?? null);
@@ -340,7 +406,11 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       for (const e of early) if (e.run_id === runId) stream.push({ kind: 'event', stream: stream.id, event: e });
       endWith(stream, handle.done);
       ctx.afterResponse(() => stream.start());
-      return { run_id: handle.run_id, workspace: handle.workspace, state: runtime.runs.get(handle.run_id)?.state ?? 'queued' };
+      return {
+        run_id: handle.run_id,
+        workspace: handle.workspace,
+        state: runtime.runs.get(handle.run_id)?.state ?? 'queued',
+      };
     },
   },
   'agent.logs_streaming': {
@@ -368,7 +438,13 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       const live = runtime.isLive(agentId);
       const stream = new FrameStream(ctx.conn, ctx.id ?? null);
       const end = (status: string): void => {
-        stream.push({ kind: 'end', stream: stream.id, agent_id: agentId, status, exit_code: status === 'stopped' ? 0 : status === 'failed' ? 1 : null });
+        stream.push({
+          kind: 'end',
+          stream: stream.id,
+          agent_id: agentId,
+          status,
+          exit_code: status === 'stopped' ? 0 : status === 'failed' ? 1 : null,
+        });
         stream.close();
       };
       const after = sinceFilter(p);
@@ -398,7 +474,10 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       // every run of the cluster, from its shared records; local-only runs (--stdin) beside them
       return cluster.list(p.limit ?? 100).then((shared) => {
         const ids = new Set(shared.map((r) => r.run_id));
-        const runs = [...shared.filter((r) => !p.state || r.state === p.state), ...local.filter((r) => !ids.has(r.run_id))];
+        const runs = [
+          ...shared.filter((r) => !p.state || r.state === p.state),
+          ...local.filter((r) => !ids.has(r.run_id)),
+        ];
         return { runs: runs.sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, p.limit ?? 100) };
       });
     },
@@ -419,7 +498,11 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       parseParams('cluster.status', NoParams, params);
       const cluster = daemon.runtime.cluster;
-      if (!cluster) throw new AaosError(ErrorCode.CLUSTER_UNAVAILABLE, 'this daemon is not in a cluster: start it with agentd run --cluster nats://HOST:PORT (or AAOS_CLUSTER_URL)');
+      if (!cluster)
+        throw new AaosError(
+          ErrorCode.CLUSTER_UNAVAILABLE,
+          'this daemon is not in a cluster: start it with agentd run --cluster nats://HOST:PORT (or AAOS_CLUSTER_URL)',
+        );
       return cluster.status();
     },
   },
@@ -462,7 +545,13 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       const p = parseParams('approval.respond', ApprovalResponse, params);
       const { pending } = daemon.runtime.approvals.list();
       // an exact id (also one already answered, which says so) wins over a prefix
-      const id = pending.some((a) => a.id === p.id) ? p.id : (byIdPrefix('approval', p.id, pending.map((a) => ({ id: a.id, label: `${a.agent_name} wants ${a.tool}` }))) ?? p.id);
+      const id = pending.some((a) => a.id === p.id)
+        ? p.id
+        : (byIdPrefix(
+            'approval',
+            p.id,
+            pending.map((a) => ({ id: a.id, label: `${a.agent_name} wants ${a.tool}` })),
+          ) ?? p.id);
       return daemon.runtime.approvals.respond({ ...p, id });
     },
   },
@@ -497,13 +586,23 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       const id = localId ?? liveAgentId(runtime, p.agent_id);
       if (p.all) return { agent_id: id, revoked: runtime.revokeAllTokens(id, 'revoked by operator') };
       const tokens = runtime.tokens(id);
-      const tokenId = tokens.some((t) => t.id === p.token_id) ? p.token_id : byIdPrefix('token', p.token_id!, tokens.map((t) => ({ id: t.id, label: JSON.stringify(t.capability) })));
+      const tokenId = tokens.some((t) => t.id === p.token_id)
+        ? p.token_id
+        : byIdPrefix(
+            'token',
+            p.token_id!,
+            tokens.map((t) => ({ id: t.id, label: JSON.stringify(t.capability) })),
+          );
       const token = tokens.find((t) => t.id === tokenId);
       if (!token) {
-        throw new AaosError(ErrorCode.CAPABILITY_UNKNOWN_HANDLE, `agent ${id} holds no token '${p.token_id}'; \`agentd revoke\` needs an id from capability.list`, {
-          agent_id: id,
-          token_id: p.token_id,
-        });
+        throw new AaosError(
+          ErrorCode.CAPABILITY_UNKNOWN_HANDLE,
+          `agent ${id} holds no token '${p.token_id}'; \`agentd revoke\` needs an id from capability.list`,
+          {
+            agent_id: id,
+            token_id: p.token_id,
+          },
+        );
       }
       if (cluster) return revokeInCluster(cluster, id, p);
       return { agent_id: id, revoked: runtime.revokeToken(token.id, 'revoked by operator') ? 1 : 0 };
@@ -518,7 +617,10 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       return {
         status: daemon.draining() ? 'draining' : problems.length > 0 ? 'degraded' : 'ok',
         problems,
-        store: { write_failures: runtime.store.health().writeFailures, audit_events_unstored: runtime.auditStore.unstored },
+        store: {
+          write_failures: runtime.store.health().writeFailures,
+          audit_events_unstored: runtime.auditStore.unstored,
+        },
         version: daemon.version,
         pid: process.pid,
         uptime_ms: Date.now() - daemon.startedAt,

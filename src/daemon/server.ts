@@ -1,7 +1,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { Connection } from './connection.js';
-import { errorResponse, resultResponse, RpcCode, RpcError, RpcRequest, salvageId, toRpcError, type RpcId } from './jsonrpc.js';
+import {
+  errorResponse,
+  resultResponse,
+  RpcCode,
+  RpcError,
+  RpcRequest,
+  salvageId,
+  toRpcError,
+  type RpcId,
+} from './jsonrpc.js';
 import { findMethod, type DaemonContext } from './methods.js';
 import { prepareSocketPath, removeSocket, restrictSocket } from './socket-file.js';
 
@@ -60,7 +69,9 @@ export class RpcServer {
       }
     }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        throw new AaosError(ErrorCode.DAEMON_ALREADY_RUNNING, `another agentd is already listening on ${path}`, { path });
+        throw new AaosError(ErrorCode.DAEMON_ALREADY_RUNNING, `another agentd is already listening on ${path}`, {
+          path,
+        });
       }
       throw err;
     });
@@ -115,7 +126,16 @@ export class RpcServer {
     socket.on('data', () => {});
     socket.end(
       `${JSON.stringify(
-        errorResponse(null, toRpcError(new AaosError(ErrorCode.TOO_MANY_CONNECTIONS, `the daemon already serves ${limit} connections (AAOS_MAX_CONNECTIONS); try again when one closes`, { limit }))),
+        errorResponse(
+          null,
+          toRpcError(
+            new AaosError(
+              ErrorCode.TOO_MANY_CONNECTIONS,
+              `the daemon already serves ${limit} connections (AAOS_MAX_CONNECTIONS); try again when one closes`,
+              { limit },
+            ),
+          ),
+        ),
       )}\n`,
     );
     setTimeout(() => socket.destroy(), 1000).unref();
@@ -131,7 +151,12 @@ export class RpcServer {
       return;
     }
     if (Array.isArray(message)) {
-      conn.send(errorResponse(null, { code: RpcCode.INVALID_REQUEST, message: 'invalid request: batch requests are not supported; send one object per line' }));
+      conn.send(
+        errorResponse(null, {
+          code: RpcCode.INVALID_REQUEST,
+          message: 'invalid request: batch requests are not supported; send one object per line',
+        }),
+      );
       return;
     }
     const parsed = RpcRequest.safeParse(message);
@@ -142,7 +167,9 @@ export class RpcServer {
         errorResponse(salvageId(message), {
           code: RpcCode.INVALID_REQUEST,
           message: `invalid request: ${where}: ${issue?.message ?? 'not a JSON-RPC 2.0 request'}`,
-          data: { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
+          data: {
+            issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+          },
         }),
       );
       return;
@@ -157,7 +184,8 @@ export class RpcServer {
     const after: Array<() => void> = [];
     try {
       const method = findMethod(req.method);
-      if (!method) throw new RpcError(RpcCode.METHOD_NOT_FOUND, `method not found: ${req.method}`, { method: req.method });
+      if (!method)
+        throw new RpcError(RpcCode.METHOD_NOT_FOUND, `method not found: ${req.method}`, { method: req.method });
       if (!method.readOnly && this.opts.context.draining()) {
         throw new AaosError(ErrorCode.SHUTTING_DOWN, `the daemon is shutting down; ${req.method} is refused`);
       }
@@ -170,7 +198,10 @@ export class RpcServer {
       if (!notification) conn.send(resultResponse(id, result));
     } catch (err) {
       const error = toRpcError(err);
-      if (error.code === RpcCode.INTERNAL_ERROR) this.opts.log(`agentd: internal error in ${req.method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (error.code === RpcCode.INTERNAL_ERROR)
+        this.opts.log(
+          `agentd: internal error in ${req.method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
       if (!notification) conn.send(errorResponse(id, error));
     } finally {
       for (const fn of after) {

@@ -32,10 +32,14 @@ function probeSocket(path: string, timeoutMs = 1000): Promise<boolean> {
  */
 export async function prepareSocketPath(path: string): Promise<void> {
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `socket path is too long (${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH}): ${path}`, {
-      field: 'socket',
-      path,
-    });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `socket path is too long (${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH}): ${path}`,
+      {
+        field: 'socket',
+        path,
+      },
+    );
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
   refuseSharedDir(dirname(path), `socket ${path}`);
@@ -46,7 +50,10 @@ export async function prepareSocketPath(path: string): Promise<void> {
     return; // nothing there
   }
   if (!isSocket) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `${path} exists and is not a socket; refusing to replace it`, { field: 'socket', path });
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `${path} exists and is not a socket; refusing to replace it`, {
+      field: 'socket',
+      path,
+    });
   }
   if (await probeSocket(path)) {
     throw new AaosError(

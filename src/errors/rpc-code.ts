@@ -72,4 +72,3 @@ export function rpcCodeFor(code: string): number {
   if (code === ErrorCode.INTERNAL) return RpcCode.INTERNAL_ERROR;
   return RpcCode.OPERATION_FAILED;
 }
-

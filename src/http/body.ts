@@ -8,9 +8,17 @@ const MAX_BODY = 64 * 1024;
  * form from another site cannot send that without a CORS preflight, and GET never changes state.
  */
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  if (req.method !== 'POST') throw new AaosError(ErrorCode.HTTP_BAD_REQUEST, `${req.url ?? ''} changes state: use POST, not ${req.method ?? '?'}`);
+  if (req.method !== 'POST')
+    throw new AaosError(
+      ErrorCode.HTTP_BAD_REQUEST,
+      `${req.url ?? ''} changes state: use POST, not ${req.method ?? '?'}`,
+    );
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new AaosError(ErrorCode.HTTP_BAD_REQUEST, `${req.url ?? ''} takes Content-Type: application/json, not ${JSON.stringify(type)}`);
+  if (type !== 'application/json')
+    throw new AaosError(
+      ErrorCode.HTTP_BAD_REQUEST,
+      `${req.url ?? ''} takes Content-Type: application/json, not ${JSON.stringify(type)}`,
+    );
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

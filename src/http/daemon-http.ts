@@ -32,7 +32,8 @@ export async function startDaemonHttp(opts: DaemonHttpOptions): Promise<HttpList
     {
       prefix: '/metrics',
       async handle(req, res) {
-        if (req.method !== 'GET' && req.method !== 'HEAD') throw new AaosError(ErrorCode.HTTP_BAD_REQUEST, `/metrics answers GET, not ${req.method}`);
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          throw new AaosError(ErrorCode.HTTP_BAD_REQUEST, `/metrics answers GET, not ${req.method}`);
         const text = await metrics.text();
         res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
         res.end(req.method === 'HEAD' ? undefined : text);

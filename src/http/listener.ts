@@ -33,10 +33,14 @@ export function parseHttpAddress(text: string, source = '--http'): { host: strin
   const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `${source} ${JSON.stringify(text)} is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080; port 0 picks a free one)`, {
-      field: source,
-      value: text,
-    });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `${source} ${JSON.stringify(text)} is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080; port 0 picks a free one)`,
+      {
+        field: source,
+        value: text,
+      },
+    );
   }
   return { host: (m[1] ?? m[2])!, port };
 }
@@ -63,7 +67,11 @@ function bearerToken(req: IncomingMessage): string | undefined {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -93,10 +101,14 @@ function sendError(res: ServerResponse, err: unknown): void {
  */
 export async function startHttpListener(opts: HttpListenerOptions): Promise<HttpListener> {
   if (!opts.allowNonLoopback && !isLoopback(opts.host)) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `the HTTP listener serves loopback addresses only (127.0.0.1, ::1, localhost), not ${opts.host}`, {
-      field: 'host',
-      value: opts.host,
-    });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `the HTTP listener serves loopback addresses only (127.0.0.1, ::1, localhost), not ${opts.host}`,
+      {
+        field: 'host',
+        value: opts.host,
+      },
+    );
   }
   // longest prefix first, so `/api/events` wins over `/api` and `/` is the fallback
   const routes = [...opts.routes].sort((a, b) => b.prefix.length - a.prefix.length);
@@ -111,23 +123,41 @@ export async function startHttpListener(opts: HttpListenerOptions): Promise<Http
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = (req.headers.host ?? '').toLowerCase();
-    if (!hosts.has(host)) throw new AaosError(ErrorCode.HTTP_FORBIDDEN, `Host ${JSON.stringify(req.headers.host ?? '')} is not this listener (${[...hosts].join(', ')})`);
+    if (!hosts.has(host))
+      throw new AaosError(
+        ErrorCode.HTTP_FORBIDDEN,
+        `Host ${JSON.stringify(req.headers.host ?? '')} is not this listener (${[...hosts].join(', ')})`,
+      );
     const origin = req.headers.origin;
     if (origin !== undefined && !origins.has(origin.toLowerCase())) {
-      throw new AaosError(ErrorCode.HTTP_FORBIDDEN, `requests from origin ${origin} are refused; only ${[...origins][0]} may call this listener`);
+      throw new AaosError(
+        ErrorCode.HTTP_FORBIDDEN,
+        `requests from origin ${origin} are refused; only ${[...origins][0]} may call this listener`,
+      );
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const route = routes.find((r) => r.prefix === '/' || path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`));
+    const route = routes.find(
+      (r) =>
+        r.prefix === '/' || path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`),
+    );
     if (!route) throw new AaosError(ErrorCode.HTTP_NOT_FOUND, `no route for ${path}`);
     if (!route.public && !tokenMatches(bearerToken(req) ?? cookieToken(req), opts.token)) {
-      throw new AaosError(ErrorCode.HTTP_UNAUTHORIZED, `${path} needs the token: Authorization: Bearer <token from <data-dir>/http-token>, or open the URL that \`agentd console\` prints`);
+      throw new AaosError(
+        ErrorCode.HTTP_UNAUTHORIZED,
+        `${path} needs the token: Authorization: Bearer <token from <data-dir>/http-token>, or open the URL that \`agentd console\` prints`,
+      );
     }
     await route.handle(req, res);
   }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(new AaosError(ErrorCode.CONFIG_INVALID, `cannot listen on ${opts.host}:${opts.port}: ${err.message}`, { host: opts.host, port: opts.port })),
+      reject(
+        new AaosError(ErrorCode.CONFIG_INVALID, `cannot listen on ${opts.host}:${opts.port}: ${err.message}`, {
+          host: opts.host,
+          port: opts.port,
+        }),
+      ),
     );
     server.listen(opts.port, opts.host, () => resolve());
   });

@@ -23,7 +23,11 @@ export function loadOrCreateHttpToken(dataDir: string): string {
     return token;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new AaosError(ErrorCode.CONFIG_INVALID, `cannot create the HTTP token file ${path}: ${(err as Error).message}`, { file: path });
+      throw new AaosError(
+        ErrorCode.CONFIG_INVALID,
+        `cannot create the HTTP token file ${path}: ${(err as Error).message}`,
+        { file: path },
+      );
     }
   }
   return readHttpToken(dataDir);
@@ -36,16 +40,29 @@ export function readHttpToken(dataDir: string): string {
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `cannot read the HTTP token file ${path}: ${(err as Error).message}`, { file: path });
+    throw new AaosError(
+      ErrorCode.CONFIG_INVALID,
+      `cannot read the HTTP token file ${path}: ${(err as Error).message}`,
+      { file: path },
+    );
   }
   try {
     const st = fstatSync(fd);
     if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-      throw new AaosError(ErrorCode.CONFIG_INVALID, `${path} belongs to uid ${st.uid}, not to this user (${process.getuid()}); refusing to use it`, { file: path });
+      throw new AaosError(
+        ErrorCode.CONFIG_INVALID,
+        `${path} belongs to uid ${st.uid}, not to this user (${process.getuid()}); refusing to use it`,
+        { file: path },
+      );
     }
     if ((st.mode & 0o077) !== 0) chmodSync(path, 0o600);
     const token = readFileSync(fd, 'utf8').trim();
-    if (token.length < 32) throw new AaosError(ErrorCode.CONFIG_INVALID, `${path} holds no usable token (shorter than 32 characters); delete it to make a new one`, { file: path });
+    if (token.length < 32)
+      throw new AaosError(
+        ErrorCode.CONFIG_INVALID,
+        `${path} holds no usable token (shorter than 32 characters); delete it to make a new one`,
+        { file: path },
+      );
     return token;
   } finally {
     closeSync(fd);

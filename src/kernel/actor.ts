@@ -1,6 +1,13 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
-import type { AgentInit, Delivery, SupervisorToWorker, WorkerRequest, WorkerResponse, WorkerToSupervisor } from '../protocol/index.js';
+import type {
+  AgentInit,
+  Delivery,
+  SupervisorToWorker,
+  WorkerRequest,
+  WorkerResponse,
+  WorkerToSupervisor,
+} from '../protocol/index.js';
 import { AgentState, assertTransition, isTerminal } from './lifecycle.js';
 import type { WorkerStats } from '../agent/control.js';
 import type { LaunchedWorker } from './worker-launcher.js';
@@ -180,7 +187,11 @@ export class AgentActor {
     this.transition(AgentState.Stopping, reason);
     // most stops find nothing waiting: no error (and stack) made for nobody
     if (this.mailbox.length > 0 || this.inflight.size > 0) {
-      this.rejectAll(new AaosError(ErrorCode.AGENT_STOPPED, `agent ${this.name} (${this.id}) was stopped: ${reason}`, { agent_id: this.id }));
+      this.rejectAll(
+        new AaosError(ErrorCode.AGENT_STOPPED, `agent ${this.name} (${this.id}) was stopped: ${reason}`, {
+          agent_id: this.id,
+        }),
+      );
     }
     await this.endWorker();
     this.transition(AgentState.Stopped, reason);
@@ -282,7 +293,12 @@ export class AgentActor {
       }
       default: {
         const unknown = msg as { t?: unknown };
-        this.fail(new AaosError(ErrorCode.PROTOCOL, `agent ${this.name} sent an unknown message type ${JSON.stringify(unknown?.t)}`));
+        this.fail(
+          new AaosError(
+            ErrorCode.PROTOCOL,
+            `agent ${this.name} sent an unknown message type ${JSON.stringify(unknown?.t)}`,
+          ),
+        );
       }
     }
   }
@@ -304,11 +320,21 @@ export class AgentActor {
       code === 'ERR_WORKER_OUT_OF_MEMORY'
         ? `worker ran out of heap (limit reached): ${err.message}`
         : `worker threw an uncaught error: ${err.message}`;
-    this.fail(new AaosError(ErrorCode.AGENT_FAILED, `agent ${this.name} (${this.id}) failed: ${reason}`, { agent_id: this.id, cause_code: code ?? null }));
+    this.fail(
+      new AaosError(ErrorCode.AGENT_FAILED, `agent ${this.name} (${this.id}) failed: ${reason}`, {
+        agent_id: this.id,
+        cause_code: code ?? null,
+      }),
+    );
   }
 
   private onWorkerExit(code: number): void {
-    this.fail(new AaosError(ErrorCode.AGENT_FAILED, `agent ${this.name} (${this.id}) failed: worker exited with code ${code}`, { agent_id: this.id, exit_code: code }));
+    this.fail(
+      new AaosError(ErrorCode.AGENT_FAILED, `agent ${this.name} (${this.id}) failed: worker exited with code ${code}`, {
+        agent_id: this.id,
+        exit_code: code,
+      }),
+    );
   }
 
   /** Worker died or broke protocol: fail the agent, reject everything pending. */
@@ -337,7 +363,10 @@ export class AgentActor {
 
   private deadError(): AaosError {
     if (this.failure) return this.failure;
-    return new AaosError(ErrorCode.AGENT_NOT_RUNNING, `agent ${this.name} (${this.id}) is ${this.state}`, { agent_id: this.id, state: this.state });
+    return new AaosError(ErrorCode.AGENT_NOT_RUNNING, `agent ${this.name} (${this.id}) is ${this.state}`, {
+      agent_id: this.id,
+      state: this.state,
+    });
   }
 
   private transition(to: AgentState, reason: string): void {

@@ -56,15 +56,23 @@ export class AgentTable {
 
   reserve(name: string, depth: number): () => void {
     if (depth > this.limits.maxDepth) {
-      throw new AaosError(ErrorCode.SPAWN_DEPTH, `cannot spawn '${name}' at depth ${depth}: the maximum spawn depth is ${this.limits.maxDepth}`, {
-        depth,
-        max_depth: this.limits.maxDepth,
-      });
+      throw new AaosError(
+        ErrorCode.SPAWN_DEPTH,
+        `cannot spawn '${name}' at depth ${depth}: the maximum spawn depth is ${this.limits.maxDepth}`,
+        {
+          depth,
+          max_depth: this.limits.maxDepth,
+        },
+      );
     }
     if (this.agents.size + this.reserved >= this.limits.maxAgents) {
-      throw new AaosError(ErrorCode.AGENT_LIMIT, `cannot spawn '${name}': the live-agent limit of ${this.limits.maxAgents} is reached`, {
-        max_agents: this.limits.maxAgents,
-      });
+      throw new AaosError(
+        ErrorCode.AGENT_LIMIT,
+        `cannot spawn '${name}': the live-agent limit of ${this.limits.maxAgents} is reached`,
+        {
+          max_agents: this.limits.maxAgents,
+        },
+      );
     }
     this.reserved++;
     let released = false;

@@ -87,11 +87,15 @@ function refuseLinks(path: string, field: string): void {
       return; // missing: the parser reports it (inside the grant, so existence is no secret)
     }
     if (isLink) {
-      throw new AaosError(ErrorCode.PATH_SYMLINK, `child manifest refused: its ${field} path '${path}' has a symbolic link at '${current}' (links are not followed)`, {
-        path,
-        component: current,
-        field,
-      });
+      throw new AaosError(
+        ErrorCode.PATH_SYMLINK,
+        `child manifest refused: its ${field} path '${path}' has a symbolic link at '${current}' (links are not followed)`,
+        {
+          path,
+          component: current,
+          field,
+        },
+      );
     }
   }
 }
@@ -140,7 +144,10 @@ function readChecked(path: string, field: string): CheckedFile {
       const n = readSync(fd, buffer, filled, buffer.length - filled, filled);
       if (n === 0) break;
       filled += n;
-      if (filled === buffer.length) return filled > MAX_PROMPT_BYTES ? { problem: `is larger than ${MAX_PROMPT_BYTES} bytes` } : { problem: 'changed while it was read' };
+      if (filled === buffer.length)
+        return filled > MAX_PROMPT_BYTES
+          ? { problem: `is larger than ${MAX_PROMPT_BYTES} bytes` }
+          : { problem: 'changed while it was read' };
     }
     return { text: buffer.subarray(0, filled).toString('utf8') };
   } finally {
@@ -149,9 +156,13 @@ function readChecked(path: string, field: string): CheckedFile {
 }
 
 function linkRefusal(path: string, field: string, component: string): AaosError {
-  return new AaosError(ErrorCode.PATH_SYMLINK, `child manifest refused: its ${field} path '${path}' resolves through a symbolic link (links are not followed)`, {
-    path,
-    component,
-    field,
-  });
+  return new AaosError(
+    ErrorCode.PATH_SYMLINK,
+    `child manifest refused: its ${field} path '${path}' resolves through a symbolic link (links are not followed)`,
+    {
+      path,
+      component,
+      field,
+    },
+  );
 }

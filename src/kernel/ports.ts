@@ -12,7 +12,12 @@ export interface ModelPort {
   registerAgent(agent: CallContext, budget?: { max_tokens: number; reset_period_seconds: number }): void;
   releaseAgent(agentId: string): void;
   /** `agent`: the caller in the span the call is made in (a delivery's) */
-  complete(agent: CallContext, modelSpec: string, request: Omit<ModelRequest, 'model' | 'agent_id'>, ctx: ScriptContext): Promise<ModelResponse>;
+  complete(
+    agent: CallContext,
+    modelSpec: string,
+    request: Omit<ModelRequest, 'model' | 'agent_id'>,
+    ctx: ScriptContext,
+  ): Promise<ModelResponse>;
   cancelAgent(agentId: string): void;
   maxContextTokens(modelSpec: string): number;
 }
@@ -32,7 +37,11 @@ export interface PreparedHistory {
 
 /** Conversation history of persistent agents (sessions, context window management). */
 export interface HistoryPort {
-  prepare(agent: HistoryAgent, systemPrompt: string, reserve: { message: string; toolsJson: string }): Promise<PreparedHistory>;
+  prepare(
+    agent: HistoryAgent,
+    systemPrompt: string,
+    reserve: { message: string; toolsJson: string },
+  ): Promise<PreparedHistory>;
   commit(agent: HistoryAgent, transcript: Message[]): void;
   release(agentId: string): void;
 }

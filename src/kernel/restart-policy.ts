@@ -28,7 +28,9 @@ export function restartLimitsFromEnv(env: EnvRecord): RestartLimits {
 /** The defaults of the settings table (5 failures in 60 s; 1 s doubling). */
 export const DEFAULT_RESTART_LIMITS: RestartLimits = restartLimitsFromEnv({});
 
-export type RestartDecision = { restart: true; delayMs: number; failures: number } | { restart: false; failures: number };
+export type RestartDecision =
+  | { restart: true; delayMs: number; failures: number }
+  | { restart: false; failures: number };
 
 /** The failure history of one agent. */
 export class RestartHistory {

@@ -18,7 +18,11 @@ export interface ResumePlan {
  * is simply made; one that started (it may or may not have taken effect) is made again only
  * when its tool is idempotent, otherwise the model is told it was interrupted.
  */
-export function resumeTranscript(userText: string, entries: readonly JournalEntry[], isIdempotent: (tool: string) => boolean): ResumePlan {
+export function resumeTranscript(
+  userText: string,
+  entries: readonly JournalEntry[],
+  isIdempotent: (tool: string) => boolean,
+): ResumePlan {
   const messages: Message[] = [{ role: 'user', content: userText }];
   const started = new Set<string>();
   const answered = new Set<string>();
@@ -33,7 +37,12 @@ export function resumeTranscript(userText: string, entries: readonly JournalEntr
       started.add(entry.tool_use_id);
     } else if (!answered.has(entry.tool_use_id)) {
       answered.add(entry.tool_use_id);
-      messages.push({ role: 'tool_result', tool_use_id: entry.tool_use_id, content: entry.content, is_error: entry.is_error });
+      messages.push({
+        role: 'tool_result',
+        tool_use_id: entry.tool_use_id,
+        content: entry.content,
+        is_error: entry.is_error,
+      });
     }
   }
   const interrupted: ResumePlan['interrupted'] = [];

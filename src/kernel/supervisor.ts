@@ -80,7 +80,12 @@ export class Supervisor {
         deliver: (recipient, text, envelope, context, attachments) => {
           const remote = remoteOnly(recipient.id);
           if (remote) {
-            if (attachments?.length) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, `agent ${recipient.name} lives on another node: attachments do not cross nodes`, { agent_id: recipient.id });
+            if (attachments?.length)
+              throw new AaosError(
+                ErrorCode.TOOL_INPUT_INVALID,
+                `agent ${recipient.name} lives on another node: attachments do not cross nodes`,
+                { agent_id: recipient.id },
+              );
             return remote.deliver(recipient, text, context);
           }
           return deliveries.deliverRouted(recipient.id, text, envelope, context, attachments);
@@ -126,7 +131,12 @@ export class Supervisor {
   }
 
   /** Spawn a child narrowed to its parent, run `message`, stop it (spawn_agent and plan subtasks). */
-  runChild(parentId: string, manifest: AgentManifest, message: string, options: ChildRunOptions): Promise<ChildRunResult> {
+  runChild(
+    parentId: string,
+    manifest: AgentManifest,
+    message: string,
+    options: ChildRunOptions,
+  ): Promise<ChildRunResult> {
     return this.spawning.runChild(parentId, manifest, message, options);
   }
 
@@ -165,7 +175,13 @@ export class Supervisor {
   }
 
   /** An envelope the sender's node authorised, into the recipient's mailbox here. */
-  deliverRouted(recipientId: string, text: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome> {
+  deliverRouted(
+    recipientId: string,
+    text: string,
+    envelope: McpEnvelope,
+    context: DeliveryContext,
+    attachments?: ArrayBuffer[],
+  ): Promise<RunOutcome> {
     return this.deliveries.deliverRouted(recipientId, text, envelope, context, attachments);
   }
 

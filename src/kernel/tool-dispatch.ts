@@ -38,7 +38,13 @@ export interface ToolDispatchDeps {
   /** tool calls running now (from right before the tool runs until it ends), for shutdown */
   inflight: InflightCalls;
   /** `inCall`: the tool call's context, whose span the child's spawn and run continue */
-  spawnAndRun(parent: LiveAgent, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult>;
+  spawnAndRun(
+    parent: LiveAgent,
+    call: ToolCall,
+    manifestYaml: string,
+    message: string,
+    inCall: CallContext,
+  ): Promise<ChildRunResult>;
 }
 
 /** node ≥ 20.12: a one-shot digest without a Hash object per call */
@@ -71,7 +77,13 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
   // every token this call has used, so a wait can be followed by a re-check of all of them
   const used: { request: CapabilityRequest; handle: string }[] = [{ request: toolRequest, handle: toolToken.id }];
   const recheck = (): void => {
-    for (const u of used) deps.capabilities.authorize(inCall, u.request, { tool: call.name, handle: u.handle, charge: false, alreadyCharged: true });
+    for (const u of used)
+      deps.capabilities.authorize(inCall, u.request, {
+        tool: call.name,
+        handle: u.handle,
+        charge: false,
+        alreadyCharged: true,
+      });
   };
   // every refusal leaves an audit event: an unknown tool (under `tool: *`), a skill's allowed-tools
   const refused = (err: unknown): never => {
@@ -93,7 +105,14 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     recheck();
   }
 
-  deps.emit({ type: 'ToolInvoked', ...header, tool: call.name, input_hash: hashInput(call.input), args_preview: preview(call.input), ...callId });
+  deps.emit({
+    type: 'ToolInvoked',
+    ...header,
+    tool: call.name,
+    input_hash: hashInput(call.input),
+    args_preview: preview(call.input),
+    ...callId,
+  });
   const started = performance.now();
   const ctx: ToolContext = {
     call: inCall,
@@ -108,7 +127,11 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
     spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message, inCall),
   };
   try {
-    if (call.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `run ${call.from.deliveryRunId ?? call.from.runId} was cancelled before tool '${call.name}' ran`);
+    if (call.signal.aborted)
+      throw new AaosError(
+        ErrorCode.CANCELLED,
+        `run ${call.from.deliveryRunId ?? call.from.runId} was cancelled before tool '${call.name}' ran`,
+      );
     call.beforeInvoke?.();
     const out = await deps.inflight.track(tool.invoke(call.input, ctx));
     // revoked while the tool worked (a read queued on the pool, a slow fetch): the result is withheld

@@ -13,7 +13,10 @@ export const DEFAULT_WATCHDOG_LIMITS: WatchdogLimits = watchdogLimitsFromEnv({})
 
 /** AAOS_WORKER_LIVENESS_MS and AAOS_RUN_TIMEOUT_MS; 0 turns either off. */
 export function watchdogLimitsFromEnv(env: EnvRecord): WatchdogLimits {
-  return { livenessMs: readSetting(env, 'AAOS_WORKER_LIVENESS_MS'), runTimeoutMs: readSetting(env, 'AAOS_RUN_TIMEOUT_MS') };
+  return {
+    livenessMs: readSetting(env, 'AAOS_WORKER_LIVENESS_MS'),
+    runTimeoutMs: readSetting(env, 'AAOS_RUN_TIMEOUT_MS'),
+  };
 }
 
 /**

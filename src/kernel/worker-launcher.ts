@@ -63,7 +63,8 @@ export class WorkerLauncher {
 
   launch(opts: LaunchOptions): Promise<LaunchedWorker> {
     return this.bootGate.run(async () => {
-      if (opts.signal?.aborted) throw new AaosError(ErrorCode.CANCELLED, `worker ${opts.name} not started: its work was cancelled`);
+      if (opts.signal?.aborted)
+        throw new AaosError(ErrorCode.CANCELLED, `worker ${opts.name} not started: its work was cancelled`);
       return this.boot(opts);
     });
   }
@@ -169,7 +170,13 @@ export class WorkerLauncher {
     const controlChannel = new MessageChannel();
     return new Promise<LaunchedWorker>((resolve, reject) => {
       const timer = setTimeout(
-        () => fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} sent no READY within ${opts.readyTimeoutMs ?? 15000} ms`)),
+        () =>
+          fail(
+            new AaosError(
+              ErrorCode.WORKER_START_FAILED,
+              `worker for ${opts.name} sent no READY within ${opts.readyTimeoutMs ?? 15000} ms`,
+            ),
+          ),
         opts.readyTimeoutMs ?? 15_000,
       );
       const cleanup = (): void => {
@@ -187,13 +194,29 @@ export class WorkerLauncher {
         reject(err);
       };
       const onError = (err: Error): void =>
-        fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} failed to start: ${err.message}`, { module }));
+        fail(
+          new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} failed to start: ${err.message}`, {
+            module,
+          }),
+        );
       const onExit = (code: number): void =>
-        fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} exited with code ${code} before READY`, { module }));
+        fail(
+          new AaosError(
+            ErrorCode.WORKER_START_FAILED,
+            `worker for ${opts.name} exited with code ${code} before READY`,
+            { module },
+          ),
+        );
       const onParent = (msg: WorkerToParent): void => {
         if (msg?.t === 'start_failed' && msg.error) {
           const cause = fromPlainError(msg.error);
-          fail(new AaosError(ErrorCode.WORKER_START_FAILED, `worker for ${opts.name} could not load ${module}: ${cause.message}`, { module }));
+          fail(
+            new AaosError(
+              ErrorCode.WORKER_START_FAILED,
+              `worker for ${opts.name} could not load ${module}: ${cause.message}`,
+              { module },
+            ),
+          );
         }
       };
       const onReady = (msg: WorkerToSupervisor): void => {

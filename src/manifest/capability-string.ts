@@ -69,10 +69,12 @@ function parseCapabilityMap(map: Record<string, unknown>): ManifestCapability {
   for (const key of keys) {
     if (!MAP_KEYS.includes(key)) {
       const hint = closestMatch(key, MAP_KEYS);
-      if (hint !== undefined && isKind(hint)) fail(`unknown capability kind '${key}' (did you mean '${hint}'?)`, [key], true);
-      const suffix = hint !== undefined
-        ? ` (did you mean '${hint}'?)`
-        : ` (expected a capability kind, 'capability', 'max_invocations' or 'expires_in_seconds')`;
+      if (hint !== undefined && isKind(hint))
+        fail(`unknown capability kind '${key}' (did you mean '${hint}'?)`, [key], true);
+      const suffix =
+        hint !== undefined
+          ? ` (did you mean '${hint}'?)`
+          : ` (expected a capability kind, 'capability', 'max_invocations' or 'expires_in_seconds')`;
       fail(`unknown key '${key}'${suffix}`, [key], true);
     }
   }
@@ -209,7 +211,10 @@ function buildCapability(kind: Exclude<ManifestCapabilityKind, 'web_search'>, va
     case 'spawn_child':
       return { kind, agents: anyOrList(splitList(value, kind).map((item) => parseAgentRef(item, 'agent name'))) };
     case 'message_send':
-      return { kind, targets: anyOrList(splitList(value, kind).map((item) => parseAgentRef(item, 'agent name or id'))) };
+      return {
+        kind,
+        targets: anyOrList(splitList(value, kind).map((item) => parseAgentRef(item, 'agent name or id'))),
+      };
   }
 }
 
@@ -220,7 +225,8 @@ function splitList(value: string, kind: string): string[] {
   const close = inner.startsWith('[') ? matchingBracket(inner) : -1;
   const isList = close === inner.length - 1;
   if (inner.startsWith('[') && close === -1) fail(`unbalanced brackets in ${kind} list '${inner}'`);
-  if (!inner.startsWith('[') && inner.endsWith(']') && !/\[[0-9A-Fa-f:.]+\]$/.test(inner)) fail(`unbalanced brackets in ${kind} list '${inner}'`);
+  if (!inner.startsWith('[') && inner.endsWith(']') && !/\[[0-9A-Fa-f:.]+\]$/.test(inner))
+    fail(`unbalanced brackets in ${kind} list '${inner}'`);
   if (isList) inner = inner.slice(1, -1);
   if (inner.trim() === '') fail(`${kind} needs at least one entry (use * for any)`);
   const items = inner.split(',').map((item) => item.trim());
@@ -260,7 +266,8 @@ function parseToolName(value: string): string {
     if (MCP_SERVER_WILDCARD.test(name)) return name;
     fail(`'${name}': a tool wildcard is '*' (every built-in tool) or 'mcp.<server>.*' (every tool of one MCP server)`);
   }
-  if (name.includes(',') || name.startsWith('[')) fail(`tool takes one tool name; write one 'tool: <name>' entry per tool`);
+  if (name.includes(',') || name.startsWith('['))
+    fail(`tool takes one tool name; write one 'tool: <name>' entry per tool`);
   if (!TOOL_NAME_PATTERN.test(name)) fail(`'${name}' is not a valid tool name: ${TOOL_NAME_RULE}`);
   return name;
 }
@@ -272,7 +279,8 @@ function parseToolName(value: string): string {
  */
 export function parseHost(item: string): string {
   if (item === '*') return item;
-  if (item.includes('*')) fail(`'${item}': a host wildcard must be the whole entry; use * for any host, or list the hosts`);
+  if (item.includes('*'))
+    fail(`'${item}': a host wildcard must be the whole entry; use * for any host, or list the hosts`);
   const hasScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(item);
   // a bare IPv6 literal (`::1`) has colons a URL would read as a port: bracket it
   const bareIpv6 = !hasScheme && !item.startsWith('[') && (item.match(/:/g) ?? []).length >= 2;
@@ -313,7 +321,8 @@ export function parsePathGlob(raw: string): string {
     prefix = match[0];
   }
   const rest = text.slice(prefix.length);
-  if (rest.includes('{') || rest.includes('}')) fail(`unbalanced '{' or '}' in '${text}' (braces are reserved for placeholders)`);
+  if (rest.includes('{') || rest.includes('}'))
+    fail(`unbalanced '{' or '}' in '${text}' (braces are reserved for placeholders)`);
   if (prefix === '' && !rest.startsWith('/')) {
     fail(`path must be absolute: '${text}' (start it with /, {data_dir} or {workspace})`);
   }
@@ -348,7 +357,8 @@ export function leadingPlaceholder(glob: string): PathPlaceholder | undefined {
 /** e.g. `tool: web_fetch (max_invocations: 3, expires_at: 2026-05-01T10:00:00.000Z)` */
 export function formatGrant(grant: CapabilityGrant): string {
   const parts: string[] = [];
-  if (grant.constraints.max_invocations !== undefined) parts.push(`max_invocations: ${grant.constraints.max_invocations}`);
+  if (grant.constraints.max_invocations !== undefined)
+    parts.push(`max_invocations: ${grant.constraints.max_invocations}`);
   if (grant.constraints.expires_at !== undefined) {
     parts.push(`expires_at: ${new Date(grant.constraints.expires_at).toISOString()}`);
   }

@@ -17,11 +17,17 @@ export interface ExpandVars {
 /** A placeholder value must be an absolute directory with no wildcard, so it cannot widen a grant. */
 function checkedBase(name: PathPlaceholder, value: string): string {
   if (!path.isAbsolute(value)) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `{${name}} must be an absolute path, got '${value}'`, { placeholder: name, value });
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `{${name}} must be an absolute path, got '${value}'`, {
+      placeholder: name,
+      value,
+    });
   }
   const normalised = path.resolve(value);
   if (normalised.includes('*') || normalised.includes('{') || normalised.includes('}')) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `{${name}} may not contain '*', '{' or '}': '${value}'`, { placeholder: name, value });
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `{${name}} may not contain '*', '{' or '}': '${value}'`, {
+      placeholder: name,
+      value,
+    });
   }
   return normalised;
 }
@@ -48,7 +54,6 @@ function missingWorkspace(manifest: AgentManifest, cap: ManifestCapability, inde
   });
 }
 
-
 /**
  * The grants to issue when the agent is spawned: `{data_dir}`/`{workspace}` replaced by
  * absolute directories, `expires_in_seconds` turned into `constraints.expires_at` (epoch
@@ -56,7 +61,11 @@ function missingWorkspace(manifest: AgentManifest, cap: ManifestCapability, inde
  * without one is an error rather than a dropped grant, so a manifest never silently runs
  * with fewer (or different) capabilities than it declares.
  */
-export function expandCapabilities(manifest: AgentManifest, vars: ExpandVars, now: number = Date.now()): CapabilityGrant[] {
+export function expandCapabilities(
+  manifest: AgentManifest,
+  vars: ExpandVars,
+  now: number = Date.now(),
+): CapabilityGrant[] {
   const dataDir = checkedBase('data_dir', vars.data_dir);
   const workspace = vars.workspace === undefined ? undefined : checkedBase('workspace', vars.workspace);
   return manifest.capabilities.map((cap, index) => {

@@ -39,9 +39,14 @@ export type ManifestFileCheck = (path: string, field: string) => CheckedFile | u
 export type CheckedFile = { text: string } | { problem: string };
 
 /** Every file a parsed manifest refers to, with the field that names it (one list, so a new kind is checked everywhere). */
-export function manifestFiles(manifest: Pick<AgentManifest, 'model' | 'system_prompt_file'> & { memory: Pick<AgentManifest['memory'], 'summarization_model'> }): { path: string; field: string }[] {
+export function manifestFiles(
+  manifest: Pick<AgentManifest, 'model' | 'system_prompt_file'> & {
+    memory: Pick<AgentManifest['memory'], 'summarization_model'>;
+  },
+): { path: string; field: string }[] {
   const out: { path: string; field: string }[] = [];
-  if (manifest.system_prompt_file !== undefined) out.push({ path: manifest.system_prompt_file, field: 'system_prompt.file' });
+  if (manifest.system_prompt_file !== undefined)
+    out.push({ path: manifest.system_prompt_file, field: 'system_prompt.file' });
   for (const [field, model] of modelFields(manifest)) {
     if (model.startsWith(SCRIPTED_PREFIX)) out.push({ path: model.slice(SCRIPTED_PREFIX.length), field });
   }
@@ -49,9 +54,13 @@ export function manifestFiles(manifest: Pick<AgentManifest, 'model' | 'system_pr
 }
 
 /** Every field that names a model (a `scripted:` model is a file). */
-function modelFields(manifest: { model: string; memory: { summarization_model?: string | undefined } }): [string, string][] {
+function modelFields(manifest: {
+  model: string;
+  memory: { summarization_model?: string | undefined };
+}): [string, string][] {
   const out: [string, string][] = [['model', manifest.model]];
-  if (manifest.memory.summarization_model !== undefined) out.push(['memory.summarization_model', manifest.memory.summarization_model]);
+  if (manifest.memory.summarization_model !== undefined)
+    out.push(['memory.summarization_model', manifest.memory.summarization_model]);
   return out;
 }
 
@@ -86,7 +95,14 @@ export class IssueCollector {
   }
 
   private push(line: number, column: number, field: string, message: string, kind: IssueKind, filePath?: string): void {
-    const issue: ManifestIssue & { kind: IssueKind; path?: string } = { file: this.file, line, column, field, message, kind };
+    const issue: ManifestIssue & { kind: IssueKind; path?: string } = {
+      file: this.file,
+      line,
+      column,
+      field,
+      message,
+      kind,
+    };
     if (filePath !== undefined) issue.path = filePath;
     this.issues.push(issue);
   }
@@ -94,7 +110,13 @@ export class IssueCollector {
   throwIfAny(): void {
     if (this.issues.length === 0) return;
     const sorted = [...this.issues].sort((a, b) => a.line - b.line || a.column - b.column);
-    const plain: ManifestIssue[] = sorted.map(({ file, line, column, field, message }) => ({ file, line, column, field, message }));
+    const plain: ManifestIssue[] = sorted.map(({ file, line, column, field, message }) => ({
+      file,
+      line,
+      column,
+      field,
+      message,
+    }));
     const message = plain.map(formatIssue).join('\n');
     // only a missing prompt file, nothing else wrong: report it as "not found"
     if (sorted.every((issue) => issue.kind === 'not_found')) {
@@ -186,7 +208,11 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: FieldPath = 
         .map((first) => typeName(first.expected));
       const input = (issue as { input?: unknown }).input;
       if (expected.length > 0 && input !== undefined) {
-        out.push({ path: fieldPath, issue, message: `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(input)}` });
+        out.push({
+          path: fieldPath,
+          issue,
+          message: `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(input)}`,
+        });
         continue;
       }
     }
@@ -216,7 +242,8 @@ export function addZodIssues(
       const known = knownFields[fieldPath.join('.')] ?? [];
       for (const key of issue.keys) {
         const hint = closestMatch(key, known);
-        const suffix = hint !== undefined ? ` (did you mean '${hint}'?)` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
+        const suffix =
+          hint !== undefined ? ` (did you mean '${hint}'?)` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
         collector.at([...fieldPath, key], `unknown field '${key}'${suffix}`, { atKey: true });
       }
       continue;
@@ -227,7 +254,12 @@ export function addZodIssues(
   }
 }
 
-function parseCapabilities(collector: IssueCollector, doc: Document, lineCounter: LineCounter, raw: unknown): ManifestCapability[] {
+function parseCapabilities(
+  collector: IssueCollector,
+  doc: Document,
+  lineCounter: LineCounter,
+  raw: unknown,
+): ManifestCapability[] {
   if (!Array.isArray(raw)) return [];
   const result: ManifestCapability[] = [];
   raw.forEach((entry, index) => {
@@ -250,7 +282,12 @@ interface PromptResult {
   file?: string;
 }
 
-function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: string, authorizeFile: ManifestFileCheck | undefined): PromptResult {
+function readSystemPrompt(
+  collector: IssueCollector,
+  raw: unknown,
+  baseDir: string,
+  authorizeFile: ManifestFileCheck | undefined,
+): PromptResult {
   if (typeof raw === 'string') return { text: raw };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { text: '' };
   const file = (raw as Record<string, unknown>)['file'];
@@ -267,7 +304,10 @@ function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: stri
   try {
     const info = statSync(resolved);
     if (!info.isFile()) {
-      collector.at(field, `system_prompt file is not a regular file: ${resolved}`, { kind: 'not_found', path: resolved });
+      collector.at(field, `system_prompt file is not a regular file: ${resolved}`, {
+        kind: 'not_found',
+        path: resolved,
+      });
       return { text: '' };
     }
     if (info.size > MAX_PROMPT_BYTES) {
@@ -284,7 +324,13 @@ function readSystemPrompt(collector: IssueCollector, raw: unknown, baseDir: stri
 }
 
 /** `scripted:<relative path>` becomes `scripted:<absolute path>`; other models pass through. */
-function resolveModel(collector: IssueCollector, model: string, baseDir: string, authorizeFile: ManifestFileCheck | undefined, field: FieldPath = ['model']): string {
+function resolveModel(
+  collector: IssueCollector,
+  model: string,
+  baseDir: string,
+  authorizeFile: ManifestFileCheck | undefined,
+  field: FieldPath = ['model'],
+): string {
   if (!model.startsWith(SCRIPTED_PREFIX)) return model;
   const scriptPath = model.slice(SCRIPTED_PREFIX.length).trim();
   if (scriptPath === '') {
@@ -294,13 +340,18 @@ function resolveModel(collector: IssueCollector, model: string, baseDir: string,
   const resolved = path.resolve(baseDir, scriptPath);
   if (authorizeFile) {
     const checked = authorizeFile(resolved, formatFieldPath(field));
-    if (checked !== undefined && 'problem' in checked) collector.at(field, `scripted model file ${checked.problem}: ${resolved}`, { kind: 'not_found', path: resolved });
+    if (checked !== undefined && 'problem' in checked)
+      collector.at(field, `scripted model file ${checked.problem}: ${resolved}`, { kind: 'not_found', path: resolved });
     return `${SCRIPTED_PREFIX}${resolved}`;
   }
   return `${SCRIPTED_PREFIX}${resolved}`;
 }
 
-function yamlErrorMessage(doc: Document, error: { name: string; code: string; message: string }, offset: number): string {
+function yamlErrorMessage(
+  doc: Document,
+  error: { name: string; code: string; message: string },
+  offset: number,
+): string {
   if (error.code === 'DUPLICATE_KEY') {
     const field = pathAtOffset(doc, offset);
     const key = field[field.length - 1];
@@ -312,7 +363,13 @@ function yamlErrorMessage(doc: Document, error: { name: string; code: string; me
 }
 
 function tooLarge(file: string): AaosError {
-  const issue: ManifestIssue = { file, line: 1, column: 1, field: '(root)', message: `manifest is larger than ${MAX_MANIFEST_BYTES} bytes` };
+  const issue: ManifestIssue = {
+    file,
+    line: 1,
+    column: 1,
+    field: '(root)',
+    message: `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
+  };
   return new AaosError(ErrorCode.MANIFEST_INVALID, formatIssue(issue), { file, issues: [issue] });
 }
 
@@ -337,8 +394,7 @@ export function readYamlMapping(
   if (yamlProblems.length > 0) {
     for (const error of yamlProblems) {
       const offset = error.pos[0];
-      const fieldPath =
-        error.code === 'MULTIPLE_DOCS' ? [] : pathAtOffset(doc, offset, error.code !== 'DUPLICATE_KEY');
+      const fieldPath = error.code === 'MULTIPLE_DOCS' ? [] : pathAtOffset(doc, offset, error.code !== 'DUPLICATE_KEY');
       const field = formatFieldPath(fieldPath);
       collector.atOffset(offset, field, yamlErrorMessage(doc, error, offset));
     }
@@ -379,7 +435,12 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   );
   // checked before parsing: inline manifests come from models (spawn_agent) as well as people
   if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) throw tooLarge(file);
-  const { doc, lineCounter, collector, raw } = readYamlMapping(text, file, 'manifest is empty (expected at least name and model)', 'manifest fields');
+  const { doc, lineCounter, collector, raw } = readYamlMapping(
+    text,
+    file,
+    'manifest is empty (expected at least name and model)',
+    'manifest fields',
+  );
   const parsed = ManifestInput.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     addZodIssues(collector, parsed.error.issues);
@@ -390,7 +451,9 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   // the summariser is a model too: a `scripted:` one is a file, checked like `model`
   const summarizer = parsed.data?.memory.summarization_model;
   const summarizationModel =
-    summarizer === undefined ? undefined : resolveModel(collector, summarizer, baseDir, options.authorizeFile, ['memory', 'summarization_model']);
+    summarizer === undefined
+      ? undefined
+      : resolveModel(collector, summarizer, baseDir, options.authorizeFile, ['memory', 'summarization_model']);
   collector.throwIfAny();
   if (!parsed.success) throw new AaosError(ErrorCode.INTERNAL, 'manifest failed validation without issues');
 
@@ -428,18 +491,32 @@ export function readManifestSource(filePath: string): { text: string; resolved: 
   try {
     const info = statSync(resolved);
     if (!info.isFile()) {
-      throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `${filePath}: manifest is not a regular file (${info.isDirectory() ? 'a directory' : 'not a file'}): ${resolved}`, {
-        file: filePath,
-        path: resolved,
-      });
+      throw new AaosError(
+        ErrorCode.MANIFEST_NOT_FOUND,
+        `${filePath}: manifest is not a regular file (${info.isDirectory() ? 'a directory' : 'not a file'}): ${resolved}`,
+        {
+          file: filePath,
+          path: resolved,
+        },
+      );
     }
     if (info.size > MAX_MANIFEST_BYTES) throw tooLarge(filePath);
     return { text: readFileSync(resolved, 'utf8'), resolved };
   } catch (err) {
     if (err instanceof AaosError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'manifest not found' : code === 'EACCES' ? 'manifest not readable (permission denied)' : `cannot read manifest (${code ?? String(err)})`;
-    throw new AaosError(ErrorCode.MANIFEST_NOT_FOUND, `${filePath}: ${reason}: ${resolved}`, { file: filePath, path: resolved }, { cause: err });
+    const reason =
+      code === 'ENOENT'
+        ? 'manifest not found'
+        : code === 'EACCES'
+          ? 'manifest not readable (permission denied)'
+          : `cannot read manifest (${code ?? String(err)})`;
+    throw new AaosError(
+      ErrorCode.MANIFEST_NOT_FOUND,
+      `${filePath}: ${reason}: ${resolved}`,
+      { file: filePath, path: resolved },
+      { cause: err },
+    );
   }
 }
 

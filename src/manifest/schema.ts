@@ -10,7 +10,8 @@ import { Capability, Constraints } from '../capability/capability.js';
  */
 
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const AGENT_NAME_RULE = "must be 1-64 characters: letters, digits, '_', '.', '-', starting with a letter or digit";
+export const AGENT_NAME_RULE =
+  "must be 1-64 characters: letters, digits, '_', '.', '-', starting with a letter or digit";
 
 /** Tool names as the registry spells them; `.`/`:`/`-` leave room for namespaced (MCP) tools. */
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -57,10 +58,7 @@ const MemoryInput = z.strictObject({
   episodic_max_content_bytes: z.int().positive().default(4096),
 });
 
-export const SystemPromptInput = z.union([
-  z.string(),
-  z.strictObject({ file: z.string().trim().min(1) }),
-]);
+export const SystemPromptInput = z.union([z.string(), z.strictObject({ file: z.string().trim().min(1) })]);
 export type SystemPromptInput = z.infer<typeof SystemPromptInput>;
 
 /** The manifest document as written. Capability entries are parsed separately (capability-string.ts). */

@@ -38,7 +38,8 @@ export function closestMatch(input: string, candidates: readonly string[]): stri
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
     const other = candidate.toLowerCase();
-    const truncated = Math.min(lowered.length, other.length) >= 4 && (other.startsWith(lowered) || lowered.startsWith(other));
+    const truncated =
+      Math.min(lowered.length, other.length) >= 4 && (other.startsWith(lowered) || lowered.startsWith(other));
     const distance = truncated ? 1 : levenshtein(lowered, other);
     if (distance < bestDistance) {
       best = candidate;

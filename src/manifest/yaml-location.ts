@@ -122,7 +122,11 @@ export function pathAtOffset(doc: Document, offset: number, containerOnly = fals
  * an unterminated node just past its end, so for syntax errors (`preferEnd`) a node that
  * ends at the offset is the likelier culprit than the one that starts there.
  */
-function containing(spans: ({ start: number; end: number } | undefined)[], offset: number, preferEnd: boolean): number | undefined {
+function containing(
+  spans: ({ start: number; end: number } | undefined)[],
+  offset: number,
+  preferEnd: boolean,
+): number | undefined {
   const inside = spans.findIndex((span) => span !== undefined && offset >= span.start && offset < span.end);
   const atEnd = spans.findIndex((span) => span !== undefined && span.end === offset);
   const order = preferEnd ? [atEnd, inside] : [inside, atEnd];

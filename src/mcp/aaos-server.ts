@@ -1,5 +1,11 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode as McpErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode as McpErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { RemoteError, type StreamFrame } from '../cli/client.js';
 import { VERSION } from '../cli/version.js';
@@ -9,7 +15,11 @@ import { toPlainError } from '../errors/index.js';
 /** What the MCP server needs of the daemon: its socket API (a DaemonClient, src/cli/client.ts). */
 export interface DaemonApi {
   call<R = unknown>(method: string, params?: Record<string, unknown>): Promise<R>;
-  stream<R = unknown>(method: string, params: Record<string, unknown>, onFrame: (frame: StreamFrame) => void): Promise<{ result: R; ended: Promise<StreamFrame | undefined> }>;
+  stream<R = unknown>(
+    method: string,
+    params: Record<string, unknown>,
+    onFrame: (frame: StreamFrame) => void,
+  ): Promise<{ result: R; ended: Promise<StreamFrame | undefined> }>;
 }
 
 const RUN_URI_PREFIX = 'aaos://runs/';
@@ -24,7 +34,10 @@ function describeError(err: unknown): { code: string | undefined; message: strin
 }
 
 function ok(value: unknown): CallToolResult {
-  const structured = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+  const structured =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { value };
   return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: structured };
 }
 
@@ -62,7 +75,7 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
     {
       title: 'Submit a goal',
       description:
-        'Submit a goal to the daemon\'s bootstrap agent. Returns the run id at once; when the request carries a progress token, the call instead reports the run\'s events as progress notifications and returns when the run ends (cancelling the request cancels the run).',
+        "Submit a goal to the daemon's bootstrap agent. Returns the run id at once; when the request carries a progress token, the call instead reports the run's events as progress notifications and returns when the run ends (cancelling the request cancels the run).",
       inputSchema: { goal: z.string().trim().min(1).describe('what the agents should do') },
     },
     async ({ goal }, extra) => {
@@ -72,12 +85,24 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
         const sendProgress = (message: string): void => {
           if (progressToken === undefined) return;
           progress++;
-          void extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message } }).catch(() => {});
+          void extra
+            .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message } })
+            .catch(() => {});
         };
-        const { result, ended } = await daemon.stream<{ run_id: string; workspace: string }>('agent.submit_streaming', { goal }, (frame) => {
-          if (frame.kind === 'event') sendProgress(progressMessage(frame['event'] as Record<string, unknown>));
-        });
-        if (progressToken === undefined) return { run_id: result.run_id, workspace: result.workspace, state: 'queued', uri: `${RUN_URI_PREFIX}${result.run_id}` };
+        const { result, ended } = await daemon.stream<{ run_id: string; workspace: string }>(
+          'agent.submit_streaming',
+          { goal },
+          (frame) => {
+            if (frame.kind === 'event') sendProgress(progressMessage(frame['event'] as Record<string, unknown>));
+          },
+        );
+        if (progressToken === undefined)
+          return {
+            run_id: result.run_id,
+            workspace: result.workspace,
+            state: 'queued',
+            uri: `${RUN_URI_PREFIX}${result.run_id}`,
+          };
         const onAbort = (): void => void daemon.call('run.cancel', { run_id: result.run_id }).catch(() => {});
         extra.signal.addEventListener('abort', onAbort, { once: true });
         try {
@@ -99,7 +124,11 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
 
   server.registerTool(
     'get_run',
-    { title: 'Get a run', description: 'State, goal, result, usage and error of one run.', inputSchema: { run_id: RUN_ID } },
+    {
+      title: 'Get a run',
+      description: 'State, goal, result, usage and error of one run.',
+      inputSchema: { run_id: RUN_ID },
+    },
     async ({ run_id }) => guarded(() => daemon.call('run.status', { run_id })),
   );
   server.registerTool(
@@ -109,7 +138,11 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
   );
   server.registerTool(
     'cancel_run',
-    { title: 'Cancel a run', description: 'Cancel a queued or running run (its agents stop their work).', inputSchema: { run_id: RUN_ID } },
+    {
+      title: 'Cancel a run',
+      description: 'Cancel a queued or running run (its agents stop their work).',
+      inputSchema: { run_id: RUN_ID },
+    },
     async ({ run_id }) => guarded(() => daemon.call('run.cancel', { run_id })),
   );
   server.registerTool(
@@ -134,14 +167,18 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
       },
     },
     async ({ approval_id, decision, reason }) =>
-      guarded(() => daemon.call('approval.respond', { id: approval_id, decision, ...(reason !== undefined ? { reason } : {}) })),
+      guarded(() =>
+        daemon.call('approval.respond', { id: approval_id, decision, ...(reason !== undefined ? { reason } : {}) }),
+      ),
   );
 
   server.registerResource(
     'run',
     new ResourceTemplate(`${RUN_URI_PREFIX}{run_id}`, {
       list: async () => {
-        const { runs } = await daemon.call<{ runs: Array<{ run_id: string; goal: string; state: string }> }>('run.list');
+        const { runs } = await daemon.call<{ runs: Array<{ run_id: string; goal: string; state: string }> }>(
+          'run.list',
+        );
         return {
           resources: runs.map((r) => ({
             uri: `${RUN_URI_PREFIX}${r.run_id}`,
@@ -152,7 +189,11 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
         };
       },
     }),
-    { title: 'aaos run', description: 'One goal run: its state, result, usage and error.', mimeType: 'application/json' },
+    {
+      title: 'aaos run',
+      description: 'One goal run: its state, result, usage and error.',
+      mimeType: 'application/json',
+    },
     async (uri, variables) => {
       const runId = String(variables['run_id']);
       try {
@@ -160,7 +201,11 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
         return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(run, null, 2) }] };
       } catch (err) {
         const { code, message } = describeError(err);
-        throw new McpError(code === 'AAOS_ERR_RUN_NOT_FOUND' ? McpErrorCode.InvalidParams : rpcCodeFor(code ?? ''), `${uri.href}: ${message}`, { code });
+        throw new McpError(
+          code === 'AAOS_ERR_RUN_NOT_FOUND' ? McpErrorCode.InvalidParams : rpcCodeFor(code ?? ''),
+          `${uri.href}: ${message}`,
+          { code },
+        );
       }
     },
   );
@@ -169,13 +214,18 @@ export function createAaosMcpServer(daemon: DaemonApi): McpServer {
   const subscriptions = new Map<string, { active: boolean }>();
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const uri = request.params.uri;
-    if (!uri.startsWith(RUN_URI_PREFIX)) throw new McpError(McpErrorCode.InvalidParams, `only runs (${RUN_URI_PREFIX}<id>) can be subscribed to, not ${uri}`);
+    if (!uri.startsWith(RUN_URI_PREFIX))
+      throw new McpError(
+        McpErrorCode.InvalidParams,
+        `only runs (${RUN_URI_PREFIX}<id>) can be subscribed to, not ${uri}`,
+      );
     const runId = uri.slice(RUN_URI_PREFIX.length);
     if (subscriptions.get(uri)?.active) return {};
     const sub = { active: true };
     try {
       const { ended } = await daemon.stream('agent.logs_streaming', { run_id: runId, follow: true }, (frame) => {
-        if (sub.active && (frame.kind === 'event' || frame.kind === 'end')) void server.server.sendResourceUpdated({ uri }).catch(() => {});
+        if (sub.active && (frame.kind === 'event' || frame.kind === 'end'))
+          void server.server.sendResourceUpdated({ uri }).catch(() => {});
       });
       void ended.then(() => {
         if (subscriptions.get(uri) === sub) subscriptions.delete(uri);

@@ -23,7 +23,11 @@ const DEFAULT_MAX_SESSIONS = 32;
 const DEFAULT_IDLE_MS = 30 * 60_000;
 
 function rpcError(res: ServerResponse, status: number, code: number, message: string, aaosCode?: string): void {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message, ...(aaosCode ? { data: { code: aaosCode } } : {}) } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: null,
+    error: { code, message, ...(aaosCode ? { data: { code: aaosCode } } : {}) },
+  });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -34,7 +38,10 @@ function rpcError(res: ServerResponse, status: number, code: number, message: st
  * daemon's socket, so `/mcp` and `agentd mcp` share one implementation. Sessions end on
  * DELETE, when idle for `idleMs`, or when the daemon closes the socket.
  */
-export function createMcpHttpRoute(opts: { socketPath: string | undefined; maxSessions?: number; idleMs?: number }): { route: McpHttpRoute; close(): Promise<void> } {
+export function createMcpHttpRoute(opts: { socketPath: string | undefined; maxSessions?: number; idleMs?: number }): {
+  route: McpHttpRoute;
+  close(): Promise<void>;
+} {
   const sessions = new Map<string, Session>();
   const maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
@@ -46,16 +53,37 @@ export function createMcpHttpRoute(opts: { socketPath: string | undefined; maxSe
     await s.server.close().catch(() => {});
     s.client.close();
   };
-  const sweep = setInterval(() => {
-    const cutoff = Date.now() - idleMs;
-    for (const [id, s] of sessions) if (s.lastUsed < cutoff) void end(id);
-  }, Math.min(idleMs, 60_000));
+  const sweep = setInterval(
+    () => {
+      const cutoff = Date.now() - idleMs;
+      for (const [id, s] of sessions) if (s.lastUsed < cutoff) void end(id);
+    },
+    Math.min(idleMs, 60_000),
+  );
   sweep.unref();
 
   async function open(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') return rpcError(res, 400, -32000, `start an MCP session with POST ${'/mcp'} (initialize); ${req.method} needs an mcp-session-id header`);
-    if (sessions.size >= maxSessions) return rpcError(res, 503, -32000, `too many MCP sessions (${maxSessions}); close one (DELETE /mcp) or wait for idle ones to expire`);
-    if (!opts.socketPath) return rpcError(res, 503, -32000, '/mcp needs the daemon socket, and this daemon serves none (start it with --socket)');
+    if (req.method !== 'POST')
+      return rpcError(
+        res,
+        400,
+        -32000,
+        `start an MCP session with POST ${'/mcp'} (initialize); ${req.method} needs an mcp-session-id header`,
+      );
+    if (sessions.size >= maxSessions)
+      return rpcError(
+        res,
+        503,
+        -32000,
+        `too many MCP sessions (${maxSessions}); close one (DELETE /mcp) or wait for idle ones to expire`,
+      );
+    if (!opts.socketPath)
+      return rpcError(
+        res,
+        503,
+        -32000,
+        '/mcp needs the daemon socket, and this daemon serves none (start it with --socket)',
+      );
     let client: DaemonClient;
     try {
       client = await DaemonClient.connect(opts.socketPath);
@@ -91,7 +119,13 @@ export function createMcpHttpRoute(opts: { socketPath: string | undefined; maxSe
         const id = Array.isArray(header) ? header[0] : header;
         if (id === undefined) return open(req, res);
         const s = sessions.get(id);
-        if (!s) return rpcError(res, 404, -32001, `no MCP session ${id} (it ended or expired); start a new one with initialize`);
+        if (!s)
+          return rpcError(
+            res,
+            404,
+            -32001,
+            `no MCP session ${id} (it ended or expired); start a new one with initialize`,
+          );
         s.lastUsed = Date.now();
         await s.transport.handleRequest(req, res);
       },

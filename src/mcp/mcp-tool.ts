@@ -60,7 +60,11 @@ function mapToolResult(server: string, tool: string, result: CallToolResult): un
   const content = (result.content ?? []).map(mapContent);
   const texts = content.filter((c): c is { type: 'text'; text: string } => c.type === 'text').map((c) => c.text);
   if (result.isError) {
-    throw new AaosError(ErrorCode.TOOL_FAILED, `mcp.${server}.${tool} reported an error: ${texts.join('\n') || '(no message)'}`, { server, tool, content });
+    throw new AaosError(
+      ErrorCode.TOOL_FAILED,
+      `mcp.${server}.${tool} reported an error: ${texts.join('\n') || '(no message)'}`,
+      { server, tool, content },
+    );
   }
   if (content.length === texts.length && result.structuredContent === undefined) return texts.join('\n');
   return { content, ...(result.structuredContent !== undefined ? { structured: result.structuredContent } : {}) };
@@ -80,10 +84,14 @@ export function createMcpTool(connection: McpServerConnection, spec: McpTool): T
       const input = rawInput ?? {};
       const checked = validate(input);
       if (!checked.valid) {
-        throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, `invalid input for tool '${name}': ${checked.errorMessage ?? 'does not match the server schema'}`, {
-          tool: name,
-          server: connection.name,
-        });
+        throw new AaosError(
+          ErrorCode.TOOL_INPUT_INVALID,
+          `invalid input for tool '${name}': ${checked.errorMessage ?? 'does not match the server schema'}`,
+          {
+            tool: name,
+            server: connection.name,
+          },
+        );
       }
       const result = await connection.callTool(spec.name, checked.data, ctx.signal);
       return mapToolResult(connection.name, spec.name, result);

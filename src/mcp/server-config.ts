@@ -55,27 +55,38 @@ export function parseMcpServers(text: string, file: string): McpServerEntry[] {
     invalid(file, '(document)', `not valid YAML or JSON: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) return [];
-  if (typeof doc !== 'object' || Array.isArray(doc)) invalid(file, '(document)', 'expected a mapping with a `servers` key');
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    invalid(file, '(document)', 'expected a mapping with a `servers` key');
   const keys = Object.keys(doc);
   const unknown = keys.find((k) => k !== 'servers');
   if (unknown !== undefined) invalid(file, unknown, "unknown key (expected only 'servers')");
   const servers = (doc as { servers?: unknown }).servers;
   if (servers === undefined || servers === null) return [];
-  if (typeof servers !== 'object' || Array.isArray(servers)) invalid(file, 'servers', 'expected a mapping of server name to declaration');
+  if (typeof servers !== 'object' || Array.isArray(servers))
+    invalid(file, 'servers', 'expected a mapping of server name to declaration');
   const out: McpServerEntry[] = [];
   for (const [name, raw] of Object.entries(servers as Record<string, unknown>)) {
     const at = `servers.${name}`;
-    if (!MCP_SERVER_NAME.test(name)) invalid(file, at, "a server name is lowercase letters, digits, '_' and '-' (it becomes part of mcp.<server>.<tool>)");
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) invalid(file, at, 'expected a mapping with `command` (stdio) or `url` (Streamable HTTP)');
+    if (!MCP_SERVER_NAME.test(name))
+      invalid(
+        file,
+        at,
+        "a server name is lowercase letters, digits, '_' and '-' (it becomes part of mcp.<server>.<tool>)",
+      );
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      invalid(file, at, 'expected a mapping with `command` (stdio) or `url` (Streamable HTTP)');
     const hasCommand = 'command' in raw;
     const hasUrl = 'url' in raw;
-    if (hasCommand === hasUrl) invalid(file, at, 'give exactly one of `command` (a stdio server) or `url` (a Streamable HTTP server)');
+    if (hasCommand === hasUrl)
+      invalid(file, at, 'give exactly one of `command` (a stdio server) or `url` (a Streamable HTTP server)');
     const parsed = (hasCommand ? McpStdioServer : McpHttpServer).safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       invalid(file, [at, ...issue.path.map(String)].join('.'), issue.message);
     }
-    const declaration = (hasCommand ? { transport: 'stdio', ...parsed.data } : { transport: 'http', ...parsed.data }) as McpServerDeclaration;
+    const declaration = (
+      hasCommand ? { transport: 'stdio', ...parsed.data } : { transport: 'http', ...parsed.data }
+    ) as McpServerDeclaration;
     out.push({ name, declaration });
   }
   return out;
@@ -89,7 +100,10 @@ export function loadMcpServers(path: string | undefined): McpServerEntry[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AaosError(ErrorCode.CONFIG_INVALID, `AAOS_MCP_SERVERS: cannot read ${file}: ${(err as Error).message}`, { file, variable: 'AAOS_MCP_SERVERS' });
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `AAOS_MCP_SERVERS: cannot read ${file}: ${(err as Error).message}`, {
+      file,
+      variable: 'AAOS_MCP_SERVERS',
+    });
   }
   return parseMcpServers(text, file);
 }

@@ -1,7 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ToolListChangedNotificationSchema, type CallToolResult, type Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type Tool as McpTool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { AuditInput } from '../audit/event.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { VERSION } from '../cli/version.js';
@@ -64,7 +68,13 @@ export class McpServerConnection {
   private makeTransport(): Transport {
     const d = this.declaration;
     if (d.transport === 'stdio') {
-      return new StdioServerTransport({ command: d.command, args: d.args, env: d.env, path: this.hooks.path, ...(d.cwd ? { cwd: d.cwd } : {}) });
+      return new StdioServerTransport({
+        command: d.command,
+        args: d.args,
+        env: d.env,
+        path: this.hooks.path,
+        ...(d.cwd ? { cwd: d.cwd } : {}),
+      });
     }
     return new StreamableHTTPClientTransport(new URL(d.url), { requestInit: { headers: d.headers } });
   }
@@ -79,7 +89,9 @@ export class McpServerConnection {
     try {
       await client.connect(transport, { timeout: this.declaration.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS });
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-        void this.refreshTools().catch((err: unknown) => this.report(`tools/list after list_changed failed: ${errorText(err)}`, undefined));
+        void this.refreshTools().catch((err: unknown) =>
+          this.report(`tools/list after list_changed failed: ${errorText(err)}`, undefined),
+        );
       });
       await this.refreshTools();
       if (this.closing) return void (await client.close().catch(() => {}));
@@ -98,7 +110,10 @@ export class McpServerConnection {
       });
       this.attempt = 0;
     } catch (err) {
-      const stderr = transport instanceof StdioServerTransport && transport.stderr ? ` (stderr: ${transport.stderr.slice(-500)})` : '';
+      const stderr =
+        transport instanceof StdioServerTransport && transport.stderr
+          ? ` (stderr: ${transport.stderr.slice(-500)})`
+          : '';
       await client.close().catch(() => {});
       this.scheduleRetry(`cannot connect: ${errorText(err)}${stderr}`);
     }
@@ -110,7 +125,9 @@ export class McpServerConnection {
     const tools: McpTool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor ? { cursor } : {}, { timeout: this.declaration.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS });
+      const page = await client.listTools(cursor ? { cursor } : {}, {
+        timeout: this.declaration.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      });
       tools.push(...page.tools);
       cursor = page.nextCursor;
     } while (cursor);
@@ -161,12 +178,24 @@ export class McpServerConnection {
     try {
       return (await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout })) as CallToolResult;
     } catch (err) {
-      if (signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `call of mcp.${this.name}.${tool} was cancelled`, { server: this.name, tool });
+      if (signal.aborted)
+        throw new AaosError(ErrorCode.CANCELLED, `call of mcp.${this.name}.${tool} was cancelled`, {
+          server: this.name,
+          tool,
+        });
       const code = (err as { code?: unknown }).code;
       if (code === -32001) {
-        throw new AaosError(ErrorCode.MCP_TIMEOUT, `MCP server '${this.name}' did not answer tool '${tool}' within ${timeout} ms`, { server: this.name, tool, timeout_ms: timeout });
+        throw new AaosError(
+          ErrorCode.MCP_TIMEOUT,
+          `MCP server '${this.name}' did not answer tool '${tool}' within ${timeout} ms`,
+          { server: this.name, tool, timeout_ms: timeout },
+        );
       }
-      throw new AaosError(ErrorCode.TOOL_FAILED, `MCP server '${this.name}' failed tool '${tool}': ${errorText(err)}`, { server: this.name, tool, ...(typeof code === 'number' ? { rpc_code: code } : {}) });
+      throw new AaosError(ErrorCode.TOOL_FAILED, `MCP server '${this.name}' failed tool '${tool}': ${errorText(err)}`, {
+        server: this.name,
+        tool,
+        ...(typeof code === 'number' ? { rpc_code: code } : {}),
+      });
     }
   }
 

@@ -50,7 +50,10 @@ export class StdioServerTransport implements Transport {
     if (this.child) return Promise.reject(new Error('stdio transport already started'));
     return new Promise((resolve, reject) => {
       // the declaration may set its own PATH; otherwise the daemon's
-      const env: Record<string, string> = { ...(this.spec.path !== undefined ? { PATH: this.spec.path } : {}), ...this.spec.env };
+      const env: Record<string, string> = {
+        ...(this.spec.path !== undefined ? { PATH: this.spec.path } : {}),
+        ...this.spec.env,
+      };
       const child = spawn(this.spec.command, this.spec.args, {
         env,
         stdio: ['pipe', 'pipe', 'pipe'],
@@ -102,7 +105,8 @@ export class StdioServerTransport implements Transport {
     const child = this.child;
     if (!child) return;
     const closed = new Promise<void>((r) => child.once('close', () => r()));
-    const within = (ms: number) => Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+    const within = (ms: number) =>
+      Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
     child.stdin?.end();
     if (!(await within(1000))) {
       child.kill('SIGTERM');

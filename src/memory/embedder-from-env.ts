@@ -14,9 +14,13 @@ export function embedderFromEnv(env: EnvRecord): Embedder {
   const model = readSetting(env, 'AAOS_EMBEDDINGS_MODEL');
   if (!baseUrl) {
     if (model) {
-      throw new AaosError(ErrorCode.CONFIG_INVALID, 'AAOS_EMBEDDINGS_MODEL is set but AAOS_EMBEDDINGS_BASE_URL is not', {
-        variable: 'AAOS_EMBEDDINGS_BASE_URL',
-      });
+      throw new AaosError(
+        ErrorCode.CONFIG_INVALID,
+        'AAOS_EMBEDDINGS_MODEL is set but AAOS_EMBEDDINGS_BASE_URL is not',
+        {
+          variable: 'AAOS_EMBEDDINGS_BASE_URL',
+        },
+      );
     }
     return new HashedNgramEmbedder();
   }
@@ -27,5 +31,10 @@ export function embedderFromEnv(env: EnvRecord): Embedder {
   }
   const dims = readSetting(env, 'AAOS_EMBEDDINGS_DIMS');
   const apiKey = readSetting(env, 'AAOS_EMBEDDINGS_API_KEY');
-  return new OpenAICompatibleEmbedder({ baseUrl, model, ...(apiKey ? { apiKey } : {}), ...(dims !== undefined ? { dims } : {}) });
+  return new OpenAICompatibleEmbedder({
+    baseUrl,
+    model,
+    ...(apiKey ? { apiKey } : {}),
+    ...(dims !== undefined ? { dims } : {}),
+  });
 }

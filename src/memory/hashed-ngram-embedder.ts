@@ -24,7 +24,8 @@ export function stem(word: string): string {
   else if (w.length > 4 && w.endsWith('ed')) w = undouble(w.slice(0, -2));
   else if (w.length > 4 && w.endsWith('ly')) w = w.slice(0, -2);
   else if (w.length > 4 && /(?:s|x|z|ch|sh)es$/.test(w)) w = w.slice(0, -2);
-  else if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') && !w.endsWith('us') && !w.endsWith('is')) w = w.slice(0, -1);
+  else if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') && !w.endsWith('us') && !w.endsWith('is'))
+    w = w.slice(0, -1);
   return w;
 }
 
@@ -64,7 +65,8 @@ export class HashedNgramEmbedder implements Embedder {
 
   constructor(options: { dims?: number } = {}) {
     const dims = options.dims ?? HASHED_NGRAM_DIMS;
-    if (!Number.isInteger(dims) || dims < 8) throw new RangeError(`hashed-ngram dims must be an integer ≥ 8, got ${dims}`);
+    if (!Number.isInteger(dims) || dims < 8)
+      throw new RangeError(`hashed-ngram dims must be an integer ≥ 8, got ${dims}`);
     this.dims = dims;
     // the vector space depends on dims, so the name must too
     this.model = dims === HASHED_NGRAM_DIMS ? HASHED_NGRAM_MODEL : `${HASHED_NGRAM_MODEL}-${dims}`;
@@ -110,5 +112,9 @@ export class HashedNgramEmbedder implements Embedder {
 
 /** A feature's weight, from its namespace prefix: whole words say most, trigrams least. */
 function weightOf(feature: string): number {
-  return feature.startsWith('w:') ? FEATURE_WEIGHT.word : feature.startsWith('b:') ? FEATURE_WEIGHT.bigram : FEATURE_WEIGHT.trigram;
+  return feature.startsWith('w:')
+    ? FEATURE_WEIGHT.word
+    : feature.startsWith('b:')
+      ? FEATURE_WEIGHT.bigram
+      : FEATURE_WEIGHT.trigram;
 }

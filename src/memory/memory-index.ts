@@ -48,7 +48,13 @@ export class AgentMemoryIndex {
   }
 
   /** Appends a row; `fill` writes the vector in place (or leaves it stale when it returns false). */
-  add(id: string, category: MemoryCategory, createdMs: number, lastUsedMs: number, fill: (matrix: Float32Array, offset: number) => boolean): number {
+  add(
+    id: string,
+    category: MemoryCategory,
+    createdMs: number,
+    lastUsedMs: number,
+    fill: (matrix: Float32Array, offset: number) => boolean,
+  ): number {
     if (this.size === this.capacity) this.#grow(this.capacity * 2);
     const row = this.size++;
     this.ids[row] = id;

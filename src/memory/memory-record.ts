@@ -26,7 +26,10 @@ export const MemoryRecord = z
     /** id of the memory this one superseded */
     replaces: z.string().optional(),
   })
-  .refine((r) => r.embedding.byteLength === r.dims * 4, { message: 'embedding size does not match dims', path: ['embedding'] });
+  .refine((r) => r.embedding.byteLength === r.dims * 4, {
+    message: 'embedding size does not match dims',
+    path: ['embedding'],
+  });
 export type MemoryRecord = z.infer<typeof MemoryRecord>;
 
 /** A memory as callers see it: everything but the vector. */

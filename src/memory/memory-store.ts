@@ -130,7 +130,8 @@ export class MemoryStore {
     });
     this.#store.transaction(() => {
       this.#writeTouches(agentId, exclude);
-      if (input.replaces !== undefined && !db.removeSync(agentKey(agentId, input.replaces))) throw notFound(agentId, input.replaces);
+      if (input.replaces !== undefined && !db.removeSync(agentKey(agentId, input.replaces)))
+        throw notFound(agentId, input.replaces);
       for (const victim of evicted) db.removeSync(agentKey(agentId, victim));
       db.putSync(agentKey(agentId, id), record);
     });
@@ -161,7 +162,11 @@ export class MemoryStore {
     // reload: the index may have changed while the embedder was working
     const loaded = this.#load(agentId, dims);
     skipped = [...loaded.unreadable, ...skipped.filter((s) => loaded.index.rowOf.has(s.id))];
-    const hits = loaded.index.search(embedding, limit, options.category === undefined ? 0 : categoryCode(options.category));
+    const hits = loaded.index.search(
+      embedding,
+      limit,
+      options.category === undefined ? 0 : categoryCode(options.category),
+    );
     const db = this.#store.db('memory');
     const nowMs = this.#now();
     const iso = new Date(nowMs).toISOString();
@@ -173,7 +178,11 @@ export class MemoryStore {
         const checked = checkRecord(MemoryRecord, MEMORY_RECORD_V, db.get(agentKey(agentId, id)));
         if (!checked.ok) continue;
         touched.push(id);
-        results.push({ ...toView(checked.value), last_used_at: iso, relevance_score: Math.max(0, Math.min(1, hits.scores[i] as number)) });
+        results.push({
+          ...toView(checked.value),
+          last_used_at: iso,
+          relevance_score: Math.max(0, Math.min(1, hits.scores[i] as number)),
+        });
       }
     });
     if (touched.length > 0) {
@@ -205,7 +214,9 @@ export class MemoryStore {
   count(agentId: string): number {
     const loaded = this.#indexes.get(agentId);
     if (loaded) return loaded.index.size + loaded.unreadable.length;
-    return this.#store.read(`count memory of agent ${agentId}`, () => this.#store.db('memory').getKeysCount(agentRange(agentId)));
+    return this.#store.read(`count memory of agent ${agentId}`, () =>
+      this.#store.db('memory').getKeysCount(agentRange(agentId)),
+    );
   }
 
   /** Oldest first; unreadable records are reported to the store and left out. */
@@ -256,7 +267,8 @@ export class MemoryStore {
         { model: this.#embedder.model, expected: dims, actual: vectorLength },
       );
     }
-    if (vectorLength === 0) throw new AaosError(ErrorCode.EMBEDDING_FAILED, 'empty embedding vector', { model: this.#embedder.model });
+    if (vectorLength === 0)
+      throw new AaosError(ErrorCode.EMBEDDING_FAILED, 'empty embedding vector', { model: this.#embedder.model });
     return vectorLength;
   }
 
@@ -327,7 +339,9 @@ export class MemoryStore {
         vectors = await this.#embedder.embed(records.map((r) => r.content));
         const bad = vectors.find((v) => v.length !== dims);
         if (vectors.length !== records.length || bad !== undefined) {
-          throw new Error(`the embedder returned ${vectors.length} vectors of ${bad?.length ?? dims} dimensions for ${records.length} texts`);
+          throw new Error(
+            `the embedder returned ${vectors.length} vectors of ${bad?.length ?? dims} dimensions for ${records.length} texts`,
+          );
         }
       } catch (err) {
         failure = `re-embedding with ${model} failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -353,5 +367,8 @@ export class MemoryStore {
 }
 
 function notFound(agentId: string, id: string): AaosError {
-  return new AaosError(ErrorCode.MEMORY_NOT_FOUND, `no memory ${id} for agent ${agentId}`, { agent_id: agentId, memory_id: id });
+  return new AaosError(ErrorCode.MEMORY_NOT_FOUND, `no memory ${id} for agent ${agentId}`, {
+    agent_id: agentId,
+    memory_id: id,
+  });
 }

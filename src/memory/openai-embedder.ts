@@ -29,7 +29,9 @@ export class OpenAICompatibleEmbedder implements Embedder {
     try {
       base = new URL(options.baseUrl);
     } catch {
-      throw new AaosError(ErrorCode.CONFIG_INVALID, `invalid embeddings base URL '${options.baseUrl}'`, { base_url: options.baseUrl });
+      throw new AaosError(ErrorCode.CONFIG_INVALID, `invalid embeddings base URL '${options.baseUrl}'`, {
+        base_url: options.baseUrl,
+      });
     }
     const path = base.pathname.replace(/\/+$/, '');
     // accept both the server root and an OpenAI-style base that already ends in /v1
@@ -49,13 +51,19 @@ export class OpenAICompatibleEmbedder implements Embedder {
 
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
-    for (let i = 0; i < texts.length; i += this.#batchSize) out.push(...(await this.#request(texts.slice(i, i + this.#batchSize))));
+    for (let i = 0; i < texts.length; i += this.#batchSize)
+      out.push(...(await this.#request(texts.slice(i, i + this.#batchSize))));
     return out;
   }
 
   async #request(texts: readonly string[]): Promise<Float32Array[]> {
     const fail = (message: string, details: Record<string, unknown> = {}, cause?: unknown): AaosError =>
-      new AaosError(ErrorCode.EMBEDDING_FAILED, `embeddings request to ${this.url} failed: ${message}`, { url: this.url, model: this.model, ...details }, { cause });
+      new AaosError(
+        ErrorCode.EMBEDDING_FAILED,
+        `embeddings request to ${this.url} failed: ${message}`,
+        { url: this.url, model: this.model, ...details },
+        { cause },
+      );
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.#apiKey) headers['authorization'] = `Bearer ${this.#apiKey}`;
     let response: Response;
@@ -79,7 +87,9 @@ export class OpenAICompatibleEmbedder implements Embedder {
     }
     const data = (body as { data?: unknown }).data;
     if (!Array.isArray(data) || data.length !== texts.length) {
-      throw fail(`expected ${texts.length} embeddings in data[], got ${Array.isArray(data) ? data.length : 'none'}`, { status: response.status });
+      throw fail(`expected ${texts.length} embeddings in data[], got ${Array.isArray(data) ? data.length : 'none'}`, {
+        status: response.status,
+      });
     }
     const vectors = new Array<Float32Array | undefined>(texts.length);
     data.forEach((item: unknown, position: number) => {
@@ -90,7 +100,10 @@ export class OpenAICompatibleEmbedder implements Embedder {
       }
       if (this.#dims === 0) this.#dims = embedding.length;
       if (embedding.length !== this.#dims) {
-        throw fail(`dimension mismatch: expected ${this.#dims}, got ${embedding.length}`, { expected: this.#dims, actual: embedding.length });
+        throw fail(`dimension mismatch: expected ${this.#dims}, got ${embedding.length}`, {
+          expected: this.#dims,
+          actual: embedding.length,
+        });
       }
       vectors[at] = Float32Array.from(embedding as number[]);
     });

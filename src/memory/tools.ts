@@ -16,7 +16,10 @@ export interface MemoryLimits {
   maxContentBytes: number;
 }
 
-export type MemoryAuditInput = AuditInputOf<'MemoryStored'> | AuditInputOf<'MemoryQueried'> | AuditInputOf<'MemoryDeleted'>;
+export type MemoryAuditInput =
+  | AuditInputOf<'MemoryStored'>
+  | AuditInputOf<'MemoryQueried'>
+  | AuditInputOf<'MemoryDeleted'>;
 
 export interface MemoryToolsOptions {
   store: MemoryStore;
@@ -50,7 +53,10 @@ function header(ctx: ToolContext): CallHeader {
 
 async function embedOne(embedder: Embedder, text: string): Promise<Float32Array> {
   const [vector] = await embedder.embed([text]);
-  if (vector === undefined) throw new AaosError(ErrorCode.EMBEDDING_FAILED, `${embedder.model} returned no embedding`, { model: embedder.model });
+  if (vector === undefined)
+    throw new AaosError(ErrorCode.EMBEDDING_FAILED, `${embedder.model} returned no embedding`, {
+      model: embedder.model,
+    });
   return vector;
 }
 
@@ -84,10 +90,21 @@ export function createMemoryTools(options: MemoryToolsOptions): Tool[] {
       const embedding = await embedOne(embedder, input.content);
       const { id } = store.store(
         ctx.call.id,
-        { content: input.content, category: input.category, embedding, ...(input.replaces !== undefined ? { replaces: input.replaces } : {}) },
+        {
+          content: input.content,
+          category: input.category,
+          embedding,
+          ...(input.replaces !== undefined ? { replaces: input.replaces } : {}),
+        },
         { maxRecords: limits.maxRecords },
       );
-      emit({ ...header(ctx), type: 'MemoryStored', memory_id: id, category: input.category, content_hash: sha256(input.content) });
+      emit({
+        ...header(ctx),
+        type: 'MemoryStored',
+        memory_id: id,
+        category: input.category,
+        content_hash: sha256(input.content),
+      });
       return { memory_id: id, status: 'stored' };
     },
   });

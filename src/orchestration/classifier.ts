@@ -22,7 +22,13 @@ export function parseMode(answer: string): OrchestrationMode {
  * `orchestration: auto`: one model call classifies the goal. A failed call or an
  * answer that names neither mode means direct (the bootstrap agent), never an error.
  */
-export async function classifyGoal(models: ModelPort, model: string, goal: string, caller: CallContext, signal: AbortSignal): Promise<{ mode: OrchestrationMode; answer: string }> {
+export async function classifyGoal(
+  models: ModelPort,
+  model: string,
+  goal: string,
+  caller: CallContext,
+  signal: AbortSignal,
+): Promise<{ mode: OrchestrationMode; answer: string }> {
   try {
     const response = await models.complete(
       caller,

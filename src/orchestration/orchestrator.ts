@@ -52,7 +52,13 @@ export class Orchestrator {
   readonly executor: PlanExecutor;
 
   constructor(
-    private readonly deps: { supervisor: Supervisor; models: ModelPort; catalog: RoleCatalog; emit: (e: AuditInput) => void; settings: OrchestrationSettings },
+    private readonly deps: {
+      supervisor: Supervisor;
+      models: ModelPort;
+      catalog: RoleCatalog;
+      emit: (e: AuditInput) => void;
+      settings: OrchestrationSettings;
+    },
   ) {
     const s = deps.settings;
     this.executor = new PlanExecutor({
@@ -75,12 +81,23 @@ export class Orchestrator {
     const asked = record.orchestration ?? this.deps.settings.defaultMode;
     const header = auditHeader({ id: agentId, name: 'plan', runId: record.run_id });
     if (asked !== 'auto') {
-      this.deps.emit({ type: 'OrchestrationSelected', ...header, mode: asked, source: record.orchestration ? 'explicit' : 'default' });
+      this.deps.emit({
+        type: 'OrchestrationSelected',
+        ...header,
+        mode: asked,
+        source: record.orchestration ? 'explicit' : 'default',
+      });
       return asked;
     }
     const caller = { id: `classifier-${record.run_id}`, name: 'classifier', parentId: agentId, runId: record.run_id };
     try {
-      const { mode, answer } = await classifyGoal(this.deps.models, this.deps.settings.classifierModel, record.goal, caller, signal);
+      const { mode, answer } = await classifyGoal(
+        this.deps.models,
+        this.deps.settings.classifierModel,
+        record.goal,
+        caller,
+        signal,
+      );
       this.deps.emit({ type: 'OrchestrationSelected', ...header, mode, source: 'auto', answer: answer.slice(0, 200) });
       return mode;
     } finally {
@@ -89,7 +106,13 @@ export class Orchestrator {
   }
 
   async runPlan(record: RunRecord, agentId: string, signal: AbortSignal): Promise<RunPatch> {
-    const outcome = await this.executor.run({ goal: record.goal, runId: record.run_id, workspace: record.workspace, parentId: agentId, signal });
+    const outcome = await this.executor.run({
+      goal: record.goal,
+      runId: record.run_id,
+      workspace: record.workspace,
+      parentId: agentId,
+      signal,
+    });
     return {
       state: outcome.state,
       result: outcome.result,

@@ -16,7 +16,9 @@ function refuse(problems: PlanProblem[]): AaosError {
 }
 
 function zodField(path: readonly PropertyKey[]): string {
-  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i > 0 ? '.' : ''}${String(k)}`)).join('') || '(plan)';
+  return (
+    path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i > 0 ? '.' : ''}${String(k)}`)).join('') || '(plan)'
+  );
 }
 
 /**
@@ -30,7 +32,9 @@ export function topoBatches(subtasks: readonly Subtask[]): Subtask[][] {
   while (left.length > 0) {
     const ready = left.filter((s) => s.depends_on.every((d) => done.has(d))).sort((a, b) => a.id.localeCompare(b.id));
     if (ready.length === 0) {
-      throw refuse([{ field: 'subtasks', message: `dependency cycle among ${left.map((s) => `'${s.id}'`).join(', ')}` }]);
+      throw refuse([
+        { field: 'subtasks', message: `dependency cycle among ${left.map((s) => `'${s.id}'`).join(', ')}` },
+      ]);
     }
     for (const s of ready) done.add(s.id);
     batches.push(ready);
@@ -68,10 +72,16 @@ export function checkPlan(raw: unknown, catalog: RoleCatalog, run: string): Plan
   const names = catalog.names();
   plan.subtasks.forEach((s, i) => {
     const role = catalog.get(s.role);
-    if (!role) problems.push({ field: `subtasks[${i}].role`, message: `unknown role '${s.role}'${hintFor(s.role, names)}` });
+    if (!role)
+      problems.push({ field: `subtasks[${i}].role`, message: `unknown role '${s.role}'${hintFor(s.role, names)}` });
     s.depends_on.forEach((d, j) => {
-      if (d === s.id) problems.push({ field: `subtasks[${i}].depends_on[${j}]`, message: `'${s.id}' depends on itself` });
-      else if (!ids.has(d)) problems.push({ field: `subtasks[${i}].depends_on[${j}]`, message: `unknown subtask '${d}'${hintFor(d, [...ids])}` });
+      if (d === s.id)
+        problems.push({ field: `subtasks[${i}].depends_on[${j}]`, message: `'${s.id}' depends on itself` });
+      else if (!ids.has(d))
+        problems.push({
+          field: `subtasks[${i}].depends_on[${j}]`,
+          message: `unknown subtask '${d}'${hintFor(d, [...ids])}`,
+        });
     });
     if (role) {
       try {

@@ -86,13 +86,18 @@ export class PlanExecutor {
     const maxReplans = this.opts.maxReplans ?? 3;
     let replans = 0;
     let previous: { plan: unknown; failure: string } | undefined;
-    const end = (state: PlanOutcome['state'], result: string, error?: { code: string; message: string }): PlanOutcome => {
+    const end = (
+      state: PlanOutcome['state'],
+      result: string,
+      error?: { code: string; message: string },
+    ): PlanOutcome => {
       view.finish(state, { replans_used: replans, ...(error ? { error: `${error.code}: ${error.message}` } : {}) });
       return { state, result, ...(error ? { error } : {}), view: view.record };
     };
     try {
       for (;;) {
-        if (req.signal.aborted) return end('cancelled', '', { code: ErrorCode.CANCELLED, message: 'the run was cancelled' });
+        if (req.signal.aborted)
+          return end('cancelled', '', { code: ErrorCode.CANCELLED, message: 'the run was cancelled' });
         let plan: Plan;
         try {
           ({ plan } = await this.opts.planner.plan({
@@ -104,7 +109,8 @@ export class PlanExecutor {
             ...(previous ? { previous } : {}),
           }));
         } catch (err) {
-          if (req.signal.aborted) return end('cancelled', '', { code: ErrorCode.CANCELLED, message: 'the run was cancelled while planning' });
+          if (req.signal.aborted)
+            return end('cancelled', '', { code: ErrorCode.CANCELLED, message: 'the run was cancelled while planning' });
           const plain = toPlainError(err);
           if (isAaosError(err, ErrorCode.PLAN_INVALID) && replans < maxReplans) {
             replans++;
@@ -126,15 +132,27 @@ export class PlanExecutor {
         const failure = await this.execute(plan, scope);
         if (!failure) {
           const finalOutput = plan.final_output.replaceAll('{run}', req.workspace);
-          return end('completed', scope.last && scope.last.trim() !== finalOutput ? `${finalOutput}\n${scope.last}` : finalOutput);
+          return end(
+            'completed',
+            scope.last && scope.last.trim() !== finalOutput ? `${finalOutput}\n${scope.last}` : finalOutput,
+          );
         }
-        if (failure.kind === 'cancelled' && req.signal.aborted) return end('cancelled', '', { code: ErrorCode.CANCELLED, message: failure.message });
+        if (failure.kind === 'cancelled' && req.signal.aborted)
+          return end('cancelled', '', { code: ErrorCode.CANCELLED, message: failure.message });
         if (replans >= maxReplans) {
-          return end('failed', '', { code: ErrorCode.PLAN_FAILED, message: `${failure.message} (after ${replans} replan${replans === 1 ? '' : 's'})` });
+          return end('failed', '', {
+            code: ErrorCode.PLAN_FAILED,
+            message: `${failure.message} (after ${replans} replan${replans === 1 ? '' : 's'})`,
+          });
         }
         replans++;
         this.escalate(scope, plan, failure.subtaskId, 'replan_retry');
-        this.emit(req, { type: 'PlanReplanned', reason: failure.message, replans_used: replans, failed_subtask: failure.subtaskId });
+        this.emit(req, {
+          type: 'PlanReplanned',
+          reason: failure.message,
+          replans_used: replans,
+          failed_subtask: failure.subtaskId,
+        });
         previous = { plan, failure: failure.message };
       }
     } finally {
@@ -144,7 +162,10 @@ export class PlanExecutor {
   }
 
   private emit(req: PlanRunRequest, fields: DistributiveOmit<AuditInput, 'agent_id' | 'agent_name' | 'run_id'>): void {
-    this.opts.supervisor.emit({ ...auditHeader({ id: req.parentId, name: 'plan', runId: req.runId }), ...fields } as AuditInput);
+    this.opts.supervisor.emit({
+      ...auditHeader({ id: req.parentId, name: 'plan', runId: req.runId }),
+      ...fields,
+    } as AuditInput);
   }
 
   /** Runs one plan; undefined when every subtask succeeded, else the first failure of the failing batch. */
@@ -170,16 +191,43 @@ export class PlanExecutor {
     const role = this.opts.catalog.require(s.role);
     const started = performance.now();
     const previous = scope.done.get(s.id);
-    if (previous && previous.key === subtaskKey(s) && judgeAttempt(s.id, { result: ok(previous.response), timedOut: false, cancelled: false, declaredOutputs: previous.outputs, requireDeclaredOutput: true }).failure === undefined) {
+    if (
+      previous &&
+      previous.key === subtaskKey(s) &&
+      judgeAttempt(s.id, {
+        result: ok(previous.response),
+        timedOut: false,
+        cancelled: false,
+        declaredOutputs: previous.outputs,
+        requireDeclaredOutput: true,
+      }).failure === undefined
+    ) {
       view.update(s.id, { state: 'reused', response: previous.response });
-      this.emit(req, { type: 'SubtaskCompleted', subtask_id: s.id, role: s.role, success: true, attempts: 0, elapsed_ms: 0, response_preview: preview(previous.response), reused: true });
+      this.emit(req, {
+        type: 'SubtaskCompleted',
+        subtask_id: s.id,
+        role: s.role,
+        success: true,
+        attempts: 0,
+        elapsed_ms: 0,
+        response_preview: preview(previous.response),
+        reused: true,
+      });
       return undefined;
     }
     const hops = s.ttl?.max_hops ?? this.opts.defaultHops;
     if (hops !== undefined && hops - depth <= 0) {
       this.emit(req, { type: 'SubtaskTtlExpired', subtask_id: s.id, reason: 'hops_exhausted' });
       const message = `subtask '${s.id}': no hops left (max_hops ${hops} at plan depth ${depth})`;
-      this.emit(req, { type: 'SubtaskFailed', subtask_id: s.id, role: s.role, attempt: 0, kind: 'hops', reason: message, will_retry: false });
+      this.emit(req, {
+        type: 'SubtaskFailed',
+        subtask_id: s.id,
+        role: s.role,
+        attempt: 0,
+        kind: 'hops',
+        reason: message,
+        will_retry: false,
+      });
       view.update(s.id, { state: 'failed', error: message });
       return { subtaskId: s.id, kind: 'hops', message };
     }
@@ -187,15 +235,32 @@ export class PlanExecutor {
     for (let attempt = 1; ; attempt++) {
       let rendered;
       try {
-        rendered = renderRole(role, s.params, { subtaskId: s.id, run: req.workspace, tier: scope.tiers.get(s.id) ?? 0 });
+        rendered = renderRole(role, s.params, {
+          subtaskId: s.id,
+          run: req.workspace,
+          tier: scope.tiers.get(s.id) ?? 0,
+        });
       } catch (err) {
         const plain = toPlainError(err);
         const message = `subtask '${s.id}': ${plain.code}: ${plain.message}`;
-        this.emit(req, { type: 'SubtaskFailed', subtask_id: s.id, role: s.role, attempt, kind: 'error', reason: message, will_retry: false });
+        this.emit(req, {
+          type: 'SubtaskFailed',
+          subtask_id: s.id,
+          role: s.role,
+          attempt,
+          kind: 'error',
+          reason: message,
+          will_retry: false,
+        });
         view.update(s.id, { state: 'failed', error: message });
         return { subtaskId: s.id, kind: 'error', message };
       }
-      view.update(s.id, { state: 'running', attempts: attempt, model: rendered.model, started_at: new Date().toISOString() });
+      view.update(s.id, {
+        state: 'running',
+        attempts: attempt,
+        model: rendered.model,
+        started_at: new Date().toISOString(),
+      });
       this.emit(req, { type: 'SubtaskStarted', subtask_id: s.id, role: s.role, attempt, model: rendered.model });
 
       const attemptAbort = new AbortController();
@@ -208,7 +273,12 @@ export class PlanExecutor {
           ? undefined
           : setTimeout(() => {
               timedOut = true;
-              attemptAbort.abort(new AaosError(ErrorCode.SUBTASK_TTL_EXPIRED, `subtask '${s.id}' ran past its wall-clock limit of ${wallMs} ms`));
+              attemptAbort.abort(
+                new AaosError(
+                  ErrorCode.SUBTASK_TTL_EXPIRED,
+                  `subtask '${s.id}' ran past its wall-clock limit of ${wallMs} ms`,
+                ),
+              );
             }, wallMs);
       let result: ChildRunResult | undefined;
       let error: { code: string; message: string } | undefined;
@@ -236,7 +306,8 @@ export class PlanExecutor {
         requireDeclaredOutput: role.require_declared_output,
       });
       if (!judged.failure) {
-        for (const path of judged.missing) this.emit(req, { type: 'SubtaskOutputMissing', subtask_id: s.id, declared_path: path });
+        for (const path of judged.missing)
+          this.emit(req, { type: 'SubtaskOutputMissing', subtask_id: s.id, declared_path: path });
         const response = result?.response ?? '';
         scope.done.set(s.id, { key: subtaskKey(s), response, outputs: rendered.declaredOutputs });
         scope.last = response;
@@ -255,9 +326,22 @@ export class PlanExecutor {
       const failure = judged.failure;
       if (timedOut) this.emit(req, { type: 'SubtaskTtlExpired', subtask_id: s.id, reason: 'wall_clock_exceeded' });
       const retry = attempt < role.retry.max_attempts && retryable(role, failure.kind) && !req.signal.aborted;
-      this.emit(req, { type: 'SubtaskFailed', subtask_id: s.id, role: s.role, attempt, kind: failure.kind, reason: failure.message, will_retry: retry });
-      view.update(s.id, { state: retry ? 'running' : 'failed', error: failure.message, ended_at: new Date().toISOString() });
-      if (failure.kind === 'tool_repeat_guard' || failure.kind === 'max_tokens') this.escalateRole(scope, s.id, role, failure.kind);
+      this.emit(req, {
+        type: 'SubtaskFailed',
+        subtask_id: s.id,
+        role: s.role,
+        attempt,
+        kind: failure.kind,
+        reason: failure.message,
+        will_retry: retry,
+      });
+      view.update(s.id, {
+        state: retry ? 'running' : 'failed',
+        error: failure.message,
+        ended_at: new Date().toISOString(),
+      });
+      if (failure.kind === 'tool_repeat_guard' || failure.kind === 'max_tokens')
+        this.escalateRole(scope, s.id, role, failure.kind);
       if (!retry) return failure;
     }
   }
@@ -294,8 +378,15 @@ function retryable(role: Role, kind: SubtaskFailure['kind']): boolean {
 }
 
 function ok(response: string): ChildRunResult {
-  return { agent_id: '', name: '', response, stop_reason: 'complete', iterations: 0, usage: { input_tokens: 0, output_tokens: 0 }, error: null };
+  return {
+    agent_id: '',
+    name: '',
+    response,
+    stop_reason: 'complete',
+    iterations: 0,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    error: null,
+  };
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-

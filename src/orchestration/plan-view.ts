@@ -68,10 +68,20 @@ export class PlanView {
   /** A new plan replaces the subtasks; the one it replaces goes to history with its failure. */
   adopt(plan: Plan, failure?: string): void {
     if (failure !== undefined && this.record.subtasks.length > 0) {
-      this.record.history.push({ plan: { subtasks: this.record.subtasks, final_output: this.record.final_output }, failure });
+      this.record.history.push({
+        plan: { subtasks: this.record.subtasks, final_output: this.record.final_output },
+        failure,
+      });
     }
     this.record.final_output = plan.final_output;
-    this.record.subtasks = plan.subtasks.map((s) => ({ id: s.id, role: s.role, depends_on: s.depends_on, params: s.params, state: 'pending', attempts: 0 }));
+    this.record.subtasks = plan.subtasks.map((s) => ({
+      id: s.id,
+      role: s.role,
+      depends_on: s.depends_on,
+      params: s.params,
+      state: 'pending',
+      attempts: 0,
+    }));
     this.record.state = 'running';
     this.save();
   }

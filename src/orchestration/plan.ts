@@ -7,7 +7,11 @@ const SubtaskTtl = z.strictObject({
   /** plan depth a subtask may sit at (its longest chain of dependencies counts against it) */
   max_hops: z.int().min(0).optional(),
   /** wall-clock limit of one attempt, in seconds (≤ 30 days) */
-  max_wall_clock_s: z.number().positive().max(30 * 86_400).optional(),
+  max_wall_clock_s: z
+    .number()
+    .positive()
+    .max(30 * 86_400)
+    .optional(),
 });
 
 export const Subtask = z.strictObject({

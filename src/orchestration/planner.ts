@@ -42,7 +42,7 @@ function plannerSystemPrompt(catalog: RoleCatalog): string {
     '{"subtasks": [{"id": "<short id>", "role": "<role name>", "params": {<the role\'s parameters>}, "depends_on": ["<id>", …]}], "final_output": "<path of the file the run produces>"}',
     '',
     'Rules:',
-    '- {run} is the run\'s own directory; write every intermediate and final file under it as a full file path, e.g. {run}/notes.md.',
+    "- {run} is the run's own directory; write every intermediate and final file under it as a full file path, e.g. {run}/notes.md.",
     '- A path the goal names explicitly stays exactly as written.',
     '- A subtask that feeds another declares its output path; the dependant lists that path in its inputs and depends on it.',
     '- Prefer independent subtasks that can run in parallel; do not add an analyzer that only repeats another.',
@@ -55,7 +55,11 @@ function plannerSystemPrompt(catalog: RoleCatalog): string {
 }
 
 function userMessage(req: PlanRequest): string {
-  const parts = [`Goal: ${req.goal}`, `The run's directory ({run}): ${req.run}`, `Operator input files live under ${req.dataDir}/inbox.`];
+  const parts = [
+    `Goal: ${req.goal}`,
+    `The run's directory ({run}): ${req.run}`,
+    `Operator input files live under ${req.dataDir}/inbox.`,
+  ];
   if (req.previous) {
     parts.push(
       '',
@@ -97,22 +101,36 @@ export class Planner {
         max_tokens: this.opts.maxTokens ?? 4000,
         signal: req.signal,
       },
-      { agent_id: req.caller.id, agent_name: req.caller.name, ...(req.caller.runId ? { run_id: req.caller.runId } : {}), workspace: req.run, data_dir: req.dataDir },
+      {
+        agent_id: req.caller.id,
+        agent_name: req.caller.name,
+        ...(req.caller.runId ? { run_id: req.caller.runId } : {}),
+        workspace: req.run,
+        data_dir: req.dataDir,
+      },
     );
     const text = textOf(response);
     const block = firstJsonObject(text);
     if (block === undefined) {
-      throw new AaosError(ErrorCode.PLAN_INVALID, `plan refused: the planner (${this.opts.model}) answered without a JSON object: ${text.slice(0, 200)}`, {
-        problems: [{ field: '(plan)', message: 'no JSON object in the answer' }],
-      });
+      throw new AaosError(
+        ErrorCode.PLAN_INVALID,
+        `plan refused: the planner (${this.opts.model}) answered without a JSON object: ${text.slice(0, 200)}`,
+        {
+          problems: [{ field: '(plan)', message: 'no JSON object in the answer' }],
+        },
+      );
     }
     let raw: unknown;
     try {
       raw = JSON.parse(block);
     } catch (err) {
-      throw new AaosError(ErrorCode.PLAN_INVALID, `plan refused: the planner's JSON does not parse: ${(err as Error).message}`, {
-        problems: [{ field: '(plan)', message: (err as Error).message }],
-      });
+      throw new AaosError(
+        ErrorCode.PLAN_INVALID,
+        `plan refused: the planner's JSON does not parse: ${(err as Error).message}`,
+        {
+          problems: [{ field: '(plan)', message: (err as Error).message }],
+        },
+      );
     }
     return { plan: checkPlan(raw, this.opts.catalog, req.run), raw };
   }

@@ -41,7 +41,11 @@ export class RoleCatalog {
           .sort();
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        problems.push({ file: dir, code: ErrorCode.ROLE_NOT_FOUND, message: `${dir}: cannot read roles directory (${code ?? String(err)})` });
+        problems.push({
+          file: dir,
+          code: ErrorCode.ROLE_NOT_FOUND,
+          message: `${dir}: cannot read roles directory (${code ?? String(err)})`,
+        });
         continue;
       }
       const seenHere = new Map<string, string>();
@@ -50,7 +54,11 @@ export class RoleCatalog {
           const role = await loadRoleFile(file);
           const previous = seenHere.get(role.name);
           if (previous !== undefined) {
-            problems.push({ file, code: ErrorCode.ROLE_INVALID, message: `${file}: role '${role.name}' is also defined in ${previous}` });
+            problems.push({
+              file,
+              code: ErrorCode.ROLE_INVALID,
+              message: `${file}: role '${role.name}' is also defined in ${previous}`,
+            });
             continue;
           }
           seenHere.set(role.name, file);
@@ -72,7 +80,10 @@ export class RoleCatalog {
   require(name: string): Role {
     const role = this.byName.get(name);
     if (role) return role;
-    throw new AaosError(ErrorCode.ROLE_NOT_FOUND, `unknown role '${name}'${hintFor(name, this.names())}`, { role: name, known: this.names() });
+    throw new AaosError(ErrorCode.ROLE_NOT_FOUND, `unknown role '${name}'${hintFor(name, this.names())}`, {
+      role: name,
+      known: this.names(),
+    });
   }
 
   names(): string[] {

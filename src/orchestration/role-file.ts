@@ -9,7 +9,12 @@ import { parse } from 'yaml';
 export async function isRoleFile(file: string): Promise<boolean> {
   try {
     const doc: unknown = parse(await readFile(file, 'utf8'), { version: '1.2' });
-    return doc !== null && typeof doc === 'object' && !Array.isArray(doc) && ('message_template' in doc || 'parameters' in doc);
+    return (
+      doc !== null &&
+      typeof doc === 'object' &&
+      !Array.isArray(doc) &&
+      ('message_template' in doc || 'parameters' in doc)
+    );
   } catch {
     return false;
   }

@@ -3,7 +3,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { parseCapabilityEntry } from '../manifest/capability-string.js';
-import { addZodIssues, MAX_MANIFEST_BYTES, MAX_PROMPT_BYTES, readYamlMapping, type IssueCollector } from '../manifest/parse.js';
+import {
+  addZodIssues,
+  MAX_MANIFEST_BYTES,
+  MAX_PROMPT_BYTES,
+  readYamlMapping,
+  type IssueCollector,
+} from '../manifest/parse.js';
 import { closestMatch } from '../manifest/suggest.js';
 import { ROLE_KNOWN_FIELDS, RoleInput, type Role, type RoleParameter } from './role.js';
 import { capabilityPlaceholders, messagePlaceholders, MESSAGE_BUILTINS, PATH_BUILTINS } from './template.js';
@@ -11,7 +17,9 @@ import { capabilityPlaceholders, messagePlaceholders, MESSAGE_BUILTINS, PATH_BUI
 const SCRIPTED = 'scripted:';
 
 function resolveModel(model: string, baseDir: string): string {
-  return model.startsWith(SCRIPTED) ? `${SCRIPTED}${path.resolve(baseDir, model.slice(SCRIPTED.length).trim())}` : model;
+  return model.startsWith(SCRIPTED)
+    ? `${SCRIPTED}${path.resolve(baseDir, model.slice(SCRIPTED.length).trim())}`
+    : model;
 }
 
 function unresolved(name: string, known: readonly string[]): string {
@@ -20,7 +28,11 @@ function unresolved(name: string, known: readonly string[]): string {
 }
 
 /** Every `{…}` of a capability template names a parameter of the right type, and the entry parses. */
-function checkCapabilities(collector: IssueCollector, capabilities: readonly string[], params: Record<string, RoleParameter>): void {
+function checkCapabilities(
+  collector: IssueCollector,
+  capabilities: readonly string[],
+  params: Record<string, RoleParameter>,
+): void {
   const names = Object.keys(params);
   capabilities.forEach((template, index) => {
     let sample = template;
@@ -32,11 +44,17 @@ function checkCapabilities(collector: IssueCollector, capabilities: readonly str
         return;
       }
       if (ph.each && param.type !== 'string_list') {
-        collector.at(['capabilities', index], `'{${ph.name}.*}' in '${template}' needs a string_list parameter; '${ph.name}' is ${param.type}`);
+        collector.at(
+          ['capabilities', index],
+          `'{${ph.name}.*}' in '${template}' needs a string_list parameter; '${ph.name}' is ${param.type}`,
+        );
         return;
       }
       if (!ph.each && param.type === 'string_list') {
-        collector.at(['capabilities', index], `'${ph.name}' is a string_list: write '{${ph.name}.*}' for one capability per element, in '${template}'`);
+        collector.at(
+          ['capabilities', index],
+          `'${ph.name}' is a string_list: write '{${ph.name}.*}' for one capability per element, in '${template}'`,
+        );
         return;
       }
       sample = sample.replace(ph.text, '/sample');
@@ -56,12 +74,18 @@ function readPrompt(collector: IssueCollector, raw: unknown, baseDir: string): s
   const resolved = path.resolve(baseDir, file.trim());
   try {
     if (statSync(resolved).size > MAX_PROMPT_BYTES) {
-      collector.at(['system_prompt', 'file'], `system_prompt file is larger than ${MAX_PROMPT_BYTES} bytes: ${resolved}`);
+      collector.at(
+        ['system_prompt', 'file'],
+        `system_prompt file is larger than ${MAX_PROMPT_BYTES} bytes: ${resolved}`,
+      );
       return '';
     }
     return readFileSync(resolved, 'utf8');
   } catch (err) {
-    collector.at(['system_prompt', 'file'], `system_prompt file cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): ${resolved}`);
+    collector.at(
+      ['system_prompt', 'file'],
+      `system_prompt file cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): ${resolved}`,
+    );
     return '';
   }
 }
@@ -75,9 +99,17 @@ export function parseRole(text: string, options: { file: string; baseDir?: strin
   const file = options.file;
   const baseDir = path.resolve(options.baseDir ?? path.dirname(path.resolve(file)));
   if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) {
-    throw new AaosError(ErrorCode.ROLE_INVALID, `${file}: role file is larger than ${MAX_MANIFEST_BYTES} bytes`, { file });
+    throw new AaosError(ErrorCode.ROLE_INVALID, `${file}: role file is larger than ${MAX_MANIFEST_BYTES} bytes`, {
+      file,
+    });
   }
-  const { collector, raw } = readYamlMapping(text, file, 'role is empty (expected name, model and message_template)', 'role fields', ErrorCode.ROLE_INVALID);
+  const { collector, raw } = readYamlMapping(
+    text,
+    file,
+    'role is empty (expected name, model and message_template)',
+    'role fields',
+    ErrorCode.ROLE_INVALID,
+  );
   const known: Record<string, readonly string[]> = { ...ROLE_KNOWN_FIELDS };
   const rawParams = raw['parameters'];
   if (rawParams && typeof rawParams === 'object') {
@@ -91,7 +123,8 @@ export function parseRole(text: string, options: { file: string; baseDir?: strin
     checkCapabilities(collector, role.capabilities, role.parameters);
     const names = Object.keys(role.parameters);
     for (const ph of messagePlaceholders(role.message_template)) {
-      if (!role.parameters[ph] && !(MESSAGE_BUILTINS as readonly string[]).includes(ph)) collector.at(['message_template'], unresolved(ph, names));
+      if (!role.parameters[ph] && !(MESSAGE_BUILTINS as readonly string[]).includes(ph))
+        collector.at(['message_template'], unresolved(ph, names));
     }
   }
   collector.throwIfAny();
@@ -116,9 +149,13 @@ export async function loadRoleFile(filePath: string): Promise<Role> {
     text = await readFile(resolved, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new AaosError(ErrorCode.ROLE_NOT_FOUND, `${filePath}: ${code === 'ENOENT' ? 'role file not found' : `cannot read role file (${code ?? String(err)})`}: ${resolved}`, {
-      file: filePath,
-    });
+    throw new AaosError(
+      ErrorCode.ROLE_NOT_FOUND,
+      `${filePath}: ${code === 'ENOENT' ? 'role file not found' : `cannot read role file (${code ?? String(err)})`}: ${resolved}`,
+      {
+        file: filePath,
+      },
+    );
   }
   return parseRole(text, { file: filePath, baseDir: path.dirname(resolved) });
 }

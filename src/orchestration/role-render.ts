@@ -45,19 +45,34 @@ function withRun(value: string, run: string): string {
  * path rules) and returns them with `{run}` substituted. Throws ROLE_PARAMS_INVALID
  * naming the subtask, the role and the field.
  */
-export function checkRoleParams(role: Role, raw: Readonly<Record<string, unknown>>, ctx: RenderContext): Record<string, ParamValue> {
+export function checkRoleParams(
+  role: Role,
+  raw: Readonly<Record<string, unknown>>,
+  ctx: RenderContext,
+): Record<string, ParamValue> {
   const declared = Object.keys(role.parameters);
   for (const name of Object.keys(raw)) {
     if (!role.parameters[name]) {
       const hint = closestMatch(name, declared);
-      throw paramsError(ctx, role, name, `unknown parameter${hint !== undefined ? ` (did you mean '${hint}'?)` : ` (role ${role.name} takes: ${declared.join(', ') || 'none'})`}`);
+      throw paramsError(
+        ctx,
+        role,
+        name,
+        `unknown parameter${hint !== undefined ? ` (did you mean '${hint}'?)` : ` (role ${role.name} takes: ${declared.join(', ') || 'none'})`}`,
+      );
     }
   }
   const out: Record<string, ParamValue> = {};
   for (const [name, spec] of Object.entries(role.parameters)) {
     const value = raw[name];
     if (value === undefined || value === null) {
-      if (spec.required) throw paramsError(ctx, role, name, `missing required parameter (${spec.type}${spec.description ? `: ${spec.description}` : ''})`);
+      if (spec.required)
+        throw paramsError(
+          ctx,
+          role,
+          name,
+          `missing required parameter (${spec.type}${spec.description ? `: ${spec.description}` : ''})`,
+        );
       continue;
     }
     if (spec.type === 'string_list') {
@@ -67,15 +82,19 @@ export function checkRoleParams(role: Role, raw: Readonly<Record<string, unknown
       out[name] = value.map((v) => withRun(v as string, ctx.run));
       continue;
     }
-    if (typeof value !== 'string') throw paramsError(ctx, role, name, `expected a string (${spec.type}), got ${describe(value)}`);
+    if (typeof value !== 'string')
+      throw paramsError(ctx, role, name, `expected a string (${spec.type}), got ${describe(value)}`);
     if (value.trim() === '') throw paramsError(ctx, role, name, 'must not be empty');
     const filled = withRun(value, ctx.run);
     if (spec.type === 'path') {
-      if (!path.isAbsolute(filled)) throw paramsError(ctx, role, name, `a path must be absolute (or start with {run}), got '${value}'`);
-      if (/[*{}]/.test(filled)) throw paramsError(ctx, role, name, `a path names one file or directory: no '*', '{' or '}', got '${value}'`);
+      if (!path.isAbsolute(filled))
+        throw paramsError(ctx, role, name, `a path must be absolute (or start with {run}), got '${value}'`);
+      if (/[*{}]/.test(filled))
+        throw paramsError(ctx, role, name, `a path names one file or directory: no '*', '{' or '}', got '${value}'`);
       const resolved = path.resolve(filled);
       const record = path.join(ctx.run, PLAN_FILE);
-      if (resolved === record || resolved.startsWith(`${record}.`)) throw paramsError(ctx, role, name, `'${value}' is reserved for the plan's own record`);
+      if (resolved === record || resolved.startsWith(`${record}.`))
+        throw paramsError(ctx, role, name, `'${value}' is reserved for the plan's own record`);
       out[name] = resolved;
     } else out[name] = filled;
   }
@@ -90,7 +109,12 @@ function describe(value: unknown): string {
 }
 
 /** One capability template expanded with the parameters; `{x.*}` yields one entry per element. */
-function expandTemplate(role: Role, template: string, params: Record<string, ParamValue>, ctx: RenderContext): string[] {
+function expandTemplate(
+  role: Role,
+  template: string,
+  params: Record<string, ParamValue>,
+  ctx: RenderContext,
+): string[] {
   let results = [template];
   for (const ph of capabilityPlaceholders(template)) {
     const value = params[ph.name];
@@ -102,8 +126,11 @@ function expandTemplate(role: Role, template: string, params: Record<string, Par
     const values = Array.isArray(value) ? value : [value];
     // a wildcard smuggled in through a parameter would widen the grant the role meant
     const bad = values.find((v) => v.includes('*'));
-    if (bad !== undefined) throw paramsError(ctx, role, ph.name, `'${bad}' may not contain '*' (used in capability '${template}')`);
-    results = results.flatMap((r) => (ph.each ? values.map((v) => r.replace(ph.text, v)) : [r.replace(ph.text, values[0]!)]));
+    if (bad !== undefined)
+      throw paramsError(ctx, role, ph.name, `'${bad}' may not contain '*' (used in capability '${template}')`);
+    results = results.flatMap((r) =>
+      ph.each ? values.map((v) => r.replace(ph.text, v)) : [r.replace(ph.text, values[0]!)],
+    );
   }
   return results;
 }
@@ -133,7 +160,10 @@ export function renderRole(role: Role, rawParams: Readonly<Record<string, unknow
     metadata: { role: role.name, subtask_id: ctx.subtaskId, params },
   };
   if (role.budget) doc['budget_config'] = { max_tokens: role.budget.max_input_tokens + role.budget.max_output_tokens };
-  const manifest = parseManifest(stringify(doc), { file: `${role.file} (role ${role.name}, subtask ${ctx.subtaskId})`, baseDir: role.base_dir });
+  const manifest = parseManifest(stringify(doc), {
+    file: `${role.file} (role ${role.name}, subtask ${ctx.subtaskId})`,
+    baseDir: role.base_dir,
+  });
   const values: Record<string, string> = { run: ctx.run };
   for (const name of Object.keys(role.parameters)) {
     const v = params[name];

@@ -48,7 +48,10 @@ export const RoleInput = z
     model: z.string().trim().min(1),
     model_ladder: z.array(z.string().trim().min(1)).min(1).optional(),
     parameters: z
-      .record(z.string().regex(ROLE_PARAM_PATTERN, { error: 'a parameter name is lower-case letters, digits and _' }), RoleParameter)
+      .record(
+        z.string().regex(ROLE_PARAM_PATTERN, { error: 'a parameter name is lower-case letters, digits and _' }),
+        RoleParameter,
+      )
       .default({}),
     capabilities: z.array(z.string().min(1)).default([]),
     system_prompt: SystemPromptInput.default(''),
@@ -62,14 +65,29 @@ export const RoleInput = z
     require_declared_output: z.boolean().default(false),
   })
   .refine((r) => r.model_ladder === undefined || r.model_ladder[0] === r.model, {
-    message: 'model_ladder[0] must be the role\'s model',
+    message: "model_ladder[0] must be the role's model",
     path: ['model_ladder', 0],
   });
 export type RoleInput = z.infer<typeof RoleInput>;
 
 /** Known keys per mapping, for "did you mean" on unknown fields. */
 export const ROLE_KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  '': ['name', 'model', 'model_ladder', 'parameters', 'capabilities', 'system_prompt', 'message_template', 'budget', 'retry', 'priority', 'escalate_on', 'scaffold', 'orchestration', 'require_declared_output'],
+  '': [
+    'name',
+    'model',
+    'model_ladder',
+    'parameters',
+    'capabilities',
+    'system_prompt',
+    'message_template',
+    'budget',
+    'retry',
+    'priority',
+    'escalate_on',
+    'scaffold',
+    'orchestration',
+    'require_declared_output',
+  ],
   budget: Object.keys(RoleBudget.shape),
   retry: Object.keys(RoleRetry.shape),
   orchestration: Object.keys(RoleOrchestration.shape),

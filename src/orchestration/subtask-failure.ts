@@ -57,10 +57,14 @@ export interface AttemptFacts {
  * (reported even on success when the role does not require them).
  */
 export function judgeAttempt(subtaskId: string, facts: AttemptFacts): { failure?: SubtaskFailure; missing: string[] } {
-  const fail = (kind: FailureKind, message: string) => ({ failure: { subtaskId, kind, message: `subtask '${subtaskId}': ${message}` }, missing: [] });
+  const fail = (kind: FailureKind, message: string) => ({
+    failure: { subtaskId, kind, message: `subtask '${subtaskId}': ${message}` },
+    missing: [],
+  });
   if (facts.timedOut) return fail('timeout', 'ran past its wall-clock limit');
   if (facts.cancelled) return fail('cancelled', 'cancelled');
-  if (facts.error) return fail(DENIALS.has(facts.error.code) ? 'denied' : 'error', `${facts.error.code}: ${facts.error.message}`);
+  if (facts.error)
+    return fail(DENIALS.has(facts.error.code) ? 'denied' : 'error', `${facts.error.code}: ${facts.error.message}`);
   const r = facts.result!;
   switch (r.stop_reason) {
     case 'complete':
@@ -80,7 +84,10 @@ export function judgeAttempt(subtaskId: string, facts: AttemptFacts): { failure?
   if (/^\s*ERROR\b/.test(r.response)) return fail('error_reply', r.response.trim().slice(0, 500));
   const missing = facts.declaredOutputs.filter((p) => !isFile(p));
   if (missing.length > 0 && facts.requireDeclaredOutput) {
-    return fail('missing_output', `its declared output ${missing.map((p) => `'${p}'`).join(', ')} does not exist after it answered`);
+    return fail(
+      'missing_output',
+      `its declared output ${missing.map((p) => `'${p}'`).join(', ')} does not exist after it answered`,
+    );
   }
   return { missing };
 }

@@ -21,7 +21,11 @@ const CAPABILITY_PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)(\.\*)?\}/g;
 const MESSAGE_PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export function capabilityPlaceholders(template: string): CapabilityPlaceholder[] {
-  return [...template.matchAll(CAPABILITY_PLACEHOLDER)].map((m) => ({ text: m[0], name: m[1]!, each: m[2] !== undefined }));
+  return [...template.matchAll(CAPABILITY_PLACEHOLDER)].map((m) => ({
+    text: m[0],
+    name: m[1]!,
+    each: m[2] !== undefined,
+  }));
 }
 
 export function messagePlaceholders(template: string): string[] {
@@ -30,5 +34,7 @@ export function messagePlaceholders(template: string): string[] {
 
 /** Replaces `{name}` tokens whose name is in `values`; others are left as written. */
 export function fillMessage(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(MESSAGE_PLACEHOLDER, (whole, name: string) => (Object.hasOwn(values, name) ? values[name]! : whole));
+  return template.replace(MESSAGE_PLACEHOLDER, (whole, name: string) =>
+    Object.hasOwn(values, name) ? values[name]! : whole,
+  );
 }

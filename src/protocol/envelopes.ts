@@ -58,8 +58,18 @@ function nextId(): string {
   return `${Date.now().toString(36)}-${counter.toString(36)}`;
 }
 
-function meta(sender: string, recipient: string, trace: TraceParent | undefined, runId: string | undefined): EnvelopeMeta {
-  const m: EnvelopeMeta = { sender, recipient, trace_id: trace?.traceId ?? `t-${nextId()}`, timestamp: new Date().toISOString() };
+function meta(
+  sender: string,
+  recipient: string,
+  trace: TraceParent | undefined,
+  runId: string | undefined,
+): EnvelopeMeta {
+  const m: EnvelopeMeta = {
+    sender,
+    recipient,
+    trace_id: trace?.traceId ?? `t-${nextId()}`,
+    timestamp: new Date().toISOString(),
+  };
   if (trace) m.span_id = trace.spanId;
   if (runId) m.run_id = runId;
   return m;
@@ -79,20 +89,35 @@ export interface EnvelopeArgs {
 
 /** A request (a reply is expected): gets an id unless one is given. */
 export function requestEnvelope(args: EnvelopeArgs): RequestEnvelope {
-  const env: RequestEnvelope = { jsonrpc: '2.0', id: args.id ?? nextId(), method: args.method, metadata: meta(args.sender, args.recipient, args.trace, args.runId) };
+  const env: RequestEnvelope = {
+    jsonrpc: '2.0',
+    id: args.id ?? nextId(),
+    method: args.method,
+    metadata: meta(args.sender, args.recipient, args.trace, args.runId),
+  };
   if (args.params !== undefined) env.params = args.params;
   return env;
 }
 
 /** A notification: no id, no reply. */
 export function notificationEnvelope(args: Omit<EnvelopeArgs, 'id'>): RequestEnvelope {
-  const env: RequestEnvelope = { jsonrpc: '2.0', method: args.method, metadata: meta(args.sender, args.recipient, args.trace, args.runId) };
+  const env: RequestEnvelope = {
+    jsonrpc: '2.0',
+    method: args.method,
+    metadata: meta(args.sender, args.recipient, args.trace, args.runId),
+  };
   if (args.params !== undefined) env.params = args.params;
   return env;
 }
 
 /** `notifications/cancelled` in MCP's shape: `params.requestId` and `reason`. */
-export function cancelledEnvelope(args: { sender: string; recipient: string; requestId: EnvelopeId; reason: string; trace?: TraceParent }): RequestEnvelope {
+export function cancelledEnvelope(args: {
+  sender: string;
+  recipient: string;
+  requestId: EnvelopeId;
+  reason: string;
+  trace?: TraceParent;
+}): RequestEnvelope {
   return notificationEnvelope({
     sender: args.sender,
     recipient: args.recipient,

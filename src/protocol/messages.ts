@@ -45,7 +45,14 @@ export interface Delivery {
   attachments?: ArrayBuffer[];
 }
 
-export type StopReason = 'complete' | 'max_iterations' | 'max_tokens' | 'budget_exceeded' | 'cancelled' | 'tool_repeat' | 'error';
+export type StopReason =
+  | 'complete'
+  | 'max_iterations'
+  | 'max_tokens'
+  | 'budget_exceeded'
+  | 'cancelled'
+  | 'tool_repeat'
+  | 'error';
 
 export interface RunResult {
   run_id: string;
@@ -76,9 +83,29 @@ interface WorkerRequestMap {
   /** `append`: messages added since this run's previous model call (the supervisor keeps the rest) */
   model: { request: { run_id: string; append: Message[] }; response: ModelResponse };
   /** `call_id`: the model's tool_use id: journaled so a resumed run knows which calls started; traces and the console show it */
-  tool: { request: { run_id: string; name: string; input: unknown; handle?: string | undefined; call_id?: string | undefined }; response: unknown };
-  send: { request: { run_id?: string | undefined; envelope: string; attachments?: ArrayBuffer[] | undefined }; response: { status: 'delivered'; envelope_id: string } };
-  request: { request: { run_id?: string | undefined; envelope: string; timeout_ms: number; attachments?: ArrayBuffer[] | undefined }; response: ReplyEnvelope };
+  tool: {
+    request: {
+      run_id: string;
+      name: string;
+      input: unknown;
+      handle?: string | undefined;
+      call_id?: string | undefined;
+    };
+    response: unknown;
+  };
+  send: {
+    request: { run_id?: string | undefined; envelope: string; attachments?: ArrayBuffer[] | undefined };
+    response: { status: 'delivered'; envelope_id: string };
+  };
+  request: {
+    request: {
+      run_id?: string | undefined;
+      envelope: string;
+      timeout_ms: number;
+      attachments?: ArrayBuffer[] | undefined;
+    };
+    response: ReplyEnvelope;
+  };
 }
 
 export type WorkerRequestKind = keyof WorkerRequestMap;
@@ -129,4 +156,3 @@ export interface StartMessage {
   /** scheduling niceness for this thread (Linux only: per thread there, per process elsewhere) */
   nice?: number;
 }
-

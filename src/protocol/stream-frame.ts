@@ -9,7 +9,15 @@ const Stream = z.union([z.number(), z.string(), z.null()]);
 const head = { v: z.literal(1), stream: Stream };
 
 export const StreamFrameLine = z.discriminatedUnion('kind', [
-  z.object({ ...head, kind: z.literal('event'), event: z.object({ id: z.string(), ts: z.string(), type: z.string(), agent_id: z.string(), agent_name: z.string() }).loose() }).strict(),
+  z
+    .object({
+      ...head,
+      kind: z.literal('event'),
+      event: z
+        .object({ id: z.string(), ts: z.string(), type: z.string(), agent_id: z.string(), agent_name: z.string() })
+        .loose(),
+    })
+    .strict(),
   z
     .object({
       ...head,
@@ -25,7 +33,9 @@ export const StreamFrameLine = z.discriminatedUnion('kind', [
       error: z.object({ code: z.string(), message: z.string() }).optional(),
     })
     .strict()
-    .refine((f) => (f.run_id === undefined) !== (f.agent_id === undefined), { message: 'an end frame names exactly one of run_id or agent_id' }),
+    .refine((f) => (f.run_id === undefined) !== (f.agent_id === undefined), {
+      message: 'an end frame names exactly one of run_id or agent_id',
+    }),
   z.object({ ...head, kind: z.literal('lag'), missed: z.number().int().positive() }).strict(),
   z.object({ ...head, kind: z.literal('approval'), event: z.object({ type: z.string() }).loose() }).strict(),
   /** `approvals --watch --json` only: the method's answer (the pending approvals) as its first line */

@@ -27,7 +27,13 @@ const WorkerRequestSchemas = {
     handle: Name.optional(),
     call_id: Name.optional(),
   }),
-  send: z.strictObject({ t: z.literal('send'), id: Id, run_id: RunId.optional(), envelope: z.string(), attachments: Attachments.optional() }),
+  send: z.strictObject({
+    t: z.literal('send'),
+    id: Id,
+    run_id: RunId.optional(),
+    envelope: z.string(),
+    attachments: Attachments.optional(),
+  }),
   request: z.strictObject({
     t: z.literal('request'),
     id: Id,
@@ -38,23 +44,44 @@ const WorkerRequestSchemas = {
   }),
 } satisfies { [K in WorkerRequestKind]: z.ZodType<WorkerRequestOf<K>> };
 
-const PlainErrorSchema = z.object({ name: z.string(), message: z.string(), code: z.string(), details: z.record(z.string(), z.unknown()).optional() });
+const PlainErrorSchema = z.object({
+  name: z.string(),
+  message: z.string(),
+  code: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
 
 // loose: a module may add fields of its own for its caller (bench figures); the ones the supervisor uses are checked
 const RunResultSchema = z.looseObject({
   run_id: z.string(),
   response: z.string(),
-  stop_reason: z.enum(['complete', 'max_iterations', 'max_tokens', 'budget_exceeded', 'cancelled', 'tool_repeat', 'error']),
+  stop_reason: z.enum([
+    'complete',
+    'max_iterations',
+    'max_tokens',
+    'budget_exceeded',
+    'cancelled',
+    'tool_repeat',
+    'error',
+  ]),
   iterations: z.number().int().nonnegative(),
   transcript: z.array(Message),
   error: PlainErrorSchema.nullable(),
 }) satisfies z.ZodType<RunResult>;
 
 /** The request, checked field by field; PROTOCOL naming the agent, the request and the field otherwise. */
-export function parseWorkerRequest<K extends WorkerRequestKind>(msg: WorkerRequestOf<K>, agent: string): WorkerRequestOf<K>;
+export function parseWorkerRequest<K extends WorkerRequestKind>(
+  msg: WorkerRequestOf<K>,
+  agent: string,
+): WorkerRequestOf<K>;
 export function parseWorkerRequest(msg: WorkerRequest, agent: string): WorkerRequest {
   const schema = WorkerRequestSchemas[msg.t] as z.ZodType<WorkerRequest> | undefined;
-  if (!schema) throw new AaosError(ErrorCode.PROTOCOL, `agent ${agent} sent an unknown request type ${JSON.stringify((msg as { t?: unknown }).t)}`, { agent });
+  if (!schema)
+    throw new AaosError(
+      ErrorCode.PROTOCOL,
+      `agent ${agent} sent an unknown request type ${JSON.stringify((msg as { t?: unknown }).t)}`,
+      { agent },
+    );
   const parsed = schema.safeParse(msg);
   if (!parsed.success) throw refusal(agent, `its '${msg.t}' request`, parsed.error);
   return parsed.data;
@@ -65,10 +92,14 @@ export function parseRunResult(value: unknown, agent: string, runId: string): Ru
   const parsed = RunResultSchema.safeParse(value);
   if (!parsed.success) throw refusal(agent, `its result of run ${runId}`, parsed.error);
   if (parsed.data.run_id !== runId) {
-    throw new AaosError(ErrorCode.PROTOCOL, `agent ${agent} answered run ${runId} with the result of run ${JSON.stringify(parsed.data.run_id)}; refused, nothing of it was kept`, {
-      agent,
-      field: 'run_id',
-    });
+    throw new AaosError(
+      ErrorCode.PROTOCOL,
+      `agent ${agent} answered run ${runId} with the result of run ${JSON.stringify(parsed.data.run_id)}; refused, nothing of it was kept`,
+      {
+        agent,
+        field: 'run_id',
+      },
+    );
   }
   return parsed.data;
 }
@@ -76,8 +107,12 @@ export function parseRunResult(value: unknown, agent: string, runId: string): Ru
 function refusal(agent: string, what: string, error: z.ZodError): AaosError {
   const issue = error.issues[0];
   const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(message)';
-  return new AaosError(ErrorCode.PROTOCOL, `agent ${agent} sent a malformed message: ${what}, field ${field}: ${issue?.message ?? 'invalid'}; refused, nothing of it was kept`, {
-    agent,
-    field,
-  });
+  return new AaosError(
+    ErrorCode.PROTOCOL,
+    `agent ${agent} sent a malformed message: ${what}, field ${field}: ${issue?.message ?? 'invalid'}; refused, nothing of it was kept`,
+    {
+      agent,
+      field,
+    },
+  );
 }

@@ -2,7 +2,16 @@ import { Anthropic } from '@anthropic-ai/sdk';
 import { Console } from 'node:console';
 import { badResponse, callProviderJson, DEFAULT_PROVIDER_TIMEOUTS, type ProviderTimeouts } from './provider-call.js';
 import type { ProviderCallInfo } from './provider-errors.js';
-import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
+import type {
+  ContentBlock,
+  Message,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  ModelStopReason,
+  ScriptContext,
+  ToolDefinition,
+} from './model.js';
 
 type WireMessage = Anthropic.MessageParam;
 type WireUserBlock = Anthropic.TextBlockParam | Anthropic.ToolResultBlockParam;
@@ -24,7 +33,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function pushUser(out: WireMessage[], blocks: WireUserBlock[]): void {
   const last = out[out.length - 1];
   if (last && last.role === 'user') {
-    const existing: WireUserBlock[] = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as WireUserBlock[]);
+    const existing: WireUserBlock[] =
+      typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as WireUserBlock[]);
     last.content = [...existing, ...blocks];
     return;
   }
@@ -38,7 +48,12 @@ function assistantBlocks(content: ContentBlock[]): WireAssistantBlock[] {
       // the API rejects empty text blocks
       if (block.text !== '') blocks.push({ type: 'text', text: block.text });
     } else {
-      blocks.push({ type: 'tool_use', id: block.id, name: block.name, input: isPlainObject(block.input) ? block.input : {} });
+      blocks.push({
+        type: 'tool_use',
+        id: block.id,
+        name: block.name,
+        input: isPlainObject(block.input) ? block.input : {},
+      });
     }
   }
   return blocks;
@@ -51,7 +66,9 @@ export function toAnthropicMessages(messages: Message[]): WireMessage[] {
     if (message.role === 'user') {
       pushUser(out, [{ type: 'text', text: message.content }]);
     } else if (message.role === 'tool_result') {
-      pushUser(out, [{ type: 'tool_result', tool_use_id: message.tool_use_id, content: message.content, is_error: message.is_error }]);
+      pushUser(out, [
+        { type: 'tool_result', tool_use_id: message.tool_use_id, content: message.content, is_error: message.is_error },
+      ]);
     } else {
       const blocks = assistantBlocks(message.content);
       if (blocks.length > 0) out.push({ role: 'assistant', content: blocks });
@@ -101,12 +118,15 @@ function mapStopReason(reason: string | null | undefined, hasToolUse: boolean): 
  * `content` is a real answer of this API: the model had nothing to add.)
  */
 function checkAnthropicMessage(json: unknown, text: string, info: ProviderCallInfo): Anthropic.Message {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badResponse(info, 'the body is not a JSON object', text);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw badResponse(info, 'the body is not a JSON object', text);
   const record = json as Record<string, unknown>;
-  if (record['type'] !== 'message') throw badResponse(info, `'type' is ${JSON.stringify(record['type'] ?? null)}, not "message"`, text);
+  if (record['type'] !== 'message')
+    throw badResponse(info, `'type' is ${JSON.stringify(record['type'] ?? null)}, not "message"`, text);
   const content = record['content'];
   if (!Array.isArray(content)) throw badResponse(info, "it has no 'content' array", text);
-  if (content.some((block) => typeof block !== 'object' || block === null)) throw badResponse(info, "'content' holds something that is not a block object", text);
+  if (content.some((block) => typeof block !== 'object' || block === null))
+    throw badResponse(info, "'content' holds something that is not a block object", text);
   return json as Anthropic.Message;
 }
 
@@ -115,14 +135,19 @@ export function fromAnthropicResponse(message: Anthropic.Message, requestedModel
   const content: ContentBlock[] = [];
   for (const block of message.content ?? []) {
     if (block.type === 'text') content.push({ type: 'text', text: block.text });
-    else if (block.type === 'tool_use') content.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
+    else if (block.type === 'tool_use')
+      content.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
   }
   const usage = message.usage;
   // cached prompt tokens are still input the budget must count
-  const input = (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0);
+  const input =
+    (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0);
   return {
     content,
-    stop_reason: mapStopReason(message.stop_reason, content.some((b) => b.type === 'tool_use')),
+    stop_reason: mapStopReason(
+      message.stop_reason,
+      content.some((b) => b.type === 'tool_use'),
+    ),
     usage: { input_tokens: input, output_tokens: usage?.output_tokens ?? 0 },
     model: message.model || requestedModel,
   };
@@ -157,9 +182,19 @@ export class AnthropicProvider implements ModelProvider {
   }
 
   async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
-    const info: ProviderCallInfo = { provider: this.id, model: request.model, keyEnv: 'ANTHROPIC_API_KEY', baseUrl: this.baseUrl, ...(request.signal ? { signal: request.signal } : {}) };
+    const info: ProviderCallInfo = {
+      provider: this.id,
+      model: request.model,
+      keyEnv: 'ANTHROPIC_API_KEY',
+      baseUrl: this.baseUrl,
+      ...(request.signal ? { signal: request.signal } : {}),
+    };
     const body = toAnthropicRequest(request);
-    const { json, text } = await callProviderJson((signal) => this.client.messages.create(body, { signal }).asResponse(), info, this.timeouts);
+    const { json, text } = await callProviderJson(
+      (signal) => this.client.messages.create(body, { signal }).asResponse(),
+      info,
+      this.timeouts,
+    );
     return fromAnthropicResponse(checkAnthropicMessage(json, text, info), request.model);
   }
 

@@ -97,7 +97,16 @@ export class BudgetLedger {
       if (!budget) continue;
       this.roll(account);
       if (account.used >= budget.max_tokens || account.used + account.reserved + estimate > budget.max_tokens) {
-        return { ok: false, refusal: { owner: account.agentId, used: account.used, reserved: account.reserved, max: budget.max_tokens, estimate } };
+        return {
+          ok: false,
+          refusal: {
+            owner: account.agentId,
+            used: account.used,
+            reserved: account.reserved,
+            max: budget.max_tokens,
+            estimate,
+          },
+        };
       }
     }
     const worstCase = estimate + maxOutput;

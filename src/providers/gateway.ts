@@ -69,7 +69,9 @@ export class ModelGateway {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
-    this.routes = new ModelRoutes(options.env, { timeouts: { ...providerTimeoutsFromEnv(options.env), ...options.timeouts } });
+    this.routes = new ModelRoutes(options.env, {
+      timeouts: { ...providerTimeoutsFromEnv(options.env), ...options.timeouts },
+    });
     const limits = options.limits ?? schedulerLimitsFromEnv(options.env);
     this.scheduler = new InferenceScheduler({
       limits,
@@ -113,7 +115,12 @@ export class ModelGateway {
   }
 
   /** `agent`: the caller, in the span the call is made in (the call gets a span of its own below it). */
-  async complete(agent: CallContext, modelSpec: string, request: GatewayRequest, ctx: ScriptContext): Promise<ModelResponse> {
+  async complete(
+    agent: CallContext,
+    modelSpec: string,
+    request: GatewayRequest,
+    ctx: ScriptContext,
+  ): Promise<ModelResponse> {
     const { route, provider } = this.routes.resolve(modelSpec);
     if (!this.budgets.has(agent.id)) this.registerAgent(agent);
 
@@ -135,7 +142,9 @@ export class ModelGateway {
     const call = (signal: AbortSignal): Promise<ModelResponse> => {
       const wire = route.provider === 'scripted' ? undefined : withWireToolNames(request);
       const sent = wire ? wire.request : request;
-      return provider.complete({ ...sent, model: route.model, agent_id: agent.id, signal }, ctx).then((r) => (wire ? wire.restore(r) : r));
+      return provider
+        .complete({ ...sent, model: route.model, agent_id: agent.id, signal }, ctx)
+        .then((r) => (wire ? wire.restore(r) : r));
     };
     try {
       const response = await withRetry(
@@ -152,7 +161,10 @@ export class ModelGateway {
               async (signal) => {
                 const startedAt = performance.now();
                 queueMs += startedAt - queuedAt;
-                const out = await (inSpan && modelCall.trace ? inSpan(modelCall.trace.traceId, modelCall.trace.spanId, () => call(signal)) : call(signal)).catch((err: unknown) => {
+                const out = await (inSpan && modelCall.trace
+                  ? inSpan(modelCall.trace.traceId, modelCall.trace.spanId, () => call(signal))
+                  : call(signal)
+                ).catch((err: unknown) => {
                   throw scrubError(err, this.secrets);
                 });
                 callMs = performance.now() - startedAt;
@@ -171,8 +183,16 @@ export class ModelGateway {
           sleep: (ms) => cancel.during((signal) => this.sleep(ms, signal)),
           random: this.random,
           onRetry: (notice) => {
-            if (notice.error.code === ErrorCode.MODEL_RATE_LIMITED) this.scheduler.pause(route.provider, this.clock() + notice.delay_ms);
-            this.emit(this.event(agent, 'InferenceRetried', { provider: route.provider, attempt: notice.attempt, delay_ms: notice.delay_ms, reason: notice.reason }));
+            if (notice.error.code === ErrorCode.MODEL_RATE_LIMITED)
+              this.scheduler.pause(route.provider, this.clock() + notice.delay_ms);
+            this.emit(
+              this.event(agent, 'InferenceRetried', {
+                provider: route.provider,
+                attempt: notice.attempt,
+                delay_ms: notice.delay_ms,
+                reason: notice.reason,
+              }),
+            );
           },
         },
       );
@@ -204,7 +224,9 @@ export class ModelGateway {
     if (real.length === 0) {
       return `${prefix}no provider API key set: agents with real model names will fail; scripted: models run offline; set ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL to use a real provider`;
     }
-    const missing = (['anthropic', 'openai', 'deepseek'] as const).filter((id) => !real.includes(id)).map((id) => PROVIDER_KEY_ENV[id]);
+    const missing = (['anthropic', 'openai', 'deepseek'] as const)
+      .filter((id) => !real.includes(id))
+      .map((id) => PROVIDER_KEY_ENV[id]);
     const rest = missing.length > 0 ? `; not configured: ${missing.join(', ')}` : '';
     return `${prefix}model providers: ${real.join(', ')}; scripted: models run offline${rest}`;
   }
@@ -216,15 +238,28 @@ export class ModelGateway {
     this.scheduler.pause(route.provider, this.clock() + retryDelayMs(err, 1, this.policy, this.random));
   }
 
-  private refuse(agent: CallContext, refusal: { owner: string; used: number; reserved: number; max: number; estimate: number }): AaosError {
+  private refuse(
+    agent: CallContext,
+    refusal: { owner: string; used: number; reserved: number; max: number; estimate: number },
+  ): AaosError {
     const owner = this.agents.get(refusal.owner);
     const ownerName = owner?.name ?? refusal.owner;
-    const whose = refusal.owner === agent.id ? `agent '${agent.name}' (${agent.id})` : `ancestor '${ownerName}' (${refusal.owner}) of agent '${agent.name}' (${agent.id})`;
+    const whose =
+      refusal.owner === agent.id
+        ? `agent '${agent.name}' (${agent.id})`
+        : `ancestor '${ownerName}' (${refusal.owner}) of agent '${agent.name}' (${agent.id})`;
     const inFlight = refusal.reserved > 0 ? ` plus ~${refusal.reserved} reserved by calls in flight` : '';
     const error = new AaosError(
       ErrorCode.BUDGET_EXCEEDED,
       `token budget of ${whose} exceeded: used ${refusal.used} of ${refusal.max} tokens${inFlight}; this call needs ~${refusal.estimate} more input tokens, so it was not made`,
-      { budget_agent_id: refusal.owner, agent_id: agent.id, used_tokens: refusal.used, max_tokens: refusal.max, reserved_tokens: refusal.reserved, estimated_input_tokens: refusal.estimate },
+      {
+        budget_agent_id: refusal.owner,
+        agent_id: agent.id,
+        used_tokens: refusal.used,
+        max_tokens: refusal.max,
+        reserved_tokens: refusal.reserved,
+        estimated_input_tokens: refusal.estimate,
+      },
     );
     // the event is about the budget that refused, so it carries the owner's header
     const event: AuditInputOf<'BudgetExceeded'> = {
@@ -303,4 +338,3 @@ class CallCancel {
     }
   }
 }
-

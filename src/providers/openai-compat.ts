@@ -3,7 +3,16 @@ import { Console } from 'node:console';
 import { badResponse, callProviderJson, DEFAULT_PROVIDER_TIMEOUTS, type ProviderTimeouts } from './provider-call.js';
 import type { ProviderCallInfo } from './provider-errors.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
-import type { ContentBlock, Message, ModelProvider, ModelRequest, ModelResponse, ModelStopReason, ScriptContext, ToolDefinition } from './model.js';
+import type {
+  ContentBlock,
+  Message,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  ModelStopReason,
+  ScriptContext,
+  ToolDefinition,
+} from './model.js';
 
 type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type WireTool = OpenAI.Chat.Completions.ChatCompletionFunctionTool;
@@ -53,10 +62,19 @@ function toChatMessages(system: string, messages: Message[]): WireMessage[] {
         .filter((b): b is Extract<ContentBlock, { type: 'text' }> => b.type === 'text')
         .map((b) => b.text)
         .join('\n');
-      const calls = message.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use');
-      const wire: OpenAI.Chat.Completions.ChatCompletionAssistantMessageParam = { role: 'assistant', content: text === '' ? null : text };
+      const calls = message.content.filter(
+        (b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use',
+      );
+      const wire: OpenAI.Chat.Completions.ChatCompletionAssistantMessageParam = {
+        role: 'assistant',
+        content: text === '' ? null : text,
+      };
       if (calls.length > 0) {
-        wire.tool_calls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: toolArguments(call) } }));
+        wire.tool_calls = calls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: toolArguments(call) },
+        }));
       }
       out.push(wire);
     }
@@ -111,19 +129,24 @@ function parseArguments(raw: string): { input: unknown; error?: string } {
  * is MODEL_BAD_RESPONSE rather than an empty answer.
  */
 function checkChatCompletion(json: unknown, text: string, info: ProviderCallInfo): WireResponse {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return reject(info, 'the body is not a JSON object', text);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return reject(info, 'the body is not a JSON object', text);
   const choices = (json as Record<string, unknown>)['choices'];
   if (!Array.isArray(choices)) return reject(info, "it has no 'choices' array", text);
   if (choices.length === 0) return reject(info, "'choices' is empty", text);
   const first: unknown = choices[0];
-  const message = typeof first === 'object' && first !== null ? (first as Record<string, unknown>)['message'] : undefined;
+  const message =
+    typeof first === 'object' && first !== null ? (first as Record<string, unknown>)['message'] : undefined;
   if (typeof message !== 'object' || message === null) return reject(info, "choices[0] has no 'message' object", text);
   const { content, tool_calls: calls } = message as Record<string, unknown>;
-  if (content !== undefined && content !== null && typeof content !== 'string') return reject(info, 'choices[0].message.content is neither text nor null', text);
-  if (calls !== undefined && calls !== null && !Array.isArray(calls)) return reject(info, 'choices[0].message.tool_calls is not an array', text);
+  if (content !== undefined && content !== null && typeof content !== 'string')
+    return reject(info, 'choices[0].message.content is neither text nor null', text);
+  if (calls !== undefined && calls !== null && !Array.isArray(calls))
+    return reject(info, 'choices[0].message.tool_calls is not an array', text);
   const finish = (first as Record<string, unknown>)['finish_reason'];
   const said = (typeof content === 'string' && content !== '') || (Array.isArray(calls) && calls.length > 0);
-  if (!said && finish !== 'length' && finish !== 'content_filter') return reject(info, 'choices[0].message has neither text nor tool calls', text);
+  if (!said && finish !== 'length' && finish !== 'content_filter')
+    return reject(info, 'choices[0].message has neither text nor tool calls', text);
   return json as WireResponse;
 }
 
@@ -136,13 +159,19 @@ function fromChatResponse(response: WireResponse, request: ModelRequest): ModelR
   const choice = response.choices?.[0];
   const message = choice?.message;
   const content: ContentBlock[] = [];
-  if (message && typeof message.content === 'string' && message.content !== '') content.push({ type: 'text', text: message.content });
+  if (message && typeof message.content === 'string' && message.content !== '')
+    content.push({ type: 'text', text: message.content });
   let index = 0;
   for (const call of message?.tool_calls ?? []) {
     index += 1;
     if (call.type !== 'function') continue;
     const parsed = parseArguments(call.function.arguments ?? '');
-    const block: ContentBlock = { type: 'tool_use', id: call.id || `call_${index}`, name: call.function.name ?? '', input: parsed.input };
+    const block: ContentBlock = {
+      type: 'tool_use',
+      id: call.id || `call_${index}`,
+      name: call.function.name ?? '',
+      input: parsed.input,
+    };
     if (parsed.error !== undefined) block.input_error = parsed.error;
     content.push(block);
   }
@@ -197,9 +226,19 @@ export class OpenAICompatProvider implements ModelProvider {
   }
 
   async complete(request: ModelRequest, _context: ScriptContext): Promise<ModelResponse> {
-    const info: ProviderCallInfo = { provider: this.id, model: request.model, baseUrl: this.baseUrl, ...(request.signal ? { signal: request.signal } : {}), ...(this.keyEnv ? { keyEnv: this.keyEnv } : {}) };
+    const info: ProviderCallInfo = {
+      provider: this.id,
+      model: request.model,
+      baseUrl: this.baseUrl,
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(this.keyEnv ? { keyEnv: this.keyEnv } : {}),
+    };
     const body = toChatRequest(this.id, request);
-    const { json, text } = await callProviderJson((signal) => this.client.chat.completions.create(body, { signal }).asResponse(), info, this.timeouts);
+    const { json, text } = await callProviderJson(
+      (signal) => this.client.chat.completions.create(body, { signal }).asResponse(),
+      info,
+      this.timeouts,
+    );
     return fromChatResponse(checkChatCompletion(json, text, info), request);
   }
 

@@ -39,19 +39,32 @@ function snippet(text: string): string {
 /** A 200 that is not a completion of the provider's API. Retried a bounded number of times. */
 export function badResponse(info: ProviderCallInfo, why: string, body?: string): AaosError {
   const shown = body !== undefined && body !== '' ? `; the body starts: ${JSON.stringify(snippet(body))}` : '';
-  return new AaosError(ErrorCode.MODEL_BAD_RESPONSE, `${where(info)}: the provider answered 200 but not with a valid completion: ${why}${shown}`, {
-    provider: info.provider,
-    model: info.model,
-    reason: why,
-  });
+  return new AaosError(
+    ErrorCode.MODEL_BAD_RESPONSE,
+    `${where(info)}: the provider answered 200 but not with a valid completion: ${why}${shown}`,
+    {
+      provider: info.provider,
+      model: info.model,
+      reason: why,
+    },
+  );
 }
 
 function timeoutError(info: ProviderCallInfo, why: string, limitMs: number, kind: 'total' | 'idle'): AaosError {
-  return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where(info)}: ${why}`, { provider: info.provider, model: info.model, timeout: kind, timeout_ms: limitMs });
+  return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where(info)}: ${why}`, {
+    provider: info.provider,
+    model: info.model,
+    timeout: kind,
+    timeout_ms: limitMs,
+  });
 }
 
 /** `read()` that rejects with `onIdle()` when no chunk arrives within `ms`. */
-function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, onIdle: () => AaosError): Promise<ReadResult> {
+function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ms: number,
+  onIdle: () => AaosError,
+): Promise<ReadResult> {
   let timer: NodeJS.Timeout | undefined;
   const idle = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(onIdle()), ms);
@@ -84,7 +97,15 @@ export async function callProviderJson(
   if (outer?.aborted) controller.abort(outer.reason);
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
   const total = setTimeout(
-    () => expire(timeoutError(info, `no complete answer within ${timeouts.totalMs} ms (AAOS_MODEL_TIMEOUT_MS)`, timeouts.totalMs, 'total')),
+    () =>
+      expire(
+        timeoutError(
+          info,
+          `no complete answer within ${timeouts.totalMs} ms (AAOS_MODEL_TIMEOUT_MS)`,
+          timeouts.totalMs,
+          'total',
+        ),
+      ),
     timeouts.totalMs,
   );
   // whatever failed, a cancel by the caller is reported as the cancel, and an expiry as the timeout
@@ -106,7 +127,11 @@ export async function callProviderJson(
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       const type = response.headers.get('content-type') ?? 'no content-type';
-      throw badResponse(info, text.trim() === '' ? `the body is empty (${type})` : `the body is not JSON (${type}: ${reason})`, text);
+      throw badResponse(
+        info,
+        text.trim() === '' ? `the body is empty (${type})` : `the body is not JSON (${type}: ${reason})`,
+        text,
+      );
     }
   } finally {
     clearTimeout(total);
@@ -126,7 +151,14 @@ async function readBody(
   const chunks: Uint8Array[] = [];
   let size = 0;
   const onIdle = (): AaosError =>
-    expire(timeoutError(info, `sent headers, then no body bytes for ${timeouts.idleMs} ms (AAOS_MODEL_IDLE_TIMEOUT_MS)`, timeouts.idleMs, 'idle'));
+    expire(
+      timeoutError(
+        info,
+        `sent headers, then no body bytes for ${timeouts.idleMs} ms (AAOS_MODEL_IDLE_TIMEOUT_MS)`,
+        timeouts.idleMs,
+        'idle',
+      ),
+    );
   try {
     for (;;) {
       let next: ReadResult;
@@ -137,7 +169,11 @@ async function readBody(
         const settled = settle(err);
         if (info.signal?.aborted || isDeadline(settled)) throw settled;
         const reason = err instanceof Error ? err.message : String(err);
-        throw badResponse(info, `the body was cut off after ${size} bytes (${reason})`, new TextDecoder().decode(concat(chunks, size)));
+        throw badResponse(
+          info,
+          `the body was cut off after ${size} bytes (${reason})`,
+          new TextDecoder().decode(concat(chunks, size)),
+        );
       }
       if (next.done) break;
       size += next.value.byteLength;
@@ -151,7 +187,11 @@ async function readBody(
 }
 
 function isDeadline(err: unknown): boolean {
-  return err instanceof AaosError && err.code === ErrorCode.MODEL_TIMEOUT && (err.details?.['timeout'] === 'total' || err.details?.['timeout'] === 'idle');
+  return (
+    err instanceof AaosError &&
+    err.code === ErrorCode.MODEL_TIMEOUT &&
+    (err.details?.['timeout'] === 'total' || err.details?.['timeout'] === 'idle')
+  );
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {

@@ -15,7 +15,8 @@ export interface ProviderCallInfo {
   signal?: AbortSignal;
 }
 
-const CONTEXT_TOO_LONG = /context[ _-]?(length|window)|maximum context|prompt is too long|too many (input )?tokens|reduce the length|input is too long/i;
+const CONTEXT_TOO_LONG =
+  /context[ _-]?(length|window)|maximum context|prompt is too long|too many (input )?tokens|reduce the length|input is too long/i;
 
 function isUserAbort(err: unknown): boolean {
   return err instanceof AnthropicSdk.APIUserAbortError || err instanceof OpenAISdk.APIUserAbortError;
@@ -30,7 +31,8 @@ function isConnection(err: unknown): boolean {
 }
 
 /** Causes that mean no connection was ever made to the endpoint. */
-const NEVER_CONNECTED = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ERR_INVALID_URL)$|cannot be constructed from a URL/;
+const NEVER_CONNECTED =
+  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ERR_INVALID_URL)$|cannot be constructed from a URL/;
 
 /** `ECONNREFUSED`, `ENOTFOUND`…: the innermost cause's code, else its message. */
 function connectionReason(err: unknown): string {
@@ -69,7 +71,12 @@ interface StatusError {
 function asStatusError(err: unknown): StatusError | undefined {
   if (!(err instanceof AnthropicSdk.APIError) && !(err instanceof OpenAISdk.APIError)) return undefined;
   if (typeof err.status !== 'number') return undefined;
-  return { status: err.status, headers: err.headers as HeaderSource | undefined, body: err.error, message: err.message };
+  return {
+    status: err.status,
+    headers: err.headers as HeaderSource | undefined,
+    body: err.error,
+    message: err.message,
+  };
 }
 
 /** The provider's own explanation: Anthropic `{error: {message}}`, OpenAI `{message}` (SDK unwraps `error`). */
@@ -90,7 +97,8 @@ function apiMessage(body: unknown, fallback: string): string {
 function apiCode(body: unknown): string {
   if (!body || typeof body !== 'object') return '';
   const record = body as Record<string, unknown>;
-  const inner = record['error'] && typeof record['error'] === 'object' ? (record['error'] as Record<string, unknown>) : record;
+  const inner =
+    record['error'] && typeof record['error'] === 'object' ? (record['error'] as Record<string, unknown>) : record;
   return [inner['code'], inner['type']].filter((v): v is string => typeof v === 'string').join(' ');
 }
 
@@ -104,10 +112,14 @@ export function toProviderError(err: unknown, info: ProviderCallInfo, now: numbe
   const where = `${info.provider} model '${info.model}'`;
   const base = { provider: info.provider, model: info.model };
   if (info.signal?.aborted || isUserAbort(err)) {
-    return info.signal ? abortReason(info.signal, `call to ${where}`) : new AaosError(ErrorCode.CANCELLED, `call to ${where} was cancelled`, base);
+    return info.signal
+      ? abortReason(info.signal, `call to ${where}`)
+      : new AaosError(ErrorCode.CANCELLED, `call to ${where} was cancelled`, base);
   }
   if (isTimeout(err)) {
-    return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: no answer before the request timed out`, base, { cause: err });
+    return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: no answer before the request timed out`, base, {
+      cause: err,
+    });
   }
   if (isConnection(err)) {
     // say where we tried: a wrong *_BASE_URL is the usual cause
@@ -118,9 +130,19 @@ export function toProviderError(err: unknown, info: ProviderCallInfo, now: numbe
     // nothing to connect to (refused, no such host, a URL fetch will not use): unavailable;
     // a connection that was made and then dropped stays a timeout, as before
     if (!NEVER_CONNECTED.test(reason)) {
-      return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: the connection failed or was dropped before an answer${at}`, details, { cause: err });
+      return new AaosError(
+        ErrorCode.MODEL_TIMEOUT,
+        `${where}: the connection failed or was dropped before an answer${at}`,
+        details,
+        { cause: err },
+      );
     }
-    return new AaosError(ErrorCode.MODEL_UNAVAILABLE, `${where}: no connection${at}`, { ...details, connection: true }, { cause: err });
+    return new AaosError(
+      ErrorCode.MODEL_UNAVAILABLE,
+      `${where}: no connection${at}`,
+      { ...details, connection: true },
+      { cause: err },
+    );
   }
   const status = asStatusError(err);
   if (!status) {
@@ -133,26 +155,55 @@ export function toProviderError(err: unknown, info: ProviderCallInfo, now: numbe
   const code = status.status;
   if (code === 401 || code === 403) {
     const hint = info.keyEnv ? `; check ${info.keyEnv}` : '';
-    return new AaosError(ErrorCode.MODEL_AUTH, `${where}: the provider refused the API key (${http}): ${said}${hint}`, details, { cause: err });
+    return new AaosError(
+      ErrorCode.MODEL_AUTH,
+      `${where}: the provider refused the API key (${http}): ${said}${hint}`,
+      details,
+      { cause: err },
+    );
   }
   if (code === 404) {
-    return new AaosError(ErrorCode.MODEL_UNKNOWN, `${where}: the provider does not know this model (${http}): ${said}`, details, { cause: err });
+    return new AaosError(
+      ErrorCode.MODEL_UNKNOWN,
+      `${where}: the provider does not know this model (${http}): ${said}`,
+      details,
+      { cause: err },
+    );
   }
   if (code === 429) {
     const retryAfter = parseRetryAfter(status.headers, now);
     if (retryAfter !== undefined) details['retry_after_ms'] = retryAfter;
-    return new AaosError(ErrorCode.MODEL_RATE_LIMITED, `${where}: rate limited (${http}): ${said}`, details, { cause: err });
+    return new AaosError(ErrorCode.MODEL_RATE_LIMITED, `${where}: rate limited (${http}): ${said}`, details, {
+      cause: err,
+    });
   }
   if (code >= 500) {
     const retryAfter = parseRetryAfter(status.headers, now);
     if (retryAfter !== undefined) details['retry_after_ms'] = retryAfter;
-    return new AaosError(ErrorCode.MODEL_SERVER, `${where}: provider server error (${http}): ${said}`, details, { cause: err });
+    return new AaosError(ErrorCode.MODEL_SERVER, `${where}: provider server error (${http}): ${said}`, details, {
+      cause: err,
+    });
   }
   if (code === 408) {
-    return new AaosError(ErrorCode.MODEL_TIMEOUT, `${where}: the provider timed out the request (${http}): ${said}`, details, { cause: err });
+    return new AaosError(
+      ErrorCode.MODEL_TIMEOUT,
+      `${where}: the provider timed out the request (${http}): ${said}`,
+      details,
+      { cause: err },
+    );
   }
   if (code === 413 || ((code === 400 || code === 422) && CONTEXT_TOO_LONG.test(`${said} ${apiCode(status.body)}`))) {
-    return new AaosError(ErrorCode.MODEL_CONTEXT_TOO_LONG, `${where}: the request exceeds the model's context window (${http}): ${said}`, details, { cause: err });
+    return new AaosError(
+      ErrorCode.MODEL_CONTEXT_TOO_LONG,
+      `${where}: the request exceeds the model's context window (${http}): ${said}`,
+      details,
+      { cause: err },
+    );
   }
-  return new AaosError(ErrorCode.MODEL_BAD_REQUEST, `${where}: the provider rejected the request (${http}): ${said}`, details, { cause: err });
+  return new AaosError(
+    ErrorCode.MODEL_BAD_REQUEST,
+    `${where}: the provider rejected the request (${http}): ${said}`,
+    details,
+    { cause: err },
+  );
 }

@@ -57,11 +57,19 @@ export interface RetryHooks {
 }
 
 /** Transient provider failures are worth repeating; everything else (auth, bad request, cancel) fails at once. */
-const RETRYABLE = new Set<string>([ErrorCode.MODEL_RATE_LIMITED, ErrorCode.MODEL_SERVER, ErrorCode.MODEL_TIMEOUT, ErrorCode.MODEL_BAD_RESPONSE]);
+const RETRYABLE = new Set<string>([
+  ErrorCode.MODEL_RATE_LIMITED,
+  ErrorCode.MODEL_SERVER,
+  ErrorCode.MODEL_TIMEOUT,
+  ErrorCode.MODEL_BAD_RESPONSE,
+]);
 
 function isRetryable(err: unknown): err is AaosError {
   // an endpoint that refused the connection may be restarting; a missing key (same code) is not retried
-  return err instanceof AaosError && (RETRYABLE.has(err.code) || (err.code === ErrorCode.MODEL_UNAVAILABLE && err.details?.['connection'] === true));
+  return (
+    err instanceof AaosError &&
+    (RETRYABLE.has(err.code) || (err.code === ErrorCode.MODEL_UNAVAILABLE && err.details?.['connection'] === true))
+  );
 }
 
 /**
@@ -69,7 +77,12 @@ function isRetryable(err: unknown): err is AaosError {
  * as given (capped by maxDelayMs); otherwise exponential backoff with "equal jitter":
  * half the step fixed, half random, so synchronized agents spread out.
  */
-export function retryDelayMs(err: AaosError, retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function retryDelayMs(
+  err: AaosError,
+  retry: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
   const asked = err.details?.['retry_after_ms'];
   if (typeof asked === 'number' && Number.isFinite(asked) && asked >= 0) return Math.min(asked, policy.maxDelayMs);
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
@@ -79,7 +92,15 @@ export function retryDelayMs(err: AaosError, retry: number, policy: RetryPolicy,
 function retryReason(err: AaosError): string {
   const status = err.details?.['status'];
   const kind =
-    err.code === ErrorCode.MODEL_RATE_LIMITED ? 'rate limited' : err.code === ErrorCode.MODEL_TIMEOUT ? 'timed out' : err.code === ErrorCode.MODEL_BAD_RESPONSE ? 'bad response' : err.code === ErrorCode.MODEL_UNAVAILABLE ? 'no connection' : 'server error';
+    err.code === ErrorCode.MODEL_RATE_LIMITED
+      ? 'rate limited'
+      : err.code === ErrorCode.MODEL_TIMEOUT
+        ? 'timed out'
+        : err.code === ErrorCode.MODEL_BAD_RESPONSE
+          ? 'bad response'
+          : err.code === ErrorCode.MODEL_UNAVAILABLE
+            ? 'no connection'
+            : 'server error';
   return typeof status === 'number' ? `${kind} (HTTP ${status})` : kind;
 }
 
@@ -87,7 +108,11 @@ function retryReason(err: AaosError): string {
  * Runs `attempt` until it succeeds, fails with a non-retryable error, or `maxAttempts`
  * is used up; then the last error is rethrown with `details.attempts`.
  */
-export async function withRetry<T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}): Promise<T> {
+export async function withRetry<T>(
+  attempt: (n: number) => Promise<T>,
+  policy: RetryPolicy,
+  hooks: RetryHooks = {},
+): Promise<T> {
   const wait = hooks.sleep ?? realSleep;
   const maxAttempts = Math.max(1, Math.floor(policy.maxAttempts));
   for (let n = 1; ; n++) {
@@ -96,7 +121,12 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, policy: R
     } catch (err) {
       if (!isRetryable(err)) throw err;
       if (n >= maxAttempts) {
-        throw new AaosError(err.code, `${err.message} (gave up after ${n} attempt${n === 1 ? '' : 's'})`, { ...err.details, attempts: n }, { cause: err });
+        throw new AaosError(
+          err.code,
+          `${err.message} (gave up after ${n} attempt${n === 1 ? '' : 's'})`,
+          { ...err.details, attempts: n },
+          { cause: err },
+        );
       }
       const delay = retryDelayMs(err, n, policy, hooks.random);
       hooks.onRetry?.({ attempt: n, delay_ms: delay, reason: retryReason(err), error: err });

@@ -73,7 +73,10 @@ export function routeModel(manifestModel: string, env: EnvRecord = {}): ModelRou
   if (spec.startsWith('claude-')) return { spec, provider: 'anthropic', model: spec };
   if (spec.startsWith('deepseek-')) return { spec, provider: 'deepseek', model: spec };
   if (spec.startsWith('gpt-') || /^o\d/.test(spec)) return { spec, provider: 'openai', model: spec };
-  throw unknownModel(spec, override !== undefined ? 'set by AAOS_MODEL_OVERRIDE, routes to no provider' : 'routes to no provider');
+  throw unknownModel(
+    spec,
+    override !== undefined ? 'set by AAOS_MODEL_OVERRIDE, routes to no provider' : 'routes to no provider',
+  );
 }
 
 export interface ModelRoutesOptions {

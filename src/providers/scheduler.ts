@@ -34,7 +34,9 @@ export interface SchedulerOptions {
 export function laneLimitsFromEnv(env: EnvRecord, base: SchedulerLimits): Record<string, SchedulerLimits> {
   const out: Record<string, SchedulerLimits> = {};
   for (const provider of ['anthropic', 'openai', 'deepseek', 'ollama', 'scripted'] as const) {
-    const maxConcurrent = readSetting(env, `AAOS_MAX_CONCURRENT_INFERENCE_${provider.toUpperCase() as Uppercase<typeof provider>}`) ?? base.maxConcurrent;
+    const maxConcurrent =
+      readSetting(env, `AAOS_MAX_CONCURRENT_INFERENCE_${provider.toUpperCase() as Uppercase<typeof provider>}`) ??
+      base.maxConcurrent;
     out[provider] = { maxConcurrent, minDelayMs: provider === 'scripted' ? 0 : base.minDelayMs };
   }
   return out;
@@ -82,7 +84,8 @@ export class InferenceScheduler {
     this.limits = options.limits ?? DEFAULT_SCHEDULER_LIMITS;
     this.laneLimits = options.laneLimits ?? {};
     this.clock = options.clock ?? Date.now;
-    if (!(this.limits.maxConcurrent >= 1)) throw new AaosError(ErrorCode.CONFIG_INVALID, 'scheduler maxConcurrent must be at least 1');
+    if (!(this.limits.maxConcurrent >= 1))
+      throw new AaosError(ErrorCode.CONFIG_INVALID, 'scheduler maxConcurrent must be at least 1');
   }
 
   /**
@@ -90,7 +93,12 @@ export class InferenceScheduler {
    * the agent is cancelled or `signal` aborts; either rejects the returned promise with
    * CANCELLED at once (a queued task then never starts).
    */
-  run<T>(providerId: string, agentId: string, task: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(
+    providerId: string,
+    agentId: string,
+    task: (signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
       const job: Job = {
@@ -141,7 +149,9 @@ export class InferenceScheduler {
 
   /** Rejects the agent's queued calls with CANCELLED now and aborts its in-flight ones; returns how many were hit. */
   cancelAgent(agentId: string, reason?: AaosError): number {
-    const error = reason ?? new AaosError(ErrorCode.CANCELLED, `inference for agent ${agentId} was cancelled`, { agent_id: agentId });
+    const error =
+      reason ??
+      new AaosError(ErrorCode.CANCELLED, `inference for agent ${agentId} was cancelled`, { agent_id: agentId });
     let count = 0;
     for (const lane of this.lanes.values()) {
       const queue = lane.queues.get(agentId);
@@ -217,10 +227,13 @@ export class InferenceScheduler {
       if (now < readyAt) {
         if (!lane.timer) {
           // re-checked against the clock when it fires, so an early timer cannot start a call too soon
-          lane.timer = setTimeout(() => {
-            lane.timer = undefined;
-            this.pump(providerId);
-          }, Math.max(1, readyAt - now));
+          lane.timer = setTimeout(
+            () => {
+              lane.timer = undefined;
+              this.pump(providerId);
+            },
+            Math.max(1, readyAt - now),
+          );
         }
         return;
       }
@@ -244,12 +257,14 @@ export class InferenceScheduler {
     } catch (err) {
       promise = Promise.reject(err);
     }
-    promise.then(
-      (value) => this.settle(job, () => job.resolve(value)),
-      (err: unknown) => this.settle(job, () => job.reject(err)),
-    ).finally(() => {
-      lane.inFlight.delete(job);
-      this.pump(job.providerId);
-    });
+    promise
+      .then(
+        (value) => this.settle(job, () => job.resolve(value)),
+        (err: unknown) => this.settle(job, () => job.reject(err)),
+      )
+      .finally(() => {
+        lane.inFlight.delete(job);
+        this.pump(job.providerId);
+      });
   }
 }

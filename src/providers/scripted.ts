@@ -22,7 +22,9 @@ const ScriptCheck = z
     absent: z.string().optional(),
     error: z.string().min(1),
   })
-  .refine((c) => (c.present === undefined) !== (c.absent === undefined), { message: 'a check has exactly one of `present` or `absent`' });
+  .refine((c) => (c.present === undefined) !== (c.absent === undefined), {
+    message: 'a check has exactly one of `present` or `absent`',
+  });
 type ScriptCheck = z.infer<typeof ScriptCheck>;
 
 export const ScriptTurn = z
@@ -56,14 +58,19 @@ export interface Script {
 }
 
 function invalid(file: string, message: string, details: Record<string, unknown> = {}): AaosError {
-  return new AaosError(ErrorCode.SCRIPT_INVALID, `invalid scripted model file ${file}: ${message}`, { file, ...details });
+  return new AaosError(ErrorCode.SCRIPT_INVALID, `invalid scripted model file ${file}: ${message}`, {
+    file,
+    ...details,
+  });
 }
 
 /** `tool_calls[0].name` style path of the first issue. */
 function issueText(issues: z.core.$ZodIssue[]): { field: string; message: string } {
   const issue = issues[0];
   if (!issue) return { field: '', message: 'invalid' };
-  const field = issue.path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
+  const field = issue.path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`))
+    .join('');
   return { field, message: issue.message };
 }
 
@@ -77,7 +84,11 @@ export function parseScript(file: string, text: string): Script {
       const line = err.linePos?.[0]?.line;
       // the yaml message continues with a source excerpt; the first line is the reason
       const reason = err.message.split('\n')[0] ?? err.message;
-      throw invalid(file, `YAML syntax error${line !== undefined ? ` at line ${line}` : ''}: ${reason}`, line !== undefined ? { line } : {});
+      throw invalid(
+        file,
+        `YAML syntax error${line !== undefined ? ` at line ${line}` : ''}: ${reason}`,
+        line !== undefined ? { line } : {},
+      );
     }
     throw invalid(file, `YAML syntax error: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -92,7 +103,11 @@ export function parseScript(file: string, text: string): Script {
     const header = ScriptHeader.safeParse(doc);
     if (!header.success) {
       const { field, message } = issueText(header.error.issues);
-      throw invalid(file, `expected a list of turns or {turns, latency_ms?, when_exhausted?}: ${field ? `${field}: ` : ''}${message}`, { field });
+      throw invalid(
+        file,
+        `expected a list of turns or {turns, latency_ms?, when_exhausted?}: ${field ? `${field}: ` : ''}${message}`,
+        { field },
+      );
     }
     rawTurns = header.data.turns;
     latency = header.data.latency_ms ?? 0;
@@ -112,7 +127,8 @@ export function parseScript(file: string, text: string): Script {
 }
 
 // `{last_tool_result:files.0.content}` picks a field out of a JSON tool result; `*` maps over a list
-const PLACEHOLDER = /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result|metadata)(?::([A-Za-z0-9_.*-]+))?\}/g;
+const PLACEHOLDER =
+  /\{(agent_id|agent_name|run_id|workspace|data_dir|message|last_tool_result|metadata)(?::([A-Za-z0-9_.*-]+))?\}/g;
 // a string that is exactly one `{metadata:…}` takes the picked value itself, so a list stays a list
 const WHOLE_METADATA = /^\{metadata:([A-Za-z0-9_.-]+)\}$/;
 
@@ -129,7 +145,10 @@ function pick(json: string, path: string): unknown {
 function walk(value: unknown, keys: string[]): unknown {
   if (keys.length === 0) return value;
   const [key, ...rest] = keys as [string, ...string[]];
-  if (key === '*') return Array.isArray(value) ? value.map((item) => walk(item, rest)).filter((v) => v !== undefined && v !== null) : undefined;
+  if (key === '*')
+    return Array.isArray(value)
+      ? value.map((item) => walk(item, rest)).filter((v) => v !== undefined && v !== null)
+      : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   return walk((value as Record<string, unknown>)[key], rest);
 }
@@ -148,7 +167,9 @@ function placeholderValue(vars: Record<string, string>, name: string, path: stri
 }
 
 function fillText(text: string, vars: Record<string, string>): string {
-  return text.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) => asText(placeholderValue(vars, name, path)));
+  return text.replace(PLACEHOLDER, (_match, name: string, path: string | undefined) =>
+    asText(placeholderValue(vars, name, path)),
+  );
 }
 
 /**
@@ -172,7 +193,8 @@ function fill(value: unknown, vars: Record<string, string>): unknown {
     if (whole) return pick(vars['metadata'] ?? '{}', whole[1]!) ?? '';
     return fillText(value, vars);
   }
-  if (Array.isArray(value)) return value.flatMap((item) => (typeof item === 'string' ? fillListItem(item, vars) : [fill(item, vars)]));
+  if (Array.isArray(value))
+    return value.flatMap((item) => (typeof item === 'string' ? fillListItem(item, vars) : [fill(item, vars)]));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[key] = fill(item, vars);
@@ -190,11 +212,22 @@ function latestOf(messages: Message[], role: 'user' | 'tool_result'): string {
 }
 
 /** The first failed check of a turn, as the error that stops the run. */
-function failedCheck(script: Script, turnIndex: number, checks: ScriptCheck[], vars: Record<string, string>): AaosError | undefined {
+function failedCheck(
+  script: Script,
+  turnIndex: number,
+  checks: ScriptCheck[],
+  vars: Record<string, string>,
+): AaosError | undefined {
   for (const check of checks) {
-    const holds = check.present !== undefined ? fillText(check.present, vars).trim() !== '' : fillText(check.absent ?? '', vars).trim() === '';
+    const holds =
+      check.present !== undefined
+        ? fillText(check.present, vars).trim() !== ''
+        : fillText(check.absent ?? '', vars).trim() === '';
     if (!holds) {
-      return new AaosError(ErrorCode.SCRIPT_CHECK_FAILED, fillText(check.error, vars), { file: script.file, turn: turnIndex });
+      return new AaosError(ErrorCode.SCRIPT_CHECK_FAILED, fillText(check.error, vars), {
+        file: script.file,
+        turn: turnIndex,
+      });
     }
   }
   return undefined;
@@ -306,9 +339,15 @@ export class ScriptedProvider implements ModelProvider {
     if (failed) throw failed;
     const content: ContentBlock[] = [];
     const calls = turn.tool_calls ?? [];
-    if (turn.text !== undefined && (turn.text !== '' || calls.length === 0)) content.push({ type: 'text', text: fill(turn.text, vars) as string });
+    if (turn.text !== undefined && (turn.text !== '' || calls.length === 0))
+      content.push({ type: 'text', text: fill(turn.text, vars) as string });
     calls.forEach((call, i) => {
-      content.push({ type: 'tool_use', id: `toolu_scripted_${this.idNonce}_${callNo}_${i}`, name: call.name, input: fill(call.input, vars) });
+      content.push({
+        type: 'tool_use',
+        id: `toolu_scripted_${this.idNonce}_${callNo}_${i}`,
+        name: call.name,
+        input: fill(call.input, vars),
+      });
     });
     if (script.latency_ms > 0) await sleep(script.latency_ms, request.signal);
     return {

@@ -43,7 +43,11 @@ function scrubValue(value: unknown, secrets: readonly string[], depth = 0): unkn
 export function scrubError(err: unknown, secrets: readonly string[]): unknown {
   if (secrets.length === 0) return err;
   if (isAaosError(err)) {
-    return new AaosError(err.code, scrubText(err.message, secrets), scrubValue(err.details ?? {}, secrets) as Record<string, unknown>);
+    return new AaosError(
+      err.code,
+      scrubText(err.message, secrets),
+      scrubValue(err.details ?? {}, secrets) as Record<string, unknown>,
+    );
   }
   if (err instanceof Error) {
     const clean = new Error(scrubText(err.message, secrets));

@@ -47,7 +47,8 @@ function cachedChars<T extends object>(item: T, count: (item: T) => number): num
   return chars;
 }
 
-const toolChars = (tool: ToolDefinition): number => tool.name.length + tool.description.length + JSON.stringify(tool.input_schema).length;
+const toolChars = (tool: ToolDefinition): number =>
+  tool.name.length + tool.description.length + JSON.stringify(tool.input_schema).length;
 
 /** Estimated input tokens of a request: system prompt + every message + tool definitions. */
 export function estimateInputTokens(request: { system: string; messages: Message[]; tools: ToolDefinition[] }): number {

@@ -27,8 +27,14 @@ function renameMessages(messages: Message[], rename: (name: string) => string): 
  * A request as a provider's wire sees it (tool names spelled for the wire) and the way back
  * for its answer. When every name is already a wire name, both are the identity (the common case).
  */
-export function withWireToolNames<R extends Pick<ModelRequest, 'tools' | 'messages'>>(request: R): { request: R; restore(response: ModelResponse): ModelResponse } {
-  const needs = request.tools.some((t) => !WIRE_NAME.test(t.name)) || request.messages.some((m) => m.role === 'assistant' && m.content.some((b) => b.type === 'tool_use' && !WIRE_NAME.test(b.name)));
+export function withWireToolNames<R extends Pick<ModelRequest, 'tools' | 'messages'>>(
+  request: R,
+): { request: R; restore(response: ModelResponse): ModelResponse } {
+  const needs =
+    request.tools.some((t) => !WIRE_NAME.test(t.name)) ||
+    request.messages.some(
+      (m) => m.role === 'assistant' && m.content.some((b) => b.type === 'tool_use' && !WIRE_NAME.test(b.name)),
+    );
   if (!needs) return { request, restore: (r) => r };
   const back = new Map<string, string>();
   const rename = (name: string): string => {
@@ -45,7 +51,9 @@ export function withWireToolNames<R extends Pick<ModelRequest, 'tools' | 'messag
     request: wired,
     restore: (response) => ({
       ...response,
-      content: response.content.map((b) => (b.type === 'tool_use' && back.has(b.name) ? { ...b, name: back.get(b.name)! } : b)),
+      content: response.content.map((b) =>
+        b.type === 'tool_use' && back.has(b.name) ? { ...b, name: back.get(b.name)! } : b,
+      ),
     }),
   };
 }

@@ -42,7 +42,10 @@ export const McpReply = z.union([
     error: z.object({
       code: z.number().int(),
       message: z.string(),
-      data: z.object({ code: z.string().startsWith('AAOS_ERR_'), details: z.record(z.string(), z.unknown()).optional() }),
+      data: z.object({
+        code: z.string().startsWith('AAOS_ERR_'),
+        details: z.record(z.string(), z.unknown()).optional(),
+      }),
     }),
     metadata: ReplyMetadata,
   }),
@@ -82,7 +85,9 @@ export function parseEnvelope(text: string): McpEnvelope {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.length ? issue.path.join('.') : '(envelope)';
-    throw new AaosError(ErrorCode.MESSAGE_INVALID, `invalid envelope: ${field}: ${issue?.message ?? 'invalid'}`, { field });
+    throw new AaosError(ErrorCode.MESSAGE_INVALID, `invalid envelope: ${field}: ${issue?.message ?? 'invalid'}`, {
+      field,
+    });
   }
   return parsed.data;
 }

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditInput } from '../audit/event.js';
-import { auditHeader, childCall, traceParentOf, type CallContext, type CallHeader, type SpanContext } from '../audit/call-context.js';
+import {
+  auditHeader,
+  childCall,
+  traceParentOf,
+  type CallContext,
+  type CallHeader,
+  type SpanContext,
+} from '../audit/call-context.js';
 import { AaosError, ErrorCode, toPlainError, type PlainError } from '../errors/index.js';
 import { rpcCodeFor } from '../errors/rpc-code.js';
 import type { CapabilityRequest } from '../capability/capability.js';
@@ -33,7 +40,13 @@ export interface RouterDeps {
   /** throws when the sender may not do this (message_send) */
   authorize(sender: CallContext, request: CapabilityRequest): void;
   /** put the envelope in the recipient's mailbox; resolves with the delivery's outcome */
-  deliver(recipient: CallContext, envelopeText: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome>;
+  deliver(
+    recipient: CallContext,
+    envelopeText: string,
+    envelope: McpEnvelope,
+    context: DeliveryContext,
+    attachments?: ArrayBuffer[],
+  ): Promise<RunOutcome>;
   /** cancel the recipient's delivery (queued or running), handing it the cancellation envelope */
   cancel(recipient: CallContext, runId: string, envelopeText: string, reason: string): void;
   /** throws MAILBOX_FULL (already audited) when the recipient holds its limit of unfinished messages */
@@ -82,7 +95,11 @@ export class Router {
   }
 
   /** Fire and forget: resolves once the envelope is in the recipient's mailbox. */
-  async send(sender: CallContext, envelopeText: string, attachments?: ArrayBuffer[]): Promise<{ status: 'delivered'; envelope_id: string }> {
+  async send(
+    sender: CallContext,
+    envelopeText: string,
+    attachments?: ArrayBuffer[],
+  ): Promise<{ status: 'delivered'; envelope_id: string }> {
     const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText);
     if (envelope.method === CANCELLED_METHOD) {
       // the sender cancels one of its own requests: end that delivery, do not start a new one
@@ -90,7 +107,14 @@ export class Router {
       const reason = (envelope.params as { reason?: unknown } | undefined)?.reason;
       for (const p of this.pending.values()) {
         if (p.sender.id === sender.id && p.recipient.id === recipient.id && p.id === requestId) {
-          this.cancelPending(p, new AaosError(ErrorCode.CANCELLED, `request '${p.method}' cancelled by its sender: ${typeof reason === 'string' ? reason : 'no reason given'}`), text);
+          this.cancelPending(
+            p,
+            new AaosError(
+              ErrorCode.CANCELLED,
+              `request '${p.method}' cancelled by its sender: ${typeof reason === 'string' ? reason : 'no reason given'}`,
+            ),
+            text,
+          );
           break;
         }
       }
@@ -114,7 +138,12 @@ export class Router {
   }
 
   /** Request/reply with a timeout: always answered with a response envelope carrying the request's id. */
-  request(sender: CallContext, envelopeText: string, timeoutMs: number, attachments?: ArrayBuffer[]): Promise<ReplyEnvelope> {
+  request(
+    sender: CallContext,
+    envelopeText: string,
+    timeoutMs: number,
+    attachments?: ArrayBuffer[],
+  ): Promise<ReplyEnvelope> {
     const { envelope, recipient, text, context, envelopeId } = this.admit(sender, envelopeText, true);
     const id = envelope.id!;
     return new Promise<ReplyEnvelope>((resolve) => {
@@ -136,10 +165,14 @@ export class Router {
       const timer = setTimeout(() => {
         this.cancelPending(
           entry,
-          new AaosError(ErrorCode.MESSAGE_TIMEOUT, `request '${envelope.method}' to ${recipient.name} (${recipient.id}) got no reply within ${timeoutMs} ms`, {
-            recipient: recipient.id,
-            timeout_ms: timeoutMs,
-          }),
+          new AaosError(
+            ErrorCode.MESSAGE_TIMEOUT,
+            `request '${envelope.method}' to ${recipient.name} (${recipient.id}) got no reply within ${timeoutMs} ms`,
+            {
+              recipient: recipient.id,
+              timeout_ms: timeoutMs,
+            },
+          ),
         );
       }, timeoutMs);
       this.pending.set(context.runId, entry);
@@ -160,7 +193,12 @@ export class Router {
     for (const p of [...this.pending.values()]) {
       if (p.sender.id !== senderId) continue;
       if (senderRunId !== undefined && p.sender.deliveryRunId !== senderRunId) continue;
-      this.cancelPending(p, new AaosError(ErrorCode.CANCELLED, `request '${p.method}' to ${p.recipient.name} cancelled: ${reason}`, { recipient: p.recipient.id }));
+      this.cancelPending(
+        p,
+        new AaosError(ErrorCode.CANCELLED, `request '${p.method}' to ${p.recipient.name} cancelled: ${reason}`, {
+          recipient: p.recipient.id,
+        }),
+      );
     }
   }
 
@@ -182,10 +220,12 @@ export class Router {
     const hop = p.context.hop ? childCall(p.sender).trace : undefined;
     const noticeContext: DeliveryContext = { ...p.context, ...(hop ? { hop } : {}) };
     const fields = { from: p.sender.id, to: p.recipient.id, method: CANCELLED_METHOD, envelope_id: String(p.id) };
-    if (noticeText === undefined) this.deps.emit({ type: 'MessageSent', ...hopHeader(p.sender, noticeContext), ...fields });
+    if (noticeText === undefined)
+      this.deps.emit({ type: 'MessageSent', ...hopHeader(p.sender, noticeContext), ...fields });
     p.settle(this.errorFor(p, toPlainError(err)));
     this.deps.cancel(p.recipient, p.context.runId, notice, err.message);
-    if (noticeText === undefined) this.deps.emit({ type: 'MessageDelivered', ...hopHeader(p.recipient, noticeContext), ...fields });
+    if (noticeText === undefined)
+      this.deps.emit({ type: 'MessageDelivered', ...hopHeader(p.recipient, noticeContext), ...fields });
   }
 
   private meta(p: Pending) {
@@ -194,14 +234,19 @@ export class Router {
 
   private replyFor(p: Pending, outcome: RunOutcome): ReplyEnvelope {
     // a recipient that failed answers with its error, not an empty result
-    if ((outcome.stop_reason === 'error' || outcome.stop_reason === 'cancelled') && outcome.error) return this.errorFor(p, outcome.error);
+    if ((outcome.stop_reason === 'error' || outcome.stop_reason === 'cancelled') && outcome.error)
+      return this.errorFor(p, outcome.error);
     return resultReply(p.id, runSummary(outcome), this.meta(p));
   }
 
   private errorFor(p: Pending, plain: PlainError): ReplyEnvelope {
     return errorReply(
       p.id,
-      { code: rpcCodeFor(plain.code), message: plain.message, data: { code: plain.code, ...(plain.details ? { details: plain.details } : {}) } },
+      {
+        code: rpcCodeFor(plain.code),
+        message: plain.message,
+        data: { code: plain.code, ...(plain.details ? { details: plain.details } : {}) },
+      },
       this.meta(p),
     );
   }
@@ -226,9 +271,13 @@ export class Router {
     }
     const recipient = this.deps.resolve(envelope.metadata.recipient);
     if (!recipient) {
-      throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no live agent '${envelope.metadata.recipient}' to receive '${envelope.method}'`, {
-        recipient: envelope.metadata.recipient,
-      });
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `no live agent '${envelope.metadata.recipient}' to receive '${envelope.method}'`,
+        {
+          recipient: envelope.metadata.recipient,
+        },
+      );
     }
     this.deps.authorize(sender, { kind: 'message_send', targetId: recipient.id, targetName: recipient.name });
     // a cancellation always gets through: it frees the mailbox it would otherwise queue in
@@ -273,7 +322,13 @@ export class Router {
     throw new AaosError(ErrorCode.MESSAGE_TOO_LARGE, message, { sender: sender.id, size_bytes: size, max_bytes: max });
   }
 
-  private delivered(sender: CallContext, recipient: CallContext, envelope: McpEnvelope, context: DeliveryContext, envelopeId: string): void {
+  private delivered(
+    sender: CallContext,
+    recipient: CallContext,
+    envelope: McpEnvelope,
+    context: DeliveryContext,
+    envelopeId: string,
+  ): void {
     this.deps.emit({
       type: 'MessageDelivered',
       ...hopHeader(recipient, context),

@@ -30,7 +30,8 @@ interface Waiting {
  */
 export class GoalRunner {
   private agentId: string | undefined;
-  private noAgentReason = 'no bootstrap agent is running to take goals: start agentd with --bootstrap (or without --no-bootstrap)';
+  private noAgentReason =
+    'no bootstrap agent is running to take goals: start agentd with --bootstrap (or without --no-bootstrap)';
   private readonly queue: Waiting[] = [];
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Map<string, Promise<RunRecord>>();
@@ -77,18 +78,27 @@ export class GoalRunner {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
     if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, this.noAgentReason);
-    if (this.deps.supervisor.isShuttingDown || this.holding) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
+    if (this.deps.supervisor.isShuttingDown || this.holding)
+      throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
     const health = this.deps.storeHealth?.();
     if (health && !health.writable) {
-      throw new AaosError(ErrorCode.STORE_DEGRADED, `goals are refused while the store cannot write: ${health.reason ?? 'writes fail'}; they are taken again once a write succeeds`, {
-        since: health.since,
-      });
+      throw new AaosError(
+        ErrorCode.STORE_DEGRADED,
+        `goals are refused while the store cannot write: ${health.reason ?? 'writes fail'}; they are taken again once a write succeeds`,
+        {
+          since: health.since,
+        },
+      );
     }
     const runId = options.runId ?? randomUUID();
     const workspace = join(this.deps.supervisor.dataDir, 'workspace', runId);
     mkdirSync(workspace, { recursive: true, mode: 0o750 });
     if (options.orchestration && options.orchestration !== 'direct' && !this.deps.orchestrator) {
-      throw new AaosError(ErrorCode.CONFIG_INVALID, `orchestration '${options.orchestration}' needs the planner, which this runtime was built without`, { field: 'orchestration' });
+      throw new AaosError(
+        ErrorCode.CONFIG_INVALID,
+        `orchestration '${options.orchestration}' needs the planner, which this runtime was built without`,
+        { field: 'orchestration' },
+      );
     }
     const record = this.deps.runs.create({
       run_id: runId,
@@ -104,7 +114,10 @@ export class GoalRunner {
   resume(record: RunRecord): GoalHandle {
     mkdirSync(record.workspace, { recursive: true, mode: 0o750 });
     this.resumed.add(record.run_id);
-    const rec = this.deps.runs.update(record.run_id, { state: 'queued', ...(this.agentId ? { agent_id: this.agentId } : {}) });
+    const rec = this.deps.runs.update(record.run_id, {
+      state: 'queued',
+      ...(this.agentId ? { agent_id: this.agentId } : {}),
+    });
     this.deps.emit({
       type: 'RunResumed',
       ...goalHeader(rec),
@@ -115,7 +128,12 @@ export class GoalRunner {
 
   private enqueue(record: RunRecord): GoalHandle {
     // whether it must wait for a slot: the live view shows it queued until RunStarted
-    const waits = this.active.size >= this.deps.maxConcurrent || this.queue.length > 0 || !this.agentId || this.holding || this.suspended;
+    const waits =
+      this.active.size >= this.deps.maxConcurrent ||
+      this.queue.length > 0 ||
+      !this.agentId ||
+      this.holding ||
+      this.suspended;
     this.deps.emit({
       type: 'RunSubmitted',
       ...goalHeader(record),
@@ -140,7 +158,11 @@ export class GoalRunner {
     const idx = this.queue.findIndex((w) => w.record.run_id === runId);
     if (idx >= 0) {
       const [w] = this.queue.splice(idx, 1);
-      const rec = this.finish(w!.record, { state: 'cancelled', error: { code: ErrorCode.CANCELLED, message: reason } }, 0);
+      const rec = this.finish(
+        w!.record,
+        { state: 'cancelled', error: { code: ErrorCode.CANCELLED, message: reason } },
+        0,
+      );
       w!.resolve(rec);
       this.settled.delete(runId);
       return rec;
@@ -178,7 +200,13 @@ export class GoalRunner {
   suspend(): void {
     this.suspended = true;
     for (const w of this.queue.splice(0)) w.resolve(w.record);
-    for (const controller of this.active.values()) controller.abort(new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down; the run will resume on the next start'));
+    for (const controller of this.active.values())
+      controller.abort(
+        new AaosError(
+          ErrorCode.SHUTTING_DOWN,
+          'the supervisor is shutting down; the run will resume on the next start',
+        ),
+      );
   }
 
   private pump(): void {
@@ -203,7 +231,11 @@ export class GoalRunner {
       // the store cannot record the start (full disk): the goal is not run; it stays queued in the store
       const plain = toPlainError(err);
       this.active.delete(runId);
-      final = this.finish(w.record, { state: 'failed', error: { code: plain.code, message: `not started: ${plain.message}` } }, 0);
+      final = this.finish(
+        w.record,
+        { state: 'failed', error: { code: plain.code, message: `not started: ${plain.message}` } },
+        0,
+      );
       w.resolve(final);
       this.settled.delete(runId);
       this.afterRun();
@@ -226,14 +258,21 @@ export class GoalRunner {
         });
         patch = patchFor(outcome);
       }
-      final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(w.record, patch, performance.now() - started);
+      final = this.suspended
+        ? (this.deps.runs.get(runId) ?? w.record)
+        : this.finish(w.record, patch, performance.now() - started);
     } catch (err) {
       const plain = toPlainError(err);
-      final = this.suspended ? (this.deps.runs.get(runId) ?? w.record) : this.finish(
-        w.record,
-        { state: isAaosError(err, ErrorCode.CANCELLED) ? 'cancelled' : 'failed', error: { code: plain.code, message: plain.message } },
-        performance.now() - started,
-      );
+      final = this.suspended
+        ? (this.deps.runs.get(runId) ?? w.record)
+        : this.finish(
+            w.record,
+            {
+              state: isAaosError(err, ErrorCode.CANCELLED) ? 'cancelled' : 'failed',
+              error: { code: plain.code, message: plain.message },
+            },
+            performance.now() - started,
+          );
     } finally {
       this.active.delete(runId);
     }

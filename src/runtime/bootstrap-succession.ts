@@ -24,7 +24,9 @@ export function manifestDigest(manifest: AgentManifest): string {
   // column and text as written (its parsed grant stays)
   const { source: _file, system_prompt_file: _promptFile, capabilities, ...rest } = manifest;
   const grants = capabilities.map(({ source: _text, line: _line, column: _column, ...grant }) => grant);
-  return createHash('sha256').update(canonicalJson({ ...rest, capabilities: grants })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ ...rest, capabilities: grants }))
+    .digest('hex');
 }
 
 /** JSON with object keys sorted at every depth, so equal values give equal text. */
@@ -55,13 +57,23 @@ function storedDigest(rec: AgentRecord): string | undefined {
  * path or under the same name from a manifest file. Of several, at most one (the newest whose
  * manifest is the same) is kept: a start always converges to exactly one bootstrap.
  */
-export function planBootstrapSuccession(stored: AgentRecord[], next: { path: string; manifest: AgentManifest; digest: string }): BootstrapSuccession {
+export function planBootstrapSuccession(
+  stored: AgentRecord[],
+  next: { path: string; manifest: AgentManifest; digest: string },
+): BootstrapSuccession {
   const live = stored.filter((r) => r.state !== 'stopped');
   let current = live.filter((r) => r.role === 'bootstrap');
   if (current.length === 0) {
-    current = live.filter((r) => r.role === undefined && r.manifest_path !== undefined && (r.manifest_path === next.path || r.name === next.manifest.name));
+    current = live.filter(
+      (r) =>
+        r.role === undefined &&
+        r.manifest_path !== undefined &&
+        (r.manifest_path === next.path || r.name === next.manifest.name),
+    );
   }
-  const newestFirst = [...current].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  const newestFirst = [...current].sort((a, b) =>
+    a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0,
+  );
   const keep = newestFirst.find((r) => storedDigest(r) === next.digest);
   return { keep, retire: newestFirst.filter((r) => r !== keep) };
 }

@@ -28,8 +28,17 @@ export function builtinTools(env: EnvRecord, supervisor: () => Supervisor): Tool
       return supervisor().send(sender, JSON.stringify(envelope));
     },
     request: async (sender, to, method, params, timeoutMs) => {
-      const envelope = makeEnvelope({ sender: sender.id, recipient: to, method, params, request: true, ...envelopeTrace(sender) });
-      const reply = replyResult<{ response?: string; stop_reason?: string }>(await supervisor().request(sender, JSON.stringify(envelope), timeoutMs));
+      const envelope = makeEnvelope({
+        sender: sender.id,
+        recipient: to,
+        method,
+        params,
+        request: true,
+        ...envelopeTrace(sender),
+      });
+      const reply = replyResult<{ response?: string; stop_reason?: string }>(
+        await supervisor().request(sender, JSON.stringify(envelope), timeoutMs),
+      );
       return { from: to, response: reply.response ?? '', stop_reason: reply.stop_reason ?? 'complete' };
     },
   };

@@ -102,7 +102,6 @@ export interface StartReport {
   interrupted: RunRecord[];
 }
 
-
 /**
  * The composition root: one supervisor with its providers, tools and stores,
  * plus the goal runner. `agentd run`, the daemon and the tests build it here.
@@ -157,7 +156,11 @@ export class Runtime {
   get healthProblems(): string[] {
     const store = this.store.health();
     // while store writes fail (full disk): goals are refused until a write succeeds again
-    const fromStore = store.writable ? [] : [`${store.reason ?? 'store writes fail'} since ${store.since ?? '?'}; goals are refused until a write succeeds`];
+    const fromStore = store.writable
+      ? []
+      : [
+          `${store.reason ?? 'store writes fail'} since ${store.since ?? '?'}; goals are refused until a write succeeds`,
+        ];
     return [...this.problems.values(), ...fromStore];
   }
 
@@ -195,7 +198,11 @@ export class Runtime {
     const store = openStore(dataDir, {
       probeMs: config.get('AAOS_STORE_PROBE_MS'),
       onHealthChange: (h) =>
-        options.log?.(h.writable ? `agentd: store writes work again; goals are taken again` : `agentd: degraded: ${h.reason}; goals are refused until a write succeeds`),
+        options.log?.(
+          h.writable
+            ? `agentd: store writes work again; goals are taken again`
+            : `agentd: degraded: ${h.reason}; goals are refused until a write succeeds`,
+        ),
       onInvalid: (issue) =>
         emit({
           type: 'SessionStoreError',
@@ -243,20 +250,21 @@ export class Runtime {
 
     // skill activations and memory tools are built before the supervisor and read its manifests
     const manifests = new AgentManifests();
-    const activations = new SkillActivations({ onActivate: (agentId, runId, skill) => emit(manifests.skillActivated(agentId, runId, skill)) });
-    const memoryTools = createMemoryTools({ store: memory, embedder, emit, limitsFor: (agentId) => manifests.memoryLimits(agentId) }).map((tool) =>
-      episodicGate(tool, (agentId) => manifests.episodicEnabled(agentId)),
-    );
+    const activations = new SkillActivations({
+      onActivate: (agentId, runId, skill) => emit(manifests.skillActivated(agentId, runId, skill)),
+    });
+    const memoryTools = createMemoryTools({
+      store: memory,
+      embedder,
+      emit,
+      limitsFor: (agentId) => manifests.memoryLimits(agentId),
+    }).map((tool) => episodicGate(tool, (agentId) => manifests.episodicEnabled(agentId)));
 
     const supervisor: Supervisor = new Supervisor({
       dataDir,
       models: gateway,
       audit,
-      tools: [
-        ...builtinTools(env, () => supervisor),
-        ...memoryTools,
-        createSkillReadTool(skills, activations),
-      ],
+      tools: [...builtinTools(env, () => supervisor), ...memoryTools, createSkillReadTool(skills, activations)],
       maxAgents: options.maxAgents ?? config.get('AAOS_MAX_AGENTS'),
       maxDepth: options.maxDepth ?? config.get('AAOS_MAX_SPAWN_DEPTH'),
       maxOutputTokens,
@@ -282,7 +290,13 @@ export class Runtime {
     const mcp = new McpClients(mcpServers, { registry: supervisor.tools, emit, path: config.get('PATH') });
     await mcp.start();
     const roles = await RoleCatalog.load(roleDirs(env));
-    const orchestrator = new Orchestrator({ supervisor, models: gateway, catalog: roles, emit, settings: orchestrationSettings(env) });
+    const orchestrator = new Orchestrator({
+      supervisor,
+      models: gateway,
+      catalog: roles,
+      emit,
+      settings: orchestrationSettings(env),
+    });
     const goals = new GoalRunner({
       supervisor,
       runs,
@@ -318,13 +332,21 @@ export class Runtime {
    */
   async spawnAgent(
     source: { yaml: string; baseDir?: string } | { path: string; text?: string },
-    options: { id?: string; concurrency?: number; parked?: boolean; record?: Pick<AgentRecord, 'role' | 'manifest_digest'> } = {},
+    options: {
+      id?: string;
+      concurrency?: number;
+      parked?: boolean;
+      record?: Pick<AgentRecord, 'role' | 'manifest_digest'>;
+    } = {},
   ): Promise<AgentInfo> {
     const path = 'path' in source ? resolve(source.path) : undefined;
     const yaml = 'path' in source ? (source.text ?? readManifestSource(source.path).text) : source.yaml;
     const manifest = path
       ? parseManifest(yaml, { file: path })
-      : parseManifest(yaml, { file: '<inline>', ...((source as { baseDir?: string }).baseDir ? { baseDir: (source as { baseDir: string }).baseDir } : {}) });
+      : parseManifest(yaml, {
+          file: '<inline>',
+          ...((source as { baseDir?: string }).baseDir ? { baseDir: (source as { baseDir: string }).baseDir } : {}),
+        });
     const { record, ...spawnOptions } = options;
     const info = await this.supervisor.spawn(manifest, spawnOptions);
     if (manifest.lifecycle === 'persistent') {
@@ -351,7 +373,11 @@ export class Runtime {
     const out: AuditEvent[] = [];
     let afterKey: number | undefined;
     while (out.length < max) {
-      const page = this.auditStore.query({ ...filter, ...(afterKey !== undefined ? { afterKey } : {}), limit: Math.min(1000, max - out.length) });
+      const page = this.auditStore.query({
+        ...filter,
+        ...(afterKey !== undefined ? { afterKey } : {}),
+        limit: Math.min(1000, max - out.length),
+      });
       if (page.length === 0) break;
       for (const stored of page) out.push(stored.event as unknown as AuditEvent);
       afterKey = page[page.length - 1]!.key;
@@ -379,15 +405,26 @@ export class Runtime {
   pauseAgent(agentId: string): AgentInfo {
     const info = this.supervisor.status(agentId);
     if (info.state === 'paused') {
-      throw new AaosError(ErrorCode.INVALID_STATE_TRANSITION, `agent ${info.name} (${info.id}) is already paused; resume it with agentd resume ${info.id}`, { agent_id: info.id, from: info.state, to: 'paused' });
+      throw new AaosError(
+        ErrorCode.INVALID_STATE_TRANSITION,
+        `agent ${info.name} (${info.id}) is already paused; resume it with agentd resume ${info.id}`,
+        { agent_id: info.id, from: info.state, to: 'paused' },
+      );
     }
     if (info.state !== 'running') {
       const why = info.state === 'parked' ? ' (idle with no worker: it handles nothing until its next message)' : '';
-      throw new AaosError(ErrorCode.AGENT_NOT_RUNNING, `agent ${info.name} (${info.id}) is ${info.state}${why}; only a running agent can be paused`, { agent_id: info.id, state: info.state });
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_RUNNING,
+        `agent ${info.name} (${info.id}) is ${info.state}${why}; only a running agent can be paused`,
+        { agent_id: info.id, state: info.state },
+      );
     }
     this.supervisor.pause(agentId);
     if (agentId === this.goals.agent) {
-      this.setProblem('bootstrap-paused', `the bootstrap agent ${agentId} is paused: goals wait in its mailbox until agentd resume ${agentId}`);
+      this.setProblem(
+        'bootstrap-paused',
+        `the bootstrap agent ${agentId} is paused: goals wait in its mailbox until agentd resume ${agentId}`,
+      );
     }
     return this.supervisor.status(agentId);
   }
@@ -396,7 +433,11 @@ export class Runtime {
   resumeAgent(agentId: string): AgentInfo {
     const info = this.supervisor.status(agentId);
     if (info.state !== 'paused') {
-      throw new AaosError(ErrorCode.INVALID_STATE_TRANSITION, `agent ${info.name} (${info.id}) is ${info.state}, not paused: nothing to resume`, { agent_id: info.id, from: info.state, to: 'running' });
+      throw new AaosError(
+        ErrorCode.INVALID_STATE_TRANSITION,
+        `agent ${info.name} (${info.id}) is ${info.state}, not paused: nothing to resume`,
+        { agent_id: info.id, from: info.state, to: 'running' },
+      );
     }
     this.supervisor.resume(agentId);
     if (agentId === this.goals.agent) this.setProblem('bootstrap-paused', undefined);
@@ -413,10 +454,14 @@ export class Runtime {
     const text = readManifestSource(path).text;
     const manifest = parseManifest(text, { file: path });
     if (manifest.lifecycle !== 'persistent') {
-      throw new AaosError(ErrorCode.MANIFEST_INVALID, `${manifestPath}: the bootstrap agent must have lifecycle: persistent (it takes every goal)`, {
-        file: manifestPath,
-        field: 'lifecycle',
-      });
+      throw new AaosError(
+        ErrorCode.MANIFEST_INVALID,
+        `${manifestPath}: the bootstrap agent must have lifecycle: persistent (it takes every goal)`,
+        {
+          file: manifestPath,
+          field: 'lifecycle',
+        },
+      );
     }
     await this.checkModel(manifest.model, `the bootstrap agent (${path})`);
     const digest = manifestDigest(manifest);
@@ -428,20 +473,44 @@ export class Runtime {
       const now = new Date().toISOString();
       this.store.transaction(() => {
         for (const old of plan.retire) {
-          this.agentStore.update(old.id, { state: 'stopped', stopped_at: now, stop_reason: `replaced by bootstrap agent ${id} (${path} changed)`, replaced_by: id });
+          this.agentStore.update(old.id, {
+            state: 'stopped',
+            stopped_at: now,
+            stop_reason: `replaced by bootstrap agent ${id} (${path} changed)`,
+            replaced_by: id,
+          });
           new CapabilityStore(this.store).remove(old.id);
         }
         if (!plan.keep) {
-          this.agentStore.put({ id, name: manifest.name, manifest_yaml: text, manifest_path: path, state: 'starting', created_at: now, model: manifest.model, role: 'bootstrap', manifest_digest: digest });
+          this.agentStore.put({
+            id,
+            name: manifest.name,
+            manifest_yaml: text,
+            manifest_path: path,
+            state: 'starting',
+            created_at: now,
+            model: manifest.model,
+            role: 'bootstrap',
+            manifest_digest: digest,
+          });
         }
       });
       for (const old of plan.retire) {
-        this.audit.emit({ type: 'AgentStopped', agent_id: old.id, agent_name: old.name, reason: `replaced by bootstrap agent ${id}: ${path} changed; history and memory kept under ${old.id}` });
+        this.audit.emit({
+          type: 'AgentStopped',
+          agent_id: old.id,
+          agent_name: old.name,
+          reason: `replaced by bootstrap agent ${id}: ${path} changed; history and memory kept under ${old.id}`,
+        });
       }
     }
     const info = await this.spawnAgent(
       { path, text },
-      { id, concurrency: this.config.get('AAOS_MAX_CONCURRENT_GOALS'), record: { role: 'bootstrap', manifest_digest: digest } },
+      {
+        id,
+        concurrency: this.config.get('AAOS_MAX_CONCURRENT_GOALS'),
+        record: { role: 'bootstrap', manifest_digest: digest },
+      },
     );
     this.goals.setAgent(info.id);
     return { id: info.id, retired: plan.retire.map((r) => r.id) };
@@ -479,7 +548,10 @@ export class Runtime {
       if (route.provider === 'scripted') await this.gateway.routes.scripted.load(route.model);
     } catch (err) {
       const plain = toPlainError(err);
-      throw new AaosError(plain.code as ErrorCode, `${who} cannot be served: ${plain.message}`, { ...plain.details, model });
+      throw new AaosError(plain.code as ErrorCode, `${who} cannot be served: ${plain.message}`, {
+        ...plain.details,
+        model,
+      });
     }
   }
 
@@ -577,7 +649,13 @@ export class Runtime {
     const failed: Array<{ id: string; name: string; reason: string }> = [];
     for (const rec of this.agentStore.list()) {
       // a bootstrap comes back only through startBootstrap; a stopped one is kept, not run
-      if (rec.role === 'bootstrap' || rec.state === 'stopped' || rec.id === this.goals.agent || this.supervisor.isLive(rec.id)) continue;
+      if (
+        rec.role === 'bootstrap' ||
+        rec.state === 'stopped' ||
+        rec.id === this.goals.agent ||
+        this.supervisor.isLive(rec.id)
+      )
+        continue;
       try {
         const source = rec.manifest_path ? { path: rec.manifest_path } : { yaml: rec.manifest_yaml };
         await this.spawnAgent(source, { id: rec.id });

@@ -31,7 +31,11 @@ export class SessionHistory implements HistoryPort {
     },
   ) {}
 
-  async prepare(agent: HistoryAgent, systemPrompt: string, reserve: { message: string; toolsJson: string }): Promise<PreparedHistory> {
+  async prepare(
+    agent: HistoryAgent,
+    systemPrompt: string,
+    reserve: { message: string; toolsJson: string },
+  ): Promise<PreparedHistory> {
     const { sessions, gateway, emit } = this.deps;
     const { call } = agent;
     const mem = agent.manifest.memory;
@@ -44,7 +48,8 @@ export class SessionHistory implements HistoryPort {
       systemPrompt,
       budget: tokenBudget(mem.context_window_tokens, gateway.maxContextTokens(agent.manifest.model)),
       threshold: mem.summarization_threshold,
-      reserveTokens: this.deps.maxOutputTokens + estimateTextTokens(reserve.message) + estimateTextTokens(reserve.toolsJson),
+      reserveTokens:
+        this.deps.maxOutputTokens + estimateTextTokens(reserve.message) + estimateTextTokens(reserve.toolsJson),
       summarizerMaxTokens: gateway.maxContextTokens(summarizationModel),
       summarize: async (entries) => {
         const helper = this.summarizerOf(call);
@@ -58,7 +63,12 @@ export class SessionHistory implements HistoryPort {
             tools: [],
             max_tokens: 2048,
           },
-          { agent_id: helper.id, agent_name: helper.name, data_dir: this.deps.dataDir, ...(call.runId ? { run_id: call.runId } : {}) },
+          {
+            agent_id: helper.id,
+            agent_name: helper.name,
+            data_dir: this.deps.dataDir,
+            ...(call.runId ? { run_id: call.runId } : {}),
+          },
         );
         return res.content
           .filter((b) => b.type === 'text')
@@ -66,7 +76,11 @@ export class SessionHistory implements HistoryPort {
           .join('\n');
       },
       archive: (segment) => {
-        sessions.archive(call.id, { messages: segment.messages, source_range: segment.source_range, reason: segment.reason });
+        sessions.archive(call.id, {
+          messages: segment.messages,
+          source_range: segment.source_range,
+          reason: segment.reason,
+        });
       },
     });
     if (prepared.changed) sessions.replace(call.id, prepared.history);

@@ -49,7 +49,10 @@ export class SkillActivations {
       this.#byRun.set(k, skills);
     }
     if (skills.has(skill.name)) return false;
-    const active: ActiveSkill = { name: skill.name, allowedTools: skill.allowedTools === null ? null : [...skill.allowedTools] };
+    const active: ActiveSkill = {
+      name: skill.name,
+      allowedTools: skill.allowedTools === null ? null : [...skill.allowedTools],
+    };
     skills.set(skill.name, active);
     this.#onActivate?.(agentId, runId, active);
     return true;

@@ -36,12 +36,16 @@ async function loadOne(root: string, name: string): Promise<Skill | SkillProblem
   }
   if (info.isSymbolicLink()) return { path: skillFile, reason: 'SKILL.md is a symbolic link; not followed' };
   if (!info.isFile()) return { path: skillFile, reason: 'SKILL.md is not a regular file' };
-  if (info.size > MAX_SKILL_MD_BYTES) return { path: skillFile, reason: `SKILL.md is ${info.size} bytes (max ${MAX_SKILL_MD_BYTES})` };
+  if (info.size > MAX_SKILL_MD_BYTES)
+    return { path: skillFile, reason: `SKILL.md is ${info.size} bytes (max ${MAX_SKILL_MD_BYTES})` };
 
   try {
     const { frontmatter, body } = parseSkillMarkdown(await readFile(skillFile, 'utf8'), skillFile);
     if (frontmatter.name !== name) {
-      return { path: skillFile, reason: `frontmatter name '${frontmatter.name}' does not match the folder name '${name}'` };
+      return {
+        path: skillFile,
+        reason: `frontmatter name '${frontmatter.name}' does not match the folder name '${name}'`,
+      };
     }
     return {
       name,
@@ -55,7 +59,11 @@ async function loadOne(root: string, name: string): Promise<Skill | SkillProblem
       root,
     };
   } catch (err) {
-    if (isAaosError(err)) return { path: skillFile, reason: err.message.startsWith(`${skillFile}: `) ? err.message.slice(skillFile.length + 2) : err.message };
+    if (isAaosError(err))
+      return {
+        path: skillFile,
+        reason: err.message.startsWith(`${skillFile}: `) ? err.message.slice(skillFile.length + 2) : err.message,
+      };
     return { path: skillFile, reason: err instanceof Error ? err.message : String(err) };
   }
 }
@@ -77,7 +85,10 @@ export async function loadSkills(roots: readonly string[] = skillRoots({})): Pro
       entries = await readdir(root, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      problems.push({ path: configured, reason: code === 'ENOENT' ? 'skills root does not exist' : `cannot read skills root: ${code ?? String(err)}` });
+      problems.push({
+        path: configured,
+        reason: code === 'ENOENT' ? 'skills root does not exist' : `cannot read skills root: ${code ?? String(err)}`,
+      });
       continue;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -54,7 +54,10 @@ export async function listSkillFiles(skill: Skill): Promise<SkillFileList> {
 }
 
 function refuse(skill: Skill, file: string, why: string): AaosError {
-  return new AaosError(ErrorCode.SKILL_INVALID, `skill_read refused '${file}' in skill '${skill.name}': ${why}`, { skill: skill.name, file });
+  return new AaosError(ErrorCode.SKILL_INVALID, `skill_read refused '${file}' in skill '${skill.name}': ${why}`, {
+    skill: skill.name,
+    file,
+  });
 }
 
 async function notFound(skill: Skill, file: string, why: string): Promise<AaosError> {
@@ -73,9 +76,11 @@ async function notFound(skill: Skill, file: string, why: string): Promise<AaosEr
  */
 export async function readSkillFile(skill: Skill, file: string): Promise<SkillFileContent> {
   if (file.includes('\0')) throw refuse(skill, file, 'the path contains a NUL byte');
-  if (isAbsolute(file) || /^[A-Za-z]:[\\/]/.test(file)) throw refuse(skill, file, 'absolute paths are not allowed; give a path relative to the skill folder');
+  if (isAbsolute(file) || /^[A-Za-z]:[\\/]/.test(file))
+    throw refuse(skill, file, 'absolute paths are not allowed; give a path relative to the skill folder');
   const parts = file.split(/[\\/]/).filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) throw refuse(skill, file, "'..' components are not allowed; the path must stay inside the skill folder");
+  if (parts.includes('..'))
+    throw refuse(skill, file, "'..' components are not allowed; the path must stay inside the skill folder");
   if (parts.length === 0) throw refuse(skill, file, 'the path names the skill folder itself; give a file path');
 
   const dirInfo = await lstat(skill.dir).catch(() => undefined);
@@ -92,13 +97,15 @@ export async function readSkillFile(skill: Skill, file: string): Promise<SkillFi
     }
     if (info.isSymbolicLink()) throw refuse(skill, file, `'${parts.slice(0, index + 1).join('/')}' is a symbolic link`);
     const last = index === parts.length - 1;
-    if (!last && !info.isDirectory()) throw await notFound(skill, file, `'${parts.slice(0, index + 1).join('/')}' is not a directory`);
+    if (!last && !info.isDirectory())
+      throw await notFound(skill, file, `'${parts.slice(0, index + 1).join('/')}' is not a directory`);
     if (last && !info.isFile()) throw await notFound(skill, file, 'it is not a regular file');
   }
 
   // belt and braces against a folder swapped between the checks and the open
   const rel = relative(await realpath(skill.dir), await realpath(current));
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw refuse(skill, file, 'the path leaves the skill folder');
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+    throw refuse(skill, file, 'the path leaves the skill folder');
 
   // O_NONBLOCK: a FIFO swapped in after the checks fails the kind check instead of waiting for a writer
   const handle = await open(current, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -106,15 +113,23 @@ export async function readSkillFile(skill: Skill, file: string): Promise<SkillFi
     const stat = await handle.stat();
     if (!stat.isFile()) throw await notFound(skill, file, 'it is not a regular file');
     if (stat.size > MAX_SKILL_FILE_BYTES) {
-      throw new AaosError(ErrorCode.FILE_TOO_LARGE, `skill file '${file}' in skill '${skill.name}' is ${stat.size} bytes (max ${MAX_SKILL_FILE_BYTES})`, {
-        skill: skill.name,
-        file,
-        size_bytes: stat.size,
-      });
+      throw new AaosError(
+        ErrorCode.FILE_TOO_LARGE,
+        `skill file '${file}' in skill '${skill.name}' is ${stat.size} bytes (max ${MAX_SKILL_FILE_BYTES})`,
+        {
+          skill: skill.name,
+          file,
+          size_bytes: stat.size,
+        },
+      );
     }
     const bytes = await handle.readFile();
     try {
-      return { content: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf-8', size_bytes: bytes.length };
+      return {
+        content: new TextDecoder('utf-8', { fatal: true }).decode(bytes),
+        encoding: 'utf-8',
+        size_bytes: bytes.length,
+      };
     } catch {
       return { content: bytes.toString('base64'), encoding: 'base64', size_bytes: bytes.length };
     }

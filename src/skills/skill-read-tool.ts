@@ -10,7 +10,9 @@ const SkillReadInput = z.object({
     .string()
     .min(1)
     .optional()
-    .describe("a file inside the skill folder, relative to it (e.g. 'references/checklist.md'); omit to read the skill's instructions"),
+    .describe(
+      "a file inside the skill folder, relative to it (e.g. 'references/checklist.md'); omit to read the skill's instructions",
+    ),
 });
 
 /**

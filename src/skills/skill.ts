@@ -10,7 +10,9 @@ const ALLOWED_TOOL_PATTERN = /^[A-Za-z0-9_.-]+\*?$|^\*$/;
 
 const AllowedTools = z
   .union([z.string(), z.array(z.string())])
-  .transform((value) => (typeof value === 'string' ? value.split(/\s+/) : value).map((t) => t.trim()).filter((t) => t !== ''))
+  .transform((value) =>
+    (typeof value === 'string' ? value.split(/\s+/) : value).map((t) => t.trim()).filter((t) => t !== ''),
+  )
   .pipe(
     z
       .array(z.string().regex(ALLOWED_TOOL_PATTERN, 'a tool name (letters, digits, _ . -), optionally ending in *'))
@@ -21,7 +23,9 @@ const AllowedTools = z
 const requiredString = z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') });
 
 const SkillFrontmatter = z.strictObject({
-  name: requiredString.max(64, 'at most 64 characters').regex(SKILL_NAME_PATTERN, 'lowercase letters and digits in hyphen-separated words'),
+  name: requiredString
+    .max(64, 'at most 64 characters')
+    .regex(SKILL_NAME_PATTERN, 'lowercase letters and digits in hyphen-separated words'),
   description: requiredString.trim().min(1, 'is required').max(1024, 'at most 1024 characters'),
   license: z.string().optional(),
   compatibility: z.string().max(500, 'at most 500 characters').optional(),
@@ -63,7 +67,8 @@ export function parseSkillMarkdown(text: string, file: string): ParsedSkillMarkd
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let start = 0;
   while (start < lines.length && lines[start]?.trim() === '') start++;
-  if (lines[start]?.trim() !== '---') throw invalid(file, 'SKILL.md must start with a --- line opening the YAML frontmatter');
+  if (lines[start]?.trim() !== '---')
+    throw invalid(file, 'SKILL.md must start with a --- line opening the YAML frontmatter');
   let end = start + 1;
   while (end < lines.length && lines[end]?.trimEnd() !== '---') end++;
   if (end >= lines.length) throw invalid(file, 'SKILL.md frontmatter has no closing --- line');
@@ -75,20 +80,38 @@ export function parseSkillMarkdown(text: string, file: string): ParsedSkillMarkd
     // +2: the opening --- line, and YAML lines are 1-based
     const line = yamlError.linePos?.[0]?.line;
     const fileLine = line === undefined ? undefined : line + start + 1;
-    throw invalid(file, `invalid YAML frontmatter${fileLine === undefined ? '' : ` at line ${fileLine}`}: ${yamlError.message.split('\n')[0]}`, {
-      line: fileLine,
-    });
+    throw invalid(
+      file,
+      `invalid YAML frontmatter${fileLine === undefined ? '' : ` at line ${fileLine}`}: ${yamlError.message.split('\n')[0]}`,
+      {
+        line: fileLine,
+      },
+    );
   }
   const raw: unknown = doc.toJS();
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(file, 'frontmatter must be a YAML mapping');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw invalid(file, 'frontmatter must be a YAML mapping');
 
   const parsed = SkillFrontmatter.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = issue === undefined ? '(frontmatter)' : issue.path.length > 0 ? issue.path.map(String).join('.') : '(frontmatter)';
+    const field =
+      issue === undefined
+        ? '(frontmatter)'
+        : issue.path.length > 0
+          ? issue.path.map(String).join('.')
+          : '(frontmatter)';
     const message =
-      issue?.code === 'unrecognized_keys' ? `unknown frontmatter key(s): ${issue.keys.join(', ')}` : `${field}: ${issue?.message ?? 'invalid'}`;
+      issue?.code === 'unrecognized_keys'
+        ? `unknown frontmatter key(s): ${issue.keys.join(', ')}`
+        : `${field}: ${issue?.message ?? 'invalid'}`;
     throw invalid(file, `invalid frontmatter: ${message}`, { field });
   }
-  return { frontmatter: parsed.data, body: lines.slice(end + 1).join('\n').trim() };
+  return {
+    frontmatter: parsed.data,
+    body: lines
+      .slice(end + 1)
+      .join('\n')
+      .trim(),
+  };
 }

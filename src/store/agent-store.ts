@@ -31,7 +31,12 @@ export const AgentRecord = z.object({
 });
 export type AgentRecord = z.infer<typeof AgentRecord>;
 
-export type AgentPatch = Partial<Pick<AgentRecord, 'name' | 'manifest_yaml' | 'manifest_path' | 'state' | 'parked' | 'stopped_at' | 'stop_reason' | 'replaced_by'>>;
+export type AgentPatch = Partial<
+  Pick<
+    AgentRecord,
+    'name' | 'manifest_yaml' | 'manifest_path' | 'state' | 'parked' | 'stopped_at' | 'stop_reason' | 'replaced_by'
+  >
+>;
 
 export class AgentStore {
   readonly #store: Store;
@@ -45,9 +50,13 @@ export class AgentStore {
     const parsed = AgentRecord.safeParse({ ...record, v: AGENT_V });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new AaosError(ErrorCode.STORE, `invalid agent record ${record.id}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, {
-        agent_id: record.id,
-      });
+      throw new AaosError(
+        ErrorCode.STORE,
+        `invalid agent record ${record.id}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+        {
+          agent_id: record.id,
+        },
+      );
     }
     const value = compact(parsed.data);
     this.#store.transaction(() => this.#store.db('agents').putSync(value.id, value));
@@ -58,7 +67,8 @@ export class AgentStore {
   update(id: string, patch: AgentPatch): AgentRecord {
     return this.#store.transaction(() => {
       const current = this.get(id);
-      if (current === undefined) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no stored agent with id ${id}`, { agent_id: id });
+      if (current === undefined)
+        throw new AaosError(ErrorCode.AGENT_NOT_FOUND, `no stored agent with id ${id}`, { agent_id: id });
       return this.put({ ...current, ...patch, id: current.id, created_at: current.created_at });
     });
   }

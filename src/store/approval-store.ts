@@ -20,9 +20,13 @@ export class ApprovalStore implements ApprovalPersistence {
     const parsed = ApprovalRecord.safeParse({ ...rec, v: APPROVAL_V });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new AaosError(ErrorCode.STORE, `invalid approval record ${rec.id}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, {
-        approval_id: rec.id,
-      });
+      throw new AaosError(
+        ErrorCode.STORE,
+        `invalid approval record ${rec.id}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+        {
+          approval_id: rec.id,
+        },
+      );
     }
     const value = compact(parsed.data);
     this.#store.transaction(() => this.#store.db('approvals').putSync(value.id, value));

@@ -52,9 +52,18 @@ export function readAuditBatch(store: Store, key: number, raw: unknown): AuditBa
   try {
     events = JSON.parse(checked.value.events);
   } catch (err) {
-    return invalid(store, key, `invalid record: events: not JSON (${err instanceof Error ? err.message : String(err)})`, v);
+    return invalid(
+      store,
+      key,
+      `invalid record: events: not JSON (${err instanceof Error ? err.message : String(err)})`,
+      v,
+    );
   }
-  if (!Array.isArray(events) || events.length !== checked.value.count || !events.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e))) {
+  if (
+    !Array.isArray(events) ||
+    events.length !== checked.value.count ||
+    !events.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e))
+  ) {
     return invalid(store, key, `invalid record: events: expected an array of ${checked.value.count} event objects`, v);
   }
   return { at: checked.value.at, first: checked.value.first, events: events as Record<string, unknown>[] };
@@ -68,7 +77,10 @@ function invalid(store: Store, key: number, reason: string, v: unknown): undefin
 export type AuditIndexDb = 'audit_by_agent' | 'audit_by_run';
 
 /** Index entries of one batch: one per agent and per run that has events in it. */
-export function auditIndexKeys(events: readonly Record<string, unknown>[], batchKey: number): Array<[AuditIndexDb, string]> {
+export function auditIndexKeys(
+  events: readonly Record<string, unknown>[],
+  batchKey: number,
+): Array<[AuditIndexDb, string]> {
   const agents = new Set<string>();
   const runs = new Set<string>();
   for (const event of events) {

@@ -63,9 +63,15 @@ export class AuditStore {
   #unstored = 0;
 
   constructor(store: Store, options: AuditStoreOptions = {}) {
-    for (const [name, value] of [['maxCount', options.maxCount], ['maxAgeMs', options.maxAgeMs], ['pruneBatch', options.pruneBatch]] as const) {
+    for (const [name, value] of [
+      ['maxCount', options.maxCount],
+      ['maxAgeMs', options.maxAgeMs],
+      ['pruneBatch', options.pruneBatch],
+    ] as const) {
       if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-        throw new AaosError(ErrorCode.CONFIG_INVALID, `audit store ${name} must be a positive integer, got ${value}`, { [name]: value });
+        throw new AaosError(ErrorCode.CONFIG_INVALID, `audit store ${name} must be a positive integer, got ${value}`, {
+          [name]: value,
+        });
       }
     }
     this.#store = store;
@@ -76,7 +82,8 @@ export class AuditStore {
     const db = store.db('audit');
     const edge = (reverse: boolean): AuditBatch | undefined =>
       store.read('open audit', () => {
-        for (const { key, value } of db.getRange({ reverse, limit: 1 })) return readAuditBatch(store, Number(key), value);
+        for (const { key, value } of db.getRange({ reverse, limit: 1 }))
+          return readAuditBatch(store, Number(key), value);
         return undefined;
       });
     const newest = edge(true);
@@ -126,10 +133,17 @@ export class AuditStore {
     this.#writing.set(first, batch);
     let committed: Promise<unknown>;
     try {
-      const record: AuditRecord = { v: AUDIT_V, at: this.#now(), first, count: batch.length, events: JSON.stringify(events) };
+      const record: AuditRecord = {
+        v: AUDIT_V,
+        at: this.#now(),
+        first,
+        count: batch.length,
+        events: JSON.stringify(events),
+      };
       // asynchronous puts: lmdb commits them on its own thread, in order
       const writes: Promise<unknown>[] = [this.#store.db('audit').put(first, record)];
-      for (const [indexDb, indexKey] of auditIndexKeys(events, first)) writes.push(this.#store.db(indexDb).put(indexKey, first));
+      for (const [indexDb, indexKey] of auditIndexKeys(events, first))
+        writes.push(this.#store.db(indexDb).put(indexKey, first));
       // a failed commit rejects every put with an error that carries its cause as one more
       // rejected promise (commitError): each must be handled, or it ends the process
       committed = Promise.all(
@@ -194,7 +208,12 @@ export class AuditStore {
           const rec = readAuditBatch(this.#store, Number(key), value);
           if (rec === undefined) continue;
           // never the newest stored batch, never one still being written
-          if (rec.first + rec.events.length - 1 >= this.#lastKey || this.#writing.has(rec.first) || !shouldGo(rec, projected)) break;
+          if (
+            rec.first + rec.events.length - 1 >= this.#lastKey ||
+            this.#writing.has(rec.first) ||
+            !shouldGo(rec, projected)
+          )
+            break;
           victims.push(rec);
           projected -= rec.events.length;
           if (victims.length >= this.#batch) break;
@@ -252,7 +271,11 @@ export class AuditStore {
     };
     this.#store.read('query audit', () => {
       const indexed: { db: 'audit_by_agent' | 'audit_by_run'; id: string } | undefined =
-        q.agentId !== undefined ? { db: 'audit_by_agent', id: q.agentId } : q.runId !== undefined ? { db: 'audit_by_run', id: q.runId } : undefined;
+        q.agentId !== undefined
+          ? { db: 'audit_by_agent', id: q.agentId }
+          : q.runId !== undefined
+            ? { db: 'audit_by_run', id: q.runId }
+            : undefined;
       if (indexed === undefined) {
         // the batch holding key `after + 1` may start before it
         let start = after + 1;

@@ -30,12 +30,18 @@ export class CapabilityStore implements TokenStatePersistence {
   load(agentId: string): DurableTokenState[] {
     const raw = this.#store.read(`load capabilities of ${agentId}`, () => this.#store.db('capabilities').get(agentId));
     if (raw === undefined) return [];
-    return readRecord(this.#store, 'capabilities', agentId, CapabilityStateRecord, CAPABILITY_STATE_V, raw)?.tokens ?? [];
+    return (
+      readRecord(this.#store, 'capabilities', agentId, CapabilityStateRecord, CAPABILITY_STATE_V, raw)?.tokens ?? []
+    );
   }
 
   /** Written before the revocation or the charge is acted on, like every acknowledged state. */
   save(agentId: string, states: DurableTokenState[]): void {
-    const value: CapabilityStateRecord = { v: CAPABILITY_STATE_V, agent_id: agentId, tokens: states.map((s) => compact(s)) };
+    const value: CapabilityStateRecord = {
+      v: CAPABILITY_STATE_V,
+      agent_id: agentId,
+      tokens: states.map((s) => compact(s)),
+    };
     this.#store.transaction(() => this.#store.db('capabilities').putSync(agentId, value));
   }
 

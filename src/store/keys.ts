@@ -16,7 +16,9 @@ export function isKeyableId(agentId: string): boolean {
 
 export function agentKey(agentId: string, suffix: string): string {
   if (!isKeyableId(agentId)) {
-    throw new AaosError(ErrorCode.INTERNAL, `invalid agent id for a store key: ${JSON.stringify(agentId)}`, { agent_id: agentId });
+    throw new AaosError(ErrorCode.INTERNAL, `invalid agent id for a store key: ${JSON.stringify(agentId)}`, {
+      agent_id: agentId,
+    });
   }
   return agentId + SEP + suffix;
 }

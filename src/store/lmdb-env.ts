@@ -99,14 +99,20 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     mkdirSync(path, { recursive: true });
     root = open<unknown, StoreKey>({ path, maxDbs: STORE_DBS.length + 4 });
   } catch (err) {
-    throw new AaosError(ErrorCode.STORE, `cannot open the store at ${path}: ${err instanceof Error ? err.message : String(err)}`, { path }, { cause: err });
+    throw new AaosError(
+      ErrorCode.STORE,
+      `cannot open the store at ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      { path },
+      { cause: err },
+    );
   }
   const dbs = new Map<StoreDbName, Database<unknown, StoreKey>>();
   for (const name of STORE_DBS) dbs.set(name, root.openDB<unknown, StoreKey>({ name }));
   let closed = false;
   const onInvalid =
     options.onInvalid ??
-    ((issue: RecordIssue) => process.emitWarning(`unreadable ${issue.db} record ${issue.key}: ${issue.reason}`, 'AaosStoreWarning'));
+    ((issue: RecordIssue) =>
+      process.emitWarning(`unreadable ${issue.db} record ${issue.key}: ${issue.reason}`, 'AaosStoreWarning'));
 
   let health: StoreHealth = { writable: true, writeFailures: 0 };
   let probeTimer: NodeJS.Timeout | undefined;
@@ -139,7 +145,10 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     probeTimer = setInterval(() => {
       if (closed) return;
       try {
-        root.transactionSync(() => dbs.get('meta')!.putSync('write-probe', new Date().toISOString()), TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT);
+        root.transactionSync(
+          () => dbs.get('meta')!.putSync('write-probe', new Date().toISOString()),
+          TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT,
+        );
         noteSuccess();
       } catch {
         // still failing
@@ -149,7 +158,11 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   };
 
   const ensureOpen = (operation: string): void => {
-    if (closed) throw new AaosError(ErrorCode.STORE, `store ${operation} failed: the store at ${path} is closed`, { operation, path });
+    if (closed)
+      throw new AaosError(ErrorCode.STORE, `store ${operation} failed: the store at ${path} is closed`, {
+        operation,
+        path,
+      });
   };
 
   return {

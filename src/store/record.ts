@@ -11,7 +11,11 @@ export function checkRecord<S extends z.ZodType>(schema: S, version: number, raw
   if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'not a record object' };
   const v = (raw as { v?: unknown }).v;
   if (v !== version) {
-    return { ok: false, reason: `unsupported schema version ${JSON.stringify(v) ?? 'undefined'} (this runtime reads v${version})`, v };
+    return {
+      ok: false,
+      reason: `unsupported schema version ${JSON.stringify(v) ?? 'undefined'} (this runtime reads v${version})`,
+      v,
+    };
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -33,7 +37,12 @@ export function readRecord<S extends z.ZodType>(
 ): z.output<S> | undefined {
   const checked = checkRecord(schema, version, raw);
   if (checked.ok) return checked.value;
-  store.reportInvalid({ db, key: String(key), reason: checked.reason, ...(checked.v !== undefined ? { v: checked.v } : {}) });
+  store.reportInvalid({
+    db,
+    key: String(key),
+    reason: checked.reason,
+    ...(checked.v !== undefined ? { v: checked.v } : {}),
+  });
   return undefined;
 }
 

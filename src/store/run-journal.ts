@@ -66,7 +66,9 @@ export class RunJournal {
     return this.#store.read(`read journal of run ${runId}`, () => {
       const range = agentRange(runId);
       // reversed ranges run from the high bound down to the low one
-      for (const key of this.#store.db('journal').getKeys({ start: range.end, end: range.start, reverse: true, limit: 1 })) {
+      for (const key of this.#store
+        .db('journal')
+        .getKeys({ start: range.end, end: range.start, reverse: true, limit: 1 })) {
         return Number(keySuffix(String(key)));
       }
       return -1;

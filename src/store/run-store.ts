@@ -27,7 +27,11 @@ export const RunRecord = z.object({
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
-export type NewRun = Pick<RunRecord, 'run_id' | 'goal' | 'agent_id' | 'workspace'> & { state?: RunState; created_at?: string; orchestration?: RunRecord['orchestration'] };
+export type NewRun = Pick<RunRecord, 'run_id' | 'goal' | 'agent_id' | 'workspace'> & {
+  state?: RunState;
+  created_at?: string;
+  orchestration?: RunRecord['orchestration'];
+};
 export type RunPatch = Partial<Omit<RunRecord, 'v' | 'run_id' | 'created_at'>>;
 
 /** States a crash leaves behind that recovery must look at. */
@@ -69,8 +73,11 @@ export class RunStore {
     const db = this.#store.db('runs');
     return this.#store.transaction(() => {
       const current = this.get(runId);
-      if (current === undefined) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id ${runId}`, { run_id: runId });
-      const next = this.#check(compact({ ...current, ...patch, v: RUN_V, run_id: current.run_id, created_at: current.created_at }));
+      if (current === undefined)
+        throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id ${runId}`, { run_id: runId });
+      const next = this.#check(
+        compact({ ...current, ...patch, v: RUN_V, run_id: current.run_id, created_at: current.created_at }),
+      );
       db.putSync(runId, next);
       return next;
     });
@@ -85,7 +92,8 @@ export class RunStore {
 
   /** Newest first. */
   list(options: { state?: RunState | readonly RunState[]; limit?: number } = {}): RunRecord[] {
-    const states = options.state === undefined ? undefined : new Set(Array.isArray(options.state) ? options.state : [options.state]);
+    const states =
+      options.state === undefined ? undefined : new Set(Array.isArray(options.state) ? options.state : [options.state]);
     const all = this.#all().filter((r) => states === undefined || states.has(r.state));
     all.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
     return options.limit === undefined ? all : all.slice(0, Math.max(0, options.limit));
@@ -113,9 +121,13 @@ export class RunStore {
     const parsed = RunRecord.safeParse(candidate);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new AaosError(ErrorCode.STORE, `invalid run record: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, {
-        field: issue?.path.join('.'),
-      });
+      throw new AaosError(
+        ErrorCode.STORE,
+        `invalid run record: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+        {
+          field: issue?.path.join('.'),
+        },
+      );
     }
     return parsed.data;
   }

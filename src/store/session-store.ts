@@ -183,10 +183,14 @@ export class SessionStore {
     return entries.map((entry, i) => {
       const checked = checkRecord(SessionRecord, SESSION_V, { v: SESSION_V, entry });
       if (!checked.ok) {
-        throw new AaosError(ErrorCode.STORE, `refusing to persist history entry ${i} of agent ${agentId}: ${checked.reason}`, {
-          agent_id: agentId,
-          index: i,
-        });
+        throw new AaosError(
+          ErrorCode.STORE,
+          `refusing to persist history entry ${i} of agent ${agentId}: ${checked.reason}`,
+          {
+            agent_id: agentId,
+            index: i,
+          },
+        );
       }
       return checked.value.entry;
     });

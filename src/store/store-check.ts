@@ -79,11 +79,13 @@ export function checkStoreFile(dataDir: string, storeDir: string): StoreFileRepo
   try {
     size = statSync(path).size;
   } catch {
-    if (dataDirHasHistory(dataDir, storeDir)) throw corrupt(path, 'is missing although the data dir has history (lock.mdb or run workspaces)');
+    if (dataDirHasHistory(dataDir, storeDir))
+      throw corrupt(path, 'is missing although the data dir has history (lock.mdb or run workspaces)');
     return { path, state: 'missing', size: 0 };
   }
   if (size === 0) {
-    if (dataDirHasHistory(dataDir, storeDir)) throw corrupt(path, 'is empty (0 bytes) although the data dir has history (lock.mdb or run workspaces)');
+    if (dataDirHasHistory(dataDir, storeDir))
+      throw corrupt(path, 'is empty (0 bytes) although the data dir has history (lock.mdb or run workspaces)');
     return { path, state: 'empty', size: 0 };
   }
   const fd = openSync(path, 'r');
@@ -97,17 +99,24 @@ export function checkStoreFile(dataDir: string, storeDir: string): StoreFileRepo
         break;
       }
     }
-    if (!first || header === undefined) throw corrupt(path, `is not an LMDB data file (no meta page with magic 0xBEEFC0DE at its start; ${size} bytes)`);
+    if (!first || header === undefined)
+      throw corrupt(path, `is not an LMDB data file (no meta page with magic 0xBEEFC0DE at its start; ${size} bytes)`);
     const pageSize = first.pageSize;
-    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw corrupt(path, `has a damaged meta page 0 (page size ${pageSize})`);
-    if (size < 2 * pageSize) throw corrupt(path, `is truncated (${size} bytes, shorter than its two ${pageSize}-byte meta pages)`);
+    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
+      throw corrupt(path, `has a damaged meta page 0 (page size ${pageSize})`);
+    if (size < 2 * pageSize)
+      throw corrupt(path, `is truncated (${size} bytes, shorter than its two ${pageSize}-byte meta pages)`);
     const second = parseMeta(fd, 1, pageSize, header);
     if (!second) throw corrupt(path, 'has a damaged meta page 1 (no magic 0xBEEFC0DE)');
-    if (second.version !== first.version || second.pageSize !== pageSize) throw corrupt(path, 'has meta pages that disagree on version or page size');
+    if (second.version !== first.version || second.pageSize !== pageSize)
+      throw corrupt(path, 'has meta pages that disagree on version or page size');
     const meta = second.txnId > first.txnId ? second : first;
     const needed = (meta.lastPage + 1) * pageSize;
     if (size < needed) {
-      throw corrupt(path, `is truncated (${size} bytes; its meta page ${meta.page}, transaction ${meta.txnId}, uses pages up to ${meta.lastPage}: ${needed} bytes)`);
+      throw corrupt(
+        path,
+        `is truncated (${size} bytes; its meta page ${meta.page}, transaction ${meta.txnId}, uses pages up to ${meta.lastPage}: ${needed} bytes)`,
+      );
     }
     return { path, state: 'ok', size, meta };
   } finally {

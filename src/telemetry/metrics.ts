@@ -57,17 +57,76 @@ export class MetricsCollector {
   constructor(audit: AuditLog, sources: MetricsSources) {
     this.isTool = (name) => sources.isTool(name);
     const registers = [this.registry];
-    this.toolCalls = new Counter({ name: 'aaos_tool_calls_total', help: 'Tool calls by tool and outcome (ok, error, denied)', labelNames: ['tool', 'outcome'], registers });
-    this.toolDuration = new Histogram({ name: 'aaos_tool_call_duration_seconds', help: 'Tool call duration', labelNames: ['tool'], buckets: TOOL_BUCKETS, registers });
-    this.denials = new Counter({ name: 'aaos_capability_denials_total', help: 'Capability denials by capability kind', labelNames: ['kind'], registers });
-    this.modelCalls = new Counter({ name: 'aaos_model_calls_total', help: 'Model calls answered, by provider and model', labelNames: ['provider', 'model'], registers });
-    this.modelTokens = new Counter({ name: 'aaos_model_tokens_total', help: 'Tokens by provider, model and direction (input, output)', labelNames: ['provider', 'model', 'direction'], registers });
-    this.modelDuration = new Histogram({ name: 'aaos_model_call_duration_seconds', help: 'Model call latency (the answering attempt)', labelNames: ['provider', 'model'], buckets: MODEL_BUCKETS, registers });
-    this.schedulerWait = new Histogram({ name: 'aaos_scheduler_wait_seconds', help: 'Time a model call waited in the inference scheduler', labelNames: ['provider'], buckets: WAIT_BUCKETS, registers });
-    this.runsFinished = new Counter({ name: 'aaos_runs_finished_total', help: 'Goal runs that ended, by final state', labelNames: ['state'], registers });
-    this.runDuration = new Histogram({ name: 'aaos_run_duration_seconds', help: 'Goal run duration by final state', labelNames: ['state'], buckets: RUN_BUCKETS, registers });
-    this.messages = new Counter({ name: 'aaos_messages_total', help: 'Agent-to-agent messages by outcome (sent, delivered, failed)', labelNames: ['outcome'], registers });
-    this.approvals = new Counter({ name: 'aaos_approvals_total', help: 'Human approvals by outcome (requested, granted, denied, timed_out)', labelNames: ['outcome'], registers });
+    this.toolCalls = new Counter({
+      name: 'aaos_tool_calls_total',
+      help: 'Tool calls by tool and outcome (ok, error, denied)',
+      labelNames: ['tool', 'outcome'],
+      registers,
+    });
+    this.toolDuration = new Histogram({
+      name: 'aaos_tool_call_duration_seconds',
+      help: 'Tool call duration',
+      labelNames: ['tool'],
+      buckets: TOOL_BUCKETS,
+      registers,
+    });
+    this.denials = new Counter({
+      name: 'aaos_capability_denials_total',
+      help: 'Capability denials by capability kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.modelCalls = new Counter({
+      name: 'aaos_model_calls_total',
+      help: 'Model calls answered, by provider and model',
+      labelNames: ['provider', 'model'],
+      registers,
+    });
+    this.modelTokens = new Counter({
+      name: 'aaos_model_tokens_total',
+      help: 'Tokens by provider, model and direction (input, output)',
+      labelNames: ['provider', 'model', 'direction'],
+      registers,
+    });
+    this.modelDuration = new Histogram({
+      name: 'aaos_model_call_duration_seconds',
+      help: 'Model call latency (the answering attempt)',
+      labelNames: ['provider', 'model'],
+      buckets: MODEL_BUCKETS,
+      registers,
+    });
+    this.schedulerWait = new Histogram({
+      name: 'aaos_scheduler_wait_seconds',
+      help: 'Time a model call waited in the inference scheduler',
+      labelNames: ['provider'],
+      buckets: WAIT_BUCKETS,
+      registers,
+    });
+    this.runsFinished = new Counter({
+      name: 'aaos_runs_finished_total',
+      help: 'Goal runs that ended, by final state',
+      labelNames: ['state'],
+      registers,
+    });
+    this.runDuration = new Histogram({
+      name: 'aaos_run_duration_seconds',
+      help: 'Goal run duration by final state',
+      labelNames: ['state'],
+      buckets: RUN_BUCKETS,
+      registers,
+    });
+    this.messages = new Counter({
+      name: 'aaos_messages_total',
+      help: 'Agent-to-agent messages by outcome (sent, delivered, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.approvals = new Counter({
+      name: 'aaos_approvals_total',
+      help: 'Human approvals by outcome (requested, granted, denied, timed_out)',
+      labelNames: ['outcome'],
+      registers,
+    });
 
     new Gauge({
       name: 'aaos_agents',
@@ -189,7 +248,8 @@ export class MetricsCollector {
       case 'CapabilityDenied':
         this.denials.inc({ kind: capabilityKind(e.capability) });
         // a `tool:` denial stops the call before it starts: count it as a call that was denied
-        if (e.tool !== undefined && capabilityKind(e.capability) === 'tool') this.toolCalls.inc({ tool: this.toolLabel(e.tool), outcome: 'denied' });
+        if (e.tool !== undefined && capabilityKind(e.capability) === 'tool')
+          this.toolCalls.inc({ tool: this.toolLabel(e.tool), outcome: 'denied' });
         break;
       case 'UsageReported': {
         const labels = { provider: e.provider, model: e.model };

@@ -17,7 +17,9 @@ export function metricsSourcesOf(runtime: Runtime): MetricsSources {
     workerHeaps: async () => {
       const live = runtime.listAgents();
       const stats = await Promise.all(live.map(async (r) => ({ r, s: await runtime.workerStats(r.id, 1000) })));
-      return stats.flatMap(({ r, s }) => (s ? [{ id: r.id, name: r.name, heapBytes: Math.round(s.heap_used_mb * 1048576) }] : []));
+      return stats.flatMap(({ r, s }) =>
+        s ? [{ id: r.id, name: r.name, heapBytes: Math.round(s.heap_used_mb * 1048576) }] : [],
+      );
     },
   };
 }

@@ -1,4 +1,14 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_AGENT_ID,
@@ -83,27 +93,39 @@ export class SpanBuilder {
         });
         break;
       case 'AgentExecutionCompleted':
-        this.end(e, {
-          [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: e.input_tokens,
-          [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: e.output_tokens,
-          [AAOS_ATTR.STOP_REASON]: e.stop_reason,
-          [AAOS_ATTR.ITERATIONS]: e.total_iterations,
-          ...(this.captureContent ? { [ATTR_GEN_AI_OUTPUT_MESSAGES]: textMessages('assistant', e.response_preview) } : {}),
-        }, e.stop_reason === 'error' || e.stop_reason === 'budget_exceeded' ? e.stop_reason : undefined);
+        this.end(
+          e,
+          {
+            [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: e.input_tokens,
+            [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: e.output_tokens,
+            [AAOS_ATTR.STOP_REASON]: e.stop_reason,
+            [AAOS_ATTR.ITERATIONS]: e.total_iterations,
+            ...(this.captureContent
+              ? { [ATTR_GEN_AI_OUTPUT_MESSAGES]: textMessages('assistant', e.response_preview) }
+              : {}),
+          },
+          e.stop_reason === 'error' || e.stop_reason === 'budget_exceeded' ? e.stop_reason : undefined,
+        );
         break;
       case 'UsageReported': {
         // made when the call has answered: it started duration_ms before this event
         const end = ms(e.ts);
-        const span = this.startSpan(e, `${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${e.model}`, SpanKind.CLIENT, end - (e.duration_ms ?? 0), {
-          [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_CHAT,
-          [ATTR_GEN_AI_PROVIDER_NAME]: e.provider,
-          [ATTR_GEN_AI_REQUEST_MODEL]: e.model,
-          [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: e.input_tokens,
-          [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: e.output_tokens,
-          [ATTR_GEN_AI_AGENT_NAME]: e.agent_name,
-          [ATTR_GEN_AI_AGENT_ID]: e.agent_id,
-          ...(e.queue_ms !== undefined ? { [AAOS_ATTR.QUEUE_MS]: e.queue_ms } : {}),
-        });
+        const span = this.startSpan(
+          e,
+          `${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${e.model}`,
+          SpanKind.CLIENT,
+          end - (e.duration_ms ?? 0),
+          {
+            [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_CHAT,
+            [ATTR_GEN_AI_PROVIDER_NAME]: e.provider,
+            [ATTR_GEN_AI_REQUEST_MODEL]: e.model,
+            [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: e.input_tokens,
+            [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: e.output_tokens,
+            [ATTR_GEN_AI_AGENT_NAME]: e.agent_name,
+            [ATTR_GEN_AI_AGENT_ID]: e.agent_id,
+            ...(e.queue_ms !== undefined ? { [AAOS_ATTR.QUEUE_MS]: e.queue_ms } : {}),
+          },
+        );
         span.end(end);
         break;
       }
@@ -165,7 +187,12 @@ export class SpanBuilder {
 
   private parentContext(e: AuditEvent): Context {
     if (e.parent_span_id === undefined) return ROOT_CONTEXT;
-    return trace.setSpanContext(ROOT_CONTEXT, { traceId: e.trace_id!, spanId: e.parent_span_id, traceFlags: TraceFlags.SAMPLED, isRemote: false });
+    return trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: e.trace_id!,
+      spanId: e.parent_span_id,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: false,
+    });
   }
 
   private startSpan(e: AuditEvent, name: string, kind: SpanKind, startTime: number, attributes: Attributes): Span {

@@ -68,7 +68,10 @@ export class Tracing {
     const exporter = opts.exporter ?? new OTLPTraceExporter({ url: url! });
     const ids = new PresetIdGenerator();
     const provider = new TracerProvider({
-      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName ?? 'aaos', [ATTR_SERVICE_VERSION]: opts.version }),
+      resource: resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: settings.serviceName ?? 'aaos',
+        [ATTR_SERVICE_VERSION]: opts.version,
+      }),
       idGenerator: ids,
       spanProcessors: [opts.exporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })],
     });
@@ -83,7 +86,10 @@ export class Tracing {
 
   /** Runs `fn` with (traceId, spanId) as the active span context: the model gateway's hook. */
   inSpan = <T>(traceId: string, spanId: string, fn: () => Promise<T>): Promise<T> =>
-    context.with(trace.setSpanContext(context.active(), { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false }), fn);
+    context.with(
+      trace.setSpanContext(context.active(), { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false }),
+      fn,
+    );
 
   /** Spans not yet exported go out now. */
   flush(): Promise<void> {

@@ -31,7 +31,11 @@ export class ToolRegistry {
   require(name: string): Tool {
     const tool = this.tools.get(name);
     if (!tool) {
-      throw new AaosError(ErrorCode.TOOL_NOT_FOUND, `no tool named '${name}' (registered: ${this.names().join(', ')})`, { tool: name });
+      throw new AaosError(
+        ErrorCode.TOOL_NOT_FOUND,
+        `no tool named '${name}' (registered: ${this.names().join(', ')})`,
+        { tool: name },
+      );
     }
     return tool;
   }

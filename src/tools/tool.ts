@@ -78,7 +78,11 @@ export function defineTool<S extends z.ZodType>(spec: ToolSpec<S>): Tool {
         throw new AaosError(
           ErrorCode.TOOL_INPUT_INVALID,
           `invalid input for tool '${spec.name}': ${field}: ${issue?.message ?? 'invalid'}`,
-          { tool: spec.name, field, issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+          {
+            tool: spec.name,
+            field,
+            issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+          },
         );
       }
       return spec.run(parsed.data, ctx);

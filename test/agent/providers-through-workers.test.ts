@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { anthropicError, anthropicMessage, anthropicText, FakeAnthropicServer } from '../support/fake-anthropic-server.js';
+import {
+  anthropicError,
+  anthropicMessage,
+  anthropicText,
+  FakeAnthropicServer,
+} from '../support/fake-anthropic-server.js';
 import { chatCompletion, FakeOpenAIServer } from '../support/fake-openai-server.js';
 import { COMMAND_AGENT, tempDir } from '../support/kernel.js';
 
@@ -35,12 +40,16 @@ afterEach(async () => {
   cleanup();
 });
 
-const agentYaml = (model: string, extra = '') => `name: helper\nmodel: ${model}\nsystem_prompt: You are terse.\ncapabilities:\n  - "tool: echo"\n${extra}`;
+const agentYaml = (model: string, extra = '') =>
+  `name: helper\nmodel: ${model}\nsystem_prompt: You are terse.\ncapabilities:\n  - "tool: echo"\n${extra}`;
 
 describe('real provider SDKs driven from agents in workers', () => {
   it('runs a multi-turn tool-using agent on the Anthropic Messages API', async () => {
     anthropic.reply(
-      anthropicMessage([{ type: 'tool_use', id: 'toolu_1', name: 'echo', input: { message: 'ping' } }], { input_tokens: 20, output_tokens: 7 }),
+      anthropicMessage([{ type: 'tool_use', id: 'toolu_1', name: 'echo', input: { message: 'ping' } }], {
+        input_tokens: 20,
+        output_tokens: 7,
+      }),
       anthropicText('pong received', { input_tokens: 30, output_tokens: 3 }),
     );
     const agent = await runtime.spawnAgent({ yaml: agentYaml('claude-sonnet-test') });
@@ -95,10 +104,15 @@ describe('real provider SDKs driven from agents in workers', () => {
 
   it('stops an agent at its token budget with stop reason budget_exceeded', async () => {
     anthropic.reply(
-      anthropicMessage([{ type: 'tool_use', id: 'toolu_1', name: 'echo', input: { message: 'x' } }], { input_tokens: 80, output_tokens: 30 }),
+      anthropicMessage([{ type: 'tool_use', id: 'toolu_1', name: 'echo', input: { message: 'x' } }], {
+        input_tokens: 80,
+        output_tokens: 30,
+      }),
       anthropicText('never sent'),
     );
-    const agent = await runtime.spawnAgent({ yaml: agentYaml('claude-sonnet-test', 'budget_config:\n  max_tokens: 100\n') });
+    const agent = await runtime.spawnAgent({
+      yaml: agentYaml('claude-sonnet-test', 'budget_config:\n  max_tokens: 100\n'),
+    });
     const out = await runtime.supervisor.run(agent.id, 'spend');
     expect(out.stop_reason).toBe('budget_exceeded');
     expect(out.error?.code).toBe(ErrorCode.BUDGET_EXCEEDED);

@@ -27,11 +27,20 @@ describe('ApprovalQueue', () => {
   it('blocks the caller until approved, lists the request, and audits it', async () => {
     const { queue, events, persistence } = setup();
     let settled = false;
-    const call = queue.request({ agent: alice, tool: 'file_write', input: { path: '/tmp/x' } }).then(() => (settled = true));
+    const call = queue
+      .request({ agent: alice, tool: 'file_write', input: { path: '/tmp/x' } })
+      .then(() => (settled = true));
 
     const { pending } = queue.list();
     expect(pending).toEqual([
-      { id: expect.any(String), agent_id: 'agent-a', agent_name: 'alice', tool: 'file_write', input: { path: '/tmp/x' }, requested_at: '2025-01-01T00:00:00.000Z' },
+      {
+        id: expect.any(String),
+        agent_id: 'agent-a',
+        agent_name: 'alice',
+        tool: 'file_write',
+        input: { path: '/tmp/x' },
+        requested_at: '2025-01-01T00:00:00.000Z',
+      },
     ]);
     expect(persistence.loadAll()).toHaveLength(1);
     await Promise.resolve();
@@ -43,7 +52,13 @@ describe('ApprovalQueue', () => {
     expect(queue.list().pending).toEqual([]);
     expect(persistence.loadAll()).toEqual([]);
     expect(events.map((e) => e.type)).toEqual(['HumanApprovalRequested', 'HumanApprovalGranted']);
-    expect(events[0]).toMatchObject({ agent_id: 'agent-a', agent_name: 'alice', run_id: 'run-1', tool: 'file_write', input_preview: '{"path":"/tmp/x"}' });
+    expect(events[0]).toMatchObject({
+      agent_id: 'agent-a',
+      agent_name: 'alice',
+      run_id: 'run-1',
+      tool: 'file_write',
+      input_preview: '{"path":"/tmp/x"}',
+    });
     expect(events[1]).toMatchObject({ scope: 'once', approval_id: pending[0]!.id });
   });
 
@@ -51,7 +66,10 @@ describe('ApprovalQueue', () => {
     const { queue, events } = setup();
     const call = queue.request({ agent: alice, tool: 'web_fetch', input: {} });
     queue.respond({ id: pendingId(queue, 'web_fetch'), decision: 'deny', reason: 'not during the demo' });
-    await expect(call).rejects.toMatchObject({ code: ErrorCode.APPROVAL_DENIED, message: 'human denied: not during the demo' });
+    await expect(call).rejects.toMatchObject({
+      code: ErrorCode.APPROVAL_DENIED,
+      message: 'human denied: not during the demo',
+    });
     expect(events.at(-1)).toMatchObject({ type: 'HumanApprovalDenied', reason: 'not during the demo' });
   });
 
@@ -95,7 +113,12 @@ describe('ApprovalQueue', () => {
     // another tool, or another agent, still asks
     const otherTool = queue.request({ agent: alice, tool: 'file_write', input: {} });
     const otherAgent = queue.request({ agent: bob, tool: 'web_fetch', input: {} });
-    expect(queue.list().pending.map((p) => `${p.agent_name}:${p.tool}`).sort()).toEqual(['alice:file_write', 'bob:web_fetch']);
+    expect(
+      queue
+        .list()
+        .pending.map((p) => `${p.agent_name}:${p.tool}`)
+        .sort(),
+    ).toEqual(['alice:file_write', 'bob:web_fetch']);
     for (const p of queue.list().pending) queue.respond({ id: p.id, decision: 'approve' });
     await Promise.all([otherTool, otherAgent]);
 
@@ -140,17 +163,23 @@ describe('ApprovalQueue', () => {
 
   it('answers APPROVAL_NOT_FOUND for an unknown or already answered id', async () => {
     const { queue } = setup();
-    expect(() => queue.respond({ id: 'nope', decision: 'approve' })).toThrow(expect.objectContaining({ code: ErrorCode.APPROVAL_NOT_FOUND }));
+    expect(() => queue.respond({ id: 'nope', decision: 'approve' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.APPROVAL_NOT_FOUND }),
+    );
     const call = queue.request({ agent: alice, tool: 'echo', input: {} });
     const id = pendingId(queue, 'echo');
     queue.respond({ id, decision: 'approve' });
     await call;
-    expect(() => queue.respond({ id, decision: 'deny' })).toThrow(expect.objectContaining({ code: ErrorCode.APPROVAL_NOT_FOUND }));
+    expect(() => queue.respond({ id, decision: 'deny' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.APPROVAL_NOT_FOUND }),
+    );
   });
 
   it('rejects a malformed response', () => {
     const { queue } = setup();
-    expect(() => queue.respond({ id: 'x', decision: 'maybe' as 'approve' })).toThrow(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
+    expect(() => queue.respond({ id: 'x', decision: 'maybe' as 'approve' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
+    );
     expect(() => queue.respond({ id: 'x', decision: 'approve', scope: { minutes: -1 } })).toThrow(
       expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
     );
@@ -166,12 +195,16 @@ describe('ApprovalQueue', () => {
     expect(queue.list().pending).toEqual([]);
     expect(persistence.loadAll()).toEqual([]);
     expect(events.at(-1)).toMatchObject({ type: 'HumanApprovalDenied', approval_id: id });
-    expect(() => queue.respond({ id, decision: 'approve' })).toThrow(expect.objectContaining({ code: ErrorCode.APPROVAL_NOT_FOUND }));
+    expect(() => queue.respond({ id, decision: 'approve' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.APPROVAL_NOT_FOUND }),
+    );
   });
 
   it('refuses at once when the signal is already aborted', async () => {
     const { queue } = setup();
-    await expect(queue.request({ agent: alice, tool: 'x', input: {}, signal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(
+      queue.request({ agent: alice, tool: 'x', input: {}, signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({
       code: ErrorCode.CANCELLED,
     });
     expect(queue.list().pending).toEqual([]);
@@ -221,8 +254,13 @@ describe('ApprovalQueue', () => {
 
     // answered before anyone re-attached: the answer is kept, persisted, for a later await
     second.respond({ id: fetchId, decision: 'deny', reason: 'stale' });
-    expect(persistence.loadAll()).toEqual([expect.objectContaining({ id: fetchId, status: 'denied', reason: 'stale' })]);
-    await expect(second.await(fetchId)).rejects.toMatchObject({ code: ErrorCode.APPROVAL_DENIED, message: 'human denied: stale' });
+    expect(persistence.loadAll()).toEqual([
+      expect.objectContaining({ id: fetchId, status: 'denied', reason: 'stale' }),
+    ]);
+    await expect(second.await(fetchId)).rejects.toMatchObject({
+      code: ErrorCode.APPROVAL_DENIED,
+      message: 'human denied: stale',
+    });
     expect(persistence.loadAll()).toEqual([]);
     await expect(second.await(fetchId)).rejects.toMatchObject({ code: ErrorCode.APPROVAL_NOT_FOUND });
     expect(events.map((e) => e.type)).toEqual(['HumanApprovalGranted', 'HumanApprovalDenied']);

@@ -19,12 +19,27 @@ describe('audit sinks', () => {
     await runtime.supervisor.run(agent.id, 'echo hello');
     await runtime.close();
 
-    const fromFile = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; ts: string; agent_id: string });
-    const fromStream = streamed.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const fromFile = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; id: string; ts: string; agent_id: string });
+    const fromStream = streamed
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(fromFile.map((e) => e.type)).toEqual(seen);
     expect(fromStream.map((e) => e.type)).toEqual(seen);
-    expect(seen).toEqual(expect.arrayContaining(['AgentSpawned', 'AgentExecutionStarted', 'AgentExecutionCompleted', 'AgentStopped', 'RuntimeStopping']));
-    for (const e of fromFile) expect(e).toMatchObject({ id: expect.any(String), ts: expect.any(String), agent_id: expect.any(String) });
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        'AgentSpawned',
+        'AgentExecutionStarted',
+        'AgentExecutionCompleted',
+        'AgentStopped',
+        'RuntimeStopping',
+      ]),
+    );
+    for (const e of fromFile)
+      expect(e).toMatchObject({ id: expect.any(String), ts: expect.any(String), agent_id: expect.any(String) });
 
     runtime = await Runtime.open({ dataDir: dir, env: {} });
     expect(runtime.auditHistory({ agentId: agent.id }).map((e) => e.type)).toEqual(

@@ -27,7 +27,11 @@ describe('CallContext', () => {
 
   it('a call made from it is a child span in the same trace, goal run and delivery', () => {
     const call = childCall(delivery);
-    expect(call.trace).toEqual({ traceId: 'f'.repeat(32), spanId: expect.stringMatching(/^[0-9a-f]{16}$/), parentSpanId: '1'.repeat(16) });
+    expect(call.trace).toEqual({
+      traceId: 'f'.repeat(32),
+      spanId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      parentSpanId: '1'.repeat(16),
+    });
     expect(call.trace!.spanId).not.toBe(delivery.trace!.spanId);
     expect(call).toMatchObject({ id: 'a1', runId: 'goal-1', deliveryRunId: 'd1' });
     expect(traceParentOf(call)).toEqual({ traceId: 'f'.repeat(32), spanId: call.trace!.spanId });
@@ -36,7 +40,13 @@ describe('CallContext', () => {
   it('outside any span, an event of a goal run carries the goal trace; outside a run, no trace', () => {
     const agent = outsideRun(delivery);
     expect(agent).toEqual({ id: 'a1', name: 'helper', parentId: 'p1', runId: 'goal-1' });
-    expect(auditHeader(agent)).toEqual({ agent_id: 'a1', agent_name: 'helper', parent_id: 'p1', run_id: 'goal-1', trace_id: goalTraceId('goal-1') });
+    expect(auditHeader(agent)).toEqual({
+      agent_id: 'a1',
+      agent_name: 'helper',
+      parent_id: 'p1',
+      run_id: 'goal-1',
+      trace_id: goalTraceId('goal-1'),
+    });
     expect(auditHeader({ id: 'a2', name: 'x' })).toEqual({ agent_id: 'a2', agent_name: 'x' });
   });
 

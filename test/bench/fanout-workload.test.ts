@@ -13,16 +13,35 @@ interface FanoutRow {
   model_latency_ms: number;
   audit_events_per_run: number;
   supervisor_cpu_ms_per_child: number | null;
-  checks: { aaos: { root_model_calls: number; child_model_calls: number; tool_calls: number; children_finished: number } };
+  checks: {
+    aaos: { root_model_calls: number; child_model_calls: number; tool_calls: number; children_finished: number };
+  };
 }
 
 describe('bench fan-out workload (N = 10, L = 0)', () => {
   it('does the whole workload through the built runtime', { timeout: 120_000 }, () => {
-    const args = ['--expose-gc', 'bench/suites/fanout.mjs', '--children', String(N), '--latencies', '0', '--reps', '1', '--warmup', '0', '--no-cold'];
+    const args = [
+      '--expose-gc',
+      'bench/suites/fanout.mjs',
+      '--children',
+      String(N),
+      '--latencies',
+      '0',
+      '--reps',
+      '1',
+      '--warmup',
+      '0',
+      '--no-cold',
+    ];
     const out = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 110_000 });
     expect(out.status, out.stderr).toBe(0);
     const last = out.stdout.trim().split('\n').at(-1) ?? '';
-    const report = JSON.parse(last) as { ok: boolean; skipped?: string; error?: string; results: { fanout: FanoutRow[] } };
+    const report = JSON.parse(last) as {
+      ok: boolean;
+      skipped?: string;
+      error?: string;
+      results: { fanout: FanoutRow[] };
+    };
     expect(report.skipped, 'the suite must not skip (is dist/ built?)').toBeUndefined();
     expect(report.ok, report.error).toBe(true);
     const [row] = report.results.fanout;

@@ -42,14 +42,25 @@ const readData: CapabilityRequest = { kind: 'file_read', path: '/data/project/fi
 beforeEach(() => {
   events = [];
   now = 1_700_000_000_000;
-  table = new CapabilityTable((e) => events.push(e), () => now);
+  table = new CapabilityTable(
+    (e) => events.push(e),
+    () => now,
+  );
 });
 
 describe('issue', () => {
   it('issues opaque handles and emits CapabilityGranted with the audit header', () => {
-    const view = table.issue(parent, { capability: { kind: 'tool', name: 'file_read' }, constraints: { max_invocations: 3 } });
+    const view = table.issue(parent, {
+      capability: { kind: 'tool', name: 'file_read' },
+      constraints: { max_invocations: 3 },
+    });
     expect(view.id).toMatch(/^cap_[A-Za-z0-9_-]{22}$/);
-    expect(view).toMatchObject({ owner: parent.id, invocation_count: 0, issued_at: now, constraints: { max_invocations: 3 } });
+    expect(view).toMatchObject({
+      owner: parent.id,
+      invocation_count: 0,
+      issued_at: now,
+      constraints: { max_invocations: 3 },
+    });
     expect(TokenView.parse(view)).toEqual(view);
     expect(events).toEqual([
       {
@@ -113,20 +124,36 @@ describe('authorize: matching and default deny', () => {
 
   it('denies path traversal and glob-boundary escapes', () => {
     grant(parent, { kind: 'file_read', glob: '/data/*' });
-    for (const path of ['/data/../etc/passwd', '/data/foo/../../etc/shadow', '/data/./../../etc/passwd', '/data-foo/x', '/data_foo/x', '/database']) {
-      expect(failure(() => table.authorize(parent, { kind: 'file_read', path })).code).toBe(ErrorCode.CAPABILITY_DENIED);
+    for (const path of [
+      '/data/../etc/passwd',
+      '/data/foo/../../etc/shadow',
+      '/data/./../../etc/passwd',
+      '/data-foo/x',
+      '/data_foo/x',
+      '/database',
+    ]) {
+      expect(failure(() => table.authorize(parent, { kind: 'file_read', path })).code).toBe(
+        ErrorCode.CAPABILITY_DENIED,
+      );
     }
     expect(denials()).toHaveLength(6);
     expect(table.authorize(parent, readData).capability).toEqual({ kind: 'file_read', glob: '/data/*' });
     expect(table.authorize(parent, { kind: 'file_read', path: '/data' }).owner).toBe(parent.id);
-    expect(failure(() => table.authorize(parent, { kind: 'file_read', path: 'data/x' })).code).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(failure(() => table.authorize(parent, { kind: 'file_read', path: 'data/x' })).code).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
   });
 
   it('an unknown tool name passes only with tool: *', () => {
     grant(parent, { kind: 'tool', name: 'file_read' });
-    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'no_such_tool' })).code).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'no_such_tool' })).code).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     grant(parent, { kind: 'tool', name: '*' });
-    expect(table.authorize(parent, { kind: 'tool', name: 'no_such_tool' }).capability).toEqual({ kind: 'tool', name: '*' });
+    expect(table.authorize(parent, { kind: 'tool', name: 'no_such_tool' }).capability).toEqual({
+      kind: 'tool',
+      name: '*',
+    });
   });
 
   it('check() neither charges nor audits', () => {
@@ -142,14 +169,18 @@ describe('authorize: matching and default deny', () => {
     grant(parent, { kind: 'tool', name: 'echo' }, { max_invocations: 1 });
     table.authorize(parent, { kind: 'tool', name: 'echo' }, { charge: false });
     table.authorize(parent, { kind: 'tool', name: 'echo' });
-    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' })).code).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
+    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' })).code).toBe(
+      ErrorCode.CAPABILITY_EXHAUSTED,
+    );
   });
 });
 
 describe('authorize: handles', () => {
   it('refuses a forged handle', () => {
     grant(parent, { kind: 'tool', name: 'echo' });
-    const err = failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' }, { handle: 'cap_AAAAAAAAAAAAAAAAAAAAAA' }));
+    const err = failure(() =>
+      table.authorize(parent, { kind: 'tool', name: 'echo' }, { handle: 'cap_AAAAAAAAAAAAAAAAAAAAAA' }),
+    );
     expect(err.code).toBe(ErrorCode.CAPABILITY_UNKNOWN_HANDLE);
     expect(denials()).toHaveLength(1);
   });
@@ -167,13 +198,13 @@ describe('authorize: handles', () => {
   it('checks and charges exactly the presented token', () => {
     const narrow = grant(parent, { kind: 'file_read', glob: '/data/a/*' }, { max_invocations: 1 });
     const wide = grant(parent, { kind: 'file_read', glob: '/data/*' });
-    expect(failure(() => table.authorize(parent, { kind: 'file_read', path: '/data/b/x' }, { handle: narrow })).code).toBe(
-      ErrorCode.CAPABILITY_DENIED,
-    );
+    expect(
+      failure(() => table.authorize(parent, { kind: 'file_read', path: '/data/b/x' }, { handle: narrow })).code,
+    ).toBe(ErrorCode.CAPABILITY_DENIED);
     expect(table.authorize(parent, { kind: 'file_read', path: '/data/a/x' }, { handle: narrow }).id).toBe(narrow);
-    expect(failure(() => table.authorize(parent, { kind: 'file_read', path: '/data/a/x' }, { handle: narrow })).code).toBe(
-      ErrorCode.CAPABILITY_EXHAUSTED,
-    );
+    expect(
+      failure(() => table.authorize(parent, { kind: 'file_read', path: '/data/a/x' }, { handle: narrow })).code,
+    ).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
     // without a handle the wide token still permits it
     expect(table.authorize(parent, { kind: 'file_read', path: '/data/a/x' }).id).toBe(wide);
   });
@@ -196,7 +227,9 @@ describe('constraints', () => {
     grant(parent, { kind: 'tool', name: 'echo' }, { max_invocations: 1 });
     table.authorize(parent, { kind: 'tool', name: 'echo' });
     table.authorize(parent, { kind: 'tool', name: 'echo' });
-    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' })).code).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
+    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' })).code).toBe(
+      ErrorCode.CAPABILITY_EXHAUSTED,
+    );
   });
 
   it('expires_at: EXPIRED at and after the instant', () => {
@@ -235,7 +268,9 @@ describe('revocation', () => {
     ]);
     const err = failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' }));
     expect(err.code).toBe(ErrorCode.CAPABILITY_REVOKED);
-    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' }, { handle: id })).code).toBe(ErrorCode.CAPABILITY_REVOKED);
+    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'echo' }, { handle: id })).code).toBe(
+      ErrorCode.CAPABILITY_REVOKED,
+    );
     expect(denials()).toHaveLength(2);
     const listed = table.list(parent.id);
     expect(listed).toHaveLength(1);
@@ -274,7 +309,9 @@ describe('revocation', () => {
     table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'echo' }, constraints: {} }]);
     table.revoke(p, 'x');
     expect(table.check(child.id, { kind: 'tool', name: 'echo' })).toBe(false);
-    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'echo' })).code).toBe(ErrorCode.CAPABILITY_REVOKED);
+    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'echo' })).code).toBe(
+      ErrorCode.CAPABILITY_REVOKED,
+    );
   });
 });
 
@@ -289,7 +326,9 @@ describe('views', () => {
     expect(table.check(parent.id, { kind: 'network', host: 'evil.com' })).toBe(false);
     table.authorize(parent, { kind: 'network', host: 'a.com' });
     table.authorize(parent, { kind: 'network', host: 'A.COM' });
-    expect(failure(() => table.authorize(parent, { kind: 'network', host: 'a.com' })).code).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
+    expect(failure(() => table.authorize(parent, { kind: 'network', host: 'a.com' })).code).toBe(
+      ErrorCode.CAPABILITY_EXHAUSTED,
+    );
     expect(table.handles(parent.id)).toEqual([]);
     expect(table.list(parent.id)[0]).toMatchObject({ id, invocation_count: 2 });
   });
@@ -310,7 +349,12 @@ describe('delegate (narrowing)', () => {
       { capability: { kind: 'spawn_child', agents: ['helper'] }, constraints: {} },
     ]);
     expect(views).toHaveLength(3);
-    expect(views[0]).toMatchObject({ owner: child.id, capability: { kind: 'file_read', glob: '/src/crates/*' }, constraints: { max_invocations: 5 }, invocation_count: 0 });
+    expect(views[0]).toMatchObject({
+      owner: child.id,
+      capability: { kind: 'file_read', glob: '/src/crates/*' },
+      constraints: { max_invocations: 5 },
+      invocation_count: 0,
+    });
     expect(views[0]?.parent_token_id).toBe(table.list(parent.id)[0]?.id);
     expect(views[1]?.constraints).toEqual({ max_invocations: 2 });
     expect(table.check(child.id, { kind: 'file_read', path: '/src/crates/a.rs' })).toBe(true);
@@ -321,10 +365,17 @@ describe('delegate (narrowing)', () => {
   });
 
   it('keeps the tighter of parent and child limits (max and expiry)', () => {
-    const p = table.issue(parent, { capability: { kind: 'tool', name: 'echo' }, constraints: { max_invocations: 5, expires_at: now + 10_000 } });
-    const [tighter] = table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'echo' }, constraints: { max_invocations: 3, expires_at: now + 50_000 } }]);
+    const p = table.issue(parent, {
+      capability: { kind: 'tool', name: 'echo' },
+      constraints: { max_invocations: 5, expires_at: now + 10_000 },
+    });
+    const [tighter] = table.delegate(parent, child, [
+      { capability: { kind: 'tool', name: 'echo' }, constraints: { max_invocations: 3, expires_at: now + 50_000 } },
+    ]);
     expect(tighter?.constraints).toEqual({ max_invocations: 3, expires_at: now + 10_000 });
-    const [looser] = table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'echo' }, constraints: { max_invocations: 50 } }]);
+    const [looser] = table.delegate(parent, child, [
+      { capability: { kind: 'tool', name: 'echo' }, constraints: { max_invocations: 50 } },
+    ]);
     expect(looser?.constraints).toEqual({ max_invocations: 5, expires_at: now + 10_000 });
     expect(looser?.parent_token_id).toBe(p.id);
   });
@@ -351,20 +402,26 @@ describe('delegate (narrowing)', () => {
     expect(err.message).toContain("child 'child'");
     expect(table.list(child.id)).toEqual([]);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'CapabilityDenied', agent_id: parent.id, code: ErrorCode.CAPABILITY_NOT_DELEGABLE });
+    expect(events[0]).toMatchObject({
+      type: 'CapabilityDenied',
+      agent_id: parent.id,
+      code: ErrorCode.CAPABILITY_NOT_DELEGABLE,
+    });
   });
 
   it('does not delegate from revoked, expired or exhausted parent tokens', () => {
     const t = table.issue(parent, { capability: { kind: 'tool', name: 'once' }, constraints: { max_invocations: 1 } });
     table.authorize(parent, { kind: 'tool', name: 'once' });
-    expect(failure(() => table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'once' }, constraints: {} }])).code).toBe(
-      ErrorCode.CAPABILITY_NOT_DELEGABLE,
-    );
+    expect(
+      failure(() => table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'once' }, constraints: {} }]))
+        .code,
+    ).toBe(ErrorCode.CAPABILITY_NOT_DELEGABLE);
     const r = grant(parent, { kind: 'tool', name: 'gone' });
     table.revoke(r, 'x');
-    expect(failure(() => table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'gone' }, constraints: {} }])).code).toBe(
-      ErrorCode.CAPABILITY_NOT_DELEGABLE,
-    );
+    expect(
+      failure(() => table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'gone' }, constraints: {} }]))
+        .code,
+    ).toBe(ErrorCode.CAPABILITY_NOT_DELEGABLE);
     expect(t.id).toBeTruthy();
     expect(table.list(child.id)).toEqual([]);
   });
@@ -374,8 +431,12 @@ describe('delegate (narrowing)', () => {
     table.authorize(parent, { kind: 'tool', name: 'web' });
     table.delegate(parent, child, [{ capability: { kind: 'tool', name: 'web' }, constraints: {} }]);
     table.authorize(child, { kind: 'tool', name: 'web' });
-    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'web' })).code).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
-    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'web' })).code).toBe(ErrorCode.CAPABILITY_EXHAUSTED);
+    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'web' })).code).toBe(
+      ErrorCode.CAPABILITY_EXHAUSTED,
+    );
+    expect(failure(() => table.authorize(parent, { kind: 'tool', name: 'web' })).code).toBe(
+      ErrorCode.CAPABILITY_EXHAUSTED,
+    );
     expect(table.list(parent.id).find((v) => v.id === p.id)?.invocation_count).toBe(2);
   });
 });
@@ -384,12 +445,18 @@ describe('revokeDelegatedFrom: a parent token held on another node', () => {
   it('revokes, at once, every token here narrowed from the remote token, and nothing else', () => {
     // tokens that arrived with a spawn from another node name a parent token this table does not hold
     const remoteParent = 'cap_remote_parent_token';
-    const narrowed = table.issue(child, { capability: { kind: 'tool', name: 'echo' }, constraints: {} }, remoteParent).id;
+    const narrowed = table.issue(
+      child,
+      { capability: { kind: 'tool', name: 'echo' }, constraints: {} },
+      remoteParent,
+    ).id;
     const unrelated = grant(other, { kind: 'tool', name: 'echo' });
     expect(table.authorize(child, { kind: 'tool', name: 'echo' }).id).toBe(narrowed);
     expect(table.revoke(remoteParent, 'not held here')).toBe(false);
     expect(table.revokeDelegatedFrom(remoteParent, 'revoked on node a')).toBe(1);
-    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'echo' })).code).toBe(ErrorCode.CAPABILITY_REVOKED);
+    expect(failure(() => table.authorize(child, { kind: 'tool', name: 'echo' })).code).toBe(
+      ErrorCode.CAPABILITY_REVOKED,
+    );
     expect(table.authorize(other, { kind: 'tool', name: 'echo' }).id).toBe(unrelated);
     const revoked = events.filter((e) => e.type === 'CapabilityRevoked');
     expect(revoked.map((e) => (e as { token_id?: string }).token_id)).toEqual([narrowed]);

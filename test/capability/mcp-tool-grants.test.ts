@@ -38,7 +38,8 @@ describe('tool grants for MCP server tools', () => {
     for (const p of names)
       for (const c of names) {
         if (!covers(tool(p), tool(c))) continue;
-        for (const r of requests) if (permits(tool(c), req(r))) expect(permits(tool(p), req(r)), `${p} covers ${c} but not ${r}`).toBe(true);
+        for (const r of requests)
+          if (permits(tool(c), req(r))) expect(permits(tool(p), req(r)), `${p} covers ${c} but not ${r}`).toBe(true);
       }
   });
 

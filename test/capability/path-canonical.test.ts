@@ -29,7 +29,9 @@ describe('canonicalizeRequestedPath', () => {
   });
 
   it('keeps a not-yet-existing tail on the real nearest ancestor', async () => {
-    expect(await canonicalizeRequestedPath(`${root}/link/new/deeper/file.txt`)).toBe(`${root}/real/new/deeper/file.txt`);
+    expect(await canonicalizeRequestedPath(`${root}/link/new/deeper/file.txt`)).toBe(
+      `${root}/real/new/deeper/file.txt`,
+    );
     expect(await canonicalizeRequestedPath(`${root}/some-file.txt`)).toBe(`${root}/some-file.txt`);
     expect(await canonicalizeRequestedPath('/nonexistent-root-aaos/new.txt')).toBe('/nonexistent-root-aaos/new.txt');
   });
@@ -39,7 +41,9 @@ describe('canonicalizeRequestedPath', () => {
     expect(canonical).toBe(`${realpathSync('/etc')}/passwd`);
     expect(globCovers(`${root}/*`, canonical)).toBe(false);
     expect(globCovers(`${root}/*`, await canonicalizeRequestedPath(`${root}/some-file.txt`))).toBe(true);
-    expect(globCovers('/nonexistent-root-aaos/*', await canonicalizeRequestedPath('/nonexistent-root-aaos/new.txt'))).toBe(true);
+    expect(
+      globCovers('/nonexistent-root-aaos/*', await canonicalizeRequestedPath('/nonexistent-root-aaos/new.txt')),
+    ).toBe(true);
   });
 
   it('normalises lexically before resolving', async () => {
@@ -49,7 +53,9 @@ describe('canonicalizeRequestedPath', () => {
 
   it('rejects relative paths with PATH_INVALID', async () => {
     await expect(canonicalizeRequestedPath('data/x')).rejects.toMatchObject({ code: ErrorCode.PATH_INVALID });
-    expect(() => canonicalizeRequestedPathSync('./x')).toThrow(expect.objectContaining({ code: ErrorCode.PATH_INVALID }));
+    expect(() => canonicalizeRequestedPathSync('./x')).toThrow(
+      expect.objectContaining({ code: ErrorCode.PATH_INVALID }),
+    );
   });
 
   it('treats a file used as a directory as missing below it', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { globContains, globCovers, globProblem, isWithin, normalizePath, parseGlob } from '../../src/capability/path-match.js';
+import {
+  globContains,
+  globCovers,
+  globProblem,
+  isWithin,
+  normalizePath,
+  parseGlob,
+} from '../../src/capability/path-match.js';
 
 describe('normalizePath', () => {
   it.each([

@@ -3,7 +3,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENTD, ROOT, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import {
+  AGENTD,
+  ROOT,
+  RawClient,
+  removeDir,
+  startDaemon,
+  tempDataDir,
+  type DaemonProcess,
+} from '../daemon/daemon-process.js';
 
 // Select Graphic Rendition escapes (colours), stripped to compare plain text.
 const ANSI_SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
@@ -11,9 +19,15 @@ const ANSI_SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const run = promisify(execFile);
 
 /** Runs agentd as a user would; resolves with the exit code and both outputs (never rejects). */
-async function agentd(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function agentd(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [AGENTD, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const { stdout, stderr } = await run(process.execPath, [AGENTD, ...args], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -39,7 +53,10 @@ describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
   it('submit in a real terminal shows the live view and exits 0 for a completed run', () => {
     const cmd = `${quote(process.execPath)} ${quote(AGENTD)} submit ${quote('Report on the bike-share pilot.')} --socket ${quote(daemon.socket)}; echo "EXIT=$?"`;
     // `script` gives the command a pseudo-terminal: stdout.isTTY is true, as for a user
-    const res = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm' } });
+    const res = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...process.env, TERM: 'xterm' },
+    });
     const out = res.stdout.replace(ANSI_SGR, '');
     expect(res.stdout).toContain('\u001b['); // coloured: it knows it is on a terminal
     expect(out).toMatch(/▶ run [0-9a-f-]{36}/);
@@ -62,7 +79,10 @@ describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
   it('submit --json prints NDJSON frames ending with the end frame', async () => {
     const res = await agentd(['submit', 'Report on the pilot, as JSON.', '--json', '--socket', daemon.socket]);
     expect(res.code).toBe(0);
-    const frames = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const frames = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(frames.length).toBeGreaterThan(3);
     expect(frames.slice(0, -1).every((f) => f['kind'] === 'event')).toBe(true);
     const end = frames.at(-1)!;
@@ -98,13 +118,22 @@ describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
 
   it('approvals / approve / deny round trip for an agent with approval_required', async () => {
     const client = await RawClient.open(daemon.socket);
-    const manifest = ['name: careful', `model: scripted:${join(ROOT, 'manifests', 'scripts', 'writer.yaml')}`, 'lifecycle: persistent', 'system_prompt: careful', 'capabilities:', '  - "tool: echo"', 'approval_required: [echo]'].join('\n');
+    const manifest = [
+      'name: careful',
+      `model: scripted:${join(ROOT, 'manifests', 'scripts', 'writer.yaml')}`,
+      'lifecycle: persistent',
+      'system_prompt: careful',
+      'capabilities:',
+      '  - "tool: echo"',
+      'approval_required: [echo]',
+    ].join('\n');
     const { agent_id } = await client.call<{ agent_id: string }>('agent.spawn', { manifest });
 
     const first = client.send('tool.invoke', { agent_id, tool: 'echo', input: { message: 'hello' } });
     let pending: Array<{ id: string; tool: string; agent_id: string }> = [];
     // the call blocks on a human; poll the CLI until it lists it
-    while (pending.length === 0) pending = JSON.parse((await agentd(['approvals', '--json', '--socket', daemon.socket])).stdout);
+    while (pending.length === 0)
+      pending = JSON.parse((await agentd(['approvals', '--json', '--socket', daemon.socket])).stdout);
     expect(pending[0]).toMatchObject({ tool: 'echo', agent_id });
     const text = await agentd(['approvals', '--socket', daemon.socket]);
     expect(text.stdout).toContain(pending[0]!.id);
@@ -115,7 +144,8 @@ describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
 
     const second = client.send('tool.invoke', { agent_id, tool: 'echo', input: { message: 'again' } });
     pending = [];
-    while (pending.length === 0) pending = JSON.parse((await agentd(['approvals', '--json', '--socket', daemon.socket])).stdout);
+    while (pending.length === 0)
+      pending = JSON.parse((await agentd(['approvals', '--json', '--socket', daemon.socket])).stdout);
     const deny = await agentd(['deny', pending[0]!.id, '--reason', 'not today', '--socket', daemon.socket]);
     expect(deny.code).toBe(0);
     const denied = await client.response<{ error: { code: number; message: string; data: { code: string } } }>(second);
@@ -132,7 +162,16 @@ describe('agentd CLI against a live daemon', { timeout: 180_000 }, () => {
 });
 
 describe('agentd CLI without a daemon', { timeout: 180_000 }, () => {
-  it.each([['health'], ['list'], ['runs'], ['tools'], ['approvals'], ['submit', 'a goal'], ['status', 'x'], ['logs', 'x']])('%s says how to start one and exits 3', async (...args) => {
+  it.each([
+    ['health'],
+    ['list'],
+    ['runs'],
+    ['tools'],
+    ['approvals'],
+    ['submit', 'a goal'],
+    ['status', 'x'],
+    ['logs', 'x'],
+  ])('%s says how to start one and exits 3', async (...args) => {
     const dir = tempDataDir();
     try {
       const res = await agentd([...args, '--socket', join(dir, 'none.sock')]);

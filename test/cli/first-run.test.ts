@@ -24,10 +24,13 @@ afterEach(() => {
 });
 
 describe('a first run tells the truth', { timeout: 120_000 }, () => {
-
   it('without --bootstrap uses the bundled one from any directory, seeds the demo inbox of a new data dir and says so', async () => {
     const dataDir = join(temp(), 'data');
-    const res = await runAgentd(['run', '--stdin', '--data-dir', dataDir], { env: NO_SOCKET, input: 'Report on the inbox\n', cwd: temp() });
+    const res = await runAgentd(['run', '--stdin', '--data-dir', dataDir], {
+      env: NO_SOCKET,
+      input: 'Report on the inbox\n',
+      cwd: temp(),
+    });
     expect(res.stderr).toContain(`copied the demo inbox (3 files) to ${join(dataDir, 'inbox')}`);
     expect(res.stderr).toContain(`bootstrap agent from ${BOOTSTRAP}`);
     expect(res.code).toBe(0);
@@ -38,7 +41,10 @@ describe('a first run tells the truth', { timeout: 120_000 }, () => {
     const dataDir = temp();
     mkdirSync(join(dataDir, 'inbox'));
     writeFileSync(join(dataDir, 'inbox', 'otters.md'), 'The otter survey counted 23 otters near the weir.\n');
-    const res = await runAgentd(['run', '--stdin', '--data-dir', dataDir], { env: NO_SOCKET, input: 'Write about otters\n' });
+    const res = await runAgentd(['run', '--stdin', '--data-dir', dataDir], {
+      env: NO_SOCKET,
+      input: 'Write about otters\n',
+    });
     expect(res.code).toBe(0);
     expect(res.stderr).not.toContain('copied the demo inbox');
     const [runId] = readdirSync(join(dataDir, 'workspace'));
@@ -62,24 +68,34 @@ describe('a first run tells the truth', { timeout: 120_000 }, () => {
 });
 
 describe('errors found at start, named', { timeout: 120_000 }, () => {
-
   it.each([
     ['a missing file', (dir: string) => join(dir, 'nope.yaml'), 'manifest not found'],
     ['a directory', (dir: string) => dir, 'manifest is not a regular file (a directory)'],
-  ])('a bootstrap that is %s: AAOS_ERR_MANIFEST_NOT_FOUND with the path and a hint, exit 1', async (_what, pathOf, reason) => {
-    const dir = temp();
-    const res = await runAgentd(['run', '--stdin', '--data-dir', join(dir, 'data'), '--bootstrap', pathOf(dir)], { env: NO_SOCKET, input: 'x\n' });
-    expect(res.code).toBe(1);
-    expect(res.stderr).toContain('AAOS_ERR_MANIFEST_NOT_FOUND');
-    expect(res.stderr).toContain(reason);
-    expect(res.stderr).toContain(`hint: --bootstrap takes a manifest file; without it agentd uses the bundled ${BOOTSTRAP}`);
-  });
+  ])(
+    'a bootstrap that is %s: AAOS_ERR_MANIFEST_NOT_FOUND with the path and a hint, exit 1',
+    async (_what, pathOf, reason) => {
+      const dir = temp();
+      const res = await runAgentd(['run', '--stdin', '--data-dir', join(dir, 'data'), '--bootstrap', pathOf(dir)], {
+        env: NO_SOCKET,
+        input: 'x\n',
+      });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('AAOS_ERR_MANIFEST_NOT_FOUND');
+      expect(res.stderr).toContain(reason);
+      expect(res.stderr).toContain(
+        `hint: --bootstrap takes a manifest file; without it agentd uses the bundled ${BOOTSTRAP}`,
+      );
+    },
+  );
 
   it('a bootstrap model that needs a missing key stops the start, naming the variable', async () => {
     const dir = temp();
     const manifest = join(dir, 'boss.yaml');
     writeFileSync(manifest, 'name: boss\nmodel: claude-sonnet-4-5\nlifecycle: persistent\nsystem_prompt: lead\n');
-    const res = await runAgentd(['run', '--stdin', '--data-dir', join(dir, 'data'), '--bootstrap', manifest], { env: { ...NO_SOCKET, ANTHROPIC_API_KEY: '' }, input: 'x\n' });
+    const res = await runAgentd(['run', '--stdin', '--data-dir', join(dir, 'data'), '--bootstrap', manifest], {
+      env: { ...NO_SOCKET, ANTHROPIC_API_KEY: '' },
+      input: 'x\n',
+    });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('AAOS_ERR_MODEL_UNAVAILABLE');
     expect(res.stderr).toContain(`the bootstrap agent (${manifest}) cannot be served`);
@@ -88,7 +104,10 @@ describe('errors found at start, named', { timeout: 120_000 }, () => {
 
   it('an AAOS_MODEL_OVERRIDE that routes nowhere stops the start', async () => {
     const dir = temp();
-    const res = await runAgentd(['run', '--stdin', '--data-dir', dir], { env: { ...NO_SOCKET, AAOS_MODEL_OVERRIDE: 'bogus-model' }, input: 'x\n' });
+    const res = await runAgentd(['run', '--stdin', '--data-dir', dir], {
+      env: { ...NO_SOCKET, AAOS_MODEL_OVERRIDE: 'bogus-model' },
+      input: 'x\n',
+    });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('AAOS_ERR_MODEL_UNKNOWN');
     expect(res.stderr).toContain('set by AAOS_MODEL_OVERRIDE');
@@ -103,7 +122,9 @@ describe('errors found at start, named', { timeout: 120_000 }, () => {
   it('invalid arguments exit 2 and list the allowed values', async () => {
     const res = await runAgentd(['runs', '--state', 'bogus', '--socket', join(temp(), 'none.sock')]);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain("argument 'bogus' is invalid. Allowed choices are queued, running, completed, failed, cancelled, interrupted");
+    expect(res.stderr).toContain(
+      "argument 'bogus' is invalid. Allowed choices are queued, running, completed, failed, cancelled, interrupted",
+    );
   });
 
   it('validate finds unknown tools (did you mean), missing scripted files and bootstrap rules', async () => {
@@ -124,7 +145,12 @@ describe('errors found at start, named', { timeout: 120_000 }, () => {
     expect(boot.stderr).toContain('the bootstrap agent must have lifecycle: persistent');
     const shipped = await runAgentd(['validate', '--bootstrap', BOOTSTRAP]);
     expect(shipped.code).toBe(0);
-    const examples = await runAgentd(['validate', ...readdirSync(join(ROOT, 'manifests', 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => join(ROOT, 'manifests', 'examples', f))]);
+    const examples = await runAgentd([
+      'validate',
+      ...readdirSync(join(ROOT, 'manifests', 'examples'))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join(ROOT, 'manifests', 'examples', f)),
+    ]);
     expect(examples.stderr).toBe('');
     expect(examples.code).toBe(0);
   });
@@ -142,10 +168,14 @@ describe('run --stdin on SIGINT / SIGTERM', { timeout: 120_000 }, () => {
       const manifest = join(dir, 'slow-boss.yaml');
       writeFileSync(manifest, `name: slow\nmodel: scripted:${script}\nlifecycle: persistent\nsystem_prompt: wait\n`);
       const dataDir = join(dir, 'data');
-      const child = spawn(process.execPath, [AGENTD, 'run', '--stdin', '--json', '--data-dir', dataDir, '--bootstrap', manifest], {
-        env: { ...process.env, ...NO_SOCKET },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [AGENTD, 'run', '--stdin', '--json', '--data-dir', dataDir, '--bootstrap', manifest],
+        {
+          env: { ...process.env, ...NO_SOCKET },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
       const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
       // stdin stays open: the run is interrupted, not finished
       child.stdin.write('wait for a very slow model\n');

@@ -12,7 +12,8 @@ function everyCommand(cmd: Command): Command[] {
 /** The help a user sees for `cmd`, text added after the options included. */
 function helpOf(cmd: Command): string {
   let out = '';
-  for (let c: Command | null = cmd; c; c = c.parent) c.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
+  for (let c: Command | null = cmd; c; c = c.parent)
+    c.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
   cmd.outputHelp();
   return out;
 }
@@ -35,7 +36,8 @@ describe('--help', () => {
       for (const example of help.examples) {
         expect(text, `${path} shows its example`).toContain(`$ ${example}`);
         // an example runs the command it documents
-        if (path !== 'agentd' && path !== 'help' && !example.includes('source <(')) expect(example, path).toContain(`agentd ${path}`);
+        if (path !== 'agentd' && path !== 'help' && !example.includes('source <('))
+          expect(example, path).toContain(`agentd ${path}`);
       }
       for (const name of help.env) {
         expect(text, `${path} names ${name}`).toContain(name);

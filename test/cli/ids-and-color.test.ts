@@ -23,21 +23,40 @@ describe('short ids', () => {
     expect(() => byIdPrefix('run', 'abcd', runs)).toThrowError(
       expect.objectContaining({
         code: ErrorCode.ID_AMBIGUOUS,
-        message: "prefix 'abcd' matches 2 runs: abcd1234-0000 (completed: one), abcd5678-0000 (failed: two); give more of the id",
+        message:
+          "prefix 'abcd' matches 2 runs: abcd1234-0000 (completed: one), abcd5678-0000 (failed: two); give more of the id",
       }),
     );
-    expect(ambiguous('agent', 'worker', [{ id: 'a1', label: 'worker' }, { id: 'b2', label: 'worker' }], 'name').message).toContain("name 'worker' matches 2 agents");
+    expect(
+      ambiguous(
+        'agent',
+        'worker',
+        [
+          { id: 'a1', label: 'worker' },
+          { id: 'b2', label: 'worker' },
+        ],
+        'name',
+      ).message,
+    ).toContain("name 'worker' matches 2 agents");
   });
 });
 
 describe('agentd CLI: prefixes, names and colour', { timeout: 180_000 }, () => {
   const held = useDaemon();
-  const daemon = { get socket(): string { return held.current.socket; } };
+  const daemon = {
+    get socket(): string {
+      return held.current.socket;
+    },
+  };
 
   it('status, logs and stop take a short run id; an agent by its name', async () => {
     const submitted = await runAgentd(['submit', 'a goal', '--json', '--socket', daemon.socket]);
     expect(submitted.code).toBe(0);
-    const end = submitted.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; run_id?: string }).find((f) => f.kind === 'end')!;
+    const end = submitted.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; run_id?: string })
+      .find((f) => f.kind === 'end')!;
     const short = end.run_id!.slice(0, 8);
     const status = await runAgentd(['status', short, '--socket', daemon.socket]);
     expect(status.code).toBe(0);
@@ -50,15 +69,22 @@ describe('agentd CLI: prefixes, names and colour', { timeout: 180_000 }, () => {
     expect(agent.stdout).toMatch(/^agent [0-9a-f-]{36} \(bootstrap\)/);
     const none = await runAgentd(['status', 'ffffffff-nothing', '--socket', daemon.socket]);
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain("AAOS_ERR_RUN_NOT_FOUND: no agent or run with id, name or id prefix 'ffffffff-nothing'");
+    expect(none.stderr).toContain(
+      "AAOS_ERR_RUN_NOT_FOUND: no agent or run with id, name or id prefix 'ffffffff-nothing'",
+    );
   });
 
   it('approve and revoke take a unique prefix of an approval or token id too; an ambiguous one lists the candidates', async () => {
     const dir = held.current.dataDir;
     mkdirSync(join(dir, 'out'), { recursive: true });
     const client = await RawClient.open(daemon.socket);
-    const { agent_id: agentId } = await client.call<{ agent_id: string }>('agent.spawn', { manifest: writerManifest(dir) });
-    const run = client.call<{ response: string }>('agent.run', { agent_id: agentId, message: join(dir, 'out', 'prefixed.txt') });
+    const { agent_id: agentId } = await client.call<{ agent_id: string }>('agent.spawn', {
+      manifest: writerManifest(dir),
+    });
+    const run = client.call<{ response: string }>('agent.run', {
+      agent_id: agentId,
+      message: join(dir, 'out', 'prefixed.txt'),
+    });
     let pending: Array<{ id: string }> = [];
     while (pending.length === 0) {
       pending = (await client.call<{ pending: Array<{ id: string }> }>('approval.list')).pending;
@@ -82,7 +108,10 @@ describe('agentd CLI: prefixes, names and colour', { timeout: 180_000 }, () => {
   it('NO_COLOR and --no-color turn the live view colourless on a terminal', () => {
     const submit = (extra: string, env: NodeJS.ProcessEnv): string => {
       const cmd = `${quote(process.execPath)} ${quote(AGENTD)} submit 'colour check' --socket ${quote(daemon.socket)} ${extra}`;
-      return spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm', ...env } }).stdout;
+      return spawnSync('script', ['-qec', cmd, '/dev/null'], {
+        encoding: 'utf8',
+        env: { ...process.env, TERM: 'xterm', ...env },
+      }).stdout;
     };
     expect(submit('', { NO_COLOR: '' })).toContain('\u001b[');
     expect(submit('', { NO_COLOR: '1' })).not.toContain('\u001b[');

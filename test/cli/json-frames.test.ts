@@ -12,12 +12,20 @@ describe('run --json writes the documented frames', { timeout: 120_000 }, () => 
   afterAll(() => removeDir(dir));
 
   it('versioned event frames, then an end frame with exit_code and final_text per goal', async () => {
-    const res = await runAgentd(['run', '--stdin', '--json', '--data-dir', join(dir, 'a')], { env: { AAOS_SOCKET: '' }, input: 'one goal\n' });
+    const res = await runAgentd(['run', '--stdin', '--json', '--data-dir', join(dir, 'a')], {
+      env: { AAOS_SOCKET: '' },
+      input: 'one goal\n',
+    });
     expect(res.code).toBe(0);
-    const frames = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const frames = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     // the one frame shape of every --json stream (test/cli/ndjson-shape.test.ts has the others)
     for (const f of frames) expect(StreamFrameLine.safeParse(f).success, JSON.stringify(f).slice(0, 200)).toBe(true);
-    expect(frames.every((f) => f['v'] === 1 && f['stream'] === null && (f['kind'] === 'event' || f['kind'] === 'end'))).toBe(true);
+    expect(
+      frames.every((f) => f['v'] === 1 && f['stream'] === null && (f['kind'] === 'event' || f['kind'] === 'end')),
+    ).toBe(true);
     const end = frames.filter((f) => f['kind'] === 'end');
     expect(end).toHaveLength(1);
     expect(end[0]).toMatchObject({ status: 'completed', exit_code: 0 });

@@ -4,7 +4,12 @@ import { useDaemon } from '../daemon/daemon-process.js';
 import { runAgentd } from '../support/run-agentd.js';
 
 type Frame = Record<string, unknown> & { kind: string };
-const frames = (stdout: string): Frame[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Frame);
+const frames = (stdout: string): Frame[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Frame);
 
 describe('--since values', () => {
   it('durations count back from now; ISO times are taken as given; anything else is refused', () => {
@@ -15,7 +20,8 @@ describe('--since values', () => {
     expect(parseSince('250ms', now)).toBe(now - 250);
     expect(parseSince('2026-11-30T01:00:00Z', now)).toBe(Date.parse('2026-11-30T01:00:00Z'));
     expect(parseSince('2026-11-30', now)).toBe(Date.parse('2026-11-30'));
-    for (const bad of ['', 'yesterday', '10', '10x', '-5m', 'm', '2026-13-45T99:00:00Z', 'May 1']) expect(parseSince(bad, now), bad).toBeUndefined();
+    for (const bad of ['', 'yesterday', '10', '10x', '-5m', 'm', '2026-13-45T99:00:00Z', 'May 1'])
+      expect(parseSince(bad, now), bad).toBeUndefined();
   });
 });
 
@@ -62,11 +68,17 @@ describe('agentd logs: times, --timestamps, --tail, --since', { timeout: 180_000
     const last = frames(tail.stdout);
     expect(last.filter((f) => f.kind === 'event')).toEqual(all.slice(-3));
     expect(last.at(-1)).toMatchObject({ kind: 'end', run_id: id, status: 'completed' });
-    expect(frames((await runAgentd(['logs', id, '--json', '--tail', '0', ...sock()])).stdout).map((f) => f.kind)).toEqual(['end']);
-    const hour = frames((await runAgentd(['logs', id, '--json', '--since', '1h', ...sock()])).stdout).filter((f) => f.kind === 'event');
+    expect(
+      frames((await runAgentd(['logs', id, '--json', '--tail', '0', ...sock()])).stdout).map((f) => f.kind),
+    ).toEqual(['end']);
+    const hour = frames((await runAgentd(['logs', id, '--json', '--since', '1h', ...sock()])).stdout).filter(
+      (f) => f.kind === 'event',
+    );
     expect(hour).toEqual(all);
     const pivot = (all[Math.floor(all.length / 2)]!['event'] as { ts: string }).ts;
-    const later = frames((await runAgentd(['logs', id, '--json', '--since', pivot, ...sock()])).stdout).filter((f) => f.kind === 'event');
+    const later = frames((await runAgentd(['logs', id, '--json', '--since', pivot, ...sock()])).stdout).filter(
+      (f) => f.kind === 'event',
+    );
     expect(later).toEqual(all.filter((f) => (f['event'] as { ts: string }).ts >= pivot));
     expect(later.length).toBeLessThan(all.length);
     const future = await runAgentd(['logs', id, '--json', '--since', '2999-01-01T00:00:00Z', ...sock()]);
@@ -75,7 +87,13 @@ describe('agentd logs: times, --timestamps, --tail, --since', { timeout: 180_000
 
   it('bad --tail and --since values exit 2 naming the flag and the accepted forms', async () => {
     const id = await submitted();
-    for (const [flag, value] of [['--tail', 'ten'], ['--tail', '-1'], ['--tail', '1.5'], ['--since', 'yesterday'], ['--since', '10']] as const) {
+    for (const [flag, value] of [
+      ['--tail', 'ten'],
+      ['--tail', '-1'],
+      ['--tail', '1.5'],
+      ['--since', 'yesterday'],
+      ['--since', '10'],
+    ] as const) {
       const res = await runAgentd(['logs', id, flag, value, ...sock()]);
       expect(res.code, `${flag} ${value}`).toBe(2);
       expect(res.stderr).toContain(`agentd logs: ${flag} must be`);

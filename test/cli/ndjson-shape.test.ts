@@ -36,16 +36,23 @@ describe('one NDJSON frame shape for every --json stream', { timeout: 240_000 },
     expect(framesOf(logs.stdout, 'logs --json (run)').at(-1)).toMatchObject({ kind: 'end', run_id: runId });
     const agentLogs = await runAgentd(['logs', 'bootstrap', '--json', '--tail', '5', ...sock()]);
     expect(agentLogs.code).toBe(0);
-    expect(framesOf(agentLogs.stdout, 'logs --json (agent)').at(-1)).toMatchObject({ kind: 'end', agent_id: expect.any(String) });
+    expect(framesOf(agentLogs.stdout, 'logs --json (agent)').at(-1)).toMatchObject({
+      kind: 'end',
+      agent_id: expect.any(String),
+    });
   });
 
   it('approvals --watch --json: the snapshot, then approval frames, all of the same shape', async () => {
     const dir = held.current.dataDir;
     mkdirSync(join(dir, 'out'), { recursive: true });
     const client = await RawClient.open(held.current.socket);
-    const { agent_id: agentId } = await client.call<{ agent_id: string }>('agent.spawn', { manifest: writerManifest(dir) });
+    const { agent_id: agentId } = await client.call<{ agent_id: string }>('agent.spawn', {
+      manifest: writerManifest(dir),
+    });
 
-    const watcher = spawn(process.execPath, [AGENTD, 'approvals', '--watch', '--json', ...sock()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watcher = spawn(process.execPath, [AGENTD, 'approvals', '--watch', '--json', ...sock()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     let wake: () => void = () => {};
     createInterface({ input: watcher.stdout }).on('line', (l) => {
@@ -58,7 +65,10 @@ describe('one NDJSON frame shape for every --json stream', { timeout: 240_000 },
     const exited = new Promise<number | null>((r) => watcher.on('exit', (code) => r(code)));
     await waitLines(1); // the snapshot: the watch is live from here on
 
-    const run = client.call<{ response: string }>('agent.run', { agent_id: agentId, message: join(dir, 'out', 'approved.txt') });
+    const run = client.call<{ response: string }>('agent.run', {
+      agent_id: agentId,
+      message: join(dir, 'out', 'approved.txt'),
+    });
     await waitLines(2);
     const requested = JSON.parse(lines[1]!) as { event: { approval: { id: string } } };
     await client.call('approval.respond', { id: requested.event.approval.id, decision: 'approve' });

@@ -11,7 +11,9 @@ describe('supported Node.js versions', () => {
   });
 
   it('matches what package.json declares in engines', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      engines: { node: string };
+    };
     expect(pkg.engines.node).toBe(`>=${MIN_NODE_MAJOR}.0.0`);
   });
 });

@@ -7,8 +7,14 @@ import { runAgentd, type AgentdResult } from '../support/run-agentd.js';
 
 /** A persistent agent on a scripted model that answers every message with what it heard. */
 function echoAgent(dir: string, name: string): string {
-  writeFileSync(join(dir, `${name}-script.yaml`), ['cursor: per_run', 'turns:', '  - text: "heard: {message}"'].join('\n'));
-  writeFileSync(join(dir, `${name}.yaml`), [`name: ${name}`, `model: scripted:${name}-script.yaml`, 'lifecycle: persistent', 'capabilities: []'].join('\n'));
+  writeFileSync(
+    join(dir, `${name}-script.yaml`),
+    ['cursor: per_run', 'turns:', '  - text: "heard: {message}"'].join('\n'),
+  );
+  writeFileSync(
+    join(dir, `${name}.yaml`),
+    [`name: ${name}`, `model: scripted:${name}-script.yaml`, 'lifecycle: persistent', 'capabilities: []'].join('\n'),
+  );
   return `${name}.yaml`;
 }
 
@@ -24,7 +30,8 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
   const MAILBOX = 3;
   const held = useDaemon({ env: { AAOS_MAILBOX_MAX: String(MAILBOX) } });
   const dir = mkdtempSync(join(tmpdir(), 'aaos-pa-'));
-  const cli = (...args: string[]): Promise<AgentdResult> => runAgentd([...args, '--socket', held.current.socket], { cwd: dir, env: { NO_COLOR: '1' } });
+  const cli = (...args: string[]): Promise<AgentdResult> =>
+    runAgentd([...args, '--socket', held.current.socket], { cwd: dir, env: { NO_COLOR: '1' } });
   const json = async <T>(...args: string[]): Promise<T> => {
     const res = await cli(...args, '--json');
     expect(res.code, res.stderr).toBe(0);
@@ -36,15 +43,18 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
     raw?.close();
     removeDir(dir);
   });
-  const rpc = async <T>(method: string, params: unknown): Promise<T> => (raw ??= await RawClient.open(held.current.socket)).call<T>(method, params);
-  const agentState = (agent: string): Promise<{ state: string; queued: number }> => rpc('agent.status', { agent_id: agent });
+  const rpc = async <T>(method: string, params: unknown): Promise<T> =>
+    (raw ??= await RawClient.open(held.current.socket)).call<T>(method, params);
+  const agentState = (agent: string): Promise<{ state: string; queued: number }> =>
+    rpc('agent.status', { agent_id: agent });
   /** run id → stop reason of each handled message, in the order they finished */
   const completedRuns = async (agent: string): Promise<Map<string, string>> => {
     const res = await cli('logs', agent, '--json');
     const done = new Map<string, string>();
     for (const line of res.stdout.trim().split('\n')) {
       const f = JSON.parse(line) as { kind: string; event?: { type: string; run_id?: string; stop_reason?: string } };
-      if (f.event?.type === 'AgentExecutionCompleted' && f.event.run_id) done.set(f.event.run_id, f.event.stop_reason ?? '');
+      if (f.event?.type === 'AgentExecutionCompleted' && f.event.run_id)
+        done.set(f.event.run_id, f.event.stop_reason ?? '');
     }
     return done;
   };
@@ -59,7 +69,11 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
     const sent = await cli('send', 'echo', 'fire and forget');
     expect(sent.code, sent.stderr).toBe(0);
     const runId = /as run ([0-9a-f-]{36})/.exec(sent.stdout)![1]!;
-    await until('the sent message to be handled', async () => (await completedRuns('echo')).get(runId) === 'complete', 120_000);
+    await until(
+      'the sent message to be handled',
+      async () => (await completedRuns('echo')).get(runId) === 'complete',
+      120_000,
+    );
     const missing = await cli('spawn', 'no-such.yaml');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('AAOS_ERR_MANIFEST_NOT_FOUND');
@@ -77,7 +91,8 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
     expect(again.stderr).toContain('already paused');
 
     const runIds: string[] = [];
-    for (let i = 0; i < MAILBOX; i++) runIds.push((await json<{ run_id: string }>('send', 'echo', `queued ${i}`)).run_id);
+    for (let i = 0; i < MAILBOX; i++)
+      runIds.push((await json<{ run_id: string }>('send', 'echo', `queued ${i}`)).run_id);
     const full = await cli('send', 'echo', 'one too many');
     expect(full.code).toBe(1);
     expect(full.stderr).toContain('AAOS_ERR_MAILBOX_FULL');
@@ -95,7 +110,9 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
     expect([...done.keys()].filter((id) => runIds.includes(id))).toEqual(runIds); // in the order sent
     const notPaused = await cli('resume', 'echo');
     expect(notPaused.code).toBe(1);
-    expect(notPaused.stderr).toMatch(/AAOS_ERR_INVALID_STATE_TRANSITION: agent echo \([0-9a-f-]+\) is running, not paused: nothing to resume/);
+    expect(notPaused.stderr).toMatch(
+      /AAOS_ERR_INVALID_STATE_TRANSITION: agent echo \([0-9a-f-]+\) is running, not paused: nothing to resume/,
+    );
   });
 
   it('pausing the bootstrap needs --force; goals then wait, health says why, resume lets them finish', async () => {
@@ -122,7 +139,9 @@ describe('agentd spawn, send, ask, pause, resume', { timeout: 300_000 }, () => {
     for (const verb of ['pause', 'resume', 'send', 'ask']) {
       const res = await cli(verb, 'nobody-by-this-name', ...(verb === 'send' || verb === 'ask' ? ['hi'] : []));
       expect(res.code, verb).toBe(1);
-      expect(res.stderr).toContain("AAOS_ERR_AGENT_NOT_FOUND: no live agent with id, name or id prefix 'nobody-by-this-name'");
+      expect(res.stderr).toContain(
+        "AAOS_ERR_AGENT_NOT_FOUND: no live agent with id, name or id prefix 'nobody-by-this-name'",
+      );
     }
     await cli('spawn', echoAgent(dir, 'doomed'));
     const id = (await json<{ id: string }>('status', 'doomed')).id;

@@ -14,7 +14,10 @@ describe('the live view shows a goal waiting for a slot as queued, then running'
     const firstAnswer = await client.response<{ result: { state: string } }>(first);
     expect(firstAnswer.result.state).toBe('running');
 
-    const submit = spawn(process.execPath, [AGENTD, 'submit', 'second goal, waits', '--socket', held.current.socket], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const submit = spawn(process.execPath, [AGENTD, 'submit', 'second goal, waits', '--socket', held.current.socket], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let out = '';
     submit.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => submit.on('exit', (code) => r(code)));

@@ -8,7 +8,10 @@ import { ROOT, removeDir } from '../daemon/daemon-process.js';
 /** The shell lines of the README's "Running `agentd`" section, in order. */
 function runningSection(): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Running `agentd`'), readme.indexOf('\n## ', readme.indexOf('## Running `agentd`') + 1));
+  const section = readme.slice(
+    readme.indexOf('## Running `agentd`'),
+    readme.indexOf('\n## ', readme.indexOf('## Running `agentd`') + 1),
+  );
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
   return block.split('\n').filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
 }

@@ -16,7 +16,9 @@ describe('stopping the bootstrap agent', { timeout: 180_000 }, () => {
     expect(forced.code).toBe(0);
     const submit = await runAgentd(['submit', 'a goal', '--socket', socket]);
     expect(submit.code).toBe(1);
-    expect(submit.stderr).toMatch(/the bootstrap agent [0-9a-f-]{36} was stopped \(stopped by operator\): goals are refused until agentd restarts/);
+    expect(submit.stderr).toMatch(
+      /the bootstrap agent [0-9a-f-]{36} was stopped \(stopped by operator\): goals are refused until agentd restarts/,
+    );
     const health = await runAgentd(['health', '--socket', socket]);
     expect(health.code).toBe(1);
     expect(health.stdout).toMatch(/^degraded/);

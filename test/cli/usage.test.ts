@@ -32,7 +32,9 @@ describe('invalid command lines exit 2 and say what is allowed', { timeout: 600_
 
   it('an unknown flag, on every command: named, with the usage and every option of that command', async () => {
     expect(commands.length).toBeGreaterThan(30);
-    const results = await all(commands, (cmd) => runAgentd([...commandPath(cmd).split(' '), '--no-such-flag'], { env: NOWHERE }));
+    const results = await all(commands, (cmd) =>
+      runAgentd([...commandPath(cmd).split(' '), '--no-such-flag'], { env: NOWHERE }),
+    );
     commands.forEach((cmd, i) => {
       const res = results[i]!;
       const path = commandPath(cmd);
@@ -46,10 +48,16 @@ describe('invalid command lines exit 2 and say what is allowed', { timeout: 600_
 
   const cases: Array<{ args: string[]; says: RegExp }> = [
     { args: ['bogus-command'], says: /unknown command 'bogus-command'[\s\S]*commands: run, submit/ },
-    { args: ['runs', '--state', 'bogus'], says: /Allowed choices are queued, running, completed, failed, cancelled, interrupted/ },
+    {
+      args: ['runs', '--state', 'bogus'],
+      says: /Allowed choices are queued, running, completed, failed, cancelled, interrupted/,
+    },
     { args: ['runs', '--limit', '0'], says: /--limit must be a whole number from 1 to 10000, got '0'/ },
     { args: ['runs', '--limit', 'many'], says: /--limit must be a whole number from 1 to 10000, got 'many'/ },
-    { args: ['submit', 'a goal', '--orchestration', 'swarm'], says: /--orchestration must be direct, plan or auto, got 'swarm'/ },
+    {
+      args: ['submit', 'a goal', '--orchestration', 'swarm'],
+      says: /--orchestration must be direct, plan or auto, got 'swarm'/,
+    },
     { args: ['logs', 'x', '--tail', 'ten'], says: /--tail must be a whole number/ },
     { args: ['logs', 'x', '--since', 'last tuesday'], says: /--since must be a duration such as 90s, 10m/ },
     { args: ['approve', 'x', '--minutes', '-5'], says: /--minutes must be a positive number, got '-5'/ },

@@ -56,14 +56,39 @@ beforeAll(async () => {
       'cursor: per_agent',
     ].join('\n'),
   );
-  workerYaml = ['name: worker', `model: scripted:${child}`, 'capabilities:', '  - "tool: echo"', '  - "tool: ask_agent"', '  - "message_send: [collector]"'].join('\n');
-  const slow = w('slow.yaml', ['turns:', '  - tool_calls: [{name: echo, input: {message: "late"}}]', '  - text: "slow done: {last_tool_result}"', 'latency_ms: 4000', 'cursor: per_agent'].join('\n'));
-  slowYaml = ['name: slowpoke', `model: scripted:${slow}`, 'metadata: {placement: n2}', 'capabilities:', '  - "tool: echo"'].join('\n');
+  workerYaml = [
+    'name: worker',
+    `model: scripted:${child}`,
+    'capabilities:',
+    '  - "tool: echo"',
+    '  - "tool: ask_agent"',
+    '  - "message_send: [collector]"',
+  ].join('\n');
+  const slow = w(
+    'slow.yaml',
+    [
+      'turns:',
+      '  - tool_calls: [{name: echo, input: {message: "late"}}]',
+      '  - text: "slow done: {last_tool_result}"',
+      'latency_ms: 4000',
+      'cursor: per_agent',
+    ].join('\n'),
+  );
+  slowYaml = [
+    'name: slowpoke',
+    `model: scripted:${slow}`,
+    'metadata: {placement: n2}',
+    'capabilities:',
+    '  - "tool: echo"',
+  ].join('\n');
   const children = Array.from({ length: CHILDREN }, (_, i) => ({ manifest: workerYaml, message: `task ${i}` }));
   const root = w(
     'root.yaml',
     JSON.stringify({
-      turns: [{ tool_calls: [{ name: 'spawn_agents', input: { children } }] }, { text: 'collected {last_tool_result:count} child answers, {last_tool_result:failed} failed' }],
+      turns: [
+        { tool_calls: [{ name: 'spawn_agents', input: { children } }] },
+        { text: 'collected {last_tool_result:count} child answers, {last_tool_result:failed} failed' },
+      ],
       cursor: 'per_run',
     }),
   );
@@ -84,8 +109,19 @@ beforeAll(async () => {
       `  - "file_read: ${dir}/*"`,
     ].join('\n'),
   );
-  cluster = await TestCluster.start([], { AAOS_CLUSTER_KEY: KEY, AAOS_CLUSTER_HEARTBEAT_MS: '500', AAOS_MAX_CONCURRENT_GOALS: '1', AAOS_SPAWN_RETRIES: '0' }, { bootstrap });
-  await Promise.all(IDS.map((id) => cluster.startNode(id, undefined, { AAOS_AUDIT_FILE: join(dir, `audit-${id}.ndjson`) })));
+  cluster = await TestCluster.start(
+    [],
+    {
+      AAOS_CLUSTER_KEY: KEY,
+      AAOS_CLUSTER_HEARTBEAT_MS: '500',
+      AAOS_MAX_CONCURRENT_GOALS: '1',
+      AAOS_SPAWN_RETRIES: '0',
+    },
+    { bootstrap },
+  );
+  await Promise.all(
+    IDS.map((id) => cluster.startNode(id, undefined, { AAOS_AUDIT_FILE: join(dir, `audit-${id}.ndjson`) })),
+  );
   nc = await connect({ servers: cluster.nats.url });
   nc.subscribe('aaos.node.*.spawn', {
     callback: (_err, msg: Msg) => {
@@ -103,20 +139,28 @@ afterAll(async () => {
 describe('agents across cluster nodes', () => {
   it('a fan-out places its children on more than one node; their messages cross nodes; one trace and run id throughout', async () => {
     const collector = await cluster.node('n3').call<{ agent_id: string }>('agent.spawn', {
-      manifest: ['name: collector', `model: scripted:${join(dir, 'collector.yaml')}`, 'lifecycle: persistent'].join('\n'),
+      manifest: ['name: collector', `model: scripted:${join(dir, 'collector.yaml')}`, 'lifecycle: persistent'].join(
+        '\n',
+      ),
     });
     // every node sees all three nodes (taking remote agents) and the collector
     for (const id of IDS) {
       await until(`${id} to see the cluster`, async () => {
-        const s = await cluster.node(id).call<{ nodes: Array<{ remote_agents: boolean }>; agents: Array<{ id: string }> }>('cluster.status');
-        return s.nodes.filter((n) => n.remote_agents).length === 3 && s.agents.some((a) => a.id === collector.agent_id) ? true : undefined;
+        const s = await cluster
+          .node(id)
+          .call<{ nodes: Array<{ remote_agents: boolean }>; agents: Array<{ id: string }> }>('cluster.status');
+        return s.nodes.filter((n) => n.remote_agents).length === 3 && s.agents.some((a) => a.id === collector.agent_id)
+          ? true
+          : undefined;
       });
     }
     const { run_id } = await cluster.node('n1').call<{ run_id: string }>('agent.submit_streaming', { goal: 'fan out' });
     const final = await until(
       'the goal to end',
       async () => {
-        const r = await cluster.node('n1').call<{ state: string; result?: string; node_id?: string }>('run.status', { run_id });
+        const r = await cluster
+          .node('n1')
+          .call<{ state: string; result?: string; node_id?: string }>('run.status', { run_id });
         return ['completed', 'failed', 'cancelled', 'interrupted'].includes(r.state) ? r : undefined;
       },
       90_000,
@@ -126,12 +170,16 @@ describe('agents across cluster nodes', () => {
 
     const events = new Map(IDS.map((id) => [id, auditOf(id)]));
     const rootNode = final.node_id!;
-    const rootStart = events.get(rootNode)!.find((e) => e.type === 'AgentExecutionStarted' && e.run_id === run_id && e.agent_name === 'bootstrap')!;
+    const rootStart = events
+      .get(rootNode)!
+      .find((e) => e.type === 'AgentExecutionStarted' && e.run_id === run_id && e.agent_name === 'bootstrap')!;
     const trace = rootStart.trace_id!;
     expect(trace).toBeTruthy();
     const spawnedOn = new Map<string, number>();
     for (const [id, evs] of events) {
-      const workers = evs.filter((e) => e.type === 'AgentSpawned' && e.manifest_name === 'worker' && e.run_id === run_id);
+      const workers = evs.filter(
+        (e) => e.type === 'AgentSpawned' && e.manifest_name === 'worker' && e.run_id === run_id,
+      );
       for (const wkr of workers) {
         // the child's spawn continues the goal's trace and carries its run id and parent, on whichever node
         expect(wkr.trace_id).toBe(trace);
@@ -142,12 +190,15 @@ describe('agents across cluster nodes', () => {
     expect([...spawnedOn.values()].reduce((a, b) => a + b, 0)).toBe(CHILDREN);
     expect(spawnedOn.size).toBeGreaterThan(1);
     // every worker asked the collector on n3; workers elsewhere did so across nodes
-    const asked = events.get('n3')!.filter((e) => e.type === 'AgentExecutionStarted' && e.agent_id === collector.agent_id && e.run_id === run_id);
+    const asked = events
+      .get('n3')!
+      .filter((e) => e.type === 'AgentExecutionStarted' && e.agent_id === collector.agent_id && e.run_id === run_id);
     expect(asked).toHaveLength(CHILDREN);
     for (const e of asked) expect(e.trace_id).toBe(trace);
     expect([...spawnedOn.keys()].some((id) => id !== 'n3')).toBe(true);
     // workers ran their echo with the narrowed token on their own node: no denials anywhere
-    for (const evs of events.values()) expect(evs.filter((e) => e.type === 'CapabilityDenied' && e.run_id === run_id)).toEqual([]);
+    for (const evs of events.values())
+      expect(evs.filter((e) => e.type === 'CapabilityDenied' && e.run_id === run_id)).toEqual([]);
     expect(captured.length).toBeGreaterThan(0);
   }, 120_000);
 
@@ -155,9 +206,15 @@ describe('agents across cluster nodes', () => {
     const genuine = captured[0]!;
     const node = genuine.subject.split('.')[2]!;
     const before = auditOf(node).filter((e) => e.type === 'AgentSpawned').length;
-    const ask = async (subject: string, data: string | Uint8Array): Promise<{ ok: boolean; error?: { code: string; message: string } }> => {
+    const ask = async (
+      subject: string,
+      data: string | Uint8Array,
+    ): Promise<{ ok: boolean; error?: { code: string; message: string } }> => {
       const reply = await nc.request(subject, data, { timeout: 10_000 });
-      return JSON.parse((reply.json() as { body: string }).body) as { ok: boolean; error?: { code: string; message: string } };
+      return JSON.parse((reply.json() as { body: string }).body) as {
+        ok: boolean;
+        error?: { code: string; message: string };
+      };
     };
     // replayed as it was
     const replay = await ask(genuine.subject, genuine.data);
@@ -166,17 +223,34 @@ describe('agents across cluster nodes', () => {
     expect(replay.error!.message).toMatch(/replay|ago/);
     // widened: a grant the parent never had, with a fresh id and time, the old signature kept
     const wire = JSON.parse(new TextDecoder().decode(genuine.data)) as { body: string; mac: string };
-    const body = JSON.parse(wire.body) as { id: string; at: number; spawn: { child: { id: string }; tokens: Array<Record<string, unknown>> } };
+    const body = JSON.parse(wire.body) as {
+      id: string;
+      at: number;
+      spawn: { child: { id: string }; tokens: Array<Record<string, unknown>> };
+    };
     body.id = randomUUID();
     body.at = Date.now();
     body.spawn.child.id = randomUUID();
-    body.spawn.tokens = [{ id: 'cap_forged', owner: body.spawn.child.id, capability: { kind: 'file_write', glob: '/**' }, constraints: {}, issued_at: Date.now(), invocation_count: 0 }];
+    body.spawn.tokens = [
+      {
+        id: 'cap_forged',
+        owner: body.spawn.child.id,
+        capability: { kind: 'file_write', glob: '/**' },
+        constraints: {},
+        issued_at: Date.now(),
+        invocation_count: 0,
+      },
+    ];
     const widened = await ask(genuine.subject, JSON.stringify({ body: JSON.stringify(body), mac: wire.mac }));
     expect(widened.error).toMatchObject({ code: 'AAOS_ERR_CLUSTER_MESSAGE_REFUSED' });
     expect(widened.error!.message).toMatch(/signature/);
     // the same, signed with a key that is not the cluster's
     const text = JSON.stringify(body);
-    const mac = createHmac('sha256', 'not-the-cluster-key').update(genuine.subject).update('\n').update(text).digest('hex');
+    const mac = createHmac('sha256', 'not-the-cluster-key')
+      .update(genuine.subject)
+      .update('\n')
+      .update(text)
+      .digest('hex');
     const forged = await ask(genuine.subject, JSON.stringify({ body: text, mac }));
     expect(forged.error!.message).toMatch(/signature/);
     // unsigned garbage
@@ -190,13 +264,31 @@ describe('agents across cluster nodes', () => {
   it("revoking the parent's token on its node reaches the child's narrowed copy on another node at once", async () => {
     // a parent on n1 whose child is pinned to n2 and makes its echo call 4 s after it starts
     const parent = await cluster.node('n1').call<{ agent_id: string }>('agent.spawn', {
-      manifest: ['name: parent', `model: scripted:${join(dir, 'collector.yaml')}`, 'capabilities:', '  - "tool: echo"', '  - "tool: spawn_agent"', '  - "spawn_child: [slowpoke]"', `  - "file_read: ${dir}/*"`].join('\n'),
+      manifest: [
+        'name: parent',
+        `model: scripted:${join(dir, 'collector.yaml')}`,
+        'capabilities:',
+        '  - "tool: echo"',
+        '  - "tool: spawn_agent"',
+        '  - "spawn_child: [slowpoke]"',
+        `  - "file_read: ${dir}/*"`,
+      ].join('\n'),
     });
-    const running = cluster.node('n1').call<{ result: { response: string; error: string | null } }>('tool.invoke', { agent_id: parent.agent_id, tool: 'spawn_agent', input: { manifest: slowYaml, message: 'go' } });
-    const child = await until('the child to start on n2', async () => auditOf('n2').find((e) => e.type === 'AgentSpawned' && e.manifest_name === 'slowpoke'));
-    const echo = (await cluster.node('n1').call<{ tokens: Array<{ id: string; capability: { kind: string; name?: string } }> }>('capability.list', { agent_id: parent.agent_id })).tokens.find(
-      (t) => t.capability.kind === 'tool' && t.capability.name === 'echo',
-    )!;
+    const running = cluster.node('n1').call<{ result: { response: string; error: string | null } }>('tool.invoke', {
+      agent_id: parent.agent_id,
+      tool: 'spawn_agent',
+      input: { manifest: slowYaml, message: 'go' },
+    });
+    const child = await until('the child to start on n2', async () =>
+      auditOf('n2').find((e) => e.type === 'AgentSpawned' && e.manifest_name === 'slowpoke'),
+    );
+    const echo = (
+      await cluster
+        .node('n1')
+        .call<{ tokens: Array<{ id: string; capability: { kind: string; name?: string } }> }>('capability.list', {
+          agent_id: parent.agent_id,
+        })
+    ).tokens.find((t) => t.capability.kind === 'tool' && t.capability.name === 'echo')!;
     await cluster.node('n1').call('capability.revoke', { agent_id: parent.agent_id, token_id: echo.id });
     const out = await running;
     expect(out.result.response).toMatch(/slow done: .*AAOS_ERR_CAPABILITY_REVOKED/);

@@ -79,7 +79,13 @@ describe('agentd cluster on NATS JetStream', () => {
     // the operator's view, through the CLI
     // (retried: a heartbeat delayed past its TTL on a loaded machine drops a node for a moment)
     const cli = await until('the CLI to list three nodes', async () => {
-      const out = await execFileP(process.execPath, [AGENTD, 'cluster', 'status', '--socket', cluster.nodes.get('n2')!.proc.socket]);
+      const out = await execFileP(process.execPath, [
+        AGENTD,
+        'cluster',
+        'status',
+        '--socket',
+        cluster.nodes.get('n2')!.proc.socket,
+      ]);
       return /^this node n2; 3 node\(s\) alive/.test(out.stdout) ? out : undefined;
     });
     for (const id of ['n1', 'n2', 'n3']) expect(cli.stdout).toContain(`  ${id}  pid `);
@@ -116,7 +122,9 @@ describe('agentd cluster on NATS JetStream', () => {
         return e && e.json<Run>().state === 'completed' ? e : undefined;
       });
       // the same goal again in the work queue, as a redelivery after a lost ack would be
-      await js.publish('aaos.goals', JSON.stringify({ run_id: runId, goal: 'once only', submitted_on: 'n2' }), { msgID: `${runId}-again` });
+      await js.publish('aaos.goals', JSON.stringify({ run_id: runId, goal: 'once only', submitted_on: 'n2' }), {
+        msgID: `${runId}-again`,
+      });
       await until('the duplicate to be consumed', async () => {
         const s = await node('n1').call<Status>('cluster.status');
         return s.goals_waiting === 0 && s.goals_in_flight === 0 ? true : undefined;

@@ -13,7 +13,9 @@ interface Service {
 
 // No Docker here: this checks that the compose file asks agentd for what agentd understands.
 describe('deploy/cluster/compose.yaml', () => {
-  const doc = parse(readFileSync(join(ROOT, 'deploy', 'cluster', 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+  const doc = parse(readFileSync(join(ROOT, 'deploy', 'cluster', 'compose.yaml'), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
 
   it('starts NATS with JetStream and three nodes joined to it, each with its own id and volume', () => {
     expect(doc.services['nats']!.command).toContain('-js');

@@ -26,10 +26,14 @@ describe('agentd.yaml', { timeout: 60_000 }, () => {
   });
 
   it('rejects unknown keys (did you mean) and bad values, naming the file', () => {
-    expect(() => Config.load({ env: {}, file: { file: '/x/agentd.yaml', values: { max_agnts: 3, worker_nice: 40 } } })).toThrowError(
+    expect(() =>
+      Config.load({ env: {}, file: { file: '/x/agentd.yaml', values: { max_agnts: 3, worker_nice: 40 } } }),
+    ).toThrowError(
       expect.objectContaining({
         code: ErrorCode.CONFIG_INVALID,
-        message: expect.stringMatching(/max_agnts="3" \(in \/x\/agentd.yaml\) is invalid: not a setting \(did you mean 'max_agents'\?\).*AAOS_WORKER_NICE="40" \(in \/x\/agentd.yaml\) is invalid/),
+        message: expect.stringMatching(
+          /max_agnts="3" \(in \/x\/agentd.yaml\) is invalid: not a setting \(did you mean 'max_agents'\?\).*AAOS_WORKER_NICE="40" \(in \/x\/agentd.yaml\) is invalid/,
+        ),
       }),
     );
   });

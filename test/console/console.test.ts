@@ -4,13 +4,21 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENTD, RawClient, ROOT, removeDir, startDaemon, tempDataDir, writerManifest, type DaemonProcess } from '../daemon/daemon-process.js';
+import {
+  AGENTD,
+  RawClient,
+  ROOT,
+  removeDir,
+  startDaemon,
+  tempDataDir,
+  writerManifest,
+  type DaemonProcess,
+} from '../daemon/daemon-process.js';
 
 const run = promisify(execFile);
 const CHROMIUM = process.env['AAOS_CHROMIUM'] ?? '/usr/bin/chromium';
 // screenshots for the docs are refreshed with AAOS_UPDATE_SCREENSHOTS=1; otherwise they go to the data dir
 const SHOTS = process.env['AAOS_UPDATE_SCREENSHOTS'] === '1' ? join(ROOT, 'docs', 'img') : undefined;
-
 
 async function signInUrl(dataDir: string): Promise<string> {
   const { stdout } = await run(process.execPath, [AGENTD, 'console', '--data-dir', dataDir]);
@@ -57,8 +65,13 @@ describe('the web console in headless Chromium', { timeout: 180_000 }, () => {
     const res = await page.goto(`${base}/`);
     expect(res?.status()).toBe(401);
     expect(await page.textContent('body')).toContain('AAOS_ERR_HTTP_UNAUTHORIZED');
-    for (const path of ['/api/agents', '/api/runs', '/api/events', '/console/app.js', '/metrics']) expect((await fetch(`${base}${path}`)).status, path).toBe(401);
-    const post = await fetch(`${base}/api/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"goal":"x"}' });
+    for (const path of ['/api/agents', '/api/runs', '/api/events', '/console/app.js', '/metrics'])
+      expect((await fetch(`${base}${path}`)).status, path).toBe(401);
+    const post = await fetch(`${base}/api/submit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"goal":"x"}',
+    });
     expect(post.status).toBe(401);
     expect((await page.goto(`${base}/login?code=forged.1.x`))?.status()).toBe(401);
   });
@@ -93,7 +106,9 @@ describe('the web console in headless Chromium', { timeout: 180_000 }, () => {
     expect(await page.locator('#timeline li.kind-tool').count()).toBeGreaterThan(2);
     expect(await page.locator('#timeline li.kind-model').count()).toBeGreaterThan(2);
     expect(await page.textContent('#timeline')).toContain('child researcher spawned');
-    expect(await page.textContent('#timeline-summary')).toMatch(/completed · tokens \d+ in \/ \d+ out · 2 children · 1 denials/);
+    expect(await page.textContent('#timeline-summary')).toMatch(
+      /completed · tokens \d+ in \/ \d+ out · 2 children · 1 denials/,
+    );
     const report = join(dir, 'workspace', runId, 'report.md');
     expect(existsSync(report)).toBe(true);
     // the agent tree shows the bootstrap agent with its model, capabilities and heap
@@ -122,7 +137,10 @@ describe('the web console in headless Chromium', { timeout: 180_000 }, () => {
     await page.waitForSelector('#capabilities li[data-capability="tool: file_write"]');
     await page.click('#capabilities li[data-capability="tool: file_write"] button[data-action="revoke"]');
     await page.waitForSelector('#capabilities li[data-capability="tool: file_write"]', { state: 'detached' });
-    const caps = await client.call<{ tokens: Array<{ capability: { kind: string }; revoked_at?: number }> }>('capability.list', { agent_id });
+    const caps = await client.call<{ tokens: Array<{ capability: { kind: string }; revoked_at?: number }> }>(
+      'capability.list',
+      { agent_id },
+    );
     expect(caps.tokens.find((t) => t.capability.kind === 'tool')?.revoked_at).toEqual(expect.any(Number));
     client.close();
   });
@@ -134,6 +152,9 @@ describe('the web console in headless Chromium', { timeout: 180_000 }, () => {
     expect(await page.textContent(`#runs li[data-run-id="${runId}"]`)).toContain('<img src=x');
     expect(await page.locator('#runs img, #timeline img, #runs script, #timeline script').count()).toBe(0);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
-    await page.waitForSelector(`#runs li[data-run-id="${runId}"] .state-completed, #runs li[data-run-id="${runId}"] .state-failed`, { timeout: 60_000 });
+    await page.waitForSelector(
+      `#runs li[data-run-id="${runId}"] .state-completed, #runs li[data-run-id="${runId}"] .state-failed`,
+      { timeout: 60_000 },
+    );
   });
 });

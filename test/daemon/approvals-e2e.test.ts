@@ -1,10 +1,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient, removeDir, startDaemon, tempDataDir, writerManifest, type DaemonProcess } from './daemon-process.js';
+import {
+  RawClient,
+  removeDir,
+  startDaemon,
+  tempDataDir,
+  writerManifest,
+  type DaemonProcess,
+} from './daemon-process.js';
 
-
-type Pending = { pending: Array<{ id: string; agent_id: string; agent_name: string; tool: string; input: { path: string }; requested_at: string }> };
+type Pending = {
+  pending: Array<{
+    id: string;
+    agent_id: string;
+    agent_name: string;
+    tool: string;
+    input: { path: string };
+    requested_at: string;
+  }>;
+};
 
 async function nextApproval(client: RawClient): Promise<Pending['pending'][number]> {
   for (;;) {
@@ -33,7 +48,12 @@ describe('human approval over the socket', () => {
     const approvedPath = join(dir, 'out', 'approved.txt');
     const run1 = agentClient.send('agent.run', { agent_id, message: approvedPath });
     const req1 = await nextApproval(human);
-    expect(req1).toMatchObject({ agent_id, agent_name: 'careful-writer', tool: 'file_write', input: { path: approvedPath, content: 'written after approval' } });
+    expect(req1).toMatchObject({
+      agent_id,
+      agent_name: 'careful-writer',
+      tool: 'file_write',
+      input: { path: approvedPath, content: 'written after approval' },
+    });
     expect(existsSync(approvedPath)).toBe(false);
     // the daemon is not blocked meanwhile
     expect((await human.call<{ status: string }>('system.health')).status).toBeDefined();
@@ -55,14 +75,19 @@ describe('human approval over the socket', () => {
 
     // 3. nobody answers: the timeout denies
     const lostPath = join(dir, 'out', 'timed-out.txt');
-    const out3 = await agentClient.call<{ stop_reason: string; response: string }>('agent.run', { agent_id, message: lostPath });
+    const out3 = await agentClient.call<{ stop_reason: string; response: string }>('agent.run', {
+      agent_id,
+      message: lostPath,
+    });
     expect(out3.stop_reason).toBe('complete');
     expect(out3.response).toMatch(/AAOS_ERR_APPROVAL_TIMEOUT/);
     expect(existsSync(lostPath)).toBe(false);
     expect((await human.call<Pending>('approval.list')).pending).toEqual([]);
 
     // an unknown id is a clear error, and the agent is still running
-    const bad = await human.response<{ error: { message: string; data: { code: string } } }>(human.send('approval.respond', { id: 'no-such-approval', decision: 'approve' }));
+    const bad = await human.response<{ error: { message: string; data: { code: string } } }>(
+      human.send('approval.respond', { id: 'no-such-approval', decision: 'approve' }),
+    );
     expect(bad.error.data.code).toBe('AAOS_ERR_APPROVAL_NOT_FOUND');
     const status = await human.call<{ state: string }>('agent.status', { agent_id });
     expect(status.state).toBe('running');

@@ -35,21 +35,91 @@ describe('the socket API against bad input', () => {
 
   const table: Array<{ name: string; raw: string; code: number; id?: unknown; message?: RegExp; dataCode?: string }> = [
     { name: 'garbage', raw: 'hello daemon\n', code: -32700, id: null },
-    { name: 'truncated JSON then newline', raw: '{"jsonrpc":"2.0","id":1,"method":"system.he\n', code: -32700, id: null },
+    {
+      name: 'truncated JSON then newline',
+      raw: '{"jsonrpc":"2.0","id":1,"method":"system.he\n',
+      code: -32700,
+      id: null,
+    },
     { name: 'binary noise', raw: '\u0000\u0001\u00ff{{\n', code: -32700, id: null },
-    { name: 'unknown method', raw: '{"jsonrpc":"2.0","id":7,"method":"agent.explode"}\n', code: -32601, id: 7, message: /agent\.explode/ },
+    {
+      name: 'unknown method',
+      raw: '{"jsonrpc":"2.0","id":7,"method":"agent.explode"}\n',
+      code: -32601,
+      id: 7,
+      message: /agent\.explode/,
+    },
     { name: 'prototype key as method', raw: '{"jsonrpc":"2.0","id":8,"method":"__proto__"}\n', code: -32601, id: 8 },
-    { name: 'wrong param type', raw: '{"jsonrpc":"2.0","id":9,"method":"agent.status","params":{"agent_id":5}}\n', code: -32602, id: 9, message: /agent_id/ },
-    { name: 'missing param', raw: '{"jsonrpc":"2.0","id":10,"method":"run.status","params":{}}\n', code: -32602, id: 10, message: /run_id/ },
-    { name: 'both token and all', raw: '{"jsonrpc":"2.0","id":11,"method":"capability.revoke","params":{"agent_id":"x","token_id":"cap_1","all":true}}\n', code: -32602, id: 11, message: /token_id/ },
-    { name: 'not JSON-RPC 2.0', raw: '{"jsonrpc":"1.0","id":12,"method":"system.health"}\n', code: -32600, id: 12, message: /jsonrpc/ },
-    { name: 'method not a string', raw: '{"jsonrpc":"2.0","id":13,"method":42}\n', code: -32600, id: 13, message: /method/ },
-    { name: 'a JSON array (batch)', raw: '[{"jsonrpc":"2.0","id":1,"method":"system.health"}]\n', code: -32600, id: null },
+    {
+      name: 'wrong param type',
+      raw: '{"jsonrpc":"2.0","id":9,"method":"agent.status","params":{"agent_id":5}}\n',
+      code: -32602,
+      id: 9,
+      message: /agent_id/,
+    },
+    {
+      name: 'missing param',
+      raw: '{"jsonrpc":"2.0","id":10,"method":"run.status","params":{}}\n',
+      code: -32602,
+      id: 10,
+      message: /run_id/,
+    },
+    {
+      name: 'both token and all',
+      raw: '{"jsonrpc":"2.0","id":11,"method":"capability.revoke","params":{"agent_id":"x","token_id":"cap_1","all":true}}\n',
+      code: -32602,
+      id: 11,
+      message: /token_id/,
+    },
+    {
+      name: 'not JSON-RPC 2.0',
+      raw: '{"jsonrpc":"1.0","id":12,"method":"system.health"}\n',
+      code: -32600,
+      id: 12,
+      message: /jsonrpc/,
+    },
+    {
+      name: 'method not a string',
+      raw: '{"jsonrpc":"2.0","id":13,"method":42}\n',
+      code: -32600,
+      id: 13,
+      message: /method/,
+    },
+    {
+      name: 'a JSON array (batch)',
+      raw: '[{"jsonrpc":"2.0","id":1,"method":"system.health"}]\n',
+      code: -32600,
+      id: null,
+    },
     { name: 'a bare number', raw: '42\n', code: -32600, id: null },
-    { name: 'unknown agent', raw: '{"jsonrpc":"2.0","id":14,"method":"agent.status","params":{"agent_id":"nope"}}\n', code: -32001, id: 14, dataCode: 'AAOS_ERR_AGENT_NOT_FOUND' },
-    { name: 'unknown run', raw: '{"jsonrpc":"2.0","id":15,"method":"run.cancel","params":{"run_id":"nope"}}\n', code: -32001, id: 15, dataCode: 'AAOS_ERR_RUN_NOT_FOUND' },
-    { name: 'bad manifest', raw: '{"jsonrpc":"2.0","id":16,"method":"agent.spawn","params":{"manifest":"name: [oops"}}\n', code: -32003, id: 16, dataCode: 'AAOS_ERR_MANIFEST_INVALID' },
-    { name: 'unknown approval', raw: '{"jsonrpc":"2.0","id":17,"method":"approval.respond","params":{"id":"x","decision":"approve"}}\n', code: -32001, id: 17, dataCode: 'AAOS_ERR_APPROVAL_NOT_FOUND' },
+    {
+      name: 'unknown agent',
+      raw: '{"jsonrpc":"2.0","id":14,"method":"agent.status","params":{"agent_id":"nope"}}\n',
+      code: -32001,
+      id: 14,
+      dataCode: 'AAOS_ERR_AGENT_NOT_FOUND',
+    },
+    {
+      name: 'unknown run',
+      raw: '{"jsonrpc":"2.0","id":15,"method":"run.cancel","params":{"run_id":"nope"}}\n',
+      code: -32001,
+      id: 15,
+      dataCode: 'AAOS_ERR_RUN_NOT_FOUND',
+    },
+    {
+      name: 'bad manifest',
+      raw: '{"jsonrpc":"2.0","id":16,"method":"agent.spawn","params":{"manifest":"name: [oops"}}\n',
+      code: -32003,
+      id: 16,
+      dataCode: 'AAOS_ERR_MANIFEST_INVALID',
+    },
+    {
+      name: 'unknown approval',
+      raw: '{"jsonrpc":"2.0","id":17,"method":"approval.respond","params":{"id":"x","decision":"approve"}}\n',
+      code: -32001,
+      id: 17,
+      dataCode: 'AAOS_ERR_APPROVAL_NOT_FOUND',
+    },
   ];
 
   it.each(table)('$name → $code, and the daemon keeps answering', async ({ raw, code, id, message, dataCode }) => {
@@ -64,7 +134,9 @@ describe('the socket API against bad input', () => {
   });
 
   it('zod issue paths travel in error.data', async () => {
-    const { msg, client } = await answerTo('{"jsonrpc":"2.0","id":1,"method":"tool.invoke","params":{"agent_id":"a","tool":"echo","input":[1]}}\n');
+    const { msg, client } = await answerTo(
+      '{"jsonrpc":"2.0","id":1,"method":"tool.invoke","params":{"agent_id":"a","tool":"echo","input":[1]}}\n',
+    );
     client.close();
     expect(msg.error?.code).toBe(-32602);
     expect(msg.error?.data?.['issues']).toEqual([expect.objectContaining({ path: 'input' })]);

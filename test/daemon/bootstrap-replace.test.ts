@@ -3,7 +3,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { AGENTD, RawClient, removeDir, startDaemon, streamToEnd, tempDataDir, type DaemonProcess } from './daemon-process.js';
+import {
+  AGENTD,
+  RawClient,
+  removeDir,
+  startDaemon,
+  streamToEnd,
+  tempDataDir,
+  type DaemonProcess,
+} from './daemon-process.js';
 
 /**
  * A changed --bootstrap replaces the stored bootstrap agent on restart (the old one stopped,
@@ -60,8 +68,10 @@ async function withClient<T>(d: DaemonProcess, fn: (c: RawClient) => Promise<T>)
   }
 }
 
-const health = (d: DaemonProcess) => withClient(d, (c) => c.call<{ status: string; bootstrap_agent_id: string | null }>('system.health'));
-const agents = (d: DaemonProcess) => withClient(d, async (c) => (await c.call<{ agents: Listed[] }>('agent.list')).agents);
+const health = (d: DaemonProcess) =>
+  withClient(d, (c) => c.call<{ status: string; bootstrap_agent_id: string | null }>('system.health'));
+const agents = (d: DaemonProcess) =>
+  withClient(d, async (c) => (await c.call<{ agents: Listed[] }>('agent.list')).agents);
 async function submit(d: DaemonProcess, goal: string): Promise<Record<string, unknown>> {
   return withClient(d, async (c) => (await streamToEnd(c, c.send('agent.submit_streaming', { goal }))).end);
 }
@@ -73,7 +83,9 @@ async function start(bootstrap: string): Promise<DaemonProcess> {
 }
 
 /** What the store says once no daemon runs: bootstrap records that are not stopped, and one agent's kept state. */
-async function stored(agentId?: string): Promise<{ liveBootstraps: string[]; stopped: string[]; memories: number; history: number }> {
+async function stored(
+  agentId?: string,
+): Promise<{ liveBootstraps: string[]; stopped: string[]; memories: number; history: number }> {
   const runtime = await Runtime.open({ dataDir, env: {} });
   try {
     const all = runtime.agentStore.list();
@@ -121,7 +133,10 @@ describe('a changed bootstrap manifest on restart', { timeout: 240_000 }, () => 
     const listed = await agents(d);
     const leads = listed.filter((x) => x.name === 'lead');
     expect(leads.filter((x) => x.state !== 'stopped').map((x) => x.id)).toEqual([idB]);
-    expect(leads.find((x) => x.id === idA)).toMatchObject({ state: 'stopped', model: expect.stringContaining('script-A.yaml') });
+    expect(leads.find((x) => x.id === idA)).toMatchObject({
+      state: 'stopped',
+      model: expect.stringContaining('script-A.yaml'),
+    });
     expect(leads.find((x) => x.id === idA)?.failure).toContain(`replaced by bootstrap agent ${idB}`);
     // the old one is shown by id, and a name names the live one only
     const status = await withClient(d, (c) => c.call<Listed>('agent.status', { agent_id: idA }));
@@ -164,7 +179,10 @@ describe('a changed bootstrap manifest on restart', { timeout: 240_000 }, () => 
       expect(id).toBe(after.liveBootstraps[0]);
       const live = (await agents(again)).filter((x) => x.name === 'lead' && x.state !== 'stopped');
       expect(live.map((x) => x.id)).toEqual([id]);
-      expect(await submit(again, `goal after kill ${i}`)).toMatchObject({ status: 'completed', final_text: `answered by version ${i === 1 ? 'B' : 'C'}` });
+      expect(await submit(again, `goal after kill ${i}`)).toMatchObject({
+        status: 'completed',
+        final_text: `answered by version ${i === 1 ? 'B' : 'C'}`,
+      });
       expect(await again.stop()).toBe(0);
       expect((await stored()).liveBootstraps).toEqual([id]);
     }

@@ -8,7 +8,12 @@ import { RunStore } from '../../src/store/run-store.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { RawClient, removeDir, startDaemon, streamToEnd, tempDataDir, type DaemonProcess } from './daemon-process.js';
 
-type Line = { kind?: string; stream?: unknown; id?: unknown; event?: { type: string; agent_name?: string; run_id?: string } };
+type Line = {
+  kind?: string;
+  stream?: unknown;
+  id?: unknown;
+  event?: { type: string; agent_name?: string; run_id?: string };
+};
 
 /** A bootstrap agent whose one turn spawns `n` children at once; each child answers after a short model delay. */
 function fanOutBootstrap(dir: string, n: number): string {
@@ -17,12 +22,26 @@ function fanOutBootstrap(dir: string, n: number): string {
   const children = Array.from({ length: n }, (_, i) => ({ manifest: child, message: `part ${i}` }));
   writeFileSync(
     join(dir, 'fan.yaml'),
-    ['cursor: per_run', 'turns:', `  - tool_calls: [{ name: spawn_agents, input: ${JSON.stringify({ children })} }]`, '  - text: "all done"'].join('\n'),
+    [
+      'cursor: per_run',
+      'turns:',
+      `  - tool_calls: [{ name: spawn_agents, input: ${JSON.stringify({ children })} }]`,
+      '  - text: "all done"',
+    ].join('\n'),
   );
   const manifest = join(dir, 'fan-bootstrap.yaml');
   writeFileSync(
     manifest,
-    ['name: bootstrap', 'model: scripted:fan.yaml', 'lifecycle: persistent', 'capabilities:', '  - "tool: spawn_agents"', '  - "tool: echo"', '  - "spawn_child: [worker]"', `  - "file_read: ${dir}/*"`].join('\n'),
+    [
+      'name: bootstrap',
+      'model: scripted:fan.yaml',
+      'lifecycle: persistent',
+      'capabilities:',
+      '  - "tool: spawn_agents"',
+      '  - "tool: echo"',
+      '  - "spawn_child: [worker]"',
+      `  - "file_read: ${dir}/*"`,
+    ].join('\n'),
   );
   return manifest;
 }
@@ -31,10 +50,26 @@ function fanOutBootstrap(dir: string, n: number): string {
 function fetchingBootstrap(dir: string, url: string): string {
   writeFileSync(
     join(dir, 'fetch.yaml'),
-    ['cursor: per_run', 'latency_ms: 200', 'turns:', `  - tool_calls: [{ name: web_fetch, input: { url: "${url}" } }]`, '  - text: "fetched"'].join('\n'),
+    [
+      'cursor: per_run',
+      'latency_ms: 200',
+      'turns:',
+      `  - tool_calls: [{ name: web_fetch, input: { url: "${url}" } }]`,
+      '  - text: "fetched"',
+    ].join('\n'),
   );
   const manifest = join(dir, 'fetch-bootstrap.yaml');
-  writeFileSync(manifest, ['name: bootstrap', 'model: scripted:fetch.yaml', 'lifecycle: persistent', 'capabilities:', '  - "tool: web_fetch"', '  - "network: *"'].join('\n'));
+  writeFileSync(
+    manifest,
+    [
+      'name: bootstrap',
+      'model: scripted:fetch.yaml',
+      'lifecycle: persistent',
+      'capabilities:',
+      '  - "tool: web_fetch"',
+      '  - "network: *"',
+    ].join('\n'),
+  );
   return manifest;
 }
 
@@ -83,12 +118,19 @@ describe('cancel and shutdown', () => {
   it('cancelling a 50-child fan-out starts no child after the cancel', async () => {
     dir = tempDataDir();
     const bootstrap = fanOutBootstrap(dir, 50);
-    daemon = await startDaemon({ dataDir: dir, bootstrap, env: { AAOS_SPAWN_AGENTS_BATCH_CAP: '50', AAOS_MAX_AGENTS: '100', AAOS_PARK_IDLE_MS: '0' } });
+    daemon = await startDaemon({
+      dataDir: dir,
+      bootstrap,
+      env: { AAOS_SPAWN_AGENTS_BATCH_CAP: '50', AAOS_MAX_AGENTS: '100', AAOS_PARK_IDLE_MS: '0' },
+    });
     const client = await RawClient.open(daemon.socket);
     const submit = client.send('agent.submit_streaming', { goal: 'fan out' });
     const runId = (await client.response<{ result: { run_id: string } }>(submit)).result.run_id;
-    const childStarted = (e: NonNullable<Line['event']>): boolean => e.type === 'AgentExecutionStarted' && e.agent_name === 'worker';
-    await waitUntil(() => events(client).some(childStarted), 'the first child to start').catch((e) => { throw new Error(`${e}: ${JSON.stringify(client.lines).slice(0, 3000)}`); });
+    const childStarted = (e: NonNullable<Line['event']>): boolean =>
+      e.type === 'AgentExecutionStarted' && e.agent_name === 'worker';
+    await waitUntil(() => events(client).some(childStarted), 'the first child to start').catch((e) => {
+      throw new Error(`${e}: ${JSON.stringify(client.lines).slice(0, 3000)}`);
+    });
 
     const cancel = client.send('run.cancel', { run_id: runId });
     const cancelAt = client.lines.length;
@@ -122,14 +164,21 @@ describe('cancel and shutdown', () => {
     const slow = await slowServer([8000, 1500]);
     server = slow.server;
     const bootstrap = fetchingBootstrap(dir, slow.url);
-    daemon = await startDaemon({ dataDir: dir, bootstrap, env: { AAOS_MAX_CONCURRENT_GOALS: '2', AAOS_SHUTDOWN_GRACE_MS: '60000', AAOS_PARK_IDLE_MS: '0' } });
+    daemon = await startDaemon({
+      dataDir: dir,
+      bootstrap,
+      env: { AAOS_MAX_CONCURRENT_GOALS: '2', AAOS_SHUTDOWN_GRACE_MS: '60000', AAOS_PARK_IDLE_MS: '0' },
+    });
     const client = await RawClient.open(daemon.socket);
     const runIds: string[] = [];
     for (let i = 0; i < 4; i++) {
       const id = client.send('agent.submit_streaming', { goal: `goal ${i}` });
       runIds.push((await client.response<{ result: { run_id: string } }>(id)).result.run_id);
     }
-    await waitUntil(() => events(client).filter((e) => e.type === 'ToolInvoked').length >= 2, 'both running goals to be fetching');
+    await waitUntil(
+      () => events(client).filter((e) => e.type === 'ToolInvoked').length >= 2,
+      'both running goals to be fetching',
+    );
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     expect(daemon.stderr()).toContain('SIGTERM received');
@@ -171,7 +220,11 @@ describe('cancel and shutdown', () => {
     const slow = await slowServer([600_000]);
     server = slow.server;
     const bootstrap = fetchingBootstrap(dir, slow.url);
-    daemon = await startDaemon({ dataDir: dir, bootstrap, env: { AAOS_SHUTDOWN_GRACE_MS: '600000', AAOS_PARK_IDLE_MS: '0' } });
+    daemon = await startDaemon({
+      dataDir: dir,
+      bootstrap,
+      env: { AAOS_SHUTDOWN_GRACE_MS: '600000', AAOS_PARK_IDLE_MS: '0' },
+    });
     const socket = daemon.socket;
     const client = await RawClient.open(daemon.socket);
     const submit = client.send('agent.submit_streaming', { goal: 'fetch forever' });

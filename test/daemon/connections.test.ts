@@ -87,68 +87,67 @@ describe('daemon connections', () => {
     dir = undefined;
   });
 
-  it(
-    '1,000 short-lived clients (CLI processes, half-closing, abrupt and silent sockets) leave the connection and fd counts where they started',
-    async () => {
-      dir = tempDataDir();
-      daemon = await startDaemon({ dataDir: dir });
-      const pid = daemon.child.pid!;
-      const socket = daemon.socket;
-      // warm up whatever the first requests initialise, then take the baseline with no client connected
-      expect((await cli(['health', '--socket', socket])).code).toBe(0);
-      await health(socket);
-      await eventually(async () => (await health(socket))['connections'] === 1, 'the warm-up connections to close');
-      const baselineFds = fdCount(pid);
+  it('1,000 short-lived clients (CLI processes, half-closing, abrupt and silent sockets) leave the connection and fd counts where they started', async () => {
+    dir = tempDataDir();
+    daemon = await startDaemon({ dataDir: dir });
+    const pid = daemon.child.pid!;
+    const socket = daemon.socket;
+    // warm up whatever the first requests initialise, then take the baseline with no client connected
+    expect((await cli(['health', '--socket', socket])).code).toBe(0);
+    await health(socket);
+    await eventually(async () => (await health(socket))['connections'] === 1, 'the warm-up connections to close');
+    const baselineFds = fdCount(pid);
 
-      const jobs: Array<() => Promise<unknown>> = [];
-      // real CLI processes (slow to start on a shared machine: a bounded number, a few at a time)
-      const cliRuns: Array<() => Promise<unknown>> = [];
-      for (let i = 0; i < 20; i++) {
-        cliRuns.push(async () => {
-          const r = await cli(['health', '--socket', socket, '--json']);
-          expect(r.code, r.stderr).toBe(0);
-        });
-      }
-      for (let i = 0; i < 245; i++) {
-        // sends a request, then shuts down writing: gets its answer, then the daemon ends the connection
-        jobs.push(async () => {
-          const s = await rawSocket(socket);
-          const answer = closedByPeer(s);
-          s.end(HEALTH);
-          expect(await answer).toContain('"status"');
-          s.destroy();
-        });
-        // half-closes with nothing sent: the daemon closes at once (nothing in flight)
-        jobs.push(async () => {
-          const s = await rawSocket(socket);
-          const answer = closedByPeer(s);
-          s.end();
-          expect(await answer).toBe('');
-          s.destroy();
-        });
-        // reads its answer, then resets
-        jobs.push(async () => {
-          const c = await RawClient.open(socket);
-          await c.call('system.health');
-          c.close();
-        });
-        // leaves half a request and goes away abruptly
-        jobs.push(async () => {
-          const s = await rawSocket(socket);
-          s.on('error', () => {});
-          s.write('{"jsonrpc":"2.0","id":1,"meth');
-          s.destroy();
-        });
-      }
-      expect(jobs.length + cliRuns.length).toBe(1000);
-      await Promise.all([bounded(jobs, 16), bounded(cliRuns, 3)]);
+    const jobs: Array<() => Promise<unknown>> = [];
+    // real CLI processes (slow to start on a shared machine: a bounded number, a few at a time)
+    const cliRuns: Array<() => Promise<unknown>> = [];
+    for (let i = 0; i < 20; i++) {
+      cliRuns.push(async () => {
+        const r = await cli(['health', '--socket', socket, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+      });
+    }
+    for (let i = 0; i < 245; i++) {
+      // sends a request, then shuts down writing: gets its answer, then the daemon ends the connection
+      jobs.push(async () => {
+        const s = await rawSocket(socket);
+        const answer = closedByPeer(s);
+        s.end(HEALTH);
+        expect(await answer).toContain('"status"');
+        s.destroy();
+      });
+      // half-closes with nothing sent: the daemon closes at once (nothing in flight)
+      jobs.push(async () => {
+        const s = await rawSocket(socket);
+        const answer = closedByPeer(s);
+        s.end();
+        expect(await answer).toBe('');
+        s.destroy();
+      });
+      // reads its answer, then resets
+      jobs.push(async () => {
+        const c = await RawClient.open(socket);
+        await c.call('system.health');
+        c.close();
+      });
+      // leaves half a request and goes away abruptly
+      jobs.push(async () => {
+        const s = await rawSocket(socket);
+        s.on('error', () => {});
+        s.write('{"jsonrpc":"2.0","id":1,"meth');
+        s.destroy();
+      });
+    }
+    expect(jobs.length + cliRuns.length).toBe(1000);
+    await Promise.all([bounded(jobs, 16), bounded(cliRuns, 3)]);
 
-      await eventually(async () => (await health(socket))['connections'] === 1, 'the connection count to return to 1 (the probe itself)');
-      await eventually(() => fdCount(pid) <= baselineFds, `the daemon's fd count to return to ${baselineFds}`);
-      expect(fdCount(pid)).toBeLessThanOrEqual(baselineFds);
-    },
-    600_000,
-  );
+    await eventually(
+      async () => (await health(socket))['connections'] === 1,
+      'the connection count to return to 1 (the probe itself)',
+    );
+    await eventually(() => fdCount(pid) <= baselineFds, `the daemon's fd count to return to ${baselineFds}`);
+    expect(fdCount(pid)).toBeLessThanOrEqual(baselineFds);
+  }, 600_000);
 
   it('an idle connection is closed after AAOS_CONNECTION_IDLE_MS; one with an open stream is not', async () => {
     dir = tempDataDir();
@@ -174,7 +173,10 @@ describe('daemon connections', () => {
     for (const c of held) await c.call('system.health');
 
     const extra = await RawClient.open(daemon.socket);
-    const refusal = await extra.waitFor<{ id: unknown; error: { message: string; data: { code: string } } }>((m) => 'error' in m, 'the refusal');
+    const refusal = await extra.waitFor<{ id: unknown; error: { message: string; data: { code: string } } }>(
+      (m) => 'error' in m,
+      'the refusal',
+    );
     expect(refusal.id).toBeNull();
     expect(refusal.error.data.code).toBe('AAOS_ERR_TOO_MANY_CONNECTIONS');
     expect(refusal.error.message).toContain('3 connections');

@@ -70,7 +70,11 @@ describe('a supervisor killed with SIGKILL loses nothing it acknowledged', { tim
     const spawned = await client.call<{ agent_id: string }>('agent.spawn', { manifest: ASSISTANT(dir) });
     const assistantId = spawned.agent_id;
     await client.call('agent.run', { agent_id: assistantId, message: 'my cat is Luna' });
-    await client.call('tool.invoke', { agent_id: assistantId, tool: 'memory_store', input: { content: 'the cat is called Luna', category: 'fact' } });
+    await client.call('tool.invoke', {
+      agent_id: assistantId,
+      tool: 'memory_store',
+      input: { content: 'the cat is called Luna', category: 'fact' },
+    });
 
     // three goals, acknowledged one by one; with one goal at a time, the crash hits mid-run
     const acked: string[] = [];
@@ -78,7 +82,11 @@ describe('a supervisor killed with SIGKILL loses nothing it acknowledged', { tim
       const id = client.send('agent.submit_streaming', { goal: `goal number ${i}` });
       acked.push((await client.response<{ result: { run_id: string } }>(id)).result.run_id);
     }
-    await waitFor(() => client.lines.some((l) => (l as { event?: { type?: string } }).event?.type === 'ToolInvoked'), 10_000, 'the first run to be mid-way');
+    await waitFor(
+      () => client.lines.some((l) => (l as { event?: { type?: string } }).event?.type === 'ToolInvoked'),
+      10_000,
+      'the first run to be mid-way',
+    );
     daemon.child.kill('SIGKILL');
     expect(await daemon.exited).toBeNull();
     client.close();
@@ -127,7 +135,11 @@ describe('a supervisor killed with SIGKILL loses nothing it acknowledged', { tim
     const problems: unknown[] = [];
     const store = openStore(dir, { onInvalid: (i) => problems.push(i) });
     const runs = new RunStore(store).list();
-    expect(runs.filter((r) => acked.includes(r.run_id)).map((r) => r.state)).toEqual(['completed', 'completed', 'completed']);
+    expect(runs.filter((r) => acked.includes(r.run_id)).map((r) => r.state)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+    ]);
     const history = new SessionStore(store).load(assistantId);
     expect(history.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
     expect(problems).toEqual([]);

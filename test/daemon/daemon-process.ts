@@ -36,10 +36,28 @@ export interface DaemonProcess {
 }
 
 /** Starts `agentd run`; resolves once it logs that it listens (or rejects with its stderr when it exits first). */
-export async function startDaemon(opts: { dataDir: string; socket?: string; bootstrap?: string | null; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<DaemonProcess> {
+export async function startDaemon(opts: {
+  dataDir: string;
+  socket?: string;
+  bootstrap?: string | null;
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+}): Promise<DaemonProcess> {
   const socket = opts.socket ?? join(opts.dataDir, 'run', 'agentd.sock');
-  const args = [AGENTD, 'run', '--data-dir', opts.dataDir, '--socket', socket, ...(opts.bootstrap === null ? ['--no-bootstrap'] : ['--bootstrap', opts.bootstrap ?? BOOTSTRAP]), ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
+  const args = [
+    AGENTD,
+    'run',
+    '--data-dir',
+    opts.dataDir,
+    '--socket',
+    socket,
+    ...(opts.bootstrap === null ? ['--no-bootstrap'] : ['--bootstrap', opts.bootstrap ?? BOOTSTRAP]),
+    ...(opts.args ?? []),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let err = '';
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   await new Promise<void>((resolveReady, reject) => {
@@ -101,11 +119,15 @@ export class RawClient {
   }
 
   /** Waits for the first line (already received or future) that matches. */
-  async waitFor<T = Record<string, unknown>>(match: (m: Record<string, unknown>) => boolean, what = 'a matching line'): Promise<T> {
+  async waitFor<T = Record<string, unknown>>(
+    match: (m: Record<string, unknown>) => boolean,
+    what = 'a matching line',
+  ): Promise<T> {
     for (;;) {
       const hit = this.lines.find((l) => match(l as Record<string, unknown>));
       if (hit) return hit as T;
-      if (this.closed) throw new Error(`connection closed before ${what}; got ${JSON.stringify(this.lines).slice(0, 2000)}`);
+      if (this.closed)
+        throw new Error(`connection closed before ${what}; got ${JSON.stringify(this.lines).slice(0, 2000)}`);
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
@@ -137,7 +159,10 @@ export class RawClient {
 }
 
 /** Every frame of a stream (by its opening request id), up to and including the end frame. */
-export async function streamToEnd(client: RawClient, id: number): Promise<{ events: Array<Record<string, unknown>>; end: Record<string, unknown> }> {
+export async function streamToEnd(
+  client: RawClient,
+  id: number,
+): Promise<{ events: Array<Record<string, unknown>>; end: Record<string, unknown> }> {
   const end = await client.waitFor((m) => m['kind'] === 'end' && m['stream'] === id, `the end frame of stream ${id}`);
   const events = client.lines
     .map((l) => l as Record<string, unknown>)
@@ -172,7 +197,9 @@ export function writerManifest(dir: string): string {
  * A daemon for one describe block: started before its tests on a fresh data dir, stopped
  * (expecting exit 0) and removed after. Read `.current` inside the tests.
  */
-export function useDaemon(opts: { bootstrap?: string | null; env?: NodeJS.ProcessEnv } = {}): { current: DaemonProcess } {
+export function useDaemon(opts: { bootstrap?: string | null; env?: NodeJS.ProcessEnv } = {}): {
+  current: DaemonProcess;
+} {
   const holder = { current: undefined as unknown as DaemonProcess };
   let dir = '';
   beforeAll(async () => {

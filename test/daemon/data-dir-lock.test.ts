@@ -2,7 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGENTD, BOOTSTRAP, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from './daemon-process.js';
+import {
+  AGENTD,
+  BOOTSTRAP,
+  RawClient,
+  removeDir,
+  startDaemon,
+  tempDataDir,
+  type DaemonProcess,
+} from './daemon-process.js';
 
 describe('one owner per data dir', () => {
   const daemons: DaemonProcess[] = [];
@@ -20,10 +28,14 @@ describe('one owner per data dir', () => {
     const pid = first.child.pid!;
     expect(readFileSync(join(dir, 'agentd.lock'), 'utf8').trim()).toBe(String(pid));
 
-    const second = spawnSync(process.execPath, [AGENTD, 'run', '--bootstrap', BOOTSTRAP, '--data-dir', dir, '--socket', join(dir, 'other.sock')], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const second = spawnSync(
+      process.execPath,
+      [AGENTD, 'run', '--bootstrap', BOOTSTRAP, '--data-dir', dir, '--socket', join(dir, 'other.sock')],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(second.status).toBe(1);
     expect(second.stderr).toContain('AAOS_ERR_DATA_DIR_IN_USE');
     expect(second.stderr).toContain(`data dir in use by pid ${pid}`);

@@ -18,7 +18,10 @@ describe('agentd run (daemon) end to end', () => {
 
     const a = client.send('agent.submit_streaming', { goal: 'Report on the bike-share pilot (first copy).' });
     const b = client.send('agent.submit_streaming', { goal: 'Report on the bike-share pilot (second copy).' });
-    const [resA, resB] = await Promise.all([client.response<{ result: { run_id: string; workspace: string } }>(a), client.response<{ result: { run_id: string; workspace: string } }>(b)]);
+    const [resA, resB] = await Promise.all([
+      client.response<{ result: { run_id: string; workspace: string } }>(a),
+      client.response<{ result: { run_id: string; workspace: string } }>(b),
+    ]);
     expect(resA.result.run_id).not.toBe(resB.result.run_id);
 
     const [streamA, streamB] = await Promise.all([streamToEnd(client, a), streamToEnd(client, b)]);
@@ -42,7 +45,9 @@ describe('agentd run (daemon) end to end', () => {
     const idxFirstFrame = client.lines.findIndex((l) => (l as { stream?: unknown }).stream === a);
     expect(idxResponse).toBeLessThan(idxFirstFrame);
 
-    const status = await client.call<{ state: string; goal: string; workspace: string; result: string }>('run.status', { run_id: resA.result.run_id });
+    const status = await client.call<{ state: string; goal: string; workspace: string; result: string }>('run.status', {
+      run_id: resA.result.run_id,
+    });
     expect(status).toMatchObject({ state: 'completed', workspace: resA.result.workspace });
     const runs = await client.call<{ runs: unknown[] }>('run.list');
     expect(runs.runs).toHaveLength(2);

@@ -40,7 +40,9 @@ describe('a run resumed after kill -9 continues from its last stored turn', () =
     const logs = client.send('agent.logs_streaming', { run_id: runId });
     await client.waitFor((m) => m['kind'] === 'end' && m['stream'] === logs, 'the logs end frame');
     const events = client.lines
-      .map((l) => l as { kind?: string; stream?: number; event?: { type: string; tool?: string; model_turns?: number } })
+      .map(
+        (l) => l as { kind?: string; stream?: number; event?: { type: string; tool?: string; model_turns?: number } },
+      )
       .filter((m) => m.kind === 'event' && m.stream === logs)
       .map((m) => m.event!);
     const replayed = events.find((e) => e.type === 'RunReplayed');

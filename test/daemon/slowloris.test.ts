@@ -41,7 +41,11 @@ describe('slowloris: a connection that never completes a request', () => {
 
   it('tricklers are closed after the idle limit and the slots come back', async () => {
     dir = tempDataDir();
-    daemon = await startDaemon({ dataDir: dir, bootstrap: null, env: { AAOS_CONNECTION_IDLE_MS: '1500', AAOS_MAX_CONNECTIONS: '6' } });
+    daemon = await startDaemon({
+      dataDir: dir,
+      bootstrap: null,
+      env: { AAOS_CONNECTION_IDLE_MS: '1500', AAOS_MAX_CONNECTIONS: '6' },
+    });
     for (let i = 0; i < 3; i++) await trickle(daemon.socket, '{');
     for (let i = 0; i < 3; i++) await trickle(daemon.socket, '\n');
     // every slot is taken by a trickler; the daemon must end each of them on its own

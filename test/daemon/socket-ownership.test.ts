@@ -2,7 +2,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGENTD, BOOTSTRAP, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from './daemon-process.js';
+import {
+  AGENTD,
+  BOOTSTRAP,
+  RawClient,
+  removeDir,
+  startDaemon,
+  tempDataDir,
+  type DaemonProcess,
+} from './daemon-process.js';
 
 describe('who owns the socket', () => {
   let daemon: DaemonProcess | undefined;
@@ -23,7 +31,11 @@ describe('who owns the socket', () => {
   it('a second daemon on the same socket exits non-zero with a clear error, and the first keeps serving', async () => {
     dir = tempDataDir();
     daemon = await startDaemon({ dataDir: dir });
-    const second = spawnSync(process.execPath, [AGENTD, 'run', '--bootstrap', BOOTSTRAP, '--data-dir', join(dir, 'other'), '--socket', daemon.socket], { encoding: 'utf8' });
+    const second = spawnSync(
+      process.execPath,
+      [AGENTD, 'run', '--bootstrap', BOOTSTRAP, '--data-dir', join(dir, 'other'), '--socket', daemon.socket],
+      { encoding: 'utf8' },
+    );
     expect(second.status).not.toBe(0);
     expect(second.stderr).toContain('AAOS_ERR_DAEMON_ALREADY_RUNNING');
     expect(second.stderr).toContain(`already listening on ${daemon.socket}`);
@@ -36,7 +48,11 @@ describe('who owns the socket', () => {
     dir = tempDataDir();
     const path = join(dir, 'stale.sock');
     // a listener killed with SIGKILL leaves its socket file behind
-    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(
+      process.execPath,
+      ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((r) => holder.stdout.once('data', () => r()));
     holder.kill('SIGKILL');
     await new Promise((r) => holder.once('exit', r));
@@ -54,7 +70,11 @@ describe('who owns the socket', () => {
     dir = tempDataDir();
     const path = join(dir, 'not-a.sock');
     writeFileSync(path, 'keep me');
-    const res = spawnSync(process.execPath, [AGENTD, 'run', '--bootstrap', BOOTSTRAP, '--data-dir', dir, '--socket', path], { encoding: 'utf8' });
+    const res = spawnSync(
+      process.execPath,
+      [AGENTD, 'run', '--bootstrap', BOOTSTRAP, '--data-dir', dir, '--socket', path],
+      { encoding: 'utf8' },
+    );
     expect(res.status).not.toBe(0);
     expect(res.stderr).toContain('is not a socket');
     expect(existsSync(path)).toBe(true);

@@ -1,10 +1,30 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, truncateSync, writeFileSync, writeSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AGENTD, BOOTSTRAP, RawClient, removeDir, startDaemon, tempDataDir, type DaemonProcess } from './daemon-process.js';
+import {
+  AGENTD,
+  BOOTSTRAP,
+  RawClient,
+  removeDir,
+  startDaemon,
+  tempDataDir,
+  type DaemonProcess,
+} from './daemon-process.js';
 
 type Health = { status: string; problems: string[]; store: { write_failures: number; audit_events_unstored: number } };
 
@@ -46,24 +66,32 @@ describe('the store is checked before it is mapped', () => {
     { name: 'truncated', damage: (f) => truncateSync(f, Math.floor(statSync(f).size / 2)), problem: /is truncated/ },
     { name: 'truncated inside its meta pages', damage: (f) => truncateSync(f, 5000), problem: /is truncated/ },
     { name: 'garbage', damage: (f) => writeFileSync(f, randomBytes(64 * 1024)), problem: /is not an LMDB data file/ },
-    { name: 'empty although the data dir has history', damage: (f) => truncateSync(f, 0), problem: /is empty \(0 bytes\) although the data dir has history/ },
+    {
+      name: 'empty although the data dir has history',
+      damage: (f) => truncateSync(f, 0),
+      problem: /is empty \(0 bytes\) although the data dir has history/,
+    },
   ];
 
-  it.each(cases)('$name: agentd run and agentd store check refuse with the path and the problem', ({ damage, problem }) => {
-    const dir = copyOf();
-    const file = join(dir, 'store', 'data.mdb');
-    damage(file);
-    const run = agentd(['run', '--bootstrap', BOOTSTRAP, '--data-dir', dir]);
-    expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toContain('AAOS_ERR_STORE_CORRUPT');
-    expect(run.stderr).toContain(file);
-    expect(run.stderr).toMatch(problem);
-    expect(run.stderr).not.toContain('listening on');
-    const check = agentd(['store', 'check', '--data-dir', dir]);
-    expect(check.code).toBe(1);
-    expect(check.stderr).toContain(file);
-    expect(check.stderr).toMatch(problem);
-  }, 120_000);
+  it.each(cases)(
+    '$name: agentd run and agentd store check refuse with the path and the problem',
+    ({ damage, problem }) => {
+      const dir = copyOf();
+      const file = join(dir, 'store', 'data.mdb');
+      damage(file);
+      const run = agentd(['run', '--bootstrap', BOOTSTRAP, '--data-dir', dir]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain('AAOS_ERR_STORE_CORRUPT');
+      expect(run.stderr).toContain(file);
+      expect(run.stderr).toMatch(problem);
+      expect(run.stderr).not.toContain('listening on');
+      const check = agentd(['store', 'check', '--data-dir', dir]);
+      expect(check.code).toBe(1);
+      expect(check.stderr).toContain(file);
+      expect(check.stderr).toMatch(problem);
+    },
+    120_000,
+  );
 
   it('store check passes a sound store; store backup makes a copy a daemon starts on with the same state', async () => {
     const check = agentd(['store', 'check', '--data-dir', source]);
@@ -147,7 +175,10 @@ describe('a full filesystem (a real tmpfs)', () => {
   // One retry: in 1 of 4 full-suite runs on a heavily loaded machine the daemon ended by a
   // signal at the final stop (exit code null) after space had returned; not reproduced alone.
   // Open problem, noted in docs/reliability.md; the retry keeps CI from hiding every other result.
-  it('degrades the daemon instead of crashing it, refuses goals, counts unstored audit events, and recovers by itself when space returns', { retry: 1, timeout: 300_000 }, async (ctx) => {
+  it('degrades the daemon instead of crashing it, refuses goals, counts unstored audit events, and recovers by itself when space returns', {
+    retry: 1,
+    timeout: 300_000,
+  }, async (ctx) => {
     if (mountPoint === undefined) {
       ctx.skip('mounting a tmpfs is not permitted here (needs root): no real full filesystem to test on');
       return;
@@ -155,10 +186,31 @@ describe('a full filesystem (a real tmpfs)', () => {
     const dir = join(mountPoint!, 'data');
     mkdirSync(join(dir, 'inbox'), { recursive: true });
     const script = join(dir, 'quick.yaml');
-    writeFileSync(script, ['cursor: per_run', 'turns:', '  - tool_calls: [{ name: echo, input: { message: "x" } }]', '  - text: "done {run_id}"'].join('\n'));
+    writeFileSync(
+      script,
+      [
+        'cursor: per_run',
+        'turns:',
+        '  - tool_calls: [{ name: echo, input: { message: "x" } }]',
+        '  - text: "done {run_id}"',
+      ].join('\n'),
+    );
     const bootstrap = join(dir, 'quick-bootstrap.yaml');
-    writeFileSync(bootstrap, ['name: bootstrap', 'model: scripted:quick.yaml', 'lifecycle: persistent', 'capabilities:', '  - "tool: echo"'].join('\n'));
-    daemon = await startDaemon({ dataDir: dir, bootstrap, env: { AAOS_STORE_PROBE_MS: '200', AAOS_PARK_IDLE_MS: '0' } });
+    writeFileSync(
+      bootstrap,
+      [
+        'name: bootstrap',
+        'model: scripted:quick.yaml',
+        'lifecycle: persistent',
+        'capabilities:',
+        '  - "tool: echo"',
+      ].join('\n'),
+    );
+    daemon = await startDaemon({
+      dataDir: dir,
+      bootstrap,
+      env: { AAOS_STORE_PROBE_MS: '200', AAOS_PARK_IDLE_MS: '0' },
+    });
     const client = await RawClient.open(daemon.socket);
     const health = (): Promise<Health> => client.call<Health>('system.health');
     expect((await health()).status).toBe('ok');
@@ -173,20 +225,32 @@ describe('a full filesystem (a real tmpfs)', () => {
     const agents = await client.call<{ agents: Array<{ id: string; name: string }> }>('agent.list');
     const bootstrapId = agents.agents.find((a) => a.name === 'bootstrap')!.id;
     for (let i = 0; i < 300; i++) {
-      if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) throw new Error(`the daemon died: ${daemon.stderr()}`);
+      if (daemon.child.exitCode !== null || daemon.child.signalCode !== null)
+        throw new Error(`the daemon died: ${daemon.stderr()}`);
       // every tool call appends audit events
       // (the call itself may fail to be journaled while the disk is full: its answer is not the point)
-      await client.response(client.send('tool.invoke', { agent_id: bootstrapId, tool: 'echo', input: { message: `call ${i}` } }));
-      const res = await client.response<{ error?: { message: string; data: { code: string } } }>(client.send('agent.submit_streaming', { goal: `goal ${i} while full` }));
+      await client.response(
+        client.send('tool.invoke', { agent_id: bootstrapId, tool: 'echo', input: { message: `call ${i}` } }),
+      );
+      const res = await client.response<{ error?: { message: string; data: { code: string } } }>(
+        client.send('agent.submit_streaming', { goal: `goal ${i} while full` }),
+      );
       if (res.error) refusals.push({ code: res.error.data.code, message: res.error.message });
       seen.push(await health());
       const last = seen.at(-1)!;
-      if (refusals.some((r) => r.code === 'AAOS_ERR_STORE_DEGRADED') && last.store.audit_events_unstored > 0 && seen.some((h) => h.status === 'degraded')) break;
+      if (
+        refusals.some((r) => r.code === 'AAOS_ERR_STORE_DEGRADED') &&
+        last.store.audit_events_unstored > 0 &&
+        seen.some((h) => h.status === 'degraded')
+      )
+        break;
     }
     const refusal = refusals.find((r) => r.code === 'AAOS_ERR_STORE_DEGRADED');
     expect(refusal?.message).toMatch(/goals are refused while the store cannot write/);
     const degraded = seen.find((h) => h.status === 'degraded');
-    expect(degraded?.problems.join('\n')).toMatch(/store writes to .* fail .* since .*; goals are refused until a write succeeds/);
+    expect(degraded?.problems.join('\n')).toMatch(
+      /store writes to .* fail .* since .*; goals are refused until a write succeeds/,
+    );
     expect(seen.at(-1)!.store.audit_events_unstored).toBeGreaterThan(0);
     expect(seen.at(-1)!.store.write_failures).toBeGreaterThan(0);
     expect(daemon.child.exitCode).toBeNull();
@@ -194,10 +258,15 @@ describe('a full filesystem (a real tmpfs)', () => {
     // space returns: the daemon notices on its own and takes goals again
     rmSync(filler);
     await waitUntil(async () => (await health()).status === 'ok', 'the daemon to recover');
-    const after = await client.response<{ result?: { run_id: string }; error?: unknown }>(client.send('agent.submit_streaming', { goal: 'after space returned' }));
+    const after = await client.response<{ result?: { run_id: string }; error?: unknown }>(
+      client.send('agent.submit_streaming', { goal: 'after space returned' }),
+    );
     expect(after.error).toBeUndefined();
     const runId = after.result!.run_id;
-    await waitUntil(async () => (await client.call<{ state: string }>('run.status', { run_id: runId })).state === 'completed', 'the goal to complete');
+    await waitUntil(
+      async () => (await client.call<{ state: string }>('run.status', { run_id: runId })).state === 'completed',
+      'the goal to complete',
+    );
     const final = await health();
     expect(final.store.audit_events_unstored).toBeGreaterThan(0); // reported, never silently forgotten
     client.close();

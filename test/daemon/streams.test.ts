@@ -21,7 +21,16 @@ function fakeConnection(): { conn: Connection; sent: unknown[]; setQueued(bytes:
   return { conn, sent, setQueued: (b) => (queued = b) };
 }
 
-const event = (n: number): AuditEvent => ({ id: `e${n}`, ts: new Date().toISOString(), type: 'ToolInvoked', agent_id: 'a', agent_name: 'a', tool: 'echo', args_preview: '' }) as unknown as AuditEvent;
+const event = (n: number): AuditEvent =>
+  ({
+    id: `e${n}`,
+    ts: new Date().toISOString(),
+    type: 'ToolInvoked',
+    agent_id: 'a',
+    agent_name: 'a',
+    tool: 'echo',
+    args_preview: '',
+  }) as unknown as AuditEvent;
 
 describe('stream frames', () => {
   it('every frame carries the format version', () => {
@@ -48,7 +57,12 @@ describe('stream frames', () => {
     ]);
     setQueued(STREAM_LAG_BYTES + 1);
     stream.push({ kind: 'event', stream: 1, event: event(13) });
-    const rec = { run_id: 'r', state: 'completed', result: 'the answer', created_at: new Date().toISOString() } as RunRecord;
+    const rec = {
+      run_id: 'r',
+      state: 'completed',
+      result: 'the answer',
+      created_at: new Date().toISOString(),
+    } as RunRecord;
     stream.push(endFrameForRun(1, rec));
     expect(sent.slice(3)).toEqual([
       { v: 1, kind: 'lag', stream: 1, missed: 1 },
@@ -58,7 +72,9 @@ describe('stream frames', () => {
 
   it('the end frame of a failed run has exit code 1; of an unfinished one, null', () => {
     const base = { run_id: 'r', created_at: new Date().toISOString() };
-    expect(endFrameForRun(1, { ...base, state: 'failed', error: { code: 'X', message: 'm' } } as RunRecord)).toMatchObject({ exit_code: 1, final_text: null });
+    expect(
+      endFrameForRun(1, { ...base, state: 'failed', error: { code: 'X', message: 'm' } } as RunRecord),
+    ).toMatchObject({ exit_code: 1, final_text: null });
     expect(endFrameForRun(1, { ...base, state: 'running' } as RunRecord)).toMatchObject({ exit_code: null });
   });
 });

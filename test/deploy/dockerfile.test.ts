@@ -10,13 +10,20 @@ import { ROOT } from '../daemon/daemon-process.js';
  * npm run container-check, scripts/container-check.sh).
  */
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string; scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+  scripts: Record<string, string>;
+};
 
 /** Instructions per stage, continuation lines joined; comments dropped. */
 function stages(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let current: string[] = [];
-  const joined = text.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  const joined = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
   for (const line of joined) {
     const from = /^FROM \S+ AS (\S+)$/.exec(line);
     if (from) out.set(from[1]!, (current = []));
@@ -49,12 +56,17 @@ describe('Dockerfile', () => {
   it('leaves no apt lists or cache in the image: apt runs in the build stage only, tini is copied', () => {
     expect(runtime.filter((l) => /\bapt(-get)?\b/.test(l))).toEqual([]);
     expect(runtime).toContain('COPY --from=build /usr/bin/tini-static /usr/bin/tini');
-    for (const line of byStage.get('build')!.filter((l) => /apt-get install/.test(l))) expect(line).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
+    for (const line of byStage.get('build')!.filter((l) => /apt-get install/.test(l)))
+      expect(line).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
   });
 
   it('carries the OCI labels, its version that of package.json', () => {
-    const label = (key: string) => new RegExp(`org\\.opencontainers\\.image\\.${key.replace('.', '\\.')}="([^"]*)"`).exec(runtime.find((l) => l.startsWith('LABEL ')) ?? '')?.[1];
-    for (const key of ['title', 'description', 'version', 'revision', 'licenses', 'base.name']) expect(label(key), key).toBeTruthy();
+    const label = (key: string) =>
+      new RegExp(`org\\.opencontainers\\.image\\.${key.replace('.', '\\.')}="([^"]*)"`).exec(
+        runtime.find((l) => l.startsWith('LABEL ')) ?? '',
+      )?.[1];
+    for (const key of ['title', 'description', 'version', 'revision', 'licenses', 'base.name'])
+      expect(label(key), key).toBeTruthy();
     expect(label('licenses')).toBe(pkg.license);
     expect(label('version')).toBe('$' + '{VERSION}'); // the build argument, filled in at build time
     expect(runtime).toContain(`ARG VERSION=${pkg.version}`);
@@ -62,20 +74,31 @@ describe('Dockerfile', () => {
 
   it('serves the socket in /data by default, with a one-shot HEALTHCHECK and privileges dropped by the entrypoint', () => {
     expect(runtime).toContain('VOLUME ["/data"]');
-    expect(runtime).toContainEqual(expect.stringMatching(/^ENV .*AAOS_DATA_DIR=\/data .*AAOS_SOCKET=\/data\/run\/agentd\.sock/));
-    expect(runtime).toContainEqual(expect.stringMatching(/^HEALTHCHECK --interval=\d+s --timeout=\d+s --start-period=\d+s --retries=\d+ CMD \["agentd", "health"\]$/));
+    expect(runtime).toContainEqual(
+      expect.stringMatching(/^ENV .*AAOS_DATA_DIR=\/data .*AAOS_SOCKET=\/data\/run\/agentd\.sock/),
+    );
+    expect(runtime).toContainEqual(
+      expect.stringMatching(
+        /^HEALTHCHECK --interval=\d+s --timeout=\d+s --start-period=\d+s --retries=\d+ CMD \["agentd", "health"\]$/,
+      ),
+    );
     expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "aaos-entrypoint"]');
     expect(runtime.at(-1)).toBe('CMD ["run"]');
     expect(runtime).toContain('COPY deploy/docker/entrypoint.sh /usr/local/bin/aaos-entrypoint');
     // agentd itself never runs as root: no USER root, and the entrypoint drops it before agentd starts
     expect(runtime.filter((l) => /^USER (root|0)\b/.test(l))).toEqual([]);
     const entrypoint = readFileSync(join(ROOT, 'deploy', 'docker', 'entrypoint.sh'), 'utf8');
-    expect(entrypoint).toMatch(/exec setpriv --reuid="\$uid" --regid="\$gid" --init-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- agentd "\$@"/);
+    expect(entrypoint).toMatch(
+      /exec setpriv --reuid="\$uid" --regid="\$gid" --init-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- agentd "\$@"/,
+    );
   });
 
   it('the compose example builds this Dockerfile, keeps /data in a volume and writes no secret', () => {
     const compose = parse(readFileSync(join(ROOT, 'deploy', 'docker', 'compose.yaml'), 'utf8')) as {
-      services: Record<string, { build: { context: string }; volumes: string[]; command?: unknown; environment: Record<string, string> }>;
+      services: Record<
+        string,
+        { build: { context: string }; volumes: string[]; command?: unknown; environment: Record<string, string> }
+      >;
     };
     const svc = compose.services['agentd']!;
     expect(existsSync(join(resolve(ROOT, 'deploy', 'docker', svc.build.context), 'Dockerfile'))).toBe(true);
@@ -90,7 +113,9 @@ describe('Dockerfile', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const docs = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8');
     expect(readme).not.toMatch(/\.\.\/shared\b/);
-    for (const file of new Set([...`${readme}\n${docs}`.matchAll(/`((?:deploy|scripts)\/[\w./-]+)`/g)].map((m) => m[1]!))) {
+    for (const file of new Set(
+      [...`${readme}\n${docs}`.matchAll(/`((?:deploy|scripts)\/[\w./-]+)`/g)].map((m) => m[1]!),
+    )) {
       expect(existsSync(join(ROOT, file)), file).toBe(true);
     }
   });

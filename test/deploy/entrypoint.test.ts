@@ -24,7 +24,7 @@ beforeEach(() => {
   // reports uid, gid, groups, effective capabilities, no_new_privs and its arguments
   writeFileSync(
     join(bin, 'agentd'),
-    '#!/bin/sh\necho "uid=$(id -u) gid=$(id -g) groups=$(id -G) $(grep -E \'^(CapEff|NoNewPrivs)\' /proc/self/status | tr -s \'\\t\\n\' \'  \')args=$*"\n',
+    "#!/bin/sh\necho \"uid=$(id -u) gid=$(id -g) groups=$(id -G) $(grep -E '^(CapEff|NoNewPrivs)' /proc/self/status | tr -s '\\t\\n' '  ')args=$*\"\n",
     { mode: 0o755 },
   );
   data = join(dir, 'data');
@@ -34,7 +34,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function entry(args: string[], opts: { asUser?: number } = {}) {
   const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, AAOS_DATA_DIR: data };
-  const cmd = opts.asUser === undefined ? ['sh', ENTRYPOINT, ...args] : ['setpriv', `--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', 'sh', ENTRYPOINT, ...args];
+  const cmd =
+    opts.asUser === undefined
+      ? ['sh', ENTRYPOINT, ...args]
+      : ['setpriv', `--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', 'sh', ENTRYPOINT, ...args];
   return spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8' });
 }
 
@@ -44,7 +47,9 @@ describe.skipIf(!asRoot)('the container entrypoint (deploy/docker/entrypoint.sh)
     writeFileSync(join(data, 'inbox', 'notes.md'), 'from the host\n');
     const res = entry(['run', '--http', '127.0.0.1:8787']);
     expect(res.status, res.stderr).toBe(0);
-    expect(res.stdout.trim()).toBe('uid=1000 gid=1000 groups=1000 CapEff: 0000000000000000 NoNewPrivs: 1 args=run --http 127.0.0.1:8787');
+    expect(res.stdout.trim()).toBe(
+      'uid=1000 gid=1000 groups=1000 CapEff: 0000000000000000 NoNewPrivs: 1 args=run --http 127.0.0.1:8787',
+    );
     expect(res.stderr).toContain(`gave 3 entries of ${data} to uid 1000`);
     for (const p of [data, join(data, 'inbox'), join(data, 'inbox', 'notes.md')]) expect(statSync(p).uid, p).toBe(1000);
   });

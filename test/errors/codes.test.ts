@@ -12,7 +12,9 @@ describe('error codes', () => {
   });
 
   it('round-trips as plain data across threads', () => {
-    const err = new AaosError(ErrorCode.CAPABILITY_DENIED, 'agent x is denied file_read: /etc/passwd', { agent_id: 'x' });
+    const err = new AaosError(ErrorCode.CAPABILITY_DENIED, 'agent x is denied file_read: /etc/passwd', {
+      agent_id: 'x',
+    });
     const plain = structuredClone(toPlainError(err));
     const back = fromPlainError(plain);
     expect(back).toBeInstanceOf(AaosError);

@@ -77,7 +77,9 @@ describe('the HTTP listener', () => {
   });
 
   it('listens on loopback only unless told otherwise', async () => {
-    await expect(startHttpListener({ host: '0.0.0.0', port: 0, token: TOKEN, routes: [] })).rejects.toThrow(/loopback addresses only/);
+    await expect(startHttpListener({ host: '0.0.0.0', port: 0, token: TOKEN, routes: [] })).rejects.toThrow(
+      /loopback addresses only/,
+    );
   });
 
   it('needs the token as a bearer header or the aaos_token cookie; public routes do not', async () => {
@@ -88,7 +90,9 @@ describe('the HTTP listener', () => {
     expect(none.body).not.toContain('secret');
     expect((await rawRequest(`${url}/private`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await rawRequest(`${url}/private`, { headers: { authorization: `Bearer ${TOKEN}` } })).body).toBe('secret');
-    expect((await rawRequest(`${url}/private/below`, { headers: { cookie: `a=b; aaos_token=${TOKEN}` } })).body).toBe('secret');
+    expect((await rawRequest(`${url}/private/below`, { headers: { cookie: `a=b; aaos_token=${TOKEN}` } })).body).toBe(
+      'secret',
+    );
     expect((await rawRequest(`${url}/privateer`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
     expect((await rawRequest(`${url}/login`)).body).toBe('open');
   });
@@ -96,12 +100,17 @@ describe('the HTTP listener', () => {
   it('refuses another origin and another Host even with the token (cross-site requests, DNS rebinding)', async () => {
     const { url } = await start();
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const evil = await rawRequest(`${url}/private`, { method: 'POST', headers: { ...auth, origin: 'http://evil.example' } });
+    const evil = await rawRequest(`${url}/private`, {
+      method: 'POST',
+      headers: { ...auth, origin: 'http://evil.example' },
+    });
     expect(evil.status).toBe(403);
     expect(JSON.parse(evil.body).error.code).toBe('AAOS_ERR_HTTP_FORBIDDEN');
     expect((await rawRequest(`${url}/private`, { headers: { ...auth, origin: url } })).body).toBe('secret');
     const port = new URL(url).port;
-    expect((await rawRequest(`${url}/private`, { headers: { ...auth, host: `evil.example:${port}` } })).status).toBe(403);
+    expect((await rawRequest(`${url}/private`, { headers: { ...auth, host: `evil.example:${port}` } })).status).toBe(
+      403,
+    );
     expect((await rawRequest(`${url}/login`, { headers: { host: `evil.example:${port}` } })).status).toBe(403);
   });
 });

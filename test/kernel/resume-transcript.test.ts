@@ -19,7 +19,13 @@ describe('resume from the run journal', () => {
     expect(plan.modelTurns).toBe(2);
     expect(plan.pending.map((c) => c.id)).toEqual(['r1', 'n1']);
     expect(plan.interrupted).toHaveLength(1);
-    expect(plan.interrupted[0]).toMatchObject({ tool_use_id: 'w2', is_error: true, content: expect.stringMatching(/^AAOS_ERR_TOOL_INTERRUPTED: the call to 'file_write' was running when the daemon stopped/) });
+    expect(plan.interrupted[0]).toMatchObject({
+      tool_use_id: 'w2',
+      is_error: true,
+      content: expect.stringMatching(
+        /^AAOS_ERR_TOOL_INTERRUPTED: the call to 'file_write' was running when the daemon stopped/,
+      ),
+    });
     expect(plan.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool_result', 'assistant', 'tool_result']);
     expect(plan.messages[0]).toEqual({ role: 'user', content: 'the goal' });
   });

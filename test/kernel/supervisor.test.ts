@@ -127,7 +127,10 @@ describe('supervisor with real workers', () => {
   it('holds the spawn depth limit', async () => {
     const { sup } = setup({ maxDepth: 2 });
     const root = await sup.spawn(commandManifest('root', ['spawn_child: [*]', 'tool: *']), { module: COMMAND_AGENT });
-    const d1 = await sup.spawn(commandManifest('d1', ['spawn_child: [*]']), { module: COMMAND_AGENT, parentId: root.id });
+    const d1 = await sup.spawn(commandManifest('d1', ['spawn_child: [*]']), {
+      module: COMMAND_AGENT,
+      parentId: root.id,
+    });
     const d2 = await sup.spawn(commandManifest('d2', ['spawn_child: [*]']), { module: COMMAND_AGENT, parentId: d1.id });
     expect(d2.depth).toBe(2);
     await expect(sup.spawn(commandManifest('d3'), { module: COMMAND_AGENT, parentId: d2.id })).rejects.toMatchObject({
@@ -137,9 +140,14 @@ describe('supervisor with real workers', () => {
 
   it('narrows capabilities across workers: a child never gets more than its parent', async () => {
     const { sup } = setup();
-    const parent = await sup.spawn(commandManifest('parent', ['file_read: /data/*', 'tool: read_probe']), { module: COMMAND_AGENT });
+    const parent = await sup.spawn(commandManifest('parent', ['file_read: /data/*', 'tool: read_probe']), {
+      module: COMMAND_AGENT,
+    });
     await expect(
-      sup.spawn(commandManifest('greedy', ['file_read: /etc/*', 'tool: read_probe']), { module: COMMAND_AGENT, parentId: parent.id }),
+      sup.spawn(commandManifest('greedy', ['file_read: /etc/*', 'tool: read_probe']), {
+        module: COMMAND_AGENT,
+        parentId: parent.id,
+      }),
     ).rejects.toMatchObject({ code: ErrorCode.CAPABILITY_NOT_DELEGABLE });
     const child = await sup.spawn(commandManifest('child', ['file_read: /data/reports/*', 'tool: read_probe']), {
       module: COMMAND_AGENT,
@@ -209,7 +217,9 @@ describe('supervisor with real workers', () => {
     expect(sup.status(b.id).state).toBe('stopped');
     expect(sup.audit.recent((e) => e.agent_id === b.id && e.type === 'AgentReactivated')).toEqual([]);
     expect(sup.audit.recent((e) => e.agent_id === b.id && e.type === 'CapabilityRevoked')).toHaveLength(1);
-    await expect(sup.spawn(commandManifest('transient'), { module: COMMAND_AGENT, parked: true })).rejects.toMatchObject({
+    await expect(
+      sup.spawn(commandManifest('transient'), { module: COMMAND_AGENT, parked: true }),
+    ).rejects.toMatchObject({
       code: ErrorCode.MANIFEST_INVALID,
       message: expect.stringContaining('only a persistent agent can be registered parked (its lifecycle is on-demand)'),
     });

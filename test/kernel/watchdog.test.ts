@@ -23,7 +23,9 @@ describe('watchdog on real workers', () => {
     const out = await sup.run(a.id, 'spin');
     expect(out.stop_reason).toBe('error');
     expect(out.error).toMatchObject({ code: ErrorCode.AGENT_UNRESPONSIVE });
-    expect(out.error?.message).toMatch(/did not answer a liveness ping for \d+ ms while it had work \(limit AAOS_WORKER_LIVENESS_MS=400\); the worker was terminated/);
+    expect(out.error?.message).toMatch(
+      /did not answer a liveness ping for \d+ ms while it had work \(limit AAOS_WORKER_LIVENESS_MS=400\); the worker was terminated/,
+    );
     await waitFor(() => sup.status(a.id).state === 'failed', 10_000, 'the agent to fail');
     const failed = sup.audit.recent((e) => e.agent_id === a.id && e.type === 'AgentFailed');
     expect(failed).toHaveLength(1);
@@ -46,12 +48,17 @@ describe('watchdog on real workers', () => {
     const out = await sup.run(a.id, 'hang');
     expect(out.stop_reason).toBe('error');
     expect(out.error).toMatchObject({ code: ErrorCode.RUN_TIMEOUT });
-    expect(out.error?.message).toMatch(/passed its wall-clock limit of 500 ms \(AAOS_RUN_TIMEOUT_MS\) and was cancelled/);
+    expect(out.error?.message).toMatch(
+      /passed its wall-clock limit of 500 ms \(AAOS_RUN_TIMEOUT_MS\) and was cancelled/,
+    );
     expect(sup.audit.recent((e) => e.agent_id === a.id && e.type === 'RunTimedOut')).toHaveLength(1);
     // 'hang' ignores the cancel: after the grace period its worker is terminated
     await waitFor(() => sup.status(a.id).state === 'failed', 10_000, 'the agent to fail');
     const failed = sup.audit.recent((e) => e.agent_id === a.id && e.type === 'AgentFailed');
-    expect(failed[0]).toMatchObject({ code: ErrorCode.RUN_TIMEOUT, reason: expect.stringMatching(/still held the run 1500 ms after being told to cancel it/) });
+    expect(failed[0]).toMatchObject({
+      code: ErrorCode.RUN_TIMEOUT,
+      reason: expect.stringMatching(/still held the run 1500 ms after being told to cancel it/),
+    });
   });
 
   it('a run within its wall-clock limit is untouched', async () => {
@@ -90,10 +97,16 @@ describe('restarts of persistent agents', () => {
     expect(last.error).toMatchObject({ code: ErrorCode.AGENT_FAILED });
     await waitFor(() => sup.status(a.id).state === 'failed', 5000, 'the agent to be parked as failed');
     const status = sup.status(a.id);
-    expect(status.failure).toMatch(/is parked as failed: its worker died 3 times within 60000 ms \(AAOS_RESTART_MAX=3\); last failure: .*exited with code 7/);
+    expect(status.failure).toMatch(
+      /is parked as failed: its worker died 3 times within 60000 ms \(AAOS_RESTART_MAX=3\); last failure: .*exited with code 7/,
+    );
     const failed = sup.audit.recent((e) => e.agent_id === a.id && e.type === 'AgentFailed');
     expect(failed.at(-1)).toMatchObject({ code: ErrorCode.AGENT_RESTART_LIMIT });
-    expect(sup.audit.recent((e) => e.agent_id === a.id && e.type === 'AgentRestartPending').map((e) => (e as { delay_ms?: number }).delay_ms)).toEqual([10, 20]);
+    expect(
+      sup.audit
+        .recent((e) => e.agent_id === a.id && e.type === 'AgentRestartPending')
+        .map((e) => (e as { delay_ms?: number }).delay_ms),
+    ).toEqual([10, 20]);
     await expect(sup.run(a.id, 'echo hi')).rejects.toMatchObject({ code: ErrorCode.AGENT_NOT_FOUND });
   });
 
@@ -109,9 +122,16 @@ describe('restarts of persistent agents', () => {
 describe('watchdog and restart settings', () => {
   it('come from the environment; bad values name the variable', () => {
     expect(watchdogLimitsFromEnv({})).toEqual({ livenessMs: 60_000, runTimeoutMs: 21_600_000 });
-    expect(watchdogLimitsFromEnv({ AAOS_WORKER_LIVENESS_MS: '0', AAOS_RUN_TIMEOUT_MS: '1000' })).toEqual({ livenessMs: 0, runTimeoutMs: 1000 });
+    expect(watchdogLimitsFromEnv({ AAOS_WORKER_LIVENESS_MS: '0', AAOS_RUN_TIMEOUT_MS: '1000' })).toEqual({
+      livenessMs: 0,
+      runTimeoutMs: 1000,
+    });
     expect(() => watchdogLimitsFromEnv({ AAOS_RUN_TIMEOUT_MS: '-5' })).toThrow(/AAOS_RUN_TIMEOUT_MS="-5" is invalid/);
-    expect(restartLimitsFromEnv({ AAOS_RESTART_MAX: '2' })).toMatchObject({ maxFailures: 2, windowMs: 60_000, backoffMs: 1000 });
+    expect(restartLimitsFromEnv({ AAOS_RESTART_MAX: '2' })).toMatchObject({
+      maxFailures: 2,
+      windowMs: 60_000,
+      backoffMs: 1000,
+    });
     expect(() => restartLimitsFromEnv({ AAOS_RESTART_MAX: '0' })).toThrow(/AAOS_RESTART_MAX/);
   });
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isAaosError } from '../../src/errors/index.js';
-import { formatGrant, parseCapabilityEntry, parseCapabilityString, parseHost, parsePathGlob } from '../../src/manifest/index.js';
+import {
+  formatGrant,
+  parseCapabilityEntry,
+  parseCapabilityString,
+  parseHost,
+  parsePathGlob,
+} from '../../src/manifest/index.js';
 
 function errorOf(run: () => unknown): { message: string; path: unknown; atKey: unknown } {
   try {
@@ -36,7 +42,10 @@ describe('parseCapabilityString', () => {
     ['spawn_child: a, b', { kind: 'spawn_child', agents: ['a', 'b'] }],
     ['spawn_child: [*]', { kind: 'spawn_child', agents: ['*'] }],
     ['spawn_child: *', { kind: 'spawn_child', agents: ['*'] }],
-    ['message_send: [scheduler, 3f2b9c1e-0000-4000-8000-000000000001]', { kind: 'message_send', targets: ['scheduler', '3f2b9c1e-0000-4000-8000-000000000001'] }],
+    [
+      'message_send: [scheduler, 3f2b9c1e-0000-4000-8000-000000000001]',
+      { kind: 'message_send', targets: ['scheduler', '3f2b9c1e-0000-4000-8000-000000000001'] },
+    ],
     ['message_send: *', { kind: 'message_send', targets: ['*'] }],
   ])('%s', (text, expected) => {
     expect(parseCapabilityString(text)).toEqual(expected);
@@ -77,7 +86,9 @@ describe('parseCapabilityEntry', () => {
   });
 
   it('accepts the map form with constraints', () => {
-    expect(parseCapabilityEntry({ capability: 'tool: web_fetch', max_invocations: 3, expires_in_seconds: 600 })).toEqual({
+    expect(
+      parseCapabilityEntry({ capability: 'tool: web_fetch', max_invocations: 3, expires_in_seconds: 600 }),
+    ).toEqual({
       source: 'tool: web_fetch',
       grant: { capability: { kind: 'tool', name: 'web_fetch' }, constraints: { max_invocations: 3 } },
       expires_in_seconds: 600,
@@ -142,13 +153,17 @@ describe('parsePathGlob and parseHost', () => {
 
 describe('formatGrant', () => {
   it('prints the capability and its constraints', () => {
-    expect(formatGrant({ capability: { kind: 'file_read', glob: '/data/*' }, constraints: {} })).toBe('file_read: /data/*');
+    expect(formatGrant({ capability: { kind: 'file_read', glob: '/data/*' }, constraints: {} })).toBe(
+      'file_read: /data/*',
+    );
     expect(
       formatGrant({
         capability: { kind: 'tool', name: 'web_fetch' },
         constraints: { max_invocations: 3, expires_at: Date.UTC(2030, 0, 2, 3, 4, 5) },
       }),
     ).toBe('tool: web_fetch (max_invocations: 3, expires_at: 2030-01-02T03:04:05.000Z)');
-    expect(formatGrant({ capability: { kind: 'spawn_child', agents: ['a', 'b'] }, constraints: {} })).toBe('spawn_child: [a, b]');
+    expect(formatGrant({ capability: { kind: 'spawn_child', agents: ['a', 'b'] }, constraints: {} })).toBe(
+      'spawn_child: [a, b]',
+    );
   });
 });

@@ -42,7 +42,9 @@ describe('expandCapabilities', () => {
   });
 
   it('expands a root directory without doubling the slash', () => {
-    const manifest = parseManifest('name: a\nmodel: m\ncapabilities:\n  - "file_read: {data_dir}/x/*"\n  - "file_read: {data_dir}"\n');
+    const manifest = parseManifest(
+      'name: a\nmodel: m\ncapabilities:\n  - "file_read: {data_dir}/x/*"\n  - "file_read: {data_dir}"\n',
+    );
     expect(expandCapabilities(manifest, { data_dir: '/' }).map((g) => g.capability)).toEqual([
       { kind: 'file_read', glob: '/x/*' },
       { kind: 'file_read', glob: '/' },
@@ -51,7 +53,9 @@ describe('expandCapabilities', () => {
 
   it('works without a workspace when none is used', () => {
     const manifest = parseManifest('name: a\nmodel: m\ncapabilities:\n  - "file_read: {data_dir}/*"\n');
-    expect(expandCapabilities(manifest, { data_dir: '/d' })).toEqual([{ capability: { kind: 'file_read', glob: '/d/*' }, constraints: {} }]);
+    expect(expandCapabilities(manifest, { data_dir: '/d' })).toEqual([
+      { capability: { kind: 'file_read', glob: '/d/*' }, constraints: {} },
+    ]);
   });
 
   it('refuses {workspace} without a workspace, naming the agent and the capability', () => {
@@ -66,12 +70,18 @@ describe('expandCapabilities', () => {
     expect(formatManifestError(caught)).toEqual([
       "manifests/writer.yaml:8:5: capabilities[4]: agent 'writer' uses {workspace} in 'file_write: {workspace}/out/**' but was started without a workspace",
     ]);
-    expect((caught as { details?: Record<string, unknown> }).details).toMatchObject({ agent: 'writer', capability: 'file_write: {workspace}/out/**' });
+    expect((caught as { details?: Record<string, unknown> }).details).toMatchObject({
+      agent: 'writer',
+      capability: 'file_write: {workspace}/out/**',
+    });
   });
 
   it('rejects relative or wildcard placeholder values', () => {
     const manifest = parseManifest(YAML);
-    for (const vars of [{ data_dir: 'rel/dir', workspace: '/w' }, { data_dir: '/d', workspace: '/w/*' }]) {
+    for (const vars of [
+      { data_dir: 'rel/dir', workspace: '/w' },
+      { data_dir: '/d', workspace: '/w/*' },
+    ]) {
       let caught: unknown;
       try {
         expandCapabilities(manifest, vars);
@@ -84,6 +94,9 @@ describe('expandCapabilities', () => {
 
   it('normalises a placeholder value with .. before use', () => {
     const manifest = parseManifest('name: a\nmodel: m\ncapabilities:\n  - "file_read: {data_dir}/*"\n');
-    expect(expandCapabilities(manifest, { data_dir: '/srv/a/../b' })[0]!.capability).toEqual({ kind: 'file_read', glob: '/srv/b/*' });
+    expect(expandCapabilities(manifest, { data_dir: '/srv/a/../b' })[0]!.capability).toEqual({
+      kind: 'file_read',
+      glob: '/srv/b/*',
+    });
   });
 });

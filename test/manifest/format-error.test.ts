@@ -14,7 +14,9 @@ function thrown(run: () => unknown): unknown {
 describe('formatManifestError', () => {
   it('gives one file:line:col: field: message line per issue', () => {
     const err = thrown(() =>
-      parseManifest('name: a\nmodel: m\ncapabilities:\n  - "tool: x"\n  - "file_raed: /x"\nmemroy: {}\n', { file: 'manifests/x.yaml' }),
+      parseManifest('name: a\nmodel: m\ncapabilities:\n  - "tool: x"\n  - "file_raed: /x"\nmemroy: {}\n', {
+        file: 'manifests/x.yaml',
+      }),
     );
     expect(formatManifestError(err)).toEqual([
       "manifests/x.yaml:5:5: capabilities[1]: unknown capability kind 'file_raed' (did you mean 'file_read'?)",
@@ -23,9 +25,9 @@ describe('formatManifestError', () => {
   });
 
   it('falls back to the message for errors without located issues', () => {
-    expect(formatManifestError(new AaosError(ErrorCode.MANIFEST_NOT_FOUND, 'x.yaml: manifest not found: /abs/x.yaml'))).toEqual([
-      'x.yaml: manifest not found: /abs/x.yaml',
-    ]);
+    expect(
+      formatManifestError(new AaosError(ErrorCode.MANIFEST_NOT_FOUND, 'x.yaml: manifest not found: /abs/x.yaml')),
+    ).toEqual(['x.yaml: manifest not found: /abs/x.yaml']);
     expect(formatManifestError(new Error('boom'))).toEqual(['boom']);
     expect(formatManifestError('plain')).toEqual(['plain']);
   });

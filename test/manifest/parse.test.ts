@@ -99,8 +99,18 @@ describe('parseManifest: good manifests', () => {
     expect(manifest.metadata).toEqual({ team: 'core', tags: ['a', 'b'] });
     expect(manifest.limits).toEqual({ max_heap_mb: 4096, max_iterations: 1 });
     expect(manifest.capabilities).toEqual([
-      { source: 'file_read: /data/*', line: 7, column: 5, grant: { capability: { kind: 'file_read', glob: '/data/*' }, constraints: {} } },
-      { source: 'web_search', line: 8, column: 5, grant: { capability: { kind: 'network', hosts: ['*'] }, constraints: {} } },
+      {
+        source: 'file_read: /data/*',
+        line: 7,
+        column: 5,
+        grant: { capability: { kind: 'file_read', glob: '/data/*' }, constraints: {} },
+      },
+      {
+        source: 'web_search',
+        line: 8,
+        column: 5,
+        grant: { capability: { kind: 'network', hosts: ['*'] }, constraints: {} },
+      },
       {
         source: 'tool: web_fetch',
         line: 9,
@@ -108,13 +118,25 @@ describe('parseManifest: good manifests', () => {
         grant: { capability: { kind: 'tool', name: 'web_fetch' }, constraints: { max_invocations: 3 } },
         expires_in_seconds: 600,
       },
-      { source: 'spawn_child: [helper]', line: 12, column: 5, grant: { capability: { kind: 'spawn_child', agents: ['helper'] }, constraints: {} } },
-      { source: 'message_send: [helper]', line: 13, column: 5, grant: { capability: { kind: 'message_send', targets: ['helper'] }, constraints: {} } },
+      {
+        source: 'spawn_child: [helper]',
+        line: 12,
+        column: 5,
+        grant: { capability: { kind: 'spawn_child', agents: ['helper'] }, constraints: {} },
+      },
+      {
+        source: 'message_send: [helper]',
+        line: 13,
+        column: 5,
+        grant: { capability: { kind: 'message_send', targets: ['helper'] }, constraints: {} },
+      },
     ]);
   });
 
   it('fills budget_config.reset_period_seconds and partial memory defaults', () => {
-    const manifest = parseManifest('name: a\nmodel: m\nbudget_config:\n  max_tokens: 5\nmemory:\n  context_window: 4K\n');
+    const manifest = parseManifest(
+      'name: a\nmodel: m\nbudget_config:\n  max_tokens: 5\nmemory:\n  context_window: 4K\n',
+    );
     expect(manifest.budget_config).toEqual({ max_tokens: 5, reset_period_seconds: 3600 });
     expect(manifest.memory.context_window).toBe('4K');
     expect(manifest.memory.context_window_tokens).toBe(4096);
@@ -141,7 +163,9 @@ describe('parseManifest: good manifests', () => {
     writeFileSync(file, 'name: s\nmodel: "scripted: ../scripts/s1.yaml"\n');
     expect((await loadManifestFile(file)).model).toBe(`scripted:${path.join(dir, 'scripts', 's1.yaml')}`);
     expect(parseManifest('name: s\nmodel: scripted:/abs/x.yaml\n').model).toBe('scripted:/abs/x.yaml');
-    expect(parseManifest('name: s\nmodel: scripted:x.yaml\n', { baseDir: '/base' }).model).toBe('scripted:/base/x.yaml');
+    expect(parseManifest('name: s\nmodel: scripted:x.yaml\n', { baseDir: '/base' }).model).toBe(
+      'scripted:/base/x.yaml',
+    );
     expect(parseManifest('name: s\nmodel: scripted:x.yaml\n').model).toBe(`scripted:${path.resolve('x.yaml')}`);
   });
 
@@ -153,11 +177,16 @@ describe('parseManifest: good manifests', () => {
       { kind: 'network', hosts: ['*'] },
       { kind: 'network', hosts: ['api.example.com', 'other.org'] },
     ]);
-    expect(manifest.capabilities.map((c) => c.source)).toEqual(['web_search', 'network: https://API.example.com/v1/, other.org:8443']);
+    expect(manifest.capabilities.map((c) => c.source)).toEqual([
+      'web_search',
+      'network: https://API.example.com/v1/, other.org:8443',
+    ]);
   });
 
   it('accepts unquoted capability entries that YAML reads as mappings', () => {
-    const manifest = parseManifest('name: a\nmodel: m\ncapabilities:\n  - file_read: /data/*\n  - spawn_child: [a, b]\n  - tool: echo\n');
+    const manifest = parseManifest(
+      'name: a\nmodel: m\ncapabilities:\n  - file_read: /data/*\n  - spawn_child: [a, b]\n  - tool: echo\n',
+    );
     expect(manifest.capabilities.map((c) => [c.line, c.source, c.grant.capability])).toEqual([
       [4, 'file_read: /data/*', { kind: 'file_read', glob: '/data/*' }],
       [5, 'spawn_child: [a, b]', { kind: 'spawn_child', agents: ['a', 'b'] }],
@@ -190,7 +219,9 @@ describe('loadManifestFile', () => {
     writeFileSync(file, 'name: ok\nmodel: m\nlifecycle: weekly\n');
     const err = await loadManifestFile(file).catch((e: unknown) => e);
     expect(isAaosError(err, ErrorCode.MANIFEST_INVALID)).toBe(true);
-    expect((err as Error).message).toBe(`${file}:3:12: lifecycle: expected one of 'on-demand', 'persistent', got 'weekly'`);
+    expect((err as Error).message).toBe(
+      `${file}:3:12: lifecycle: expected one of 'on-demand', 'persistent', got 'weekly'`,
+    );
   });
 
   it('reports a missing system_prompt file as MANIFEST_NOT_FOUND with manifest file, line and resolved path', async () => {

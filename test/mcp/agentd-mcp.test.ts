@@ -15,7 +15,11 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
   beforeAll(async () => {
     dir = tempDataDir();
     daemon = await startDaemon({ dataDir: dir, bootstrap: slowBootstrap(dir) });
-    const transport = new StdioClientTransport({ command: process.execPath, args: [AGENTD, 'mcp', '--socket', daemon.socket], stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [AGENTD, 'mcp', '--socket', daemon.socket],
+      stderr: 'pipe',
+    });
     client = new Client({ name: 'aaos-test', version: '1.0.0' });
     await client.connect(transport);
   }, 60_000);
@@ -29,7 +33,15 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
   it('lists the aaos tools and offers resource subscriptions', async () => {
     expect(client.getServerVersion()).toMatchObject({ name: 'aaos' });
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['cancel_run', 'get_run', 'list_agents', 'list_approvals', 'list_runs', 'respond_approval', 'submit_goal']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'cancel_run',
+      'get_run',
+      'list_agents',
+      'list_approvals',
+      'list_runs',
+      'respond_approval',
+      'submit_goal',
+    ]);
     expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
   }, 120_000);
 
@@ -57,7 +69,10 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
   }, 120_000);
 
   it('submits without a token (run id at once), follows the run by subscription, and cancels it', async () => {
-    const submitted = (await client.callTool({ name: 'submit_goal', arguments: { goal: 'a goal to cancel' } })) as CallToolResult;
+    const submitted = (await client.callTool({
+      name: 'submit_goal',
+      arguments: { goal: 'a goal to cancel' },
+    })) as CallToolResult;
     const { run_id, uri } = submitted.structuredContent as { run_id: string; uri: string };
     const updates: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
@@ -67,7 +82,11 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
     const deadline = Date.now() + 30_000;
     let state = '';
     while (Date.now() < deadline) {
-      state = (JSON.parse(text((await client.callTool({ name: 'get_run', arguments: { run_id } })) as CallToolResult)) as { state: string }).state;
+      state = (
+        JSON.parse(text((await client.callTool({ name: 'get_run', arguments: { run_id } })) as CallToolResult)) as {
+          state: string;
+        }
+      ).state;
       if (state === 'cancelled') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -79,19 +98,29 @@ describe('agentd mcp (stdio) driven by the SDK client', () => {
   }, 120_000);
 
   it('lists agents and approvals', async () => {
-    const agents = JSON.parse(text((await client.callTool({ name: 'list_agents', arguments: {} })) as CallToolResult)) as { agents?: unknown[] } | unknown[];
+    const agents = JSON.parse(
+      text((await client.callTool({ name: 'list_agents', arguments: {} })) as CallToolResult),
+    ) as { agents?: unknown[] } | unknown[];
     expect(JSON.stringify(agents)).toContain('bootstrap');
     const approvals = (await client.callTool({ name: 'list_approvals', arguments: {} })) as CallToolResult;
     expect(approvals.isError).toBeFalsy();
   }, 120_000);
 
   it('reports errors with the AAOS code and what was wrong', async () => {
-    const missing = (await client.callTool({ name: 'get_run', arguments: { run_id: 'no-such-run' } })) as CallToolResult;
+    const missing = (await client.callTool({
+      name: 'get_run',
+      arguments: { run_id: 'no-such-run' },
+    })) as CallToolResult;
     expect(missing.isError).toBe(true);
     expect(text(missing)).toMatch(/^AAOS_ERR_RUN_NOT_FOUND: .*no-such-run/);
-    const denied = (await client.callTool({ name: 'respond_approval', arguments: { approval_id: 'nope', decision: 'approve' } })) as CallToolResult;
+    const denied = (await client.callTool({
+      name: 'respond_approval',
+      arguments: { approval_id: 'nope', decision: 'approve' },
+    })) as CallToolResult;
     expect(text(denied)).toMatch(/^AAOS_ERR_APPROVAL_NOT_FOUND/);
-    await expect(client.readResource({ uri: 'aaos://runs/no-such-run' })).rejects.toThrow(/aaos:\/\/runs\/no-such-run: .*no-such-run/);
+    await expect(client.readResource({ uri: 'aaos://runs/no-such-run' })).rejects.toThrow(
+      /aaos:\/\/runs\/no-such-run: .*no-such-run/,
+    );
     const bad = (await client.callTool({ name: 'submit_goal', arguments: { goal: '' } })) as CallToolResult;
     expect(bad.isError).toBe(true);
     expect(text(bad)).toMatch(/goal/);

@@ -11,8 +11,18 @@ import { anthropicMessage, anthropicText, FakeAnthropicServer } from '../support
 import { waitFor } from '../support/kernel.js';
 
 const require = createRequire(import.meta.url);
-const EVERYTHING = join(require.resolve('@modelcontextprotocol/server-everything/package.json'), '..', 'dist', 'index.js');
-const FILESYSTEM = join(require.resolve('@modelcontextprotocol/server-filesystem/package.json'), '..', 'dist', 'index.js');
+const EVERYTHING = join(
+  require.resolve('@modelcontextprotocol/server-everything/package.json'),
+  '..',
+  'dist',
+  'index.js',
+);
+const FILESYSTEM = join(
+  require.resolve('@modelcontextprotocol/server-filesystem/package.json'),
+  '..',
+  'dist',
+  'index.js',
+);
 const DYNAMIC = fileURLToPath(new URL('../fixtures/mcp/dynamic-server.mjs', import.meta.url));
 
 const PROVIDER_KEY = 'sk-ant-must-never-reach-an-mcp-server';
@@ -58,7 +68,13 @@ beforeAll(async () => {
   );
   runtime = await Runtime.open({
     dataDir: join(dir, 'data'),
-    env: { PATH: process.env['PATH'], AAOS_MCP_SERVERS: config, ANTHROPIC_API_KEY: PROVIDER_KEY, ANTHROPIC_BASE_URL: anthropic.baseUrl, OPENAI_API_KEY: PROVIDER_KEY },
+    env: {
+      PATH: process.env['PATH'],
+      AAOS_MCP_SERVERS: config,
+      ANTHROPIC_API_KEY: PROVIDER_KEY,
+      ANTHROPIC_BASE_URL: anthropic.baseUrl,
+      OPENAI_API_KEY: PROVIDER_KEY,
+    },
   });
 }, 60_000);
 
@@ -71,10 +87,19 @@ afterAll(async () => {
 describe('MCP servers as tools (real third-party servers over stdio)', () => {
   it('connects every declared server and registers its tools as mcp.<server>.<tool>', () => {
     const names = runtime.supervisor.tools.names();
-    expect(names).toEqual(expect.arrayContaining(['mcp.everything.echo', 'mcp.everything.get-env', 'mcp.fs.read_text_file', 'mcp.dynamic.grow']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'mcp.everything.echo',
+        'mcp.everything.get-env',
+        'mcp.fs.read_text_file',
+        'mcp.dynamic.grow',
+      ]),
+    );
     const byName = Object.fromEntries(runtime.mcp.status().map((s) => [s.server, s]));
     expect(byName['everything']).toMatchObject({ state: 'ready', error: null });
-    expect(events('McpServerConnected').find((e) => 'server' in e && e.server === 'everything')).toMatchObject({ protocol_version: '2025-11-25' });
+    expect(events('McpServerConnected').find((e) => 'server' in e && e.server === 'everything')).toMatchObject({
+      protocol_version: '2025-11-25',
+    });
   }, 120_000);
 
   it('a server that fails to start is reported by name and stops nothing', () => {
@@ -111,7 +136,11 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
   }, 120_000);
 
   it('an agent without the capability is denied and audited, and tool: * does not grant MCP tools', async () => {
-    const yaml = manifest('no-mcp', ['tool: *'], '  - tool_calls:\n      - name: mcp.everything.echo\n        input: {message: "sneak"}\n  - text: "{last_tool_result}"\n');
+    const yaml = manifest(
+      'no-mcp',
+      ['tool: *'],
+      '  - tool_calls:\n      - name: mcp.everything.echo\n        input: {message: "sneak"}\n  - text: "{last_tool_result}"\n',
+    );
     const agent = await runtime.supervisor.spawn(yaml);
     const out = await runtime.supervisor.run(agent.id, 'try it');
     expect(out.response).toMatch(/AAOS_ERR_CAPABILITY_DENIED/);
@@ -122,7 +151,9 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
   }, 120_000);
 
   it('a stdio server sees only its declared environment plus PATH, never the provider keys', async () => {
-    const agent = await runtime.supervisor.spawn(manifest('env-probe', ['tool: mcp.everything.get-env'], '  - text: idle\n'));
+    const agent = await runtime.supervisor.spawn(
+      manifest('env-probe', ['tool: mcp.everything.get-env'], '  - text: idle\n'),
+    );
     const out = (await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.get-env', {})) as string;
     const seen = JSON.parse(out) as Record<string, string>;
     expect(Object.keys(seen).sort()).toEqual(['DECLARED_FOR_SERVER', 'PATH']);
@@ -131,7 +162,9 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
   }, 120_000);
 
   it('validates input against the server schema before the call', async () => {
-    const agent = await runtime.supervisor.spawn(manifest('bad-input', ['tool: mcp.everything.echo'], '  - text: idle\n'));
+    const agent = await runtime.supervisor.spawn(
+      manifest('bad-input', ['tool: mcp.everything.echo'], '  - text: idle\n'),
+    );
     await expect(runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 5 })).rejects.toMatchObject({
       code: 'AAOS_ERR_TOOL_INPUT_INVALID',
       message: expect.stringMatching(/mcp\.everything\.echo.*message/),
@@ -145,7 +178,9 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
       code: 'AAOS_ERR_TOOL_FAILED',
       message: expect.stringContaining('it broke on purpose'),
     });
-    await expect(runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.slow', { ms: 3000 })).rejects.toMatchObject({ code: 'AAOS_ERR_MCP_TIMEOUT' });
+    await expect(runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.slow', { ms: 3000 })).rejects.toMatchObject({
+      code: 'AAOS_ERR_MCP_TIMEOUT',
+    });
     await runtime.supervisor.stop(agent.id);
   }, 120_000);
 
@@ -153,36 +188,63 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     const agent = await runtime.supervisor.spawn(manifest('grower', ['tool: mcp.dynamic.*'], '  - text: idle\n'));
     expect(runtime.supervisor.tools.get('mcp.dynamic.extra')).toBeUndefined();
     expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.grow', {})).toBe('grown');
-    await waitFor(() => runtime.supervisor.tools.get('mcp.dynamic.extra') !== undefined, 10_000, 'the new tool to be registered');
+    await waitFor(
+      () => runtime.supervisor.tools.get('mcp.dynamic.extra') !== undefined,
+      10_000,
+      'the new tool to be registered',
+    );
     expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.extra', { n: 21 })).toBe('extra 42');
     await runtime.supervisor.stop(agent.id);
   }, 120_000);
 
   it('reconnects a server killed mid-session, and calls work again', async () => {
-    const agent = await runtime.supervisor.spawn(manifest('survivor', ['tool: mcp.everything.echo'], '  - text: idle\n'));
-    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 'before' })).toBe('Echo: before');
+    const agent = await runtime.supervisor.spawn(
+      manifest('survivor', ['tool: mcp.everything.echo'], '  - text: idle\n'),
+    );
+    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 'before' })).toBe(
+      'Echo: before',
+    );
     const connection = runtime.mcp.connection('everything')!;
     const pid = connection.pid!;
-    const connectedBefore = events('McpServerConnected').filter((e) => 'server' in e && e.server === 'everything').length;
+    const connectedBefore = events('McpServerConnected').filter(
+      (e) => 'server' in e && e.server === 'everything',
+    ).length;
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => events('McpServerConnected').filter((e) => 'server' in e && e.server === 'everything').length > connectedBefore, 20_000, 'the reconnection');
-    expect(events('McpServerFailed').some((e) => 'server' in e && e.server === 'everything' && 'reason' in e && e.reason === 'the connection ended')).toBe(true);
+    await waitFor(
+      () =>
+        events('McpServerConnected').filter((e) => 'server' in e && e.server === 'everything').length > connectedBefore,
+      20_000,
+      'the reconnection',
+    );
+    expect(
+      events('McpServerFailed').some(
+        (e) => 'server' in e && e.server === 'everything' && 'reason' in e && e.reason === 'the connection ended',
+      ),
+    ).toBe(true);
     expect(connection.pid).not.toBe(pid);
-    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 'after' })).toBe('Echo: after');
+    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 'after' })).toBe(
+      'Echo: after',
+    );
     await runtime.supervisor.stop(agent.id);
   }, 120_000);
 
   it('a real provider is shown wire-safe tool names and its calls reach the MCP tool', async () => {
-    const yaml = 'name: claude-user\nmodel: claude-test-1\nsystem_prompt: uses MCP\ncapabilities:\n  - "tool: mcp.everything.echo"\n';
+    const yaml =
+      'name: claude-user\nmodel: claude-test-1\nsystem_prompt: uses MCP\ncapabilities:\n  - "tool: mcp.everything.echo"\n';
     const agent = await runtime.supervisor.spawn(yaml);
     const before = anthropic.requests.length;
     // the model answers with the name it was shown
     const wire = wireToolName('mcp.everything.echo');
     expect(wire).toMatch(/^mcp_everything_echo_[0-9a-f]{8}$/);
-    anthropic.reply(anthropicMessage([{ type: 'tool_use', id: 'toolu_1', name: wire, input: { message: 'via claude' } }]), anthropicText('finished'));
+    anthropic.reply(
+      anthropicMessage([{ type: 'tool_use', id: 'toolu_1', name: wire, input: { message: 'via claude' } }]),
+      anthropicText('finished'),
+    );
     const out = await runtime.supervisor.run(agent.id, 'echo through claude');
     expect(out.response).toBe('finished');
-    const sent = anthropic.requests.slice(before).flatMap((r) => (r.body.tools as Array<{ name: string }>).map((t) => t.name));
+    const sent = anthropic.requests
+      .slice(before)
+      .flatMap((r) => (r.body.tools as Array<{ name: string }>).map((t) => t.name));
     for (const name of sent) expect(name).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     const result = events('ToolResult').find((e) => e.agent_id === agent.id);
     expect(result).toMatchObject({ tool: 'mcp.everything.echo', success: true, result_preview: 'Echo: via claude' });

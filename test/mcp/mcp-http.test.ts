@@ -45,15 +45,31 @@ describe('/mcp on the daemon HTTP listener (Streamable HTTP) driven by the SDK c
   it('refuses a missing or wrong token, and a foreign Origin', async () => {
     await expect(connect({})).rejects.toThrow(/401|token/i);
     await expect(connect({ Authorization: 'Bearer not-the-token' })).rejects.toThrow(/401|token/i);
-    await expect(connect({ Authorization: `Bearer ${token}`, Origin: 'http://evil.example' })).rejects.toThrow(/403|origin/i);
-    const raw = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await expect(connect({ Authorization: `Bearer ${token}`, Origin: 'http://evil.example' })).rejects.toThrow(
+      /403|origin/i,
+    );
+    const raw = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(raw.status).toBe(401);
   }, 120_000);
 
   it('lists tools, submits a goal with progress, reads the run resource, cancels a run', async () => {
     const client = await connect({ Authorization: `Bearer ${token}` });
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['submit_goal', 'get_run', 'list_runs', 'cancel_run', 'list_agents', 'list_approvals', 'respond_approval']));
+    expect(tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining([
+        'submit_goal',
+        'get_run',
+        'list_runs',
+        'cancel_run',
+        'list_agents',
+        'list_approvals',
+        'respond_approval',
+      ]),
+    );
 
     const progress: string[] = [];
     const done = (await client.callTool({ name: 'submit_goal', arguments: { goal: 'over http' } }, undefined, {
@@ -64,9 +80,15 @@ describe('/mcp on the daemon HTTP listener (Streamable HTTP) driven by the SDK c
     expect(out.state).toBe('completed');
     expect(progress.length).toBeGreaterThan(0);
     const read = await client.readResource({ uri: out.uri });
-    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ run_id: out.run_id, state: 'completed' });
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({
+      run_id: out.run_id,
+      state: 'completed',
+    });
 
-    const queued = (await client.callTool({ name: 'submit_goal', arguments: { goal: 'cancel me over http' } })) as CallToolResult;
+    const queued = (await client.callTool({
+      name: 'submit_goal',
+      arguments: { goal: 'cancel me over http' },
+    })) as CallToolResult;
     const { run_id } = queued.structuredContent as { run_id: string };
     const cancel = (await client.callTool({ name: 'cancel_run', arguments: { run_id } })) as CallToolResult;
     expect(cancel.isError).toBeFalsy();
@@ -83,7 +105,12 @@ describe('/mcp on the daemon HTTP listener (Streamable HTTP) driven by the SDK c
   it('an unknown session id is refused with 404 and a message saying so', async () => {
     const res = await fetch(`${url}/mcp`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': 'no-such-session' },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': 'no-such-session',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(res.status).toBe(404);

@@ -7,6 +7,9 @@ export function slowBootstrap(dir: string, latencyMs = 300): string {
     join(dir, 'slow.script.yaml'),
     `latency_ms: ${latencyMs}\ncursor: per_run\nturns:\n${[1, 2, 3].map((i) => `  - tool_calls:\n      - name: echo\n        input: {message: "step ${i}"}\n`).join('')}  - text: "finished {message}"\n`,
   );
-  writeFileSync(join(dir, 'slow.yaml'), 'name: bootstrap\nmodel: scripted:slow.script.yaml\nlifecycle: persistent\nsystem_prompt: slow\ncapabilities:\n  - "tool: echo"\n');
+  writeFileSync(
+    join(dir, 'slow.yaml'),
+    'name: bootstrap\nmodel: scripted:slow.script.yaml\nlifecycle: persistent\nsystem_prompt: slow\ncapabilities:\n  - "tool: echo"\n',
+  );
   return join(dir, 'slow.yaml');
 }

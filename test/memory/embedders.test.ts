@@ -73,7 +73,9 @@ describe('OpenAICompatibleEmbedder against a loopback /v1/embeddings server', ()
     server = undefined;
   });
 
-  async function serve(handler: (body: { model: string; input: string[] }, req: IncomingMessage) => { status: number; body: unknown }): Promise<string> {
+  async function serve(
+    handler: (body: { model: string; input: string[] }, req: IncomingMessage) => { status: number; body: unknown },
+  ): Promise<string> {
     server = createServer((req, res) => {
       let raw = '';
       req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
@@ -95,7 +97,9 @@ describe('OpenAICompatibleEmbedder against a loopback /v1/embeddings server', ()
     const base = await serve((body, req) => {
       seen.push({ auth: req.headers['authorization'], model: body.model });
       // answer out of order; `index` says where each belongs
-      const data = body.input.map((text, index) => ({ object: 'embedding', index, embedding: [text.length, index, 1] })).reverse();
+      const data = body.input
+        .map((text, index) => ({ object: 'embedding', index, embedding: [text.length, index, 1] }))
+        .reverse();
       return { status: 200, body: { object: 'list', data, model: body.model } };
     });
     const embedder = new OpenAICompatibleEmbedder({ baseUrl: base, model: 'nomic-embed-text', apiKey: 'sk-test' });
@@ -117,16 +121,25 @@ describe('OpenAICompatibleEmbedder against a loopback /v1/embeddings server', ()
     const base = await serve(() => ({ status: 503, body: { error: 'loading model' } }));
     const embedder = new OpenAICompatibleEmbedder({ baseUrl: base, model: 'm' });
     const err = await embedder.embed(['x']).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'AAOS_ERR_EMBEDDING_FAILED', details: { url: `${base}/v1/embeddings`, status: 503 } });
+    expect(err).toMatchObject({
+      code: 'AAOS_ERR_EMBEDDING_FAILED',
+      details: { url: `${base}/v1/embeddings`, status: 503 },
+    });
     expect((err as Error).message).toContain(`${base}/v1/embeddings`);
     expect((err as Error).message).toContain('503');
   });
 
   it('checks the dimensions it gets', async () => {
     let size = 4;
-    const base = await serve((body) => ({ status: 200, body: { data: body.input.map((_, index) => ({ index, embedding: new Array(size).fill(0.5) })) } }));
+    const base = await serve((body) => ({
+      status: 200,
+      body: { data: body.input.map((_, index) => ({ index, embedding: new Array(size).fill(0.5) })) },
+    }));
     const fixed = new OpenAICompatibleEmbedder({ baseUrl: base, model: 'm', dims: 768 });
-    await expect(fixed.embed(['x'])).rejects.toMatchObject({ code: 'AAOS_ERR_EMBEDDING_FAILED', details: { expected: 768, actual: 4 } });
+    await expect(fixed.embed(['x'])).rejects.toMatchObject({
+      code: 'AAOS_ERR_EMBEDDING_FAILED',
+      details: { expected: 768, actual: 4 },
+    });
     const learning = new OpenAICompatibleEmbedder({ baseUrl: base, model: 'm' });
     await learning.embed(['x']);
     size = 5;
@@ -135,8 +148,12 @@ describe('OpenAICompatibleEmbedder against a loopback /v1/embeddings server', ()
 
   it('reports a connection failure and a malformed reply', async () => {
     const base = await serve(() => ({ status: 200, body: { data: [] } }));
-    await expect(new OpenAICompatibleEmbedder({ baseUrl: base, model: 'm' }).embed(['x'])).rejects.toThrow(/expected 1 embeddings/);
-    await expect(new OpenAICompatibleEmbedder({ baseUrl: 'http://127.0.0.1:1', model: 'm' }).embed(['x'])).rejects.toMatchObject({
+    await expect(new OpenAICompatibleEmbedder({ baseUrl: base, model: 'm' }).embed(['x'])).rejects.toThrow(
+      /expected 1 embeddings/,
+    );
+    await expect(
+      new OpenAICompatibleEmbedder({ baseUrl: 'http://127.0.0.1:1', model: 'm' }).embed(['x']),
+    ).rejects.toMatchObject({
       code: 'AAOS_ERR_EMBEDDING_FAILED',
     });
   });
@@ -156,10 +173,16 @@ describe('embedderFromEnv', () => {
   });
 
   it('rejects half a configuration', () => {
-    expect(() => embedderFromEnv({ AAOS_EMBEDDINGS_BASE_URL: 'http://x' })).toThrow(expect.objectContaining({ code: 'AAOS_ERR_CONFIG_INVALID' }));
-    expect(() => embedderFromEnv({ AAOS_EMBEDDINGS_MODEL: 'm' })).toThrow(/AAOS_EMBEDDINGS_BASE_URL/);
-    expect(() => embedderFromEnv({ AAOS_EMBEDDINGS_BASE_URL: 'http://x', AAOS_EMBEDDINGS_MODEL: 'm', AAOS_EMBEDDINGS_DIMS: 'many' })).toThrow(
-      /AAOS_EMBEDDINGS_DIMS/,
+    expect(() => embedderFromEnv({ AAOS_EMBEDDINGS_BASE_URL: 'http://x' })).toThrow(
+      expect.objectContaining({ code: 'AAOS_ERR_CONFIG_INVALID' }),
     );
+    expect(() => embedderFromEnv({ AAOS_EMBEDDINGS_MODEL: 'm' })).toThrow(/AAOS_EMBEDDINGS_BASE_URL/);
+    expect(() =>
+      embedderFromEnv({
+        AAOS_EMBEDDINGS_BASE_URL: 'http://x',
+        AAOS_EMBEDDINGS_MODEL: 'm',
+        AAOS_EMBEDDINGS_DIMS: 'many',
+      }),
+    ).toThrow(/AAOS_EMBEDDINGS_DIMS/);
   });
 });

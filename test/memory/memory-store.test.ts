@@ -26,12 +26,24 @@ const A = 'agent-a';
 const B = 'agent-b';
 const big = { maxRecords: 10_000 };
 
-async function remember(mem: MemoryStore, agent: string, content: string, category: 'fact' | 'observation' | 'decision' | 'preference' = 'fact', limits = big, replaces?: string) {
+async function remember(
+  mem: MemoryStore,
+  agent: string,
+  content: string,
+  category: 'fact' | 'observation' | 'decision' | 'preference' = 'fact',
+  limits = big,
+  replaces?: string,
+) {
   const [embedding] = await mem.embedder.embed([content]);
   return mem.store(agent, { content, category, embedding: embedding!, ...(replaces ? { replaces } : {}) }, limits);
 }
 
-async function ask(mem: MemoryStore, agent: string, text: string, options: { limit?: number; category?: 'fact' | 'preference' } = {}) {
+async function ask(
+  mem: MemoryStore,
+  agent: string,
+  text: string,
+  options: { limit?: number; category?: 'fact' | 'preference' } = {},
+) {
   const [embedding] = await mem.embedder.embed([text]);
   return mem.query(agent, embedding!, options);
 }
@@ -60,7 +72,9 @@ describe('MemoryStore', () => {
     const seenByB = await ask(mem, B, 'launch code');
     expect(seenByB.results.map((r) => r.content)).toEqual(['the lunch menu has soup']);
     expect(() => mem.delete(B, secret)).toThrow(expect.objectContaining({ code: 'AAOS_ERR_MEMORY_NOT_FOUND' }));
-    await expect(remember(mem, B, 'overwrite', 'fact', big, secret)).rejects.toMatchObject({ code: 'AAOS_ERR_MEMORY_NOT_FOUND' });
+    await expect(remember(mem, B, 'overwrite', 'fact', big, secret)).rejects.toMatchObject({
+      code: 'AAOS_ERR_MEMORY_NOT_FOUND',
+    });
     expect(mem.count(A)).toBe(1);
     expect(mem.count(B)).toBe(1);
     expect(mem.list(A).map((m) => m.id)).toEqual([secret]);
@@ -96,7 +110,9 @@ describe('MemoryStore', () => {
     expect(mem.list(A).map((m) => [m.id, m.replaces])).toEqual([[fresh, old]]);
     expect(() => mem.delete(A, old)).toThrow(expect.objectContaining({ code: 'AAOS_ERR_MEMORY_NOT_FOUND' }));
     // replacing a missing id fails and writes nothing
-    await expect(remember(mem, A, 'orphan', 'fact', big, old)).rejects.toMatchObject({ code: 'AAOS_ERR_MEMORY_NOT_FOUND' });
+    await expect(remember(mem, A, 'orphan', 'fact', big, old)).rejects.toMatchObject({
+      code: 'AAOS_ERR_MEMORY_NOT_FOUND',
+    });
     expect(mem.count(A)).toBe(1);
     // at the cap, replacing does not evict anything
     const { evicted } = await remember(mem, A, 'the API lives at v3.example.com', 'fact', { maxRecords: 1 }, fresh);
@@ -142,7 +158,9 @@ describe('MemoryStore', () => {
   it('reports records it cannot re-embed or read instead of dropping them', async () => {
     const memA = new MemoryStore(store, new HashedNgramEmbedder({ dims: 64 }));
     const { id: stale } = await remember(memA, A, 'from the old model');
-    store.transaction(() => store.db('memory').putSync(agentKey(A, 'future-1'), { v: 2, id: 'future-1', hologram: true }));
+    store.transaction(() =>
+      store.db('memory').putSync(agentKey(A, 'future-1'), { v: 2, id: 'future-1', hologram: true }),
+    );
     const good = new HashedNgramEmbedder();
     const failing: Embedder = {
       model: good.model,
@@ -184,7 +202,8 @@ describe('MemoryStore', () => {
     const texts = Array.from({ length: 150 }, (_, i) => `note number ${i} about topic${i % 7} and item${i}`);
     const vectors = await embedder.embed(texts);
     store.transaction(() => {
-      for (const [i, content] of texts.entries()) ids.push(mem.store(A, { content, category: 'observation', embedding: vectors[i]! }, big).id);
+      for (const [i, content] of texts.entries())
+        ids.push(mem.store(A, { content, category: 'observation', embedding: vectors[i]! }, big).id);
     });
     for (let i = 0; i < 150; i += 3) mem.delete(A, ids[i]!);
     const [q] = await embedder.embed(['item100']);

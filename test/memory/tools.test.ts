@@ -36,7 +36,8 @@ beforeEach(() => {
     store: memory,
     embedder,
     emit: (e) => events.push(e),
-    limitsFor: (agentId) => (agentId === 'tiny' ? { maxRecords: 2, maxContentBytes: 8 } : { maxRecords: 100, maxContentBytes: 1024 }),
+    limitsFor: (agentId) =>
+      agentId === 'tiny' ? { maxRecords: 2, maxContentBytes: 8 } : { maxRecords: 100, maxContentBytes: 1024 },
   });
   tools = new Map(list.map((t) => [t.definition.name, t]));
 });
@@ -55,9 +56,16 @@ describe('memory tools', () => {
   });
 
   it('stores, queries and deletes for the calling agent, and audits each with hashes', async () => {
-    const stored = (await call('memory_store', { content: 'Bob likes oolong tea', category: 'preference' })) as { memory_id: string; status: string };
+    const stored = (await call('memory_store', { content: 'Bob likes oolong tea', category: 'preference' })) as {
+      memory_id: string;
+      status: string;
+    };
     expect(stored.status).toBe('stored');
-    const other = (await call('memory_store', { content: 'Bob likes oolong tea too', category: 'fact' }, 'agent-b')) as { memory_id: string };
+    const other = (await call(
+      'memory_store',
+      { content: 'Bob likes oolong tea too', category: 'fact' },
+      'agent-b',
+    )) as { memory_id: string };
 
     const found = (await call('memory_query', { query: 'what tea does Bob like?' })) as {
       results: Array<Record<string, unknown>>;
@@ -65,15 +73,36 @@ describe('memory tools', () => {
       skipped?: unknown;
     };
     expect(found.count).toBe(1);
-    expect(Object.keys(found.results[0]!).sort()).toEqual(['category', 'content', 'created_at', 'memory_id', 'relevance_score']);
-    expect(found.results[0]).toMatchObject({ memory_id: stored.memory_id, content: 'Bob likes oolong tea', category: 'preference' });
+    expect(Object.keys(found.results[0]!).sort()).toEqual([
+      'category',
+      'content',
+      'created_at',
+      'memory_id',
+      'relevance_score',
+    ]);
+    expect(found.results[0]).toMatchObject({
+      memory_id: stored.memory_id,
+      content: 'Bob likes oolong tea',
+      category: 'preference',
+    });
     expect(found).not.toHaveProperty('skipped');
 
-    await expect(call('memory_delete', { memory_id: other.memory_id })).rejects.toMatchObject({ code: 'AAOS_ERR_MEMORY_NOT_FOUND' });
-    expect(await call('memory_delete', { memory_id: stored.memory_id })).toEqual({ memory_id: stored.memory_id, status: 'deleted' });
+    await expect(call('memory_delete', { memory_id: other.memory_id })).rejects.toMatchObject({
+      code: 'AAOS_ERR_MEMORY_NOT_FOUND',
+    });
+    expect(await call('memory_delete', { memory_id: stored.memory_id })).toEqual({
+      memory_id: stored.memory_id,
+      status: 'deleted',
+    });
     expect(((await call('memory_query', { query: 'tea' })) as { count: number }).count).toBe(0);
 
-    expect(events.map((e) => e.type)).toEqual(['MemoryStored', 'MemoryStored', 'MemoryQueried', 'MemoryDeleted', 'MemoryQueried']);
+    expect(events.map((e) => e.type)).toEqual([
+      'MemoryStored',
+      'MemoryStored',
+      'MemoryQueried',
+      'MemoryDeleted',
+      'MemoryQueried',
+    ]);
     expect(events[0]).toEqual({
       type: 'MemoryStored',
       agent_id: 'agent-a',
@@ -89,19 +118,31 @@ describe('memory tools', () => {
   });
 
   it('replaces through the tool', async () => {
-    const first = (await call('memory_store', { content: 'deadline is May', category: 'fact' })) as { memory_id: string };
-    const second = (await call('memory_store', { content: 'deadline is June', category: 'fact', replaces: first.memory_id })) as { memory_id: string };
-    const found = (await call('memory_query', { query: 'deadline', limit: 20 })) as { results: Array<{ memory_id: string }> };
+    const first = (await call('memory_store', { content: 'deadline is May', category: 'fact' })) as {
+      memory_id: string;
+    };
+    const second = (await call('memory_store', {
+      content: 'deadline is June',
+      category: 'fact',
+      replaces: first.memory_id,
+    })) as { memory_id: string };
+    const found = (await call('memory_query', { query: 'deadline', limit: 20 })) as {
+      results: Array<{ memory_id: string }>;
+    };
     expect(found.results.map((r) => r.memory_id)).toEqual([second.memory_id]);
   });
 
   it('applies the per-agent content cap and record cap from limitsFor', async () => {
-    await expect(call('memory_store', { content: 'way more than eight bytes', category: 'fact' }, 'tiny')).rejects.toMatchObject({
+    await expect(
+      call('memory_store', { content: 'way more than eight bytes', category: 'fact' }, 'tiny'),
+    ).rejects.toMatchObject({
       code: 'AAOS_ERR_MEMORY_TOO_LARGE',
       details: { size: 25, max: 8 },
     });
     // bytes, not characters
-    await expect(call('memory_store', { content: 'ééééé', category: 'fact' }, 'tiny')).rejects.toMatchObject({ code: 'AAOS_ERR_MEMORY_TOO_LARGE' });
+    await expect(call('memory_store', { content: 'ééééé', category: 'fact' }, 'tiny')).rejects.toMatchObject({
+      code: 'AAOS_ERR_MEMORY_TOO_LARGE',
+    });
     for (const c of ['one', 'two', 'three']) await call('memory_store', { content: c, category: 'fact' }, 'tiny');
     const all = (await call('memory_query', { query: 'one two three', limit: 20 }, 'tiny')) as { count: number };
     expect(all.count).toBeLessThanOrEqual(2);

@@ -14,7 +14,12 @@ function answering(text: string | Error): ModelPort & { calls: number } {
     async complete() {
       port.calls++;
       if (text instanceof Error) throw text;
-      return { content: [{ type: 'text' as const, text }], stop_reason: 'end_turn' as const, usage: { input_tokens: 1, output_tokens: 1 }, model: 'm' };
+      return {
+        content: [{ type: 'text' as const, text }],
+        stop_reason: 'end_turn' as const,
+        usage: { input_tokens: 1, output_tokens: 1 },
+        model: 'm',
+      };
     },
   };
   return port;
@@ -32,7 +37,9 @@ describe('orchestration: auto', () => {
 
   it('makes exactly one model call, and a failed call means direct, never an error', async () => {
     const ok = answering('plan');
-    expect((await classifyGoal(ok, 'm', 'fetch three pages and compare them', caller, new AbortController().signal)).mode).toBe('plan');
+    expect(
+      (await classifyGoal(ok, 'm', 'fetch three pages and compare them', caller, new AbortController().signal)).mode,
+    ).toBe('plan');
     expect(ok.calls).toBe(1);
     const broken = answering(new Error('provider down'));
     const out = await classifyGoal(broken, 'm', 'goal', caller, new AbortController().signal);

@@ -8,9 +8,15 @@ import { writeAt } from './support.js';
 
 const run = promisify(execFile);
 
-async function agentd(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function agentd(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [AGENTD, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8' });
+    const { stdout, stderr } = await run(process.execPath, [AGENTD, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      encoding: 'utf8',
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -22,7 +28,8 @@ describe('agentd roles and validate (offline)', { timeout: 120_000 }, () => {
   it('lists the bundled catalog, shows one role, and validate checks role files', async () => {
     const list = await agentd(['roles']);
     expect(list.code).toBe(0);
-    for (const name of ['analyzer', 'fetcher', 'generalist', 'reviewer', 'writer']) expect(list.stdout).toMatch(new RegExp(`^${name}\\s`, 'm'));
+    for (const name of ['analyzer', 'fetcher', 'generalist', 'reviewer', 'writer'])
+      expect(list.stdout).toMatch(new RegExp(`^${name}\\s`, 'm'));
     const show = await agentd(['roles', 'show', 'writer']);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('file_read: {inputs.*}');
@@ -35,10 +42,16 @@ describe('agentd roles and validate (offline)', { timeout: 120_000 }, () => {
     expect(ok.stdout).toContain('ok (role analyzer');
     const dir = tempDataDir();
     try {
-      const bad = writeAt(dir, 'bad-role.yaml', 'name: bad\nmodel: m\nparameters: {output: {type: path}}\ncapabilities: ["file_write: {ouptut}"]\nmessage_template: "write {output}"\n');
+      const bad = writeAt(
+        dir,
+        'bad-role.yaml',
+        'name: bad\nmodel: m\nparameters: {output: {type: path}}\ncapabilities: ["file_write: {ouptut}"]\nmessage_template: "write {output}"\n',
+      );
       const res = await agentd(['validate', bad]);
       expect(res.code).toBe(1);
-      expect(res.stderr).toMatch(/bad-role\.yaml:4:\d+: capabilities\[0\]: unresolved placeholder '\{ouptut\}' \(did you mean '\{output\}'\?\)/);
+      expect(res.stderr).toMatch(
+        /bad-role\.yaml:4:\d+: capabilities\[0\]: unresolved placeholder '\{ouptut\}' \(did you mean '\{output\}'\?\)/,
+      );
       const listed = await agentd(['roles', '--dir', dir]);
       expect(listed.code).toBe(1);
       expect(listed.stderr).toContain('bad-role.yaml');
@@ -76,11 +89,9 @@ describe('agentd submit --plan against the built daemon, no key', { timeout: 120
     expect(status.stdout).toMatch(/plan\s+completed, 3 subtasks, 0 replans/);
     expect(status.stdout).toMatch(/✓ ridership\s+analyzer completed/);
     const json = await agentd(['status', runId, '--json', '--socket', daemon.socket]);
-    expect(JSON.parse(json.stdout).plan.subtasks.map((s: { id: string; state: string }) => `${s.id}:${s.state}`)).toEqual([
-      'ridership:completed',
-      'survey:completed',
-      'report:completed',
-    ]);
+    expect(
+      JSON.parse(json.stdout).plan.subtasks.map((s: { id: string; state: string }) => `${s.id}:${s.state}`),
+    ).toEqual(['ridership:completed', 'survey:completed', 'report:completed']);
   });
 
   it('refuses a bad --orchestration as a usage error', async () => {

@@ -30,7 +30,9 @@ describe('plans run by the executor, with the scripted model and real workers', 
     const e = t.events.filter((x) => x.run_id === handle.run_id);
     expect(ofType(e, 'PlanProduced')[0]).toMatchObject({ subtask_count: 3, replans_used: 0 });
     // both analyzers started before either finished: one batch, in parallel
-    const order = e.filter((x) => x.type === 'SubtaskStarted' || x.type === 'SubtaskCompleted').map((x) => `${x.type}:${(x as { subtask_id: string }).subtask_id}`);
+    const order = e
+      .filter((x) => x.type === 'SubtaskStarted' || x.type === 'SubtaskCompleted')
+      .map((x) => `${x.type}:${(x as { subtask_id: string }).subtask_id}`);
     expect(order.slice(0, 2).sort()).toEqual(['SubtaskStarted:ridership', 'SubtaskStarted:survey']);
     expect(order.at(-2)).toBe('SubtaskStarted:report');
     expect(order.at(-1)).toBe('SubtaskCompleted:report');
@@ -41,13 +43,17 @@ describe('plans run by the executor, with the scripted model and real workers', 
     // one goal, one trace: the plan, its subtasks' children and everything they did
     expect(new Set(e.map((x) => x.trace_id))).toEqual(new Set([goalTraceId(handle.run_id)]));
     expect(ofType(e, 'AgentExecutionStarted').length).toBeGreaterThanOrEqual(3);
-    const grants = ofType(e, 'CapabilityGranted').filter((g) => spawned.some((s) => s.agent_id === g.agent_id)).map((g) => g.capability);
+    const grants = ofType(e, 'CapabilityGranted')
+      .filter((g) => spawned.some((s) => s.agent_id === g.agent_id))
+      .map((g) => g.capability);
     expect(grants).toContain(`file_read: ${join(t.dir, 'inbox', 'ridership.md')}`);
-    expect(grants.filter((g) => g.startsWith('file_write'))).toEqual([
-      expect.stringContaining('-notes.md'),
-      expect.stringContaining('-notes.md'),
-      `file_write: ${join(handle.workspace, 'report.md')}`,
-    ].sort() as never);
+    expect(grants.filter((g) => g.startsWith('file_write'))).toEqual(
+      [
+        expect.stringContaining('-notes.md'),
+        expect.stringContaining('-notes.md'),
+        `file_write: ${join(handle.workspace, 'report.md')}`,
+      ].sort() as never,
+    );
     // the plan and where it stands is in the run's workspace
     const view = readPlanView(handle.workspace)!;
     expect(view.state).toBe('completed');
@@ -67,12 +73,18 @@ const ROLE_DIR_ENV = (dir: string, planner: string, extra: NodeJS.ProcessEnv = {
 
 /** A planner script answering with these plans, in order. */
 function plannerScript(dir: string, ...plans: unknown[]): string {
-  return writeAt(dir, 'planner.yaml', `turns:\n${plans.map((p) => `  - text: ${JSON.stringify(JSON.stringify(p))}`).join('\n')}\n`);
+  return writeAt(
+    dir,
+    'planner.yaml',
+    `turns:\n${plans.map((p) => `  - text: ${JSON.stringify(JSON.stringify(p))}`).join('\n')}\n`,
+  );
 }
 
 describe('failures, limits and refusals', { timeout: 120_000 }, () => {
   it('a failing subtask makes the planner replan with the failure; the new plan succeeds (the shipped example)', async () => {
-    const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${join(import.meta.dirname, '..', '..', 'examples', 'plans', 'replan-planner.yaml')}` });
+    const t = await planRuntime({
+      AAOS_PLANNER_MODEL: `scripted:${join(import.meta.dirname, '..', '..', 'examples', 'plans', 'replan-planner.yaml')}`,
+    });
     close = t.close;
     const handle = t.runtime.goals.submit('Report on the bike-share pilot.', { orchestration: 'plan' });
     const rec = await handle.done;
@@ -100,16 +112,23 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
     const t0 = await import('../support/kernel.js');
     const { dir, cleanup } = t0.tempDir();
     try {
-      writeAt(dir, 'roles/slow.yaml', [
-        'name: slow',
-        'model: scripted:slow-script.yaml',
-        'parameters: {output: {type: path, required: true}}',
-        'capabilities: ["tool: file_write", "file_write: {output}"]',
-        'message_template: "write {output}"',
-        'retry: {max_attempts: 2, on: [timeout]}',
-      ].join('\n'));
+      writeAt(
+        dir,
+        'roles/slow.yaml',
+        [
+          'name: slow',
+          'model: scripted:slow-script.yaml',
+          'parameters: {output: {type: path, required: true}}',
+          'capabilities: ["tool: file_write", "file_write: {output}"]',
+          'message_template: "write {output}"',
+          'retry: {max_attempts: 2, on: [timeout]}',
+        ].join('\n'),
+      );
       writeAt(dir, 'roles/slow-script.yaml', 'latency_ms: 60000\nturns:\n  - text: never in time\n');
-      const planner = plannerScript(dir, { subtasks: [{ id: 'late', role: 'slow', params: { output: '{run}/x.md' }, ttl: { max_wall_clock_s: 0.5 } }], final_output: '{run}/x.md' });
+      const planner = plannerScript(dir, {
+        subtasks: [{ id: 'late', role: 'slow', params: { output: '{run}/x.md' }, ttl: { max_wall_clock_s: 0.5 } }],
+        final_output: '{run}/x.md',
+      });
       const t = await planRuntime(ROLE_DIR_ENV(dir, planner, { AAOS_MAX_REPLANS: '0' }));
       close = t.close;
       const handle = t.runtime.goals.submit('be slow', { orchestration: 'plan' });
@@ -127,7 +146,9 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
         [2, 'timeout', false],
       ]);
       // both children were stopped, none is left running
-      const kids = ofType(e, 'AgentSpawned').filter((s) => s.manifest_name === 'slow').map((s) => s.agent_id);
+      const kids = ofType(e, 'AgentSpawned')
+        .filter((s) => s.manifest_name === 'slow')
+        .map((s) => s.agent_id);
       expect(kids).toHaveLength(2);
       for (const id of kids) expect(t.runtime.supervisor.record(id)).toBeUndefined();
     } finally {
@@ -139,20 +160,38 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
     const t0 = await import('../support/kernel.js');
     const { dir, cleanup } = t0.tempDir();
     try {
-      writeAt(dir, 'roles/loopy.yaml', [
-        'name: loopy',
-        'model: scripted:loop.yaml',
-        'model_ladder: [scripted:loop.yaml, scripted:good.yaml]',
-        'parameters: {output: {type: path, required: true}}',
-        'capabilities: ["tool: echo", "tool: file_write", "file_write: {output}"]',
-        'message_template: "write {output}"',
-        'retry: {max_attempts: 2}',
-        'escalate_on: [tool_repeat_guard]',
-        'require_declared_output: true',
-      ].join('\n'));
-      writeAt(dir, 'roles/loop.yaml', JSON.stringify([1, 2, 3, 4].map(() => ({ tool_calls: [{ name: 'echo', input: { message: 'same' } }] }))));
-      writeAt(dir, 'roles/good.yaml', JSON.stringify([{ tool_calls: [{ name: 'file_write', input: { path: '{metadata:params.output}', content: 'ok' } }] }, { text: 'written' }]));
-      const planner = plannerScript(dir, { subtasks: [{ id: 'l', role: 'loopy', params: { output: '{run}/l.md' } }], final_output: '{run}/l.md' });
+      writeAt(
+        dir,
+        'roles/loopy.yaml',
+        [
+          'name: loopy',
+          'model: scripted:loop.yaml',
+          'model_ladder: [scripted:loop.yaml, scripted:good.yaml]',
+          'parameters: {output: {type: path, required: true}}',
+          'capabilities: ["tool: echo", "tool: file_write", "file_write: {output}"]',
+          'message_template: "write {output}"',
+          'retry: {max_attempts: 2}',
+          'escalate_on: [tool_repeat_guard]',
+          'require_declared_output: true',
+        ].join('\n'),
+      );
+      writeAt(
+        dir,
+        'roles/loop.yaml',
+        JSON.stringify([1, 2, 3, 4].map(() => ({ tool_calls: [{ name: 'echo', input: { message: 'same' } }] }))),
+      );
+      writeAt(
+        dir,
+        'roles/good.yaml',
+        JSON.stringify([
+          { tool_calls: [{ name: 'file_write', input: { path: '{metadata:params.output}', content: 'ok' } }] },
+          { text: 'written' },
+        ]),
+      );
+      const planner = plannerScript(dir, {
+        subtasks: [{ id: 'l', role: 'loopy', params: { output: '{run}/l.md' } }],
+        final_output: '{run}/l.md',
+      });
       const t = await planRuntime(ROLE_DIR_ENV(dir, planner, { AAOS_MAX_REPLANS: '0' }));
       close = t.close;
       const handle = t.runtime.goals.submit('loop', { orchestration: 'plan' });
@@ -161,9 +200,18 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
       expect(rec.state).toBe('completed');
       const e = t.events.filter((x) => x.run_id === handle.run_id);
       expect(ofType(e, 'ToolRepeatGuardFired')).toHaveLength(1);
-      expect(ofType(e, 'SubtaskFailed')).toEqual([expect.objectContaining({ subtask_id: 'l', attempt: 1, kind: 'tool_repeat_guard', will_retry: true })]);
+      expect(ofType(e, 'SubtaskFailed')).toEqual([
+        expect.objectContaining({ subtask_id: 'l', attempt: 1, kind: 'tool_repeat_guard', will_retry: true }),
+      ]);
       expect(ofType(e, 'SubtaskModelEscalated')).toEqual([
-        expect.objectContaining({ subtask_id: 'l', from_tier: 0, to_tier: 1, from_model: `scripted:${join(dir, 'roles', 'loop.yaml')}`, to_model: `scripted:${join(dir, 'roles', 'good.yaml')}`, reason: 'tool_repeat_guard' }),
+        expect.objectContaining({
+          subtask_id: 'l',
+          from_tier: 0,
+          to_tier: 1,
+          from_model: `scripted:${join(dir, 'roles', 'loop.yaml')}`,
+          to_model: `scripted:${join(dir, 'roles', 'good.yaml')}`,
+          reason: 'tool_repeat_guard',
+        }),
       ]);
       expect(ofType(e, 'SubtaskStarted').map((x) => [x.attempt, x.model])).toEqual([
         [1, `scripted:${join(dir, 'roles', 'loop.yaml')}`],
@@ -178,12 +226,31 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
   it('a cycle, an unknown role or a missing role parameter is refused before anything runs, naming the field', async () => {
     const t0 = await import('../support/kernel.js');
     const { dir, cleanup } = t0.tempDir();
-    const a = { id: 'a', role: 'analyzer', params: { inputs: ['/x'], question: 'q', output: '{run}/a.md' }, depends_on: ['b'] };
-    const b = { id: 'b', role: 'analyzer', params: { inputs: ['/x'], question: 'q', output: '{run}/b.md' }, depends_on: ['a'] };
+    const a = {
+      id: 'a',
+      role: 'analyzer',
+      params: { inputs: ['/x'], question: 'q', output: '{run}/a.md' },
+      depends_on: ['b'],
+    };
+    const b = {
+      id: 'b',
+      role: 'analyzer',
+      params: { inputs: ['/x'], question: 'q', output: '{run}/b.md' },
+      depends_on: ['a'],
+    };
     const cases: Array<[unknown, RegExp]> = [
       [{ subtasks: [a, b], final_output: '{run}/a.md' }, /dependency cycle among 'a', 'b'/],
-      [{ subtasks: [{ ...a, depends_on: [], role: 'analyser' }], final_output: '{run}/a.md' }, /subtasks\[0\]\.role: unknown role 'analyser' \(did you mean 'analyzer'\?\)/],
-      [{ subtasks: [{ ...a, depends_on: [], params: { inputs: ['/x'], output: '{run}/a.md' } }], final_output: '{run}/a.md' }, /subtasks\[0\]\.params\.question: .*missing required parameter/],
+      [
+        { subtasks: [{ ...a, depends_on: [], role: 'analyser' }], final_output: '{run}/a.md' },
+        /subtasks\[0\]\.role: unknown role 'analyser' \(did you mean 'analyzer'\?\)/,
+      ],
+      [
+        {
+          subtasks: [{ ...a, depends_on: [], params: { inputs: ['/x'], output: '{run}/a.md' } }],
+          final_output: '{run}/a.md',
+        },
+        /subtasks\[0\]\.params\.question: .*missing required parameter/,
+      ],
     ];
     try {
       for (const [index, [plan, expected]] of cases.entries()) {
@@ -214,8 +281,18 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
     const t0 = await import('../support/kernel.js');
     const { dir, cleanup } = t0.tempDir();
     try {
-      const a = { id: 'a', role: 'analyzer', params: { inputs: ['{data_dir}/inbox/survey.md'], question: 'q', output: '{run}/a.md' } };
-      const b = { id: 'b', role: 'writer', depends_on: ['a'], params: { inputs: ['{run}/a.md'], output: '{run}/b.md', title: 't' }, ttl: { max_hops: 1 } };
+      const a = {
+        id: 'a',
+        role: 'analyzer',
+        params: { inputs: ['{data_dir}/inbox/survey.md'], question: 'q', output: '{run}/a.md' },
+      };
+      const b = {
+        id: 'b',
+        role: 'writer',
+        depends_on: ['a'],
+        params: { inputs: ['{run}/a.md'], output: '{run}/b.md', title: 't' },
+        ttl: { max_hops: 1 },
+      };
       const planner = plannerScript(dir, { subtasks: [a, b], final_output: '{run}/b.md' });
       const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${planner}`, AAOS_MAX_REPLANS: '0' });
       close = t.close;
@@ -224,7 +301,9 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
       expect(rec.state).toBe('failed');
       expect(rec.error?.message).toMatch(/subtask 'b': no hops left \(max_hops 1 at plan depth 1\)/);
       const e = t.events.filter((x) => x.run_id === handle.run_id);
-      expect(ofType(e, 'SubtaskTtlExpired')).toEqual([expect.objectContaining({ subtask_id: 'b', reason: 'hops_exhausted' })]);
+      expect(ofType(e, 'SubtaskTtlExpired')).toEqual([
+        expect.objectContaining({ subtask_id: 'b', reason: 'hops_exhausted' }),
+      ]);
       expect(ofType(e, 'SubtaskStarted').map((s) => s.subtask_id)).toEqual(['a']);
     } finally {
       cleanup();
@@ -235,7 +314,11 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
     const t0 = await import('../support/kernel.js');
     const { dir, cleanup } = t0.tempDir();
     try {
-      writeAt(dir, 'roles/slow.yaml', 'name: slow\nmodel: scripted:slow-script.yaml\nparameters: {n: {type: string, required: true}}\nmessage_template: "wait {n}"\n');
+      writeAt(
+        dir,
+        'roles/slow.yaml',
+        'name: slow\nmodel: scripted:slow-script.yaml\nparameters: {n: {type: string, required: true}}\nmessage_template: "wait {n}"\n',
+      );
       writeAt(dir, 'roles/slow-script.yaml', 'latency_ms: 60000\nturns:\n  - text: late\n');
       const planner = plannerScript(dir, {
         subtasks: [
@@ -249,13 +332,22 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
       close = t.close;
       const handle = t.runtime.goals.submit('wait', { orchestration: 'plan' });
       const { waitFor } = t0;
-      await waitFor(() => ofType(t.events, 'AgentSpawned').filter((s) => s.manifest_name === 'slow').length === 2, 60_000, 'both slow children');
+      await waitFor(
+        () => ofType(t.events, 'AgentSpawned').filter((s) => s.manifest_name === 'slow').length === 2,
+        60_000,
+        'both slow children',
+      );
       t.runtime.goals.cancel(handle.run_id, 'enough');
       const rec = await handle.done;
       expect(rec.state).toBe('cancelled');
-      for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow')) expect(t.runtime.supervisor.record(s.agent_id)).toBeUndefined();
+      for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow'))
+        expect(t.runtime.supervisor.record(s.agent_id)).toBeUndefined();
       const e = t.events.filter((x) => x.run_id === handle.run_id);
-      expect(ofType(e, 'SubtaskStarted').map((s) => s.subtask_id).sort()).toEqual(['x', 'y']);
+      expect(
+        ofType(e, 'SubtaskStarted')
+          .map((s) => s.subtask_id)
+          .sort(),
+      ).toEqual(['x', 'y']);
       expect(ofType(e, 'PlanReplanned')).toEqual([]);
       const view = readPlanView(handle.workspace)!;
       expect(view.state).toBe('cancelled');
@@ -282,7 +374,13 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
     const { dir, cleanup } = t0.tempDir();
     try {
       const planner = plannerScript(dir, {
-        subtasks: [{ id: 'w', role: 'writer', params: { inputs: ['{data_dir}/inbox/survey.md'], output: '{run}/plan.json', title: 't' } }],
+        subtasks: [
+          {
+            id: 'w',
+            role: 'writer',
+            params: { inputs: ['{data_dir}/inbox/survey.md'], output: '{run}/plan.json', title: 't' },
+          },
+        ],
         final_output: '{run}/plan.json',
       });
       const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${planner}`, AAOS_MAX_REPLANS: '0' });

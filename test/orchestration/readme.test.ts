@@ -24,7 +24,12 @@ describe("the README's Plans section", { timeout: 240_000 }, () => {
     expect(lines[0]).toBe('npm run build'); // done by `npm test` before this runs
     expect(lines).toHaveLength(3);
     const outputs = lines.slice(1).map((line) => {
-      const res = spawnSync('bash', ['-c', `set -e\n${line}`], { cwd: dir, env: { ...process.env, NO_COLOR: '1', AAOS_DATA_DIR: '', AAOS_SOCKET: '' }, encoding: 'utf8', timeout: 200_000 });
+      const res = spawnSync('bash', ['-c', `set -e\n${line}`], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1', AAOS_DATA_DIR: '', AAOS_SOCKET: '' },
+        encoding: 'utf8',
+        timeout: 200_000,
+      });
       expect(res.status, `${line}\n${res.stdout}\n${res.stderr}`).toBe(0);
       return res.stdout + res.stderr;
     });
@@ -34,7 +39,9 @@ describe("the README's Plans section", { timeout: 240_000 }, () => {
     expect(outputs[1]).toMatch(/↻ replanning \(1\)/);
     expect(outputs[1]).toMatch(/■ run completed/);
     const workspaces = join(dir, '.aaos-demo', 'workspace');
-    const reports = readdirSync(workspaces).map((r) => join(workspaces, r, 'report.md')).filter((p) => existsSync(p));
+    const reports = readdirSync(workspaces)
+      .map((r) => join(workspaces, r, 'report.md'))
+      .filter((p) => existsSync(p));
     expect(reports.length).toBeGreaterThan(0);
   });
 });

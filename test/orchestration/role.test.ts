@@ -86,12 +86,20 @@ describe('roles in aaOS format', () => {
   it('render: {p} is replaced, {p.*} gives one capability per element, lists join with ", " in the message', () => {
     const analyzer = parseRole(AAOS_ANALYZER, { file: '/roles/analyzer.yaml' });
     const out = renderRole(analyzer, { inputs: ['{run}/a.md', '/data/b.md'], question: 'why?' }, ctx);
-    expect(out.manifest.capabilities.map((c) => c.source)).toEqual(['tool: file_read', 'file_read: /runs/r1/a.md', 'file_read: /data/b.md']);
+    expect(out.manifest.capabilities.map((c) => c.source)).toEqual([
+      'tool: file_read',
+      'file_read: /runs/r1/a.md',
+      'file_read: /data/b.md',
+    ]);
     expect(out.message).toBe('Answer why? from /runs/r1/a.md, /data/b.md.');
     expect(out.manifest.limits.max_iterations).toBe(30);
     expect(out.manifest.budget_config?.max_tokens).toBe(84000);
-    expect(renderRole(analyzer, { inputs: ['/a'], question: 'q' }, { ...ctx, tier: 1 }).manifest.model).toBe('deepseek-reasoner');
-    expect(renderRole(analyzer, { inputs: ['/a'], question: 'q' }, { ...ctx, tier: 9 }).model).toBe('deepseek-reasoner');
+    expect(renderRole(analyzer, { inputs: ['/a'], question: 'q' }, { ...ctx, tier: 1 }).manifest.model).toBe(
+      'deepseek-reasoner',
+    );
+    expect(renderRole(analyzer, { inputs: ['/a'], question: 'q' }, { ...ctx, tier: 9 }).model).toBe(
+      'deepseek-reasoner',
+    );
     const fetcher = parseRole(AAOS_FETCHER, { file: '/roles/fetcher.yaml' });
     const f = renderRole(fetcher, { url: 'https://example.org/x', workspace: '{run}/page.html' }, ctx);
     expect(f.manifest.capabilities.map((c) => c.source)).toContain('network: https://example.org/x');
@@ -103,23 +111,39 @@ describe('role validation', () => {
   it('an unknown field is an error with did-you-mean, located', () => {
     const e = roleError(AAOS_ANALYZER.replace('message_template:', 'mesage_template:'));
     expect(e.code).toBe(ErrorCode.ROLE_INVALID);
-    expect(e.message).toMatch(/x\.yaml:\d+:\d+: mesage_template: unknown field 'mesage_template' \(did you mean 'message_template'\?\)/);
-    expect(roleError(AAOS_ANALYZER.replace('required: true, description: "files"', 'requird: true')).message).toMatch(/did you mean 'required'/);
+    expect(e.message).toMatch(
+      /x\.yaml:\d+:\d+: mesage_template: unknown field 'mesage_template' \(did you mean 'message_template'\?\)/,
+    );
+    expect(roleError(AAOS_ANALYZER.replace('required: true, description: "files"', 'requird: true')).message).toMatch(
+      /did you mean 'required'/,
+    );
   });
 
   it('an unresolved placeholder in a capability or message template is an error naming the field', () => {
     expect(roleError(AAOS_ANALYZER.replace('file_read: {inputs.*}', 'file_read: {input.*}')).message).toMatch(
       /capabilities\[1\]: unresolved placeholder '\{input\}' \(did you mean '\{inputs\}'\?\)/,
     );
-    expect(roleError(AAOS_ANALYZER.replace('Answer {question}', 'Answer {questoin}')).message).toMatch(/message_template: unresolved placeholder '\{questoin\}'/);
-    expect(roleError(AAOS_ANALYZER.replace('file_read: {inputs.*}', 'file_read: {inputs}')).message).toMatch(/string_list: write '\{inputs\.\*\}'/);
-    expect(roleError(AAOS_ANALYZER.replace('file_read: {inputs.*}', 'file_read: {question.*}')).message).toMatch(/needs a string_list parameter/);
+    expect(roleError(AAOS_ANALYZER.replace('Answer {question}', 'Answer {questoin}')).message).toMatch(
+      /message_template: unresolved placeholder '\{questoin\}'/,
+    );
+    expect(roleError(AAOS_ANALYZER.replace('file_read: {inputs.*}', 'file_read: {inputs}')).message).toMatch(
+      /string_list: write '\{inputs\.\*\}'/,
+    );
+    expect(roleError(AAOS_ANALYZER.replace('file_read: {inputs.*}', 'file_read: {question.*}')).message).toMatch(
+      /needs a string_list parameter/,
+    );
   });
 
   it('a capability template that would not parse, a wrong type, a bad ladder are errors', () => {
-    expect(roleError(AAOS_ANALYZER.replace('"tool: file_read"', '"tol: file_read"')).message).toMatch(/capabilities\[0\]/);
-    expect(roleError(AAOS_ANALYZER.replace('max_attempts: 2', 'max_attempts: two')).message).toMatch(/retry\.max_attempts: expected/);
-    expect(roleError(AAOS_ANALYZER.replace('[deepseek-chat, deepseek-reasoner]', '[deepseek-reasoner]')).message).toMatch(/model_ladder/);
+    expect(roleError(AAOS_ANALYZER.replace('"tool: file_read"', '"tol: file_read"')).message).toMatch(
+      /capabilities\[0\]/,
+    );
+    expect(roleError(AAOS_ANALYZER.replace('max_attempts: 2', 'max_attempts: two')).message).toMatch(
+      /retry\.max_attempts: expected/,
+    );
+    expect(
+      roleError(AAOS_ANALYZER.replace('[deepseek-chat, deepseek-reasoner]', '[deepseek-reasoner]')).message,
+    ).toMatch(/model_ladder/);
   });
 });
 
@@ -139,7 +163,9 @@ describe('role parameters at render time', () => {
     const missing = refused({ inputs: ['/a'] });
     expect(missing.message).toMatch(/subtask 's1' \(role analyzer\): params\.question: missing required parameter/);
     expect(missing.details?.['field']).toBe('params.question');
-    expect(refused({ inputs: ['/a'], question: 'q', questoin: 'x' }).message).toMatch(/params\.questoin: unknown parameter \(did you mean 'question'\?\)/);
+    expect(refused({ inputs: ['/a'], question: 'q', questoin: 'x' }).message).toMatch(
+      /params\.questoin: unknown parameter \(did you mean 'question'\?\)/,
+    );
     expect(refused({ inputs: '/a', question: 'q' }).message).toMatch(/params\.inputs: expected a list of strings/);
     expect(refused({ inputs: ['/a'], question: 42 }).message).toMatch(/params\.question: expected a string/);
   });
@@ -148,7 +174,9 @@ describe('role parameters at render time', () => {
     expect(refused({ inputs: ['/data/*'], question: 'q' }).message).toMatch(/may not contain '\*'/);
     const fetcher = parseRole(AAOS_FETCHER, { file: '/roles/fetcher.yaml' });
     expect(() => renderRole(fetcher, { url: '*', workspace: '/w/x' }, ctx)).toThrow(/may not contain '\*'/);
-    expect(() => renderRole(fetcher, { url: 'https://a', workspace: 'relative/x' }, ctx)).toThrow(/params\.workspace: a path must be absolute/);
+    expect(() => renderRole(fetcher, { url: 'https://a', workspace: 'relative/x' }, ctx)).toThrow(
+      /params\.workspace: a path must be absolute/,
+    );
     expect(() => renderRole(fetcher, { url: 'https://a', workspace: '/w/{x}' }, ctx)).toThrow(/params\.workspace/);
   });
 });
@@ -165,12 +193,19 @@ describe('the role catalog', () => {
     writeFileSync(join(extra, 'analyzer.yaml'), AAOS_ANALYZER);
     writeFileSync(join(extra, 'broken.yaml'), 'name: broken\nmodel: m\nmessage_template: "{nope}"\n');
     const bundled = await RoleCatalog.load();
-    expect(bundled.names()).toEqual(expect.arrayContaining(['analyzer', 'fetcher', 'generalist', 'reviewer', 'writer']));
+    expect(bundled.names()).toEqual(
+      expect.arrayContaining(['analyzer', 'fetcher', 'generalist', 'reviewer', 'writer']),
+    );
     expect(bundled.problems).toEqual([]);
-    const both = await RoleCatalog.load([...(await import('../../src/orchestration/role-catalog.js')).roleDirs({}), extra]);
+    const both = await RoleCatalog.load([
+      ...(await import('../../src/orchestration/role-catalog.js')).roleDirs({}),
+      extra,
+    ]);
     expect(both.require('analyzer').model).toBe('deepseek-chat');
     expect(both.problems).toHaveLength(1);
-    expect(both.problems[0]!.message).toMatch(/broken\.yaml:3:\d+: message_template: unresolved placeholder '\{nope\}'/);
+    expect(both.problems[0]!.message).toMatch(
+      /broken\.yaml:3:\d+: message_template: unresolved placeholder '\{nope\}'/,
+    );
     expect(() => both.require('analyser')).toThrow(/unknown role 'analyser' \(did you mean 'analyzer'\?\)/);
   });
 });

@@ -8,7 +8,9 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const BOOTSTRAP = join(ROOT, 'manifests', 'bootstrap.yaml');
 
 /** A runtime on a temp data dir with the demo inbox, a bootstrap agent, and every event collected. */
-export async function planRuntime(env: NodeJS.ProcessEnv = {}): Promise<{ runtime: Runtime; dir: string; events: AuditEvent[]; close(): Promise<void> }> {
+export async function planRuntime(
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ runtime: Runtime; dir: string; events: AuditEvent[]; close(): Promise<void> }> {
   const { dir, cleanup } = tempDir('aaos-plan-');
   mkdirSync(join(dir, 'inbox'));
   cpSync(join(ROOT, 'manifests', 'demo', 'inbox'), join(dir, 'inbox'), { recursive: true });
@@ -35,5 +37,7 @@ export function writeAt(dir: string, name: string, text: string): string {
   return file;
 }
 
-export const ofType = <T extends AuditEvent['type']>(events: AuditEvent[], type: T): Extract<AuditEvent, { type: T }>[] =>
-  events.filter((e): e is Extract<AuditEvent, { type: T }> => e.type === type);
+export const ofType = <T extends AuditEvent['type']>(
+  events: AuditEvent[],
+  type: T,
+): Extract<AuditEvent, { type: T }>[] => events.filter((e): e is Extract<AuditEvent, { type: T }> => e.type === type);

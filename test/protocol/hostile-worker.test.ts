@@ -20,7 +20,12 @@ describe('a hostile worker: what it sends is validated before anything of it is 
       ...nullModels,
       complete: async (_agent, _model, request) => {
         seen.push(structuredClone(request.messages));
-        return { model: 'fixture', content: [{ type: 'text', text: `saw ${request.messages.length}` }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } };
+        return {
+          model: 'fixture',
+          content: [{ type: 'text', text: `saw ${request.messages.length}` }],
+          stop_reason: 'end_turn',
+          usage: { input_tokens: 1, output_tokens: 1 },
+        };
       },
     };
     const t = testSupervisor({ models });
@@ -28,7 +33,10 @@ describe('a hostile worker: what it sends is validated before anything of it is 
     const info = await t.sup.spawn(commandManifest('hostile'), { module: HOSTILE_AGENT });
     const outcome = await t.sup.run(info.id, 'bad-append');
     expect(outcome.stop_reason).toBe('complete');
-    const body = JSON.parse(outcome.response) as { bad: { refused: boolean; code: string; message: string }; reply: string };
+    const body = JSON.parse(outcome.response) as {
+      bad: { refused: boolean; code: string; message: string };
+      reply: string;
+    };
     expect(body.bad).toMatchObject({ refused: true, code: 'AAOS_ERR_PROTOCOL' });
     expect(body.bad.message).toContain('hostile');
     expect(body.bad.message).toContain("'model' request");
@@ -41,7 +49,9 @@ describe('a hostile worker: what it sends is validated before anything of it is 
   it('a nameless tool call, an overflowing timeout and a non-text envelope are each refused by field', async () => {
     const t = testSupervisor();
     close = t.close;
-    const info = await t.sup.spawn(commandManifest('hostile', ['tool: *', 'message_send: [*]']), { module: HOSTILE_AGENT });
+    const info = await t.sup.spawn(commandManifest('hostile', ['tool: *', 'message_send: [*]']), {
+      module: HOSTILE_AGENT,
+    });
     const outcome = await t.sup.run(info.id, 'bad-requests');
     const out = JSON.parse(outcome.response) as Record<string, { refused: boolean; code: string; message: string }>;
     expect(out['tool']).toMatchObject({ refused: true, code: 'AAOS_ERR_PROTOCOL' });
@@ -64,7 +74,9 @@ describe('a hostile worker: what it sends is validated before anything of it is 
     };
     const t = testSupervisor({ history });
     close = t.close;
-    const info = await t.sup.spawn(commandManifest('hostile', [], 'lifecycle: persistent\n'), { module: HOSTILE_AGENT });
+    const info = await t.sup.spawn(commandManifest('hostile', [], 'lifecycle: persistent\n'), {
+      module: HOSTILE_AGENT,
+    });
     const bad = await t.sup.run(info.id, 'bad-transcript');
     expect(bad.stop_reason).toBe('error');
     expect(bad.error).toMatchObject({ code: 'AAOS_ERR_PROTOCOL' });

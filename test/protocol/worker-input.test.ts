@@ -7,7 +7,18 @@ import { parseRunResult, parseWorkerRequest } from '../../src/protocol/worker-in
 describe('worker input validation', () => {
   it('any value a worker posts is either a well-formed request or refused with PROTOCOL, never anything else', () => {
     const kind = fc.constantFrom('model', 'tool', 'send', 'request');
-    const loose = fc.record({ t: kind, id: fc.anything(), run_id: fc.anything(), append: fc.anything(), name: fc.anything(), envelope: fc.anything(), timeout_ms: fc.anything() }, { requiredKeys: ['t'] });
+    const loose = fc.record(
+      {
+        t: kind,
+        id: fc.anything(),
+        run_id: fc.anything(),
+        append: fc.anything(),
+        name: fc.anything(),
+        envelope: fc.anything(),
+        timeout_ms: fc.anything(),
+      },
+      { requiredKeys: ['t'] },
+    );
     fc.assert(
       fc.property(loose, (msg) => {
         try {
@@ -30,7 +41,15 @@ describe('worker input validation', () => {
   });
 
   it('a run result keeps the fields a module adds for its caller, and must be the run it answers', () => {
-    const result = { run_id: 'r1', response: 'ok', stop_reason: 'complete', iterations: 0, transcript: [], error: null, bench: { n: 1 } };
+    const result = {
+      run_id: 'r1',
+      response: 'ok',
+      stop_reason: 'complete',
+      iterations: 0,
+      transcript: [],
+      error: null,
+      bench: { n: 1 },
+    };
     expect(parseRunResult(result, 'a', 'r1')).toEqual(result);
     expect(() => parseRunResult(result, 'a', 'r2')).toThrow(/answered run r2 with the result of run "r1"/);
     expect(() => parseRunResult({ ...result, stop_reason: 'done' }, 'a', 'r1')).toThrow(/field stop_reason/);

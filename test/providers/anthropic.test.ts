@@ -4,11 +4,24 @@ import type { AuditInput } from '../../src/audit/event.js';
 import { ModelGateway } from '../../src/providers/gateway.js';
 import { fromAnthropicResponse, toAnthropicMessages } from '../../src/providers/anthropic.js';
 import type { ToolDefinition } from '../../src/providers/model.js';
-import { FakeAnthropicServer, anthropicError, anthropicMessage, anthropicText } from '../support/fake-anthropic-server.js';
+import {
+  FakeAnthropicServer,
+  anthropicError,
+  anthropicMessage,
+  anthropicText,
+} from '../support/fake-anthropic-server.js';
 
 const tools: ToolDefinition[] = [
-  { name: 'file_read', description: 'Read a file', input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } },
-  { name: 'file_list', description: 'List a directory', input_schema: { type: 'object', properties: { dir: { type: 'string' } } } },
+  {
+    name: 'file_read',
+    description: 'Read a file',
+    input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+  },
+  {
+    name: 'file_list',
+    description: 'List a directory',
+    input_schema: { type: 'object', properties: { dir: { type: 'string' } } },
+  },
 ];
 const agent = { id: 'agent-1', name: 'reader', runId: 'run-1', trace: { traceId: 'trace-1', spanId: 'span-1' } };
 const ctx = { agent_id: 'agent-1', agent_name: 'reader' };
@@ -51,7 +64,12 @@ describe('Anthropic provider over real HTTP', () => {
       }),
     );
 
-    const first = await gw.complete(agent, 'claude-test-1', { system: 'You read files.', messages: [{ role: 'user', content: 'What is in /w?' }], tools, max_tokens: 1024 }, ctx);
+    const first = await gw.complete(
+      agent,
+      'claude-test-1',
+      { system: 'You read files.', messages: [{ role: 'user', content: 'What is in /w?' }], tools, max_tokens: 1024 },
+      ctx,
+    );
     expect(first).toEqual({
       content: [
         { type: 'text', text: 'Let me look.' },
@@ -72,7 +90,12 @@ describe('Anthropic provider over real HTTP', () => {
           { role: 'user', content: 'What is in /w?' },
           { role: 'assistant', content: first.content },
           { role: 'tool_result', tool_use_id: 'toolu_1', content: '["a.txt"]', is_error: false },
-          { role: 'tool_result', tool_use_id: 'toolu_2', content: 'AAOS_ERR_PATH_NOT_FOUND: /w/missing', is_error: true },
+          {
+            role: 'tool_result',
+            tool_use_id: 'toolu_2',
+            content: 'AAOS_ERR_PATH_NOT_FOUND: /w/missing',
+            is_error: true,
+          },
         ],
         tools,
         max_tokens: 1024,
@@ -89,8 +112,16 @@ describe('Anthropic provider over real HTTP', () => {
     expect(r1?.path).toBe('/v1/messages');
     expect(`${r1?.headers['x-api-key'] ?? ''} ${r1?.headers['authorization'] ?? ''}`).toContain('sk-ant-test');
     const wireTools = [
-      { name: 'file_read', description: 'Read a file', input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } },
-      { name: 'file_list', description: 'List a directory', input_schema: { type: 'object', properties: { dir: { type: 'string' } } } },
+      {
+        name: 'file_read',
+        description: 'Read a file',
+        input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+      },
+      {
+        name: 'file_list',
+        description: 'List a directory',
+        input_schema: { type: 'object', properties: { dir: { type: 'string' } } },
+      },
     ];
     expect(r1?.body).toEqual({
       model: 'claude-test-1',
@@ -118,7 +149,12 @@ describe('Anthropic provider over real HTTP', () => {
           role: 'user',
           content: [
             { type: 'tool_result', tool_use_id: 'toolu_1', content: '["a.txt"]', is_error: false },
-            { type: 'tool_result', tool_use_id: 'toolu_2', content: 'AAOS_ERR_PATH_NOT_FOUND: /w/missing', is_error: true },
+            {
+              type: 'tool_result',
+              tool_use_id: 'toolu_2',
+              content: 'AAOS_ERR_PATH_NOT_FOUND: /w/missing',
+              is_error: true,
+            },
           ],
         },
       ],
@@ -127,28 +163,73 @@ describe('Anthropic provider over real HTTP', () => {
 
     const usage = events.filter((e) => e.type === 'UsageReported');
     expect(usage).toEqual([
-      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 120, output_tokens: 30, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String), parent_span_id: 'span-1' },
-      { agent_id: 'agent-1', agent_name: 'reader', run_id: 'run-1', trace_id: 'trace-1', type: 'UsageReported', model: 'claude-test-1', provider: 'anthropic', input_tokens: 250, output_tokens: 12, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.any(String), parent_span_id: 'span-1' },
+      {
+        agent_id: 'agent-1',
+        agent_name: 'reader',
+        run_id: 'run-1',
+        trace_id: 'trace-1',
+        type: 'UsageReported',
+        model: 'claude-test-1',
+        provider: 'anthropic',
+        input_tokens: 120,
+        output_tokens: 30,
+        duration_ms: expect.any(Number),
+        queue_ms: expect.any(Number),
+        span_id: expect.any(String),
+        parent_span_id: 'span-1',
+      },
+      {
+        agent_id: 'agent-1',
+        agent_name: 'reader',
+        run_id: 'run-1',
+        trace_id: 'trace-1',
+        type: 'UsageReported',
+        model: 'claude-test-1',
+        provider: 'anthropic',
+        input_tokens: 250,
+        output_tokens: 12,
+        duration_ms: expect.any(Number),
+        queue_ms: expect.any(Number),
+        span_id: expect.any(String),
+        parent_span_id: 'span-1',
+      },
     ]);
   });
 
   it('omits an empty system prompt and empty tool list', async () => {
     const gw = gateway();
     server.reply(anthropicText('hi'));
-    await gw.complete(agent, 'claude-haiku-4-5', { system: '', messages: [{ role: 'user', content: 'hello' }], tools: [], max_tokens: 50 }, ctx);
-    expect(server.requests[0]?.body).toEqual({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] });
+    await gw.complete(
+      agent,
+      'claude-haiku-4-5',
+      { system: '', messages: [{ role: 'user', content: 'hello' }], tools: [], max_tokens: 50 },
+      ctx,
+    );
+    expect(server.requests[0]?.body).toEqual({
+      model: 'claude-haiku-4-5',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'hello' }],
+    });
   });
 
   it('sends large max_tokens without the SDK demanding streaming (explicit timeout)', async () => {
     const gw = gateway();
     server.reply(anthropicText('long'));
-    await gw.complete(agent, 'claude-test-1', { system: '', messages: [{ role: 'user', content: 'x' }], tools: [], max_tokens: 64_000 }, ctx);
+    await gw.complete(
+      agent,
+      'claude-test-1',
+      { system: '', messages: [{ role: 'user', content: 'x' }], tools: [], max_tokens: 64_000 },
+      ctx,
+    );
     expect(server.requests[0]?.body.max_tokens).toBe(64_000);
   });
 
   it('maps max_tokens and unknown stop reasons', async () => {
     const gw = gateway();
-    server.reply(anthropicMessage([{ type: 'text', text: 'cut' }], { stop_reason: 'max_tokens' }), anthropicMessage([{ type: 'text', text: 'no' }], { stop_reason: 'refusal' }));
+    server.reply(
+      anthropicMessage([{ type: 'text', text: 'cut' }], { stop_reason: 'max_tokens' }),
+      anthropicMessage([{ type: 'text', text: 'no' }], { stop_reason: 'refusal' }),
+    );
     const req = { system: '', messages: [{ role: 'user' as const, content: 'x' }], tools: [], max_tokens: 5 };
     expect((await gw.complete(agent, 'claude-x', req, ctx)).stop_reason).toBe('max_tokens');
     expect((await gw.complete(agent, 'claude-x', req, ctx)).stop_reason).toBe('end_turn');
@@ -183,7 +264,10 @@ describe('Anthropic translation', () => {
         type: 'message',
         role: 'assistant',
         model: 'claude-x',
-        content: [{ type: 'thinking', thinking: 'hmm', signature: 's' } as never, { type: 'text', text: 'done', citations: null } as never],
+        content: [
+          { type: 'thinking', thinking: 'hmm', signature: 's' } as never,
+          { type: 'text', text: 'done', citations: null } as never,
+        ],
         stop_reason: 'end_turn',
         stop_sequence: null,
         usage: { input_tokens: 1, output_tokens: 2 } as never,
@@ -197,7 +281,10 @@ describe('Anthropic translation', () => {
 describe('Anthropic errors from real HTTP responses', () => {
   const req = { system: 's', messages: [{ role: 'user' as const, content: 'x' }], tools: [], max_tokens: 5 };
 
-  async function failure(gw: ModelGateway, model = 'claude-test-1'): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
+  async function failure(
+    gw: ModelGateway,
+    model = 'claude-test-1',
+  ): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
     try {
       await gw.complete(agent, model, req, ctx);
     } catch (err) {
@@ -211,7 +298,12 @@ describe('Anthropic errors from real HTTP responses', () => {
     [401, 'authentication_error', 'invalid x-api-key', ErrorCode.MODEL_AUTH],
     [403, 'permission_error', 'not allowed', ErrorCode.MODEL_AUTH],
     [404, 'not_found_error', 'model: claude-nope', ErrorCode.MODEL_UNKNOWN],
-    [400, 'invalid_request_error', 'prompt is too long: 208000 tokens > 200000 maximum', ErrorCode.MODEL_CONTEXT_TOO_LONG],
+    [
+      400,
+      'invalid_request_error',
+      'prompt is too long: 208000 tokens > 200000 maximum',
+      ErrorCode.MODEL_CONTEXT_TOO_LONG,
+    ],
     [413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes', ErrorCode.MODEL_CONTEXT_TOO_LONG],
     [400, 'invalid_request_error', 'messages: roles must alternate', ErrorCode.MODEL_BAD_REQUEST],
     [429, 'rate_limit_error', 'slow down', ErrorCode.MODEL_RATE_LIMITED],

@@ -14,7 +14,10 @@ describe('BudgetLedger', () => {
     const first = ledger.admit('a', 60);
     expect(first.ok).toBe(true);
     // the first call is still in flight: its estimate is reserved
-    expect(ledger.admit('a', 60)).toEqual({ ok: false, refusal: { owner: 'a', used: 0, reserved: 60, max: 100, estimate: 60 } });
+    expect(ledger.admit('a', 60)).toEqual({
+      ok: false,
+      refusal: { owner: 'a', used: 0, reserved: 60, max: 100, estimate: 60 },
+    });
     if (first.ok) ledger.settle(first.reservation, 100);
     expect(ledger.snapshot('a')).toMatchObject({ used: 100, reserved: 0 });
     expect(ledger.admit('a', 0)).toMatchObject({ ok: false, refusal: { used: 100, max: 100 } });
@@ -93,16 +96,27 @@ describe('budgets through the gateway (scripted usage)', () => {
   it('an agent stops exactly at its limit, without sending the refused call', async () => {
     const g = gw();
     g.registerAgent({ id: 'a', name: 'alpha', runId: 'r1' }, { max_tokens: 100, reset_period_seconds: 0 });
-    for (let i = 0; i < 4; i++) await g.complete({ id: 'a', name: 'alpha', runId: 'r1' }, `scripted:${file}`, req, ctx('a'));
+    for (let i = 0; i < 4; i++)
+      await g.complete({ id: 'a', name: 'alpha', runId: 'r1' }, `scripted:${file}`, req, ctx('a'));
     expect(g.budgets.snapshot('a')?.used).toBe(100);
-    await expect(g.complete({ id: 'a', name: 'alpha', runId: 'r1' }, `scripted:${file}`, req, ctx('a'))).rejects.toMatchObject({
+    await expect(
+      g.complete({ id: 'a', name: 'alpha', runId: 'r1' }, `scripted:${file}`, req, ctx('a')),
+    ).rejects.toMatchObject({
       code: ErrorCode.BUDGET_EXCEEDED,
       message: expect.stringMatching(/agent 'alpha' \(a\).*used 100 of 100 tokens/),
       details: { budget_agent_id: 'a', used_tokens: 100, max_tokens: 100 },
     });
     expect(events.filter((e) => e.type === 'UsageReported')).toHaveLength(4);
     expect(events.filter((e) => e.type === 'BudgetExceeded')).toEqual([
-      { agent_id: 'a', agent_name: 'alpha', run_id: 'r1', type: 'BudgetExceeded', max_tokens: 100, used_tokens: 100, requested_by: 'a' },
+      {
+        agent_id: 'a',
+        agent_name: 'alpha',
+        run_id: 'r1',
+        type: 'BudgetExceeded',
+        max_tokens: 100,
+        used_tokens: 100,
+        requested_by: 'a',
+      },
     ]);
   });
 
@@ -113,14 +127,33 @@ describe('budgets through the gateway (scripted usage)', () => {
     await g.complete({ id: 'c', name: 'child', parentId: 'p' }, `scripted:${file}`, req, ctx('c'));
     await g.complete({ id: 'c', name: 'child', parentId: 'p' }, `scripted:${file}`, req, ctx('c'));
     expect(g.budgets.snapshot('p')?.used).toBe(50);
-    await expect(g.complete({ id: 'p', name: 'parent' }, `scripted:${file}`, req, ctx('p'))).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, details: { budget_agent_id: 'p' } });
-    await expect(g.complete({ id: 'c', name: 'child', parentId: 'p' }, `scripted:${file}`, req, ctx('c'))).rejects.toMatchObject({
+    await expect(g.complete({ id: 'p', name: 'parent' }, `scripted:${file}`, req, ctx('p'))).rejects.toMatchObject({
+      code: ErrorCode.BUDGET_EXCEEDED,
+      details: { budget_agent_id: 'p' },
+    });
+    await expect(
+      g.complete({ id: 'c', name: 'child', parentId: 'p' }, `scripted:${file}`, req, ctx('c')),
+    ).rejects.toMatchObject({
       code: ErrorCode.BUDGET_EXCEEDED,
       message: expect.stringContaining("ancestor 'parent' (p) of agent 'child' (c)"),
     });
     expect(events.filter((e) => e.type === 'BudgetExceeded')).toEqual([
-      { agent_id: 'p', agent_name: 'parent', type: 'BudgetExceeded', max_tokens: 50, used_tokens: 50, requested_by: 'p' },
-      { agent_id: 'p', agent_name: 'parent', type: 'BudgetExceeded', max_tokens: 50, used_tokens: 50, requested_by: 'c' },
+      {
+        agent_id: 'p',
+        agent_name: 'parent',
+        type: 'BudgetExceeded',
+        max_tokens: 50,
+        used_tokens: 50,
+        requested_by: 'p',
+      },
+      {
+        agent_id: 'p',
+        agent_name: 'parent',
+        type: 'BudgetExceeded',
+        max_tokens: 50,
+        used_tokens: 50,
+        requested_by: 'c',
+      },
     ]);
   });
 
@@ -128,9 +161,13 @@ describe('budgets through the gateway (scripted usage)', () => {
     const g = gw();
     g.registerAgent({ id: 'a', name: 'a' }, { max_tokens: 25, reset_period_seconds: 3600 });
     await g.complete({ id: 'a', name: 'a' }, `scripted:${file}`, req, ctx('a'));
-    await expect(g.complete({ id: 'a', name: 'a' }, `scripted:${file}`, req, ctx('a'))).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+    await expect(g.complete({ id: 'a', name: 'a' }, `scripted:${file}`, req, ctx('a'))).rejects.toMatchObject({
+      code: ErrorCode.BUDGET_EXCEEDED,
+    });
     now += 3600 * 1000;
-    await expect(g.complete({ id: 'a', name: 'a' }, `scripted:${file}`, req, ctx('a'))).resolves.toMatchObject({ usage: { input_tokens: 5, output_tokens: 20 } });
+    await expect(g.complete({ id: 'a', name: 'a' }, `scripted:${file}`, req, ctx('a'))).resolves.toMatchObject({
+      usage: { input_tokens: 5, output_tokens: 20 },
+    });
   });
 
   it('refuses a first call whose estimated input alone exceeds the budget', async () => {

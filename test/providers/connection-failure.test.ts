@@ -30,11 +30,22 @@ describe('a provider endpoint that refuses the connection', () => {
       ['claude-sonnet-4-5', { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}` }],
     ] as const) {
       const events: AuditInput[] = [];
-      const gw = new ModelGateway({ env, emit: (e) => events.push(e), retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
-      const err: unknown = await gw.complete(agent, model, { system: 's', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 16 }, ctx).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const gw = new ModelGateway({
+        env,
+        emit: (e) => events.push(e),
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      });
+      const err: unknown = await gw
+        .complete(
+          agent,
+          model,
+          { system: 's', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 16 },
+          ctx,
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(isAaosError(err, ErrorCode.MODEL_UNAVAILABLE), String(err)).toBe(true);
       const message = (err as Error).message;
       const url = model.startsWith('gpt') ? `http://127.0.0.1:${port}/v1` : `http://127.0.0.1:${port}`;
@@ -46,14 +57,27 @@ describe('a provider endpoint that refuses the connection', () => {
 
   it('a base URL with credentials: still UNAVAILABLE, and the password is never repeated', async () => {
     const port = await closedPort();
-    const gw = new ModelGateway({ env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `http://user:hunter2@127.0.0.1:${port}/v1` }, emit: () => {}, retry: { maxAttempts: 1 } });
-    const err: unknown = await gw.complete(agent, 'gpt-4o-mini', { system: 's', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 16 }, ctx).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const gw = new ModelGateway({
+      env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `http://user:hunter2@127.0.0.1:${port}/v1` },
+      emit: () => {},
+      retry: { maxAttempts: 1 },
+    });
+    const err: unknown = await gw
+      .complete(
+        agent,
+        'gpt-4o-mini',
+        { system: 's', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 16 },
+        ctx,
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(isAaosError(err, ErrorCode.MODEL_UNAVAILABLE), String(err)).toBe(true);
     expect((err as Error).message).toContain(`connecting to http://127.0.0.1:${port}/v1`);
-    expect(JSON.stringify({ message: (err as Error).message, details: (err as { details?: unknown }).details })).not.toContain('hunter2');
+    expect(
+      JSON.stringify({ message: (err as Error).message, details: (err as { details?: unknown }).details }),
+    ).not.toContain('hunter2');
   });
 
   it('displayUrl leaves out what may carry a secret', () => {
@@ -67,7 +91,12 @@ describe('a provider endpoint that refuses the connection', () => {
     onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     const res = await runAgentd(['run', '--stdin', '--json', '--data-dir', dataDir], {
       input: 'a goal\n',
-      env: { AAOS_SOCKET: '', AAOS_MODEL_OVERRIDE: 'gpt-4o-mini', OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` },
+      env: {
+        AAOS_SOCKET: '',
+        AAOS_MODEL_OVERRIDE: 'gpt-4o-mini',
+        OPENAI_API_KEY: KEY,
+        OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      },
     });
     expect(res.code, res.stderr).toBe(1);
     const end = res.stdout

@@ -22,10 +22,30 @@ describe('ModelGateway', () => {
     writeFileSync(file, '- text: "{agent_name} got: {message}"\n  usage: {input_tokens: 3, output_tokens: 4}\n');
     const gw = new ModelGateway({ env: {}, emit: (e) => events.push(e) });
     gw.registerAgent({ id: 'c1', name: 'child', parentId: 'p1', runId: 'run-1' });
-    const response = await gw.complete({ id: 'c1', name: 'child', parentId: 'p1', runId: 'run-1', trace: { traceId: 't', spanId: 's0' } }, `scripted:${file}`, req, { agent_id: 'c1', agent_name: 'child' });
+    const response = await gw.complete(
+      { id: 'c1', name: 'child', parentId: 'p1', runId: 'run-1', trace: { traceId: 't', spanId: 's0' } },
+      `scripted:${file}`,
+      req,
+      { agent_id: 'c1', agent_name: 'child' },
+    );
     expect(response.content).toEqual([{ type: 'text', text: 'child got: hello there' }]);
     expect(events).toEqual([
-      { agent_id: 'c1', agent_name: 'child', parent_id: 'p1', run_id: 'run-1', trace_id: 't', type: 'UsageReported', model: file, provider: 'scripted', input_tokens: 3, output_tokens: 4, duration_ms: expect.any(Number), queue_ms: expect.any(Number), span_id: expect.stringMatching(/^[0-9a-f]{16}$/), parent_span_id: 's0' },
+      {
+        agent_id: 'c1',
+        agent_name: 'child',
+        parent_id: 'p1',
+        run_id: 'run-1',
+        trace_id: 't',
+        type: 'UsageReported',
+        model: file,
+        provider: 'scripted',
+        input_tokens: 3,
+        output_tokens: 4,
+        duration_ms: expect.any(Number),
+        queue_ms: expect.any(Number),
+        span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+        parent_span_id: 's0',
+      },
     ]);
   });
 
@@ -33,13 +53,18 @@ describe('ModelGateway', () => {
     const file = join(dir, 'o.yaml');
     writeFileSync(file, '- text: overridden\n');
     const gw = new ModelGateway({ env: { AAOS_MODEL_OVERRIDE: `scripted:${file}` }, emit: (e) => events.push(e) });
-    const response = await gw.complete({ id: 'a', name: 'a' }, 'claude-sonnet-4-5', req, { agent_id: 'a', agent_name: 'a' });
+    const response = await gw.complete({ id: 'a', name: 'a' }, 'claude-sonnet-4-5', req, {
+      agent_id: 'a',
+      agent_name: 'a',
+    });
     expect(response.content).toEqual([{ type: 'text', text: 'overridden' }]);
   });
 
   it('a real model without its key fails with MODEL_UNAVAILABLE before any budget or audit', async () => {
     const gw = new ModelGateway({ env: {}, emit: (e) => events.push(e) });
-    await expect(gw.complete({ id: 'a', name: 'a' }, 'claude-sonnet-4-5', req, { agent_id: 'a', agent_name: 'a' })).rejects.toMatchObject({
+    await expect(
+      gw.complete({ id: 'a', name: 'a' }, 'claude-sonnet-4-5', req, { agent_id: 'a', agent_name: 'a' }),
+    ).rejects.toMatchObject({
       code: ErrorCode.MODEL_UNAVAILABLE,
       message: expect.stringContaining('ANTHROPIC_API_KEY'),
     });
@@ -67,7 +92,12 @@ describe('ModelGateway', () => {
     writeFileSync(slow, 'turns: [{text: late}]\nlatency_ms: 60000\n');
     const gw = new ModelGateway({ env: {}, emit: (e) => events.push(e) });
     const controller = new AbortController();
-    const call = gw.complete({ id: 'a', name: 'a' }, `scripted:${slow}`, { ...req, signal: controller.signal }, { agent_id: 'a', agent_name: 'a' });
+    const call = gw.complete(
+      { id: 'a', name: 'a' },
+      `scripted:${slow}`,
+      { ...req, signal: controller.signal },
+      { agent_id: 'a', agent_name: 'a' },
+    );
     controller.abort();
     await expect(call).rejects.toMatchObject({ code: ErrorCode.CANCELLED });
   });
@@ -87,16 +117,27 @@ describe('ModelGateway', () => {
     expect(none.describeDefault()).toBe(
       'no provider API key set: agents with real model names will fail; scripted: models run offline; set ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL to use a real provider',
     );
-    const some = new ModelGateway({ env: { ANTHROPIC_API_KEY: 'k', OLLAMA_BASE_URL: 'http://127.0.0.1:1/v1' }, emit: () => {} });
-    expect(some.describeDefault()).toBe('model providers: anthropic, ollama; scripted: models run offline; not configured: OPENAI_API_KEY, DEEPSEEK_API_KEY');
+    const some = new ModelGateway({
+      env: { ANTHROPIC_API_KEY: 'k', OLLAMA_BASE_URL: 'http://127.0.0.1:1/v1' },
+      emit: () => {},
+    });
+    expect(some.describeDefault()).toBe(
+      'model providers: anthropic, ollama; scripted: models run offline; not configured: OPENAI_API_KEY, DEEPSEEK_API_KEY',
+    );
     const override = new ModelGateway({ env: { AAOS_MODEL_OVERRIDE: 'scripted:/x.yaml' }, emit: () => {} });
-    expect(override.describeDefault()).toMatch(/^AAOS_MODEL_OVERRIDE=scripted:\/x.yaml: every agent uses this model; no provider API key set/);
+    expect(override.describeDefault()).toMatch(
+      /^AAOS_MODEL_OVERRIDE=scripted:\/x.yaml: every agent uses this model; no provider API key set/,
+    );
   });
 
   it('maxContextTokens routes the model string; bad scheduler env is CONFIG_INVALID', () => {
     const gw = new ModelGateway({ env: {}, emit: () => {} });
     expect(gw.maxContextTokens('claude-opus-4-1')).toBe(200_000);
-    expect(() => gw.maxContextTokens('nonsense')).toThrowError(expect.objectContaining({ code: ErrorCode.MODEL_UNKNOWN }));
-    expect(() => new ModelGateway({ env: { AAOS_MIN_INFERENCE_DELAY_MS: '-5' }, emit: () => {} })).toThrowError(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
+    expect(() => gw.maxContextTokens('nonsense')).toThrowError(
+      expect.objectContaining({ code: ErrorCode.MODEL_UNKNOWN }),
+    );
+    expect(() => new ModelGateway({ env: { AAOS_MIN_INFERENCE_DELAY_MS: '-5' }, emit: () => {} })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
+    );
   });
 });

@@ -7,7 +7,11 @@ import type { ToolDefinition } from '../../src/providers/model.js';
 import { FakeOpenAIServer, chatCompletion, openAIError } from '../support/fake-openai-server.js';
 
 const tools: ToolDefinition[] = [
-  { name: 'web_fetch', description: 'Fetch a URL', input_schema: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] } },
+  {
+    name: 'web_fetch',
+    description: 'Fetch a URL',
+    input_schema: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] },
+  },
 ];
 const agent = { id: 'a-1', name: 'fetcher' };
 const ctx = { agent_id: 'a-1', agent_name: 'fetcher' };
@@ -16,7 +20,12 @@ let server: FakeOpenAIServer;
 let events: AuditInput[];
 
 function gateway(env: Record<string, string>, totalMs?: number): ModelGateway {
-  return new ModelGateway({ env, emit: (e) => events.push(e), retry: { maxAttempts: 1 }, ...(totalMs !== undefined ? { timeouts: { totalMs } } : {}) });
+  return new ModelGateway({
+    env,
+    emit: (e) => events.push(e),
+    retry: { maxAttempts: 1 },
+    ...(totalMs !== undefined ? { timeouts: { totalMs } } : {}),
+  });
 }
 const openaiEnv = (): Record<string, string> => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.baseUrl });
 
@@ -42,9 +51,19 @@ describe('OpenAI-compatible provider over real HTTP', () => {
         completion_tokens: 25,
         model: 'gpt-4o-2024-08-06',
       }),
-      chatCompletion({ content: 'A says hello; B failed.', prompt_tokens: 140, completion_tokens: 9, model: 'gpt-4o-2024-08-06' }),
+      chatCompletion({
+        content: 'A says hello; B failed.',
+        prompt_tokens: 140,
+        completion_tokens: 9,
+        model: 'gpt-4o-2024-08-06',
+      }),
     );
-    const first = await gw.complete(agent, 'gpt-4o', { system: 'You fetch.', messages: [{ role: 'user', content: 'Fetch a and b' }], tools, max_tokens: 512 }, ctx);
+    const first = await gw.complete(
+      agent,
+      'gpt-4o',
+      { system: 'You fetch.', messages: [{ role: 'user', content: 'Fetch a and b' }], tools, max_tokens: 512 },
+      ctx,
+    );
     expect(first).toEqual({
       content: [
         { type: 'text', text: 'Fetching both.' },
@@ -78,7 +97,16 @@ describe('OpenAI-compatible provider over real HTTP', () => {
     const [r1, r2] = server.requests;
     expect(r1?.path).toBe('/v1/chat/completions');
     expect(r1?.headers['authorization']).toBe('Bearer sk-test');
-    const wireTools = [{ type: 'function', function: { name: 'web_fetch', description: 'Fetch a URL', parameters: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] } } }];
+    const wireTools = [
+      {
+        type: 'function',
+        function: {
+          name: 'web_fetch',
+          description: 'Fetch a URL',
+          parameters: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] },
+        },
+      },
+    ];
     expect(r1?.body).toEqual({
       model: 'gpt-4o',
       messages: [
@@ -97,8 +125,16 @@ describe('OpenAI-compatible provider over real HTTP', () => {
           role: 'assistant',
           content: 'Fetching both.',
           tool_calls: [
-            { id: 'call_a', type: 'function', function: { name: 'web_fetch', arguments: '{"url":"https://a.example"}' } },
-            { id: 'call_b', type: 'function', function: { name: 'web_fetch', arguments: '{"url":"https://b.example"}' } },
+            {
+              id: 'call_a',
+              type: 'function',
+              function: { name: 'web_fetch', arguments: '{"url":"https://a.example"}' },
+            },
+            {
+              id: 'call_b',
+              type: 'function',
+              function: { name: 'web_fetch', arguments: '{"url":"https://b.example"}' },
+            },
           ],
         },
         { role: 'tool', tool_call_id: 'call_a', content: 'hello' },
@@ -107,7 +143,11 @@ describe('OpenAI-compatible provider over real HTTP', () => {
       max_completion_tokens: 512,
       tools: wireTools,
     });
-    expect(events.filter((e) => e.type === 'UsageReported').map((e) => [e.type === 'UsageReported' && e.provider, e.type === 'UsageReported' && e.input_tokens])).toEqual([
+    expect(
+      events
+        .filter((e) => e.type === 'UsageReported')
+        .map((e) => [e.type === 'UsageReported' && e.provider, e.type === 'UsageReported' && e.input_tokens]),
+    ).toEqual([
       ['openai', 80],
       ['openai', 140],
     ]);
@@ -115,8 +155,16 @@ describe('OpenAI-compatible provider over real HTTP', () => {
 
   it('turns unparseable tool arguments into an input_error instead of crashing, and sends them back verbatim', async () => {
     const gw = gateway(openaiEnv());
-    server.reply(chatCompletion({ tool_calls: [{ id: 'call_x', name: 'web_fetch', arguments: '{"url": "https://a.example"' }] }), chatCompletion({ content: 'fixed' }));
-    const response = await gw.complete(agent, 'openai:my-model', { system: '', messages: [{ role: 'user', content: 'go' }], tools, max_tokens: 50 }, ctx);
+    server.reply(
+      chatCompletion({ tool_calls: [{ id: 'call_x', name: 'web_fetch', arguments: '{"url": "https://a.example"' }] }),
+      chatCompletion({ content: 'fixed' }),
+    );
+    const response = await gw.complete(
+      agent,
+      'openai:my-model',
+      { system: '', messages: [{ role: 'user', content: 'go' }], tools, max_tokens: 50 },
+      ctx,
+    );
     const block = response.content[0];
     expect(block?.type).toBe('tool_use');
     if (block?.type !== 'tool_use') return;
@@ -166,26 +214,52 @@ describe('OpenAI-compatible provider over real HTTP', () => {
   it('DeepSeek: key and base URL from DEEPSEEK_*, max_tokens capped for chat models', async () => {
     const gw = gateway({ DEEPSEEK_API_KEY: 'ds-key', DEEPSEEK_BASE_URL: server.baseUrl });
     server.reply(chatCompletion({ content: 'hi', model: 'deepseek-chat' }));
-    await gw.complete(agent, 'deepseek-chat', { system: 'sys', messages: [{ role: 'user', content: 'x' }], tools: [], max_tokens: 16_384 }, ctx);
+    await gw.complete(
+      agent,
+      'deepseek-chat',
+      { system: 'sys', messages: [{ role: 'user', content: 'x' }], tools: [], max_tokens: 16_384 },
+      ctx,
+    );
     const request = server.requests[0];
     expect(request?.headers['authorization']).toBe('Bearer ds-key');
-    expect(request?.body).toEqual({ model: 'deepseek-chat', messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'x' }], max_tokens: 8192 });
-    expect(events.find((e) => e.type === 'UsageReported')).toMatchObject({ provider: 'deepseek', model: 'deepseek-chat' });
+    expect(request?.body).toEqual({
+      model: 'deepseek-chat',
+      messages: [
+        { role: 'system', content: 'sys' },
+        { role: 'user', content: 'x' },
+      ],
+      max_tokens: 8192,
+    });
+    expect(events.find((e) => e.type === 'UsageReported')).toMatchObject({
+      provider: 'deepseek',
+      model: 'deepseek-chat',
+    });
   });
 
   it('a local server (ollama:) needs no key; missing usage is estimated', async () => {
     const gw = gateway({ OLLAMA_BASE_URL: server.baseUrl });
     server.reply(chatCompletion({ content: 'local answer!', usage: null, model: 'llama3.2' }));
-    const response = await gw.complete(agent, 'ollama:llama3.2', { system: '', messages: [{ role: 'user', content: 'abcdefgh' }], tools: [], max_tokens: 64 }, ctx);
+    const response = await gw.complete(
+      agent,
+      'ollama:llama3.2',
+      { system: '', messages: [{ role: 'user', content: 'abcdefgh' }], tools: [], max_tokens: 64 },
+      ctx,
+    );
     expect(response.usage).toEqual({ input_tokens: 2, output_tokens: 4 });
-    expect(server.requests[0]?.body).toEqual({ model: 'llama3.2', messages: [{ role: 'user', content: 'abcdefgh' }], max_tokens: 64 });
+    expect(server.requests[0]?.body).toEqual({
+      model: 'llama3.2',
+      messages: [{ role: 'user', content: 'abcdefgh' }],
+      max_tokens: 64,
+    });
   });
 });
 
 describe('OpenAI-compatible errors from real HTTP responses', () => {
   const req = { system: '', messages: [{ role: 'user' as const, content: 'x' }], tools: [], max_tokens: 5 };
 
-  async function failure(gw: ModelGateway): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
+  async function failure(
+    gw: ModelGateway,
+  ): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
     try {
       await gw.complete(agent, 'gpt-4o', req, ctx);
     } catch (err) {
@@ -199,7 +273,13 @@ describe('OpenAI-compatible errors from real HTTP responses', () => {
     [401, 'invalid_request_error', 'Incorrect API key provided', 'invalid_api_key', ErrorCode.MODEL_AUTH],
     [403, 'invalid_request_error', 'Project does not have access', null, ErrorCode.MODEL_AUTH],
     [404, 'invalid_request_error', 'The model `gpt-4o` does not exist', 'model_not_found', ErrorCode.MODEL_UNKNOWN],
-    [400, 'invalid_request_error', "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.", 'context_length_exceeded', ErrorCode.MODEL_CONTEXT_TOO_LONG],
+    [
+      400,
+      'invalid_request_error',
+      "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+      'context_length_exceeded',
+      ErrorCode.MODEL_CONTEXT_TOO_LONG,
+    ],
     [400, 'invalid_request_error', "Invalid type for 'messages[0].content'", null, ErrorCode.MODEL_BAD_REQUEST],
     [429, 'requests', 'Rate limit reached', 'rate_limit_exceeded', ErrorCode.MODEL_RATE_LIMITED],
     [503, 'server_error', 'The engine is currently overloaded', null, ErrorCode.MODEL_SERVER],
@@ -227,7 +307,9 @@ describe('OpenAI-compatible errors from real HTTP responses', () => {
     const gw = gateway({ OLLAMA_BASE_URL: url });
     await expect(gw.complete(agent, 'ollama:qwen', req, ctx)).rejects.toMatchObject({
       code: ErrorCode.MODEL_UNAVAILABLE,
-      message: expect.stringMatching(new RegExp(`ollama model 'qwen': no connection connecting to ${url.replace(/[.]/g, '\\.')} \\(ECONNREFUSED\\)`)),
+      message: expect.stringMatching(
+        new RegExp(`ollama model 'qwen': no connection connecting to ${url.replace(/[.]/g, '\\.')} \\(ECONNREFUSED\\)`),
+      ),
     });
   });
 });

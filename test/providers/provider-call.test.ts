@@ -32,7 +32,10 @@ const formats: WireFormat[] = [
     env: (s) => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${s.origin}/v1` }),
     model: 'gpt-4o',
     ok: (text) => chatCompletion({ content: text }),
-    notACompletion: { status: 200, body: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [] } },
+    notACompletion: {
+      status: 200,
+      body: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [] },
+    },
     notACompletionReason: /'choices' is empty/,
   },
   {
@@ -41,7 +44,10 @@ const formats: WireFormat[] = [
     env: (s) => ({ ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: s.origin }),
     model: 'claude-test-1',
     ok: (text) => anthropicText(text),
-    notACompletion: { status: 200, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
+    notACompletion: {
+      status: 200,
+      body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+    },
     notACompletionReason: /'type' is "error"/,
   },
 ];
@@ -57,7 +63,14 @@ afterEach(async () => {
   server = undefined;
 });
 
-function gateway(format: WireFormat, s: ScriptedHttpServer, events: AuditInput[], timeouts: Partial<ProviderTimeouts>, retry: Partial<RetryPolicy> = { maxAttempts: 1 }, maxConcurrent?: number): ModelGateway {
+function gateway(
+  format: WireFormat,
+  s: ScriptedHttpServer,
+  events: AuditInput[],
+  timeouts: Partial<ProviderTimeouts>,
+  retry: Partial<RetryPolicy> = { maxAttempts: 1 },
+  maxConcurrent?: number,
+): ModelGateway {
   return new ModelGateway({
     env: format.env(s),
     emit: (e) => events.push(e),
@@ -101,8 +114,20 @@ describe.each(formats)('$name: a 200 that is not a completion', (format) => {
   });
 
   it.each([
-    ['HTML', { status: 200, raw: '<html><body><h1>Welcome to nginx!</h1></body></html>', headers: { 'content-type': 'text/html' } }, /the body is not JSON \(text\/html/],
-    ['malformed JSON', { status: 200, raw: '{"id": "x", "choices": [', headers: {} }, /the body is not JSON \(application\/json/],
+    [
+      'HTML',
+      {
+        status: 200,
+        raw: '<html><body><h1>Welcome to nginx!</h1></body></html>',
+        headers: { 'content-type': 'text/html' },
+      },
+      /the body is not JSON \(text\/html/,
+    ],
+    [
+      'malformed JSON',
+      { status: 200, raw: '{"id": "x", "choices": [', headers: {} },
+      /the body is not JSON \(application\/json/,
+    ],
     ['an empty body', { status: 200, raw: '', headers: {} }, /the body is empty/],
   ])('%s → MODEL_BAD_RESPONSE naming the reason and the body', async (_label, reply, reason) => {
     server = await format.start();
@@ -138,16 +163,27 @@ describe.each(formats)('$name: a 200 that is not a completion', (format) => {
     expect(err.code).toBe(ErrorCode.MODEL_BAD_RESPONSE);
     expect(err.details).toMatchObject({ attempts: 3 });
     expect(server.requests).toHaveLength(3);
-    expect(events.filter((e) => e.type === 'InferenceRetried').map((e) => (e as { reason?: string }).reason)).toEqual(['bad response', 'bad response']);
+    expect(events.filter((e) => e.type === 'InferenceRetried').map((e) => (e as { reason?: string }).reason)).toEqual([
+      'bad response',
+      'bad response',
+    ]);
   });
 
   it('a stall then a bad body then a good answer: the run gets the good answer', async () => {
     server = await format.start();
     server.reply({ stallBody: true }, { status: 200, raw: 'not json' }, format.ok('finally'));
     const events: AuditInput[] = [];
-    const answer = await gateway(format, server, events, { idleMs: 200 }, { maxAttempts: 3 }).complete(agent, format.model, request, ctx);
+    const answer = await gateway(format, server, events, { idleMs: 200 }, { maxAttempts: 3 }).complete(
+      agent,
+      format.model,
+      request,
+      ctx,
+    );
     expect(answer.content).toEqual([{ type: 'text', text: 'finally' }]);
-    expect(events.filter((e) => e.type === 'InferenceRetried').map((e) => (e as { reason?: string }).reason)).toEqual(['timed out', 'bad response']);
+    expect(events.filter((e) => e.type === 'InferenceRetried').map((e) => (e as { reason?: string }).reason)).toEqual([
+      'timed out',
+      'bad response',
+    ]);
   });
 
   it('stalled calls never hold every inference slot: with one slot, a later call completes once the stall times out', async () => {
@@ -155,7 +191,10 @@ describe.each(formats)('$name: a 200 that is not a completion', (format) => {
     server.reply({ stallBody: true }, { stallBody: true }, format.ok('served'));
     const gw = gateway(format, server, [], { idleMs: 200 }, { maxAttempts: 1 }, 1);
     const stalled = [failure(gw, format.model), failure(gw, format.model)];
-    const served = gw.complete({ id: 'a-2', name: 'later' }, format.model, request, { agent_id: 'a-2', agent_name: 'later' });
+    const served = gw.complete({ id: 'a-2', name: 'later' }, format.model, request, {
+      agent_id: 'a-2',
+      agent_name: 'later',
+    });
     expect((await Promise.all(stalled)).map((e) => e.code)).toEqual([ErrorCode.MODEL_TIMEOUT, ErrorCode.MODEL_TIMEOUT]);
     expect((await served).content).toEqual([{ type: 'text', text: 'served' }]);
   });
@@ -175,8 +214,13 @@ describe.each(formats)('$name: a 200 that is not a completion', (format) => {
 describe('provider timeout settings', () => {
   it('come from AAOS_MODEL_TIMEOUT_MS and AAOS_MODEL_IDLE_TIMEOUT_MS; a bad value names the variable', () => {
     expect(providerTimeoutsFromEnv({})).toEqual({ totalMs: 600_000, idleMs: 120_000 });
-    expect(providerTimeoutsFromEnv({ AAOS_MODEL_TIMEOUT_MS: '5000', AAOS_MODEL_IDLE_TIMEOUT_MS: '700' })).toEqual({ totalMs: 5000, idleMs: 700 });
-    expect(() => providerTimeoutsFromEnv({ AAOS_MODEL_IDLE_TIMEOUT_MS: 'soon' })).toThrow(/AAOS_MODEL_IDLE_TIMEOUT_MS="soon" is invalid/);
+    expect(providerTimeoutsFromEnv({ AAOS_MODEL_TIMEOUT_MS: '5000', AAOS_MODEL_IDLE_TIMEOUT_MS: '700' })).toEqual({
+      totalMs: 5000,
+      idleMs: 700,
+    });
+    expect(() => providerTimeoutsFromEnv({ AAOS_MODEL_IDLE_TIMEOUT_MS: 'soon' })).toThrow(
+      /AAOS_MODEL_IDLE_TIMEOUT_MS="soon" is invalid/,
+    );
   });
 });
 
@@ -228,7 +272,9 @@ describe.each(formats)('$name: cancelled between attempts', (format) => {
     const gw = waitingGateway(server, [], () => {});
     const controller = new AbortController();
     controller.abort();
-    await expect(gw.complete(agent, format.model, { ...request, signal: controller.signal }, ctx)).rejects.toMatchObject({ code: ErrorCode.CANCELLED });
+    await expect(
+      gw.complete(agent, format.model, { ...request, signal: controller.signal }, ctx),
+    ).rejects.toMatchObject({ code: ErrorCode.CANCELLED });
     expect(server.requests).toHaveLength(0);
     expect(gw.budgets.snapshot(agent.id)).toMatchObject({ reserved: 0 });
   });

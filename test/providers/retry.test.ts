@@ -25,7 +25,10 @@ describe('parseRetryAfter', () => {
 
 describe('withRetry', () => {
   const limited = (retryAfter?: number) =>
-    new AaosError(ErrorCode.MODEL_RATE_LIMITED, 'anthropic: rate limited (HTTP 429)', { status: 429, ...(retryAfter !== undefined ? { retry_after_ms: retryAfter } : {}) });
+    new AaosError(ErrorCode.MODEL_RATE_LIMITED, 'anthropic: rate limited (HTTP 429)', {
+      status: 429,
+      ...(retryAfter !== undefined ? { retry_after_ms: retryAfter } : {}),
+    });
 
   it('honours retry-after, then succeeds', async () => {
     const waits: number[] = [];
@@ -72,9 +75,15 @@ describe('withRetry', () => {
           throw limited(5);
         },
         { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
-        { sleep: async () => {}, onRetry: (n) => notices.push({ attempt: n.attempt, delay_ms: n.delay_ms, reason: n.reason }) },
+        {
+          sleep: async () => {},
+          onRetry: (n) => notices.push({ attempt: n.attempt, delay_ms: n.delay_ms, reason: n.reason }),
+        },
       ),
-    ).rejects.toMatchObject({ code: ErrorCode.MODEL_RATE_LIMITED, message: expect.stringContaining('gave up after 3 attempts') });
+    ).rejects.toMatchObject({
+      code: ErrorCode.MODEL_RATE_LIMITED,
+      message: expect.stringContaining('gave up after 3 attempts'),
+    });
     expect(calls).toBe(3);
     expect(notices).toEqual([
       { attempt: 1, delay_ms: 5, reason: 'rate limited (HTTP 429)' },
@@ -123,7 +132,10 @@ describe('retries through the gateway over real HTTP', () => {
         await new Promise((r) => setTimeout(r, ms));
       },
     });
-    server.reply(anthropicError(429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '20' }), anthropicText('finally'));
+    server.reply(
+      anthropicError(429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '20' }),
+      anthropicText('finally'),
+    );
     const response = await gw.complete(agent, 'claude-test-1', req, ctx);
     expect(response.content).toEqual([{ type: 'text', text: 'finally' }]);
     expect(server.requests).toHaveLength(2);
@@ -132,7 +144,15 @@ describe('retries through the gateway over real HTTP', () => {
     const [first, second] = server.requests;
     expect((second?.receivedAt ?? 0) - (first?.receivedAt ?? 0)).toBeGreaterThanOrEqual(20);
     expect(events.filter((e) => e.type === 'InferenceRetried')).toEqual([
-      { agent_id: 'r-1', agent_name: 'retrier', type: 'InferenceRetried', provider: 'anthropic', attempt: 1, delay_ms: 20, reason: 'rate limited (HTTP 429)' },
+      {
+        agent_id: 'r-1',
+        agent_name: 'retrier',
+        type: 'InferenceRetried',
+        provider: 'anthropic',
+        attempt: 1,
+        delay_ms: 20,
+        reason: 'rate limited (HTTP 429)',
+      },
     ]);
   });
 
@@ -143,11 +163,17 @@ describe('retries through the gateway over real HTTP', () => {
       retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
     });
     server.fallback = anthropicError(503, 'api_error', 'unavailable');
-    await expect(gw.complete(agent, 'claude-test-1', req, ctx)).rejects.toMatchObject({ code: ErrorCode.MODEL_SERVER, details: { attempts: 3, status: 503 } });
+    await expect(gw.complete(agent, 'claude-test-1', req, ctx)).rejects.toMatchObject({
+      code: ErrorCode.MODEL_SERVER,
+      details: { attempts: 3, status: 503 },
+    });
     expect(server.requests).toHaveLength(3);
 
     server.fallback = anthropicError(429, 'rate_limit_error', 'slow down', { 'retry-after-ms': '3' });
-    await expect(gw.complete(agent, 'claude-test-1', req, ctx)).rejects.toMatchObject({ code: ErrorCode.MODEL_RATE_LIMITED, details: { attempts: 3, status: 429 } });
+    await expect(gw.complete(agent, 'claude-test-1', req, ctx)).rejects.toMatchObject({
+      code: ErrorCode.MODEL_RATE_LIMITED,
+      details: { attempts: 3, status: 429 },
+    });
     expect(server.requests).toHaveLength(6);
     expect(events.filter((e) => e.type === 'InferenceRetried')).toHaveLength(4);
     expect(events.filter((e) => e.type === 'UsageReported')).toHaveLength(0);

@@ -20,13 +20,25 @@ describe('routeModel', () => {
     expect(routeModel(spec, {})).toEqual({ spec, provider, model });
   });
 
-  it.each(['llama3', 'omega', 'mistral-large', 'openai:', 'Claude-3'])('%s → MODEL_UNKNOWN listing the accepted forms', (spec) => {
-    expect(() => routeModel(spec, {})).toThrowError(expect.objectContaining({ code: ErrorCode.MODEL_UNKNOWN, message: expect.stringMatching(/accepted forms: claude-\*.*scripted:<absolute file>/) }));
-  });
+  it.each(['llama3', 'omega', 'mistral-large', 'openai:', 'Claude-3'])(
+    '%s → MODEL_UNKNOWN listing the accepted forms',
+    (spec) => {
+      expect(() => routeModel(spec, {})).toThrowError(
+        expect.objectContaining({
+          code: ErrorCode.MODEL_UNKNOWN,
+          message: expect.stringMatching(/accepted forms: claude-\*.*scripted:<absolute file>/),
+        }),
+      );
+    },
+  );
 
   it('AAOS_MODEL_OVERRIDE maps every agent to one model', () => {
     const env = { AAOS_MODEL_OVERRIDE: 'scripted:/tmp/all.yaml' };
-    expect(routeModel('claude-sonnet-4-5', env)).toEqual({ spec: 'scripted:/tmp/all.yaml', provider: 'scripted', model: '/tmp/all.yaml' });
+    expect(routeModel('claude-sonnet-4-5', env)).toEqual({
+      spec: 'scripted:/tmp/all.yaml',
+      provider: 'scripted',
+      model: '/tmp/all.yaml',
+    });
     expect(routeModel('anything-at-all', env).provider).toBe('scripted');
     expect(routeModel('gpt-4o', { AAOS_MODEL_OVERRIDE: '' }).provider).toBe('openai');
     expect(() => routeModel('gpt-4o', { AAOS_MODEL_OVERRIDE: 'bogus' })).toThrow(/AAOS_MODEL_OVERRIDE/);
@@ -42,7 +54,11 @@ describe('ModelRoutes', () => {
   ])('%s without a key → MODEL_UNAVAILABLE naming %s', (spec, env) => {
     const router = new ModelRoutes({ [env]: '  ' });
     expect(() => router.resolve(spec)).toThrowError(
-      expect.objectContaining({ code: ErrorCode.MODEL_UNAVAILABLE, message: expect.stringContaining(`${env} is not set`), details: expect.objectContaining({ env }) }),
+      expect.objectContaining({
+        code: ErrorCode.MODEL_UNAVAILABLE,
+        message: expect.stringContaining(`${env} is not set`),
+        details: expect.objectContaining({ env }),
+      }),
     );
   });
 

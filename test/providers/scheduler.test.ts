@@ -77,7 +77,9 @@ describe('InferenceScheduler', () => {
     const scheduler = new InferenceScheduler({ limits: { maxConcurrent: 5, minDelayMs: 15 }, clock });
     const starts: number[] = [];
     // `last` is the clock value the scheduler used for this very start
-    await Promise.all(Array.from({ length: 4 }, (_, i) => scheduler.run('p', `a${i}`, async () => void starts.push(last))));
+    await Promise.all(
+      Array.from({ length: 4 }, (_, i) => scheduler.run('p', `a${i}`, async () => void starts.push(last))),
+    );
     for (let i = 1; i < starts.length; i++) expect((starts[i] ?? 0) - (starts[i - 1] ?? 0)).toBeGreaterThanOrEqual(15);
   });
 
@@ -148,9 +150,16 @@ describe('InferenceScheduler', () => {
 
   it('reads its limits from the environment', () => {
     expect(schedulerLimitsFromEnv({})).toEqual({ maxConcurrent: 3, minDelayMs: 0 });
-    expect(schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: '5', AAOS_MIN_INFERENCE_DELAY_MS: '250' })).toEqual({ maxConcurrent: 5, minDelayMs: 250 });
-    expect(() => schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: 'lots' })).toThrow(/AAOS_MAX_CONCURRENT_INFERENCE="lots" is invalid/);
-    expect(() => schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: '0' })).toThrowError(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
+    expect(schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: '5', AAOS_MIN_INFERENCE_DELAY_MS: '250' })).toEqual({
+      maxConcurrent: 5,
+      minDelayMs: 250,
+    });
+    expect(() => schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: 'lots' })).toThrow(
+      /AAOS_MAX_CONCURRENT_INFERENCE="lots" is invalid/,
+    );
+    expect(() => schedulerLimitsFromEnv({ AAOS_MAX_CONCURRENT_INFERENCE: '0' })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
+    );
   });
 });
 
@@ -181,7 +190,9 @@ describe('shared backoff over real HTTP', () => {
     const first = gw.complete({ id: 'a0', name: 'a0' }, 'gpt-4o', req, { agent_id: 'a0', agent_name: 'a0' });
     await backoffSeen.promise;
     // other agents ask while the provider is backing off
-    const others = ['a1', 'a2', 'a3', 'a4'].map((id) => gw.complete({ id, name: id }, 'gpt-4o', req, { agent_id: id, agent_name: id }));
+    const others = ['a1', 'a2', 'a3', 'a4'].map((id) =>
+      gw.complete({ id, name: id }, 'gpt-4o', req, { agent_id: id, agent_name: id }),
+    );
     await Promise.all([first, ...others]);
 
     expect(srv.requests).toHaveLength(6);

@@ -21,14 +21,33 @@ function script(name: string, yaml: string): string {
   return file;
 }
 
-function request(file: string, agentId: string, messages: Message[] = [{ role: 'user', content: 'hello' }], signal?: AbortSignal): ModelRequest {
-  return { model: file, agent_id: agentId, system: '', messages, tools: [], max_tokens: 100, ...(signal ? { signal } : {}) };
+function request(
+  file: string,
+  agentId: string,
+  messages: Message[] = [{ role: 'user', content: 'hello' }],
+  signal?: AbortSignal,
+): ModelRequest {
+  return {
+    model: file,
+    agent_id: agentId,
+    system: '',
+    messages,
+    tools: [],
+    max_tokens: 100,
+    ...(signal ? { signal } : {}),
+  };
 }
 
-const ctx = (agentId: string, extra: Partial<ScriptContext> = {}): ScriptContext => ({ agent_id: agentId, agent_name: `name-${agentId}`, ...extra });
+const ctx = (agentId: string, extra: Partial<ScriptContext> = {}): ScriptContext => ({
+  agent_id: agentId,
+  agent_name: `name-${agentId}`,
+  ...extra,
+});
 
-const texts = (r: { content: Array<{ type: string; text?: string }> }) => r.content.filter((b) => b.type === 'text').map((b) => b.text);
-const toolUseIds = (r: { content: Array<{ type: string; id?: string }> }) => r.content.filter((b) => b.type === 'tool_use').map((b) => b.id);
+const texts = (r: { content: Array<{ type: string; text?: string }> }) =>
+  r.content.filter((b) => b.type === 'text').map((b) => b.text);
+const toolUseIds = (r: { content: Array<{ type: string; id?: string }> }) =>
+  r.content.filter((b) => b.type === 'tool_use').map((b) => b.id);
 
 describe('ScriptedProvider', () => {
   it('keeps one cursor per agent and restarts by default', async () => {
@@ -62,13 +81,23 @@ describe('ScriptedProvider', () => {
     expect(first.stop_reason).toBe('tool_use');
     expect(first.content).toEqual([
       { type: 'text', text: 'I am name-ag-7 (ag-7) in run run-9' },
-      { type: 'tool_use', id: expect.stringMatching(/^toolu_scripted_[0-9a-f]{8}_\d+_0$/), name: 'file_write', input: { path: '/ws/out-ag-7.txt', content: 'write this', meta: { dir: '/data', list: ['name-ag-7', 3] } } },
+      {
+        type: 'tool_use',
+        id: expect.stringMatching(/^toolu_scripted_[0-9a-f]{8}_\d+_0$/),
+        name: 'file_write',
+        input: { path: '/ws/out-ag-7.txt', content: 'write this', meta: { dir: '/data', list: ['name-ag-7', 3] } },
+      },
     ]);
     const second = await p.complete(
       request(file, 'ag-7', [
         { role: 'user', content: 'write this' },
         { role: 'assistant', content: first.content },
-        { role: 'tool_result', tool_use_id: toolUseIds(first)[0] as string, content: 'wrote 10 bytes', is_error: false },
+        {
+          role: 'tool_result',
+          tool_use_id: toolUseIds(first)[0] as string,
+          content: 'wrote 10 bytes',
+          is_error: false,
+        },
       ]),
       c,
     );
@@ -87,7 +116,10 @@ describe('ScriptedProvider', () => {
     const file = script('e.yaml', 'turns:\n  - text: only\nwhen_exhausted: error\n');
     const p = new ScriptedProvider();
     await p.complete(request(file, 'a'), ctx('a'));
-    await expect(p.complete(request(file, 'a'), ctx('a'))).rejects.toMatchObject({ code: ErrorCode.SCRIPT_EXHAUSTED, message: expect.stringContaining(file) });
+    await expect(p.complete(request(file, 'a'), ctx('a'))).rejects.toMatchObject({
+      code: ErrorCode.SCRIPT_EXHAUSTED,
+      message: expect.stringContaining(file),
+    });
   });
 
   it('an explicit stop_reason wins', async () => {
@@ -96,10 +128,18 @@ describe('ScriptedProvider', () => {
   });
 
   it.each([
-    ['bad turn field', '- text: ok\n- text: fine\n- tool_calls: [{input: {}}]\n', /turns\[2\]\.tool_calls\[0\]\.name: /],
+    [
+      'bad turn field',
+      '- text: ok\n- text: fine\n- tool_calls: [{input: {}}]\n',
+      /turns\[2\]\.tool_calls\[0\]\.name: /,
+    ],
     ['unknown key', '- text: ok\n- txt: typo\n', /turns\[1\]: Unrecognized key/],
     ['empty turn', '- text: ok\n- {}\n', /turns\[1\]: a turn needs `text`/],
-    ['long form', 'turns:\n  - text: a\n  - usage: {input_tokens: -1, output_tokens: 0}\n    text: b\n', /turns\[1\]\.usage\.input_tokens/],
+    [
+      'long form',
+      'turns:\n  - text: a\n  - usage: {input_tokens: -1, output_tokens: 0}\n    text: b\n',
+      /turns\[1\]\.usage\.input_tokens/,
+    ],
     ['bad header', 'turns: []\n', /expected a list of turns/],
     ['bad when_exhausted', 'turns: [{text: a}]\nwhen_exhausted: loop\n', /when_exhausted/],
     ['empty list', '[]\n', /empty/],
@@ -108,15 +148,24 @@ describe('ScriptedProvider', () => {
     const file = script('bad.yaml', yaml);
     const p = new ScriptedProvider();
     const failure = p.complete(request(file, 'a'), ctx('a'));
-    await expect(failure).rejects.toMatchObject({ code: ErrorCode.SCRIPT_INVALID, details: expect.objectContaining({ file }) });
+    await expect(failure).rejects.toMatchObject({
+      code: ErrorCode.SCRIPT_INVALID,
+      details: expect.objectContaining({ file }),
+    });
     await expect(p.complete(request(file, 'a'), ctx('a'))).rejects.toThrow(pattern);
     await expect(p.complete(request(file, 'a'), ctx('a'))).rejects.toThrow(file);
   });
 
   it('missing file or relative path → SCRIPT_INVALID', async () => {
     const p = new ScriptedProvider();
-    await expect(p.complete(request(join(dir, 'none.yaml'), 'a'), ctx('a'))).rejects.toMatchObject({ code: ErrorCode.SCRIPT_INVALID, message: expect.stringContaining('ENOENT') });
-    await expect(p.complete(request('rel/x.yaml', 'a'), ctx('a'))).rejects.toMatchObject({ code: ErrorCode.SCRIPT_INVALID, message: expect.stringContaining('absolute') });
+    await expect(p.complete(request(join(dir, 'none.yaml'), 'a'), ctx('a'))).rejects.toMatchObject({
+      code: ErrorCode.SCRIPT_INVALID,
+      message: expect.stringContaining('ENOENT'),
+    });
+    await expect(p.complete(request('rel/x.yaml', 'a'), ctx('a'))).rejects.toMatchObject({
+      code: ErrorCode.SCRIPT_INVALID,
+      message: expect.stringContaining('absolute'),
+    });
   });
 
   it('parses a script once for concurrent first calls', async () => {
@@ -157,7 +206,7 @@ describe('ScriptedProvider', () => {
     expect(texts(await p.complete(request(quick, 'a'), ctx('a')))).toEqual(['soon']);
   });
 
-  it('a per_run script answers from the run\'s own turns so far: a run resumed by a new process continues where it was', async () => {
+  it("a per_run script answers from the run's own turns so far: a run resumed by a new process continues where it was", async () => {
     const file = script('resume.yaml', 'cursor: per_run\nturns:\n  - text: one\n  - text: two\n  - text: three\n');
     const prior: Message[] = [
       { role: 'user', content: 'an older goal' },
@@ -166,22 +215,34 @@ describe('ScriptedProvider', () => {
       { role: 'assistant', content: [{ type: 'text', text: 'one' }] },
     ];
     // a fresh provider (a restarted daemon) shown the run so far gives the run's next turn
-    expect(texts(await new ScriptedProvider().complete(request(file, 'a', prior), ctx('a', { run_id: 'r' })))).toEqual(['two']);
-    expect(texts(await new ScriptedProvider().complete(request(file, 'a', prior.slice(0, 3)), ctx('a', { run_id: 'r' })))).toEqual(['one']);
+    expect(texts(await new ScriptedProvider().complete(request(file, 'a', prior), ctx('a', { run_id: 'r' })))).toEqual([
+      'two',
+    ]);
+    expect(
+      texts(await new ScriptedProvider().complete(request(file, 'a', prior.slice(0, 3)), ctx('a', { run_id: 'r' }))),
+    ).toEqual(['one']);
   });
 
   it('tool-call ids are unique per run, per agent and across restarts, so trimming keeps every goal of a persistent agent', async () => {
-    const file = script('ids.yaml', 'cursor: per_run\nturns:\n  - tool_calls: [{name: echo, input: {}}, {name: echo, input: {}}]\n  - text: done\n');
+    const file = script(
+      'ids.yaml',
+      'cursor: per_run\nturns:\n  - tool_calls: [{name: echo, input: {}}, {name: echo, input: {}}]\n  - text: done\n',
+    );
     const seen: string[] = [];
     const history: Message[] = [];
     // two goals of one persistent agent, then the same agent after a supervisor restart (a new provider)
     const before = new ScriptedProvider();
     const after = new ScriptedProvider();
-    for (const [p, runId] of [[before, 'run-1'], [before, 'run-2'], [after, 'run-3']] as const) {
+    for (const [p, runId] of [
+      [before, 'run-1'],
+      [before, 'run-2'],
+      [after, 'run-3'],
+    ] as const) {
       history.push({ role: 'user', content: `goal of ${runId}` });
       const call = await p.complete(request(file, 'keeper', [...history]), ctx('keeper', { run_id: runId }));
       history.push({ role: 'assistant', content: call.content });
-      for (const id of toolUseIds(call)) history.push({ role: 'tool_result', tool_use_id: id as string, content: 'ok', is_error: false });
+      for (const id of toolUseIds(call))
+        history.push({ role: 'tool_result', tool_use_id: id as string, content: 'ok', is_error: false });
       const answer = await p.complete(request(file, 'keeper', [...history]), ctx('keeper', { run_id: runId }));
       history.push({ role: 'assistant', content: answer.content });
       seen.push(...(toolUseIds(call) as string[]));

@@ -2,7 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGENTD, RawClient, removeDir, startDaemon, streamToEnd, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import {
+  AGENTD,
+  RawClient,
+  removeDir,
+  startDaemon,
+  streamToEnd,
+  tempDataDir,
+  type DaemonProcess,
+} from '../daemon/daemon-process.js';
 
 /** A bootstrap agent whose scripted model asks a second agent (ask_agent), which uses a tool before it answers. */
 function writeAgents(dir: string): string {
@@ -18,7 +26,10 @@ function writeAgents(dir: string): string {
     join(dir, 'boss.yaml'),
     'name: boss\nmodel: scripted:boss.script.yaml\nlifecycle: persistent\nsystem_prompt: asks\ncapabilities:\n  - "tool: ask_agent"\n  - "message_send: [helper]"\n',
   );
-  writeFileSync(join(dir, 'helper.yaml'), 'name: helper\nmodel: scripted:helper.script.yaml\nlifecycle: persistent\nsystem_prompt: helps\ncapabilities:\n  - "tool: echo"\n');
+  writeFileSync(
+    join(dir, 'helper.yaml'),
+    'name: helper\nmodel: scripted:helper.script.yaml\nlifecycle: persistent\nsystem_prompt: helps\ncapabilities:\n  - "tool: echo"\n',
+  );
   return join(dir, 'boss.yaml');
 }
 
@@ -43,7 +54,10 @@ describe('one ask_agent hop is one trace in one goal run', () => {
     expect(String(end['result'])).toContain('helper said: 42');
     client.close();
 
-    const logs = spawnSync(process.execPath, [AGENTD, 'logs', result.run_id, '--json', '--socket', daemon.socket], { encoding: 'utf8', timeout: 30_000 });
+    const logs = spawnSync(process.execPath, [AGENTD, 'logs', result.run_id, '--json', '--socket', daemon.socket], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(logs.status, logs.stderr).toBe(0);
     const events = logs.stdout
       .split('\n')
@@ -52,7 +66,15 @@ describe('one ask_agent hop is one trace in one goal run', () => {
       .filter((f) => f.kind === 'event')
       .map((f) => f.event!);
     const helperEvents = events.filter((e) => e['agent_name'] === 'helper');
-    expect(helperEvents.map((e) => e['type'])).toEqual(expect.arrayContaining(['MessageDelivered', 'AgentExecutionStarted', 'ToolInvoked', 'ToolResult', 'AgentExecutionCompleted']));
+    expect(helperEvents.map((e) => e['type'])).toEqual(
+      expect.arrayContaining([
+        'MessageDelivered',
+        'AgentExecutionStarted',
+        'ToolInvoked',
+        'ToolResult',
+        'AgentExecutionCompleted',
+      ]),
+    );
     expect(helperEvents.find((e) => e['type'] === 'ToolResult')).toMatchObject({ success: true });
     expect(events.some((e) => e['type'] === 'MessageSent' && e['run_id'] === result.run_id)).toBe(true);
     // every event of both agents in this run carries one trace (none started a fresh one): a W3C trace id
@@ -67,14 +89,22 @@ describe('one ask_agent hop is one trace in one goal run', () => {
     // the span tree: boss's delivery → its ask_agent call → the message hop → helper's delivery
     const started = events.filter((e) => e['type'] === 'AgentExecutionStarted');
     const bossSpan = started.find((e) => e['agent_name'] === 'boss')!['span_id'];
-    const askCall = events.find((e) => e['type'] === 'ToolInvoked' && e['agent_name'] === 'boss' && e['tool'] === 'ask_agent')!;
+    const askCall = events.find(
+      (e) => e['type'] === 'ToolInvoked' && e['agent_name'] === 'boss' && e['tool'] === 'ask_agent',
+    )!;
     expect(askCall['parent_span_id']).toBe(bossSpan);
-    const hop = events.find((e) => e['type'] === 'MessageSent' && e['agent_name'] === 'boss' && e['method'] === 'agent.run')!;
+    const hop = events.find(
+      (e) => e['type'] === 'MessageSent' && e['agent_name'] === 'boss' && e['method'] === 'agent.run',
+    )!;
     expect(hop['parent_span_id']).toBe(askCall['span_id']);
     expect(hop['span_id']).toMatch(/^[0-9a-f]{16}$/);
     expect(started.find((e) => e['agent_name'] === 'helper')!['parent_span_id']).toBe(hop['span_id']);
 
-    const human = spawnSync(process.execPath, [AGENTD, 'logs', result.run_id, '--socket', daemon.socket], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } });
+    const human = spawnSync(process.execPath, [AGENTD, 'logs', result.run_id, '--socket', daemon.socket], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(human.status, human.stderr).toBe(0);
     expect(human.stdout).toContain('helper');
   }, 120_000);

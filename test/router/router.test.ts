@@ -33,7 +33,8 @@ function setup() {
   return { sup: t.sup, calls: probe.calls };
 }
 
-const ofType = <T extends AuditEvent['type']>(events: AuditEvent[], type: T) => events.filter((e): e is Extract<AuditEvent, { type: T }> => e.type === type);
+const ofType = <T extends AuditEvent['type']>(events: AuditEvent[], type: T) =>
+  events.filter((e): e is Extract<AuditEvent, { type: T }> => e.type === type);
 
 describe('routed requests are answered with JSON-RPC response envelopes', () => {
   it('a reply carries the request id, the result and the responder', async () => {
@@ -45,7 +46,11 @@ describe('routed requests are answered with JSON-RPC response envelopes', () => 
     const sent = ofType(sup.audit.recent(), 'MessageSent').find((e) => e.from === a.id)!;
     expect(reply.id).toBe(sent.envelope_id);
     expect(reply.metadata.responder).toBe(b.id);
-    expect('result' in reply && reply.result).toMatchObject({ response: 'hello', stop_reason: 'complete', agent_id: b.id });
+    expect('result' in reply && reply.result).toMatchObject({
+      response: 'hello',
+      stop_reason: 'complete',
+      agent_id: b.id,
+    });
     expect(sup.pendingRequests).toBe(0);
   });
 
@@ -69,7 +74,9 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     const b = await sup.spawn(commandManifest('busy', ['tool: probe']), { module: COMMAND_AGENT });
     const a = await sup.spawn(commandManifest('asker', ['message_send: *']), { module: COMMAND_AGENT, concurrency: 8 });
     const blocker = sup.run(b.id, 'sleep 1500');
-    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => sup.run(a.id, `askt 150 ${b.id} sidefx 0 probe {"tag":"late-${i}"}`)));
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => sup.run(a.id, `askt 150 ${b.id} sidefx 0 probe {"tag":"late-${i}"}`)),
+    );
     for (const out of replies) {
       const reply = McpReply.parse(JSON.parse(out.response));
       expect('error' in reply && reply.error.data.code).toBe('AAOS_ERR_MESSAGE_TIMEOUT');
@@ -79,7 +86,9 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     await sup.run(b.id, 'echo after');
     await sup.run(b.id, 'sleep 100');
     expect(calls).toEqual([]);
-    const ended = ofType(sup.audit.recent(), 'AgentExecutionCompleted').filter((e) => e.agent_id === b.id && e.stop_reason === 'cancelled');
+    const ended = ofType(sup.audit.recent(), 'AgentExecutionCompleted').filter(
+      (e) => e.agent_id === b.id && e.stop_reason === 'cancelled',
+    );
     expect(ended).toHaveLength(8);
     const notices = ofType(sup.audit.recent(), 'MessageSent').filter((e) => e.method === 'notifications/cancelled');
     expect(notices).toHaveLength(8);
@@ -99,7 +108,11 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     const [, reason, envelopeText] = cancelSpy.mock.calls[0]!;
     expect(reason).toMatch(/no reply within 200 ms/);
     const notice = JSON.parse(envelopeText!);
-    expect(notice).toMatchObject({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: reply.id, reason } });
+    expect(notice).toMatchObject({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: reply.id, reason },
+    });
     expect(notice.id).toBeUndefined();
     await waitFor(
       () => ofType(sup.audit.recent(), 'AgentExecutionCompleted').some((e) => e.agent_id === b.id),
@@ -118,9 +131,18 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     const a = await sup.spawn(commandManifest('fickle', ['message_send: *']), { module: COMMAND_AGENT });
     const out = await sup.run(a.id, `askcancel 200 ${b.id} sidefx 600 probe {"tag":"unwanted"}`);
     const reply = McpReply.parse(JSON.parse(out.response));
-    expect('error' in reply && reply.error).toMatchObject({ data: { code: 'AAOS_ERR_CANCELLED' }, message: expect.stringContaining('changed my mind') });
-    await waitFor(() => ofType(sup.audit.recent(), 'AgentExecutionCompleted').some((e) => e.agent_id === b.id), 10_000, 'the recipient to end');
-    expect(ofType(sup.audit.recent(), 'AgentExecutionCompleted').find((e) => e.agent_id === b.id)!.stop_reason).toBe('cancelled');
+    expect('error' in reply && reply.error).toMatchObject({
+      data: { code: 'AAOS_ERR_CANCELLED' },
+      message: expect.stringContaining('changed my mind'),
+    });
+    await waitFor(
+      () => ofType(sup.audit.recent(), 'AgentExecutionCompleted').some((e) => e.agent_id === b.id),
+      10_000,
+      'the recipient to end',
+    );
+    expect(ofType(sup.audit.recent(), 'AgentExecutionCompleted').find((e) => e.agent_id === b.id)!.stop_reason).toBe(
+      'cancelled',
+    );
     // the notification cancelled a delivery; it did not start one
     expect(ofType(sup.audit.recent(), 'AgentExecutionStarted').filter((e) => e.agent_id === b.id)).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 700));
@@ -132,7 +154,11 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
     const b = await sup.spawn(commandManifest('worker', ['tool: probe']), { module: COMMAND_AGENT });
     const a = await sup.spawn(commandManifest('boss', ['message_send: *']), { module: COMMAND_AGENT });
     const caller = sup.run(a.id, `askt 30000 ${b.id} sidefx 600 probe {"tag":"orphan"}`, { runId: 'caller-run' });
-    await waitFor(() => ofType(sup.audit.recent(), 'AgentExecutionStarted').some((e) => e.agent_id === b.id), 10_000, 'the request to be delivered');
+    await waitFor(
+      () => ofType(sup.audit.recent(), 'AgentExecutionStarted').some((e) => e.agent_id === b.id),
+      10_000,
+      'the request to be delivered',
+    );
     expect(sup.cancelRun(a.id, 'caller-run', 'operator said stop')).toBe(true);
     const out = await caller;
     // the command agent answers with the reply it got, whatever its own run's fate
@@ -140,8 +166,14 @@ describe('a timed-out or cancelled request is cancelled at the recipient', () =>
       const reply = McpReply.parse(JSON.parse(out.response));
       expect('error' in reply && reply.error.data.code).toBe('AAOS_ERR_CANCELLED');
     }
-    await waitFor(() => ofType(sup.audit.recent(), 'AgentExecutionCompleted').some((e) => e.agent_id === b.id), 10_000, 'the recipient to end');
-    expect(ofType(sup.audit.recent(), 'AgentExecutionCompleted').find((e) => e.agent_id === b.id)!.stop_reason).toBe('cancelled');
+    await waitFor(
+      () => ofType(sup.audit.recent(), 'AgentExecutionCompleted').some((e) => e.agent_id === b.id),
+      10_000,
+      'the recipient to end',
+    );
+    expect(ofType(sup.audit.recent(), 'AgentExecutionCompleted').find((e) => e.agent_id === b.id)!.stop_reason).toBe(
+      'cancelled',
+    );
     await new Promise((r) => setTimeout(r, 800));
     expect(calls).toEqual([]);
     expect(sup.pendingRequests).toBe(0);
@@ -155,7 +187,9 @@ describe('trace context', () => {
     const a = await sup.spawn(commandManifest('alice', ['message_send: [bob]']), { module: COMMAND_AGENT });
     const out = await sup.run(a.id, `ask ${b.id} echo traced`, { runId: 'goal-1' });
     expect(out.response).toBe('traced');
-    const events = sup.audit.recent().filter((e) => (e.agent_id === a.id || e.agent_id === b.id) && e.trace_id !== undefined);
+    const events = sup.audit
+      .recent()
+      .filter((e) => (e.agent_id === a.id || e.agent_id === b.id) && e.trace_id !== undefined);
     expect(new Set(events.map((e) => e.trace_id)).size).toBe(1);
     expect(new Set(events.map((e) => e.agent_id))).toEqual(new Set([a.id, b.id]));
     for (const e of events) expect(e.run_id).toBe('goal-1');

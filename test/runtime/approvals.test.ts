@@ -49,7 +49,12 @@ describe('human approval of a tool call', () => {
     const run = runtime.supervisor.run(agent.id, 'write it');
     await waitFor(() => runtime.approvals.list().pending.length === 1, 5000, 'an approval request');
     const [pending] = runtime.approvals.list().pending;
-    expect(pending).toMatchObject({ agent_id: agent.id, agent_name: 'writer', tool: 'file_write', input: { path: target, content: 'approved content' } });
+    expect(pending).toMatchObject({
+      agent_id: agent.id,
+      agent_name: 'writer',
+      tool: 'file_write',
+      input: { path: target, content: 'approved content' },
+    });
     expect(existsSync(target)).toBe(false);
     // the runtime is not blocked: another agent answers meanwhile
     const other = await runtime.spawnAgent({ yaml: `name: idle\nmodel: scripted:${join(dir, 'idle.yaml')}\n` });
@@ -104,7 +109,10 @@ describe('human approval of a tool call', () => {
 describe('approvals across a restart', () => {
   it('a pending approval survives the supervisor stopping; the resumed run re-attaches to it and the write happens', async () => {
     const target = join(dir, 'out', 'e.txt');
-    writeFileSync(join(dir, 'boot.yaml'), writerManifest(target).replace('name: writer', 'name: boss').concat('\nlifecycle: persistent\n'));
+    writeFileSync(
+      join(dir, 'boot.yaml'),
+      writerManifest(target).replace('name: writer', 'name: boss').concat('\nlifecycle: persistent\n'),
+    );
     await runtime.close();
     runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '60000', AAOS_PARK_IDLE_MS: '0' } });
     await runtime.startBootstrap(join(dir, 'boot.yaml'));

@@ -12,7 +12,15 @@ let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
 
-const LINES = ['name: lead', 'model: scripted:script.yaml', 'lifecycle: persistent', 'system_prompt: {file: prompt.md}', 'capabilities:', '  - "tool: echo"', '  - "tool: file_list"'];
+const LINES = [
+  'name: lead',
+  'model: scripted:script.yaml',
+  'lifecycle: persistent',
+  'system_prompt: {file: prompt.md}',
+  'capabilities:',
+  '  - "tool: echo"',
+  '  - "tool: file_list"',
+];
 
 function write(name: string, lines: string[]): string {
   writeFileSync(join(dir, 'script.yaml'), 'turns:\n  - text: hi\n');
@@ -25,25 +33,39 @@ const parsed = (path: string) => parseManifest(readFileSync(path, 'utf8'), { fil
 const digestOf = (path: string) => manifestDigest(parsed(path));
 
 function record(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
-  return { v: 1, id, name: 'lead', manifest_yaml: `${LINES.join('\n')}\n`, manifest_path: join(dir, 'a.yaml'), state: 'running', created_at: `2026-01-0${id.length % 9}T00:00:00Z`, ...over };
+  return {
+    v: 1,
+    id,
+    name: 'lead',
+    manifest_yaml: `${LINES.join('\n')}\n`,
+    manifest_path: join(dir, 'a.yaml'),
+    state: 'running',
+    created_at: `2026-01-0${id.length % 9}T00:00:00Z`,
+    ...over,
+  };
 }
 
 describe('bootstrap manifest digest', () => {
   it('ignores comments, blank lines, indentation style, key order and the file location', () => {
     const base = digestOf(write('a.yaml', LINES));
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('comment', 'blank', 'trailing'), { maxLength: 6 }), fc.boolean(), fc.boolean(), (noise, swap, elsewhere) => {
-        const lines = [...LINES];
-        if (swap) [lines[0], lines[1]] = [lines[1]!, lines[0]!];
-        const spelled: string[] = [];
-        for (const [i, line] of lines.entries()) {
-          const kind = noise[i % Math.max(noise.length, 1)];
-          if (kind === 'comment') spelled.push('# an operator note');
-          if (kind === 'blank') spelled.push('');
-          spelled.push(kind === 'trailing' && !line.startsWith('  ') ? `${line}   # why` : line);
-        }
-        return digestOf(write(elsewhere ? 'moved.yaml' : 'a.yaml', spelled)) === base;
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('comment', 'blank', 'trailing'), { maxLength: 6 }),
+        fc.boolean(),
+        fc.boolean(),
+        (noise, swap, elsewhere) => {
+          const lines = [...LINES];
+          if (swap) [lines[0], lines[1]] = [lines[1]!, lines[0]!];
+          const spelled: string[] = [];
+          for (const [i, line] of lines.entries()) {
+            const kind = noise[i % Math.max(noise.length, 1)];
+            if (kind === 'comment') spelled.push('# an operator note');
+            if (kind === 'blank') spelled.push('');
+            spelled.push(kind === 'trailing' && !line.startsWith('  ') ? `${line}   # why` : line);
+          }
+          return digestOf(write(elsewhere ? 'moved.yaml' : 'a.yaml', spelled)) === base;
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -51,7 +73,14 @@ describe('bootstrap manifest digest', () => {
   it('changes with the model, a tool, the prompt text or a limit', () => {
     const base = digestOf(write('a.yaml', LINES));
     writeFileSync(join(dir, 'other.yaml'), 'turns:\n  - text: other\n');
-    expect(digestOf(write('b.yaml', LINES.map((l) => l.replace('script.yaml', 'other.yaml'))))).not.toBe(base);
+    expect(
+      digestOf(
+        write(
+          'b.yaml',
+          LINES.map((l) => l.replace('script.yaml', 'other.yaml')),
+        ),
+      ),
+    ).not.toBe(base);
     expect(digestOf(write('b.yaml', LINES.slice(0, -1)))).not.toBe(base);
     expect(digestOf(write('b.yaml', [...LINES, 'limits:', '  max_iterations: 3']))).not.toBe(base);
     const path = write('b.yaml', LINES);
@@ -66,7 +95,11 @@ describe('which stored bootstrap a start continues', () => {
     const manifest = parsed(path);
     const digest = manifestDigest(manifest);
     const kept = record('boot-1', { role: 'bootstrap', manifest_digest: digest });
-    const plan = planBootstrapSuccession([kept, record('other', { name: 'helper', manifest_path: undefined })], { path, manifest, digest });
+    const plan = planBootstrapSuccession([kept, record('other', { name: 'helper', manifest_path: undefined })], {
+      path,
+      manifest,
+      digest,
+    });
     expect(plan.keep?.id).toBe('boot-1');
     expect(plan.retire).toEqual([]);
   });
@@ -108,7 +141,11 @@ describe('which stored bootstrap a start continues', () => {
     const manifest = parsed(path);
     const digest = manifestDigest(manifest);
     const legacySame = record('old-same', { manifest_path: path, created_at: '2026-01-02T00:00:00Z' });
-    const legacyOtherPath = record('old-other', { manifest_path: join(dir, 'elsewhere', 'boot.yaml'), manifest_yaml: 'name: lead\nmodel: gone\n', created_at: '2026-01-01T00:00:00Z' });
+    const legacyOtherPath = record('old-other', {
+      manifest_path: join(dir, 'elsewhere', 'boot.yaml'),
+      manifest_yaml: 'name: lead\nmodel: gone\n',
+      created_at: '2026-01-01T00:00:00Z',
+    });
     const plan = planBootstrapSuccession([legacyOtherPath, legacySame], { path, manifest, digest });
     expect(plan.keep?.id).toBe('old-same');
     expect(plan.retire.map((r) => r.id)).toEqual(['old-other']);

@@ -9,7 +9,10 @@ let anthropic: FakeAnthropicServer;
 let dir: string;
 let cleanup: () => void;
 const open = () =>
-  Runtime.open({ dataDir: dir, env: { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: anthropic.baseUrl, AAOS_PARK_IDLE_MS: '0' } });
+  Runtime.open({
+    dataDir: dir,
+    env: { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: anthropic.baseUrl, AAOS_PARK_IDLE_MS: '0' },
+  });
 
 beforeEach(async () => {
   anthropic = await FakeAnthropicServer.start();
@@ -24,7 +27,8 @@ const assistant = (extra = '') =>
   `name: assistant\nmodel: claude-sonnet-test\nlifecycle: persistent\nsystem_prompt: You remember things.\ncapabilities:\n  - "tool: memory_store"\n  - "tool: memory_query"\nmemory:\n  episodic_enabled: true\n${extra}`;
 
 type Msg = { role: string; content: unknown };
-const texts = (messages: Msg[]) => messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
+const texts = (messages: Msg[]) =>
+  messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
 
 describe('persistent agents on the durable store', () => {
   it('keep their conversation across messages and across a supervisor restart, with the same id', async () => {
@@ -56,32 +60,50 @@ describe('persistent agents on the durable store', () => {
     let runtime = await open();
     const agent = await runtime.spawnAgent({ yaml: assistant() });
     anthropic.reply(
-      anthropicMessage([{ type: 'tool_use', id: 't1', name: 'memory_store', input: { content: 'The deploy window is Tuesday 14:00 UTC', category: 'fact' } }]),
+      anthropicMessage([
+        {
+          type: 'tool_use',
+          id: 't1',
+          name: 'memory_store',
+          input: { content: 'The deploy window is Tuesday 14:00 UTC', category: 'fact' },
+        },
+      ]),
       anthropicText('stored'),
     );
     const stored = await runtime.supervisor.run(agent.id, 'remember the deploy window');
     expect(stored.response).toBe('stored');
     const result = runtime.audit.recent((e) => e.type === 'ToolResult');
-    expect(result.map((e) => (e.type === 'ToolResult' ? [e.tool, e.success, e.result_preview] : []))).toEqual([['memory_store', true, expect.any(String)]]);
+    expect(result.map((e) => (e.type === 'ToolResult' ? [e.tool, e.success, e.result_preview] : []))).toEqual([
+      ['memory_store', true, expect.any(String)],
+    ]);
     await runtime.close();
 
     runtime = await open();
     await runtime.restoreAgents();
-    const found = (await runtime.supervisor.invokeTool(agent.id, 'memory_query', { query: 'when is the deploy window?' })) as {
+    const found = (await runtime.supervisor.invokeTool(agent.id, 'memory_query', {
+      query: 'when is the deploy window?',
+    })) as {
       results: Array<{ content: string }>;
     };
     expect(found.results[0]?.content).toBe('The deploy window is Tuesday 14:00 UTC');
     const other = await runtime.spawnAgent({ yaml: assistant().replace('name: assistant', 'name: other') });
-    const none = (await runtime.supervisor.invokeTool(other.id, 'memory_query', { query: 'deploy window' })) as { results: unknown[] };
+    const none = (await runtime.supervisor.invokeTool(other.id, 'memory_query', { query: 'deploy window' })) as {
+      results: unknown[];
+    };
     expect(none.results).toEqual([]);
     await runtime.close();
   });
 
   it('summarise the oldest turns into the system prompt when the context window fills up', async () => {
-    writeFileSync(join(dir, 'summarizer.yaml'), '- text: "Earlier: the user said their name is Orion and their cat is Luna."\n');
+    writeFileSync(
+      join(dir, 'summarizer.yaml'),
+      '- text: "Earlier: the user said their name is Orion and their cat is Luna."\n',
+    );
     const runtime = await open();
     const agent = await runtime.spawnAgent({
-      yaml: assistant(`  context_window: 3000\n  summarization_threshold: 0.5\n  summarization_model: scripted:${join(dir, 'summarizer.yaml')}\n`),
+      yaml: assistant(
+        `  context_window: 3000\n  summarization_threshold: 0.5\n  summarization_model: scripted:${join(dir, 'summarizer.yaml')}\n`,
+      ),
     });
     const padding = 'lorem ipsum dolor sit amet '.repeat(60);
     for (let i = 0; i < 6; i++) {
@@ -105,7 +127,9 @@ describe('persistent agents on the durable store', () => {
     const runtime = await open();
     // the summariser's only turn is used up by the first summary attempt; the next one fails
     const agent = await runtime.spawnAgent({
-      yaml: assistant(`  context_window: 2500\n  summarization_threshold: 0.5\n  summarization_model: scripted:${join(dir, 'missing.yaml')}\n`),
+      yaml: assistant(
+        `  context_window: 2500\n  summarization_threshold: 0.5\n  summarization_model: scripted:${join(dir, 'missing.yaml')}\n`,
+      ),
     });
     const padding = 'lorem ipsum dolor sit amet '.repeat(60);
     for (let i = 0; i < 6; i++) {

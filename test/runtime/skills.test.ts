@@ -13,7 +13,10 @@ let cleanup: () => void;
 beforeEach(async () => {
   anthropic = await FakeAnthropicServer.start();
   ({ dir, cleanup } = tempDir());
-  runtime = await Runtime.open({ dataDir: dir, env: { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: anthropic.baseUrl } });
+  runtime = await Runtime.open({
+    dataDir: dir,
+    env: { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: anthropic.baseUrl },
+  });
 });
 afterEach(async () => {
   await runtime.close();
@@ -24,7 +27,9 @@ afterEach(async () => {
 describe('skills in the runtime', () => {
   it('adds the catalog to the system prompt of every agent holding skill_read, children included, and of no other', async () => {
     anthropic.fallback = anthropicText('ok');
-    const reader = await runtime.spawnAgent({ yaml: 'name: reader\nmodel: claude-test\nsystem_prompt: base prompt\ncapabilities:\n  - "tool: skill_read"\n' });
+    const reader = await runtime.spawnAgent({
+      yaml: 'name: reader\nmodel: claude-test\nsystem_prompt: base prompt\ncapabilities:\n  - "tool: skill_read"\n',
+    });
     await runtime.supervisor.run(reader.id, 'hi');
     const plain = await runtime.spawnAgent({ yaml: 'name: plain\nmodel: claude-test\nsystem_prompt: base prompt\n' });
     await runtime.supervisor.run(plain.id, 'hi');
@@ -77,6 +82,8 @@ describe('skills in the runtime', () => {
     const activated = runtime.audit.recent((e) => e.type === 'SkillActivated');
     expect(activated).toHaveLength(1);
     // a new run starts with no active skill
-    expect(await runtime.supervisor.invokeTool(agent.id, 'echo', { message: 'fine again' })).toEqual({ message: 'fine again' });
+    expect(await runtime.supervisor.invokeTool(agent.id, 'echo', { message: 'fine again' })).toEqual({
+      message: 'fine again',
+    });
   });
 });

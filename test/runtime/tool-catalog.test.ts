@@ -11,7 +11,10 @@ describe('the tool catalog agentd validate checks against', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aaos-'));
     const runtime = await Runtime.open({ dataDir: dir, env: {} });
     try {
-      const live = runtime.supervisor.tools.definitions().map((d) => d.name).sort();
+      const live = runtime.supervisor.tools
+        .definitions()
+        .map((d) => d.name)
+        .sort();
       expect(registeredToolNames()).toEqual(live);
     } finally {
       await runtime.close('test');

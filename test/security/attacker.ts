@@ -21,7 +21,12 @@ export function script(dir: string, name: string, turns: Turn[]): string {
 }
 
 /** An operator manifest (trusted) for an agent driven by the given script. */
-export function manifest(name: string, model: string, capabilities: Array<string | Record<string, unknown>>, extra: Record<string, unknown> = {}): string {
+export function manifest(
+  name: string,
+  model: string,
+  capabilities: Array<string | Record<string, unknown>>,
+  extra: Record<string, unknown> = {},
+): string {
   return stringify({ name, model: `scripted:${model}`, capabilities, ...extra });
 }
 
@@ -40,14 +45,25 @@ export function auditFile(dataDir: string): string {
   return join(dataDir, 'audit.ndjson');
 }
 
-export async function daemonWith(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<{ daemon: DaemonProcess; client: RawClient }> {
-  const daemon = await startDaemon({ dataDir, bootstrap: null, env: { AAOS_PARK_IDLE_MS: '0', AAOS_AUDIT_FILE: auditFile(dataDir), ...env } });
+export async function daemonWith(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ daemon: DaemonProcess; client: RawClient }> {
+  const daemon = await startDaemon({
+    dataDir,
+    bootstrap: null,
+    env: { AAOS_PARK_IDLE_MS: '0', AAOS_AUDIT_FILE: auditFile(dataDir), ...env },
+  });
   const client = await RawClient.open(daemon.socket);
   return { daemon, client };
 }
 
 /** Spawns an operator agent over the socket and runs it once. */
-export async function spawnAndRun(client: RawClient, manifestYaml: string, message = 'go'): Promise<RunResultLike & { agent_id: string }> {
+export async function spawnAndRun(
+  client: RawClient,
+  manifestYaml: string,
+  message = 'go',
+): Promise<RunResultLike & { agent_id: string }> {
   const { agent_id } = await client.call<{ agent_id: string }>('agent.spawn', { manifest: manifestYaml });
   const result = await client.call<RunResultLike>('agent.run', { agent_id, message });
   return { ...result, agent_id };
@@ -65,7 +81,12 @@ export function auditEvents(dataDir: string): AuditLine[] {
 }
 
 /** Waits until the audit copy holds an event matching `match` (the file sink writes behind). */
-export async function waitForAudit(dataDir: string, match: (e: AuditLine) => boolean, what: string, timeoutMs = 20_000): Promise<AuditLine[]> {
+export async function waitForAudit(
+  dataDir: string,
+  match: (e: AuditLine) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<AuditLine[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const hits = auditEvents(dataDir).filter(match);

@@ -26,20 +26,44 @@ describe('a child manifest cannot widen authority through its other fields', () 
     removeDir(dir);
   });
 
-  async function spawnChild(name: string, child: Record<string, unknown>, parentCaps: Array<string | Record<string, unknown>> = []): Promise<{ response: string; agent_id: string }> {
-    const turns = toolThenReport([{ name: 'spawn_agent', input: { manifest: stringify({ name: 'child', model: `scripted:${join(dir, 'inbox', 'child.yaml')}`, system_prompt: 'x', ...child }), message: 'go' } }]);
-    const parent = manifest(name, script(dir, name, turns), ['tool: spawn_agent', `file_read: ${dir}/inbox/*`, 'spawn_child: [*]', ...parentCaps]);
+  async function spawnChild(
+    name: string,
+    child: Record<string, unknown>,
+    parentCaps: Array<string | Record<string, unknown>> = [],
+  ): Promise<{ response: string; agent_id: string }> {
+    const turns = toolThenReport([
+      {
+        name: 'spawn_agent',
+        input: {
+          manifest: stringify({
+            name: 'child',
+            model: `scripted:${join(dir, 'inbox', 'child.yaml')}`,
+            system_prompt: 'x',
+            ...child,
+          }),
+          message: 'go',
+        },
+      },
+    ]);
+    const parent = manifest(name, script(dir, name, turns), [
+      'tool: spawn_agent',
+      `file_read: ${dir}/inbox/*`,
+      'spawn_child: [*]',
+      ...parentCaps,
+    ]);
     return spawnAndRun(client, parent);
   }
 
-  it('{data_dir} in a child capability names the daemon\'s store, and is refused unless the parent holds it', async () => {
-    const { response } = await spawnChild('f-datadir', { capabilities: ['tool: file_read', 'file_read: {data_dir}/*'] });
+  it("{data_dir} in a child capability names the daemon's store, and is refused unless the parent holds it", async () => {
+    const { response } = await spawnChild('f-datadir', {
+      capabilities: ['tool: file_read', 'file_read: {data_dir}/*'],
+    });
     expect(response).toContain('AAOS_ERR_CAPABILITY');
     expect(response).toContain(`${dir}/*`);
     expect(response).not.toContain('child ran');
   }, 60_000);
 
-  it('a child asking for lifecycle: persistent is still stopped with its parent\'s call and not restored later', async () => {
+  it("a child asking for lifecycle: persistent is still stopped with its parent's call and not restored later", async () => {
     const { response } = await spawnChild('f-persistent', { lifecycle: 'persistent' });
     expect(response).toContain('child ran');
     const agents = await client.call<{ agents: Array<{ name: string }> }>('agent.list', {});
@@ -50,7 +74,7 @@ describe('a child manifest cannot widen authority through its other fields', () 
     expect(stored.every((e) => e['parent_id'] !== undefined)).toBe(true);
   }, 60_000);
 
-  it('a child max_invocations above the parent\'s pool does not add uses', async () => {
+  it("a child max_invocations above the parent's pool does not add uses", async () => {
     const childTurns = toolThenReport([
       { name: 'echo', input: { text: 'one' } },
       { name: 'echo', input: { text: 'two' } },
@@ -59,7 +83,10 @@ describe('a child manifest cannot widen authority through its other fields', () 
     writeFileSync(join(dir, 'inbox', 'echoer.yaml'), stringify({ cursor: 'per_run', turns: childTurns }));
     const { response } = await spawnChild(
       'f-pool',
-      { model: `scripted:${join(dir, 'inbox', 'echoer.yaml')}`, capabilities: [{ capability: 'tool: echo', max_invocations: 1000 }] },
+      {
+        model: `scripted:${join(dir, 'inbox', 'echoer.yaml')}`,
+        capabilities: [{ capability: 'tool: echo', max_invocations: 1000 }],
+      },
       [{ capability: 'tool: echo', max_invocations: 1 }],
     );
     // the parent's pool of one: the child's second and third echo are refused

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,7 +21,8 @@ describe('local hygiene', () => {
     left.daemon = await startDaemon({ dataDir: dir, bootstrap: null });
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'store')).mode & 0o777).toBe(0o700);
-    for (const file of ['data.mdb', 'lock.mdb']) expect(statSync(join(dir, 'store', file)).mode & 0o777, file).toBe(0o600);
+    for (const file of ['data.mdb', 'lock.mdb'])
+      expect(statSync(join(dir, 'store', file)).mode & 0o777, file).toBe(0o600);
   }, 60_000);
 
   it('a socket in a directory other users can write to is refused, naming the directory', () => {
@@ -30,7 +31,10 @@ describe('local hygiene', () => {
     left.dirs.push(dir, shared);
     chmodSync(shared, 0o777);
     const socket = join(shared, 'agentd.sock');
-    const out = spawnSync(process.execPath, [AGENTD, 'run', '--data-dir', dir, '--socket', socket], { encoding: 'utf8', timeout: 60_000 });
+    const out = spawnSync(process.execPath, [AGENTD, 'run', '--data-dir', dir, '--socket', socket], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(out.status).not.toBe(0);
     expect(out.stderr).toContain('AAOS_ERR_UNSAFE_PERMISSIONS');
     expect(out.stderr).toContain(shared);
@@ -40,19 +44,31 @@ describe('local hygiene', () => {
   it('a provider error body that echoes the API key reaches neither the agent, the audit log nor the client', async () => {
     const key = 'sk-test-SUPERSECRET-0123456789abcdef';
     const fake = await FakeOpenAIServer.start();
-    fake.fallback = openAIError(401, 'invalid_request_error', `Incorrect API key provided: ${key}. You can find your key at ...`);
+    fake.fallback = openAIError(
+      401,
+      'invalid_request_error',
+      `Incorrect API key provided: ${key}. You can find your key at ...`,
+    );
     const dir = tempDataDir();
     left.dirs.push(dir);
     try {
       const started = await daemonWith(dir, { OPENAI_API_KEY: key, OPENAI_BASE_URL: fake.baseUrl });
       left.daemon = started.daemon;
-      const { agent_id } = await started.client.call<{ agent_id: string }>('agent.spawn', { manifest: 'name: leaky\nmodel: gpt-4o-mini\n' });
-      const res = await started.client.response<Record<string, unknown>>(started.client.send('agent.run', { agent_id, message: 'hi' }));
+      const { agent_id } = await started.client.call<{ agent_id: string }>('agent.spawn', {
+        manifest: 'name: leaky\nmodel: gpt-4o-mini\n',
+      });
+      const res = await started.client.response<Record<string, unknown>>(
+        started.client.send('agent.run', { agent_id, message: 'hi' }),
+      );
       const wire = JSON.stringify(res);
       expect(wire).toContain('AAOS_ERR_MODEL_AUTH');
       expect(wire).toContain('[redacted]');
       expect(wire).not.toContain(key);
-      await waitFor(() => existsSync(auditFile(dir)) && readFileSync(auditFile(dir), 'utf8').includes('AgentExecutionCompleted'), 20_000, 'the run in the audit copy');
+      await waitFor(
+        () => existsSync(auditFile(dir)) && readFileSync(auditFile(dir), 'utf8').includes('AgentExecutionCompleted'),
+        20_000,
+        'the run in the audit copy',
+      );
       expect(readFileSync(auditFile(dir), 'utf8')).not.toContain(key);
       expect(left.daemon.stderr()).not.toContain(key);
     } finally {
@@ -66,10 +82,16 @@ describe('approvals recovered after a restart', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aaos-approve-'));
     mkdirSync(join(dir, 'out'));
     const target = join(dir, 'out', 'x.txt');
-    const writer = manifest('writer', script(dir, 'writer', toolThenReport([{ name: 'file_write', input: { path: target, content: 'who wrote this' } }])), [
-      'tool: file_write',
-      `file_write: ${dir}/out/*`,
-    ], { approval_required: ['file_write'] });
+    const writer = manifest(
+      'writer',
+      script(
+        dir,
+        'writer',
+        toolThenReport([{ name: 'file_write', input: { path: target, content: 'who wrote this' } }]),
+      ),
+      ['tool: file_write', `file_write: ${dir}/out/*`],
+      { approval_required: ['file_write'] },
+    );
     const env = { AAOS_APPROVAL_TIMEOUT_MS: '60000', AAOS_PARK_IDLE_MS: '0' };
     let runtime = await Runtime.open({ dataDir: dir, env });
     try {

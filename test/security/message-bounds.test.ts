@@ -30,7 +30,9 @@ describe('message size cap, against real workers', () => {
     // 1500 characters, 4500 bytes: the cap counts bytes, not characters
     const big = await sup.run(a.id, `ask ${b.id} echo ${'€'.repeat(1500)}`);
     expect(big.error?.code).toBe(ErrorCode.MESSAGE_TOO_LARGE);
-    expect(big.response).toMatch(/message from talker \(.+\) is \d+ bytes; the limit is 4096 \(AAOS_MESSAGE_MAX_BYTES\)/);
+    expect(big.response).toMatch(
+      /message from talker \(.+\) is \d+ bytes; the limit is 4096 \(AAOS_MESSAGE_MAX_BYTES\)/,
+    );
     const [event] = refusals(ErrorCode.MESSAGE_TOO_LARGE);
     expect(event).toMatchObject({ agent_id: a.id, from: a.id, max_bytes: 4096 });
     expect(event!.size_bytes).toBeGreaterThan(4500);
@@ -45,7 +47,9 @@ describe('message size cap, against real workers', () => {
     const sup = t.sup;
     const b = await sup.spawn(commandManifest('listener'), { module: COMMAND_AGENT });
     const a = await sup.spawn(commandManifest('talker', ['message_send: [listener]']), { module: COMMAND_AGENT });
-    expect((await sup.run(a.id, `ask ${b.id} echo ${'x'.repeat(1024 * 1024)}`)).error?.code).toBe(ErrorCode.MESSAGE_TOO_LARGE);
+    expect((await sup.run(a.id, `ask ${b.id} echo ${'x'.repeat(1024 * 1024)}`)).error?.code).toBe(
+      ErrorCode.MESSAGE_TOO_LARGE,
+    );
     expect((await sup.run(a.id, `ask ${b.id} echo ${'x'.repeat(1024 * 1024 - 4096)}`)).error).toBeNull();
   });
 });
@@ -66,8 +70,12 @@ describe('mailbox bound, against real workers', () => {
       await waitFor(() => refusals(ErrorCode.MAILBOX_FULL).length >= 8, 30_000, 'mailbox-full refusals');
       await waitFor(
         () =>
-          sup.audit.recent((e) => e.type === 'AgentExecutionCompleted' && e.agent_id === bomber.id && e.response_preview.includes(ErrorCode.MAILBOX_FULL))
-            .length > 0,
+          sup.audit.recent(
+            (e) =>
+              e.type === 'AgentExecutionCompleted' &&
+              e.agent_id === bomber.id &&
+              e.response_preview.includes(ErrorCode.MAILBOX_FULL),
+          ).length > 0,
         30_000,
         'a run that saw MAILBOX_FULL',
       );
@@ -76,7 +84,13 @@ describe('mailbox bound, against real workers', () => {
     }
     expect(highest).toBeLessThanOrEqual(max);
     const event = refusals(ErrorCode.MAILBOX_FULL)[0]!;
-    expect(event).toMatchObject({ agent_id: bomber.id, from: bomber.id, to: bomber.id, method: 'agent.run', max_queued: max });
+    expect(event).toMatchObject({
+      agent_id: bomber.id,
+      from: bomber.id,
+      to: bomber.id,
+      method: 'agent.run',
+      max_queued: max,
+    });
     expect(event.reason).toContain(`the mailbox of agent bomber (${bomber.id}) is full`);
     expect(event.reason).toContain(`AAOS_MAILBOX_MAX=${max}`);
     await sup.stop(bomber.id, 'test over');
@@ -89,7 +103,13 @@ describe('mailbox bound, against real workers', () => {
     const first = sup.run(a.id, 'sleep 300');
     const second = sup.run(a.id, 'sleep 1');
     await expect(sup.run(a.id, 'echo third')).rejects.toMatchObject({ code: ErrorCode.MAILBOX_FULL });
-    expect(refusals(ErrorCode.MAILBOX_FULL)[0]).toMatchObject({ agent_id: a.id, from: 'supervisor', to: a.id, queued: 2, max_queued: 2 });
+    expect(refusals(ErrorCode.MAILBOX_FULL)[0]).toMatchObject({
+      agent_id: a.id,
+      from: 'supervisor',
+      to: a.id,
+      queued: 2,
+      max_queued: 2,
+    });
     await Promise.all([first, second]);
     expect((await sup.run(a.id, 'echo again')).response).toBe('again');
   });

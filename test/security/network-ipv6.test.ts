@@ -36,10 +36,14 @@ describe('IPv6 literals in network: grants', () => {
     ['a bare literal', 'network: ::1'],
     ['an uncompressed literal', 'network: [0:0:0:0:0:0:0:1]'],
     ['in a list', 'network: [[::1], example.com]'],
-  ])('a grant written %s allows the host', async (label, grant) => {
-    const response = await fetchWith(`v6-${label.replaceAll(' ', '-')}`, grant);
-    expect(response).toContain('hello over ipv6');
-  }, 60_000);
+  ])(
+    'a grant written %s allows the host',
+    async (label, grant) => {
+      const response = await fetchWith(`v6-${label.replaceAll(' ', '-')}`, grant);
+      expect(response).toContain('hello over ipv6');
+    },
+    60_000,
+  );
 
   it('another IPv6 host is still denied', async () => {
     const response = await fetchWith('v6-other', 'network: [::2]');

@@ -19,9 +19,16 @@ describe('every refusal leaves an audit event', () => {
 
   it('an unknown tool under tool: * is refused and audited', async () => {
     const turns = toolThenReport([{ name: 'exfiltrate_everything', input: { to: 'evil.example' } }]);
-    const { response, agent_id } = await spawnAndRun(client, manifest('probe', script(dir, 'probe', turns), ['tool: *']));
+    const { response, agent_id } = await spawnAndRun(
+      client,
+      manifest('probe', script(dir, 'probe', turns), ['tool: *']),
+    );
     expect(response).toContain('AAOS_ERR_TOOL_NOT_FOUND');
-    const [event] = await waitForAudit(dir, (e) => e.type === 'ToolRefused' && e.agent_id === agent_id, 'ToolRefused for the unknown tool');
+    const [event] = await waitForAudit(
+      dir,
+      (e) => e.type === 'ToolRefused' && e.agent_id === agent_id,
+      'ToolRefused for the unknown tool',
+    );
     expect(event).toMatchObject({ tool: 'exfiltrate_everything', code: 'AAOS_ERR_TOOL_NOT_FOUND' });
   }, 60_000);
 
@@ -32,10 +39,18 @@ describe('every refusal leaves an audit event', () => {
     ]);
     const { response, agent_id } = await spawnAndRun(
       client,
-      manifest('reviewer', script(dir, 'reviewer', turns), ['tool: skill_read', 'tool: file_write', `file_write: ${dir}/workspace/*`]),
+      manifest('reviewer', script(dir, 'reviewer', turns), [
+        'tool: skill_read',
+        'tool: file_write',
+        `file_write: ${dir}/workspace/*`,
+      ]),
     );
     expect(response).toContain('AAOS_ERR_SKILL_TOOL_NOT_ALLOWED');
-    const [event] = await waitForAudit(dir, (e) => e.type === 'ToolRefused' && e.agent_id === agent_id, 'ToolRefused for the skill refusal');
+    const [event] = await waitForAudit(
+      dir,
+      (e) => e.type === 'ToolRefused' && e.agent_id === agent_id,
+      'ToolRefused for the skill refusal',
+    );
     expect(event).toMatchObject({ tool: 'file_write', code: 'AAOS_ERR_SKILL_TOOL_NOT_ALLOWED' });
     expect(String(event?.['reason'])).toContain('reviewing-code');
   }, 60_000);

@@ -21,7 +21,10 @@ const CATASTROPHIC = '^(a+)+$';
 
 type Settled = { done: false } | { done: true; response: string; code: string | undefined };
 
-function track(p: Promise<{ response: string; error: { code?: string } | null }>): { state(): Settled; promise: Promise<Settled> } {
+function track(p: Promise<{ response: string; error: { code?: string } | null }>): {
+  state(): Settled;
+  promise: Promise<Settled>;
+} {
   let state: Settled = { done: false };
   const promise = p.then((out) => (state = { done: true, response: out.response, code: out.error?.code }));
   return { state: () => state, promise };
@@ -44,8 +47,10 @@ describe('file_search is bounded and fair, against real workers', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  const search = (dir: string, pattern: string): string => `tool file_search ${JSON.stringify({ path: `${tmp.dir}/${dir}`, pattern })}`;
-  const readAll = (): string => `tool file_read_many ${JSON.stringify({ paths: Array.from({ length: 8 }, (_, i) => `${tmp.dir}/docs/f${i}.txt`) })}`;
+  const search = (dir: string, pattern: string): string =>
+    `tool file_search ${JSON.stringify({ path: `${tmp.dir}/${dir}`, pattern })}`;
+  const readAll = (): string =>
+    `tool file_read_many ${JSON.stringify({ paths: Array.from({ length: 8 }, (_, i) => `${tmp.dir}/docs/f${i}.txt`) })}`;
 
   async function agents(timeoutMs: number) {
     t = testSupervisor({ tools: createFsTools({ search: { timeoutMs, threads: 2 } }) });
@@ -53,11 +58,13 @@ describe('file_search is bounded and fair, against real workers', () => {
     const hostile = await t.sup.spawn(commandManifest('hostile', caps), { module: COMMAND_AGENT, concurrency: 2 });
     const honest = await t.sup.spawn(commandManifest('honest', caps), { module: COMMAND_AGENT });
     const invoked = (): number =>
-      t.sup.audit.recent((e) => e.type === 'ToolInvoked' && e.agent_id === hostile.id && (e as { tool?: string }).tool === 'file_search').length;
+      t.sup.audit.recent(
+        (e) => e.type === 'ToolInvoked' && e.agent_id === hostile.id && (e as { tool?: string }).tool === 'file_search',
+      ).length;
     return { sup: t.sup, hostile, honest, invoked };
   }
 
-  it('another agent reads and searches while one agent\'s runaway searches hold their thread', async () => {
+  it("another agent reads and searches while one agent's runaway searches hold their thread", async () => {
     // a limit far beyond the test: the runaway searches are certainly still running below
     const { sup, hostile, honest, invoked } = await agents(600_000);
     // two runaway searches from one agent: one runs, the other waits in that agent's lane
@@ -77,13 +84,14 @@ describe('file_search is bounded and fair, against real workers', () => {
     // cancelling terminates the thread of the running one and unqueues the waiting one
     sup.cancelRun(hostile.id, 'evil-1');
     sup.cancelRun(hostile.id, 'evil-2');
-    for (const outcome of [await evil1.promise, await evil2.promise]) expect(outcome).toMatchObject({ done: true, code: ErrorCode.CANCELLED });
+    for (const outcome of [await evil1.promise, await evil2.promise])
+      expect(outcome).toMatchObject({ done: true, code: ErrorCode.CANCELLED });
     const again = await sup.run(hostile.id, search('docs', 'needle 3'));
     expect(again.error).toBeNull();
     expect((JSON.parse(again.response) as { matches: unknown[] }).matches).toHaveLength(1);
   }, 120_000);
 
-  it('a catastrophic search is cut at its limit under GC pressure, while another agent\'s read completes', async () => {
+  it("a catastrophic search is cut at its limit under GC pressure, while another agent's read completes", async () => {
     const limit = 3000;
     const { sup, hostile, honest, invoked } = await agents(limit);
     const started = Date.now();
@@ -108,7 +116,9 @@ describe('file_search is bounded and fair, against real workers', () => {
     } finally {
       clearInterval(pressure);
     }
-    const timeouts = sup.audit.recent((e) => e.type === 'ToolResult' && (e as { error_code?: string }).error_code === ErrorCode.TOOL_TIMEOUT);
+    const timeouts = sup.audit.recent(
+      (e) => e.type === 'ToolResult' && (e as { error_code?: string }).error_code === ErrorCode.TOOL_TIMEOUT,
+    );
     expect(timeouts).toHaveLength(2);
   }, 120_000);
 });

@@ -1,6 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+  linkSync,
+} from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsTools } from '../../src/tools/fs/index.js';
@@ -75,7 +84,9 @@ function startRenamer(pairs: string[]): Promise<{ child: ChildProcess; stop(): P
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (err) => rejectStart(new Error(`cannot start the renamer (python3 with ctypes): ${err.message}`)));
+    child.on('error', (err) =>
+      rejectStart(new Error(`cannot start the renamer (python3 with ctypes): ${err.message}`)),
+    );
     void exited.then((code) => {
       if (!ready) rejectStart(new Error(`the renamer could not run (exit ${code}): ${stderr}`));
     });
@@ -88,7 +99,10 @@ describe('file writes against a racing renamer', () => {
     tmp = tempDir('aaos-race-');
     // fail loudly, never skip: this test is the only proof of the property
     const probe = spawnSync('python3', ['-c', 'import ctypes; ctypes.CDLL(None).renameat2'], { encoding: 'utf8' });
-    if (probe.status !== 0) throw new Error(`python3 with ctypes and libc renameat2 is required for this test: ${probe.stderr || probe.error?.message}`);
+    if (probe.status !== 0)
+      throw new Error(
+        `python3 with ctypes and libc renameat2 is required for this test: ${probe.stderr || probe.error?.message}`,
+      );
   });
   afterAll(async () => {
     await closeIoPool();
@@ -123,7 +137,13 @@ describe('file writes against a racing renamer', () => {
 
     const t = testSupervisor({ tools: createFsTools() });
     try {
-      const caps = ['tool: file_write', 'tool: file_edit', 'tool: file_read', `file_write: ${grant}/*`, `file_read: ${grant}/*`];
+      const caps = [
+        'tool: file_write',
+        'tool: file_edit',
+        'tool: file_read',
+        `file_write: ${grant}/*`,
+        `file_read: ${grant}/*`,
+      ];
       const agent = await t.sup.spawn(commandManifest('racer-victim', caps), { module: COMMAND_AGENT, concurrency: 4 });
 
       type Outcome = { kind: number; token: string; ok: boolean; code?: string };
@@ -144,7 +164,11 @@ describe('file writes against a racing renamer', () => {
           input = { path: `${grant}/d${d}/log.txt`, content: `${token}\n`, append: true };
         } else if (kind === 2) {
           name = 'file_edit';
-          input = { path: `${grant}/d${d}/e${Math.floor(i / 4) % editFiles}.txt`, old_string: 'before', new_string: token };
+          input = {
+            path: `${grant}/d${d}/e${Math.floor(i / 4) % editFiles}.txt`,
+            old_string: 'before',
+            new_string: token,
+          };
         } else {
           name = 'file_write';
           input = { path: `${grant}/d${d}/f.txt`, content: `${token}\n` };
@@ -174,10 +198,12 @@ describe('file writes against a racing renamer', () => {
       const raceMs = Date.now() - started;
       const swaps = await renamer.stop();
       // the hard link: an append through it would write outside
-      const hard = await t.sup.invokeTool(agent.id, 'file_write', { path: `${grant}/hardlink.txt`, content: 'leak\n', append: true }).then(
-        () => 'ok',
-        (err: { code?: string }) => String(err.code),
-      );
+      const hard = await t.sup
+        .invokeTool(agent.id, 'file_write', { path: `${grant}/hardlink.txt`, content: 'leak\n', append: true })
+        .then(
+          () => 'ok',
+          (err: { code?: string }) => String(err.code),
+        );
 
       const after = snapshot(outside);
       const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
@@ -191,7 +217,14 @@ describe('file writes against a racing renamer', () => {
       expect(missing, 'successful writes not found inside the grant').toEqual([]);
       // refusals are the safe-path errors, never a crash or an internal error
       const codes = new Set(outcomes.filter((o) => !o.ok).map((o) => o.code));
-      for (const code of codes) expect(['AAOS_ERR_PATH_SYMLINK', 'AAOS_ERR_PATH_INVALID', 'AAOS_ERR_PATH_NOT_FOUND', 'AAOS_ERR_EDIT_NO_MATCH', 'AAOS_ERR_TOOL_FAILED']).toContain(code);
+      for (const code of codes)
+        expect([
+          'AAOS_ERR_PATH_SYMLINK',
+          'AAOS_ERR_PATH_INVALID',
+          'AAOS_ERR_PATH_NOT_FOUND',
+          'AAOS_ERR_EDIT_NO_MATCH',
+          'AAOS_ERR_TOOL_FAILED',
+        ]).toContain(code);
       // the race was real and long enough, and writing still works under it
       expect(outcomes.length).toBeGreaterThanOrEqual(MIN_CALLS);
       expect(raceMs).toBeGreaterThanOrEqual(MIN_RACE_MS);

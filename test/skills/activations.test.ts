@@ -30,8 +30,14 @@ describe('SkillActivations', () => {
     a.activate('ag', 'r', advice);
     const err = denial(() => a.check('ag', 'r', 'file_write'));
     expect(err.code).toBe(ErrorCode.SKILL_TOOL_NOT_ALLOWED);
-    expect(err.message).toBe("tool 'file_write' is not allowed while skill 'reviewing' is active for this run; allowed tools: file_read, grep, skill_read");
-    expect(err.details).toEqual({ tool: 'file_write', skills: ['reviewing'], allowed_tools: ['file_read', 'grep', 'skill_read'] });
+    expect(err.message).toBe(
+      "tool 'file_write' is not allowed while skill 'reviewing' is active for this run; allowed tools: file_read, grep, skill_read",
+    );
+    expect(err.details).toEqual({
+      tool: 'file_write',
+      skills: ['reviewing'],
+      allowed_tools: ['file_read', 'grep', 'skill_read'],
+    });
     expect(() => a.check('ag', 'r', 'grep')).not.toThrow();
     expect(() => a.check('ag', 'r', 'skill_read')).not.toThrow();
   });
@@ -43,7 +49,9 @@ describe('SkillActivations', () => {
     expect(() => a.check('ag', 'r', 'web_fetch')).not.toThrow();
     expect(() => a.check('ag', 'r', 'file_read')).not.toThrow();
     expect(() => a.check('ag', 'r', 'mcp.docs.search')).not.toThrow();
-    expect(denial(() => a.check('ag', 'r', 'mcp.other.search')).message).toContain("skills 'reviewing', 'fetching' are active");
+    expect(denial(() => a.check('ag', 'r', 'mcp.other.search')).message).toContain(
+      "skills 'reviewing', 'fetching' are active",
+    );
   });
 
   it('scopes activation to one agent run and clears it when the run ends', () => {

@@ -22,7 +22,12 @@ export function skillMd(name: string, extra = '', body = `# ${name}\n\nDo the th
 
 export function toolContext(agentId = 'agent-1', runId: string | undefined = 'run-1'): ToolContext {
   return {
-    call: { id: agentId, name: 'tester', ...(runId !== undefined ? { runId } : {}), trace: { traceId: 'trace', spanId: 'span' } },
+    call: {
+      id: agentId,
+      name: 'tester',
+      ...(runId !== undefined ? { runId } : {}),
+      trace: { traceId: 'trace', spanId: 'span' },
+    },
     workspace: undefined,
     dataDir: '/tmp',
     signal: new AbortController().signal,

@@ -29,13 +29,18 @@ describe('loadSkills', () => {
     );
     expect(problems.find((p) => p.path.includes('broken-yaml'))?.reason).toContain('invalid YAML');
     expect(problems.find((p) => p.path.includes('no-skill-md'))?.reason).toBe('no SKILL.md in this folder');
-    expect(problems.find((p) => p.path.includes('wrong-name'))?.reason).toContain("does not match the folder name 'wrong-name'");
+    expect(problems.find((p) => p.path.includes('wrong-name'))?.reason).toContain(
+      "does not match the folder name 'wrong-name'",
+    );
   });
 
   it('lets a later root override an earlier one by name', async () => {
     const first = await tempRoot();
     const second = await tempRoot();
-    await writeTree(first, { 'shared/SKILL.md': skillMd('shared', '', 'first'), 'only-first/SKILL.md': skillMd('only-first') });
+    await writeTree(first, {
+      'shared/SKILL.md': skillMd('shared', '', 'first'),
+      'only-first/SKILL.md': skillMd('only-first'),
+    });
     await writeTree(second, { 'shared/SKILL.md': skillMd('shared', '', 'second') });
     const { skills } = await loadSkills([first, second]);
     expect(skills.map((s) => [s.name, s.body])).toEqual([
@@ -53,7 +58,10 @@ describe('loadSkills', () => {
     await symlink(join(outside, 'file.md'), join(root, 'linked-md', 'SKILL.md'));
     const { skills, problems } = await loadSkills([root]);
     expect(skills).toEqual([]);
-    expect(problems.map((p) => p.reason).sort()).toEqual(['SKILL.md is a symbolic link; not followed', 'skill folder is a symbolic link; not followed']);
+    expect(problems.map((p) => p.reason).sort()).toEqual([
+      'SKILL.md is a symbolic link; not followed',
+      'skill folder is a symbolic link; not followed',
+    ]);
   });
 
   it('reports a missing root and goes on', async () => {

@@ -67,7 +67,9 @@ describe('skill_read', () => {
       file: 'references/GUIDE.md',
       content: 'the guide',
     });
-    await expect(tool.invoke({ skill_name: 'guided', file: './references/deep/more.md' }, toolContext())).resolves.toMatchObject({ content: 'deeper' });
+    await expect(
+      tool.invoke({ skill_name: 'guided', file: './references/deep/more.md' }, toolContext()),
+    ).resolves.toMatchObject({ content: 'deeper' });
     await expect(tool.invoke({ skill_name: 'guided', file: 'assets/logo.bin' }, toolContext())).resolves.toMatchObject({
       content: Buffer.from([0xff, 0xfe, 0x00, 0x01]).toString('base64'),
       encoding: 'base64',
@@ -81,16 +83,27 @@ describe('skill_read', () => {
       expect(err.code, file).toBe(ErrorCode.SKILL_INVALID);
       expect(err.message).toContain("'..' components are not allowed");
     }
-    const abs = await failure(tool.invoke({ skill_name: 'guided', file: join(root, 'guided/references/GUIDE.md') }, toolContext()));
-    expect(abs).toMatchObject({ code: ErrorCode.SKILL_INVALID, message: expect.stringContaining('absolute paths are not allowed') });
+    const abs = await failure(
+      tool.invoke({ skill_name: 'guided', file: join(root, 'guided/references/GUIDE.md') }, toolContext()),
+    );
+    expect(abs).toMatchObject({
+      code: ErrorCode.SKILL_INVALID,
+      message: expect.stringContaining('absolute paths are not allowed'),
+    });
   });
 
   it('refuses a symlink in any component', async () => {
     const { tool } = setup();
     const file = await failure(tool.invoke({ skill_name: 'guided', file: 'references/link.md' }, toolContext()));
-    expect(file).toMatchObject({ code: ErrorCode.SKILL_INVALID, message: expect.stringContaining("'references/link.md' is a symbolic link") });
+    expect(file).toMatchObject({
+      code: ErrorCode.SKILL_INVALID,
+      message: expect.stringContaining("'references/link.md' is a symbolic link"),
+    });
     const dir = await failure(tool.invoke({ skill_name: 'guided', file: 'linked-dir/inner.md' }, toolContext()));
-    expect(dir).toMatchObject({ code: ErrorCode.SKILL_INVALID, message: expect.stringContaining("'linked-dir' is a symbolic link") });
+    expect(dir).toMatchObject({
+      code: ErrorCode.SKILL_INVALID,
+      message: expect.stringContaining("'linked-dir' is a symbolic link"),
+    });
   });
 
   it('does not list symlinks among the files', async () => {
@@ -102,15 +115,24 @@ describe('skill_read', () => {
   it('names the skill files when a file does not exist or is a directory', async () => {
     const { tool } = setup();
     const missing = await failure(tool.invoke({ skill_name: 'guided', file: 'references/nope.md' }, toolContext()));
-    expect(missing).toMatchObject({ code: ErrorCode.SKILL_NOT_FOUND, message: expect.stringContaining('references/GUIDE.md') });
+    expect(missing).toMatchObject({
+      code: ErrorCode.SKILL_NOT_FOUND,
+      message: expect.stringContaining('references/GUIDE.md'),
+    });
     const dir = await failure(tool.invoke({ skill_name: 'guided', file: 'references/empty' }, toolContext()));
-    expect(dir).toMatchObject({ code: ErrorCode.SKILL_NOT_FOUND, message: expect.stringContaining('not a regular file') });
+    expect(dir).toMatchObject({
+      code: ErrorCode.SKILL_NOT_FOUND,
+      message: expect.stringContaining('not a regular file'),
+    });
   });
 
   it('lists the available skills for an unknown one', async () => {
     const { tool } = setup();
     const err = await failure(tool.invoke({ skill_name: 'nope' }, toolContext()));
-    expect(err).toMatchObject({ code: ErrorCode.SKILL_NOT_FOUND, message: "no skill named 'nope'; available skills: free, guided" });
+    expect(err).toMatchObject({
+      code: ErrorCode.SKILL_NOT_FOUND,
+      message: "no skill named 'nope'; available skills: free, guided",
+    });
   });
 
   it('activates the skill for the run when its instructions are read, not when a file is', async () => {
@@ -119,8 +141,12 @@ describe('skill_read', () => {
     await tool.invoke({ skill_name: 'guided', file: 'references/GUIDE.md' }, ctx);
     expect(activations.active('agent-1', 'run-1')).toEqual([]);
     await tool.invoke({ skill_name: 'guided' }, ctx);
-    expect(activations.active('agent-1', 'run-1')).toEqual([{ name: 'guided', allowedTools: ['file_read', 'file_list'] }]);
-    expect(() => activations.check('agent-1', 'run-1', 'web_fetch')).toThrow(expect.objectContaining({ code: ErrorCode.SKILL_TOOL_NOT_ALLOWED }));
+    expect(activations.active('agent-1', 'run-1')).toEqual([
+      { name: 'guided', allowedTools: ['file_read', 'file_list'] },
+    ]);
+    expect(() => activations.check('agent-1', 'run-1', 'web_fetch')).toThrow(
+      expect.objectContaining({ code: ErrorCode.SKILL_TOOL_NOT_ALLOWED }),
+    );
     expect(() => activations.check('agent-1', 'run-1', 'file_read')).not.toThrow();
     // another run of the same agent is unaffected
     expect(() => activations.check('agent-1', 'run-2', 'web_fetch')).not.toThrow();

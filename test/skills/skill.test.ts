@@ -13,7 +13,10 @@ function parseError(text: string): { code: string; message: string } {
 
 describe('parseSkillMarkdown', () => {
   it('parses a minimal skill', () => {
-    const { frontmatter, body } = parseSkillMarkdown('---\nname: tidy-up\ndescription: Tidy things.\n---\n\n# Tidy\n\nSteps.\n', 'f');
+    const { frontmatter, body } = parseSkillMarkdown(
+      '---\nname: tidy-up\ndescription: Tidy things.\n---\n\n# Tidy\n\nSteps.\n',
+      'f',
+    );
     expect(frontmatter).toEqual({ name: 'tidy-up', description: 'Tidy things.' });
     expect(body).toBe('# Tidy\n\nSteps.');
   });
@@ -43,14 +46,22 @@ describe('parseSkillMarkdown', () => {
       metadata: { author: 'me', version: '1.0' },
       'allowed-tools': ['file_read', 'file_list', 'mcp.github.*'],
     });
-    const list = parseSkillMarkdown('---\nname: a\ndescription: d\nallowed-tools:\n  - web_fetch\n  - echo\n---\n', 'f');
+    const list = parseSkillMarkdown(
+      '---\nname: a\ndescription: d\nallowed-tools:\n  - web_fetch\n  - echo\n---\n',
+      'f',
+    );
     expect(list.frontmatter['allowed-tools']).toEqual(['web_fetch', 'echo']);
     expect(list.body).toBe('');
   });
 
   it('rejects a file without frontmatter or without its closing line', () => {
-    expect(parseError('# Just markdown\n')).toMatchObject({ code: ErrorCode.SKILL_INVALID, message: expect.stringContaining('must start with a --- line') });
-    expect(parseError('---\nname: a\ndescription: b\n')).toMatchObject({ message: expect.stringContaining('no closing ---') });
+    expect(parseError('# Just markdown\n')).toMatchObject({
+      code: ErrorCode.SKILL_INVALID,
+      message: expect.stringContaining('must start with a --- line'),
+    });
+    expect(parseError('---\nname: a\ndescription: b\n')).toMatchObject({
+      message: expect.stringContaining('no closing ---'),
+    });
   });
 
   it('rejects missing or malformed required fields, naming the field', () => {
@@ -63,12 +74,16 @@ describe('parseSkillMarkdown', () => {
   });
 
   it('rejects unknown keys so typos surface', () => {
-    expect(parseError('---\nname: a\ndescription: d\nallowed_tools: x\n---\n').message).toContain('unknown frontmatter key(s): allowed_tools');
+    expect(parseError('---\nname: a\ndescription: d\nallowed_tools: x\n---\n').message).toContain(
+      'unknown frontmatter key(s): allowed_tools',
+    );
   });
 
   it('rejects an empty or malformed allowed-tools', () => {
     expect(parseError("---\nname: a\ndescription: d\nallowed-tools: ''\n---\n").message).toContain('allowed-tools');
-    expect(parseError('---\nname: a\ndescription: d\nallowed-tools: Bash(git:*)\n---\n').message).toContain('allowed-tools');
+    expect(parseError('---\nname: a\ndescription: d\nallowed-tools: Bash(git:*)\n---\n').message).toContain(
+      'allowed-tools',
+    );
   });
 
   it('reports YAML errors with the line in SKILL.md', () => {

@@ -20,7 +20,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ev = (agent: string, n: number, extra: Record<string, unknown> = {}) => ({ type: 'ToolInvoked', agent_id: agent, agent_name: agent, run_id: `run-${agent}`, n, ...extra });
+const ev = (agent: string, n: number, extra: Record<string, unknown> = {}) => ({
+  type: 'ToolInvoked',
+  agent_id: agent,
+  agent_name: agent,
+  run_id: `run-${agent}`,
+  n,
+  ...extra,
+});
 
 describe('AuditStore batches', () => {
   it('never loses sight of an event between its commit and the next read', async () => {
@@ -66,7 +73,9 @@ describe('AuditStore batches', () => {
   });
 
   it('reads batches written by the previous format (v2, events as an msgpack array)', () => {
-    store.transaction(() => store.db('audit').putSync(1, { v: 2, at: 1, first: 1, events: [ev('old', 1), ev('old', 2)] }));
+    store.transaction(() =>
+      store.db('audit').putSync(1, { v: 2, at: 1, first: 1, events: [ev('old', 1), ev('old', 2)] }),
+    );
     const audit = new AuditStore(store);
     expect(audit.count).toBe(2);
     expect(audit.append(ev('new', 3))).toBe(3);
@@ -81,6 +90,8 @@ describe('AuditStore batches', () => {
     expect(audit.query()).toEqual([]);
     // reported each time a read meets them (opening reads the newest and oldest too)
     expect(new Set(issues.map((i) => i.key))).toEqual(new Set(['1', '3']));
-    expect(issues.every((i) => i.db === 'audit' && i.reason.startsWith('invalid record: events:') && i.v === 3)).toBe(true);
+    expect(issues.every((i) => i.db === 'audit' && i.reason.startsWith('invalid record: events:') && i.v === 3)).toBe(
+      true,
+    );
   });
 });

@@ -47,12 +47,24 @@ describe('RunStore', () => {
     runs.create({ run_id: 'r3', goal: 'third', agent_id: 'a3', workspace: '/w/3' });
     expect(() => runs.create({ run_id: 'r1', goal: 'dup', agent_id: 'a1', workspace: '/w' })).toThrow(/already exists/);
     runs.update('r1', { state: 'running', started_at: '2026-01-01T00:00:05Z' });
-    runs.update('r2', { state: 'completed', ended_at: '2026-01-01T00:01:00Z', result: 'ok', usage: { input_tokens: 10, output_tokens: 5 } });
-    expect(() => runs.update('nope', { state: 'failed' })).toThrow(expect.objectContaining({ code: 'AAOS_ERR_RUN_NOT_FOUND' }));
+    runs.update('r2', {
+      state: 'completed',
+      ended_at: '2026-01-01T00:01:00Z',
+      result: 'ok',
+      usage: { input_tokens: 10, output_tokens: 5 },
+    });
+    expect(() => runs.update('nope', { state: 'failed' })).toThrow(
+      expect.objectContaining({ code: 'AAOS_ERR_RUN_NOT_FOUND' }),
+    );
 
     await reopen();
     const again = new RunStore(store);
-    expect(again.get('r2')).toMatchObject({ v: 1, state: 'completed', result: 'ok', usage: { input_tokens: 10, output_tokens: 5 } });
+    expect(again.get('r2')).toMatchObject({
+      v: 1,
+      state: 'completed',
+      result: 'ok',
+      usage: { input_tokens: 10, output_tokens: 5 },
+    });
     expect(again.list().map((r) => r.run_id)).toEqual(['r3', 'r2', 'r1']);
     expect(again.list({ state: 'completed' }).map((r) => r.run_id)).toEqual(['r2']);
     expect(again.list({ limit: 1 }).map((r) => r.run_id)).toEqual(['r3']);
@@ -80,7 +92,13 @@ describe('RunStore', () => {
 describe('AgentStore', () => {
   it('round-trips persistent agents across a restart, with updates', async () => {
     const agents = new AgentStore(store);
-    agents.put({ id: 'id-1', name: 'helper', manifest_yaml: 'name: helper\n', state: 'running', created_at: '2026-01-01T00:00:00Z' });
+    agents.put({
+      id: 'id-1',
+      name: 'helper',
+      manifest_yaml: 'name: helper\n',
+      state: 'running',
+      created_at: '2026-01-01T00:00:00Z',
+    });
     agents.put({
       id: 'id-2',
       name: 'other',
@@ -104,7 +122,9 @@ describe('AgentStore', () => {
     });
     expect(again.remove('id-2')).toBe(true);
     expect(again.remove('id-2')).toBe(false);
-    expect(() => again.update('id-2', { state: 'x' })).toThrow(expect.objectContaining({ code: 'AAOS_ERR_AGENT_NOT_FOUND' }));
+    expect(() => again.update('id-2', { state: 'x' })).toThrow(
+      expect.objectContaining({ code: 'AAOS_ERR_AGENT_NOT_FOUND' }),
+    );
   });
 
   it('reports a bad version', () => {
@@ -218,7 +238,8 @@ describe('AuditStore', () => {
     const odd = audit.query({ agentId: 'odd', limit: 1000 });
     expect(odd.length).toBeGreaterThan(0);
     expect(odd.every((e) => e.key >= all[0]!.key && (e.event['n'] as number) % 2 === 1)).toBe(true);
-    for (const { value } of store.db('audit_by_agent').getRange()) expect(store.db('audit').get(value as number)).toBeDefined();
+    for (const { value } of store.db('audit_by_agent').getRange())
+      expect(store.db('audit').get(value as number)).toBeDefined();
   });
 
   it('is bounded by age, keeps the newest event, and keys stay monotonic after a restart', async () => {
@@ -238,7 +259,9 @@ describe('AuditStore', () => {
   });
 
   it('rejects invalid bounds and reports a bad record version', () => {
-    expect(() => new AuditStore(store, { maxCount: 0 })).toThrow(expect.objectContaining({ code: 'AAOS_ERR_CONFIG_INVALID' }));
+    expect(() => new AuditStore(store, { maxCount: 0 })).toThrow(
+      expect.objectContaining({ code: 'AAOS_ERR_CONFIG_INVALID' }),
+    );
     const audit = new AuditStore(store);
     audit.append(ev('a', undefined, 1));
     store.transaction(() => store.db('audit').putSync(2, { v: 9, at: 0, event: {} }));

@@ -15,7 +15,10 @@ function open(dir: string): Store {
   return store;
 }
 
-const turn = (id: string): JournalEntry => ({ kind: 'assistant', content: [{ type: 'tool_use', id, name: 'echo', input: { message: id } }] });
+const turn = (id: string): JournalEntry => ({
+  kind: 'assistant',
+  content: [{ type: 'tool_use', id, name: 'echo', input: { message: id } }],
+});
 
 describe('run journal', () => {
   it('keeps each run in order, past ten entries, across a reopen, and drops a run whole', async () => {
@@ -25,7 +28,11 @@ describe('run journal', () => {
     const journal = new RunJournal(first);
     const a: JournalEntry[] = [];
     for (let i = 0; i < 12; i++) {
-      const entries: JournalEntry[] = [turn(`c${i}`), { kind: 'tool_started', tool_use_id: `c${i}`, name: 'echo' }, { kind: 'tool_result', tool_use_id: `c${i}`, content: `r${i}`, is_error: false }];
+      const entries: JournalEntry[] = [
+        turn(`c${i}`),
+        { kind: 'tool_started', tool_use_id: `c${i}`, name: 'echo' },
+        { kind: 'tool_result', tool_use_id: `c${i}`, content: `r${i}`, is_error: false },
+      ];
       for (const e of entries) journal.append('run-a', e);
       a.push(...entries);
     }

@@ -13,7 +13,12 @@ const call = (...ids: string[]): Message => ({
   role: 'assistant',
   content: ids.map((id) => ({ type: 'tool_use' as const, id, name: 'file_read', input: { path: `/tmp/${id}` } })),
 });
-const result = (id: string): Message => ({ role: 'tool_result', tool_use_id: id, content: `out ${id}`, is_error: false });
+const result = (id: string): Message => ({
+  role: 'tool_result',
+  tool_use_id: id,
+  content: `out ${id}`,
+  is_error: false,
+});
 
 let dir: string;
 let store: Store;
@@ -44,7 +49,9 @@ describe('SessionStore', () => {
   it('keeps order past ten and past many appends (numeric, not lexical, keys)', () => {
     const sessions = new SessionStore(store);
     for (let i = 0; i < 25; i++) sessions.append('a1', [user(`m${i}`)]);
-    expect(sessions.load('a1').map((m) => (m.role === 'user' ? m.content : ''))).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`));
+    expect(sessions.load('a1').map((m) => (m.role === 'user' ? m.content : ''))).toEqual(
+      Array.from({ length: 25 }, (_, i) => `m${i}`),
+    );
   });
 
   it('replaces atomically: a failing replace leaves the old history intact', () => {
@@ -96,7 +103,13 @@ describe('SessionStore', () => {
 
     const archives = sessions.loadArchives('a1');
     expect(archives.map((a) => a.id)).toEqual([first, second, third]);
-    expect(archives[1]).toMatchObject({ v: 1, agent_id: 'a1', reason: 'dropped', source_range: [1, 1], messages: [user('day 10')] });
+    expect(archives[1]).toMatchObject({
+      v: 1,
+      agent_id: 'a1',
+      reason: 'dropped',
+      source_range: [1, 1],
+      messages: [user('day 10')],
+    });
 
     // 30-day TTL at day 35: only the day-0 segment is older
     expect(sessions.pruneArchives('a1', 30 * day, now)).toBe(1);
@@ -112,7 +125,11 @@ describe('SessionStore', () => {
   it('survives a restart (close and reopen the environment)', async () => {
     const sessions = new SessionStore(store, { now: () => 5000 });
     sessions.append('agent-x', [user('hello'), call('c1'), result('c1'), text('done')]);
-    const seg = sessions.archive('agent-x', { messages: [user('ancient')], source_range: [0, 0], reason: 'summarized' });
+    const seg = sessions.archive('agent-x', {
+      messages: [user('ancient')],
+      source_range: [0, 0],
+      reason: 'summarized',
+    });
     await store.close();
 
     store = openStore(dir, { onInvalid: (i) => issues.push(i) });

@@ -8,7 +8,10 @@ const u = (n: number): HistoryEntry => ({ role: 'user', content: `u${n}` });
 const a = (n: number): HistoryEntry => ({ role: 'assistant', content: [{ type: 'text', text: `a${n}` }] });
 const T = (...ids: string[]): HistoryEntry => ({
   role: 'assistant',
-  content: [{ type: 'text', text: 'calling' }, ...ids.map((id) => ({ type: 'tool_use' as const, id, name: 'x', input: {} }))],
+  content: [
+    { type: 'text', text: 'calling' },
+    ...ids.map((id) => ({ type: 'tool_use' as const, id, name: 'x', input: {} })),
+  ],
 });
 const r = (id: string): HistoryEntry => ({ role: 'tool_result', tool_use_id: id, content: id, is_error: false });
 const s: HistoryEntry = { role: 'summary', content: 'earlier', messages_summarized: 4, source_range: [0, 3] };
@@ -26,7 +29,12 @@ function assertPairSafe(kept: HistoryEntry[]): void {
 
 const cases: Array<{ name: string; history: HistoryEntry[]; max: number; expected: HistoryEntry[] }> = [
   { name: 'short history is kept whole', history: [u(1), a(1)], max: 5, expected: [u(1), a(1)] },
-  { name: 'plain trim keeps the newest max', history: [u(1), a(1), u(2), a(2), u(3)], max: 3, expected: [u(2), a(2), u(3)] },
+  {
+    name: 'plain trim keeps the newest max',
+    history: [u(1), a(1), u(2), a(2), u(3)],
+    max: 3,
+    expected: [u(2), a(2), u(3)],
+  },
   {
     name: 'a cut landing on a tool_result moves on to the next user turn',
     history: [u(1), T('x'), r('x'), a(1), u(2)],
@@ -118,6 +126,15 @@ describe('trimHistory', () => {
 
   it('safeCuts marks exactly the boundaries that keep pairs whole', () => {
     expect(safeCuts([u(1), T('x'), r('x'), a(1)])).toEqual([true, false, false, false, true]);
-    expect(safeCuts([u(1), a(1), u(2), T('x'), r('x'), a(2), u(3)])).toEqual([true, false, true, false, false, false, true, true]);
+    expect(safeCuts([u(1), a(1), u(2), T('x'), r('x'), a(2), u(3)])).toEqual([
+      true,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { ScriptedHttpServer, type FakeReply, type ScriptedRoute } from './scripted-http-server.js';
 
-export type { FakeReply,  };
+export type { FakeReply };
 
 /**
  * A loopback server speaking the Anthropic Messages API (POST /v1/messages,
@@ -20,7 +20,10 @@ export class FakeAnthropicServer extends ScriptedHttpServer {
       empty: () => anthropicError(500, 'api_error', 'fake server: no reply queued'),
       headers: { 'request-id': 'req_fake' },
     };
-    return ScriptedHttpServer.listen(route, (server: Server, origin: string, r: ScriptedRoute) => new FakeAnthropicServer(server, origin, r));
+    return ScriptedHttpServer.listen(
+      route,
+      (server: Server, origin: string, r: ScriptedRoute) => new FakeAnthropicServer(server, origin, r),
+    );
   }
 }
 
@@ -37,7 +40,13 @@ let messageCounter = 0;
 /** A successful Messages API body. */
 export function anthropicMessage(
   content: AnthropicBlock[],
-  options: { stop_reason?: string; input_tokens?: number; output_tokens?: number; model?: string; usage?: Record<string, number> } = {},
+  options: {
+    stop_reason?: string;
+    input_tokens?: number;
+    output_tokens?: number;
+    model?: string;
+    usage?: Record<string, number>;
+  } = {},
 ): FakeReply {
   return {
     status: 200,
@@ -59,6 +68,11 @@ export function anthropicText(text: string, usage: { input_tokens?: number; outp
 }
 
 /** An error body as the Messages API sends it. */
-export function anthropicError(status: number, type: string, message: string, headers: Record<string, string> = {}): FakeReply {
+export function anthropicError(
+  status: number,
+  type: string,
+  message: string,
+  headers: Record<string, string> = {},
+): FakeReply {
   return { status, headers, body: { type: 'error', error: { type, message } } };
 }

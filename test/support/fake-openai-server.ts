@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { ScriptedHttpServer, type FakeReply, type ScriptedRoute } from './scripted-http-server.js';
 
-export type { FakeReply,  };
+export type { FakeReply };
 
 /**
  * A loopback server speaking OpenAI Chat Completions (POST /v1/chat/completions,
@@ -22,7 +22,10 @@ export class FakeOpenAIServer extends ScriptedHttpServer {
       empty: () => openAIError(500, 'server_error', 'fake server: no reply queued'),
       headers: { 'x-request-id': 'req_fake' },
     };
-    return ScriptedHttpServer.listen(route, (server: Server, origin: string, r: ScriptedRoute) => new FakeOpenAIServer(server, origin, r));
+    return ScriptedHttpServer.listen(
+      route,
+      (server: Server, origin: string, r: ScriptedRoute) => new FakeOpenAIServer(server, origin, r),
+    );
   }
 }
 
@@ -47,7 +50,11 @@ export function chatCompletion(options: {
 }): FakeReply {
   const message: Record<string, unknown> = { role: 'assistant', content: options.content ?? null, refusal: null };
   if (options.tool_calls) {
-    message['tool_calls'] = options.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+    message['tool_calls'] = options.tool_calls.map((c) => ({
+      id: c.id,
+      type: 'function',
+      function: { name: c.name, arguments: c.arguments },
+    }));
   }
   const body: Record<string, unknown> = {
     id: `chatcmpl-fake-${++completionCounter}`,
@@ -58,7 +65,8 @@ export function chatCompletion(options: {
       {
         index: 0,
         message,
-        finish_reason: options.finish_reason === undefined ? (options.tool_calls ? 'tool_calls' : 'stop') : options.finish_reason,
+        finish_reason:
+          options.finish_reason === undefined ? (options.tool_calls ? 'tool_calls' : 'stop') : options.finish_reason,
         logprobs: null,
       },
     ],
@@ -72,6 +80,12 @@ export function chatCompletion(options: {
 }
 
 /** An error body as OpenAI-compatible servers send it. */
-export function openAIError(status: number, type: string, message: string, headers: Record<string, string> = {}, code: string | null = null): FakeReply {
+export function openAIError(
+  status: number,
+  type: string,
+  message: string,
+  headers: Record<string, string> = {},
+  code: string | null = null,
+): FakeReply {
   return { status, headers, body: { error: { message, type, param: null, code } } };
 }

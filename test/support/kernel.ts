@@ -13,7 +13,11 @@ export function tempDir(prefix = 'aaos-test-'): { dir: string; cleanup(): void }
 }
 
 /** A supervisor on a temp data dir; `close()` shuts it down and removes the dir. */
-export function testSupervisor(opts: Partial<SupervisorOptions> = {}): { sup: Supervisor; dir: string; close(): Promise<void> } {
+export function testSupervisor(opts: Partial<SupervisorOptions> = {}): {
+  sup: Supervisor;
+  dir: string;
+  close(): Promise<void>;
+} {
   const { dir, cleanup } = tempDir();
   const sup = new Supervisor({ dataDir: dir, models: nullModels, ...opts });
   return {

@@ -11,7 +11,10 @@ export interface AgentdResult {
  * Runs the built `agentd` as a user would (never rejects): optional stdin text, extra env,
  * working directory. `NO_COLOR` and a TTY are whatever the caller's env says.
  */
-export function runAgentd(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<AgentdResult> {
+export function runAgentd(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): Promise<AgentdResult> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [AGENTD, ...args], {
       env: { ...process.env, ...opts.env },

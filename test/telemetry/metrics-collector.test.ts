@@ -17,9 +17,33 @@ describe('the metrics collector', () => {
     const audit = new AuditLog();
     const metrics = new MetricsCollector(audit, sources);
     const h = { agent_id: 'a1', agent_name: 'alpha' };
-    audit.emit({ ...h, type: 'ToolResult', tool: 'file_read', success: false, duration_ms: 12, result_preview: 'x', error_code: 'AAOS_ERR_PATH_DENIED' });
-    audit.emit({ ...h, type: 'CapabilityDenied', capability: 'network: evil.example', reason: 'no', code: 'AAOS_ERR_CAPABILITY_DENIED', tool: 'web_fetch' });
-    audit.emit({ ...h, type: 'UsageReported', model: 'm', provider: 'scripted', input_tokens: 10, output_tokens: 3, duration_ms: 1500, queue_ms: 20 });
+    audit.emit({
+      ...h,
+      type: 'ToolResult',
+      tool: 'file_read',
+      success: false,
+      duration_ms: 12,
+      result_preview: 'x',
+      error_code: 'AAOS_ERR_PATH_DENIED',
+    });
+    audit.emit({
+      ...h,
+      type: 'CapabilityDenied',
+      capability: 'network: evil.example',
+      reason: 'no',
+      code: 'AAOS_ERR_CAPABILITY_DENIED',
+      tool: 'web_fetch',
+    });
+    audit.emit({
+      ...h,
+      type: 'UsageReported',
+      model: 'm',
+      provider: 'scripted',
+      input_tokens: 10,
+      output_tokens: 3,
+      duration_ms: 1500,
+      queue_ms: 20,
+    });
     const text = await metrics.text();
     expect(sample(text, 'aaos_agents', { state: 'parked' })).toBe(2);
     expect(sample(text, 'aaos_runs', { state: 'queued' })).toBe(2);
@@ -38,7 +62,15 @@ describe('the metrics collector', () => {
     const audit = new AuditLog();
     const metrics = new MetricsCollector(audit, sources);
     for (let i = 0; i < 500; i++) {
-      audit.emit({ agent_id: 'a', agent_name: 'a', type: 'CapabilityDenied', capability: `tool: made_up_${i}`, reason: 'no', code: 'AAOS_ERR_CAPABILITY_DENIED', tool: `made_up_${i}` });
+      audit.emit({
+        agent_id: 'a',
+        agent_name: 'a',
+        type: 'CapabilityDenied',
+        capability: `tool: made_up_${i}`,
+        reason: 'no',
+        code: 'AAOS_ERR_CAPABILITY_DENIED',
+        tool: `made_up_${i}`,
+      });
     }
     const text = await metrics.text();
     expect(sample(text, 'aaos_tool_calls_total', { tool: 'unknown', outcome: 'denied' })).toBe(500);

@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient, removeDir, startDaemon, streamToEnd, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import {
+  RawClient,
+  removeDir,
+  startDaemon,
+  streamToEnd,
+  tempDataDir,
+  type DaemonProcess,
+} from '../daemon/daemon-process.js';
 import { sample } from '../support/prometheus.js';
-
-
 
 describe('/metrics on the built daemon', { timeout: 120_000 }, () => {
   let daemon: DaemonProcess | undefined;
@@ -32,7 +37,10 @@ describe('/metrics on the built daemon', { timeout: 120_000 }, () => {
     expect(sample(before, 'aaos_model_calls_total', { provider: 'scripted' })).toBe(0);
 
     const client = await RawClient.open(daemon.socket);
-    const { end } = await streamToEnd(client, client.send('agent.submit_streaming', { goal: 'Report on the bike-share pilot.' }));
+    const { end } = await streamToEnd(
+      client,
+      client.send('agent.submit_streaming', { goal: 'Report on the bike-share pilot.' }),
+    );
     expect(end['status']).toBe('completed');
     client.close();
 

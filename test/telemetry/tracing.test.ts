@@ -28,7 +28,6 @@ import { AGENTD, BOOTSTRAP, removeDir, tempDataDir } from '../daemon/daemon-proc
 import { FakeAnthropicServer, anthropicText } from '../support/fake-anthropic-server.js';
 import { COMMAND_AGENT } from '../support/kernel.js';
 
-
 const CONTENT_KEYS = [ATTR_GEN_AI_INPUT_MESSAGES, ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, ATTR_GEN_AI_TOOL_CALL_RESULT];
 
 /** A span as both the in-memory exporter and the OTLP receiver see it. */
@@ -88,7 +87,9 @@ function checkGoalTrace(spans: SpanView[]): void {
     expect(Number(chat.attributes[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS])).toBeGreaterThan(0);
   }
   // the publisher asks for a path its parent does not hold: a denial event on the spawning tool's span
-  const denials = inTrace.flatMap((s) => s.events.filter((e) => e.name === DENIAL_EVENT).map((e) => ({ span: s, event: e })));
+  const denials = inTrace.flatMap((s) =>
+    s.events.filter((e) => e.name === DENIAL_EVENT).map((e) => ({ span: s, event: e })),
+  );
   const publisher = denials.find((d) => String(d.event.attributes[AAOS_ATTR.CAPABILITY]).includes('/var/www'))!;
   expect(publisher.span.name).toBe('execute_tool spawn_agents');
   expect(publisher.event.attributes[AAOS_ATTR.CAPABILITY_DECISION]).toBe('denied');
@@ -117,7 +118,8 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
   it('one goal with children and tool calls is one trace: invoke_agent, chat, execute_tool, create_agent, with GenAI attributes and no content', async () => {
     const spans = await runGoal({});
     checkGoalTrace(spans);
-    for (const s of spans) for (const key of CONTENT_KEYS) expect(s.attributes[key], `${key} on ${s.name}`).toBeUndefined();
+    for (const s of spans)
+      for (const key of CONTENT_KEYS) expect(s.attributes[key], `${key} on ${s.name}`).toBeUndefined();
   });
 
   it('records message and tool content when the switch is on', async () => {
@@ -135,23 +137,53 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
       const runtime = await Runtime.open({ dataDir: dir, env });
       expect(runtime.tracing).toBeUndefined();
       // no tracer provider was registered: the API still hands out its no-op one
-      expect((trace.getTracerProvider() as ProxyTracerProvider).getDelegate().constructor.name).toBe('NoopTracerProvider');
+      expect((trace.getTracerProvider() as ProxyTracerProvider).getDelegate().constructor.name).toBe(
+        'NoopTracerProvider',
+      );
       await runtime.close();
     }
-    expect(Tracing.start({ settings: tracingSettings(Config.load({ env: { OTEL_SDK_DISABLED: '1' } })), audit: new AuditLog(), version: 't', exporter: new InMemorySpanExporter() })).toBeUndefined();
-    expect(tracesUrl({ disabled: false, endpoint: 'http://c:4318/', tracesEndpoint: undefined, serviceName: undefined, captureContent: false })).toBe('http://c:4318/v1/traces');
-    expect(tracesUrl({ disabled: false, endpoint: 'http://c:4318', tracesEndpoint: 'http://t/x', serviceName: undefined, captureContent: false })).toBe('http://t/x');
+    expect(
+      Tracing.start({
+        settings: tracingSettings(Config.load({ env: { OTEL_SDK_DISABLED: '1' } })),
+        audit: new AuditLog(),
+        version: 't',
+        exporter: new InMemorySpanExporter(),
+      }),
+    ).toBeUndefined();
+    expect(
+      tracesUrl({
+        disabled: false,
+        endpoint: 'http://c:4318/',
+        tracesEndpoint: undefined,
+        serviceName: undefined,
+        captureContent: false,
+      }),
+    ).toBe('http://c:4318/v1/traces');
+    expect(
+      tracesUrl({
+        disabled: false,
+        endpoint: 'http://c:4318',
+        tracesEndpoint: 'http://t/x',
+        serviceName: undefined,
+        captureContent: false,
+      }),
+    ).toBe('http://t/x');
   });
 
-  it('a message hop continues the sender\'s trace, and a missing tool: capability is a denial event on the delivery span', async () => {
+  it("a message hop continues the sender's trace, and a missing tool: capability is a denial event on the delivery span", async () => {
     dir = tempDataDir();
     const exporter = new InMemorySpanExporter();
     const runtime = await Runtime.open({ dataDir: dir, env: {}, traceExporter: exporter });
     try {
       const responder = await runtime.supervisor.spawn('name: responder\nmodel: fixture\n', { module: COMMAND_AGENT });
-      const asker = await runtime.supervisor.spawn('name: asker\nmodel: fixture\ncapabilities:\n  - "message_send: [responder]"\n', { module: COMMAND_AGENT });
+      const asker = await runtime.supervisor.spawn(
+        'name: asker\nmodel: fixture\ncapabilities:\n  - "message_send: [responder]"\n',
+        { module: COMMAND_AGENT },
+      );
       expect((await runtime.supervisor.run(asker.id, 'ask responder echo hi')).response).toBe('hi');
-      expect((await runtime.supervisor.run(responder.id, 'tool file_read {"path":"/etc/passwd"}')).stop_reason).toBe('error');
+      expect((await runtime.supervisor.run(responder.id, 'tool file_read {"path":"/etc/passwd"}')).stop_reason).toBe(
+        'error',
+      );
       await runtime.tracing!.flush();
       const spans = exporter.getFinishedSpans().map(fromReadable);
       const root = spans.find((s) => s.name === 'invoke_agent asker')!;
@@ -164,7 +196,13 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
       const refused = spans.find((s) => s.name === 'invoke_agent responder' && s.traceId !== root.traceId)!;
       expect(refused.parentSpanId).toBeUndefined();
       expect(refused.events).toEqual([
-        expect.objectContaining({ name: DENIAL_EVENT, attributes: expect.objectContaining({ [AAOS_ATTR.CAPABILITY]: 'tool: file_read', [ATTR_GEN_AI_TOOL_NAME]: 'file_read' }) }),
+        expect.objectContaining({
+          name: DENIAL_EVENT,
+          attributes: expect.objectContaining({
+            [AAOS_ATTR.CAPABILITY]: 'tool: file_read',
+            [ATTR_GEN_AI_TOOL_NAME]: 'file_read',
+          }),
+        }),
       ]);
       expect(refused.attributes[AAOS_ATTR.DENIALS]).toBe(1);
     } finally {
@@ -176,7 +214,12 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
     const server = await FakeAnthropicServer.start();
     const audit = new AuditLog();
     const exporter = new InMemorySpanExporter();
-    const tracing = Tracing.start({ settings: tracingSettings(Config.load({ env: {} })), audit, version: 't', exporter })!;
+    const tracing = Tracing.start({
+      settings: tracingSettings(Config.load({ env: {} })),
+      audit,
+      version: 't',
+      exporter,
+    })!;
     try {
       const gateway = new ModelGateway({
         env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: server.baseUrl },
@@ -186,7 +229,12 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
       });
       server.reply(anthropicText('hello'));
       const traceId = 'a'.repeat(32);
-      await gateway.complete({ id: 'a1', name: 'asker', trace: { traceId, spanId: 'b'.repeat(16) } }, 'claude-test-1', { system: '', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 10 }, { agent_id: 'a1', agent_name: 'asker' });
+      await gateway.complete(
+        { id: 'a1', name: 'asker', trace: { traceId, spanId: 'b'.repeat(16) } },
+        'claude-test-1',
+        { system: '', messages: [{ role: 'user', content: 'hi' }], tools: [], max_tokens: 10 },
+        { agent_id: 'a1', agent_name: 'asker' },
+      );
       const usage = audit.recent((e) => e.type === 'UsageReported')[0]!;
       await tracing.flush();
       const spans = exporter.getFinishedSpans();
@@ -207,12 +255,22 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
 });
 
 /** A loopback OTLP/HTTP receiver: decodes the JSON the exporter posts to /v1/traces. */
-async function otlpReceiver(): Promise<{ url: string; spans: SpanView[]; posts: Array<{ path: string; contentType: string }>; close(): Promise<void> }> {
+async function otlpReceiver(): Promise<{
+  url: string;
+  spans: SpanView[];
+  posts: Array<{ path: string; contentType: string }>;
+  close(): Promise<void>;
+}> {
   const spans: SpanView[] = [];
   const posts: Array<{ path: string; contentType: string }> = [];
   type OtlpValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
   const attrs = (list: Array<{ key: string; value: OtlpValue }> | undefined): Record<string, unknown> =>
-    Object.fromEntries((list ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.boolValue ?? a.value.doubleValue]));
+    Object.fromEntries(
+      (list ?? []).map((a) => [
+        a.key,
+        a.value.stringValue ?? a.value.intValue ?? a.value.boolValue ?? a.value.doubleValue,
+      ]),
+    );
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -220,7 +278,18 @@ async function otlpReceiver(): Promise<{ url: string; spans: SpanView[]; posts: 
     req.on('end', () => {
       posts.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '' });
       const payload = JSON.parse(body) as {
-        resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; spanId: string; parentSpanId?: string; attributes?: Array<{ key: string; value: OtlpValue }>; events?: Array<{ name: string; attributes?: Array<{ key: string; value: OtlpValue }> }> }> }> }>;
+        resourceSpans: Array<{
+          scopeSpans: Array<{
+            spans: Array<{
+              name: string;
+              traceId: string;
+              spanId: string;
+              parentSpanId?: string;
+              attributes?: Array<{ key: string; value: OtlpValue }>;
+              events?: Array<{ name: string; attributes?: Array<{ key: string; value: OtlpValue }> }>;
+            }>;
+          }>;
+        }>;
       };
       for (const rs of payload.resourceSpans) {
         for (const ss of rs.scopeSpans) {

@@ -60,7 +60,12 @@ async function getJson<T>(path: string): Promise<T> {
 }
 
 async function post<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const out = (await res.json()) as T & { error?: { code: string; message: string } };
   if (!res.ok) throw new Error(out.error ? `${out.error.code}: ${out.error.message}` : `${res.status}`);
   return out;
@@ -103,7 +108,11 @@ async function loadAgents(): Promise<void> {
       const heap = a.heap_used_mb === null ? '' : ` · ${a.heap_used_mb} MB heap`;
       const line = el(
         'div',
-        { class: `agent${a.id === selectedAgent ? ' selected' : ''}`, 'data-agent-id': a.id, 'data-agent-name': a.name },
+        {
+          class: `agent${a.id === selectedAgent ? ' selected' : ''}`,
+          'data-agent-id': a.id,
+          'data-agent-name': a.name,
+        },
         el('span', { class: 'name' }, a.name),
         ' ',
         badge(a.state),
@@ -139,7 +148,15 @@ function renderCapabilities(): void {
         .then(() => loadAgents())
         .catch(report);
     });
-    list.append(el('li', { 'data-capability': cap.capability }, revoke, ` ${cap.capability} `, el('span', { class: 'muted' }, `(used ${cap.invocations}×)`)));
+    list.append(
+      el(
+        'li',
+        { 'data-capability': cap.capability },
+        revoke,
+        ` ${cap.capability} `,
+        el('span', { class: 'muted' }, `(used ${cap.invocations}×)`),
+      ),
+    );
   }
   box.replaceChildren(el('h3', {}, `Capabilities of ${agent.name}`), list);
 }
@@ -160,7 +177,13 @@ async function loadApprovals(): Promise<void> {
       approve.addEventListener('click', () => answer('approve'));
       const deny = el('button', { class: 'danger', 'data-action': 'deny' }, 'Deny');
       deny.addEventListener('click', () => answer('deny'));
-      const minutes = el('input', { type: 'number', min: '1', max: '10080', value: '10', 'aria-label': 'minutes' }) as HTMLInputElement;
+      const minutes = el('input', {
+        type: 'number',
+        min: '1',
+        max: '10080',
+        value: '10',
+        'aria-label': 'minutes',
+      }) as HTMLInputElement;
       const forMinutes = el('button', { 'data-action': 'approve-minutes' }, 'Approve for N minutes');
       forMinutes.addEventListener('click', () => answer('approve', { minutes: Number(minutes.value) }));
       return el(
@@ -183,7 +206,13 @@ async function loadRuns(): Promise<void> {
   const { runs } = await getJson<{ runs: Run[] }>('/api/runs');
   byId('runs').replaceChildren(
     ...runs.map((r) => {
-      const li = el('li', { class: `run${r.run_id === selectedRun ? ' selected' : ''}`, 'data-run-id': r.run_id }, badge(r.state), ` ${r.goal.slice(0, 90)} `, el('span', { class: 'muted' }, r.run_id.slice(0, 8)));
+      const li = el(
+        'li',
+        { class: `run${r.run_id === selectedRun ? ' selected' : ''}`, 'data-run-id': r.run_id },
+        badge(r.state),
+        ` ${r.goal.slice(0, 90)} `,
+        el('span', { class: 'muted' }, r.run_id.slice(0, 8)),
+      );
       li.addEventListener('click', () => void selectRun(r.run_id).catch(report));
       return li;
     }),
@@ -201,15 +230,27 @@ function describe(e: AuditEvent): { kind: string; text: string } | undefined {
     case 'AgentExecutionStarted':
       return { kind: 'agent', text: `▶ ${who} starts: ${s('message_preview')}` };
     case 'AgentExecutionCompleted':
-      return { kind: 'agent', text: `■ ${who} ${s('stop_reason')} (${s('input_tokens')} in / ${s('output_tokens')} out tokens): ${s('response_preview')}` };
+      return {
+        kind: 'agent',
+        text: `■ ${who} ${s('stop_reason')} (${s('input_tokens')} in / ${s('output_tokens')} out tokens): ${s('response_preview')}`,
+      };
     case 'UsageReported':
-      return { kind: 'model', text: `model ${s('model')} [${s('provider')}] for ${who}: ${s('input_tokens')} in / ${s('output_tokens')} out tokens, ${Math.round(Number(e['duration_ms'] ?? 0))} ms` };
+      return {
+        kind: 'model',
+        text: `model ${s('model')} [${s('provider')}] for ${who}: ${s('input_tokens')} in / ${s('output_tokens')} out tokens, ${Math.round(Number(e['duration_ms'] ?? 0))} ms`,
+      };
     case 'ToolInvoked':
       return { kind: 'tool', text: `→ ${who} calls ${s('tool')} ${s('args_preview')}` };
     case 'ToolResult':
-      return { kind: e['success'] ? 'tool' : 'tool-error', text: `← ${s('tool')} ${e['success'] ? 'ok' : `failed ${s('error_code')}`}: ${s('result_preview')}` };
+      return {
+        kind: e['success'] ? 'tool' : 'tool-error',
+        text: `← ${s('tool')} ${e['success'] ? 'ok' : `failed ${s('error_code')}`}: ${s('result_preview')}`,
+      };
     case 'CapabilityDenied':
-      return { kind: 'denied', text: `✖ DENIED ${who} asked for ${s('capability')}${e['tool'] ? ` (tool ${s('tool')})` : ''}: ${s('reason')}` };
+      return {
+        kind: 'denied',
+        text: `✖ DENIED ${who} asked for ${s('capability')}${e['tool'] ? ` (tool ${s('tool')})` : ''}: ${s('reason')}`,
+      };
     case 'AgentSpawned':
       return e['parent_id'] ? { kind: 'spawn', text: `+ child ${who} spawned (${s('model')})` } : undefined;
     case 'AgentStopped':
@@ -255,7 +296,9 @@ function appendEvent(e: AuditEvent): void {
   timelineEvents.push(e);
   const d = describe(e);
   if (!d) return;
-  byId('timeline').append(el('li', { class: `kind-${d.kind}`, 'data-type': e.type }, `${e.ts.slice(11, 23)} ${d.text}`));
+  byId('timeline').append(
+    el('li', { class: `kind-${d.kind}`, 'data-type': e.type }, `${e.ts.slice(11, 23)} ${d.text}`),
+  );
 }
 
 async function selectRun(runId: string): Promise<void> {
@@ -275,7 +318,17 @@ async function selectRun(runId: string): Promise<void> {
 const refreshAgents = debounce(() => void loadAgents().catch(report), 250);
 const refreshApprovals = debounce(() => void loadApprovals().catch(report), 100);
 const refreshRuns = debounce(() => void loadRuns().catch(report), 100);
-const AGENT_EVENTS = new Set(['AgentSpawned', 'AgentExecutionStarted', 'AgentStopped', 'AgentFailed', 'AgentStateChanged', 'AgentParked', 'AgentReactivated', 'CapabilityGranted', 'CapabilityRevoked']);
+const AGENT_EVENTS = new Set([
+  'AgentSpawned',
+  'AgentExecutionStarted',
+  'AgentStopped',
+  'AgentFailed',
+  'AgentStateChanged',
+  'AgentParked',
+  'AgentReactivated',
+  'CapabilityGranted',
+  'CapabilityRevoked',
+]);
 
 function connect(): void {
   const live = byId('live');

@@ -33,9 +33,16 @@ export function registerApprovals(program: Command): void {
       const printer = new FramePrinter(process.stdout, { json: opts.json === true });
       // frames that arrive with the answer wait until the snapshot is printed: it comes first
       let early: StreamFrame[] | undefined = [];
-      const { result, id, ended } = await client.stream<{ pending: PendingApproval[] }>('approval.watch_streaming', {}, (f) => (early ? early.push(f) : printer.print(f)));
+      const { result, id, ended } = await client.stream<{ pending: PendingApproval[] }>(
+        'approval.watch_streaming',
+        {},
+        (f) => (early ? early.push(f) : printer.print(f)),
+      );
       // the answer as a frame of its own, so every line has the one frame shape (docs/api.md)
-      if (opts.json) process.stdout.write(`${JSON.stringify({ v: STREAM_FRAME_VERSION, kind: 'snapshot', stream: id, pending: result.pending })}\n`);
+      if (opts.json)
+        process.stdout.write(
+          `${JSON.stringify({ v: STREAM_FRAME_VERSION, kind: 'snapshot', stream: id, pending: result.pending })}\n`,
+        );
       else process.stdout.write(`${pendingTable(result.pending)}\n-- watching (Ctrl-C stops) --\n`);
       for (const f of early) printer.print(f);
       early = undefined;
@@ -59,9 +66,16 @@ export function registerApprovals(program: Command): void {
       return usageError('approve', `--minutes must be a positive number, got '${opts.minutes}'`);
     }
     return withDaemon(opts, async (client) => {
-      const res = await client.call('approval.respond', { id, decision: 'approve', ...(minutes !== undefined ? { scope: { minutes } } : {}) });
+      const res = await client.call('approval.respond', {
+        id,
+        decision: 'approve',
+        ...(minutes !== undefined ? { scope: { minutes } } : {}),
+      });
       if (opts.json) printJson(res);
-      else process.stdout.write(`approved ${id}${minutes !== undefined ? ` (and the same agent+tool for ${minutes} min)` : ''}\n`);
+      else
+        process.stdout.write(
+          `approved ${id}${minutes !== undefined ? ` (and the same agent+tool for ${minutes} min)` : ''}\n`,
+        );
       return ExitCode.OK;
     }).then((code) => void (process.exitCode = code));
   });
@@ -74,7 +88,11 @@ export function registerApprovals(program: Command): void {
       .option('--reason <text>', 'why; the agent sees it'),
   ).action((id: string, opts: DaemonFlags & { reason?: string }) =>
     withDaemon(opts, async (client) => {
-      const res = await client.call('approval.respond', { id, decision: 'deny', ...(opts.reason ? { reason: opts.reason } : {}) });
+      const res = await client.call('approval.respond', {
+        id,
+        decision: 'deny',
+        ...(opts.reason ? { reason: opts.reason } : {}),
+      });
       if (opts.json) printJson(res);
       else process.stdout.write(`denied ${id}\n`);
       return ExitCode.OK;

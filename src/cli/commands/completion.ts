@@ -6,7 +6,10 @@ type Shell = (typeof SHELLS)[number];
 
 /** Every command with its long options, read from the program itself so completions never go stale. */
 function commandTable(program: Command): Array<{ name: string; options: string[] }> {
-  return program.commands.map((cmd) => ({ name: cmd.name(), options: cmd.options.map((o) => o.long).filter((l): l is string => l !== undefined) }));
+  return program.commands.map((cmd) => ({
+    name: cmd.name(),
+    options: cmd.options.map((o) => o.long).filter((l): l is string => l !== undefined),
+  }));
 }
 
 function bashScript(table: Array<{ name: string; options: string[] }>): string {
@@ -29,7 +32,12 @@ complete -F _agentd agentd
 }
 
 function zshScript(table: Array<{ name: string; options: string[] }>): string {
-  const cases = table.map((c) => `    ${c.name}) _arguments ${[...c.options, '--help'].map((o) => `'${o}[]'`).join(' ')} '*:file:_files' ;;`).join('\n');
+  const cases = table
+    .map(
+      (c) =>
+        `    ${c.name}) _arguments ${[...c.options, '--help'].map((o) => `'${o}[]'`).join(' ')} '*:file:_files' ;;`,
+    )
+    .join('\n');
   return `#compdef agentd
 # agentd zsh completion: agentd completion zsh > "\${fpath[1]}/_agentd"
 _agentd() {
@@ -46,10 +54,14 @@ compdef _agentd agentd
 }
 
 function fishScript(table: Array<{ name: string; options: string[] }>): string {
-  const lines = ['# agentd fish completion: agentd completion fish > ~/.config/fish/completions/agentd.fish', 'complete -c agentd -f'];
+  const lines = [
+    '# agentd fish completion: agentd completion fish > ~/.config/fish/completions/agentd.fish',
+    'complete -c agentd -f',
+  ];
   for (const c of table) {
     lines.push(`complete -c agentd -n '__fish_use_subcommand' -a ${c.name}`);
-    for (const o of c.options) lines.push(`complete -c agentd -n '__fish_seen_subcommand_from ${c.name}' -l ${o.replace(/^--/, '')}`);
+    for (const o of c.options)
+      lines.push(`complete -c agentd -n '__fish_seen_subcommand_from ${c.name}' -l ${o.replace(/^--/, '')}`);
   }
   return `${lines.join('\n')}\n`;
 }

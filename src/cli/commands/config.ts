@@ -20,7 +20,9 @@ function valueText(value: unknown): string {
 export function registerConfig(program: Command): void {
   program
     .command('config')
-    .description('print the effective settings (environment over the config file over defaults) and where each came from; keys are masked')
+    .description(
+      'print the effective settings (environment over the config file over defaults) and where each came from; keys are masked',
+    )
     .option('--config <file>', 'settings file (default: <data dir>/agentd.yaml if present)')
     .option('--data-dir <dir>', 'the data dir whose agentd.yaml to read (env AAOS_DATA_DIR)')
     .option('--json', 'print the settings as JSON')
@@ -39,11 +41,21 @@ export function registerConfig(program: Command): void {
         printJson({
           data_dir: loaded.dataDir,
           file: loaded.file ?? null,
-          settings: rows.map((r) => ({ name: r.name, value: r.value ?? null, origin: r.origin, default: defaultLabel(r.name) })),
+          settings: rows.map((r) => ({
+            name: r.name,
+            value: r.value ?? null,
+            origin: r.origin,
+            default: defaultLabel(r.name),
+          })),
         });
         return;
       }
       process.stdout.write(`data dir ${loaded.dataDir}; config file ${loaded.file ?? '(none)'}\n`);
-      process.stdout.write(`${table(['SETTING', 'VALUE', 'FROM'], rows.map((r) => [r.name, valueText(r.value), originText(r.origin)]))}\n`);
+      process.stdout.write(
+        `${table(
+          ['SETTING', 'VALUE', 'FROM'],
+          rows.map((r) => [r.name, valueText(r.value), originText(r.origin)]),
+        )}\n`,
+      );
     });
 }

@@ -33,21 +33,30 @@ async function consoleCommand(flags: { dataDir?: string }): Promise<number> {
     return ExitCode.FAILED;
   }
   try {
-    const res = await fetch(`${url}/api/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${url}/api/health`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5000),
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
   } catch (err) {
-    process.stderr.write(`agentd: the console at ${url} does not answer (${(err as Error).message}); is the daemon still running?\n`);
+    process.stderr.write(
+      `agentd: the console at ${url} does not answer (${(err as Error).message}); is the daemon still running?\n`,
+    );
     return ExitCode.UNREACHABLE;
   }
   process.stdout.write(`${url}/login?code=${makeLoginCode(token)}\n`);
-  process.stderr.write('agentd: open it within 10 minutes; it signs in once (run agentd console again for another browser)\n');
+  process.stderr.write(
+    'agentd: open it within 10 minutes; it signs in once (run agentd console again for another browser)\n',
+  );
   return ExitCode.OK;
 }
 
 export function registerConsole(program: Command): void {
   program
     .command('console')
-    .description('print a one-time sign-in URL for the web console of the daemon on this data dir (started with --http)')
+    .description(
+      'print a one-time sign-in URL for the web console of the daemon on this data dir (started with --http)',
+    )
     .option('--data-dir <dir>', 'the daemon data dir (env AAOS_DATA_DIR)')
     .action(async (opts: { dataDir?: string }) => {
       process.exitCode = await consoleCommand(opts);

@@ -18,7 +18,16 @@ async function demoCommand(flags: { dataDir?: string; json?: boolean }): Promise
   mkdirSync(join(dataDir, 'inbox'), { recursive: true });
   cpSync(join(PROJECT_ROOT, 'manifests', 'demo', 'inbox'), join(dataDir, 'inbox'), { recursive: true });
   const agentd = fileURLToPath(new URL('../agentd.js', import.meta.url));
-  const args = [agentd, 'run', '--bootstrap', join(PROJECT_ROOT, 'manifests', 'bootstrap.yaml'), '--data-dir', dataDir, '--stdin', ...(flags.json ? ['--json'] : [])];
+  const args = [
+    agentd,
+    'run',
+    '--bootstrap',
+    join(PROJECT_ROOT, 'manifests', 'bootstrap.yaml'),
+    '--data-dir',
+    dataDir,
+    '--stdin',
+    ...(flags.json ? ['--json'] : []),
+  ];
   process.stderr.write(`demo: piping one goal into: agentd ${args.slice(1).join(' ')}\n`);
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'inherit', 'inherit'], env: process.env });
   child.stdin.end(`${DEMO_GOAL}\n`);

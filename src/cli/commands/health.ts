@@ -19,7 +19,13 @@ interface Health {
 
 /** `agentd health`: exit 0 when the daemon answers and is not shutting down (the container HEALTHCHECK). */
 export function registerHealth(program: Command): void {
-  addDaemonOptions(program.command('health').description('check that the daemon answers; exit 0 if healthy, 1 if degraded or draining (the reasons are printed), 3 if unreachable')).action((opts: DaemonFlags) =>
+  addDaemonOptions(
+    program
+      .command('health')
+      .description(
+        'check that the daemon answers; exit 0 if healthy, 1 if degraded or draining (the reasons are printed), 3 if unreachable',
+      ),
+  ).action((opts: DaemonFlags) =>
     withDaemon(opts, async (client) => {
       const h = await client.call<Health>('system.health');
       if (opts.json) printJson(h);
@@ -30,7 +36,9 @@ export function registerHealth(program: Command): void {
           `runs ${h.runs.running} running, ${h.runs.queued} queued; approvals pending ${h.approvals_pending}`,
           h.provider,
           ...(h.problems ?? []).map((p) => `problem: ${p}`),
-          ...(h.store && h.store.audit_events_unstored > 0 ? [`audit events that could not be stored: ${h.store.audit_events_unstored}`] : []),
+          ...(h.store && h.store.audit_events_unstored > 0
+            ? [`audit events that could not be stored: ${h.store.audit_events_unstored}`]
+            : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }

@@ -63,14 +63,19 @@ function starterFiles(name: string): Array<{ file: string; text: string }> {
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description('write a starter agent into the current directory: <name>.yaml and the scripted model <name>.script.yaml')
+    .description(
+      'write a starter agent into the current directory: <name>.yaml and the scripted model <name>.script.yaml',
+    )
     .argument('[name]', `the agent's name (${AGENT_NAME_RULE})`, DEFAULT_INIT_NAME)
     .action((name: string) => {
       if (!AGENT_NAME_PATTERN.test(name)) return usageError('init', `the name '${name}' ${AGENT_NAME_RULE}`);
       const files = starterFiles(name).map((f) => ({ ...f, path: resolve(f.file) }));
       const taken = files.filter((f) => existsSync(f.path));
       if (taken.length > 0) {
-        return usageError('init', `will not overwrite ${taken.map((f) => f.path).join(' and ')}; move ${taken.length === 1 ? 'it' : 'them'} away or choose another name (agentd init <name>)`);
+        return usageError(
+          'init',
+          `will not overwrite ${taken.map((f) => f.path).join(' and ')}; move ${taken.length === 1 ? 'it' : 'them'} away or choose another name (agentd init <name>)`,
+        );
       }
       // 'wx': a file that appeared since the check is still never overwritten
       for (const f of files) writeFileSync(f.path, f.text, { flag: 'wx' });

@@ -75,9 +75,14 @@ export function registerLogs(program: Command): void {
   cmd.option('--json', 'print the stream frames as NDJSON');
   cmd.action(async (id: string, opts: LogsFlags) => {
     const tail = opts.tail === undefined ? undefined : /^\d+$/.test(opts.tail.trim()) ? Number(opts.tail) : NaN;
-    if (Number.isNaN(tail)) return usageError('logs', `--tail must be a whole number of events (0 or more), got '${opts.tail}'`);
+    if (Number.isNaN(tail))
+      return usageError('logs', `--tail must be a whole number of events (0 or more), got '${opts.tail}'`);
     const since = opts.since === undefined ? undefined : parseSince(opts.since);
-    if (opts.since !== undefined && since === undefined) return usageError('logs', `--since must be ${SINCE_FORMS}; got '${opts.since}'`);
-    process.exitCode = await logsCommand(id, opts, { ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}) });
+    if (opts.since !== undefined && since === undefined)
+      return usageError('logs', `--since must be ${SINCE_FORMS}; got '${opts.since}'`);
+    process.exitCode = await logsCommand(id, opts, {
+      ...(tail !== undefined ? { tail } : {}),
+      ...(since !== undefined ? { since } : {}),
+    });
   });
 }

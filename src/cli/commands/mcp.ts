@@ -36,7 +36,9 @@ async function mcpCommand(flags: DaemonFlags): Promise<number> {
 }
 
 export function registerMcp(program: Command): void {
-  const cmd = program.command('mcp').description('serve MCP over stdio for the running daemon (for Claude Desktop, IDEs and other MCP clients)');
+  const cmd = program
+    .command('mcp')
+    .description('serve MCP over stdio for the running daemon (for Claude Desktop, IDEs and other MCP clients)');
   addDaemonOptions(cmd, { json: false });
   cmd.action(async (opts: DaemonFlags) => {
     process.exitCode = await mcpCommand(opts);

@@ -29,9 +29,14 @@ export function registerPersistent(program: Command): void {
   ).action((manifest: string, opts: DaemonFlags) =>
     withDaemon(opts, async (client) => {
       // relative to where the command runs, not to the daemon's working directory
-      const res = await client.call<{ agent_id: string; agent: AgentInfo }>('agent.spawn', { manifest_path: resolve(manifest) });
+      const res = await client.call<{ agent_id: string; agent: AgentInfo }>('agent.spawn', {
+        manifest_path: resolve(manifest),
+      });
       if (opts.json) printJson(res);
-      else process.stdout.write(`spawned agent ${res.agent.name} ${res.agent_id} (${res.agent.lifecycle}, ${res.agent.model})\n`);
+      else
+        process.stdout.write(
+          `spawned agent ${res.agent.name} ${res.agent_id} (${res.agent.lifecycle}, ${res.agent.model})\n`,
+        );
       return ExitCode.OK;
     }).then(done),
   );
@@ -44,9 +49,15 @@ export function registerPersistent(program: Command): void {
       .argument('<text>', 'the message'),
   ).action((agent: string, text: string, opts: DaemonFlags) =>
     withDaemon(opts, async (client) => {
-      const res = await client.call<{ agent_id: string; run_id: string }>('agent.send', { agent_id: agent, message: text });
+      const res = await client.call<{ agent_id: string; run_id: string }>('agent.send', {
+        agent_id: agent,
+        message: text,
+      });
       if (opts.json) printJson(res);
-      else process.stdout.write(`sent to agent ${res.agent_id} as run ${res.run_id} (follow it with: agentd logs ${res.agent_id} --follow)\n`);
+      else
+        process.stdout.write(
+          `sent to agent ${res.agent_id} as run ${res.run_id} (follow it with: agentd logs ${res.agent_id} --follow)\n`,
+        );
       return ExitCode.OK;
     }).then(done),
   );
@@ -54,7 +65,7 @@ export function registerPersistent(program: Command): void {
   addDaemonOptions(
     program
       .command('ask')
-      .description("send an agent a message and print its answer (exit 0 only when it answered)")
+      .description('send an agent a message and print its answer (exit 0 only when it answered)')
       .argument('<agent>', 'agent id, name or unique id prefix')
       .argument('<text>', 'the message'),
   ).action((agent: string, text: string, opts: DaemonFlags) =>
@@ -64,7 +75,9 @@ export function registerPersistent(program: Command): void {
       else if (res.stop_reason === 'complete') process.stdout.write(`${res.response}\n`);
       else {
         if (res.response) process.stdout.write(`${res.response}\n`);
-        process.stderr.write(`agentd ask: the run ended with ${res.stop_reason}${res.error ? `: ${res.error.code}: ${res.error.message}` : ''}\n`);
+        process.stderr.write(
+          `agentd ask: the run ended with ${res.stop_reason}${res.error ? `: ${res.error.code}: ${res.error.message}` : ''}\n`,
+        );
       }
       return res.stop_reason === 'complete' ? ExitCode.OK : ExitCode.FAILED;
     }).then(done),
@@ -73,14 +86,22 @@ export function registerPersistent(program: Command): void {
   addDaemonOptions(
     program
       .command('pause')
-      .description('hold an agent: messages to it queue (up to AAOS_MAILBOX_MAX) until agentd resume; what it is doing finishes')
+      .description(
+        'hold an agent: messages to it queue (up to AAOS_MAILBOX_MAX) until agentd resume; what it is doing finishes',
+      )
       .argument('<agent>', 'agent id, name or unique id prefix')
       .option('--force', 'also pause the bootstrap agent (goals then wait until it is resumed)'),
   ).action((agent: string, opts: ForceFlags) =>
     withDaemon(opts, async (client) => {
-      const res = await client.call<{ agent_id: string; agent: AgentInfo }>('agent.pause', { agent_id: agent, ...(opts.force ? { force: true } : {}) });
+      const res = await client.call<{ agent_id: string; agent: AgentInfo }>('agent.pause', {
+        agent_id: agent,
+        ...(opts.force ? { force: true } : {}),
+      });
       if (opts.json) printJson(res);
-      else process.stdout.write(`paused agent ${res.agent.name} ${res.agent_id}; messages to it queue until: agentd resume ${res.agent_id}\n`);
+      else
+        process.stdout.write(
+          `paused agent ${res.agent.name} ${res.agent_id}; messages to it queue until: agentd resume ${res.agent_id}\n`,
+        );
       return ExitCode.OK;
     }).then(done),
   );

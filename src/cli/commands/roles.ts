@@ -23,7 +23,9 @@ function describeRole(role: Role): string {
     `${role.name}  (${role.file})`,
     `  model        ${role.model_ladder.join(' → ')}`,
     `  parameters`,
-    ...Object.entries(role.parameters).map(([n, p]) => `    ${n} (${p.type}${p.required ? ', required' : ''})${p.description ? `  ${p.description}` : ''}`),
+    ...Object.entries(role.parameters).map(
+      ([n, p]) => `    ${n} (${p.type}${p.required ? ', required' : ''})${p.description ? `  ${p.description}` : ''}`,
+    ),
     `  capabilities`,
     ...role.capabilities.map((c) => `    ${c}`),
     `  message      ${role.message_template.replaceAll('\n', '\n               ')}`,

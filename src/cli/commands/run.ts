@@ -66,7 +66,9 @@ function socketFor(flags: RunFlags, dataDir: string, env: EnvRecord = process.en
 async function runCommand(flags: RunFlags): Promise<number> {
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
   if (flags.stdin && flags.bootstrap === false) {
-    err('agentd: --stdin needs a bootstrap agent (goals are given to it): drop --no-bootstrap, or give --bootstrap <manifest.yaml>');
+    err(
+      'agentd: --stdin needs a bootstrap agent (goals are given to it): drop --no-bootstrap, or give --bootstrap <manifest.yaml>',
+    );
     return ExitCode.USAGE;
   }
   const bootstrap = flags.bootstrap === false ? undefined : resolve(flags.bootstrap ?? BUNDLED_BOOTSTRAP);
@@ -122,16 +124,25 @@ async function runCommand(flags: RunFlags): Promise<number> {
     });
   }
   err(`agentd: data dir ${dataDir}`);
-  if (configFile) err(`agentd: settings from ${configFile} (the environment overrides it; \`agentd config\` shows each value's origin)`);
+  if (configFile)
+    err(
+      `agentd: settings from ${configFile} (the environment overrides it; \`agentd config\` shows each value's origin)`,
+    );
   if (firstStart && bootstrap === BUNDLED_BOOTSTRAP) {
     const copied = seedDemoInbox(dataDir);
-    if (copied > 0) err(`agentd: new data dir: copied the demo inbox (${copied} files) to ${join(dataDir, 'inbox')}; the bundled scripted agents report on whatever is there`);
+    if (copied > 0)
+      err(
+        `agentd: new data dir: copied the demo inbox (${copied} files) to ${join(dataDir, 'inbox')}; the bundled scripted agents report on whatever is there`,
+      );
   }
   err(`agentd: ${runtime.gateway.describeDefault()}`);
   for (const p of runtime.skillProblems) err(`agentd: skill skipped: ${p.path}: ${p.reason}`);
   for (const s of runtime.mcp.status()) {
     if (s.state === 'ready') err(`agentd: MCP server '${s.server}' connected (${s.tools.length} tools)`);
-    else err(`agentd: MCP server '${s.server}' is not available (${s.state}): ${s.error ?? 'no error recorded'}; retrying in the background`);
+    else
+      err(
+        `agentd: MCP server '${s.server}' is not available (${s.state}): ${s.error ?? 'no error recorded'}; retrying in the background`,
+      );
   }
 
   let daemon: Daemon;
@@ -152,7 +163,11 @@ async function runCommand(flags: RunFlags): Promise<number> {
     try {
       // /mcp sessions talk to this daemon through its socket, exactly as `agentd mcp` does
       mcpHttp = createMcpHttpRoute({ socketPath });
-      http = await startDaemonHttp({ context: daemon.context, routes: [mcpHttp.route], ...parseHttpAddress(httpAddress, flags.http ? '--http' : 'AAOS_HTTP') });
+      http = await startDaemonHttp({
+        context: daemon.context,
+        routes: [mcpHttp.route],
+        ...parseHttpAddress(httpAddress, flags.http ? '--http' : 'AAOS_HTTP'),
+      });
       err(`agentd: console, /metrics and /mcp on ${http.url} (agentd console prints a sign-in URL)`);
     } catch (e) {
       const plain = toPlainError(e);
@@ -171,7 +186,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
         err(`agentd: ${signal} received again: forcing a fast stop (running tool calls and runs are cancelled now)`);
         void daemon.force(`${signal} (forced)`);
         setTimeout(() => {
-          err(`agentd: the forced stop did not finish within ${FORCED_STOP_DEADLINE_MS} ms; closing connections, removing the socket and exiting`);
+          err(
+            `agentd: the forced stop did not finish within ${FORCED_STOP_DEADLINE_MS} ms; closing connections, removing the socket and exiting`,
+          );
           daemon.abandon();
           process.exit(ExitCode.FAILED);
         }, FORCED_STOP_DEADLINE_MS).unref();
@@ -191,12 +208,16 @@ async function runCommand(flags: RunFlags): Promise<number> {
     // the bootstrap agent, then what a previous process left behind: persistent agents, unfinished goals
     const started = await runtime.start({ bootstrap });
     if (started.bootstrap) {
-      for (const old of started.bootstrap.retired) err(`agentd: ${bootstrap} changed: the previous bootstrap agent ${old} is stopped (its history and memory stay under its id)`);
+      for (const old of started.bootstrap.retired)
+        err(
+          `agentd: ${bootstrap} changed: the previous bootstrap agent ${old} is stopped (its history and memory stay under its id)`,
+        );
       err(`agentd: bootstrap agent from ${bootstrap} (${started.bootstrap.id})`);
     } else err('agentd: --no-bootstrap: goals are refused (agents can still be spawned over the socket)');
     if (started.restored.length > 0) err(`agentd: restored ${started.restored.length} persistent agent(s)`);
     for (const f of started.failed) err(`agentd: could not restore agent ${f.name} (${f.id}): ${f.reason}`);
-    for (const r of started.resumed) err(`agentd: resuming run ${r.run_id} (was ${r.state} when the previous process stopped)`);
+    for (const r of started.resumed)
+      err(`agentd: resuming run ${r.run_id} (was ${r.state} when the previous process stopped)`);
     for (const r of started.interrupted) err(`agentd: run ${r.run_id} marked interrupted: ${r.error?.message ?? ''}`);
     const clusterUrl = flags.cluster ?? config.get('AAOS_CLUSTER_URL');
     if (clusterUrl) {
@@ -207,7 +228,8 @@ async function runCommand(flags: RunFlags): Promise<number> {
   } catch (e) {
     const plain = toPlainError(e);
     err(`agentd: ${plain.code}: ${plain.message}`);
-    if (plain.code === ErrorCode.MANIFEST_NOT_FOUND) err(`agentd: hint: --bootstrap takes a manifest file; without it agentd uses the bundled ${BUNDLED_BOOTSTRAP}`);
+    if (plain.code === ErrorCode.MANIFEST_NOT_FOUND)
+      err(`agentd: hint: --bootstrap takes a manifest file; without it agentd uses the bundled ${BUNDLED_BOOTSTRAP}`);
     return shutdown('fatal error', ExitCode.FAILED);
   }
 
@@ -224,7 +246,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
   if ('signal' in first) {
     // an interrupted pipe run cancels its goals (recorded `cancelled`), unlike a daemon
     // shutdown, which leaves them to resume on the next start
-    err(`agentd: ${first.signal} received: cancelling ${reader.unfinished().length} unfinished goal(s), then shutting down`);
+    err(
+      `agentd: ${first.signal} received: cancelling ${reader.unfinished().length} unfinished goal(s), then shutting down`,
+    );
     await reader.cancelAll(`${first.signal} received by agentd run --stdin`);
     return shutdown(first.signal, first.signal === 'SIGINT' ? ExitCode.SIGINT : ExitCode.SIGTERM);
   }
@@ -233,7 +257,8 @@ async function runCommand(flags: RunFlags): Promise<number> {
 
 function joinCluster(runtime: Runtime, url: string, log: (line: string) => void): Promise<ClusterNode> {
   const parsed = SETTINGS.AAOS_CLUSTER_URL.schema.safeParse(url);
-  if (!parsed.success) throw new AaosError(ErrorCode.CONFIG_INVALID, `--cluster ${url}: expected nats://HOST:PORT`, { field: 'cluster' });
+  if (!parsed.success)
+    throw new AaosError(ErrorCode.CONFIG_INVALID, `--cluster ${url}: expected nats://HOST:PORT`, { field: 'cluster' });
   const nodeId = runtime.config.get('AAOS_NODE_ID');
   return ClusterNode.join({
     url,
@@ -287,7 +312,8 @@ class StdinGoals {
     }
     const results = await Promise.all(this.handles.map((h) => h.done));
     await this.runtime.goals.idle();
-    for (const r of results) this.err(`agentd: run ${r.run_id} ${r.state}${r.error ? `: ${r.error.message}` : ''} (workspace ${r.workspace})`);
+    for (const r of results)
+      this.err(`agentd: run ${r.run_id} ${r.state}${r.error ? `: ${r.error.message}` : ''} (workspace ${r.workspace})`);
     return this.refused === 0 && results.every((r) => r.state === 'completed') ? ExitCode.OK : ExitCode.FAILED;
   }
 
@@ -327,17 +353,40 @@ function seedDemoInbox(dataDir: string): number {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('start the supervisor and serve the socket API until SIGTERM/SIGINT (with --stdin: take goals line by line from standard input and exit when done)')
-    .option('--data-dir <dir>', 'state directory (env AAOS_DATA_DIR; default $XDG_DATA_HOME/aaos or ~/.local/share/aaos)')
-    .option('--config <file>', 'settings file (default: <data dir>/agentd.yaml if present; the environment overrides it)')
+    .description(
+      'start the supervisor and serve the socket API until SIGTERM/SIGINT (with --stdin: take goals line by line from standard input and exit when done)',
+    )
+    .option(
+      '--data-dir <dir>',
+      'state directory (env AAOS_DATA_DIR; default $XDG_DATA_HOME/aaos or ~/.local/share/aaos)',
+    )
+    .option(
+      '--config <file>',
+      'settings file (default: <data dir>/agentd.yaml if present; the environment overrides it)',
+    )
     .option('--socket <path>', 'Unix socket for the JSON-RPC API (env AAOS_SOCKET; default <data dir>/run/agentd.sock)')
-    .option('--bootstrap <manifest>', `manifest of the persistent agent that takes goals (default: the bundled ${BUNDLED_BOOTSTRAP})`)
-    .option('--no-bootstrap', 'start without a bootstrap agent: goals are refused, agents can be spawned over the socket')
-    .option('--stdin', 'read goals from standard input, one per line; exit when done (serves the socket too when --socket or AAOS_SOCKET is set)')
-    .option('--cluster <url>', 'join the cluster on this NATS JetStream server, nats://HOST:PORT (env AAOS_CLUSTER_URL; see docs/cluster.md)')
+    .option(
+      '--bootstrap <manifest>',
+      `manifest of the persistent agent that takes goals (default: the bundled ${BUNDLED_BOOTSTRAP})`,
+    )
+    .option(
+      '--no-bootstrap',
+      'start without a bootstrap agent: goals are refused, agents can be spawned over the socket',
+    )
+    .option(
+      '--stdin',
+      'read goals from standard input, one per line; exit when done (serves the socket too when --socket or AAOS_SOCKET is set)',
+    )
+    .option(
+      '--cluster <url>',
+      'join the cluster on this NATS JetStream server, nats://HOST:PORT (env AAOS_CLUSTER_URL; see docs/cluster.md)',
+    )
     .option('--json', 'write audit events to stdout as NDJSON instead of the live view')
     .option('-v, --verbose', 'show every event in the live view')
-    .option('--http <host:port>', 'serve the web console and /metrics on this loopback address, e.g. 127.0.0.1:8787 (env AAOS_HTTP; token in <data dir>/http-token)')
+    .option(
+      '--http <host:port>',
+      'serve the web console and /metrics on this loopback address, e.g. 127.0.0.1:8787 (env AAOS_HTTP; token in <data dir>/http-token)',
+    )
     .action(async (opts: RunFlags) => {
       process.exitCode = await runCommand(opts);
       // workers and the store's threads may keep the loop alive after an orderly close

@@ -18,10 +18,19 @@ export function registerRuns(program: Command): void {
       return usageError('runs', `--limit must be a whole number from 1 to 10000, got '${opts.limit}'`);
     }
     return withDaemon(opts, async (client) => {
-      const { runs } = await client.call<{ runs: RunRecord[] }>('run.list', { ...(opts.state ? { state: opts.state } : {}), ...(limit ? { limit } : {}) });
+      const { runs } = await client.call<{ runs: RunRecord[] }>('run.list', {
+        ...(opts.state ? { state: opts.state } : {}),
+        ...(limit ? { limit } : {}),
+      });
       if (opts.json) printJson(runs);
       else if (runs.length === 0) process.stdout.write('no runs\n');
-      else process.stdout.write(`${table(['RUN', 'STATE', 'CREATED', 'GOAL'], runs.map((r) => [r.run_id, r.state, r.created_at, truncate(r.goal, 60)]))}\n`);
+      else
+        process.stdout.write(
+          `${table(
+            ['RUN', 'STATE', 'CREATED', 'GOAL'],
+            runs.map((r) => [r.run_id, r.state, r.created_at, truncate(r.goal, 60)]),
+          )}\n`,
+        );
       return ExitCode.OK;
     }).then((code) => void (process.exitCode = code));
   });

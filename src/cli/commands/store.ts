@@ -32,7 +32,9 @@ async function storeCheckCommand(flags: StoreFlags): Promise<number> {
       process.stdout.write(`${report.path}: no store yet (${report.state}); agentd run creates it\n`);
       return ExitCode.OK;
     }
-    process.stdout.write(`${report.path}: ${report.size} bytes, LMDB format ${report.meta!.version}, page size ${report.meta!.pageSize}, transaction ${report.meta!.txnId}\n`);
+    process.stdout.write(
+      `${report.path}: ${report.size} bytes, LMDB format ${report.meta!.version}, page size ${report.meta!.pageSize}, transaction ${report.meta!.txnId}\n`,
+    );
     const root = open({ path: storeDir, maxDbs: STORE_DBS.length + 4 });
     try {
       for (const name of STORE_DBS) {
@@ -64,7 +66,8 @@ async function storeBackupCommand(dest: string, flags: StoreFlags): Promise<numb
     const report = checkStoreFile(dataDir, storeDir);
     if (report.state !== 'ok') return fail(`nothing to back up: ${report.path} is ${report.state}`);
     mkdirSync(target, { recursive: true, mode: 0o700 });
-    if (readdirSync(target).length > 0) return fail(`backup destination ${target} is not empty; give a new or empty directory`);
+    if (readdirSync(target).length > 0)
+      return fail(`backup destination ${target} is not empty; give a new or empty directory`);
     const root = open({ path: storeDir, maxDbs: STORE_DBS.length + 4 });
     try {
       await root.backup(target, flags.compact === true);
@@ -72,7 +75,9 @@ async function storeBackupCommand(dest: string, flags: StoreFlags): Promise<numb
       await root.close();
     }
     const copy = checkStoreFile(target, target);
-    process.stdout.write(`backed up ${report.path} to ${copy.path} (${copy.size} bytes${flags.compact ? ', compacted' : ''})\n`);
+    process.stdout.write(
+      `backed up ${report.path} to ${copy.path} (${copy.size} bytes${flags.compact ? ', compacted' : ''})\n`,
+    );
     return ExitCode.OK;
   } catch (err) {
     return fail(`store backup failed: ${toPlainError(err).code}: ${toPlainError(err).message}`);
@@ -83,7 +88,9 @@ export function registerStore(program: Command): void {
   const store = program.command('store').description('check or back up the LMDB store of a data dir');
   store
     .command('check')
-    .description('check the store: data file size and meta pages, then every record of every database; exit 1 naming the problem')
+    .description(
+      'check the store: data file size and meta pages, then every record of every database; exit 1 naming the problem',
+    )
     .option('--data-dir <dir>', 'the data dir (env AAOS_DATA_DIR)')
     .action(async (opts: StoreFlags) => {
       process.exitCode = await storeCheckCommand(opts);

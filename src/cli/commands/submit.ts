@@ -37,16 +37,24 @@ function submitCommand(goal: string, flags: SubmitFlags): Promise<number> {
     try {
       const orchestration = flags.plan ? 'plan' : flags.orchestration;
       const params = { goal, ...(orchestration ? { orchestration } : {}) };
-      const { result, ended } = await client.stream<{ run_id: string; workspace: string }>('agent.submit_streaming', params, (f: StreamFrame) => printer.print(f));
+      const { result, ended } = await client.stream<{ run_id: string; workspace: string }>(
+        'agent.submit_streaming',
+        params,
+        (f: StreamFrame) => printer.print(f),
+      );
       // the live view's first line (RunSubmitted) already names the run and its workspace
       runId = result.run_id;
       const outcome = await Promise.race([ended, detached]);
       if (outcome === 'detached') {
-        process.stderr.write(`\nagentd: detached; run ${runId} goes on. Follow it with: agentd logs ${runId} --follow\n`);
+        process.stderr.write(
+          `\nagentd: detached; run ${runId} goes on. Follow it with: agentd logs ${runId} --follow\n`,
+        );
         return ExitCode.FAILED;
       }
       if (!outcome) {
-        process.stderr.write(`agentd: the daemon closed the connection before run ${runId} ended; check it with: agentd status ${runId}\n`);
+        process.stderr.write(
+          `agentd: the daemon closed the connection before run ${runId} ended; check it with: agentd status ${runId}\n`,
+        );
         return ExitCode.UNREACHABLE;
       }
       return outcome['status'] === 'completed' ? ExitCode.OK : ExitCode.FAILED;
@@ -64,7 +72,10 @@ export function registerSubmit(program: Command): void {
     .option('--cancel', 'make Ctrl-C cancel the run instead of detaching from it')
     .option('-v, --verbose', 'show every event in the live view')
     .option('--plan', 'run the goal as a plan of subtasks over the role catalog (same as --orchestration plan)')
-    .option('--orchestration <mode>', "direct (the bootstrap agent), plan, or auto (one model call decides); default: the daemon's AAOS_ORCHESTRATION");
+    .option(
+      '--orchestration <mode>',
+      "direct (the bootstrap agent), plan, or auto (one model call decides); default: the daemon's AAOS_ORCHESTRATION",
+    );
   addDaemonOptions(cmd, { json: false });
   cmd.option('--json', 'print the stream frames as NDJSON instead of the live view');
   cmd.action(async (goal: string, opts: SubmitFlags) => {

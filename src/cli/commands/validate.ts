@@ -41,11 +41,15 @@ async function problemsOf(file: string, manifest: AgentManifest, asBootstrap: bo
     try {
       await new ScriptedProvider().load(manifest.model.slice('scripted:'.length));
     } catch (err) {
-      problems.push(`${file}: model: ${isAaosError(err) ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
+      problems.push(
+        `${file}: model: ${isAaosError(err) ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   if (asBootstrap && manifest.lifecycle !== 'persistent') {
-    problems.push(`${file}: lifecycle: the bootstrap agent must have lifecycle: persistent (it takes every goal), got '${manifest.lifecycle}'`);
+    problems.push(
+      `${file}: lifecycle: the bootstrap agent must have lifecycle: persistent (it takes every goal), got '${manifest.lifecycle}'`,
+    );
   }
   return problems;
 }
@@ -57,7 +61,9 @@ async function validateCommand(files: string[], opts: { bootstrap?: boolean } = 
     try {
       if (await isRoleFile(file)) {
         const r = await loadRoleFile(file);
-        process.stdout.write(`${file}: ok (role ${r.name}, ${r.model}, ${Object.keys(r.parameters).length} parameters, ${r.capabilities.length} capability templates)\n`);
+        process.stdout.write(
+          `${file}: ok (role ${r.name}, ${r.model}, ${Object.keys(r.parameters).length} parameters, ${r.capabilities.length} capability templates)\n`,
+        );
         continue;
       }
       const m = await loadManifestFile(file);
@@ -79,7 +85,9 @@ async function validateCommand(files: string[], opts: { bootstrap?: boolean } = 
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check agent manifests (syntax, fields, tool names, scripted model files) and role files offline; prints file:line:column errors')
+    .description(
+      'check agent manifests (syntax, fields, tool names, scripted model files) and role files offline; prints file:line:column errors',
+    )
     .argument('<manifest...>', 'manifest or role files')
     .option('--bootstrap', 'also check the rules of a bootstrap manifest (lifecycle: persistent)')
     .action(async (files: string[], opts: { bootstrap?: boolean }) => {

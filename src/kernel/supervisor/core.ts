@@ -54,7 +54,10 @@ export class SupervisorCore {
     this.restartLimits = { ...DEFAULT_RESTART_LIMITS, ...opts.restarts };
     this.audit = opts.audit ?? new AuditLog();
     this.capabilities = new CapabilityTable((e) => this.emit(e));
-    this.manifestFiles = new ManifestFileAccess(this.capabilities, opts.promptRoots ?? [join(PROJECT_ROOT, 'manifests')]);
+    this.manifestFiles = new ManifestFileAccess(
+      this.capabilities,
+      opts.promptRoots ?? [join(PROJECT_ROOT, 'manifests')],
+    );
     this.tools = new ToolRegistry();
     if (opts.tools) this.tools.register(...opts.tools);
     this.agents = new AgentTable({ maxAgents: opts.maxAgents ?? 100, maxDepth: opts.maxDepth ?? 5 });
@@ -68,7 +71,10 @@ export class SupervisorCore {
 
   /** A new actor for an agent (a parked one for a restart: no worker until its next message). */
   newActor(id: string, name: string, concurrency: number, parked = false): AgentActor {
-    return new AgentActor(id, name, this.hooks, concurrency, { livenessMs: this.watchdog.livenessMs, ...(parked ? { parked: true } : {}) });
+    return new AgentActor(id, name, this.hooks, concurrency, {
+      livenessMs: this.watchdog.livenessMs,
+      ...(parked ? { parked: true } : {}),
+    });
   }
 
   info(rec: LiveAgent): AgentInfo {

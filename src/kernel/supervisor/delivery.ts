@@ -36,12 +36,24 @@ export class Deliveries {
   /** Deliver `message` to an agent as an `agent.run` envelope and wait for the run's result. */
   async run(agentId: string, message: string, options: RunOptions = {}): Promise<RunOutcome> {
     const rec = this.core.agents.require(agentId);
-    const envelope = makeEnvelope({ sender: 'supervisor', recipient: rec.id, method: options.method ?? 'agent.run', params: { message }, request: true });
+    const envelope = makeEnvelope({
+      sender: 'supervisor',
+      recipient: rec.id,
+      method: options.method ?? 'agent.run',
+      params: { message },
+      request: true,
+    });
     return this.deliverEnvelope(rec, JSON.stringify(envelope), { messageText: message, ...options });
   }
 
   /** An envelope the router (here, or the sender's node) authorised, into the recipient's mailbox. */
-  deliverRouted(recipientId: string, text: string, envelope: McpEnvelope, context: DeliveryContext, attachments?: ArrayBuffer[]): Promise<RunOutcome> {
+  deliverRouted(
+    recipientId: string,
+    text: string,
+    envelope: McpEnvelope,
+    context: DeliveryContext,
+    attachments?: ArrayBuffer[],
+  ): Promise<RunOutcome> {
     const message = (envelope.params as { message?: unknown } | undefined)?.message;
     return this.deliverEnvelope(this.core.agents.require(recipientId), text, {
       runId: context.runId,
@@ -156,7 +168,10 @@ export class Deliveries {
       let history: Conversation['messages'] = [];
       if (persistent && this.core.opts.history) {
         const toolsJson = JSON.stringify(this.models.visibleTools(rec));
-        const prepared = await this.core.opts.history.prepare(historyAgent, this.models.systemPrompt(rec), { message: userText, toolsJson });
+        const prepared = await this.core.opts.history.prepare(historyAgent, this.models.systemPrompt(rec), {
+          message: userText,
+          toolsJson,
+        });
         history = prepared.messages;
         state.system = prepared.system;
         state.messages.push(...history);
@@ -169,7 +184,13 @@ export class Deliveries {
       if (controller.isAborted) throw cancelledBeforeStart(rec, options.signal?.reason);
       const delivery: Delivery = {
         envelope: envelopeText,
-        run: { run_id: runId, history, trace: traceParentOf(call)!, goal_run_id: goalRunId, ...(resume ? { resume } : {}) },
+        run: {
+          run_id: runId,
+          history,
+          trace: traceParentOf(call)!,
+          goal_run_id: goalRunId,
+          ...(resume ? { resume } : {}),
+        },
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
       };
       // the worker's answer is untrusted: checked before its transcript is kept or its response passed on
@@ -177,7 +198,13 @@ export class Deliveries {
       // cancelled while it ran: whatever it answered, nothing it asked for after the cancel happened
       if (controller.isAborted && result.stop_reason !== 'cancelled' && result.stop_reason !== 'error') {
         const reason: unknown = controller.signal.reason;
-        result = { ...result, stop_reason: 'cancelled', error: toPlainError(isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${runId} was cancelled`)) };
+        result = {
+          ...result,
+          stop_reason: 'cancelled',
+          error: toPlainError(
+            isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${runId} was cancelled`),
+          ),
+        };
       }
     } catch (err) {
       result = {
@@ -210,7 +237,12 @@ export class Deliveries {
     });
     if (persistent) this.parking.schedule(rec);
     // A failed run leaves the agent alive; the error travels in the result.
-    return { ...result, agent_id: rec.id, usage: { ...usage }, elapsed_ms: Math.round(performance.now() - state.startedAt) };
+    return {
+      ...result,
+      agent_id: rec.id,
+      usage: { ...usage },
+      elapsed_ms: Math.round(performance.now() - state.startedAt),
+    };
   }
 
   /**
@@ -218,14 +250,24 @@ export class Deliveries {
    * results made up (and journaled) for non-idempotent calls a restart cut off. Undefined
    * when nothing was journaled (the run starts over: it had not reached its first model turn).
    */
-  private replayJournal(_rec: LiveAgent, state: Conversation, userText: string, header: CallHeader): Conversation['messages'] | undefined {
+  private replayJournal(
+    _rec: LiveAgent,
+    state: Conversation,
+    userText: string,
+    header: CallHeader,
+  ): Conversation['messages'] | undefined {
     const journal = this.core.opts.journal;
     if (!journal || !state.journaled) return undefined;
     const entries = journal.load(state.runId);
     if (entries.length === 0) return undefined;
     const plan = resumeTranscript(userText, entries, (name) => this.core.tools.get(name)?.idempotent === true);
     for (const result of plan.interrupted) {
-      journal.append(state.runId, { kind: 'tool_result', tool_use_id: result.tool_use_id, content: result.content, is_error: result.is_error });
+      journal.append(state.runId, {
+        kind: 'tool_result',
+        tool_use_id: result.tool_use_id,
+        content: result.content,
+        is_error: result.is_error,
+      });
     }
     this.core.emit({
       type: 'RunReplayed',
@@ -251,7 +293,11 @@ export class Deliveries {
       this.core.emit({ type: 'RunTimedOut', ...header, timeout_ms: limitMs });
       state.controller.abort(err);
       // the worker has as long to let go of the run as it has to answer a ping
-      rec.actor.expireRun(state.runId, err, this.core.watchdog.livenessMs > 0 ? this.core.watchdog.livenessMs : DEFAULT_WATCHDOG_LIMITS.livenessMs);
+      rec.actor.expireRun(
+        state.runId,
+        err,
+        this.core.watchdog.livenessMs > 0 ? this.core.watchdog.livenessMs : DEFAULT_WATCHDOG_LIMITS.livenessMs,
+      );
     }, limitMs);
     timer.unref();
     return timer;

@@ -31,7 +31,8 @@ export class Lifecycle {
   async retire(rec: LiveAgent, reason: string, how: 'stopped' | 'failed'): Promise<void> {
     const { core } = this;
     for (const childId of [...rec.children]) await this.stop(childId, `parent ${rec.name} ${how}: ${reason}`);
-    for (const state of core.conversations.ofAgent(rec.id)) state.controller.abort(new AaosError(ErrorCode.AGENT_STOPPED, reason));
+    for (const state of core.conversations.ofAgent(rec.id))
+      state.controller.abort(new AaosError(ErrorCode.AGENT_STOPPED, reason));
     core.router.cancelFrom(rec.id, undefined, `agent ${rec.name} ${how}: ${reason}`);
     core.opts.models.cancelAgent(rec.id);
     this.parking.cancelTimer(rec.id);
@@ -56,8 +57,14 @@ export class Lifecycle {
       this.core.emit({ type: 'AgentStateChanged', ...auditHeader(rec.identity), from, to });
     }
     if (to === AgentState.Failed) {
-      this.core.emit({ type: 'AgentFailed', ...auditHeader(rec.identity), reason, code: actor.failure?.code ?? ErrorCode.AGENT_FAILED });
-      if (!this.parking.restartLater(rec, actor, reason)) void this.retire(rec, actor.failure?.message ?? reason, 'failed');
+      this.core.emit({
+        type: 'AgentFailed',
+        ...auditHeader(rec.identity),
+        reason,
+        code: actor.failure?.code ?? ErrorCode.AGENT_FAILED,
+      });
+      if (!this.parking.restartLater(rec, actor, reason))
+        void this.retire(rec, actor.failure?.message ?? reason, 'failed');
     }
   }
 

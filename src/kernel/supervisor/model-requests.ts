@@ -18,7 +18,13 @@ export class ModelRequests {
     state.messages.push(...append);
     if (state.journaled) {
       for (const m of append) {
-        if (m.role === 'tool_result') core.opts.journal?.append(state.runId, { kind: 'tool_result', tool_use_id: m.tool_use_id, content: m.content, is_error: m.is_error });
+        if (m.role === 'tool_result')
+          core.opts.journal?.append(state.runId, {
+            kind: 'tool_result',
+            tool_use_id: m.tool_use_id,
+            content: m.content,
+            is_error: m.is_error,
+          });
       }
     }
     const response = await core.opts.models.complete(

@@ -39,7 +39,9 @@ export class Parking {
     const actor = rec.actor;
     actor.unpark();
     const waitMs = Math.max(0, (this.restarts.get(rec.id)?.notBefore ?? 0) - Date.now());
-    const reason = this.restarts.has(rec.id) ? `restart after its worker failed (backoff ${waitMs} ms left)` : 'message for a parked agent';
+    const reason = this.restarts.has(rec.id)
+      ? `restart after its worker failed (backoff ${waitMs} ms left)`
+      : 'message for a parked agent';
     this.core.emit({ type: 'AgentReactivated', ...auditHeader(rec.identity), reason });
     try {
       if (waitMs > 0) await sleep(waitMs);
@@ -47,7 +49,11 @@ export class Parking {
     } catch (err) {
       // a worker that cannot start counts as a failure of the agent (and towards its restart limit)
       if (!isTerminal(actor.state) && actor.state !== AgentState.Stopping) {
-        actor.fail(isAaosError(err) ? err : new AaosError(ErrorCode.WORKER_START_FAILED, `agent ${rec.name} (${rec.id}): ${String(err)}`));
+        actor.fail(
+          isAaosError(err)
+            ? err
+            : new AaosError(ErrorCode.WORKER_START_FAILED, `agent ${rec.name} (${rec.id}): ${String(err)}`),
+        );
       }
       throw err;
     }
@@ -80,7 +86,14 @@ export class Parking {
     }
     this.cancelTimer(rec.id);
     rec.actor = this.core.newActor(rec.id, rec.name, failed.concurrencyLimit, true);
-    this.core.emit({ type: 'AgentRestartPending', ...auditHeader(rec.identity), failures: decision.failures, window_ms: windowMs, delay_ms: decision.delayMs, reason });
+    this.core.emit({
+      type: 'AgentRestartPending',
+      ...auditHeader(rec.identity),
+      failures: decision.failures,
+      window_ms: windowMs,
+      delay_ms: decision.delayMs,
+      reason,
+    });
     return true;
   }
 

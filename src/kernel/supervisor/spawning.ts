@@ -38,10 +38,16 @@ export class Spawning {
   }
 
   async spawnRecord(manifestOrYaml: AgentManifest | string, options: SpawnOptions): Promise<LiveAgent> {
-    if (this.core.shuttingDown) throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
-    const parsed = typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
+    if (this.core.shuttingDown)
+      throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the supervisor is shutting down and spawns nothing new');
+    const parsed =
+      typeof manifestOrYaml === 'string' ? parseManifest(manifestOrYaml, { file: '<inline>' }) : manifestOrYaml;
     if (options.parked && parsed.lifecycle !== 'persistent') {
-      throw new AaosError(ErrorCode.MANIFEST_INVALID, `agent ${parsed.name}: only a persistent agent can be registered parked (its lifecycle is ${parsed.lifecycle})`, { name: parsed.name });
+      throw new AaosError(
+        ErrorCode.MANIFEST_INVALID,
+        `agent ${parsed.name}: only a persistent agent can be registered parked (its lifecycle is ${parsed.lifecycle})`,
+        { name: parsed.name },
+      );
     }
     const parent = options.parentId ? this.core.agents.require(options.parentId) : undefined;
     const adopted = options.adopted;
@@ -51,7 +57,12 @@ export class Spawning {
     const release = this.core.agents.reserve(manifest.name, depth);
     const id = options.id ?? randomUUID();
     const parentId = parent?.id ?? adopted?.parentId;
-    const identity: CallContext = { id, name: manifest.name, ...(parentId ? { parentId } : {}), ...(options.runId ? { runId: options.runId } : {}) };
+    const identity: CallContext = {
+      id,
+      name: manifest.name,
+      ...(parentId ? { parentId } : {}),
+      ...(options.runId ? { runId: options.runId } : {}),
+    };
     // a spawn from a tool call is a hop in the caller's trace
     const spawnSpan = options.trace ? childCall({ ...identity, trace: options.trace }).trace : undefined;
     let rec: LiveAgent | undefined;
@@ -64,7 +75,9 @@ export class Spawning {
       // denials of a delegation belong to the goal run the child was spawned for
       if (parent) this.core.capabilities.delegate(this.parentCall(parent, options), identity, grants);
       // narrowed on the parent's node: issued as they came, each under the token it was narrowed to there
-      else if (adopted) for (const t of adopted.tokens) this.core.capabilities.issue(identity, { capability: t.capability, constraints: t.constraints }, t.id);
+      else if (adopted)
+        for (const t of adopted.tokens)
+          this.core.capabilities.issue(identity, { capability: t.capability, constraints: t.constraints }, t.id);
       else {
         for (const g of grants) this.core.capabilities.issue(identity, g);
         if (manifest.lifecycle === 'persistent') this.core.capabilities.restoreDurable(id);
@@ -116,7 +129,13 @@ export class Spawning {
    * whose run ended in error (a model or API failure, not a wrong answer) is run again as a
    * new agent with the same manifest and message, up to `spawnRetries` times.
    */
-  async spawnChildAndRun(parent: LiveAgent, call: ToolCall, manifestYaml: string, message: string, inCall: CallContext): Promise<ChildRunResult> {
+  async spawnChildAndRun(
+    parent: LiveAgent,
+    call: ToolCall,
+    manifestYaml: string,
+    message: string,
+    inCall: CallContext,
+  ): Promise<ChildRunResult> {
     // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
     if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
     const trace = traceParentOf(inCall);
@@ -156,9 +175,18 @@ export class Spawning {
    * parent, every capability is narrowed to a parent token, the child runs `message` and is
    * stopped when it answers. spawn_agent and plan subtasks both come through here.
    */
-  async runChild(parentId: string, manifest: AgentManifest, message: string, options: ChildRunOptions): Promise<ChildRunResult> {
+  async runChild(
+    parentId: string,
+    manifest: AgentManifest,
+    message: string,
+    options: ChildRunOptions,
+  ): Promise<ChildRunResult> {
     const parent = this.core.agents.require(parentId);
-    this.core.capabilities.authorize(this.parentCall(parent, options), { kind: 'spawn_child', name: manifest.name }, { tool: options.via });
+    this.core.capabilities.authorize(
+      this.parentCall(parent, options),
+      { kind: 'spawn_child', name: manifest.name },
+      { tool: options.via },
+    );
     // cluster: placed on another node, narrowed here all the same
     const node = this.core.remote?.placeChild(manifest);
     if (node !== undefined) return this.runRemoteChild(parent, manifest, message, options, node);
@@ -179,13 +207,36 @@ export class Spawning {
    * here under its id, so a revocation of the parent's token reaches them), then run there
    * with copies of those tokens.
    */
-  private async runRemoteChild(parent: LiveAgent, parsed: AgentManifest, message: string, options: ChildRunOptions, node: string): Promise<ChildRunResult> {
+  private async runRemoteChild(
+    parent: LiveAgent,
+    parsed: AgentManifest,
+    message: string,
+    options: ChildRunOptions,
+    node: string,
+  ): Promise<ChildRunResult> {
     const manifest = inheritApprovals(parsed, parent.manifest);
-    const child: CallContext = { id: randomUUID(), name: manifest.name, parentId: parent.id, ...(options.runId ? { runId: options.runId } : {}) };
-    const grants = expandCapabilities(manifest, { data_dir: this.core.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) }, Date.now());
+    const child: CallContext = {
+      id: randomUUID(),
+      name: manifest.name,
+      parentId: parent.id,
+      ...(options.runId ? { runId: options.runId } : {}),
+    };
+    const grants = expandCapabilities(
+      manifest,
+      { data_dir: this.core.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) },
+      Date.now(),
+    );
     const tokens = this.core.capabilities.delegate(this.parentCall(parent, options), child, grants);
     options.onSpawned?.(child.id);
-    const spawn: RemoteSpawn = { child, manifest, depth: parent.depth + 1, tokens, message, ...(options.trace ? { trace: options.trace } : {}), ...(options.workspace ? { workspace: options.workspace } : {}) };
+    const spawn: RemoteSpawn = {
+      child,
+      manifest,
+      depth: parent.depth + 1,
+      tokens,
+      message,
+      ...(options.trace ? { trace: options.trace } : {}),
+      ...(options.workspace ? { workspace: options.workspace } : {}),
+    };
     try {
       return await this.core.remote!.runChild(node, spawn, options.signal);
     } finally {
@@ -196,7 +247,12 @@ export class Spawning {
 
   /** A child whose parent lives on another node: spawned here with the tokens narrowed there, run, stopped. */
   async runAdoptedChild(spawn: RemoteSpawn, signal: AbortSignal): Promise<ChildRunResult> {
-    const options = { signal, via: 'spawn from another node', ...(spawn.trace ? { trace: spawn.trace } : {}), ...(spawn.workspace ? { workspace: spawn.workspace } : {}) };
+    const options = {
+      signal,
+      via: 'spawn from another node',
+      ...(spawn.trace ? { trace: spawn.trace } : {}),
+      ...(spawn.workspace ? { workspace: spawn.workspace } : {}),
+    };
     const child = await this.spawnRecord(spawn.manifest, {
       ...options,
       id: spawn.child.id,
@@ -207,15 +263,33 @@ export class Spawning {
   }
 
   /** The parent as the caller of a spawn: in the child's goal run, in the span it is spawned from. */
-  private parentCall(parent: LiveAgent, options: { runId?: string | undefined; trace?: TraceParent | undefined }): CallContext {
-    return { ...parent.identity, ...(options.runId ? { runId: options.runId } : {}), ...(options.trace ? { trace: options.trace } : {}) };
+  private parentCall(
+    parent: LiveAgent,
+    options: { runId?: string | undefined; trace?: TraceParent | undefined },
+  ): CallContext {
+    return {
+      ...parent.identity,
+      ...(options.runId ? { runId: options.runId } : {}),
+      ...(options.trace ? { trace: options.trace } : {}),
+    };
   }
 
-  private async runAndStop(child: LiveAgent, message: string, options: Pick<ChildRunOptions, 'signal' | 'trace' | 'workspace'>): Promise<ChildRunResult> {
+  private async runAndStop(
+    child: LiveAgent,
+    message: string,
+    options: Pick<ChildRunOptions, 'signal' | 'trace' | 'workspace'>,
+  ): Promise<ChildRunResult> {
     try {
       // cancelled (or timed out) while the child's worker was starting: it runs nothing
-      if (options.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, { agent_id: child.id });
-      const result = await this.deliveries.run(child.id, message, { signal: options.signal, ...(options.trace ? { trace: options.trace } : {}), ...(options.workspace ? { workspace: options.workspace } : {}) });
+      if (options.signal.aborted)
+        throw new AaosError(ErrorCode.CANCELLED, `child ${child.name} was cancelled before it ran`, {
+          agent_id: child.id,
+        });
+      const result = await this.deliveries.run(child.id, message, {
+        signal: options.signal,
+        ...(options.trace ? { trace: options.trace } : {}),
+        ...(options.workspace ? { workspace: options.workspace } : {}),
+      });
       return {
         agent_id: child.id,
         name: child.name,

@@ -26,11 +26,18 @@ export class WorkerRequests {
   ) {}
 
   /** One typed handler per request kind: what it answers is that kind's response (protocol/messages.ts). */
-  private readonly handlers: { [K in WorkerRequestKind]: (rec: LiveAgent, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>> } = {
+  private readonly handlers: {
+    [K in WorkerRequestKind]: (
+      rec: LiveAgent,
+      state: Conversation | undefined,
+      msg: WorkerRequestOf<K>,
+    ) => Promise<WorkerResponseOf<K>>;
+  } = {
     model: (rec, _state, msg) => this.models.complete(rec, msg.run_id, msg.append),
     tool: (rec, state, msg) => this.tool(rec, state, msg),
     send: (rec, state, msg) => this.core.router.send(state?.call ?? rec.identity, msg.envelope, msg.attachments),
-    request: (rec, state, msg) => this.core.router.request(state?.call ?? rec.identity, msg.envelope, msg.timeout_ms, msg.attachments),
+    request: (rec, state, msg) =>
+      this.core.router.request(state?.call ?? rec.identity, msg.envelope, msg.timeout_ms, msg.attachments),
   };
 
   /**
@@ -39,17 +46,28 @@ export class WorkerRequests {
    */
   async handle<K extends WorkerRequestKind>(actor: AgentActor, raw: WorkerRequestOf<K>): Promise<WorkerResponseOf<K>> {
     const rec = this.core.agents.get(actor.id);
-    if (!rec || isTerminal(actor.state)) throw new AaosError(ErrorCode.AGENT_STOPPED, `agent ${actor.name} is no longer live`);
+    if (!rec || isTerminal(actor.state))
+      throw new AaosError(ErrorCode.AGENT_STOPPED, `agent ${actor.name} is no longer live`);
     const msg = parseWorkerRequest(raw, `${rec.name} (${rec.id})`);
     const state = msg.run_id !== undefined ? this.core.conversations.get(rec.id, msg.run_id) : undefined;
     // a cancelled run has no further effects, whatever its worker still asks for
     if (state?.controller.isAborted) {
       // the reason it was cancelled (a signal, a timeout, an operator) is what the run reports
       const reason: unknown = state.controller.signal.reason;
-      throw isAaosError(reason) ? reason : new AaosError(ErrorCode.CANCELLED, `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`, { run_id: state.runId });
+      throw isAaosError(reason)
+        ? reason
+        : new AaosError(
+            ErrorCode.CANCELLED,
+            `run ${state.runId} of agent ${rec.name} was cancelled; its '${msg.t}' request was refused`,
+            { run_id: state.runId },
+          );
     }
     // the table's type pairs each kind with its handler; TS cannot follow that through a union key
-    const handler = this.handlers[msg.t] as (rec: LiveAgent, state: Conversation | undefined, msg: WorkerRequestOf<K>) => Promise<WorkerResponseOf<K>>;
+    const handler = this.handlers[msg.t] as (
+      rec: LiveAgent,
+      state: Conversation | undefined,
+      msg: WorkerRequestOf<K>,
+    ) => Promise<WorkerResponseOf<K>>;
     return handler(rec, state, msg);
   }
 
@@ -68,7 +86,12 @@ export class WorkerRequests {
       ...(msg.handle ? { handle: msg.handle } : {}),
       ...(msg.call_id ? { callId: msg.call_id } : {}),
       // durable before the tool runs (after its approval): a restart must know this call may have taken effect
-      ...(journal && callId ? { beforeInvoke: () => journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }) } : {}),
+      ...(journal && callId
+        ? {
+            beforeInvoke: () =>
+              journal.append(state.runId, { kind: 'tool_started', tool_use_id: callId, name: msg.name }),
+          }
+        : {}),
     });
     // a denied call is counted by the capability table, not by the repeat guard
     void call.then(
@@ -98,7 +121,13 @@ export class WorkerRequests {
       `agent ${rec.name} called tool '${tool}' with the same input ${count} times in one run; stopped by the tool repeat guard (threshold ${threshold})`,
       { agent_id: rec.id, tool, input_hash: inputHash, attempt_count: count },
     );
-    this.core.emit({ type: 'ToolRepeatGuardFired', ...auditHeader(state.call), tool, input_hash: inputHash, attempt_count: count });
+    this.core.emit({
+      type: 'ToolRepeatGuardFired',
+      ...auditHeader(state.call),
+      tool,
+      input_hash: inputHash,
+      attempt_count: count,
+    });
   }
 
   private toolDeps(): ToolDispatchDeps {
@@ -116,20 +145,34 @@ export class WorkerRequests {
   }
 
   /** `tool.invoke` from the socket API: the same path a worker's call takes, approval included. */
-  async invokeTool(agentId: string, tool: string, input: unknown, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+  async invokeTool(
+    agentId: string,
+    tool: string,
+    input: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<unknown> {
     const rec = this.core.agents.require(agentId);
     if (rec.actor.state !== AgentState.Running && rec.actor.state !== AgentState.Parked) {
-      throw new AaosError(ErrorCode.AGENT_NOT_RUNNING, `agent ${rec.name} is ${rec.actor.state}; tools can only be invoked for a live agent`, {
-        agent_id: rec.id,
-        state: rec.actor.state,
-      });
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_RUNNING,
+        `agent ${rec.name} is ${rec.actor.state}; tools can only be invoked for a live agent`,
+        {
+          agent_id: rec.id,
+          state: rec.actor.state,
+        },
+      );
     }
     const runId = `api-${randomUUID()}`;
     const goalRunId = rec.runId ?? runId;
     return dispatchTool(this.toolDeps(), {
       agent: rec,
       // outside any delivery: the call belongs to the agent's goal run, or is a goal run of its own
-      from: { ...rec.identity, runId: goalRunId, deliveryRunId: runId, trace: { traceId: goalTraceId(goalRunId), spanId: newSpanId() } },
+      from: {
+        ...rec.identity,
+        runId: goalRunId,
+        deliveryRunId: runId,
+        trace: { traceId: goalTraceId(goalRunId), spanId: newSpanId() },
+      },
       workspace: rec.workspace,
       signal: options.signal ?? new AbortController().signal,
       name: tool,
@@ -141,5 +184,7 @@ export class WorkerRequests {
 /** A refusal by the capability table or a human: not the model looping on a tool. */
 function isDenial(err: unknown): boolean {
   const code = isAaosError(err) ? err.code : '';
-  return code.startsWith('AAOS_ERR_CAPABILITY_') || code === ErrorCode.APPROVAL_DENIED || code === ErrorCode.APPROVAL_TIMEOUT;
+  return (
+    code.startsWith('AAOS_ERR_CAPABILITY_') || code === ErrorCode.APPROVAL_DENIED || code === ErrorCode.APPROVAL_TIMEOUT
+  );
 }

@@ -19,11 +19,17 @@ export async function startWorker(core: SupervisorCore, rec: LiveAgent, signal?:
     await core.launcher.terminate(launched.worker);
     throw cancelledBeforeStart(rec, signal.reason);
   }
-  await rec.actor.attach(launched, { agent_id: rec.id, name: rec.name, max_iterations: rec.manifest.limits.max_iterations });
+  await rec.actor.attach(launched, {
+    agent_id: rec.id,
+    name: rec.name,
+    max_iterations: rec.manifest.limits.max_iterations,
+  });
 }
 
 /** CANCELLED for work that a cancelled run asked for but that never started. */
 export function cancelledBeforeStart(rec: LiveAgent, reason: unknown): AaosError {
   const why = isAaosError(reason) ? reason.message : 'cancelled';
-  return new AaosError(ErrorCode.CANCELLED, `not started for agent ${rec.name}: its run was cancelled (${why})`, { agent_id: rec.id });
+  return new AaosError(ErrorCode.CANCELLED, `not started for agent ${rec.name}: its run was cancelled (${why})`, {
+    agent_id: rec.id,
+  });
 }

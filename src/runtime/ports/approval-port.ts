@@ -15,7 +15,10 @@ export class QueueApprovalPort implements ApprovalPort {
   ) {}
 
   request(args: Parameters<ApprovalPort['request']>[0]): Promise<void> {
-    const idx = this.recovered.findIndex((r) => r.agent_id === args.agent.id && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input));
+    const idx = this.recovered.findIndex(
+      (r) =>
+        r.agent_id === args.agent.id && r.tool === args.tool && JSON.stringify(r.input) === JSON.stringify(args.input),
+    );
     if (idx >= 0) {
       const [rec] = this.recovered.splice(idx, 1);
       return this.queue.await(rec!.id, args.signal);

@@ -121,10 +121,20 @@ export class AnchoredDir {
           { cause: err },
         );
       }
-      return new AaosError(ErrorCode.PATH_INVALID, `invalid path '${forPath}': '${component}' is not a directory`, { path: forPath, component }, { cause: err });
+      return new AaosError(
+        ErrorCode.PATH_INVALID,
+        `invalid path '${forPath}': '${component}' is not a directory`,
+        { path: forPath, component },
+        { cause: err },
+      );
     }
     if (errno === 'ENOENT') {
-      return new AaosError(ErrorCode.PATH_NOT_FOUND, `no such directory '${component}' (in path '${forPath}')`, { path: forPath, component }, { cause: err });
+      return new AaosError(
+        ErrorCode.PATH_NOT_FOUND,
+        `no such directory '${component}' (in path '${forPath}')`,
+        { path: forPath, component },
+        { cause: err },
+      );
     }
     return fsError(err, component, 'open directory');
   }

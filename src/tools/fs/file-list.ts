@@ -40,13 +40,19 @@ export function createFileListTool(): Tool {
       const path = absolutePath(input.path);
       ctx.authorize({ kind: 'file_read', path });
       const target = await resolveSafePath(path);
-      if (target.leaf === undefined) throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot list '${path}': no such file or directory`, { path });
+      if (target.leaf === undefined)
+        throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot list '${path}': no such file or directory`, { path });
       if (target.leaf.kind !== 'dir') {
         const entry = { name: baseName(path), kind: target.leaf.kind, size_bytes: target.leaf.size };
         return { path, kind: target.leaf.kind, entries: [entry], truncated: false };
       }
       // list through the very fd that was verified, not the path again
-      const { handle } = await openVerified(path, constants.O_RDONLY | constants.O_DIRECTORY, target.leaf.identity, 'list');
+      const { handle } = await openVerified(
+        path,
+        constants.O_RDONLY | constants.O_DIRECTORY,
+        target.leaf.identity,
+        'list',
+      );
       try {
         const base = await fdPath(handle, path);
         const names = (await readdir(base)).sort(byName);

@@ -41,9 +41,13 @@ async function prepare(requested: string, ctx: ToolContext): Promise<ReadTask> {
   const path = absolutePath(requested);
   ctx.authorize({ kind: 'file_read', path });
   const target = await resolveSafePath(path);
-  if (target.leaf === undefined) throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot read '${path}': no such file`, { path });
+  if (target.leaf === undefined)
+    throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot read '${path}': no such file`, { path });
   if (target.leaf.kind !== 'file') {
-    throw new AaosError(ErrorCode.PATH_INVALID, `cannot read '${path}': not a regular file`, { path, kind: target.leaf.kind });
+    throw new AaosError(ErrorCode.PATH_INVALID, `cannot read '${path}': not a regular file`, {
+      path,
+      kind: target.leaf.kind,
+    });
   }
   if (target.leaf.size > MAX_FILE_BYTES) throw tooLarge(path, target.leaf.size, MAX_FILE_BYTES);
   return { path, identity: target.leaf.identity, maxBytes: MAX_FILE_BYTES };
@@ -80,7 +84,12 @@ export function createFileReadManyTool(): Tool {
           try {
             const result = await runIoTask<ReadTaskResult>(READ_TASK_MODULE, 'readFileTask', item, batch.signal);
             if (!result.ok) return failed(item.path, fromPlainError(result.error));
-            return { path: item.path, content: result.content, size_bytes: result.size_bytes, total_lines: result.total_lines };
+            return {
+              path: item.path,
+              content: result.content,
+              size_bytes: result.size_bytes,
+              total_lines: result.total_lines,
+            };
           } catch (err) {
             return failed(item.path, err);
           }

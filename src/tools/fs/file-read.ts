@@ -56,7 +56,10 @@ export function createFileReadTool(): Tool {
         throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot read '${path}': no such file`, { path });
       }
       if (target.leaf.kind !== 'file') {
-        throw new AaosError(ErrorCode.PATH_INVALID, `cannot read '${path}': not a regular file`, { path, kind: target.leaf.kind });
+        throw new AaosError(ErrorCode.PATH_INVALID, `cannot read '${path}': not a regular file`, {
+          path,
+          kind: target.leaf.kind,
+        });
       }
       const { text, size_bytes } = await readVerifiedText(path, target.leaf.identity, MAX_FILE_BYTES);
       return { size_bytes, ...sliceLines(text, input.offset ?? 1, input.limit ?? DEFAULT_READ_LIMIT) };

@@ -74,9 +74,13 @@ export function createFileSearchTool(options: FileSearchOptions = {}): Tool {
       }
       ctx.authorize({ kind: 'file_read', path: subtreeRequestPath(path) });
       const target = await resolveSafePath(path);
-      if (target.leaf === undefined) throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot search '${path}': no such directory`, { path });
+      if (target.leaf === undefined)
+        throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot search '${path}': no such directory`, { path });
       if (target.leaf.kind !== 'dir') {
-        throw new AaosError(ErrorCode.PATH_INVALID, `cannot search '${path}': not a directory`, { path, kind: target.leaf.kind });
+        throw new AaosError(ErrorCode.PATH_INVALID, `cannot search '${path}': not a directory`, {
+          path,
+          kind: target.leaf.kind,
+        });
       }
       const task: SearchTask = {
         root: path,
@@ -101,7 +105,8 @@ export function createFileSearchTool(options: FileSearchOptions = {}): Tool {
         release = await lanes.acquire(ctx.call.id, deadline.signal);
         result = await pool.run<SearchTaskResult>(SEARCH_TASK_MODULE, 'searchTask', task, deadline.signal);
       } catch (err) {
-        if (ctx.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `file_search in '${path}' was cancelled`, { path }, { cause: err });
+        if (ctx.signal.aborted)
+          throw new AaosError(ErrorCode.CANCELLED, `file_search in '${path}' was cancelled`, { path }, { cause: err });
         if (deadline.signal.aborted) {
           throw new AaosError(
             ErrorCode.TOOL_TIMEOUT,

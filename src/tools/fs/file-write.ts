@@ -29,7 +29,9 @@ export function createFileWriteTool(): Tool {
       if (bytes.length > MAX_FILE_BYTES) throw tooLarge(path, bytes.length, MAX_FILE_BYTES, 'content for');
       // authorization precedes every side effect: a denied write leaves no trace
       ctx.authorize({ kind: 'file_write', path });
-      await withWriteTarget(path, { create: true }, (target) => (input.append === true ? appendFile(target, bytes) : replaceFile(target, bytes)));
+      await withWriteTarget(path, { create: true }, (target) =>
+        input.append === true ? appendFile(target, bytes) : replaceFile(target, bytes),
+      );
       return { path, bytes_written: bytes.length };
     },
   });

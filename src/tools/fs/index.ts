@@ -5,13 +5,7 @@ import { createFileReadManyTool } from './file-read-many.js';
 import { createFileReadTool } from './file-read.js';
 import { createFileSearchTool, type FileSearchOptions } from './file-search.js';
 import { createFileWriteTool } from './file-write.js';
-
-;
-;
-;
-;
-export type {  FileSearchOptions } from './file-search.js';
-;
+export type { FileSearchOptions } from './file-search.js';
 export { closeIoPool } from './io-pool.js';
 
 /** All file tools: file_read, file_write, file_list, file_edit, file_read_many, file_search. */

@@ -33,7 +33,11 @@ export class TaskPool {
   run<R>(taskModule: string, exportName: string, task: unknown, signal?: AbortSignal): Promise<R> {
     this.pool ??= new Piscina({ minThreads: 0, idleTimeout: IDLE_TIMEOUT_MS, env: {}, ...this.options });
     const filename = builtPath(taskModule);
-    return this.pool.run(task, { filename, name: exportName, ...(signal !== undefined ? { signal } : {}) }) as Promise<R>;
+    return this.pool.run(task, {
+      filename,
+      name: exportName,
+      ...(signal !== undefined ? { signal } : {}),
+    }) as Promise<R>;
   }
 
   /** Ends the threads; a later task starts fresh ones. */

@@ -30,7 +30,12 @@ export function refuseHardLinks(info: PathInfo, path: string, action: string): v
  * lstat) and the read stops one byte past the cap, so a file that grows in between
  * still cannot blow the limit.
  */
-export async function readOpenedText(handle: FileHandle, info: PathInfo, path: string, maxBytes: number): Promise<VerifiedText> {
+export async function readOpenedText(
+  handle: FileHandle,
+  info: PathInfo,
+  path: string,
+  maxBytes: number,
+): Promise<VerifiedText> {
   if (info.kind !== 'file') {
     throw new AaosError(ErrorCode.PATH_INVALID, `cannot read '${path}': not a regular file`, { path, kind: info.kind });
   }
@@ -48,7 +53,11 @@ export async function readOpenedText(handle: FileHandle, info: PathInfo, path: s
 }
 
 /** Reads a regular file as UTF-8 through a verified O_NOFOLLOW fd. */
-export async function readVerifiedText(path: string, expected: FileIdentity | undefined, maxBytes: number): Promise<VerifiedText> {
+export async function readVerifiedText(
+  path: string,
+  expected: FileIdentity | undefined,
+  maxBytes: number,
+): Promise<VerifiedText> {
   const { handle, info } = await openVerified(path, constants.O_RDONLY, expected, 'read');
   try {
     return await readOpenedText(handle, info, path, maxBytes);

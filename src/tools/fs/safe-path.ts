@@ -68,7 +68,9 @@ export function absolutePath(requested: string): string {
     throw new AaosError(ErrorCode.PATH_INVALID, `path '${requested}' is not absolute`, { path: requested });
   }
   if (requested.includes('\0')) {
-    throw new AaosError(ErrorCode.PATH_INVALID, `path '${requested.replaceAll('\0', '\\0')}' contains a NUL byte`, { path: requested });
+    throw new AaosError(ErrorCode.PATH_INVALID, `path '${requested.replaceAll('\0', '\\0')}' contains a NUL byte`, {
+      path: requested,
+    });
   }
   return normalizePath(requested);
 }
@@ -115,7 +117,10 @@ export async function resolveSafePath(requested: string): Promise<SafePath> {
       );
     }
     if (i < parts.length - 1 && info.kind !== 'dir') {
-      throw new AaosError(ErrorCode.PATH_INVALID, `invalid path '${path}': '${current}' is not a directory`, { path, component: current });
+      throw new AaosError(ErrorCode.PATH_INVALID, `invalid path '${path}': '${current}' is not a directory`, {
+        path,
+        component: current,
+      });
     }
     infos.push(info);
   }

@@ -36,7 +36,10 @@ function join(dir: string, name: string): string {
 }
 
 /** Entries of a directory, read through a verified O_NOFOLLOW fd. */
-async function listDir(dir: string, identity: FileIdentity): Promise<{ name: string; isDir: boolean; isFile: boolean }[]> {
+async function listDir(
+  dir: string,
+  identity: FileIdentity,
+): Promise<{ name: string; isDir: boolean; isFile: boolean }[]> {
   const { handle } = await openVerified(dir, constants.O_RDONLY | constants.O_DIRECTORY, identity, 'search');
   try {
     const entries = await readdir(await fdPath(handle, dir), { withFileTypes: true });
@@ -49,7 +52,10 @@ async function listDir(dir: string, identity: FileIdentity): Promise<{ name: str
   }
 }
 
-async function identityOf(path: string, kind: 'dir' | 'file'): Promise<{ identity: FileIdentity; size: number } | undefined> {
+async function identityOf(
+  path: string,
+  kind: 'dir' | 'file',
+): Promise<{ identity: FileIdentity; size: number } | undefined> {
   try {
     const info = pathInfo(await lstat(path, { bigint: true }));
     return info.kind === kind ? { identity: info.identity, size: info.size } : undefined;
@@ -107,10 +113,15 @@ export async function searchTask(task: SearchTask): Promise<SearchTaskResult> {
             truncated = true;
             break outer;
           }
-          matches.push({ file: path, line: i + 1, text: line.length > task.lineChars ? line.slice(0, task.lineChars) : line });
+          matches.push({
+            file: path,
+            line: i + 1,
+            text: line.length > task.lineChars ? line.slice(0, task.lineChars) : line,
+          });
         }
       }
-      for (let i = subdirs.length - 1; i >= 0; i -= 1) stack.push(subdirs[i] as { path: string; identity: FileIdentity });
+      for (let i = subdirs.length - 1; i >= 0; i -= 1)
+        stack.push(subdirs[i] as { path: string; identity: FileIdentity });
     }
     return { ok: true, matches, truncated, files_scanned: filesScanned };
   } catch (err) {

@@ -23,7 +23,11 @@ export interface WriteTarget {
  * Runs `fn` with the parent of `path` held open (created first when `create`), and
  * closes it after. `path` must be absolute and normalised (`absolutePath`).
  */
-export async function withWriteTarget<T>(path: string, opts: { create: boolean }, fn: (target: WriteTarget) => Promise<T>): Promise<T> {
+export async function withWriteTarget<T>(
+  path: string,
+  opts: { create: boolean },
+  fn: (target: WriteTarget) => Promise<T>,
+): Promise<T> {
   if (path === '/') throw new AaosError(ErrorCode.PATH_INVALID, `cannot write '/': it is a directory`, { path });
   const dir = await AnchoredDir.open(parentOf(path), { create: opts.create, forPath: path });
   try {
@@ -37,10 +41,15 @@ export async function withWriteTarget<T>(path: string, opts: { create: boolean }
 async function regularLeaf(target: WriteTarget, action: string): Promise<PathInfo | undefined> {
   const leaf = await target.dir.lstat(target.name);
   if (leaf?.kind === 'symlink') {
-    throw new AaosError(ErrorCode.PATH_SYMLINK, `refusing to ${action} '${target.path}': it is a symbolic link`, { path: target.path });
+    throw new AaosError(ErrorCode.PATH_SYMLINK, `refusing to ${action} '${target.path}': it is a symbolic link`, {
+      path: target.path,
+    });
   }
   if (leaf !== undefined && leaf.kind !== 'file') {
-    throw new AaosError(ErrorCode.PATH_INVALID, `cannot ${action} '${target.path}': not a regular file`, { path: target.path, kind: leaf.kind });
+    throw new AaosError(ErrorCode.PATH_INVALID, `cannot ${action} '${target.path}': not a regular file`, {
+      path: target.path,
+      kind: leaf.kind,
+    });
   }
   return leaf;
 }
@@ -48,7 +57,8 @@ async function regularLeaf(target: WriteTarget, action: string): Promise<PathInf
 /** Reads the leaf for an edit, through the anchored directory. */
 export async function readLeafText(target: WriteTarget, maxBytes: number): Promise<VerifiedText> {
   const leaf = await target.dir.lstat(target.name);
-  if (leaf === undefined) throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot edit '${target.path}': no such file`, { path: target.path });
+  if (leaf === undefined)
+    throw new AaosError(ErrorCode.PATH_NOT_FOUND, `cannot edit '${target.path}': no such file`, { path: target.path });
   await regularLeaf(target, 'edit');
   const { handle, info } = await target.dir.openEntry(target.name, constants.O_RDONLY, 'read');
   try {
@@ -77,7 +87,12 @@ export async function replaceFile(target: WriteTarget, content: Buffer, opts: Re
   let tempCreated = false;
   try {
     const mode = leaf?.mode ?? 0o666;
-    const { handle } = await dir.openEntry(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 'write', mode);
+    const { handle } = await dir.openEntry(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+      'write',
+      mode,
+    );
     tempCreated = true;
     try {
       await handle.writeFile(content);
@@ -90,9 +105,17 @@ export async function replaceFile(target: WriteTarget, content: Buffer, opts: Re
     const now = await regularLeaf(target, 'write');
     const before = opts.unchangedSince;
     if (before !== undefined) {
-      const same = now !== undefined && sameIdentity(now.identity, before.identity) && now.size === before.size && now.mtimeNs === before.mtimeNs;
+      const same =
+        now !== undefined &&
+        sameIdentity(now.identity, before.identity) &&
+        now.size === before.size &&
+        now.mtimeNs === before.mtimeNs;
       if (!same) {
-        throw new AaosError(ErrorCode.TOOL_FAILED, `file '${target.path}' changed while it was being edited; nothing was written`, { path: target.path });
+        throw new AaosError(
+          ErrorCode.TOOL_FAILED,
+          `file '${target.path}' changed while it was being edited; nothing was written`,
+          { path: target.path },
+        );
       }
     }
     // rename replaces the entry itself: a link swapped in meanwhile is replaced, not followed
@@ -112,10 +135,17 @@ export async function replaceFile(target: WriteTarget, content: Buffer, opts: Re
  */
 export async function appendFile(target: WriteTarget, content: Buffer): Promise<void> {
   await regularLeaf(target, 'append to');
-  const { handle, info } = await target.dir.openEntry(target.name, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 'append to');
+  const { handle, info } = await target.dir.openEntry(
+    target.name,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+    'append to',
+  );
   try {
     if (info.kind !== 'file') {
-      throw new AaosError(ErrorCode.PATH_INVALID, `cannot append to '${target.path}': not a regular file`, { path: target.path, kind: info.kind });
+      throw new AaosError(ErrorCode.PATH_INVALID, `cannot append to '${target.path}': not a regular file`, {
+        path: target.path,
+        kind: info.kind,
+      });
     }
     refuseHardLinks(info, target.path, 'append to');
     await handle.writeFile(content);

@@ -5,6 +5,11 @@ import type { CallContext } from '../../audit/call-context.js';
  * message continues its trace (the hop is a child of the tool call's span) and its goal run.
  */
 export interface Messenger {
-  send(caller: CallContext, to: string, method: string, params: unknown): Promise<{ status: 'delivered'; envelope_id: string }>;
+  send(
+    caller: CallContext,
+    to: string,
+    method: string,
+    params: unknown,
+  ): Promise<{ status: 'delivered'; envelope_id: string }>;
   request(caller: CallContext, to: string, method: string, params: unknown, timeoutMs: number): Promise<unknown>;
 }

@@ -12,7 +12,9 @@ export const PriorFindings = z
     z.string().refine((s) => s.trim() !== '', 'must not be blank'),
     z.strictObject({ paths: z.array(z.string().min(1)).min(1).max(16) }),
   ])
-  .describe(`earlier findings handed to the child (≤ ${PRIOR_FINDINGS_MAX_BYTES / 1024} KiB): text, or {paths: [...]} of files you may read`);
+  .describe(
+    `earlier findings handed to the child (≤ ${PRIOR_FINDINGS_MAX_BYTES / 1024} KiB): text, or {paths: [...]} of files you may read`,
+  );
 export type PriorFindings = z.infer<typeof PriorFindings>;
 
 function tooLarge(bytes: number): AaosError {

@@ -3,7 +3,12 @@ import { defineTool, type Tool } from '../tool.js';
 import { PriorFindings, priorFindingsText, withPriorFindings } from './prior-findings.js';
 
 /** The child's first message: the task, then any prior findings between tagged delimiters. */
-export async function childMessage(message: string, findings: PriorFindings | undefined, ctx: Parameters<Tool['invoke']>[1], fileRead: Tool): Promise<string> {
+export async function childMessage(
+  message: string,
+  findings: PriorFindings | undefined,
+  ctx: Parameters<Tool['invoke']>[1],
+  fileRead: Tool,
+): Promise<string> {
   if (findings === undefined) return message;
   return withPriorFindings(message, await priorFindingsText(findings, ctx, fileRead), ctx.call.name);
 }
@@ -22,6 +27,7 @@ export function createSpawnAgentTool(fileRead: Tool): Tool {
       message: z.string().min(1).describe('the task for the child'),
       prior_findings: PriorFindings.optional(),
     }),
-    run: async (input, ctx) => ctx.spawnAndRun(input.manifest, await childMessage(input.message, input.prior_findings, ctx, fileRead)),
+    run: async (input, ctx) =>
+      ctx.spawnAndRun(input.manifest, await childMessage(input.message, input.prior_findings, ctx, fileRead)),
   });
 }

@@ -15,14 +15,18 @@ const WebFetchInput = z.object({
     .positive()
     .max(WEB_FETCH_MAX_BYTES_LIMIT)
     .default(WEB_FETCH_DEFAULT_MAX_BYTES)
-    .describe(`read at most this many bytes of the body (default ${WEB_FETCH_DEFAULT_MAX_BYTES}, at most ${WEB_FETCH_MAX_BYTES_LIMIT})`),
+    .describe(
+      `read at most this many bytes of the body (default ${WEB_FETCH_DEFAULT_MAX_BYTES}, at most ${WEB_FETCH_MAX_BYTES_LIMIT})`,
+    ),
   timeout_ms: z
     .number()
     .int()
     .positive()
     .max(600_000)
     .default(WEB_FETCH_DEFAULT_TIMEOUT_MS)
-    .describe(`give up after this many milliseconds, redirects and body included (default ${WEB_FETCH_DEFAULT_TIMEOUT_MS})`),
+    .describe(
+      `give up after this many milliseconds, redirects and body included (default ${WEB_FETCH_DEFAULT_TIMEOUT_MS})`,
+    ),
 });
 type WebFetchInput = z.infer<typeof WebFetchInput>;
 
@@ -70,10 +74,16 @@ function parseHttpUrl(raw: string, what: string, original: string): URL {
     throw failed(`web_fetch: ${what} '${raw}' is not a valid URL`, { url: original });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw failed(`web_fetch: ${what} '${raw}' uses the ${url.protocol.replace(/:$/, '')} scheme; only http and https are supported`, { url: original });
+    throw failed(
+      `web_fetch: ${what} '${raw}' uses the ${url.protocol.replace(/:$/, '')} scheme; only http and https are supported`,
+      { url: original },
+    );
   }
   if (url.username !== '' || url.password !== '') {
-    throw failed(`web_fetch: ${what} '${url.host}${url.pathname}' carries credentials in the URL; they are not supported`, { url: original });
+    throw failed(
+      `web_fetch: ${what} '${url.host}${url.pathname}' carries credentials in the URL; they are not supported`,
+      { url: original },
+    );
   }
   return url;
 }
@@ -106,7 +116,10 @@ function describeNetworkError(err: unknown): string {
   return code ? `${code}: ${source.message}` : source.message;
 }
 
-async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -136,7 +149,8 @@ async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): P
 async function fetchWithin(input: WebFetchInput, ctx: ToolContext): Promise<WebFetchResult> {
   const original = input.url;
   let url = parseHttpUrl(original, 'URL', original);
-  if (ctx.signal.aborted) throw new AaosError(ErrorCode.CANCELLED, `web_fetch ${original} was cancelled`, { url: original });
+  if (ctx.signal.aborted)
+    throw new AaosError(ErrorCode.CANCELLED, `web_fetch ${original} was cancelled`, { url: original });
 
   const controller = new AbortController();
   let stoppedBy: 'timeout' | 'cancelled' | undefined;
@@ -165,16 +179,22 @@ async function fetchWithin(input: WebFetchInput, ctx: ToolContext): Promise<WebF
       if (REDIRECT_STATUSES.has(response.status) && location !== null) {
         await response.body?.cancel().catch(() => undefined);
         if (redirects >= WEB_FETCH_MAX_REDIRECTS) {
-          throw failed(`web_fetch ${original}: too many redirects (more than ${WEB_FETCH_MAX_REDIRECTS}); last hop ${url.href} → ${location}`, {
-            url: original,
-            redirects: redirects + 1,
-          });
+          throw failed(
+            `web_fetch ${original}: too many redirects (more than ${WEB_FETCH_MAX_REDIRECTS}); last hop ${url.href} → ${location}`,
+            {
+              url: original,
+              redirects: redirects + 1,
+            },
+          );
         }
         let next: string;
         try {
           next = new URL(location, url).href;
         } catch {
-          throw failed(`web_fetch ${original}: ${url.href} redirected to an invalid location '${location}'`, { url: original, location });
+          throw failed(`web_fetch ${original}: ${url.href} redirected to an invalid location '${location}'`, {
+            url: original,
+            location,
+          });
         }
         url = parseHttpUrl(next, 'redirect target', original);
         continue;
@@ -189,11 +209,15 @@ async function fetchWithin(input: WebFetchInput, ctx: ToolContext): Promise<WebF
         );
       }
 
-      const { bytes, truncated } = response.body ? await readCapped(response.body, input.max_bytes) : { bytes: new Uint8Array(), truncated: false };
+      const { bytes, truncated } = response.body
+        ? await readCapped(response.body, input.max_bytes)
+        : { bytes: new Uint8Array(), truncated: false };
       const contentType = response.headers.get('content-type');
       const textual = isTextual(contentType, bytes.subarray(0, 4096));
       // stream mode drops a multi-byte character cut in half by the cap instead of emitting U+FFFD
-      const body = textual ? new TextDecoder('utf-8').decode(bytes, { stream: truncated }) : Buffer.from(bytes).toString('base64');
+      const body = textual
+        ? new TextDecoder('utf-8').decode(bytes, { stream: truncated })
+        : Buffer.from(bytes).toString('base64');
       return {
         url: original,
         final_url: url.href,
@@ -213,9 +237,14 @@ async function fetchWithin(input: WebFetchInput, ctx: ToolContext): Promise<WebF
         { url: original, final_url: url.href, timeout_ms: input.timeout_ms },
       );
     }
-    if (stoppedBy === 'cancelled') throw new AaosError(ErrorCode.CANCELLED, `web_fetch ${original} was cancelled`, { url: original });
+    if (stoppedBy === 'cancelled')
+      throw new AaosError(ErrorCode.CANCELLED, `web_fetch ${original} was cancelled`, { url: original });
     if (isAaosError(err)) throw err;
-    throw failed(`web_fetch ${original}: request to ${url.href} failed: ${describeNetworkError(err)}`, { url: original, final_url: url.href }, err);
+    throw failed(
+      `web_fetch ${original}: request to ${url.href} failed: ${describeNetworkError(err)}`,
+      { url: original, final_url: url.href },
+      err,
+    );
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onCancel);

@@ -30,12 +30,23 @@ describe('AnchoredDir', () => {
 
   it('refuses a link on the way down and names the component; creates missing directories link-free', async () => {
     symlinkSync(`${tmp.dir}/outside`, `${tmp.dir}/grant/link`);
-    const err = await AnchoredDir.open(`${tmp.dir}/grant/link/x`, { create: true, forPath: `${tmp.dir}/grant/link/x/f` }).catch((e: unknown) => e);
+    const err = await AnchoredDir.open(`${tmp.dir}/grant/link/x`, {
+      create: true,
+      forPath: `${tmp.dir}/grant/link/x/f`,
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.PATH_SYMLINK, details: { component: `${tmp.dir}/grant/link` } });
     expect(readdirSync(`${tmp.dir}/outside`)).toEqual([]);
     writeFileSync(`${tmp.dir}/grant/file`, 'f');
-    expect(await AnchoredDir.open(`${tmp.dir}/grant/file/x`, { create: true, forPath: 'p' }).catch((e: { code?: string }) => e.code)).toBe(ErrorCode.PATH_INVALID);
-    expect(await AnchoredDir.open(`${tmp.dir}/grant/none`, { create: false, forPath: 'p' }).catch((e: { code?: string }) => e.code)).toBe(ErrorCode.PATH_NOT_FOUND);
+    expect(
+      await AnchoredDir.open(`${tmp.dir}/grant/file/x`, { create: true, forPath: 'p' }).catch(
+        (e: { code?: string }) => e.code,
+      ),
+    ).toBe(ErrorCode.PATH_INVALID);
+    expect(
+      await AnchoredDir.open(`${tmp.dir}/grant/none`, { create: false, forPath: 'p' }).catch(
+        (e: { code?: string }) => e.code,
+      ),
+    ).toBe(ErrorCode.PATH_NOT_FOUND);
     const dir = await AnchoredDir.open(`${tmp.dir}/grant/a/b/c`, { create: true, forPath: 'p' });
     await dir.close();
     expect(existsSync(`${tmp.dir}/grant/a/b/c`)).toBe(true);

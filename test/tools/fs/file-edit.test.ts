@@ -43,23 +43,35 @@ describe('file_edit', () => {
     const err = kit.call(fileEdit, { path: file, old_string: ' = 1;', new_string: ' = 9;' });
     expect(await codeOf(err)).toBe(ErrorCode.EDIT_AMBIGUOUS);
     expect(readFileSync(file, 'utf8')).toBe('const a = 1;\nconst b = 2;\nconst a2 = 1;\n');
-    expect(await kit.call(fileEdit, { path: file, old_string: ' = 1;', new_string: ' = 9;', replace_all: true })).toMatchObject({ replacements: 2 });
+    expect(
+      await kit.call(fileEdit, { path: file, old_string: ' = 1;', new_string: ' = 9;', replace_all: true }),
+    ).toMatchObject({ replacements: 2 });
     expect(readFileSync(file, 'utf8')).toBe('const a = 9;\nconst b = 2;\nconst a2 = 9;\n');
   });
 
   it('reports no match and leaves the file alone', async () => {
     grantBoth();
-    expect(await codeOf(kit.call(fileEdit, { path: file, old_string: 'nothing like this', new_string: 'x' }))).toBe(ErrorCode.EDIT_NO_MATCH);
-    expect(await codeOf(kit.call(fileEdit, { path: file, old_string: '', new_string: 'x' }))).toBe(ErrorCode.TOOL_INPUT_INVALID);
-    expect(await codeOf(kit.call(fileEdit, { path: `${tmp.dir}/src/none.ts`, old_string: 'a', new_string: 'x' }))).toBe(ErrorCode.PATH_NOT_FOUND);
+    expect(await codeOf(kit.call(fileEdit, { path: file, old_string: 'nothing like this', new_string: 'x' }))).toBe(
+      ErrorCode.EDIT_NO_MATCH,
+    );
+    expect(await codeOf(kit.call(fileEdit, { path: file, old_string: '', new_string: 'x' }))).toBe(
+      ErrorCode.TOOL_INPUT_INVALID,
+    );
+    expect(await codeOf(kit.call(fileEdit, { path: `${tmp.dir}/src/none.ts`, old_string: 'a', new_string: 'x' }))).toBe(
+      ErrorCode.PATH_NOT_FOUND,
+    );
   });
 
   it('needs both file_read and file_write', async () => {
     kit.grant({ kind: 'file_read', glob: `${tmp.dir}/src/*` });
-    expect(await codeOf(kit.call(fileEdit, { path: file, old_string: 'const b', new_string: 'let b' }))).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(await codeOf(kit.call(fileEdit, { path: file, old_string: 'const b', new_string: 'let b' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     const writer = makeKit({ id: 'w', name: 'writer' });
     writer.grant({ kind: 'file_write', glob: `${tmp.dir}/src/*` });
-    expect(await codeOf(writer.call(fileEdit, { path: file, old_string: 'const b', new_string: 'let b' }))).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(await codeOf(writer.call(fileEdit, { path: file, old_string: 'const b', new_string: 'let b' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     expect(readFileSync(file, 'utf8')).toContain('const b');
     expect(kit.denials()).toHaveLength(1);
     expect(kit.denials()[0]).toMatchObject({ capability: `file_write: ${file}`, tool: 'file_edit' });
@@ -67,9 +79,11 @@ describe('file_edit', () => {
 
   it('caps the edited file at 1 MiB', async () => {
     grantBoth();
-    expect(await codeOf(kit.call(fileEdit, { path: file, old_string: 'const b = 2;', new_string: 'x'.repeat(MAX_FILE_BYTES) }))).toBe(
-      ErrorCode.FILE_TOO_LARGE,
-    );
+    expect(
+      await codeOf(
+        kit.call(fileEdit, { path: file, old_string: 'const b = 2;', new_string: 'x'.repeat(MAX_FILE_BYTES) }),
+      ),
+    ).toBe(ErrorCode.FILE_TOO_LARGE);
     expect(readFileSync(file, 'utf8')).toContain('const b = 2;');
   });
 });

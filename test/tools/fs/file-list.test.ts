@@ -25,7 +25,9 @@ afterEach(() => tmp.cleanup());
 describe('file_list', () => {
   it('lists sorted entries with kinds; links are listed, not followed', async () => {
     kit.grant({ kind: 'file_read', glob: `${dir}/*` });
-    const result = (await kit.call(fileList, { path: dir })) as { entries: { name: string; kind: string; size_bytes: number }[] };
+    const result = (await kit.call(fileList, { path: dir })) as {
+      entries: { name: string; kind: string; size_bytes: number }[];
+    };
     expect(result).toMatchObject({ path: dir, kind: 'dir', truncated: false });
     expect(result.entries.map((e) => [e.name, e.kind])).toEqual([
       ['a.txt', 'file'],
@@ -60,7 +62,10 @@ describe('file_list', () => {
     mkdirSync(`${dir}/many`);
     for (let i = 0; i < LIST_MAX_ENTRIES + 5; i += 1) writeFileSync(`${dir}/many/f${String(i).padStart(4, '0')}`, '');
     kit.grant({ kind: 'file_read', glob: `${dir}/*` });
-    const result = (await kit.call(fileList, { path: `${dir}/many` })) as { entries: { name: string }[]; truncated: boolean };
+    const result = (await kit.call(fileList, { path: `${dir}/many` })) as {
+      entries: { name: string }[];
+      truncated: boolean;
+    };
     expect(result.entries).toHaveLength(LIST_MAX_ENTRIES);
     expect(result.truncated).toBe(true);
     expect(result.entries[0]?.name).toBe('f0000');

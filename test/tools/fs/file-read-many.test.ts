@@ -45,9 +45,17 @@ describe('file_read_many', () => {
     })) as { files: Record<string, unknown>[]; count: number };
     expect(result.count).toBe(9);
     expect(result.files[0]).toEqual({ path: `${data}/a.txt`, content: 'alpha\n', size_bytes: 6, total_lines: 1 });
-    expect(result.files[1]).toMatchObject({ path: `${tmp.dir}/secret.txt`, error: { code: ErrorCode.CAPABILITY_DENIED } });
+    expect(result.files[1]).toMatchObject({
+      path: `${tmp.dir}/secret.txt`,
+      error: { code: ErrorCode.CAPABILITY_DENIED },
+    });
     expect(result.files[2]).toMatchObject({ path: `${data}/missing.txt`, error: { code: ErrorCode.PATH_NOT_FOUND } });
-    expect(result.files[3]).toEqual({ path: `${data}/b.txt`, content: 'beta\nline 2\n', size_bytes: 12, total_lines: 2 });
+    expect(result.files[3]).toEqual({
+      path: `${data}/b.txt`,
+      content: 'beta\nline 2\n',
+      size_bytes: 12,
+      total_lines: 2,
+    });
     expect(result.files[4]).toMatchObject({ error: { code: ErrorCode.CAPABILITY_DENIED } });
     expect(result.files[5]).toMatchObject({ path: `${data}/link.txt`, error: { code: ErrorCode.PATH_SYMLINK } });
     expect(result.files[6]).toMatchObject({ path: `${data}/big.txt`, error: { code: ErrorCode.FILE_TOO_LARGE } });
@@ -61,7 +69,9 @@ describe('file_read_many', () => {
 
   it('validates the path count (1..16)', async () => {
     expect(await codeOf(kit.call(readMany, { paths: [] }))).toBe(ErrorCode.TOOL_INPUT_INVALID);
-    expect(await codeOf(kit.call(readMany, { paths: Array(17).fill(`${data}/a.txt`) }))).toBe(ErrorCode.TOOL_INPUT_INVALID);
+    expect(await codeOf(kit.call(readMany, { paths: Array(17).fill(`${data}/a.txt`) }))).toBe(
+      ErrorCode.TOOL_INPUT_INVALID,
+    );
     const sixteen = (await kit.call(readMany, { paths: Array(16).fill(`${data}/a.txt`) })) as { count: number };
     expect(sixteen.count).toBe(16);
   });
@@ -89,11 +99,19 @@ describe('readFileTask (the pool side)', () => {
     if (checked.leaf === undefined) throw new Error('a.txt missing');
     renameSync(`${data}/a.txt`, `${data}/a-old.txt`);
     writeFileSync(`${data}/a.txt`, 'swapped');
-    const result = await readFileTask({ path: checked.path, identity: checked.leaf.identity, maxBytes: MAX_FILE_BYTES });
+    const result = await readFileTask({
+      path: checked.path,
+      identity: checked.leaf.identity,
+      maxBytes: MAX_FILE_BYTES,
+    });
     expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.PATH_SYMLINK } });
     renameSync(`${data}/a.txt`, `${data}/a-new.txt`);
     symlinkSync(`${tmp.dir}/secret.txt`, `${data}/a.txt`);
-    const viaLink = await readFileTask({ path: checked.path, identity: checked.leaf.identity, maxBytes: MAX_FILE_BYTES });
+    const viaLink = await readFileTask({
+      path: checked.path,
+      identity: checked.leaf.identity,
+      maxBytes: MAX_FILE_BYTES,
+    });
     expect(viaLink).toMatchObject({ ok: false, error: { code: ErrorCode.PATH_SYMLINK } });
   });
 });

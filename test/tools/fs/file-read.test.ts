@@ -55,12 +55,22 @@ describe('file_read', () => {
       truncated: false,
     });
     writeFileSync(`${data}/noeol.txt`, 'a\nb');
-    expect(await kit.call(fileRead, { path: `${data}/noeol.txt`, offset: 2 })).toMatchObject({ content: 'b', total_lines: 2 });
-    expect(await codeOf(kit.call(fileRead, { path: `${data}/project/file.txt`, offset: 0 }))).toBe(ErrorCode.TOOL_INPUT_INVALID);
+    expect(await kit.call(fileRead, { path: `${data}/noeol.txt`, offset: 2 })).toMatchObject({
+      content: 'b',
+      total_lines: 2,
+    });
+    expect(await codeOf(kit.call(fileRead, { path: `${data}/project/file.txt`, offset: 0 }))).toBe(
+      ErrorCode.TOOL_INPUT_INVALID,
+    );
   });
 
   it('denies traversal out of the grant', async () => {
-    for (const path of [`${data}/../secret.txt`, `${data}/project/../../secret.txt`, `${data}/./../secret.txt`, '/data/../etc/passwd']) {
+    for (const path of [
+      `${data}/../secret.txt`,
+      `${data}/project/../../secret.txt`,
+      `${data}/./../secret.txt`,
+      '/data/../etc/passwd',
+    ]) {
       expect(await codeOf(kit.call(fileRead, { path }))).toBe(ErrorCode.CAPABILITY_DENIED);
     }
     expect(kit.denials()).toHaveLength(4);
@@ -83,7 +93,10 @@ describe('file_read', () => {
   it('caps files at 1 MiB', async () => {
     writeFileSync(`${data}/exact.txt`, 'a'.repeat(MAX_FILE_BYTES));
     writeFileSync(`${data}/big.txt`, 'a'.repeat(MAX_FILE_BYTES + 1));
-    expect(await kit.call(fileRead, { path: `${data}/exact.txt` })).toMatchObject({ size_bytes: MAX_FILE_BYTES, total_lines: 1 });
+    expect(await kit.call(fileRead, { path: `${data}/exact.txt` })).toMatchObject({
+      size_bytes: MAX_FILE_BYTES,
+      total_lines: 1,
+    });
     expect(await codeOf(kit.call(fileRead, { path: `${data}/big.txt` }))).toBe(ErrorCode.FILE_TOO_LARGE);
   });
 

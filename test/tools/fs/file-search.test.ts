@@ -62,7 +62,9 @@ describe('file_search', () => {
     const result = (await kit.call(search, { path: root, pattern: 'TODO|const', max_results: 2 })) as Result;
     expect(result.matches).toHaveLength(2);
     expect(result.truncated).toBe(true);
-    expect(await codeOf(kit.call(search, { path: root, pattern: 'x', max_results: 201 }))).toBe(ErrorCode.TOOL_INPUT_INVALID);
+    expect(await codeOf(kit.call(search, { path: root, pattern: 'x', max_results: 201 }))).toBe(
+      ErrorCode.TOOL_INPUT_INVALID,
+    );
   });
 
   it('needs file_read over the whole tree: an exact grant on the directory is not enough', async () => {
@@ -72,14 +74,18 @@ describe('file_search', () => {
     expect(await codeOf(kit.call(search, { path: root, pattern: 'TODO' }))).toBe(ErrorCode.CAPABILITY_DENIED);
     const sub = (await kit.call(search, { path: `${root}/src`, pattern: 'TODO' })) as Result;
     expect(sub.matches.map((m) => m.file)).toEqual([`${root}/src/a.ts`, `${root}/src/deep/b.ts`]);
-    expect(await codeOf(kit.call(search, { path: `${root}/src/..`, pattern: 'TODO' }))).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(await codeOf(kit.call(search, { path: `${root}/src/..`, pattern: 'TODO' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     expect(kit.denials()).toHaveLength(3);
   });
 
   it('rejects a bad regex, a symlinked root and a file root', async () => {
     kit.grant({ kind: 'file_read', glob: `${root}/*` });
     expect(await codeOf(kit.call(search, { path: root, pattern: '(' }))).toBe(ErrorCode.TOOL_INPUT_INVALID);
-    expect(await codeOf(kit.call(search, { path: `${root}/src/outside-dir`, pattern: 'TODO' }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(await codeOf(kit.call(search, { path: `${root}/src/outside-dir`, pattern: 'TODO' }))).toBe(
+      ErrorCode.PATH_SYMLINK,
+    );
     expect(await codeOf(kit.call(search, { path: `${root}/README.md`, pattern: 'TODO' }))).toBe(ErrorCode.PATH_INVALID);
     expect(await codeOf(kit.call(search, { path: `${root}/nope`, pattern: 'TODO' }))).toBe(ErrorCode.PATH_NOT_FOUND);
   });

@@ -57,26 +57,36 @@ describe('symbolic links are refused in every component', () => {
     ['intermediate -> another temp dir', 'other-dir/victim.txt'],
     ['leaf -> another temp dir', 'leaf-link.txt'],
   ])('file_write refuses %s and touches nothing', async (_label, rel) => {
-    expect(await codeOf(kit.call(fileWrite, { path: `${grant}/${rel}`, content: 'pwned' }))).toBe(ErrorCode.PATH_SYMLINK);
-    expect(await codeOf(kit.call(fileWrite, { path: `${grant}/${rel}`, content: 'pwned', append: true }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(await codeOf(kit.call(fileWrite, { path: `${grant}/${rel}`, content: 'pwned' }))).toBe(
+      ErrorCode.PATH_SYMLINK,
+    );
+    expect(await codeOf(kit.call(fileWrite, { path: `${grant}/${rel}`, content: 'pwned', append: true }))).toBe(
+      ErrorCode.PATH_SYMLINK,
+    );
     expect(readFileSync(`${outside.dir}/victim.txt`, 'utf8')).toBe('victim');
     expect(existsSync('/etc/aaos-should-not-exist')).toBe(false);
   });
 
   it('file_write creates no directory through a linked component', async () => {
-    expect(await codeOf(kit.call(fileWrite, { path: `${grant}/other-dir/newdir/x.txt`, content: 'x' }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(await codeOf(kit.call(fileWrite, { path: `${grant}/other-dir/newdir/x.txt`, content: 'x' }))).toBe(
+      ErrorCode.PATH_SYMLINK,
+    );
     expect(readdirSync(outside.dir)).toEqual(['victim.txt']);
   });
 
   it('file_edit and file_list refuse links too', async () => {
-    expect(await codeOf(kit.call(fileEdit, { path: `${grant}/leaf-link.txt`, old_string: 'victim', new_string: 'x' }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(
+      await codeOf(kit.call(fileEdit, { path: `${grant}/leaf-link.txt`, old_string: 'victim', new_string: 'x' })),
+    ).toBe(ErrorCode.PATH_SYMLINK);
     expect(await codeOf(kit.call(fileList, { path: `${grant}/other-dir` }))).toBe(ErrorCode.PATH_SYMLINK);
     expect(readFileSync(`${outside.dir}/victim.txt`, 'utf8')).toBe('victim');
   });
 
   it('still allows the real paths and a not-yet-existing file under the grant', async () => {
     expect(await kit.call(fileRead, { path: `${grant}/real/inner.txt` })).toMatchObject({ content: 'inner' });
-    expect(await kit.call(fileWrite, { path: `${grant}/some-file.txt`, content: 'ok' })).toMatchObject({ bytes_written: 2 });
+    expect(await kit.call(fileWrite, { path: `${grant}/some-file.txt`, content: 'ok' })).toMatchObject({
+      bytes_written: 2,
+    });
   });
 
   it('a grant cannot be escaped by a link that points outside: the path is refused before any read', async () => {
@@ -92,7 +102,9 @@ describe('the check-to-open window (TOCTOU)', () => {
     const checked = await resolveSafePath(`${grant}/swap.txt`);
     renameSync(`${grant}/swap.txt`, `${grant}/swap-old.txt`);
     symlinkSync(`${outside.dir}/victim.txt`, `${grant}/swap.txt`);
-    await expect(readVerifiedText(checked.path, checked.leaf?.identity, 1024)).rejects.toMatchObject({ code: ErrorCode.PATH_SYMLINK });
+    await expect(readVerifiedText(checked.path, checked.leaf?.identity, 1024)).rejects.toMatchObject({
+      code: ErrorCode.PATH_SYMLINK,
+    });
   });
 
   it('a leaf replaced by another file after the check is refused (dev/ino)', async () => {
@@ -100,16 +112,23 @@ describe('the check-to-open window (TOCTOU)', () => {
     const checked = await resolveSafePath(`${grant}/swap.txt`);
     renameSync(`${grant}/swap.txt`, `${grant}/swap-old.txt`);
     writeFileSync(`${grant}/swap.txt`, 'other file');
-    await expect(readVerifiedText(checked.path, checked.leaf?.identity, 1024)).rejects.toMatchObject({ code: ErrorCode.PATH_SYMLINK });
+    await expect(readVerifiedText(checked.path, checked.leaf?.identity, 1024)).rejects.toMatchObject({
+      code: ErrorCode.PATH_SYMLINK,
+    });
   });
 
-  it.runIf(existsSync('/proc/self/fd'))('an intermediate directory swapped for a link after the check is refused (fd location)', async () => {
-    mkdirSync(`${grant}/d`);
-    writeFileSync(`${grant}/d/f.txt`, 'fine');
-    const checked = await resolveSafePath(`${grant}/d/f.txt`);
-    // same file (same dev/ino) now reached through a link: only the fd location gives it away
-    renameSync(`${grant}/d`, `${grant}/d2`);
-    symlinkSync(`${grant}/d2`, `${grant}/d`);
-    await expect(readVerifiedText(checked.path, checked.leaf?.identity, 1024)).rejects.toMatchObject({ code: ErrorCode.PATH_SYMLINK });
-  });
+  it.runIf(existsSync('/proc/self/fd'))(
+    'an intermediate directory swapped for a link after the check is refused (fd location)',
+    async () => {
+      mkdirSync(`${grant}/d`);
+      writeFileSync(`${grant}/d/f.txt`, 'fine');
+      const checked = await resolveSafePath(`${grant}/d/f.txt`);
+      // same file (same dev/ino) now reached through a link: only the fd location gives it away
+      renameSync(`${grant}/d`, `${grant}/d2`);
+      symlinkSync(`${grant}/d2`, `${grant}/d`);
+      await expect(readVerifiedText(checked.path, checked.leaf?.identity, 1024)).rejects.toMatchObject({
+        code: ErrorCode.PATH_SYMLINK,
+      });
+    },
+  );
 });

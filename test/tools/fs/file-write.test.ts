@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/errors/index.js';
 import { createFileWriteTool } from '../../../src/tools/fs/file-write.js';
@@ -24,7 +33,10 @@ afterEach(() => tmp.cleanup());
 
 describe('file_write', () => {
   it('creates a not-yet-existing file, and its missing parent directories', async () => {
-    expect(await kit.call(fileWrite, { path: `${out}/a/b/c.txt`, content: 'héllo' })).toEqual({ path: `${out}/a/b/c.txt`, bytes_written: 6 });
+    expect(await kit.call(fileWrite, { path: `${out}/a/b/c.txt`, content: 'héllo' })).toEqual({
+      path: `${out}/a/b/c.txt`,
+      bytes_written: 6,
+    });
     expect(readFileSync(`${out}/a/b/c.txt`, 'utf8')).toBe('héllo');
   });
 
@@ -43,11 +55,19 @@ describe('file_write', () => {
   });
 
   it('a denied write leaves no trace: no directory, no file, nothing truncated', async () => {
-    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/elsewhere/deep/x.txt`, content: 'x' }))).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/elsewhere/deep/x.txt`, content: 'x' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     expect(existsSync(`${tmp.dir}/elsewhere`)).toBe(false);
-    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/precious.txt`, content: '' }))).toBe(ErrorCode.CAPABILITY_DENIED);
-    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/precious.txt`, content: 'x', append: true }))).toBe(ErrorCode.CAPABILITY_DENIED);
-    expect(await codeOf(kit.call(fileWrite, { path: `${out}/../precious.txt`, content: '' }))).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/precious.txt`, content: '' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
+    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/precious.txt`, content: 'x', append: true }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/../precious.txt`, content: '' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     expect(readFileSync(`${tmp.dir}/precious.txt`, 'utf8')).toBe('keep me');
     expect(readdirSync(tmp.dir).sort()).toEqual(['out', 'precious.txt']);
     expect(kit.denials()).toHaveLength(4);
@@ -56,19 +76,27 @@ describe('file_write', () => {
   it('file_read alone does not allow writing', async () => {
     const reader = makeKit({ id: 'r', name: 'reader' });
     reader.grant({ kind: 'file_read', glob: `${tmp.dir}/*` });
-    expect(await codeOf(reader.call(fileWrite, { path: `${out}/new/x.txt`, content: 'x' }))).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(await codeOf(reader.call(fileWrite, { path: `${out}/new/x.txt`, content: 'x' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     expect(existsSync(`${out}/new`)).toBe(false);
   });
 
   it('respects the glob boundary', async () => {
-    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/out-foo/x`, content: 'x' }))).toBe(ErrorCode.CAPABILITY_DENIED);
-    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/out_foo`, content: 'x' }))).toBe(ErrorCode.CAPABILITY_DENIED);
+    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/out-foo/x`, content: 'x' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
+    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/out_foo`, content: 'x' }))).toBe(
+      ErrorCode.CAPABILITY_DENIED,
+    );
     expect(existsSync(`${tmp.dir}/out-foo`)).toBe(false);
     expect(existsSync(`${tmp.dir}/out_foo`)).toBe(false);
   });
 
   it('caps content at 1 MiB', async () => {
-    expect(await codeOf(kit.call(fileWrite, { path: `${out}/big.txt`, content: 'a'.repeat(MAX_FILE_BYTES + 1) }))).toBe(ErrorCode.FILE_TOO_LARGE);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/big.txt`, content: 'a'.repeat(MAX_FILE_BYTES + 1) }))).toBe(
+      ErrorCode.FILE_TOO_LARGE,
+    );
     expect(existsSync(`${out}/big.txt`)).toBe(false);
     await kit.call(fileWrite, { path: `${out}/max.txt`, content: 'a'.repeat(MAX_FILE_BYTES) });
     expect(statSync(`${out}/max.txt`).size).toBe(MAX_FILE_BYTES);
@@ -84,7 +112,9 @@ describe('file_write', () => {
 
   it('refuses to append to a file with a second hard link (it may be outside the grant)', async () => {
     linkSync(`${tmp.dir}/precious.txt`, `${out}/alias.txt`);
-    const err = await kit.call(fileWrite, { path: `${out}/alias.txt`, content: 'leak', append: true }).catch((e: unknown) => e);
+    const err = await kit
+      .call(fileWrite, { path: `${out}/alias.txt`, content: 'leak', append: true })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.PATH_INVALID, message: expect.stringContaining('2 hard links') });
     expect(readFileSync(`${tmp.dir}/precious.txt`, 'utf8')).toBe('keep me');
     // a replace writes a new file and leaves the other name's content alone
@@ -96,15 +126,21 @@ describe('file_write', () => {
   it('never writes through a link: not as the leaf, not as a directory to create in', async () => {
     symlinkSync(tmp.dir, `${out}/up`);
     symlinkSync(`${tmp.dir}/precious.txt`, `${out}/leaf.txt`);
-    expect(await codeOf(kit.call(fileWrite, { path: `${out}/up/new/x.txt`, content: 'x' }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/up/new/x.txt`, content: 'x' }))).toBe(
+      ErrorCode.PATH_SYMLINK,
+    );
     expect(await codeOf(kit.call(fileWrite, { path: `${out}/leaf.txt`, content: 'x' }))).toBe(ErrorCode.PATH_SYMLINK);
-    expect(await codeOf(kit.call(fileWrite, { path: `${out}/leaf.txt`, content: 'x', append: true }))).toBe(ErrorCode.PATH_SYMLINK);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/leaf.txt`, content: 'x', append: true }))).toBe(
+      ErrorCode.PATH_SYMLINK,
+    );
     expect(readdirSync(tmp.dir).sort()).toEqual(['out', 'precious.txt']);
     expect(readFileSync(`${tmp.dir}/precious.txt`, 'utf8')).toBe('keep me');
   });
 
   it('an append to a FIFO fails at once instead of blocking the supervisor', async () => {
     execFileSync('mkfifo', [`${out}/pipe`]);
-    expect(await codeOf(kit.call(fileWrite, { path: `${out}/pipe`, content: 'x', append: true }))).toBe(ErrorCode.PATH_INVALID);
+    expect(await codeOf(kit.call(fileWrite, { path: `${out}/pipe`, content: 'x', append: true }))).toBe(
+      ErrorCode.PATH_INVALID,
+    );
   });
 });

@@ -25,10 +25,14 @@ afterEach(() => tmp.cleanup());
 describe('max_invocations through the tool path', () => {
   it('10 concurrent calls with max 5: exactly 5 succeed, 5 are EXHAUSTED, 5 denials', async () => {
     const id = kit.grant({ kind: 'file_read', glob: `${tmp.dir}/data/*` }, { max_invocations: 5 });
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => kit.call(fileRead, { path: `${tmp.dir}/data/f.txt` })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => kit.call(fileRead, { path: `${tmp.dir}/data/f.txt` })),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    expect(rejected.map((r) => (r.reason as { code: string }).code)).toEqual(Array(5).fill(ErrorCode.CAPABILITY_EXHAUSTED));
+    expect(rejected.map((r) => (r.reason as { code: string }).code)).toEqual(
+      Array(5).fill(ErrorCode.CAPABILITY_EXHAUSTED),
+    );
     expect(kit.denials()).toHaveLength(5);
     expect(kit.table.list(kit.agent.id).find((t) => t.id === id)?.invocation_count).toBe(5);
   });
@@ -65,7 +69,9 @@ describe('max_invocations through the tool path', () => {
     const id = kit.grant({ kind: 'file_write', glob: `${tmp.dir}/data/*` });
     await kit.call(fileWrite, { path: `${tmp.dir}/data/g.txt`, content: '1' });
     expect(kit.table.revoke(id, 'test')).toBe(true);
-    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/data/g.txt`, content: '2' }))).toBe(ErrorCode.CAPABILITY_REVOKED);
+    expect(await codeOf(kit.call(fileWrite, { path: `${tmp.dir}/data/g.txt`, content: '2' }))).toBe(
+      ErrorCode.CAPABILITY_REVOKED,
+    );
     expect(kit.table.revoke(id, 'test')).toBe(false);
     expect(kit.events.filter((e) => e.type === 'CapabilityRevoked')).toHaveLength(1);
     expect(kit.denials()).toHaveLength(1);

@@ -19,7 +19,11 @@ function fakeContext(allowedHosts: string[], signal: AbortSignal = new AbortCont
       if (request.kind !== 'network') throw new Error(`unexpected request ${request.kind}`);
       checked.push(request.host);
       if (!allowedHosts.includes(request.host)) {
-        throw new AaosError(ErrorCode.CAPABILITY_DENIED, `capability denied: agent tester lacks network: ${request.host}`, { host: request.host });
+        throw new AaosError(
+          ErrorCode.CAPABILITY_DENIED,
+          `capability denied: agent tester lacks network: ${request.host}`,
+          { host: request.host },
+        );
       }
     },
     spawnAndRun: () => Promise.reject(new Error('not used')),
