@@ -14,8 +14,12 @@ export const agentModule = {
   async handle(delivery, api) {
     const runId = delivery.run.run_id;
     const cfg = JSON.parse(JSON.parse(delivery.envelope).params.message);
-    const input = { message: cfg.payload ?? 'x' };
+    const payload = cfg.payload ?? 'x';
+    let seq = 0;
+    // Each input differs (a fixed-width counter in front): the supervisor's tool repeat guard
+    // stops a run that repeats one call, and it must stay on the measured path.
     const call = async () => {
+      const input = { message: `${(seq++).toString(36).padStart(8, '0')}${payload}` };
       const out = await api.callTool(runId, 'echo', input);
       if (out.message.length !== input.message.length) throw new Error('echo returned something else');
     };
