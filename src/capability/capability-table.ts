@@ -161,6 +161,24 @@ export class CapabilityTable {
   }
 
   /**
+   * Would a child given these grants draw on a counted pool: a `max_invocations` of its own or
+   * on the parent token (or any token above it) it would be narrowed from? Such a pool is
+   * charged in this table only, so a child that shares one must run where this table is.
+   */
+  sharesCountedPool(parentId: string, grants: CapabilityGrant[]): boolean {
+    const now = this.#now();
+    const parentTokens = this.#byAgent.get(parentId) ?? [];
+    return grants.some((grant) => {
+      if (grant.constraints?.max_invocations !== undefined) return true;
+      const capability = canonicalCapability(grant.capability);
+      const source = parentTokens.find(
+        (t) => this.#chainState(t, now).state === 'live' && covers(t.capability, capability),
+      );
+      return source !== undefined && this.#chain(source).some((link) => link.constraints.max_invocations !== undefined);
+    });
+  }
+
+  /**
    * Level-2 check for one request; throws a CAPABILITY_* AaosError when denied (and emits
    * exactly one CapabilityDenied). On success the permitting token is charged one
    * invocation unless `charge: false`, and a copy of it is returned.

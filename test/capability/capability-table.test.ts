@@ -464,3 +464,28 @@ describe('revokeDelegatedFrom: a parent token held on another node', () => {
     expect(table.revokeDelegatedFrom(remoteParent, 'again')).toBe(0);
   });
 });
+
+describe('sharesCountedPool: may a child run where this table is not?', () => {
+  const echo: Capability = { kind: 'tool', name: 'echo' };
+
+  it('no limit anywhere: the child shares no counted pool', () => {
+    grant(parent, echo);
+    expect(table.sharesCountedPool(parent.id, [{ capability: echo, constraints: {} }])).toBe(false);
+  });
+
+  it('a limit on the parent token it would be narrowed from, or on its own grant: it does', () => {
+    grant(parent, echo, { max_invocations: 5 });
+    expect(table.sharesCountedPool(parent.id, [{ capability: echo, constraints: {} }])).toBe(true);
+    const free: Capability = { kind: 'tool', name: 'web_fetch' };
+    grant(parent, free);
+    expect(table.sharesCountedPool(parent.id, [{ capability: free, constraints: { max_invocations: 2 } }])).toBe(true);
+    expect(table.sharesCountedPool(parent.id, [{ capability: free, constraints: {} }])).toBe(false);
+  });
+
+  it('a limit further up the delegation chain counts too (a grandchild of a limited root)', () => {
+    grant(parent, echo, { max_invocations: 5 });
+    table.delegate(parent, child, [{ capability: echo, constraints: {} }]);
+    // the child's own token has no limit; the one it was narrowed from does
+    expect(table.sharesCountedPool(child.id, [{ capability: echo, constraints: {} }])).toBe(true);
+  });
+});

@@ -295,4 +295,44 @@ describe('agents across cluster nodes', () => {
     const denied = auditOf('n2').filter((e) => e.type === 'CapabilityDenied' && e.agent_id === child.agent_id);
     expect(denied.map((e) => e.code)).toEqual(['AAOS_ERR_CAPABILITY_REVOKED']);
   }, 60_000);
+
+  it('a child that would share a max_invocations pool stays on its parent node, even when pinned elsewhere', async () => {
+    // the pool is charged in the parent node's table only: across nodes it could be overdrawn
+    const parent = await cluster.node('n1').call<{ agent_id: string }>('agent.spawn', {
+      manifest: [
+        'name: counted',
+        `model: scripted:${join(dir, 'collector.yaml')}`,
+        'capabilities:',
+        '  - capability: "tool: echo"',
+        '    max_invocations: 5',
+        '  - "tool: spawn_agent"',
+        '  - "spawn_child: [slowpoke]"',
+        `  - "file_read: ${dir}/*"`,
+      ].join('\n'),
+    });
+    const slowBefore = IDS.map(
+      (id) => auditOf(id).filter((e) => e.type === 'AgentSpawned' && e.manifest_name === 'slowpoke').length,
+    );
+    const out = await cluster.node('n1').call<{ result: { response: string; error: string | null } }>('tool.invoke', {
+      agent_id: parent.agent_id,
+      tool: 'spawn_agent',
+      input: { manifest: slowYaml, message: 'go' },
+    });
+    expect(out.result.response).toMatch(/slow done: .*late/);
+    const slowAfter = IDS.map(
+      (id) => auditOf(id).filter((e) => e.type === 'AgentSpawned' && e.manifest_name === 'slowpoke').length,
+    );
+    // spawned on n1 (the parent's node) and nowhere else, although the manifest pins n2
+    expect(slowAfter.map((n, i) => n - slowBefore[i]!)).toEqual([1, 0, 0]);
+    // its echo was charged to the parent's pool: 1 of 5 used
+    const echo = (
+      await cluster
+        .node('n1')
+        .call<{ tokens: Array<{ capability: { kind: string; name?: string }; invocation_count: number }> }>(
+          'capability.list',
+          { agent_id: parent.agent_id },
+        )
+    ).tokens.find((t) => t.capability.kind === 'tool' && t.capability.name === 'echo')!;
+    expect(echo.invocation_count).toBe(1);
+  }, 60_000);
 });

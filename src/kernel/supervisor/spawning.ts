@@ -1,3 +1,4 @@
+import type { CapabilityGrant } from '../../capability/capability.js';
 import { randomUUID } from 'node:crypto';
 import { auditHeader, childCall, traceParentOf, type CallContext } from '../../audit/call-context.js';
 import { AaosError, ErrorCode, isAaosError } from '../../errors/index.js';
@@ -189,7 +190,12 @@ export class Spawning {
     );
     // cluster: placed on another node, narrowed here all the same
     const node = this.core.remote?.placeChild(manifest);
-    if (node !== undefined) return this.runRemoteChild(parent, manifest, message, options, node);
+    if (node !== undefined) {
+      const remote = this.remoteGrants(parent, manifest, options);
+      // a max_invocations pool is charged on this node only: a child sharing one stays here
+      if (!this.core.capabilities.sharesCountedPool(parent.id, remote.grants))
+        return this.runRemoteChild(parent, remote, message, options, node);
+    }
     const child = await this.spawnRecord(manifest, {
       // cancelled while waiting for a worker slot: the worker is never booted
       signal: options.signal,
@@ -207,25 +213,34 @@ export class Spawning {
    * here under its id, so a revocation of the parent's token reaches them), then run there
    * with copies of those tokens.
    */
-  private async runRemoteChild(
+  /** A child's manifest with its parent's approvals, and the grants it asks for, as a local spawn expands them. */
+  private remoteGrants(
     parent: LiveAgent,
     parsed: AgentManifest,
+    options: ChildRunOptions,
+  ): { manifest: AgentManifest; grants: CapabilityGrant[] } {
+    const manifest = inheritApprovals(parsed, parent.manifest);
+    const grants = expandCapabilities(
+      manifest,
+      { data_dir: this.core.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) },
+      Date.now(),
+    );
+    return { manifest, grants };
+  }
+
+  private async runRemoteChild(
+    parent: LiveAgent,
+    { manifest, grants }: { manifest: AgentManifest; grants: CapabilityGrant[] },
     message: string,
     options: ChildRunOptions,
     node: string,
   ): Promise<ChildRunResult> {
-    const manifest = inheritApprovals(parsed, parent.manifest);
     const child: CallContext = {
       id: randomUUID(),
       name: manifest.name,
       parentId: parent.id,
       ...(options.runId ? { runId: options.runId } : {}),
     };
-    const grants = expandCapabilities(
-      manifest,
-      { data_dir: this.core.dataDir, ...(options.workspace ? { workspace: options.workspace } : {}) },
-      Date.now(),
-    );
     const tokens = this.core.capabilities.delegate(this.parentCall(parent, options), child, grants);
     options.onSpawned?.(child.id);
     const spawn: RemoteSpawn = {
