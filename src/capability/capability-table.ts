@@ -134,9 +134,7 @@ export class CapabilityTable {
     for (const grant of grants) {
       const capability = canonicalCapability(grant.capability);
       const own = Constraints.parse(grant.constraints ?? {});
-      const source = parentTokens.find(
-        (t) => this.#chainState(t, now).state === 'live' && covers(t.capability, capability),
-      );
+      const source = this.#coveringToken(parentTokens, capability, now);
       if (source === undefined) missing.push(capability);
       else
         plan.push({ capability, constraints: tightestConstraints(source.constraints, own), parentTokenId: source.id });
@@ -170,10 +168,7 @@ export class CapabilityTable {
     const parentTokens = this.#byAgent.get(parentId) ?? [];
     return grants.some((grant) => {
       if (grant.constraints?.max_invocations !== undefined) return true;
-      const capability = canonicalCapability(grant.capability);
-      const source = parentTokens.find(
-        (t) => this.#chainState(t, now).state === 'live' && covers(t.capability, capability),
-      );
+      const source = this.#coveringToken(parentTokens, canonicalCapability(grant.capability), now);
       return source !== undefined && this.#chain(source).some((link) => link.constraints.max_invocations !== undefined);
     });
   }
@@ -328,6 +323,11 @@ export class CapabilityTable {
       if (state !== 'live' && !(ignoreExhausted && state === 'exhausted')) return { state, at: link };
     }
     return { state: 'live', at: token };
+  }
+
+  /** The live parent token a child's grant is narrowed from (delegation and placement ask the same). */
+  #coveringToken(parentTokens: CapabilityToken[], capability: Capability, now: number): CapabilityToken | undefined {
+    return parentTokens.find((t) => this.#chainState(t, now).state === 'live' && covers(t.capability, capability));
   }
 
   /** One use charges the token and every ancestor token: the pool is shared by the tree. */
