@@ -159,8 +159,8 @@ export class Runtime {
     this.orchestrator = parts.orchestrator;
   }
 
-  /** Reasons `system.health` reports `degraded`, oldest first. */
-  get healthProblems(): string[] {
+  /** Reasons `system.health` reports `degraded`, oldest first (`health().problems`). */
+  private get healthProblems(): string[] {
     const store = this.store.health();
     // while store writes fail (full disk): goals are refused until a write succeeds again
     const fromStore = store.writable
@@ -172,7 +172,7 @@ export class Runtime {
   }
 
   /** Records (or with `reason` undefined, clears) one health problem under a stable key. */
-  setProblem(key: string, reason: string | undefined): void {
+  private setProblem(key: string, reason: string | undefined): void {
     if (reason === undefined) this.problems.delete(key);
     else this.problems.set(key, reason);
   }
@@ -180,11 +180,6 @@ export class Runtime {
   /** Problems found while loading skills (each skipped skill, with file and reason). */
   get skillProblems(): readonly SkillProblem[] {
     return this.skills.problems;
-  }
-
-  /** The merged environment (config file values under the real environment), for readers by name. */
-  get env(): NodeJS.ProcessEnv {
-    return this.config.env as NodeJS.ProcessEnv;
   }
 
   get dataDir(): string {
