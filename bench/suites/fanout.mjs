@@ -88,9 +88,10 @@ function instrument(runtime, counters) {
       counters.childInFlight--;
     }
   };
-  const state = { lastChildDone: 0n, events: 0 };
+  const state = { lastChildDone: 0n, events: 0, byType: {} };
   runtime.audit.subscribe((e) => {
     state.events++;
+    state.byType[e.type] = (state.byType[e.type] ?? 0) + 1;
     if (e.type === 'ToolInvoked' && e.tool === ECHO_TOOL) counters.toolCalls++;
     else if (e.type === 'AgentExecutionCompleted' && e.parent_id && e.stop_reason === 'complete') {
       const i = childIndexOf(e.response_preview);
@@ -152,10 +153,12 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
             const supCpu = [];
             const procCpu = [];
             let checks;
+            let byType;
             for (let r = -warmups(n); r < reps; r++) {
               if (mode === 'warm') await waitWarm(runtime.supervisor, n, { timeoutMs: Math.max(60_000, n * 300) }); // ~10 boots/s on a busy box
               counters.reset();
               probe.events = 0;
+              probe.byType = {};
               let cpu0 = null;
               let cpu1 = null;
               let proc0 = null;
@@ -197,13 +200,14 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
               samples.push(ms);
               tails.push(ms - Number(probe.lastChildDone - t0) / 1e6);
               events.push(probe.events);
+              byType = { ...probe.byType };
               if (cpu0 !== null && cpu1 !== null) supCpu.push((cpu1 - cpu0) / 1e6 / n);
               if (proc1 !== null) procCpu.push((proc1.user + proc1.system) / 1e3 / n);
               log(
                 `rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; supervisor CPU ${supCpu.length ? supCpu.at(-1).toFixed(2) : '?'} ms/child, process ${procCpu.length ? procCpu.at(-1).toFixed(2) : '?'} ms/child; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`,
               );
             }
-            perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, supCpu, procCpu, checks };
+            perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, byType, supCpu, procCpu, checks };
             await runtime.supervisor.stop(root.id, 'bench done');
           }
         } finally {
@@ -234,6 +238,7 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
         warm_pool_saving_ms: sc ? sig(sc.median - sw.median) : null,
         tail_after_last_child_ms: sig(st.median),
         audit_events_per_run: spread(warm.events).median,
+        audit_events_by_type: warm.byType,
         supervisor_cpu_ms_per_child: sp ? sig(sp.median, 3) : null,
         process_cpu_ms_per_child: pp ? sig(pp.median, 3) : null,
         spread: {
