@@ -197,12 +197,14 @@ export class Runtime {
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
       probeMs: config.get('AAOS_STORE_PROBE_MS'),
+      minFreeBytes: config.get('AAOS_STORE_MIN_FREE_MB') * 1024 * 1024,
       onHealthChange: (h) =>
         options.log?.(
           h.writable
             ? `agentd: store writes work again; goals are taken again`
             : `agentd: degraded: ${h.reason}; goals are refused until a write succeeds`,
         ),
+      ...(options.log ? { onCloseAbandoned: (m: string) => options.log!(`agentd: ${m}`) } : {}),
       onInvalid: (issue) =>
         emit({
           type: 'SessionStoreError',
