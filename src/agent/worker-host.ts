@@ -109,7 +109,10 @@ export class WorkerHost {
             () => this.module.handle(msg.delivery, this.api),
             () => this.deliveries--,
           );
-        if (!this.init) return handle();
+        if (!this.init) {
+          handle();
+          return;
+        }
         this.init.then(handle, (err: unknown) => {
           this.deliveries--;
           this.post({ t: 'init_failed', id: msg.id, error: toPlainError(err) });
