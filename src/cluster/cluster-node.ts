@@ -16,6 +16,7 @@ import type { Orchestration } from '../orchestration/orchestrator.js';
 import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
 import type { RunRecord } from '../store/run-store.js';
 import { ClusterControl, type LocalControl } from './control.js';
+import { type ClaimedJournal, JournalMirror, type LocalJournal } from './journal-mirror.js';
 import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
 import { Rehoming, type RehomeLocal } from './rehome.js';
 import {
@@ -44,6 +45,8 @@ export interface ClusterOptions {
     agents(): AgentLocation[];
     /** agents this node may still spawn */
     freeAgentSlots(): number;
+    /** this node's run journal: goal runs taken from the queue are copied to the cluster as they run */
+    journal: LocalJournal;
   } & RehomeLocal;
   log: (line: string) => void;
   /** with the cluster key: children placed on other nodes, envelopes to agents there */
@@ -64,6 +67,7 @@ export interface ClusterStatus {
   agents: Array<AgentLocation & { node_id: string; alive: boolean }>;
 }
 
+const JOURNAL_COPY_TTL_MS = 7 * 86_400_000;
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -86,6 +90,8 @@ export class ClusterNode {
   private remote: RemoteAgents | undefined;
   /** persistent agents outlive this node */
   private readonly rehoming: Rehoming;
+  /** goal runs outlive this node: their journals, copied as they run */
+  private readonly journals: JournalMirror;
 
   private constructor(
     readonly nodeId: string,
@@ -95,7 +101,7 @@ export class ClusterNode {
     private readonly runs: KV,
     private readonly done: KV,
     private readonly persistent: KV,
-    buckets: { revocations: KV; stops: KV; agentState: KV },
+    buckets: { revocations: KV; stops: KV; agentState: KV; journals: KV },
     private readonly opts: ClusterOptions,
   ) {
     this.control = new ClusterControl(
@@ -114,6 +120,22 @@ export class ClusterNode {
       async (id) => (await this.liveNodes()).some((b) => b.node_id === id),
       opts.log,
     );
+    this.journals = new JournalMirror(
+      nodeId,
+      buckets.journals,
+      async (runId) => {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.purge(`KV_${CLUSTER_NAMES.journals}`, {
+          filter: `$KV.${CLUSTER_NAMES.journals}.${runId}.>`,
+        });
+      },
+      {
+        ...(opts.remoteAgents ? { key: opts.remoteAgents.key } : {}),
+        maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+        log: opts.log,
+      },
+    );
+    this.journals.attach(opts.local.journal);
   }
 
   /** A stop applied here also drops the agent's cluster record (it is not restored or re-homed anywhere). */
@@ -173,6 +195,8 @@ export class ClusterNode {
       const revocations = await kvm.create(CLUSTER_NAMES.revocations, { history: 1 });
       const stops = await kvm.create(CLUSTER_NAMES.stops, { history: 1 });
       const agentState = await kvm.create(CLUSTER_NAMES.agentState, { history: 1 });
+      // a copy outlives no run by much: purged when the run is recorded, expired after a week otherwise
+      const journals = await kvm.create(CLUSTER_NAMES.journals, { history: 1, ttl: JOURNAL_COPY_TTL_MS });
       const node = new ClusterNode(
         nodeId,
         nc,
@@ -181,7 +205,7 @@ export class ClusterNode {
         runs,
         done,
         persistent,
-        { revocations, stops, agentState },
+        { revocations, stops, agentState, journals },
         opts,
       );
       await node.control.start();
@@ -377,6 +401,8 @@ export class ClusterNode {
     clearInterval(this.beatTimer);
     this.control.stop();
     this.remote?.stop();
+    // the next node resumes from the copy: let the puts under way land first
+    await this.journals.release();
     for (const msg of this.inflight.values()) msg.nak();
     this.inflight.clear();
     await this.pulling;
@@ -486,9 +512,18 @@ export class ClusterNode {
     if (await this.done.get(goal.run_id)) {
       // redelivered after its completion was recorded (the finishing node died before acking)
       msg.ack();
+      await this.journals.finish(goal.run_id);
       return;
     }
     this.inflight.set(goal.run_id, msg);
+    let claimed: ClaimedJournal;
+    try {
+      claimed = await this.journals.claim(goal.run_id);
+    } catch (err) {
+      // without the copy the run can still run: from this node's own journal, else from its text
+      this.opts.log(`agentd: cluster: run ${goal.run_id}: ${toPlainError(err).message}`);
+      claimed = { epoch: 0, entries: [] };
+    }
     const previous = await this.get(goal.run_id);
     const base: ClusterRun = previous ?? {
       v: 1,
@@ -502,7 +537,7 @@ export class ClusterNode {
     };
     let handle;
     try {
-      handle = this.localHandle(goal);
+      handle = this.localHandle(goal, claimed);
     } catch (err) {
       this.inflight.delete(goal.run_id);
       const plain = toPlainError(err);
@@ -531,6 +566,10 @@ export class ClusterNode {
         deliveries: msg.info.deliveryCount,
       } satisfies ClusterRun),
     );
+    if (claimed.epoch > 0) {
+      const local = this.opts.local.journal.load(goal.run_id);
+      this.journals.track(goal.run_id, claimed.epoch, local, Math.min(claimed.entries.length, local.length));
+    }
     // progress: each call restarts the ack wait, so only a silent (dead) node loses the goal
     const progress = setInterval(() => msg.working(), Math.max(200, Math.floor(this.opts.ackWaitMs / 3)));
     void handle.done.then(async (local) => {
@@ -550,23 +589,42 @@ export class ClusterNode {
   }
 
   /**
-   * The local run of a delivered goal. A goal this node met before (it handed it back on
-   * leaving, or held it when it crashed, and restarted on the same data dir) continues
-   * from the local journal instead of clashing with its own earlier record.
+   * The local run of a delivered goal. A goal another node ran before (it died, or handed
+   * the goal back) continues from the journal copy it left in the cluster; a goal this node
+   * met before (it handed it back on leaving, or held it when it crashed, and restarted on
+   * the same data dir) continues from the local journal, or from the copy when that went
+   * further (another node ran it meanwhile).
    */
-  private localHandle(goal: ClusterGoal): GoalHandle {
+  private localHandle(goal: ClusterGoal, claimed: ClaimedJournal): GoalHandle {
     const goals = this.opts.goals;
+    const journal = this.opts.local.journal;
     const known = goals.whenDone(goal.run_id);
     const local = this.opts.localRun(goal.run_id);
     if (known && local) return { run_id: goal.run_id, workspace: local.workspace, done: known };
     // it ended here but the node died before recording it: record that result
     if (local && TERMINAL.has(local.state))
       return { run_id: goal.run_id, workspace: local.workspace, done: Promise.resolve(local) };
-    if (local) return goals.resume(local);
-    return goals.submit(goal.goal, {
-      runId: goal.run_id,
-      ...(goal.orchestration ? { orchestration: goal.orchestration } : {}),
-    });
+    if (local) {
+      if (claimed.entries.length > journal.load(goal.run_id).length) journal.replace(goal.run_id, claimed.entries);
+      return goals.resume(local);
+    }
+    const resume = claimed.entries.length > 0;
+    if (resume) {
+      journal.replace(goal.run_id, claimed.entries);
+      this.opts.log(
+        `agentd: cluster: run ${goal.run_id} resumes from ${claimed.entries.length} journal entries of node ${claimed.from ?? '?'}`,
+      );
+    }
+    try {
+      return goals.submit(goal.goal, {
+        runId: goal.run_id,
+        ...(goal.orchestration ? { orchestration: goal.orchestration } : {}),
+        ...(resume ? { resume: true } : {}),
+      });
+    } catch (err) {
+      if (resume) journal.replace(goal.run_id, []);
+      throw err;
+    }
   }
 
   /** Records the completion once, then acks (a recorded completion is never overwritten). */
@@ -586,6 +644,7 @@ export class ClusterNode {
       );
     }
     msg.ack();
+    await this.journals.finish(final.run_id);
   }
 }
 

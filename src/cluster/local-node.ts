@@ -37,6 +37,7 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
         ...(a.id === runtime.goals.agent ? { bootstrap: true } : {}),
       })),
     freeAgentSlots: () => Math.max(0, runtime.config.get('AAOS_MAX_AGENTS') - sup.liveCount),
+    journal: runtime.journal,
     persistentAgents: () =>
       runtime.agentStore
         .list()

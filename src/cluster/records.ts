@@ -24,6 +24,8 @@ export const CLUSTER_NAMES = {
   agents: 'aaos_agents',
   /** persistent agents' durable state (history, token states), so another node can take them over */
   agentState: 'aaos_agent_state',
+  /** goal runs' journals as they run (keys `<run id>.head`, `<run id>.e.<seq>.<part>`), so another node resumes them */
+  journals: 'aaos_journals',
 } as const;
 
 /** The subject one node answers control requests on (a revocation or stop it must apply now). */
@@ -140,3 +142,31 @@ export const AgentState = z.strictObject({
   at: z.string(),
 });
 export type AgentState = z.infer<typeof AgentState>;
+
+/** Who holds a run's journal copy now: each node that takes the run raises the epoch (compare-and-set). */
+export const JournalHead = z.strictObject({
+  v: z.literal(1),
+  run_id: z.string(),
+  epoch: z.int().min(1),
+  node_id: z.string(),
+  at: z.string(),
+});
+export type JournalHead = z.infer<typeof JournalHead>;
+
+/**
+ * One piece of one journal entry (an entry over the part size is split): `data` is base64
+ * of the entry's JSON bytes. Stored as `{body, mac?}`: `body` its JSON text, `mac` (with the
+ * cluster key) the signature of the key and the body.
+ */
+export const JournalPart = z.strictObject({
+  v: z.literal(1),
+  run_id: z.string(),
+  seq: z.int().min(0),
+  part: z.int().min(0),
+  parts: z.int().min(1),
+  /** the head epoch of the node that wrote it: a lower one than the entries before it is a stale node's */
+  epoch: z.int().min(1),
+  node_id: z.string(),
+  data: z.string(),
+});
+export type JournalPart = z.infer<typeof JournalPart>;

@@ -76,6 +76,8 @@ interface Parts {
   gateway: ModelGateway;
   store: Store;
   runs: RunStore;
+  /** goal runs' journals (resume after a restart; a cluster node copies them to JetStream) */
+  journal: RunJournal;
   goals: GoalRunner;
   audit: AuditLog;
   auditStore: AuditStore;
@@ -112,6 +114,7 @@ export class Runtime {
   readonly gateway: ModelGateway;
   readonly store: Store;
   readonly runs: RunStore;
+  readonly journal: RunJournal;
   readonly goals: GoalRunner;
   readonly audit: AuditLog;
   readonly auditStore: AuditStore;
@@ -138,6 +141,7 @@ export class Runtime {
     this.gateway = parts.gateway;
     this.store = parts.store;
     this.runs = parts.runs;
+    this.journal = parts.journal;
     this.goals = parts.goals;
     this.audit = parts.audit;
     this.auditStore = parts.auditStore;
@@ -311,6 +315,7 @@ export class Runtime {
       gateway,
       store,
       runs,
+      journal,
       goals,
       audit,
       auditStore,
