@@ -17,7 +17,7 @@ import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
 import type { RunRecord } from '../store/run-store.js';
 import { ClusterControl, type LocalControl } from './control.js';
 import { type ClaimedJournal, JournalMirror, type LocalJournal } from './journal-mirror.js';
-import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
+import { type OperatorRequest, RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
 import { Rehoming, type RehomeLocal } from './rehome.js';
 import {
   type AgentLocation,
@@ -50,7 +50,7 @@ export interface ClusterOptions {
   } & RehomeLocal;
   log: (line: string) => void;
   /** with the cluster key: children placed on other nodes, envelopes to agents there */
-  remoteAgents?: Omit<RemoteAgentsOptions, 'publishRevoked' | 'isRevoked' | 'log'>;
+  remoteAgents?: Omit<RemoteAgentsOptions, 'publishRevoked' | 'isRevoked' | 'homeless' | 'log'>;
 }
 
 /** Where an agent lives: announced by a live node, or recorded as a persistent agent whose node is down. */
@@ -211,11 +211,19 @@ export class ClusterNode {
       await node.control.start();
       // before announcing its persistent agents: drop those another node took over meanwhile
       await node.rehoming.reconcile();
+      await node.rehoming.watch();
       if (opts.remoteAgents) {
         const remote = new RemoteAgents(nodeId, nc, {
           ...opts.remoteAgents,
           publishRevoked: (id, reason) => node.control.revokedHere(id, reason),
           isRevoked: (id) => node.control.isRevoked(id),
+          homeless: {
+            find: (ref) => {
+              const agent = node.rehoming.recorded(ref);
+              return agent ? { id: agent.id, name: agent.name } : undefined;
+            },
+            move: (agentId, unreachable) => node.moveForMessage(agentId, unreachable),
+          },
           log: opts.log,
         });
         remote.start();
@@ -400,6 +408,7 @@ export class ClusterNode {
     this.closing = true;
     clearInterval(this.beatTimer);
     this.control.stop();
+    this.rehoming.stop();
     this.remote?.stop();
     // the next node resumes from the copy: let the puts under way land first
     await this.journals.release();
@@ -451,8 +460,71 @@ export class ClusterNode {
         { agent_id: place.agent.id, node_id: place.node_id },
       );
     }
-    await this.rehoming.takeOver(place.agent);
-    return place.agent.id;
+    const home = await this.moveForMessage(place.agent.id);
+    if (home === this.nodeId) return place.agent.id;
+    // two nodes raced to take it over and the other won
+    throw new AaosError(
+      ErrorCode.AGENT_NOT_FOUND,
+      `agent ${place.agent.name} (${place.agent.id}) was just taken over by node ${home}: use it there`,
+      { agent_id: place.agent.id, node_id: home },
+    );
+  }
+
+  /**
+   * A message for a persistent agent whose node is down: this node takes it over, or finds
+   * the node that won the race (once it announces the agent). The node it lives on now.
+   */
+  moveForMessage(agentId: string, unreachable?: string): Promise<string> {
+    return this.rehoming.moveForMessage(
+      agentId,
+      async (id) => {
+        if (this.opts.local.agents().some((a) => a.id === id)) return this.nodeId;
+        return (await this.liveNodes()).find((n) => n.agents.some((a) => a.id === id))?.node_id;
+      },
+      // a dead node's heartbeat expires after 3 beats; the winner of a race announces the agent at its next beat
+      { waitMs: this.opts.heartbeatMs * 6 + 30_000, ...(unreachable ? { unreachable } : {}) },
+    );
+  }
+
+  /**
+   * An operator's `tool.invoke` or `capability.list` (`request.agent_id`: as the operator
+   * named it) for an agent that does not live here: forwarded, signed, to the node it lives on,
+   * which authorises and audits it. A persistent agent whose node is down is moved first by a
+   * tool call (a use, like a message), not by a listing. Without the cluster key the answer is
+   * an error naming the agent's node. Undefined when the agent lives here.
+   */
+  async onAgentsNode(
+    request: OperatorRequest,
+  ): Promise<{ agent_id: string; node_id: string; value: unknown } | undefined> {
+    const place = await this.locate(request.agent_id);
+    if (!place)
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `no agent with id, name or id prefix '${request.agent_id}' in the cluster`,
+        {
+          agent_id: request.agent_id,
+        },
+      );
+    const agentId = place.agent.id;
+    let node = place.node_id;
+    if (!place.alive) {
+      if (request.op === 'capability.list')
+        throw new AaosError(
+          ErrorCode.CLUSTER_UNAVAILABLE,
+          `agent ${place.agent.name} (${agentId}) lives on node ${node}, which is down; its tokens can be listed once a message or agentd run moved it to a live node`,
+          { agent_id: agentId, node_id: node },
+        );
+      node = await this.moveForMessage(agentId);
+    }
+    const forwarded = { ...request, agent_id: agentId };
+    if (node === this.nodeId) return undefined; // it lives here (now): the caller serves it
+    if (!this.remote)
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `agent ${place.agent.name} (${agentId}) lives on node ${node}, and this node has no AAOS_CLUSTER_KEY to forward ${request.op} there: use that node's socket`,
+        { agent_id: agentId, node_id: node },
+      );
+    return { agent_id: agentId, node_id: node, value: await this.remote.operator(node, forwarded) };
   }
 
   /** Records the persistent agents living here in the cluster, so they can be found (and stopped) while this node is down. */

@@ -1,7 +1,9 @@
 import { dirname } from 'node:path';
 import type { Runtime } from '../runtime/runtime.js';
 import { CapabilityStore } from '../store/capability-store.js';
+import { AaosError, ErrorCode } from '../errors/index.js';
 import type { ClusterOptions } from './cluster-node.js';
+import type { CopiedMemory } from './records.js';
 
 /**
  * This node's side of the cluster's control records: what it applies when a revocation or
@@ -53,11 +55,18 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
     stateOf: (agentId) => ({
       history: runtime.sessions.load(agentId),
       tokens: new CapabilityStore(runtime.store).load(agentId),
+      memories: runtime.memory.list(agentId).map((m) => ({
+        content: m.content,
+        category: m.category,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+      })),
     }),
     adopt: async (agent, state) => {
       if (state) {
         runtime.sessions.replace(agent.id, state.history);
         new CapabilityStore(runtime.store).save(agent.id, state.tokens);
+        await adoptMemories(runtime, agent.id, state.memories);
       }
       // relative paths in a manifest read from a file resolve against that file's directory, as on its old node
       await runtime.spawnAgent(
@@ -89,3 +98,32 @@ export function remoteAgentsOf(runtime: Runtime): Pick<ClusterOptions, 'remoteAg
   };
   return { remoteAgents };
 }
+
+/**
+ * The copied memories replace what this node's store holds under the agent's id (a copy left
+ * from when it lived here before), each embedded again with this node's embedder, oldest first.
+ */
+async function adoptMemories(runtime: Runtime, agentId: string, memories: readonly CopiedMemory[]): Promise<void> {
+  for (const old of runtime.memory.list(agentId)) runtime.memory.delete(agentId, old.id);
+  const ordered = [...memories].sort((a, b) => a.created_at.localeCompare(b.created_at));
+  for (let i = 0; i < ordered.length; i += EMBED_BATCH) {
+    const batch = ordered.slice(i, i + EMBED_BATCH);
+    const vectors = await runtime.memory.embedder.embed(batch.map((m) => m.content));
+    for (const [j, m] of batch.entries()) {
+      const embedding = vectors[j];
+      if (!embedding)
+        throw new AaosError(
+          ErrorCode.EMBEDDING_FAILED,
+          `moving agent ${agentId}: the embedder returned ${vectors.length} vectors for ${batch.length} memories`,
+          { agent_id: agentId },
+        );
+      runtime.memory.store(
+        agentId,
+        { content: m.content, category: m.category, embedding },
+        { maxRecords: Math.max(1, ordered.length) },
+      );
+    }
+  }
+}
+
+const EMBED_BATCH = 32;

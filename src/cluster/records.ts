@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HistoryEntry } from '../context/history-entry.js';
+import { MemoryCategory } from '../memory/memory-record.js';
 import { CapabilityStateRecord } from '../store/capability-store.js';
 import { RunRecord } from '../store/run-store.js';
 
@@ -131,7 +132,16 @@ export const ControlReply = z.union([
 ]);
 export type ControlReply = z.infer<typeof ControlReply>;
 
-/** What a persistent agent needs on another node: its conversation history and its tokens' durable states. */
+/** An episodic memory as it moves with its agent: its text (the taking node embeds it again, in its own vector space). */
+export const CopiedMemory = z.strictObject({
+  content: z.string(),
+  category: MemoryCategory,
+  created_at: z.string(),
+  last_used_at: z.string(),
+});
+export type CopiedMemory = z.infer<typeof CopiedMemory>;
+
+/** What a persistent agent needs on another node: its conversation history, its tokens' durable states, its memories. */
 export const AgentState = z.strictObject({
   v: z.literal(1),
   agent_id: z.string(),
@@ -139,6 +149,10 @@ export const AgentState = z.strictObject({
   /** history entries left out because the whole did not fit one record (oldest first) */
   history_dropped: z.int().min(0),
   tokens: CapabilityStateRecord.shape.tokens,
+  /** its episodic memories, most recently used first, as many as fit the memory share of the record */
+  memories: z.array(CopiedMemory).default([]),
+  /** memories left out (the least recently used) */
+  memories_dropped: z.int().min(0).default(0),
   at: z.string(),
 });
 export type AgentState = z.infer<typeof AgentState>;
