@@ -16,7 +16,8 @@ export async function stopInCluster(
 ): Promise<Record<string, unknown>> {
   const place = await placeOf(cluster, localId, ref);
   const id = place.agent.id;
-  const bootstrap = localId !== undefined ? id === runtime.goals.agent : place.alive && place.agent.bootstrap === true;
+  const bootstrap =
+    localId !== undefined ? id === runtime.bootstrapAgentId : place.alive && place.agent.bootstrap === true;
   if (bootstrap && !force) {
     throw new AaosError(
       ErrorCode.BOOTSTRAP_PROTECTED,

@@ -43,6 +43,11 @@ export const SETTINGS = {
     1,
     'while store writes fail (full disk), how often a small write checks whether they work again',
   ),
+  AAOS_STORE_MIN_FREE_MB: int(
+    64,
+    0,
+    "store writes are refused (the daemon turns `degraded`) while the store's filesystem has less free space than this; `0` = no reserve (LMDB then meets the full disk itself, which its native code does not survive reliably)",
+  ),
   AAOS_CONNECTION_IDLE_MS: int(
     300_000,
     0,

@@ -110,7 +110,7 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
     const rest = path.slice('/api/'.length);
     if (rest === 'events') {
       requireGet(req);
-      serveEvents(req, res, runtime.audit);
+      serveEvents(req, res, runtime.events);
       return;
     }
     if (rest === 'agents') {
@@ -125,13 +125,13 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
     }
     if (rest === 'runs') {
       requireGet(req);
-      sendJson(res, 200, { runs: runtime.runs.list({ limit: 50 }) });
+      sendJson(res, 200, { runs: runtime.runs({ limit: 50 }) });
       return;
     }
     if (rest.startsWith('runs/')) {
       requireGet(req);
       const runId = decodeURIComponent(rest.slice('runs/'.length));
-      const run = runtime.runs.get(runId);
+      const run = runtime.run(runId);
       if (!run) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id '${runId}'`, { run_id: runId });
       sendJson(res, 200, { run, events: runtime.auditHistory({ runId }, 5000) });
       return;
@@ -146,7 +146,7 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
       if (daemon.draining())
         throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
       const p = parseParams('submit', SubmitParams, body);
-      const handle = runtime.goals.submit(p.goal);
+      const handle = runtime.submitGoal(p.goal);
       sendJson(res, 200, { run_id: handle.run_id, workspace: handle.workspace });
       return;
     }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditFeed } from '../runtime/views.js';
 
 // a browser that stops reading is cut off rather than buffered for: it reconnects and reloads
 const MAX_BUFFERED = 1 << 20;
@@ -9,7 +9,7 @@ const HEARTBEAT_MS = 15_000;
  * Live audit events as Server-Sent Events (`data: <event JSON>`), for the console. Each
  * client is one audit subscriber; it ends when the client goes, or falls 1 MiB behind.
  */
-export function serveEvents(req: IncomingMessage, res: ServerResponse, audit: AuditLog): void {
+export function serveEvents(req: IncomingMessage, res: ServerResponse, audit: AuditFeed): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',

@@ -1,3 +1,4 @@
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { DaemonContext } from './methods.js';
 import { RpcServer } from './server.js';
@@ -24,29 +25,31 @@ export class Daemon {
   private draining = false;
   private forced = false;
   private closing: Promise<void> | undefined;
+  private clusterNode: ClusterNode | undefined;
   readonly server: RpcServer | undefined;
   readonly graceMs: number;
   /** what method handlers reach; the HTTP console calls the same methods */
   readonly context: DaemonContext;
 
   private constructor(private readonly opts: DaemonOptions) {
-    this.graceMs = opts.graceMs ?? opts.runtime.config.get('AAOS_SHUTDOWN_GRACE_MS');
+    this.graceMs = opts.graceMs ?? opts.runtime.setting('AAOS_SHUTDOWN_GRACE_MS');
     const context: DaemonContext = (this.context = {
       runtime: opts.runtime,
+      cluster: () => this.clusterNode,
       startedAt: Date.now(),
       version: opts.version,
       draining: () => this.draining,
       connections: () => this.server?.connectionCount ?? 0,
       connectionsRefused: () => this.server?.refusedCount ?? 0,
     });
-    const config = opts.runtime.config;
+    const { runtime } = opts;
     this.server = opts.socketPath
       ? new RpcServer({
           socketPath: opts.socketPath,
           context,
           log: opts.log,
-          maxConnections: config.get('AAOS_MAX_CONNECTIONS'),
-          idleMs: config.get('AAOS_CONNECTION_IDLE_MS'),
+          maxConnections: runtime.setting('AAOS_MAX_CONNECTIONS'),
+          idleMs: runtime.setting('AAOS_CONNECTION_IDLE_MS'),
         })
       : undefined;
   }
@@ -60,6 +63,16 @@ export class Daemon {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /** The cluster this daemon joined, if it did. */
+  get cluster(): ClusterNode | undefined {
+    return this.clusterNode;
+  }
+
+  /** From now on goals, stops and revocations go through the cluster (joined after the runtime started). */
+  joinedCluster(node: ClusterNode): void {
+    this.clusterNode = node;
   }
 
   /** Idempotent; resolves when everything is closed and the socket file is gone. */
@@ -92,7 +105,7 @@ export class Daemon {
     const { runtime, log } = this.opts;
     this.draining = true;
     // no queued goal starts from here on; running ones finish or are cancelled below
-    runtime.goals.hold();
+    runtime.holdGoals();
     await this.server?.stopAccepting();
     // tool calls are tracked where they run (tool dispatch), not counted from audit events
     if (runtime.toolCallsInFlight > 0 && !this.forced) {

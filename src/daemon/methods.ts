@@ -19,6 +19,8 @@ import { endFrameForRun, FrameStream, followApprovals, isTerminalRun, replayAndF
 /** What every handler can reach: the runtime and the daemon's own state. */
 export interface DaemonContext {
   runtime: Runtime;
+  /** the cluster this daemon joined (`agentd run --cluster`): goals, stops and revocations then go through it */
+  cluster(): ClusterNode | undefined;
   /** epoch ms */
   startedAt: number;
   version: string;
@@ -144,19 +146,20 @@ function liveAgentId(runtime: Runtime, ref: string): string {
 }
 
 /** The agent a message goes to; in a cluster, a persistent agent whose node is down is taken over by this node. */
-async function agentToUse(runtime: Runtime, ref: string): Promise<string> {
-  const cluster = runtime.cluster;
+async function agentToUse(daemon: DaemonContext, ref: string): Promise<string> {
+  const { runtime } = daemon;
+  const cluster = daemon.cluster();
   const local = cluster ? findLiveAgent(runtime, ref) : undefined;
   return local ?? (cluster ? await cluster.useAgent(ref) : undefined) ?? liveAgentId(runtime, ref);
 }
 
 /** In a cluster, an operator's request for an agent that lives on another node, done there; undefined: it lives here. */
 async function onItsNode(
-  runtime: Runtime,
+  daemon: DaemonContext,
   request: OperatorRequest,
 ): Promise<{ agent_id: string; node_id: string; value: unknown } | undefined> {
-  const cluster = runtime.cluster;
-  if (!cluster || findLiveAgent(runtime, request.agent_id) !== undefined) return undefined;
+  const cluster = daemon.cluster();
+  if (!cluster || findLiveAgent(daemon.runtime, request.agent_id) !== undefined) return undefined;
   return cluster.onAgentsNode(request);
 }
 
@@ -180,14 +183,14 @@ async function spawnFrom(
 
 /** A run by id or unique id prefix. */
 function requireRun(runtime: Runtime, runId: string) {
-  const exact = runtime.runs.get(runId);
+  const exact = runtime.run(runId);
   if (exact) return exact;
   const id = byIdPrefix(
     'run',
     runId,
-    runtime.runs.list().map((r) => ({ id: r.run_id, label: `${r.state}: ${r.goal.slice(0, 40)}` })),
+    runtime.runs().map((r) => ({ id: r.run_id, label: `${r.state}: ${r.goal.slice(0, 40)}` })),
   );
-  const rec = id ? runtime.runs.get(id) : undefined;
+  const rec = id ? runtime.run(id) : undefined;
   if (!rec) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id or id prefix '${runId}'`, { run_id: runId });
   return rec;
 }
@@ -219,7 +222,7 @@ function streamRun(
   const live = follow && done !== undefined;
   const after = sinceFilter(window);
   replayAndFollow(
-    runtime.audit,
+    runtime.events,
     stream,
     (e) => e.run_id === runId && after(e),
     live,
@@ -228,7 +231,7 @@ function streamRun(
   );
   if (live) endWith(stream, done);
   else {
-    const rec = runtime.runs.get(runId);
+    const rec = runtime.run(runId);
     if (rec) stream.push(endFrameForRun(stream.id, rec));
     stream.close();
   }
@@ -248,7 +251,7 @@ async function submitToCluster(
   const rec = await cluster.submit(p.goal, p.orchestration ? { orchestration: p.orchestration } : {});
   const stream = new FrameStream(ctx.conn, ctx.id ?? null);
   stream.own(
-    ctx.daemon.runtime.audit.subscribe((e) => {
+    ctx.daemon.runtime.events.subscribe((e) => {
       if (e.run_id === rec.run_id) stream.push({ kind: 'event', stream: stream.id, event: e });
     }),
   );
@@ -287,7 +290,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     async handle(params, { daemon }) {
       const p = parseParams('agent.stop', AgentStopParams, params);
       // in a cluster: an agent on any node, the stop recorded for every node
-      const cluster = daemon.runtime.cluster;
+      const cluster = daemon.cluster();
       if (cluster)
         return stopInCluster(
           daemon.runtime,
@@ -297,7 +300,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
           p.force === true,
         );
       const id = liveAgentId(daemon.runtime, p.agent_id);
-      if (id === daemon.runtime.goals.agent && p.force !== true) {
+      if (id === daemon.runtime.bootstrapAgentId && p.force !== true) {
         throw new AaosError(
           ErrorCode.BOOTSTRAP_PROTECTED,
           `agent ${id} is the bootstrap agent: without it the daemon refuses every goal until it restarts; stop it with force (agentd stop --force ${id}) if that is what you want`,
@@ -313,7 +316,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       const p = parseParams('agent.pause', AgentPauseParams, params);
       const id = liveAgentId(daemon.runtime, p.agent_id);
-      if (id === daemon.runtime.goals.agent && p.force !== true) {
+      if (id === daemon.runtime.bootstrapAgentId && p.force !== true) {
         throw new AaosError(
           ErrorCode.BOOTSTRAP_PROTECTED,
           `agent ${id} is the bootstrap agent: while it is paused every goal waits; pause it with force (agentd pause --force ${id}) if that is what you want`,
@@ -335,7 +338,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('agent.send', AgentRunParams, params);
-      const id = await agentToUse(daemon.runtime, p.agent_id);
+      const id = await agentToUse(daemon, p.agent_id);
       const run = messageRun(daemon.runtime);
       const outcome = daemon.runtime.runAgent(id, p.message, run);
       // a refusal (mailbox full, shutting down) rejects before the delivery's first await;
@@ -375,7 +378,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('agent.run', AgentRunParams, params);
-      const id = await agentToUse(daemon.runtime, p.agent_id);
+      const id = await agentToUse(daemon, p.agent_id);
       return runSummary(await daemon.runtime.runAgent(id, p.message, messageRun(daemon.runtime)));
     },
   },
@@ -398,20 +401,21 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       const { runtime } = ctx.daemon;
       if (ctx.daemon.draining())
         throw new AaosError(ErrorCode.SHUTTING_DOWN, 'the daemon is shutting down and takes no new goals');
-      if (runtime.cluster) return submitToCluster(ctx, runtime.cluster, p);
+      const cluster = ctx.daemon.cluster();
+      if (cluster) return submitToCluster(ctx, cluster, p);
       // events of the new run are emitted while submit() runs: subscribe first, keep them held
       const stream = new FrameStream(ctx.conn, ctx.id ?? null);
       let runId: string | undefined;
       const early: AuditEvent[] = [];
       stream.own(
-        runtime.audit.subscribe((e) => {
+        runtime.events.subscribe((e) => {
           if (runId === undefined) early.push(e);
           else if (e.run_id === runId) stream.push({ kind: 'event', stream: stream.id, event: e });
         }),
       );
       let handle;
       try {
-        handle = runtime.goals.submit(p.goal, p.orchestration ? { orchestration: p.orchestration } : {});
+        handle = runtime.submitGoal(p.goal, p.orchestration ? { orchestration: p.orchestration } : {});
       } catch (err) {
         stream.close();
         throw err;
@@ -423,7 +427,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       return {
         run_id: handle.run_id,
         workspace: handle.workspace,
-        state: runtime.runs.get(handle.run_id)?.state ?? 'queued',
+        state: runtime.run(handle.run_id)?.state ?? 'queued',
       };
     },
   },
@@ -435,7 +439,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       const follow = p.follow ?? false;
       if (p.run_id !== undefined) {
         const rec = requireRun(runtime, p.run_id);
-        const done = isTerminalRun(rec.state) ? undefined : runtime.goals.whenDone(rec.run_id);
+        const done = isTerminalRun(rec.state) ? undefined : runtime.whenRunDone(rec.run_id);
         const stream = streamRun(ctx, rec.run_id, follow, done, p);
         ctx.afterResponse(() => stream.start());
         return { run_id: rec.run_id, state: rec.state, follow };
@@ -463,7 +467,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
       };
       const after = sinceFilter(p);
       replayAndFollow(
-        runtime.audit,
+        runtime.events,
         stream,
         (e) => e.agent_id === agentId && after(e),
         follow && live,
@@ -482,8 +486,8 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       const p = parseParams('run.list', RunListParams, params) ?? {};
-      const local = daemon.runtime.runs.list({ ...(p.state ? { state: p.state } : {}), limit: p.limit ?? 100 });
-      const cluster = daemon.runtime.cluster;
+      const local = daemon.runtime.runs({ ...(p.state ? { state: p.state } : {}), limit: p.limit ?? 100 });
+      const cluster = daemon.cluster();
       if (!cluster) return { runs: local };
       // every run of the cluster, from its shared records; local-only runs (--stdin) beside them
       return cluster.list(p.limit ?? 100).then((shared) => {
@@ -500,10 +504,11 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     async handle(params, { daemon }) {
       const p = parseParams('run.status', RunIdParams, params);
-      const shared = daemon.runtime.cluster ? await daemon.runtime.cluster.get(p.run_id) : undefined;
+      const cluster = daemon.cluster();
+      const shared = cluster ? await cluster.get(p.run_id) : undefined;
       if (shared) return shared;
       const rec = requireRun(daemon.runtime, p.run_id);
-      const plan = daemon.runtime.orchestrator.planOf(rec);
+      const plan = daemon.runtime.runPlan(rec);
       return plan ? { ...rec, plan } : rec;
     },
   },
@@ -511,7 +516,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('cluster.status', NoParams, params);
-      const cluster = daemon.runtime.cluster;
+      const cluster = daemon.cluster();
       if (!cluster)
         throw new AaosError(
           ErrorCode.CLUSTER_UNAVAILABLE,
@@ -525,7 +530,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       const p = parseParams('run.cancel', RunIdParams, params);
       const before = requireRun(daemon.runtime, p.run_id);
-      const rec = daemon.runtime.goals.cancel(before.run_id, 'cancelled by operator');
+      const rec = daemon.runtime.cancelRun(before.run_id, 'cancelled by operator');
       return { run_id: rec.run_id, state: rec.state, cancelled: !isTerminalRun(before.state) };
     },
   },
@@ -533,7 +538,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('tool.list', NoParams, params);
-      return { tools: daemon.runtime.toolDefinitions(), mcp_servers: daemon.runtime.mcp.status() };
+      return { tools: daemon.runtime.toolDefinitions(), mcp_servers: daemon.runtime.mcpStatus() };
     },
   },
   'tool.invoke': {
@@ -541,7 +546,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     async handle(params, { daemon }) {
       const p = parseParams('tool.invoke', ToolInvokeParams, params);
       // in a cluster: an agent on another node is served there (its tokens, its audit log)
-      const there = await onItsNode(daemon.runtime, {
+      const there = await onItsNode(daemon, {
         op: 'tool.invoke',
         agent_id: p.agent_id,
         tool: p.tool,
@@ -592,7 +597,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     async handle(params, { daemon }) {
       const p = parseParams('capability.list', AgentIdParams, params);
-      const there = await onItsNode(daemon.runtime, { op: 'capability.list', agent_id: p.agent_id });
+      const there = await onItsNode(daemon, { op: 'capability.list', agent_id: p.agent_id });
       if (there) return { agent_id: there.agent_id, node_id: there.node_id, tokens: there.value };
       const id = liveAgentId(daemon.runtime, p.agent_id);
       return { agent_id: id, tokens: daemon.runtime.tokens(id) };
@@ -603,7 +608,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     handle(params, { daemon }) {
       const p = parseParams('capability.revoke', RevokeParams, params);
       const { runtime } = daemon;
-      const cluster = runtime.cluster;
+      const cluster = daemon.cluster();
       const localId = cluster ? findLiveAgent(runtime, p.agent_id) : undefined;
       // in a cluster: an agent on any node; the revocation recorded for every node
       if (cluster && (localId === undefined || p.all)) return revokeInCluster(cluster, localId, p);
@@ -636,25 +641,21 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: true,
     handle(params, { daemon }) {
       parseParams('system.health', NoParams, params);
-      const { runtime } = daemon;
-      const problems = runtime.healthProblems;
+      const health = daemon.runtime.health();
       return {
-        status: daemon.draining() ? 'draining' : problems.length > 0 ? 'degraded' : 'ok',
-        problems,
-        store: {
-          write_failures: runtime.store.health().writeFailures,
-          audit_events_unstored: runtime.auditStore.unstored,
-        },
+        status: daemon.draining() ? 'draining' : health.problems.length > 0 ? 'degraded' : 'ok',
+        problems: health.problems,
+        store: health.store,
         version: daemon.version,
         pid: process.pid,
         uptime_ms: Date.now() - daemon.startedAt,
-        agents: runtime.listAgents().length,
-        bootstrap_agent_id: runtime.goals.agent ?? null,
-        runs: { running: runtime.goals.running, queued: runtime.goals.waiting },
-        approvals_pending: runtime.approvals.list().pending.length,
+        agents: health.agents,
+        bootstrap_agent_id: health.bootstrap_agent_id,
+        runs: health.runs,
+        approvals_pending: health.approvals_pending,
         connections: daemon.connections(),
         connections_refused: daemon.connectionsRefused(),
-        provider: runtime.gateway.describeDefault(),
+        provider: health.provider,
       };
     },
   },

@@ -1,9 +1,9 @@
-import type { ApprovalEvent, ApprovalQueue } from '../approvals/approval-queue.js';
+import type { ApprovalEvent } from '../approvals/approval-queue.js';
 import type { AuditEvent } from '../audit/event.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { RunRecord, RunState } from '../store/run-store.js';
 import type { Connection } from './connection.js';
 import type { RpcId } from './jsonrpc.js';
+import type { ApprovalDesk, AuditFeed } from '../runtime/views.js';
 
 /** The frame format's version, sent as `v` in every frame (docs/api.md, "Streams"). */
 export const STREAM_FRAME_VERSION = 1;
@@ -165,7 +165,7 @@ export function endFrameForRun(stream: RpcId | null, rec: RunRecord): StreamFram
  * event can fall between them (no gap) or appear in both (no duplicate).
  */
 export function replayAndFollow(
-  audit: AuditLog,
+  audit: AuditFeed,
   stream: FrameStream,
   match: (e: AuditEvent) => boolean,
   follow: boolean,
@@ -187,6 +187,6 @@ export function replayAndFollow(
 }
 
 /** Forwards approval requests and answers until the client goes away. */
-export function followApprovals(approvals: ApprovalQueue, stream: FrameStream): void {
+export function followApprovals(approvals: ApprovalDesk, stream: FrameStream): void {
   stream.own(approvals.subscribe((event) => stream.push({ kind: 'approval', stream: stream.id, event })));
 }

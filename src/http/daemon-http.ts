@@ -27,7 +27,7 @@ export interface DaemonHttpOptions {
 export async function startDaemonHttp(opts: DaemonHttpOptions): Promise<HttpListener> {
   const { runtime } = opts.context;
   const token = loadOrCreateHttpToken(runtime.dataDir);
-  const metrics = new MetricsCollector(runtime.audit, metricsSourcesOf(runtime));
+  const metrics = new MetricsCollector(runtime.events, metricsSourcesOf(runtime));
   const routes: HttpRoute[] = [
     {
       prefix: '/metrics',

@@ -6,8 +6,8 @@ import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { NdjsonSink } from '../audit/ndjson-sink.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
-import type { ClusterNode } from '../cluster/cluster-node.js';
 import { Config } from '../config/config.js';
+import type { SettingName, SettingValue } from '../config/settings.js';
 import { VERSION } from '../cli/version.js';
 import { Tracing, tracingSettings } from '../telemetry/tracing.js';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
@@ -23,9 +23,10 @@ import { createMemoryTools } from '../memory/tools.js';
 import { ModelGateway } from '../providers/gateway.js';
 import type { ToolDefinition } from '../providers/model.js';
 import type { RunOutcome } from '../protocol/index.js';
-import { Orchestrator, orchestrationSettings } from '../orchestration/orchestrator.js';
+import { Orchestrator, orchestrationSettings, type Orchestration } from '../orchestration/orchestrator.js';
+import type { PlanViewRecord } from '../orchestration/plan-view.js';
 import { RoleCatalog, roleDirs } from '../orchestration/role-catalog.js';
-import { GoalRunner } from '../runs/goal-runner.js';
+import { GoalRunner, type GoalHandle } from '../runs/goal-runner.js';
 import { SkillActivations } from '../skills/activations.js';
 import { skillRoots, type SkillProblem } from '../skills/loader.js';
 import { SkillRegistry } from '../skills/registry.js';
@@ -36,10 +37,11 @@ import { AuditStore } from '../store/audit-store.js';
 import { CapabilityStore } from '../store/capability-store.js';
 import { openStore, type Store } from '../store/lmdb-env.js';
 import { makePrivateDir, makePrivateFiles } from '../store/private-files.js';
-import { RunStore, type RunRecord } from '../store/run-store.js';
+import { RunStore, type RunRecord, type RunState } from '../store/run-store.js';
 import { SessionStore } from '../store/session-store.js';
 import { closeIoPool } from '../tools/fs/index.js';
 import { McpClients } from '../mcp/mcp-clients.js';
+import type { McpServerStatus } from '../mcp/mcp-clients.js';
 import { loadMcpServers } from '../mcp/server-config.js';
 import { builtinTools } from './builtin-tools.js';
 import { episodicGate } from './episodic-gate.js';
@@ -48,6 +50,10 @@ import { AgentManifests } from './ports/agent-manifests.js';
 import { QueueApprovalPort } from './ports/approval-port.js';
 import { RegistrySkillsPort } from './ports/skills-port.js';
 import { SessionHistory } from './session-history.js';
+import type { ApprovalDesk, AuditFeed, RuntimeHealth } from './views.js';
+import type { HistoryEntry } from '../context/history-entry.js';
+import type { MemoryView } from '../memory/memory-record.js';
+import type { DurableTokenState } from '../capability/capability-table.js';
 import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
 import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
 import { RunJournal } from '../store/run-journal.js';
@@ -71,11 +77,12 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
 }
 
-interface Parts {
+/** The Runtime's parts (private to it; `internalsForTests` hands them to tests and benches). */
+export interface RuntimeParts {
   supervisor: Supervisor;
   gateway: ModelGateway;
   store: Store;
-  runs: RunStore;
+  runStore: RunStore;
   /** goal runs' journals (resume after a restart; a cluster node copies them to JetStream) */
   journal: RunJournal;
   goals: GoalRunner;
@@ -84,7 +91,7 @@ interface Parts {
   agentStore: AgentStore;
   sessions: SessionStore;
   memory: MemoryStore;
-  approvals: ApprovalQueue;
+  approvalQueue: ApprovalQueue;
   skills: SkillRegistry;
   config: Config;
   tracing: Tracing | undefined;
@@ -93,6 +100,8 @@ interface Parts {
 }
 
 const DAY_MS = 86_400_000;
+/** memories embedded per call when an agent's state is restored */
+const EMBED_BATCH = 32;
 
 /** What `Runtime.start` brought back from a previous process. */
 export interface StartReport {
@@ -110,37 +119,38 @@ export interface StartReport {
  * Everything durable lives in one LMDB environment under the data dir.
  */
 export class Runtime {
-  readonly supervisor: Supervisor;
-  readonly gateway: ModelGateway;
-  readonly store: Store;
-  readonly runs: RunStore;
-  readonly journal: RunJournal;
-  readonly goals: GoalRunner;
-  readonly audit: AuditLog;
-  readonly auditStore: AuditStore;
-  readonly agentStore: AgentStore;
-  readonly sessions: SessionStore;
-  readonly memory: MemoryStore;
-  readonly approvals: ApprovalQueue;
-  readonly skills: SkillRegistry;
-  readonly config: Config;
+  // The parts are private: the daemon, CLI, console, HTTP and cluster wiring talk to the
+  // methods below (test/runtime/facade.test.ts keeps it so); adapters built in `open` get
+  // the parts they need by construction.
+  private readonly supervisor: Supervisor;
+  private readonly gateway: ModelGateway;
+  private readonly store: Store;
+  private readonly runStore: RunStore;
+  private readonly journal: RunJournal;
+  private readonly goals: GoalRunner;
+  private readonly audit: AuditLog;
+  private readonly auditStore: AuditStore;
+  private readonly agentStore: AgentStore;
+  private readonly sessions: SessionStore;
+  private readonly memory: MemoryStore;
+  private readonly approvalQueue: ApprovalQueue;
+  private readonly skills: SkillRegistry;
+  private readonly config: Config;
   /** OpenTelemetry traces, when an endpoint is set (undefined otherwise: nothing is made) */
-  readonly tracing: Tracing | undefined;
+  private readonly tracing: Tracing | undefined;
   /** MCP servers declared for the daemon (AAOS_MCP_SERVERS), their tools registered as mcp.<server>.<tool> */
-  readonly mcp: McpClients;
+  private readonly mcp: McpClients;
   /** roles, planner and plan executor (computed orchestration) */
-  readonly orchestrator: Orchestrator;
-  /** set when `agentd run --cluster` joined a cluster: goals then go through it */
-  cluster: ClusterNode | undefined;
+  private readonly orchestrator: Orchestrator;
   private closed = false;
   /** why the runtime cannot serve everything it should (health reports `degraded` with these) */
   private readonly problems = new Map<string, string>();
 
-  private constructor(parts: Parts) {
+  private constructor(parts: RuntimeParts) {
     this.supervisor = parts.supervisor;
     this.gateway = parts.gateway;
     this.store = parts.store;
-    this.runs = parts.runs;
+    this.runStore = parts.runStore;
     this.journal = parts.journal;
     this.goals = parts.goals;
     this.audit = parts.audit;
@@ -148,7 +158,7 @@ export class Runtime {
     this.agentStore = parts.agentStore;
     this.sessions = parts.sessions;
     this.memory = parts.memory;
-    this.approvals = parts.approvals;
+    this.approvalQueue = parts.approvalQueue;
     this.skills = parts.skills;
     this.config = parts.config;
     this.tracing = parts.tracing;
@@ -201,12 +211,14 @@ export class Runtime {
     const emit = audit.emit.bind(audit);
     const store = openStore(dataDir, {
       probeMs: config.get('AAOS_STORE_PROBE_MS'),
+      minFreeBytes: config.get('AAOS_STORE_MIN_FREE_MB') * 1024 * 1024,
       onHealthChange: (h) =>
         options.log?.(
           h.writable
             ? `agentd: store writes work again; goals are taken again`
             : `agentd: degraded: ${h.reason}; goals are refused until a write succeeds`,
         ),
+      ...(options.log ? { onCloseAbandoned: (m: string) => options.log!(`agentd: ${m}`) } : {}),
       onInvalid: (issue) =>
         emit({
           type: 'SessionStoreError',
@@ -314,7 +326,7 @@ export class Runtime {
       supervisor,
       gateway,
       store,
-      runs,
+      runStore: runs,
       journal,
       goals,
       audit,
@@ -322,7 +334,7 @@ export class Runtime {
       agentStore,
       sessions,
       memory,
-      approvals,
+      approvalQueue: approvals,
       skills,
       config,
       tracing,
@@ -341,6 +353,8 @@ export class Runtime {
       id?: string;
       concurrency?: number;
       parked?: boolean;
+      /** a built agent module other than the LLM loop (tests: scripted command agents) */
+      module?: string;
       record?: Pick<AgentRecord, 'role' | 'manifest_digest'>;
     } = {},
   ): Promise<AgentInfo> {
@@ -602,7 +616,7 @@ export class Runtime {
   }
 
   /** Stops a live agent and its subtree (a stored persistent agent stays recorded, unlike `stopAgent`). */
-  stopLive(agentId: string, reason: string): Promise<void> {
+  stopLive(agentId: string, reason = 'user_requested'): Promise<void> {
     return this.supervisor.stop(agentId, reason);
   }
 
@@ -648,6 +662,206 @@ export class Runtime {
     return this.supervisor.revokeAll(agentId, reason, { durable: true });
   }
 
+  /** Revokes what was delegated from a token of another node (the token itself lives there); how many. */
+  revokeDelegatedFrom(tokenId: string, reason: string): number {
+    return this.supervisor.revokeDelegatedFrom(tokenId, reason);
+  }
+
+  /** Agents with a worker or a parked slot now (what AAOS_MAX_AGENTS counts). */
+  get liveAgentCount(): number {
+    return this.supervisor.liveCount;
+  }
+
+  /** The persistent agents recorded in the store (replaced bootstrap agents included, state `stopped`). */
+  storedAgents(): AgentRecord[] {
+    return this.agentStore.list();
+  }
+
+  /** What a persistent agent carries to another node: its conversation and its tokens' durable states. */
+  agentState(agentId: string): { history: HistoryEntry[]; tokens: DurableTokenState[]; memories: MemoryView[] } {
+    return {
+      history: this.sessions.load(agentId),
+      tokens: new CapabilityStore(this.store).load(agentId),
+      memories: this.memory.list(agentId),
+    };
+  }
+
+  /**
+   * Stores a persistent agent's state brought from another node, before the agent is spawned
+   * here. Its memories replace what this store holds under its id (a copy from when it lived
+   * here before); they come as text and are embedded with this node's embedder, oldest first.
+   */
+  async restoreAgentState(
+    agentId: string,
+    state: {
+      history: readonly HistoryEntry[];
+      tokens: DurableTokenState[];
+      memories: ReadonlyArray<Pick<MemoryView, 'content' | 'category' | 'created_at'>>;
+    },
+  ): Promise<void> {
+    this.sessions.replace(agentId, state.history);
+    new CapabilityStore(this.store).save(agentId, state.tokens);
+    for (const old of this.memory.list(agentId)) this.memory.delete(agentId, old.id);
+    const ordered = [...state.memories].sort((a, b) => a.created_at.localeCompare(b.created_at));
+    for (let i = 0; i < ordered.length; i += EMBED_BATCH) {
+      const batch = ordered.slice(i, i + EMBED_BATCH);
+      const vectors = await this.memory.embedder.embed(batch.map((m) => m.content));
+      for (const [j, m] of batch.entries()) {
+        const embedding = vectors[j];
+        if (!embedding)
+          throw new AaosError(
+            ErrorCode.EMBEDDING_FAILED,
+            `restoring agent ${agentId}: the embedder returned ${vectors.length} vectors for ${batch.length} memories`,
+            { agent_id: agentId },
+          );
+        this.memory.store(
+          agentId,
+          { content: m.content, category: m.category, embedding },
+          { maxRecords: Math.max(1, ordered.length) },
+        );
+      }
+    }
+  }
+
+  // ── goals and runs ──
+
+  /** The persistent agent that takes goals, when one runs. */
+  get bootstrapAgentId(): string | undefined {
+    return this.goals.agent;
+  }
+
+  /** Takes a goal for the bootstrap agent: queued, or refused (no bootstrap agent, store not writable). */
+  submitGoal(goal: string, options: { orchestration?: Orchestration } = {}): GoalHandle {
+    return this.goals.submit(goal, options);
+  }
+
+  /** Cancels a queued or running goal; the run's record (already ended: unchanged). */
+  cancelRun(runId: string, reason: string): RunRecord {
+    return this.goals.cancel(runId, reason);
+  }
+
+  /** A goal run of this node by exact id. */
+  run(runId: string): RunRecord | undefined {
+    return this.runStore.get(runId);
+  }
+
+  /** Goal runs of this node, newest first. */
+  runs(filter: { state?: RunState | readonly RunState[]; limit?: number } = {}): RunRecord[] {
+    return this.runStore.list(filter);
+  }
+
+  /** Settles with the run's final record; undefined when the run is not queued or running here. */
+  whenRunDone(runId: string): Promise<RunRecord> | undefined {
+    return this.goals.whenDone(runId);
+  }
+
+  /** A planned run's plan (steps, their agents and states); undefined for a direct run. */
+  runPlan(record: RunRecord): PlanViewRecord | undefined {
+    return this.orchestrator.planOf(record);
+  }
+
+  /** Goals running and waiting for a slot now. */
+  goalLoad(): { running: number; queued: number } {
+    return { running: this.goals.running, queued: this.goals.waiting };
+  }
+
+  /** Starts no queued goal from now on (shutdown); running ones go on. */
+  holdGoals(): void {
+    this.goals.hold();
+  }
+
+  /** Resolves once no goal is queued or running. */
+  goalsIdle(): Promise<void> {
+    return this.goals.idle();
+  }
+
+  // ── events, approvals, health, settings ──
+
+  /** Live and recent audit events (the durable history: `auditHistory`). */
+  get events(): AuditFeed {
+    return this.audit;
+  }
+
+  /** Pending human approvals, answers to them, and a feed of both. */
+  get approvals(): ApprovalDesk {
+    return this.approvalQueue;
+  }
+
+  /** The runtime's part of `system.health`. */
+  health(): RuntimeHealth {
+    return {
+      problems: this.healthProblems,
+      store: { write_failures: this.store.health().writeFailures, audit_events_unstored: this.auditStore.unstored },
+      agents: this.supervisor.list().length,
+      bootstrap_agent_id: this.goals.agent ?? null,
+      runs: this.goalLoad(),
+      approvals_pending: this.approvalQueue.list().pending.length,
+      provider: this.gateway.describeDefault(),
+    };
+  }
+
+  /** The default model route in words (`agentd run` prints it at start). */
+  describeProvider(): string {
+    return this.gateway.describeDefault();
+  }
+
+  /** Model calls waiting and running per provider, for the metrics. */
+  providerQueues(): Array<{ provider: string; queued: number; inFlight: number }> {
+    return this.gateway.routes.available().map((provider) => {
+      const s = this.gateway.scheduler.stats(provider);
+      return { provider, queued: s.queued, inFlight: s.inFlight };
+    });
+  }
+
+  /** Each declared MCP server: connected or not, its tools, its last error. */
+  mcpStatus(): McpServerStatus[] {
+    return this.mcp.status();
+  }
+
+  /** One setting as parsed at start (config file under the environment, defaults applied). */
+  setting<K extends SettingName>(name: K): SettingValue<K> {
+    return this.config.get(name);
+  }
+
+  // ── seams that are not the daemon's ──
+
+  /**
+   * What a cluster membership plugs into: the goal runner it feeds from the shared queue and
+   * the supervisor that runs children placed on this node. The cluster extends the kernel
+   * rather than calling it, so it gets these two parts; only the cluster wiring of `agentd run`
+   * may call this (test/runtime/facade.test.ts keeps it there).
+   */
+  clusterHooks(): { goals: GoalRunner; supervisor: Supervisor; journal: RunJournal } {
+    return { goals: this.goals, supervisor: this.supervisor, journal: this.journal };
+  }
+
+  /**
+   * Test and bench support only: the parts, for assertions on internals the façade has no
+   * reason to offer (the tool registry, records of ended agents, memory counts, trace flush).
+   * Nothing under src/ outside src/runtime may call it (test/runtime/facade.test.ts).
+   */
+  internalsForTests(): Readonly<RuntimeParts> {
+    return {
+      supervisor: this.supervisor,
+      gateway: this.gateway,
+      store: this.store,
+      runStore: this.runStore,
+      journal: this.journal,
+      goals: this.goals,
+      audit: this.audit,
+      auditStore: this.auditStore,
+      agentStore: this.agentStore,
+      sessions: this.sessions,
+      memory: this.memory,
+      approvalQueue: this.approvalQueue,
+      skills: this.skills,
+      config: this.config,
+      tracing: this.tracing,
+      mcp: this.mcp,
+      orchestrator: this.orchestrator,
+    };
+  }
+
   /** Bring back persistent agents (other than the bootstrap agent) recorded by a previous process. */
   async restoreAgents(): Promise<{ restored: string[]; failed: Array<{ id: string; name: string; reason: string }> }> {
     const restored: string[] = [];
@@ -684,13 +898,13 @@ export class Runtime {
     const resume = this.config.get('AAOS_RESUME_RUNS');
     const resumed: RunRecord[] = [];
     const interrupted: RunRecord[] = [];
-    for (const rec of this.runs.unfinished()) {
+    for (const rec of this.runStore.unfinished()) {
       if (resume && this.goals.agent) {
         this.goals.resume(rec);
         resumed.push(rec);
       } else {
         interrupted.push(
-          this.runs.update(rec.run_id, {
+          this.runStore.update(rec.run_id, {
             state: 'interrupted',
             ended_at: new Date().toISOString(),
             error: {
@@ -709,7 +923,7 @@ export class Runtime {
    * keep pending approvals persisted, as close() does, without waiting for anything.
    */
   cancelRunsForStop(): void {
-    this.approvals.close();
+    this.approvalQueue.close();
     this.goals.suspend();
   }
 
@@ -718,7 +932,7 @@ export class Runtime {
     this.closed = true;
     this.audit.emit({ type: 'RuntimeStopping', agent_id: 'supervisor', agent_name: 'supervisor', reason });
     // approvals first: closing keeps pending ones persisted, where a cancelled call would remove them
-    this.approvals.close();
+    this.approvalQueue.close();
     this.goals.suspend();
     await this.supervisor.shutdown(reason);
     await this.mcp.close();

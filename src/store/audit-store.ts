@@ -1,4 +1,4 @@
-import { AaosError, ErrorCode } from '../errors/index.js';
+import { AaosError, ErrorCode, isAaosError } from '../errors/index.js';
 import { AUDIT_V, type AuditBatch, type AuditRecord, auditIndexKeys, readAuditBatch } from './audit-batch.js';
 import { agentRange, isKeyableId } from './keys.js';
 import type { Store } from './lmdb-env.js';
@@ -133,6 +133,8 @@ export class AuditStore {
     this.#writing.set(first, batch);
     let committed: Promise<unknown>;
     try {
+      // a disk too full to write: refused here, before lmdb's unsafe out-of-space path
+      this.#store.ensureSpace('audit append');
       const record: AuditRecord = {
         v: AUDIT_V,
         at: this.#now(),
@@ -162,7 +164,8 @@ export class AuditStore {
       () => this.#store.noteWrite('audit append'),
       (err: unknown) => {
         this.#unstored += batch.length;
-        this.#store.noteWrite('audit append', err);
+        // a refusal by ensureSpace was noted by the store already
+        if (!isAaosError(err)) this.#store.noteWrite('audit append', err);
       },
     );
     this.#chain = Promise.all([this.#chain, stored]).then(() => {

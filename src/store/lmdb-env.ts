@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, TransactionFlags, type Database, type RootDatabase } from 'lmdb';
 import { AaosError, ErrorCode, isAaosError } from '../errors/index.js';
+import { spaceGuard } from './disk-space.js';
 import { checkStoreFile } from './store-check.js';
 
 /** Every named sub-database of the one LMDB environment. */
@@ -40,6 +41,12 @@ export interface StoreOptions {
   onHealthChange?: (health: StoreHealth) => void;
   /** while degraded, try a small write this often to notice that space returned (default 5000 ms) */
   probeMs?: number;
+  /** writes are refused while the store's filesystem has less free space than this (default 0: off); see disk-space.ts */
+  minFreeBytes?: number;
+  /** how long `close` waits for lmdb's pending writes (default 5000 ms); see `close` */
+  closeDeadlineMs?: number;
+  /** where `close` reports writes it gave up on (default: a process warning) */
+  onCloseAbandoned?: (message: string) => void;
 }
 
 /** Whether the store can write. A failed commit (full disk, I/O error) makes it degraded until a write succeeds. */
@@ -75,8 +82,18 @@ export interface Store {
   read<T>(operation: string, fn: () => T): T;
   reportInvalid(issue: RecordIssue): void;
   health(): StoreHealth;
+  /**
+   * Throws AAOS_ERR_STORE (and the store turns degraded) when the disk is too full to write:
+   * called before asynchronous puts, which `transaction` does not cover.
+   */
+  ensureSpace(operation: string): void;
   /** Records the outcome of a write made outside `transaction` (asynchronous puts). */
   noteWrite(operation: string, err?: unknown): void;
+  /**
+   * Waits for pending writes, then closes. Bounded: after a failed commit (a full disk) lmdb
+   * can keep a write pending forever, and an unbounded wait left the process with nothing
+   * but that promise, so it ended with exit code 0 in the middle of its shutdown.
+   */
   close(): Promise<void>;
 }
 
@@ -114,6 +131,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     ((issue: RecordIssue) =>
       process.emitWarning(`unreadable ${issue.db} record ${issue.key}: ${issue.reason}`, 'AaosStoreWarning'));
 
+  const space = spaceGuard(path, options.minFreeBytes ?? 0);
   let health: StoreHealth = { writable: true, writeFailures: 0 };
   let probeTimer: NodeJS.Timeout | undefined;
   const probeMs = options.probeMs ?? 5000;
@@ -143,7 +161,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     });
     // nobody may write for a while: notice on our own when space returns
     probeTimer = setInterval(() => {
-      if (closed) return;
+      if (closed || space.shortage() !== undefined) return;
       try {
         root.transactionSync(
           () => dbs.get('meta')!.putSync('write-probe', new Date().toISOString()),
@@ -155,6 +173,13 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
       }
     }, probeMs);
     probeTimer.unref();
+  };
+
+  const ensureSpace = (operation: string): void => {
+    const shortage = space.shortage();
+    if (shortage === undefined) return;
+    noteFailure(operation, new Error(shortage));
+    throw new AaosError(ErrorCode.STORE, `store ${operation} refused: ${shortage}`, { operation, path });
   };
 
   const ensureOpen = (operation: string): void => {
@@ -178,6 +203,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     },
     transaction<T>(fn: () => T, txOptions: TransactionOptions = {}): T {
       ensureOpen('transaction');
+      ensureSpace('write');
       const flags =
         txOptions.flush === false
           ? TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT | TransactionFlags.NO_SYNC_FLUSH
@@ -207,6 +233,10 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     health(): StoreHealth {
       return { ...health };
     },
+    ensureSpace(operation: string): void {
+      ensureOpen(operation);
+      ensureSpace(operation);
+    },
     noteWrite(operation: string, err?: unknown): void {
       if (err === undefined) noteSuccess();
       else noteFailure(operation, err);
@@ -215,7 +245,18 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
       if (closed) return;
       closed = true;
       clearInterval(probeTimer);
-      await root.close();
+      const deadlineMs = options.closeDeadlineMs ?? 5000;
+      let timer: NodeJS.Timeout | undefined;
+      // a referenced timer: it also keeps the event loop alive while we wait
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = setTimeout(() => resolve('expired'), deadlineMs);
+      });
+      const outcome = await Promise.race([root.close().then(() => 'closed' as const), expired]);
+      clearTimeout(timer);
+      if (outcome === 'expired') {
+        const message = `store close gave up after ${deadlineMs} ms on writes still pending at ${path} (${health.writeFailures} failed writes since open); what was committed stays, LMDB needs no repair`;
+        (options.onCloseAbandoned ?? ((m: string) => process.emitWarning(m, 'AaosStoreWarning')))(message);
+      }
     },
   };
 }

@@ -54,7 +54,7 @@ export class MetricsCollector {
 
   private readonly isTool: (name: string) => boolean;
 
-  constructor(audit: AuditLog, sources: MetricsSources) {
+  constructor(audit: Pick<AuditLog, 'subscribe'>, sources: MetricsSources) {
     this.isTool = (name) => sources.isTool(name);
     const registers = [this.registry];
     this.toolCalls = new Counter({

@@ -3,16 +3,11 @@ import type { MetricsSources } from './metrics.js';
 
 /** The sampled side of the metrics, read from a running Runtime. */
 export function metricsSourcesOf(runtime: Runtime): MetricsSources {
-  const { goals, approvals, gateway } = runtime;
   return {
     agents: () => runtime.listAgents().map((a) => ({ state: a.state })),
-    runs: () => ({ queued: goals.waiting, running: goals.running }),
-    approvalsPending: () => approvals.list().pending.length,
-    scheduler: () =>
-      gateway.routes.available().map((provider) => {
-        const s = gateway.scheduler.stats(provider);
-        return { provider, queued: s.queued, inFlight: s.inFlight };
-      }),
+    runs: () => runtime.goalLoad(),
+    approvalsPending: () => runtime.approvals.list().pending.length,
+    scheduler: () => runtime.providerQueues(),
     isTool: (name) => runtime.hasTool(name),
     workerHeaps: async () => {
       const live = runtime.listAgents();

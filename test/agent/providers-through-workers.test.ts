@@ -53,7 +53,7 @@ describe('real provider SDKs driven from agents in workers', () => {
       anthropicText('pong received', { input_tokens: 30, output_tokens: 3 }),
     );
     const agent = await runtime.spawnAgent({ yaml: agentYaml('claude-sonnet-test') });
-    const out = await runtime.supervisor.run(agent.id, 'say ping through echo');
+    const out = await runtime.runAgent(agent.id, 'say ping through echo');
     expect(out.stop_reason).toBe('complete');
     expect(out.response).toBe('pong received');
     expect(out.iterations).toBe(2);
@@ -67,7 +67,7 @@ describe('real provider SDKs driven from agents in workers', () => {
       role: 'user',
       content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '{"message":"ping"}', is_error: false }],
     });
-    const usage = runtime.audit.recent((e) => e.type === 'UsageReported');
+    const usage = runtime.events.recent((e) => e.type === 'UsageReported');
     expect(usage).toHaveLength(2);
   });
 
@@ -77,7 +77,7 @@ describe('real provider SDKs driven from agents in workers', () => {
       chatCompletion({ content: 'echoed hi' }),
     );
     const agent = await runtime.spawnAgent({ yaml: agentYaml('gpt-test-mini') });
-    const out = await runtime.supervisor.run(agent.id, 'echo hi');
+    const out = await runtime.runAgent(agent.id, 'echo hi');
     expect(out.response).toBe('echoed hi');
     expect(openai.requests).toHaveLength(2);
     expect(openai.requests[0]!.headers['authorization']).toBe('Bearer sk-openai-secret-test');
@@ -87,18 +87,21 @@ describe('real provider SDKs driven from agents in workers', () => {
   });
 
   it('keeps keys out of workers: a worker sees an empty environment while the supervisor holds the keys', async () => {
-    const probe = await runtime.supervisor.spawn('name: probe\nmodel: claude-sonnet-test\n', { module: COMMAND_AGENT });
-    const out = await runtime.supervisor.run(probe.id, 'whoami');
+    const probe = await runtime.spawnAgent(
+      { yaml: 'name: probe\nmodel: claude-sonnet-test\n' },
+      { module: COMMAND_AGENT },
+    );
+    const out = await runtime.runAgent(probe.id, 'whoami');
     expect(JSON.parse(out.response).env).toBe(0);
   });
 
   it('reports a provider error as the run error and the agent carries on', async () => {
     anthropic.reply(anthropicError(401, 'authentication_error', 'invalid x-api-key'), anthropicText('back again'));
     const agent = await runtime.spawnAgent({ yaml: agentYaml('claude-sonnet-test') });
-    const failed = await runtime.supervisor.run(agent.id, 'hello');
+    const failed = await runtime.runAgent(agent.id, 'hello');
     expect(failed.stop_reason).toBe('error');
     expect(failed.error?.code).toBe(ErrorCode.MODEL_AUTH);
-    const ok = await runtime.supervisor.run(agent.id, 'hello again');
+    const ok = await runtime.runAgent(agent.id, 'hello again');
     expect(ok.response).toBe('back again');
   });
 
@@ -113,11 +116,11 @@ describe('real provider SDKs driven from agents in workers', () => {
     const agent = await runtime.spawnAgent({
       yaml: agentYaml('claude-sonnet-test', 'budget_config:\n  max_tokens: 100\n'),
     });
-    const out = await runtime.supervisor.run(agent.id, 'spend');
+    const out = await runtime.runAgent(agent.id, 'spend');
     expect(out.stop_reason).toBe('budget_exceeded');
     expect(out.error?.code).toBe(ErrorCode.BUDGET_EXCEEDED);
     expect(anthropic.requests).toHaveLength(1); // the call that would exceed was not made
-    const events = runtime.audit.recent((e) => e.type === 'BudgetExceeded');
+    const events = runtime.events.recent((e) => e.type === 'BudgetExceeded');
     expect(events).toHaveLength(1);
   });
 
@@ -141,10 +144,10 @@ describe('real provider SDKs driven from agents in workers', () => {
     const parent = await runtime.spawnAgent({
       yaml: `name: parent\nmodel: scripted:${join(dir, 'parent.yaml')}\ncapabilities:\n  - "tool: spawn_agent"\n  - "spawn_child: [spender]"\n  - "file_read: ${dir}/*"\nbudget_config:\n  max_tokens: 500\n`,
     });
-    const out = await runtime.supervisor.run(parent.id, 'delegate');
+    const out = await runtime.runAgent(parent.id, 'delegate');
     expect(out.stop_reason).toBe('budget_exceeded');
     expect(out.error?.message).toMatch(/parent/);
-    const exceeded = runtime.audit.recent((e) => e.type === 'BudgetExceeded');
+    const exceeded = runtime.events.recent((e) => e.type === 'BudgetExceeded');
     expect(exceeded).toHaveLength(1);
   });
 });

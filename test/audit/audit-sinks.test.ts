@@ -14,9 +14,9 @@ describe('audit sinks', () => {
     stream.on('data', (d: Buffer) => (streamed += d.toString()));
     let runtime = await Runtime.open({ dataDir: dir, env: { AAOS_AUDIT_FILE: file }, auditStream: stream });
     const seen: string[] = [];
-    runtime.audit.subscribe((e) => seen.push(e.type));
-    const agent = await runtime.supervisor.spawn('name: probe\nmodel: fixture\n', { module: COMMAND_AGENT });
-    await runtime.supervisor.run(agent.id, 'echo hello');
+    runtime.events.subscribe((e) => seen.push(e.type));
+    const agent = await runtime.spawnAgent({ yaml: 'name: probe\nmodel: fixture\n' }, { module: COMMAND_AGENT });
+    await runtime.runAgent(agent.id, 'echo hello');
     await runtime.close();
 
     const fromFile = readFileSync(file, 'utf8')

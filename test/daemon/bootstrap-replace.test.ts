@@ -88,12 +88,13 @@ async function stored(
 ): Promise<{ liveBootstraps: string[]; stopped: string[]; memories: number; history: number }> {
   const runtime = await Runtime.open({ dataDir, env: {} });
   try {
-    const all = runtime.agentStore.list();
+    const all = runtime.storedAgents();
     return {
       liveBootstraps: all.filter((r) => r.role === 'bootstrap' && r.state !== 'stopped').map((r) => r.id),
       stopped: all.filter((r) => r.state === 'stopped').map((r) => r.id),
-      memories: agentId ? runtime.memory.count(agentId) : 0,
-      history: agentId ? runtime.sessions.load(agentId).length : 0,
+      // memory counts are no daemon business: read through the test-only accessor
+      memories: agentId ? runtime.internalsForTests().memory.count(agentId) : 0,
+      history: agentId ? runtime.agentState(agentId).history.length : 0,
     };
   } finally {
     await runtime.close();

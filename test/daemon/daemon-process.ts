@@ -88,10 +88,13 @@ export class RawClient {
   private nextId = 1;
 
   private constructor(readonly sock: Socket) {
-    createInterface({ input: sock }).on('line', (line) => {
-      this.lines.push(JSON.parse(line));
-      this.wake();
-    });
+    createInterface({ input: sock })
+      .on('line', (line) => {
+        this.lines.push(JSON.parse(line));
+        this.wake();
+      })
+      // readline re-emits the socket's errors (a reset by a daemon that died): 'close' follows
+      .on('error', () => {});
     sock.on('error', () => {});
     sock.on('close', () => {
       this.closed = true;

@@ -32,7 +32,7 @@ let shared: string;
 let runtime: Runtime;
 let anthropic: FakeAnthropicServer;
 
-const events = (type: AuditEvent['type']) => runtime.audit.recent().filter((e) => e.type === type);
+const events = (type: AuditEvent['type']) => runtime.events.recent().filter((e) => e.type === type);
 
 function manifest(name: string, caps: string[], turns: string): string {
   const script = join(dir, `${name}.script.yaml`);
@@ -86,7 +86,7 @@ afterAll(async () => {
 
 describe('MCP servers as tools (real third-party servers over stdio)', () => {
   it('connects every declared server and registers its tools as mcp.<server>.<tool>', () => {
-    const names = runtime.supervisor.tools.names();
+    const names = runtime.toolDefinitions().map((d) => d.name);
     expect(names).toEqual(
       expect.arrayContaining([
         'mcp.everything.echo',
@@ -95,7 +95,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
         'mcp.dynamic.grow',
       ]),
     );
-    const byName = Object.fromEntries(runtime.mcp.status().map((s) => [s.server, s]));
+    const byName = Object.fromEntries(runtime.mcpStatus().map((s) => [s.server, s]));
     expect(byName['everything']).toMatchObject({ state: 'ready', error: null });
     expect(events('McpServerConnected').find((e) => 'server' in e && e.server === 'everything')).toMatchObject({
       protocol_version: '2025-11-25',
@@ -103,11 +103,11 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
   }, 120_000);
 
   it('a server that fails to start is reported by name and stops nothing', () => {
-    const broken = runtime.mcp.status().find((s) => s.server === 'broken')!;
+    const broken = runtime.mcpStatus().find((s) => s.server === 'broken')!;
     expect(broken.state).toBe('reconnecting');
     expect(broken.error).toMatch(/cannot connect: .*ENOENT/);
     expect(events('McpServerFailed').some((e) => 'server' in e && e.server === 'broken')).toBe(true);
-    expect(runtime.mcp.status().filter((s) => s.state === 'ready')).toHaveLength(3);
+    expect(runtime.mcpStatus().filter((s) => s.state === 'ready')).toHaveLength(3);
   }, 120_000);
 
   it('an agent on the scripted model calls mcp.everything.echo and a filesystem tool and gets their results', async () => {
@@ -123,8 +123,8 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
         '  - text: "done: {last_tool_result}"',
       ].join('\n')}\n`,
     );
-    const agent = await runtime.supervisor.spawn(yaml);
-    const out = await runtime.supervisor.run(agent.id, 'use the tools');
+    const agent = await runtime.spawnAgent({ yaml: yaml });
+    const out = await runtime.runAgent(agent.id, 'use the tools');
     expect(out.stop_reason).toBe('complete');
     expect(out.response).toContain('the note says 42');
     const results = events('ToolResult').filter((e) => e.agent_id === agent.id);
@@ -132,7 +132,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     expect(echo).toMatchObject({ success: true, result_preview: 'Echo: hello over MCP' });
     expect(results.find((e) => 'tool' in e && e.tool === 'mcp.fs.read_text_file')).toMatchObject({ success: true });
     // the model was shown exactly the MCP tools the agent holds
-    await runtime.supervisor.stop(agent.id);
+    await runtime.stopLive(agent.id);
   }, 120_000);
 
   it('an agent without the capability is denied and audited, and tool: * does not grant MCP tools', async () => {
@@ -141,70 +141,65 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
       ['tool: *'],
       '  - tool_calls:\n      - name: mcp.everything.echo\n        input: {message: "sneak"}\n  - text: "{last_tool_result}"\n',
     );
-    const agent = await runtime.supervisor.spawn(yaml);
-    const out = await runtime.supervisor.run(agent.id, 'try it');
+    const agent = await runtime.spawnAgent({ yaml: yaml });
+    const out = await runtime.runAgent(agent.id, 'try it');
     expect(out.response).toMatch(/AAOS_ERR_CAPABILITY_DENIED/);
     const denied = events('CapabilityDenied').filter((e) => e.agent_id === agent.id);
     expect(denied.some((e) => 'capability' in e && e.capability === 'tool: mcp.everything.echo')).toBe(true);
     expect(events('ToolInvoked').filter((e) => e.agent_id === agent.id)).toEqual([]);
-    await runtime.supervisor.stop(agent.id);
+    await runtime.stopLive(agent.id);
   }, 120_000);
 
   it('a stdio server sees only its declared environment plus PATH, never the provider keys', async () => {
-    const agent = await runtime.supervisor.spawn(
-      manifest('env-probe', ['tool: mcp.everything.get-env'], '  - text: idle\n'),
-    );
-    const out = (await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.get-env', {})) as string;
+    const agent = await runtime.spawnAgent({
+      yaml: manifest('env-probe', ['tool: mcp.everything.get-env'], '  - text: idle\n'),
+    });
+    const out = (await runtime.invokeTool(agent.id, 'mcp.everything.get-env', {})) as string;
     const seen = JSON.parse(out) as Record<string, string>;
     expect(Object.keys(seen).sort()).toEqual(['DECLARED_FOR_SERVER', 'PATH']);
     expect(out).not.toContain(PROVIDER_KEY);
-    await runtime.supervisor.stop(agent.id);
+    await runtime.stopLive(agent.id);
   }, 120_000);
 
   it('validates input against the server schema before the call', async () => {
-    const agent = await runtime.supervisor.spawn(
-      manifest('bad-input', ['tool: mcp.everything.echo'], '  - text: idle\n'),
-    );
-    await expect(runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 5 })).rejects.toMatchObject({
+    const agent = await runtime.spawnAgent({
+      yaml: manifest('bad-input', ['tool: mcp.everything.echo'], '  - text: idle\n'),
+    });
+    await expect(runtime.invokeTool(agent.id, 'mcp.everything.echo', { message: 5 })).rejects.toMatchObject({
       code: 'AAOS_ERR_TOOL_INPUT_INVALID',
       message: expect.stringMatching(/mcp\.everything\.echo.*message/),
     });
-    await runtime.supervisor.stop(agent.id);
+    await runtime.stopLive(agent.id);
   }, 120_000);
 
   it('maps isError to a failed tool call and a slow call to a timeout', async () => {
-    const agent = await runtime.supervisor.spawn(manifest('edge', ['tool: mcp.dynamic.*'], '  - text: idle\n'));
-    await expect(runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.fail', {})).rejects.toMatchObject({
+    const agent = await runtime.spawnAgent({ yaml: manifest('edge', ['tool: mcp.dynamic.*'], '  - text: idle\n') });
+    await expect(runtime.invokeTool(agent.id, 'mcp.dynamic.fail', {})).rejects.toMatchObject({
       code: 'AAOS_ERR_TOOL_FAILED',
       message: expect.stringContaining('it broke on purpose'),
     });
-    await expect(runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.slow', { ms: 3000 })).rejects.toMatchObject({
+    await expect(runtime.invokeTool(agent.id, 'mcp.dynamic.slow', { ms: 3000 })).rejects.toMatchObject({
       code: 'AAOS_ERR_MCP_TIMEOUT',
     });
-    await runtime.supervisor.stop(agent.id);
+    await runtime.stopLive(agent.id);
   }, 120_000);
 
   it('refreshes the tool list on notifications/tools/list_changed', async () => {
-    const agent = await runtime.supervisor.spawn(manifest('grower', ['tool: mcp.dynamic.*'], '  - text: idle\n'));
-    expect(runtime.supervisor.tools.get('mcp.dynamic.extra')).toBeUndefined();
-    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.grow', {})).toBe('grown');
-    await waitFor(
-      () => runtime.supervisor.tools.get('mcp.dynamic.extra') !== undefined,
-      10_000,
-      'the new tool to be registered',
-    );
-    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.dynamic.extra', { n: 21 })).toBe('extra 42');
-    await runtime.supervisor.stop(agent.id);
+    const agent = await runtime.spawnAgent({ yaml: manifest('grower', ['tool: mcp.dynamic.*'], '  - text: idle\n') });
+    expect(runtime.hasTool('mcp.dynamic.extra')).toBe(false);
+    expect(await runtime.invokeTool(agent.id, 'mcp.dynamic.grow', {})).toBe('grown');
+    await waitFor(() => runtime.hasTool('mcp.dynamic.extra'), 10_000, 'the new tool to be registered');
+    expect(await runtime.invokeTool(agent.id, 'mcp.dynamic.extra', { n: 21 })).toBe('extra 42');
+    await runtime.stopLive(agent.id);
   }, 120_000);
 
   it('reconnects a server killed mid-session, and calls work again', async () => {
-    const agent = await runtime.supervisor.spawn(
-      manifest('survivor', ['tool: mcp.everything.echo'], '  - text: idle\n'),
-    );
-    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 'before' })).toBe(
-      'Echo: before',
-    );
-    const connection = runtime.mcp.connection('everything')!;
+    const agent = await runtime.spawnAgent({
+      yaml: manifest('survivor', ['tool: mcp.everything.echo'], '  - text: idle\n'),
+    });
+    expect(await runtime.invokeTool(agent.id, 'mcp.everything.echo', { message: 'before' })).toBe('Echo: before');
+    // the server's process is an internal the façade does not offer: the test-only accessor
+    const connection = runtime.internalsForTests().mcp.connection('everything')!;
     const pid = connection.pid!;
     const connectedBefore = events('McpServerConnected').filter(
       (e) => 'server' in e && e.server === 'everything',
@@ -222,16 +217,14 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
       ),
     ).toBe(true);
     expect(connection.pid).not.toBe(pid);
-    expect(await runtime.supervisor.invokeTool(agent.id, 'mcp.everything.echo', { message: 'after' })).toBe(
-      'Echo: after',
-    );
-    await runtime.supervisor.stop(agent.id);
+    expect(await runtime.invokeTool(agent.id, 'mcp.everything.echo', { message: 'after' })).toBe('Echo: after');
+    await runtime.stopLive(agent.id);
   }, 120_000);
 
   it('a real provider is shown wire-safe tool names and its calls reach the MCP tool', async () => {
     const yaml =
       'name: claude-user\nmodel: claude-test-1\nsystem_prompt: uses MCP\ncapabilities:\n  - "tool: mcp.everything.echo"\n';
-    const agent = await runtime.supervisor.spawn(yaml);
+    const agent = await runtime.spawnAgent({ yaml: yaml });
     const before = anthropic.requests.length;
     // the model answers with the name it was shown
     const wire = wireToolName('mcp.everything.echo');
@@ -240,7 +233,7 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
       anthropicMessage([{ type: 'tool_use', id: 'toolu_1', name: wire, input: { message: 'via claude' } }]),
       anthropicText('finished'),
     );
-    const out = await runtime.supervisor.run(agent.id, 'echo through claude');
+    const out = await runtime.runAgent(agent.id, 'echo through claude');
     expect(out.response).toBe('finished');
     const sent = anthropic.requests
       .slice(before)
@@ -251,6 +244,6 @@ describe('MCP servers as tools (real third-party servers over stdio)', () => {
     // the conversation keeps the real name; the second request spells it for the wire again
     const second = anthropic.requests.at(-1)!.body.messages as Array<{ content: unknown }>;
     expect(JSON.stringify(second)).not.toContain('mcp.everything.echo');
-    await runtime.supervisor.stop(agent.id);
+    await runtime.stopLive(agent.id);
   }, 120_000);
 });

@@ -16,7 +16,7 @@ describe('plans run by the executor, with the scripted model and real workers', 
   it('a fan-in plan: two analyzers in parallel, then a writer that reads both outputs', async () => {
     const t = await planRuntime();
     close = t.close;
-    const handle = t.runtime.goals.submit('Report on the bike-share pilot.', { orchestration: 'plan' });
+    const handle = t.runtime.submitGoal('Report on the bike-share pilot.', { orchestration: 'plan' });
     const rec = await handle.done;
     expect(rec.error).toBeUndefined();
     expect(rec.state).toBe('completed');
@@ -39,7 +39,7 @@ describe('plans run by the executor, with the scripted model and real workers', 
     // every subtask was a child of the bootstrap agent, narrowed to it
     const spawned = ofType(e, 'AgentSpawned').filter((x) => x.manifest_name !== 'bootstrap');
     expect(spawned.map((x) => x.manifest_name).sort()).toEqual(['analyzer', 'analyzer', 'writer']);
-    for (const s of spawned) expect(s).toMatchObject({ parent_id: t.runtime.goals.agent, depth: 1 });
+    for (const s of spawned) expect(s).toMatchObject({ parent_id: t.runtime.bootstrapAgentId, depth: 1 });
     // one goal, one trace: the plan, its subtasks' children and everything they did
     expect(new Set(e.map((x) => x.trace_id))).toEqual(new Set([goalTraceId(handle.run_id)]));
     expect(ofType(e, 'AgentExecutionStarted').length).toBeGreaterThanOrEqual(3);
@@ -86,7 +86,7 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
       AAOS_PLANNER_MODEL: `scripted:${join(import.meta.dirname, '..', '..', 'examples', 'plans', 'replan-planner.yaml')}`,
     });
     close = t.close;
-    const handle = t.runtime.goals.submit('Report on the bike-share pilot.', { orchestration: 'plan' });
+    const handle = t.runtime.submitGoal('Report on the bike-share pilot.', { orchestration: 'plan' });
     const rec = await handle.done;
     expect(rec.state).toBe('completed');
     const e = t.events.filter((x) => x.run_id === handle.run_id);
@@ -131,7 +131,7 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
       });
       const t = await planRuntime(ROLE_DIR_ENV(dir, planner, { AAOS_MAX_REPLANS: '0' }));
       close = t.close;
-      const handle = t.runtime.goals.submit('be slow', { orchestration: 'plan' });
+      const handle = t.runtime.submitGoal('be slow', { orchestration: 'plan' });
       const rec = await handle.done;
       expect(rec.state).toBe('failed');
       expect(rec.error?.code).toBe(ErrorCode.PLAN_FAILED);
@@ -150,7 +150,8 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
         .filter((s) => s.manifest_name === 'slow')
         .map((s) => s.agent_id);
       expect(kids).toHaveLength(2);
-      for (const id of kids) expect(t.runtime.supervisor.record(id)).toBeUndefined();
+      // the supervisor's agent table itself (not the façade's view): nothing left of them
+      for (const id of kids) expect(t.runtime.internalsForTests().supervisor.record(id)).toBeUndefined();
     } finally {
       cleanup();
     }
@@ -194,7 +195,7 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
       });
       const t = await planRuntime(ROLE_DIR_ENV(dir, planner, { AAOS_MAX_REPLANS: '0' }));
       close = t.close;
-      const handle = t.runtime.goals.submit('loop', { orchestration: 'plan' });
+      const handle = t.runtime.submitGoal('loop', { orchestration: 'plan' });
       const rec = await handle.done;
       expect(rec.error).toBeUndefined();
       expect(rec.state).toBe('completed');
@@ -257,7 +258,7 @@ describe('failures, limits and refusals', { timeout: 120_000 }, () => {
         const planner = plannerScript(join(dir, String(index)), plan);
         const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${planner}`, AAOS_MAX_REPLANS: '0' });
         try {
-          const handle = t.runtime.goals.submit('anything', { orchestration: 'plan' });
+          const handle = t.runtime.submitGoal('anything', { orchestration: 'plan' });
           const rec = await handle.done;
           expect(rec.state).toBe('failed');
           expect(rec.error?.code).toBe(ErrorCode.PLAN_INVALID);
@@ -296,7 +297,7 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
       const planner = plannerScript(dir, { subtasks: [a, b], final_output: '{run}/b.md' });
       const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${planner}`, AAOS_MAX_REPLANS: '0' });
       close = t.close;
-      const handle = t.runtime.goals.submit('hops', { orchestration: 'plan' });
+      const handle = t.runtime.submitGoal('hops', { orchestration: 'plan' });
       const rec = await handle.done;
       expect(rec.state).toBe('failed');
       expect(rec.error?.message).toMatch(/subtask 'b': no hops left \(max_hops 1 at plan depth 1\)/);
@@ -330,18 +331,18 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
       });
       const t = await planRuntime(ROLE_DIR_ENV(dir, planner));
       close = t.close;
-      const handle = t.runtime.goals.submit('wait', { orchestration: 'plan' });
+      const handle = t.runtime.submitGoal('wait', { orchestration: 'plan' });
       const { waitFor } = t0;
       await waitFor(
         () => ofType(t.events, 'AgentSpawned').filter((s) => s.manifest_name === 'slow').length === 2,
         60_000,
         'both slow children',
       );
-      t.runtime.goals.cancel(handle.run_id, 'enough');
+      t.runtime.cancelRun(handle.run_id, 'enough');
       const rec = await handle.done;
       expect(rec.state).toBe('cancelled');
       for (const s of ofType(t.events, 'AgentSpawned').filter((x) => x.manifest_name === 'slow'))
-        expect(t.runtime.supervisor.record(s.agent_id)).toBeUndefined();
+        expect(t.runtime.internalsForTests().supervisor.record(s.agent_id)).toBeUndefined();
       const e = t.events.filter((x) => x.run_id === handle.run_id);
       expect(
         ofType(e, 'SubtaskStarted')
@@ -360,7 +361,7 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
   it('orchestration auto asks one model call and runs the goal as the answer says', async () => {
     const t = await planRuntime({ AAOS_ORCHESTRATION: 'auto' });
     close = t.close;
-    const handle = t.runtime.goals.submit('Report on the bike-share pilot.');
+    const handle = t.runtime.submitGoal('Report on the bike-share pilot.');
     const rec = await handle.done;
     expect(rec.state).toBe('completed');
     const e = t.events.filter((x) => x.run_id === handle.run_id);
@@ -385,7 +386,7 @@ describe('limits, cancellation and auto', { timeout: 120_000 }, () => {
       });
       const t = await planRuntime({ AAOS_PLANNER_MODEL: `scripted:${planner}`, AAOS_MAX_REPLANS: '0' });
       close = t.close;
-      const rec = await t.runtime.goals.submit('overwrite', { orchestration: 'plan' }).done;
+      const rec = await t.runtime.submitGoal('overwrite', { orchestration: 'plan' }).done;
       expect(rec.error?.code).toBe(ErrorCode.PLAN_INVALID);
       expect(rec.error?.message).toMatch(/params\.output: .*reserved for the plan's own record/);
     } finally {

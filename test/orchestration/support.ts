@@ -16,7 +16,7 @@ export async function planRuntime(
   cpSync(join(ROOT, 'manifests', 'demo', 'inbox'), join(dir, 'inbox'), { recursive: true });
   const runtime = await Runtime.open({ dataDir: dir, env: { AAOS_PARK_IDLE_MS: '0', ...env } });
   const events: AuditEvent[] = [];
-  runtime.audit.subscribe((e) => events.push(e));
+  runtime.events.subscribe((e) => events.push(e));
   await runtime.startBootstrap(BOOTSTRAP);
   return {
     runtime,

@@ -46,7 +46,7 @@ describe('human approval of a tool call', () => {
   it('blocks only that call until a human approves, then the write happens', async () => {
     const target = join(dir, 'out', 'a.txt');
     const agent = await runtime.spawnAgent({ yaml: writerManifest(target) });
-    const run = runtime.supervisor.run(agent.id, 'write it');
+    const run = runtime.runAgent(agent.id, 'write it');
     await waitFor(() => runtime.approvals.list().pending.length === 1, 5000, 'an approval request');
     const [pending] = runtime.approvals.list().pending;
     expect(pending).toMatchObject({
@@ -59,19 +59,19 @@ describe('human approval of a tool call', () => {
     // the runtime is not blocked: another agent answers meanwhile
     const other = await runtime.spawnAgent({ yaml: `name: idle\nmodel: scripted:${join(dir, 'idle.yaml')}\n` });
     writeFileSync(join(dir, 'idle.yaml'), '- text: still responsive\n');
-    expect((await runtime.supervisor.run(other.id, 'ping')).response).toBe('still responsive');
+    expect((await runtime.runAgent(other.id, 'ping')).response).toBe('still responsive');
     runtime.approvals.respond({ id: pending!.id, decision: 'approve' });
     const out = await run;
     expect(out.stop_reason).toBe('complete');
     expect(readFileSync(target, 'utf8')).toBe('approved content');
-    const types = runtime.audit.recent((e) => e.agent_id === agent.id).map((e) => e.type);
+    const types = runtime.events.recent((e) => e.agent_id === agent.id).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['HumanApprovalRequested', 'HumanApprovalGranted', 'ToolResult']));
   });
 
   it('a denial returns a clear error to the model and the agent carries on', async () => {
     const target = join(dir, 'out', 'b.txt');
     const agent = await runtime.spawnAgent({ yaml: writerManifest(target) });
-    const run = runtime.supervisor.run(agent.id, 'write it');
+    const run = runtime.runAgent(agent.id, 'write it');
     await waitFor(() => runtime.approvals.list().pending.length === 1, 5000, 'an approval request');
     runtime.approvals.respond({ id: runtime.approvals.list().pending[0]!.id, decision: 'deny', reason: 'not today' });
     const out = await run;
@@ -86,19 +86,19 @@ describe('human approval of a tool call', () => {
     runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '400', AAOS_PARK_IDLE_MS: '0' } });
     const target = join(dir, 'out', 'c.txt');
     const agent = await runtime.spawnAgent({ yaml: writerManifest(target) });
-    const out = await runtime.supervisor.run(agent.id, 'write it');
+    const out = await runtime.runAgent(agent.id, 'write it');
     expect(out.stop_reason).toBe('complete');
     expect(out.response).toMatch(/AAOS_ERR_APPROVAL_TIMEOUT/);
     expect(existsSync(target)).toBe(false);
     expect(runtime.approvals.list().pending).toEqual([]);
-    const timedOut = runtime.audit.recent((e) => e.type === 'HumanApprovalTimedOut');
+    const timedOut = runtime.events.recent((e) => e.type === 'HumanApprovalTimedOut');
     expect(timedOut).toHaveLength(1);
   });
 
   it('tool.invoke from the API goes through the same approval gate', async () => {
     const target = join(dir, 'out', 'd.txt');
     const agent = await runtime.spawnAgent({ yaml: writerManifest(target) });
-    const call = runtime.supervisor.invokeTool(agent.id, 'file_write', { path: target, content: 'via api' });
+    const call = runtime.invokeTool(agent.id, 'file_write', { path: target, content: 'via api' });
     await waitFor(() => runtime.approvals.list().pending.length === 1, 5000, 'an approval request');
     runtime.approvals.respond({ id: runtime.approvals.list().pending[0]!.id, decision: 'deny' });
     await expect(call).rejects.toMatchObject({ code: 'AAOS_ERR_APPROVAL_DENIED' });
@@ -116,7 +116,7 @@ describe('approvals across a restart', () => {
     await runtime.close();
     runtime = await Runtime.open({ dataDir: dir, env: { AAOS_APPROVAL_TIMEOUT_MS: '60000', AAOS_PARK_IDLE_MS: '0' } });
     await runtime.startBootstrap(join(dir, 'boot.yaml'));
-    const goal = runtime.goals.submit('write the file');
+    const goal = runtime.submitGoal('write the file');
     await waitFor(() => runtime.approvals.list().pending.length === 1, 5000, 'an approval request');
     const before = runtime.approvals.list().pending[0]!;
     await runtime.close('restart');
@@ -131,7 +131,7 @@ describe('approvals across a restart', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(runtime.approvals.list().pending.map((p) => p.id)).toEqual([before.id]);
     runtime.approvals.respond({ id: before.id, decision: 'approve' });
-    const done = await runtime.goals.whenDone(goal.run_id)!;
+    const done = await runtime.whenRunDone(goal.run_id)!;
     expect(done.state).toBe('completed');
     expect(readFileSync(target, 'utf8')).toBe('approved content');
   });

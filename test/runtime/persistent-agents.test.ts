@@ -35,8 +35,8 @@ describe('persistent agents on the durable store', () => {
     let runtime = await open();
     const agent = await runtime.spawnAgent({ yaml: assistant() });
     anthropic.reply(anthropicText('Noted: your cat is Luna.'), anthropicText('Your cat is Luna.'));
-    await runtime.supervisor.run(agent.id, 'My cat is called Luna.');
-    await runtime.supervisor.run(agent.id, 'What is my cat called?');
+    await runtime.runAgent(agent.id, 'My cat is called Luna.');
+    await runtime.runAgent(agent.id, 'What is my cat called?');
     expect(texts(anthropic.requests[1]!.body.messages)).toEqual([
       'My cat is called Luna.',
       JSON.stringify([{ type: 'text', text: 'Noted: your cat is Luna.' }]),
@@ -49,7 +49,7 @@ describe('persistent agents on the durable store', () => {
     expect(failed).toEqual([]);
     expect(restored).toEqual([agent.id]);
     anthropic.reply(anthropicText('Still Luna.'));
-    const out = await runtime.supervisor.run(agent.id, 'And now?');
+    const out = await runtime.runAgent(agent.id, 'And now?');
     expect(out.response).toBe('Still Luna.');
     expect(texts(anthropic.requests[2]!.body.messages)).toHaveLength(5);
     expect(anthropic.requests[2]!.body.messages[0].content).toBe('My cat is called Luna.');
@@ -70,9 +70,9 @@ describe('persistent agents on the durable store', () => {
       ]),
       anthropicText('stored'),
     );
-    const stored = await runtime.supervisor.run(agent.id, 'remember the deploy window');
+    const stored = await runtime.runAgent(agent.id, 'remember the deploy window');
     expect(stored.response).toBe('stored');
-    const result = runtime.audit.recent((e) => e.type === 'ToolResult');
+    const result = runtime.events.recent((e) => e.type === 'ToolResult');
     expect(result.map((e) => (e.type === 'ToolResult' ? [e.tool, e.success, e.result_preview] : []))).toEqual([
       ['memory_store', true, expect.any(String)],
     ]);
@@ -80,14 +80,14 @@ describe('persistent agents on the durable store', () => {
 
     runtime = await open();
     await runtime.restoreAgents();
-    const found = (await runtime.supervisor.invokeTool(agent.id, 'memory_query', {
+    const found = (await runtime.invokeTool(agent.id, 'memory_query', {
       query: 'when is the deploy window?',
     })) as {
       results: Array<{ content: string }>;
     };
     expect(found.results[0]?.content).toBe('The deploy window is Tuesday 14:00 UTC');
     const other = await runtime.spawnAgent({ yaml: assistant().replace('name: assistant', 'name: other') });
-    const none = (await runtime.supervisor.invokeTool(other.id, 'memory_query', { query: 'deploy window' })) as {
+    const none = (await runtime.invokeTool(other.id, 'memory_query', { query: 'deploy window' })) as {
       results: unknown[];
     };
     expect(none.results).toEqual([]);
@@ -108,9 +108,9 @@ describe('persistent agents on the durable store', () => {
     const padding = 'lorem ipsum dolor sit amet '.repeat(60);
     for (let i = 0; i < 6; i++) {
       anthropic.reply(anthropicText(`ack ${i}`));
-      await runtime.supervisor.run(agent.id, `fact ${i}: ${padding}`);
+      await runtime.runAgent(agent.id, `fact ${i}: ${padding}`);
     }
-    const summarized = runtime.audit.recent((e) => e.type === 'ContextSummarized');
+    const summarized = runtime.events.recent((e) => e.type === 'ContextSummarized');
     expect(summarized.length).toBeGreaterThan(0);
     const last = anthropic.requests.at(-1)!.body;
     expect(last.system).toContain('[Previous conversation summary]');
@@ -134,10 +134,10 @@ describe('persistent agents on the durable store', () => {
     const padding = 'lorem ipsum dolor sit amet '.repeat(60);
     for (let i = 0; i < 6; i++) {
       anthropic.reply(anthropicText(`ack ${i}`));
-      const out = await runtime.supervisor.run(agent.id, `fact ${i}: ${padding}`);
+      const out = await runtime.runAgent(agent.id, `fact ${i}: ${padding}`);
       expect(out.stop_reason).toBe('complete');
     }
-    const failed = runtime.audit.recent((e) => e.type === 'ContextSummarizationFailed');
+    const failed = runtime.events.recent((e) => e.type === 'ContextSummarizationFailed');
     expect(failed.length).toBeGreaterThan(0);
     const last = anthropic.requests.at(-1)!.body;
     expect(texts(last.messages).join('\n')).not.toContain('fact 0:');

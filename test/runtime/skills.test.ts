@@ -30,9 +30,9 @@ describe('skills in the runtime', () => {
     const reader = await runtime.spawnAgent({
       yaml: 'name: reader\nmodel: claude-test\nsystem_prompt: base prompt\ncapabilities:\n  - "tool: skill_read"\n',
     });
-    await runtime.supervisor.run(reader.id, 'hi');
+    await runtime.runAgent(reader.id, 'hi');
     const plain = await runtime.spawnAgent({ yaml: 'name: plain\nmodel: claude-test\nsystem_prompt: base prompt\n' });
-    await runtime.supervisor.run(plain.id, 'hi');
+    await runtime.runAgent(plain.id, 'hi');
     const [withSkills, without] = anthropic.requests.map((r) => r.body.system as string);
     expect(withSkills).toContain('base prompt');
     expect(withSkills).toContain('## Skills');
@@ -58,7 +58,7 @@ describe('skills in the runtime', () => {
     const parent = await runtime.spawnAgent({
       yaml: `name: parent\nmodel: scripted:${join(dir, 'parent.yaml')}\ncapabilities:\n  - "tool: spawn_agent"\n  - "tool: skill_read"\n  - "spawn_child: [child]"\n`,
     });
-    await runtime.supervisor.run(parent.id, 'go');
+    await runtime.runAgent(parent.id, 'go');
     expect(anthropic.requests.at(-1)!.body.system).toContain('- summarizing-files:');
   });
 
@@ -76,13 +76,13 @@ describe('skills in the runtime', () => {
     const agent = await runtime.spawnAgent({
       yaml: `name: focused\nmodel: scripted:${join(dir, 'script.yaml')}\ncapabilities:\n  - "tool: skill_read"\n  - "tool: echo"\n`,
     });
-    const out = await runtime.supervisor.run(agent.id, 'summarise');
+    const out = await runtime.runAgent(agent.id, 'summarise');
     expect(out.response).toMatch(/AAOS_ERR_SKILL_TOOL_NOT_ALLOWED/);
     expect(out.response).toMatch(/summarizing-files/);
-    const activated = runtime.audit.recent((e) => e.type === 'SkillActivated');
+    const activated = runtime.events.recent((e) => e.type === 'SkillActivated');
     expect(activated).toHaveLength(1);
     // a new run starts with no active skill
-    expect(await runtime.supervisor.invokeTool(agent.id, 'echo', { message: 'fine again' })).toEqual({
+    expect(await runtime.invokeTool(agent.id, 'echo', { message: 'fine again' })).toEqual({
       message: 'fine again',
     });
   });

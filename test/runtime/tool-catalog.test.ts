@@ -11,8 +11,8 @@ describe('the tool catalog agentd validate checks against', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aaos-'));
     const runtime = await Runtime.open({ dataDir: dir, env: {} });
     try {
-      const live = runtime.supervisor.tools
-        .definitions()
+      const live = runtime
+        .toolDefinitions()
         .map((d) => d.name)
         .sort();
       expect(registeredToolNames()).toEqual(live);

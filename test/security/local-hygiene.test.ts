@@ -96,7 +96,7 @@ describe('approvals recovered after a restart', () => {
     let runtime = await Runtime.open({ dataDir: dir, env });
     try {
       const first = await runtime.spawnAgent({ yaml: writer });
-      void runtime.supervisor.run(first.id, 'write');
+      void runtime.runAgent(first.id, 'write');
       await waitFor(() => runtime.approvals.list().pending.length === 1, 20_000, 'the first approval');
       const original = runtime.approvals.list().pending[0]!;
       await runtime.close('restart');
@@ -106,7 +106,7 @@ describe('approvals recovered after a restart', () => {
       // an impostor with the same name and the same call
       const impostor = await runtime.spawnAgent({ yaml: writer });
       expect(impostor.id).not.toBe(first.id);
-      const run = runtime.supervisor.run(impostor.id, 'write');
+      const run = runtime.runAgent(impostor.id, 'write');
       await waitFor(() => runtime.approvals.list().pending.length === 2, 20_000, "the impostor's own approval request");
       // the human approves what they saw before the restart: the original agent's call
       runtime.approvals.respond({ id: original.id, decision: 'approve' });

@@ -104,11 +104,12 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
     dir = tempDataDir();
     const exporter = new InMemorySpanExporter();
     const runtime = await Runtime.open({ dataDir: dir, env, traceExporter: exporter });
-    expect(runtime.tracing).toBeDefined();
+    // whether tracing was set up at all is internal: the test-only accessor
+    expect(runtime.internalsForTests().tracing).toBeDefined();
     await runtime.startBootstrap(BOOTSTRAP);
-    const done = await runtime.goals.submit('Report on the bike-share pilot.').done;
+    const done = await runtime.submitGoal('Report on the bike-share pilot.').done;
     expect(done.state).toBe('completed');
-    await runtime.tracing!.flush();
+    await runtime.internalsForTests().tracing!.flush();
     // read before close: shutting the exporter down empties it
     const spans = exporter.getFinishedSpans().map(fromReadable);
     await runtime.close();
@@ -135,7 +136,7 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
     dir = tempDataDir();
     for (const env of [{}, { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }]) {
       const runtime = await Runtime.open({ dataDir: dir, env });
-      expect(runtime.tracing).toBeUndefined();
+      expect(runtime.internalsForTests().tracing).toBeUndefined();
       // no tracer provider was registered: the API still hands out its no-op one
       expect((trace.getTracerProvider() as ProxyTracerProvider).getDelegate().constructor.name).toBe(
         'NoopTracerProvider',
@@ -175,16 +176,17 @@ describe('traces from the audit stream (in-memory exporter)', { timeout: 120_000
     const exporter = new InMemorySpanExporter();
     const runtime = await Runtime.open({ dataDir: dir, env: {}, traceExporter: exporter });
     try {
-      const responder = await runtime.supervisor.spawn('name: responder\nmodel: fixture\n', { module: COMMAND_AGENT });
-      const asker = await runtime.supervisor.spawn(
-        'name: asker\nmodel: fixture\ncapabilities:\n  - "message_send: [responder]"\n',
+      const responder = await runtime.spawnAgent(
+        { yaml: 'name: responder\nmodel: fixture\n' },
         { module: COMMAND_AGENT },
       );
-      expect((await runtime.supervisor.run(asker.id, 'ask responder echo hi')).response).toBe('hi');
-      expect((await runtime.supervisor.run(responder.id, 'tool file_read {"path":"/etc/passwd"}')).stop_reason).toBe(
-        'error',
+      const asker = await runtime.spawnAgent(
+        { yaml: 'name: asker\nmodel: fixture\ncapabilities:\n  - "message_send: [responder]"\n' },
+        { module: COMMAND_AGENT },
       );
-      await runtime.tracing!.flush();
+      expect((await runtime.runAgent(asker.id, 'ask responder echo hi')).response).toBe('hi');
+      expect((await runtime.runAgent(responder.id, 'tool file_read {"path":"/etc/passwd"}')).stop_reason).toBe('error');
+      await runtime.internalsForTests().tracing!.flush();
       const spans = exporter.getFinishedSpans().map(fromReadable);
       const root = spans.find((s) => s.name === 'invoke_agent asker')!;
       expect(root.parentSpanId).toBeUndefined();

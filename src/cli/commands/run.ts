@@ -115,10 +115,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
   }
   // --json: the same versioned NDJSON frames as `submit --json` (stream null: no request opened them)
   const writeFrame = (frame: StreamFrame): void => void process.stdout.write(`${JSON.stringify(versioned(frame))}\n`);
-  if (flags.json) runtime.audit.subscribe((event) => writeFrame({ kind: 'event', stream: null, event }));
+  if (flags.json) runtime.events.subscribe((event) => writeFrame({ kind: 'event', stream: null, event }));
   else {
     const view = new LiveView({ color: useColor(process.stdout), verbose: flags.verbose === true });
-    runtime.audit.subscribe((e) => {
+    runtime.events.subscribe((e) => {
       const line = view.format(e);
       if (line) process.stdout.write(`${line}\n`);
     });
@@ -135,9 +135,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
         `agentd: new data dir: copied the demo inbox (${copied} files) to ${join(dataDir, 'inbox')}; the bundled scripted agents report on whatever is there`,
       );
   }
-  err(`agentd: ${runtime.gateway.describeDefault()}`);
+  err(`agentd: ${runtime.describeProvider()}`);
   for (const p of runtime.skillProblems) err(`agentd: skill skipped: ${p.path}: ${p.reason}`);
-  for (const s of runtime.mcp.status()) {
+  for (const s of runtime.mcpStatus()) {
     if (s.state === 'ready') err(`agentd: MCP server '${s.server}' connected (${s.tools.length} tools)`);
     else
       err(
@@ -199,7 +199,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     await mcpHttp?.close();
     await http?.close();
     // hand unfinished cluster goals back first, so another node starts them at once
-    await runtime.cluster?.leave();
+    await daemon.cluster?.leave();
     await daemon.shutdown(reason);
     return code;
   };
@@ -221,8 +221,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
     for (const r of started.interrupted) err(`agentd: run ${r.run_id} marked interrupted: ${r.error?.message ?? ''}`);
     const clusterUrl = flags.cluster ?? config.get('AAOS_CLUSTER_URL');
     if (clusterUrl) {
-      runtime.cluster = await joinCluster(runtime, clusterUrl, err);
-      err(`agentd: node ${runtime.cluster.nodeId} joined the cluster at ${clusterUrl}`);
+      const node = await joinCluster(runtime, clusterUrl, err);
+      daemon.joinedCluster(node);
+      err(`agentd: node ${node.nodeId} joined the cluster at ${clusterUrl}`);
     }
     if (socketPath) err(`agentd: listening on ${socketPath}`);
   } catch (e) {
@@ -259,15 +260,15 @@ function joinCluster(runtime: Runtime, url: string, log: (line: string) => void)
   const parsed = SETTINGS.AAOS_CLUSTER_URL.schema.safeParse(url);
   if (!parsed.success)
     throw new AaosError(ErrorCode.CONFIG_INVALID, `--cluster ${url}: expected nats://HOST:PORT`, { field: 'cluster' });
-  const nodeId = runtime.config.get('AAOS_NODE_ID');
+  const nodeId = runtime.setting('AAOS_NODE_ID');
   return ClusterNode.join({
     url,
     ...(nodeId ? { nodeId } : {}),
-    ackWaitMs: runtime.config.get('AAOS_CLUSTER_ACK_WAIT_MS'),
-    heartbeatMs: runtime.config.get('AAOS_CLUSTER_HEARTBEAT_MS'),
-    maxConcurrentGoals: runtime.config.get('AAOS_MAX_CONCURRENT_GOALS'),
-    goals: runtime.goals,
-    localRun: (runId) => runtime.runs.get(runId),
+    ackWaitMs: runtime.setting('AAOS_CLUSTER_ACK_WAIT_MS'),
+    heartbeatMs: runtime.setting('AAOS_CLUSTER_HEARTBEAT_MS'),
+    maxConcurrentGoals: runtime.setting('AAOS_MAX_CONCURRENT_GOALS'),
+    goals: runtime.clusterHooks().goals,
+    localRun: (runId) => runtime.run(runId),
     liveAgents: () => runtime.listAgents().length,
     local: localNodeOf(runtime),
     log,
@@ -294,10 +295,10 @@ class StdinGoals {
     for await (const line of rl) {
       if (!line.trim()) continue;
       try {
-        const handle = this.runtime.goals.submit(line);
+        const handle = this.runtime.submitGoal(line);
         this.handles.push(handle);
         void handle.done.then((r) => {
-          this.results.set(r.run_id, this.runtime.runs.get(r.run_id) ?? r);
+          this.results.set(r.run_id, this.runtime.run(r.run_id) ?? r);
           this.onEnd(this.results.get(r.run_id)!);
         });
       } catch (e) {
@@ -307,11 +308,11 @@ class StdinGoals {
     }
     if (this.handles.length === 0 && this.refused === 0) {
       this.err('agentd: no goals read from standard input (each non-empty line is one goal)');
-      await this.runtime.goals.idle();
+      await this.runtime.goalsIdle();
       return ExitCode.OK;
     }
     const results = await Promise.all(this.handles.map((h) => h.done));
-    await this.runtime.goals.idle();
+    await this.runtime.goalsIdle();
     for (const r of results)
       this.err(`agentd: run ${r.run_id} ${r.state}${r.error ? `: ${r.error.message}` : ''} (workspace ${r.workspace})`);
     return this.refused === 0 && results.every((r) => r.state === 'completed') ? ExitCode.OK : ExitCode.FAILED;
@@ -326,7 +327,7 @@ class StdinGoals {
     const waits: Array<Promise<unknown>> = [];
     for (const runId of this.unfinished()) {
       try {
-        this.runtime.goals.cancel(runId, reason);
+        this.runtime.cancelRun(runId, reason);
       } catch (e) {
         this.err(`agentd: could not cancel run ${runId}: ${toPlainError(e).message}`);
       }
@@ -335,7 +336,7 @@ class StdinGoals {
     }
     await Promise.all(waits);
     for (const runId of this.handles.map((h) => h.run_id)) {
-      const r = this.runtime.runs.get(runId);
+      const r = this.runtime.run(runId);
       if (r && r.state === 'cancelled') this.err(`agentd: run ${r.run_id} cancelled (workspace ${r.workspace})`);
     }
   }

@@ -30,7 +30,7 @@ async function open(env: NodeJS.ProcessEnv = {}): Promise<Runtime> {
     dataDir: dir,
     env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.baseUrl, AAOS_PARK_IDLE_MS: '0', ...env },
   });
-  runtime.audit.subscribe((e) => events.push(e));
+  runtime.events.subscribe((e) => events.push(e));
   return runtime;
 }
 
@@ -64,7 +64,7 @@ describe('spawn_agent retries a child that ended in error', () => {
         'spawn_child: [helper]',
       ]),
     });
-    const out = await rt.supervisor.run(parent.id, 'go');
+    const out = await rt.runAgent(parent.id, 'go');
     const result = JSON.parse(out.response) as Record<string, unknown>;
     expect(result).toMatchObject({
       name: 'helper',
@@ -92,7 +92,7 @@ describe('spawn_agent retries a child that ended in error', () => {
         'spawn_child: [helper]',
       ]),
     });
-    const result = JSON.parse((await rt.supervisor.run(parent.id, 'go')).response) as Record<string, unknown>;
+    const result = JSON.parse((await rt.runAgent(parent.id, 'go')).response) as Record<string, unknown>;
     expect(result['stop_reason']).toBe('error');
     expect(result['retried']).toBeUndefined();
     expect(openai.requests).toHaveLength(1);
@@ -118,7 +118,7 @@ describe('prior_findings reach the child in its first message, delimited', () =>
         ['tool: spawn_agent', 'spawn_child: [helper]', `file_read: ${childScript}`],
       ),
     });
-    const first = (JSON.parse((await rt.supervisor.run(parent.id, 'go')).response) as { response: string }).response;
+    const first = (JSON.parse((await rt.runAgent(parent.id, 'go')).response) as { response: string }).response;
     const m =
       /^Summarise\.\n\nBEGIN PRIOR FINDINGS ([0-9a-f]{8}) \(handed over by parent; [^\n]*\)\n([\s\S]*)\nEND PRIOR FINDINGS ([0-9a-f]{8})$/.exec(
         first,
@@ -147,7 +147,7 @@ describe('prior_findings reach the child in its first message, delimited', () =>
         caps,
       ),
     });
-    const first = (JSON.parse((await rt.supervisor.run(parent.id, 'go')).response) as { response: string }).response;
+    const first = (JSON.parse((await rt.runAgent(parent.id, 'go')).response) as { response: string }).response;
     expect(first).toContain(`BEGIN PRIOR FINDINGS`);
     expect(first).toContain(`[${notes}]\nridership up 12 %`);
 
@@ -161,7 +161,7 @@ describe('prior_findings reach the child in its first message, delimited', () =>
       ).replace('name: parent', 'name: parent2'),
     });
     const before = events.filter((e) => e.type === 'AgentSpawned' && e.agent_name === 'helper').length;
-    const out = await rt.supervisor.run(denied.id, 'go');
+    const out = await rt.runAgent(denied.id, 'go');
     expect(out.response).toMatch(/AAOS_ERR_CAPABILITY_DENIED/);
     expect(out.response).toContain(secret);
     expect(events.filter((e) => e.type === 'AgentSpawned' && e.agent_name === 'helper').length).toBe(before);
@@ -175,7 +175,7 @@ describe('prior_findings reach the child in its first message, delimited', () =>
         ['tool: spawn_agent', 'spawn_child: [helper]'],
       ),
     });
-    const out = await rt.supervisor.run(parent.id, 'go');
+    const out = await rt.runAgent(parent.id, 'go');
     expect(out.response).toMatch(/AAOS_ERR_TOOL_INPUT_INVALID: prior_findings is 33792 bytes/);
     expect(openai.requests).toHaveLength(0);
   });
@@ -196,7 +196,7 @@ describe('the tool repeat guard', () => {
     const agent = await rt.spawnAgent({
       yaml: `name: denied\nmodel: scripted:${script}\nsystem_prompt: d\ncapabilities:\n  - "tool: file_read"\n`,
     });
-    const out = await rt.supervisor.run(agent.id, 'go');
+    const out = await rt.runAgent(agent.id, 'go');
     expect(out.stop_reason).toBe('complete');
     expect(events.filter((e) => e.type === 'CapabilityDenied' && e.agent_id === agent.id)).toHaveLength(4);
     expect(events.some((e) => e.type === 'ToolRepeatGuardFired')).toBe(false);
@@ -216,7 +216,7 @@ describe('the tool repeat guard', () => {
   it('stops a run that made the same tool call with the same input N times, with a clear stop reason and an event', async () => {
     const rt = await open();
     const agent = await rt.spawnAgent({ yaml: looping(5, join(dir, 'loop.yaml')) });
-    const out = await rt.supervisor.run(agent.id, 'go');
+    const out = await rt.runAgent(agent.id, 'go');
     expect(out.stop_reason).toBe('tool_repeat');
     expect(out.error?.code).toBe(ErrorCode.TOOL_REPEAT);
     expect(out.error?.message).toMatch(
@@ -233,7 +233,7 @@ describe('the tool repeat guard', () => {
   it('is configurable (0 = off) and does not count different inputs', async () => {
     const rt = await open({ AAOS_TOOL_REPEAT_THRESHOLD: '0' });
     const agent = await rt.spawnAgent({ yaml: looping(4, join(dir, 'loop.yaml')) });
-    expect((await rt.supervisor.run(agent.id, 'go')).stop_reason).toBe('complete');
+    expect((await rt.runAgent(agent.id, 'go')).stop_reason).toBe('complete');
     const varied = join(dir, 'varied.yaml');
     writeFileSync(
       varied,
@@ -246,6 +246,6 @@ describe('the tool repeat guard', () => {
     const other = await rt.spawnAgent({
       yaml: `name: varied\nmodel: scripted:${varied}\nsystem_prompt: v\ncapabilities:\n  - "tool: echo"\n`,
     });
-    expect((await rt.supervisor.run(other.id, 'go')).stop_reason).toBe('complete');
+    expect((await rt.runAgent(other.id, 'go')).stop_reason).toBe('complete');
   });
 });
