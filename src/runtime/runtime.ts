@@ -52,6 +52,7 @@ import { RegistrySkillsPort } from './ports/skills-port.js';
 import { SessionHistory } from './session-history.js';
 import type { ApprovalDesk, AuditFeed, RuntimeHealth } from './views.js';
 import type { HistoryEntry } from '../context/history-entry.js';
+import type { MemoryView } from '../memory/memory-record.js';
 import type { DurableTokenState } from '../capability/capability-table.js';
 import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
 import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
@@ -82,6 +83,8 @@ export interface RuntimeParts {
   gateway: ModelGateway;
   store: Store;
   runStore: RunStore;
+  /** goal runs' journals (resume after a restart; a cluster node copies them to JetStream) */
+  journal: RunJournal;
   goals: GoalRunner;
   audit: AuditLog;
   auditStore: AuditStore;
@@ -97,6 +100,8 @@ export interface RuntimeParts {
 }
 
 const DAY_MS = 86_400_000;
+/** memories embedded per call when an agent's state is restored */
+const EMBED_BATCH = 32;
 
 /** What `Runtime.start` brought back from a previous process. */
 export interface StartReport {
@@ -121,6 +126,7 @@ export class Runtime {
   private readonly gateway: ModelGateway;
   private readonly store: Store;
   private readonly runStore: RunStore;
+  private readonly journal: RunJournal;
   private readonly goals: GoalRunner;
   private readonly audit: AuditLog;
   private readonly auditStore: AuditStore;
@@ -145,6 +151,7 @@ export class Runtime {
     this.gateway = parts.gateway;
     this.store = parts.store;
     this.runStore = parts.runStore;
+    this.journal = parts.journal;
     this.goals = parts.goals;
     this.audit = parts.audit;
     this.auditStore = parts.auditStore;
@@ -315,6 +322,7 @@ export class Runtime {
       gateway,
       store,
       runStore: runs,
+      journal,
       goals,
       audit,
       auditStore,
@@ -675,14 +683,49 @@ export class Runtime {
   }
 
   /** What a persistent agent carries to another node: its conversation and its tokens' durable states. */
-  agentState(agentId: string): { history: HistoryEntry[]; tokens: DurableTokenState[] } {
-    return { history: this.sessions.load(agentId), tokens: new CapabilityStore(this.store).load(agentId) };
+  agentState(agentId: string): { history: HistoryEntry[]; tokens: DurableTokenState[]; memories: MemoryView[] } {
+    return {
+      history: this.sessions.load(agentId),
+      tokens: new CapabilityStore(this.store).load(agentId),
+      memories: this.memory.list(agentId),
+    };
   }
 
-  /** Stores a persistent agent's state brought from another node, before the agent is spawned here. */
-  restoreAgentState(agentId: string, state: { history: readonly HistoryEntry[]; tokens: DurableTokenState[] }): void {
+  /**
+   * Stores a persistent agent's state brought from another node, before the agent is spawned
+   * here. Its memories replace what this store holds under its id (a copy from when it lived
+   * here before); they come as text and are embedded with this node's embedder, oldest first.
+   */
+  async restoreAgentState(
+    agentId: string,
+    state: {
+      history: readonly HistoryEntry[];
+      tokens: DurableTokenState[];
+      memories: ReadonlyArray<Pick<MemoryView, 'content' | 'category' | 'created_at'>>;
+    },
+  ): Promise<void> {
     this.sessions.replace(agentId, state.history);
     new CapabilityStore(this.store).save(agentId, state.tokens);
+    for (const old of this.memory.list(agentId)) this.memory.delete(agentId, old.id);
+    const ordered = [...state.memories].sort((a, b) => a.created_at.localeCompare(b.created_at));
+    for (let i = 0; i < ordered.length; i += EMBED_BATCH) {
+      const batch = ordered.slice(i, i + EMBED_BATCH);
+      const vectors = await this.memory.embedder.embed(batch.map((m) => m.content));
+      for (const [j, m] of batch.entries()) {
+        const embedding = vectors[j];
+        if (!embedding)
+          throw new AaosError(
+            ErrorCode.EMBEDDING_FAILED,
+            `restoring agent ${agentId}: the embedder returned ${vectors.length} vectors for ${batch.length} memories`,
+            { agent_id: agentId },
+          );
+        this.memory.store(
+          agentId,
+          { content: m.content, category: m.category, embedding },
+          { maxRecords: Math.max(1, ordered.length) },
+        );
+      }
+    }
   }
 
   // ── goals and runs ──
@@ -793,8 +836,8 @@ export class Runtime {
    * rather than calling it, so it gets these two parts; only the cluster wiring of `agentd run`
    * may call this (test/runtime/facade.test.ts keeps it there).
    */
-  clusterHooks(): { goals: GoalRunner; supervisor: Supervisor } {
-    return { goals: this.goals, supervisor: this.supervisor };
+  clusterHooks(): { goals: GoalRunner; supervisor: Supervisor; journal: RunJournal } {
+    return { goals: this.goals, supervisor: this.supervisor, journal: this.journal };
   }
 
   /**
@@ -808,6 +851,7 @@ export class Runtime {
       gateway: this.gateway,
       store: this.store,
       runStore: this.runStore,
+      journal: this.journal,
       goals: this.goals,
       audit: this.audit,
       auditStore: this.auditStore,
