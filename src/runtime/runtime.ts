@@ -831,10 +831,10 @@ export class Runtime {
   // ── seams that are not the daemon's ──
 
   /**
-   * What a cluster membership plugs into: the goal runner it feeds from the shared queue and
-   * the supervisor that runs children placed on this node. The cluster extends the kernel
-   * rather than calling it, so it gets these two parts; only the cluster wiring of `agentd run`
-   * may call this (test/runtime/facade.test.ts keeps it there).
+   * What a cluster membership plugs into: the goal runner it feeds from the shared queue, the
+   * supervisor that runs children placed on this node, and the run journal it copies so another
+   * node can resume a goal. The cluster extends the kernel rather than calling it, so it gets
+   * these parts; only the cluster wiring may call this (test/runtime/facade.test.ts keeps it there).
    */
   clusterHooks(): { goals: GoalRunner; supervisor: Supervisor; journal: RunJournal } {
     return { goals: this.goals, supervisor: this.supervisor, journal: this.journal };
