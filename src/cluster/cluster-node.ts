@@ -19,7 +19,9 @@ import { ClusterControl, type LocalControl } from './control.js';
 import { type ClaimedJournal, JournalMirror, type LocalJournal } from './journal-mirror.js';
 import { type OperatorRequest, RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
 import { Rehoming, type RehomeLocal } from './rehome.js';
+import { signRecord } from './signed.js';
 import {
+  agentRecordName,
   type AgentLocation,
   CLUSTER_NAMES,
   isKvKeyPart,
@@ -119,6 +121,7 @@ export class ClusterNode {
       opts.local,
       async (id) => (await this.liveNodes()).some((b) => b.node_id === id),
       opts.log,
+      opts.remoteAgents?.key,
     );
     this.journals = new JournalMirror(
       nodeId,
@@ -532,7 +535,7 @@ export class ClusterNode {
     for (const p of this.opts.local.persistentAgents()) {
       if (this.registered.get(p.id) === p.manifest_yaml || !isKvKeyPart(p.id)) continue;
       const record: PersistentAgent = { ...p, home: this.nodeId };
-      await this.persistent.put(p.id, JSON.stringify(record));
+      await this.persistent.put(p.id, signRecord(this.opts.remoteAgents?.key, agentRecordName(p.id), record));
       this.registered.set(p.id, p.manifest_yaml);
       // stopped while the record was on its way: the stop's delete may have come first
       if (!this.opts.local.persistentAgents().some((a) => a.id === p.id)) {

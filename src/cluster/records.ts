@@ -29,6 +29,10 @@ export const CLUSTER_NAMES = {
   journals: 'aaos_journals',
 } as const;
 
+/** The names a persistent agent's records are signed under (bucket/key: a record cannot be moved to the other). */
+export const agentRecordName = (agentId: string): string => `${CLUSTER_NAMES.agents}/${agentId}`;
+export const agentStateRecordName = (agentId: string): string => `${CLUSTER_NAMES.agentState}/${agentId}`;
+
 /** The subject one node answers control requests on (a revocation or stop it must apply now). */
 export const controlSubject = (nodeId: string): string => `aaos.node.${nodeId}.control`;
 
@@ -122,6 +126,8 @@ export const PersistentAgent = z.strictObject({
   created_at: z.string(),
   /** its node's goal-taking agent: never re-homed (each node has its own) */
   bootstrap: z.boolean().optional(),
+  /** with the cluster key: the record's signature (signRecord) */
+  mac: z.string().optional(),
 });
 export type PersistentAgent = z.infer<typeof PersistentAgent>;
 
@@ -154,6 +160,8 @@ export const AgentState = z.strictObject({
   /** memories left out (the least recently used) */
   memories_dropped: z.int().min(0).default(0),
   at: z.string(),
+  /** with the cluster key: the record's signature (signRecord) */
+  mac: z.string().optional(),
 });
 export type AgentState = z.infer<typeof AgentState>;
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
-import { AgentState, type CopiedMemory, PersistentAgent } from './records.js';
+import { AgentState, agentRecordName, agentStateRecordName, type CopiedMemory, PersistentAgent } from './records.js';
+import { recordRefusal, signRecord } from './signed.js';
 
 /** A persistent agent's state as this node holds it. */
 type LocalAgentState = Pick<AgentState, 'history' | 'tokens' | 'memories'>;
@@ -46,6 +47,8 @@ export class Rehoming {
     /** is this node heartbeating now? */
     private readonly isAlive: (nodeId: string) => Promise<boolean>,
     private readonly log: (line: string) => void,
+    /** the cluster key: records written are signed with it, and a take-over trusts only records that verify */
+    private readonly key?: string,
   ) {}
 
   /** Follows the registry, so a message can find a persistent agent whose node is down without a round trip. */
@@ -121,6 +124,8 @@ export class Rehoming {
           await this.takeOver(agent);
           return this.nodeId;
         } catch (err) {
+          // a forged record stays forged: nothing to wait for
+          if (err instanceof AaosError && err.code === ErrorCode.CLUSTER_RECORD_REFUSED) throw err;
           last = err; // another node won, or this node could not start it: look again
         }
       }
@@ -171,7 +176,7 @@ export class Rehoming {
         this.log(
           `agentd: cluster: the history of persistent agent ${p.name} (${p.id}) is copied without its ${dropped} oldest entries (over ${MAX_STATE_BYTES} bytes)`,
         );
-      await this.states.put(p.id, record);
+      await this.states.put(p.id, signRecord(this.key, agentStateRecordName(p.id), JSON.parse(record) as AgentState));
       this.copied.set(p.id, print);
     }
   }
@@ -184,6 +189,13 @@ export class Rehoming {
     for (const p of this.local.persistentAgents()) {
       const entry = await this.registry.get(p.id);
       if (entry?.operation !== 'PUT') continue;
+      const refusal = recordRefusal(this.key, agentRecordName(p.id), entry.string());
+      if (refusal) {
+        this.log(
+          `agentd: cluster: the record of persistent agent ${p.name} (${p.id}) is refused (${refusal}); it stays here`,
+        );
+        continue;
+      }
       const rec = PersistentAgent.parse(entry.json());
       if (rec.home !== this.nodeId)
         await this.local.forget(p.id, `re-homed on node ${rec.home} while this node was down`);
@@ -209,6 +221,7 @@ export class Rehoming {
         `persistent agent ${agent.id} is no longer recorded in the cluster`,
         { agent_id: agent.id },
       );
+    this.verify(agent, agentRecordName(agent.id), entry.string());
     const current = PersistentAgent.parse(entry.json());
     // another node took it over since this one looked (or its node is back)
     if (current.home !== agent.home || (await this.isAlive(current.home))) {
@@ -221,9 +234,11 @@ export class Rehoming {
         },
       );
     }
+    const stored = await this.states.get(agent.id);
+    if (stored?.operation === 'PUT') this.verify(agent, agentStateRecordName(agent.id), stored.string());
     const claimed: PersistentAgent = { ...current, home: this.nodeId };
     try {
-      await this.registry.update(agent.id, JSON.stringify(claimed), entry.revision);
+      await this.registry.update(agent.id, signRecord(this.key, agentRecordName(agent.id), claimed), entry.revision);
     } catch (err) {
       throw new AaosError(
         ErrorCode.CLUSTER_UNAVAILABLE,
@@ -233,7 +248,6 @@ export class Rehoming {
         },
       );
     }
-    const stored = await this.states.get(agent.id);
     const state = stored?.operation === 'PUT' ? AgentState.parse(stored.json()) : undefined;
     try {
       await this.local.adopt(
@@ -242,12 +256,21 @@ export class Rehoming {
       );
     } catch (err) {
       // give it back: another node (or this one, later) may try again
-      await this.registry.put(agent.id, JSON.stringify(current)).catch(() => {});
+      await this.registry.put(agent.id, signRecord(this.key, agentRecordName(agent.id), current)).catch(() => {});
       throw err;
     }
     this.log(
       `agentd: cluster: took over persistent agent ${agent.name} (${agent.id}) from node ${current.home}, which is down${state ? ` (history: ${state.history.length} entries, memories: ${state.memories.length})` : ' (no state was copied)'}`,
     );
+  }
+
+  /** Throws CLUSTER_RECORD_REFUSED (logged) when a record a take-over would trust does not verify under the key. */
+  private verify(agent: PersistentAgent, name: string, text: string): void {
+    const why = recordRefusal(this.key, name, text);
+    if (!why) return;
+    const message = `the record ${name} of persistent agent ${agent.name} (${agent.id}) is refused: ${why}; it is not taken over`;
+    this.log(`agentd: cluster: ${message}`);
+    throw new AaosError(ErrorCode.CLUSTER_RECORD_REFUSED, message, { agent_id: agent.id, record: name });
   }
 
   /** Forgets the copy of a stopped agent's state. */

@@ -23,6 +23,11 @@ export interface SignedHeader {
  */
 export class ClusterSigner {
   private readonly seen = new Map<string, number>();
+  /**
+   * The ids seen before a restart are gone with the process: a message signed before this
+   * signer existed could only be a replay (nothing is queued for a node that is not listening).
+   */
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly key: string,
@@ -64,6 +69,9 @@ export class ClusterSigner {
         subject,
         `it was signed ${Math.round((now - body.at) / 1000)} s ago (limit ${SIGNED_MAX_AGE_MS / 1000} s)`,
       );
+    // a reply answers a request id of this run only: an old one matches nothing
+    if (body.at < this.startedAt && !subject.startsWith('reply:'))
+      throw refused(subject, `it was signed before this node started (a replay of a message sent to its previous run)`);
     this.forgetOld(now);
     if (this.seen.has(body.id)) throw refused(subject, `message ${body.id} was received before (a replay)`);
     this.seen.set(body.id, body.at);
@@ -96,6 +104,33 @@ export function recordMacMatches(key: string, name: string, text: string, mac: s
   const expected = Buffer.from(recordMac(key, name, text), 'hex');
   const given = Buffer.from(mac, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * A key-value record as stored: its fields plus, with the cluster key, `mac` (recordMac over
+ * `name`, e.g. `aaos_agents/<id>`, and the fields' JSON text); without a key the fields alone.
+ */
+export function signRecord(key: string | undefined, name: string, record: object): string {
+  const { mac: _old, ...fields } = record as Record<string, unknown>;
+  const text = JSON.stringify(fields);
+  return key ? JSON.stringify({ ...fields, mac: recordMac(key, name, text) }) : text;
+}
+
+/** Why a stored record does not verify under the cluster key (undefined: it does, or there is no key). */
+export function recordRefusal(key: string | undefined, name: string, text: string): string | undefined {
+  if (!key) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return 'it is not JSON';
+  }
+  if (typeof parsed !== 'object' || parsed === null) return 'it is not an object';
+  const { mac, ...fields } = parsed as Record<string, unknown>;
+  if (typeof mac !== 'string') return 'it is not signed with the cluster key';
+  return recordMacMatches(key, name, JSON.stringify(fields), mac)
+    ? undefined
+    : 'its signature does not match (altered, moved to another key, or written without the cluster key)';
 }
 
 function refused(subject: string, why: string): AaosError {
