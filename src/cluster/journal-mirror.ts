@@ -20,6 +20,8 @@ const PUT_ATTEMPTS = 3;
 
 interface Tracked {
   epoch: number;
+  /** the first entry this node copies (those before it it claimed from the cluster) */
+  base: number;
   bytes: number;
   /** the run's puts, in journal order */
   chain: Promise<void>;
@@ -33,6 +35,28 @@ export interface ClaimedJournal {
   entries: JournalEntry[];
   /** the node that held the run before (undefined: no node had copied anything) */
   from?: string;
+}
+
+/**
+ * How many leading entries form one history: an entry of an older epoch at or after the entry
+ * a newer epoch's node began its copy at was not read by that node (a stale node wrote it, or it
+ * was put back over the newer node's entry), so it and all after it are left out.
+ */
+function oneHistory(stamps: ReadonlyArray<{ epoch: number; base: number }>): number {
+  let cut = stamps.length;
+  let newerBase = Number.POSITIVE_INFINITY; // the lowest base of the epochs above the current one
+  let groupBase = Number.POSITIVE_INFINITY;
+  for (let seq = stamps.length - 1; seq >= 0; seq--) {
+    const s = stamps[seq]!;
+    const next = stamps[seq + 1];
+    if (next && next.epoch > s.epoch) {
+      newerBase = Math.min(newerBase, groupBase);
+      groupBase = Number.POSITIVE_INFINITY;
+    }
+    groupBase = Math.min(groupBase, s.base);
+    if (seq >= newerBase) cut = seq;
+  }
+  return cut;
 }
 
 const headKey = (runId: string): string => `${runId}.head`;
@@ -115,7 +139,7 @@ export class JournalMirror {
    * lacks (`copied` of them are in the cluster already).
    */
   track(runId: string, epoch: number, local: readonly JournalEntry[], copied: number): void {
-    const t: Tracked = { epoch, bytes: 0, chain: Promise.resolve() };
+    const t: Tracked = { epoch, base: copied, bytes: 0, chain: Promise.resolve() };
     this.tracked.set(runId, t);
     local.forEach((entry, seq) => {
       if (seq >= copied) this.enqueue(runId, t, seq, entry);
@@ -170,6 +194,7 @@ export class JournalMirror {
         part,
         parts,
         epoch: t.epoch,
+        base: t.base,
         node_id: this.nodeId,
         data: bytes.subarray(part * this.partBytes, (part + 1) * this.partBytes).toString('base64'),
       };
@@ -221,6 +246,7 @@ export class JournalMirror {
   /** The copied entries of a run, oldest first, up to the first gap, bad part or stale entry. */
   private async read(runId: string, epoch: number): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
+    const stamps: Array<{ epoch: number; base: number }> = [];
     let highest = 0;
     for (let seq = 0; ; seq++) {
       const first = await this.part(runId, seq, 0);
@@ -244,8 +270,9 @@ export class JournalMirror {
       }
       highest = first.epoch;
       out.push(parsed);
+      stamps.push({ epoch: first.epoch, base: first.base });
     }
-    return out;
+    return out.slice(0, oneHistory(stamps));
   }
 
   private async part(runId: string, seq: number, part: number): Promise<JournalPart | undefined> {

@@ -188,6 +188,8 @@ export const JournalPart = z.strictObject({
   parts: z.int().min(1),
   /** the head epoch of the node that wrote it: a lower one than the entries before it is a stale node's */
   epoch: z.int().min(1),
+  /** the entry its node's copy began at (what it had claimed): an older epoch's entry from there on is not part of its history */
+  base: z.int().min(0).default(0),
   node_id: z.string(),
   data: z.string(),
 });

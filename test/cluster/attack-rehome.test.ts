@@ -83,7 +83,11 @@ describe('attacks on re-homing and forwarded operator requests (no cluster key)'
 
     // the operator's tool.invoke through n1 is forwarded to n2; the attacker listens on n2's subject
     const captured: string[] = [];
-    const tap = nc.subscribe('aaos.node.n2.operator', { callback: (_e, m) => captured.push(m.string()) });
+    const tap = nc.subscribe('aaos.node.n2.operator', {
+      callback: (_e, m) => {
+        captured.push(m.string());
+      },
+    });
     await nc.flush();
     const first = await cluster.node('n1').call<{ node_id: string; result: { message: string } }>('tool.invoke', {
       agent_id: vault,

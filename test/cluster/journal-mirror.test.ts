@@ -212,3 +212,38 @@ describe('the journal copy of a cluster run', () => {
     expect((await node('k', { key }).mirror.claim(unsignedRun)).entries).toEqual([]);
   }, 60_000);
 });
+
+describe('attacks on the journal copy (something on the NATS server without the key)', () => {
+  it('a stale node’s signed part, captured and put back over the newer node’s, is not spliced into the run', async () => {
+    const key = 'journal-test-key-0123456789abcdef';
+    const runId = randomUUID();
+    const a = node('a', { key });
+    a.mirror.track(runId, (await a.mirror.claim(runId)).epoch, [], 0);
+    for (const t of ['1', '2', '3']) a.journal.append(runId, text(t));
+    await copied(runId, 3);
+
+    // b takes the run over; a (thought dead, still running) writes a result b never got
+    const b = node('b', { key });
+    const claimB = await b.mirror.claim(runId);
+    a.journal.append(runId, { kind: 'tool_result', tool_use_id: 't9', content: 'what a saw', is_error: false });
+    await copied(runId, 4);
+    const capturedStale = (await kv.get(`${runId}.e.3.0`))!.string();
+    b.journal.replace(runId, claimB.entries);
+    b.mirror.track(runId, claimB.epoch, b.journal.load(runId), claimB.entries.length);
+    for (const t of ['b 4', 'b 5']) b.journal.append(runId, text(t));
+    await until('b to write entry 5 (over a’s entry 4)', async () =>
+      (await kv.get(`${runId}.e.4.0`))?.operation === 'PUT' ? true : undefined,
+    );
+    await until('b to overwrite entry 4', async () => {
+      const e = await kv.get(`${runId}.e.3.0`);
+      return e && JSON.parse(JSON.parse(e.string()).body).node_id === 'b' ? true : undefined;
+    });
+    expect(texts((await node('c', { key }).mirror.claim(runId)).entries)).toEqual(['1', '2', '3', 'b 4', 'b 5']);
+
+    // the attacker puts a's part (validly signed, same key) back over b's entry 4: a reader
+    // must not take a's result followed by b's continuation (one history, not two mixed)
+    await kv.put(`${runId}.e.3.0`, capturedStale);
+    const resumed = texts((await node('d', { key }).mirror.claim(runId)).entries);
+    expect(resumed).toEqual(['1', '2', '3']);
+  }, 60_000);
+});
