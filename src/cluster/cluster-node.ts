@@ -71,6 +71,8 @@ export interface ClusterStatus {
 
 const JOURNAL_COPY_TTL_MS = 7 * 86_400_000;
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
+/** After its store refused a run (a full disk), a node takes no goal for this long. */
+const STORE_PAUSE_MS = 10_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -80,6 +82,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export class ClusterNode {
   private closing = false;
+  /** no goal is taken before this time (the store refused a run) */
+  private pausedUntil = 0;
   /** goals this node took from the stream and has not acked yet */
   private readonly inflight = new Map<string, JsMsg>();
   private beatTimer: NodeJS.Timeout | undefined;
@@ -424,6 +428,7 @@ export class ClusterNode {
 
   private freeSlots(): number {
     if (!this.opts.goals.agent) return 0; // no bootstrap agent: this node only submits
+    if (Date.now() < this.pausedUntil) return 0; // its store refused a run just now
     const busy = Math.max(this.inflight.size, this.opts.goals.running + this.opts.goals.waiting);
     return Math.max(0, this.opts.maxConcurrentGoals - busy);
   }
@@ -618,6 +623,15 @@ export class ClusterNode {
       const plain = toPlainError(err);
       if (plain.code === ErrorCode.SHUTTING_DOWN || plain.code === ErrorCode.AGENT_NOT_FOUND) {
         msg.nak(); // another node can run it
+        return;
+      }
+      if (plain.code === ErrorCode.STORE || plain.code === ErrorCode.STORE_DEGRADED) {
+        // this node's disk, not the goal: a node with room runs it; this one takes none for a while
+        this.opts.log(
+          `agentd: cluster: run ${goal.run_id} goes back to the queue: this node cannot store it (${plain.message}); it takes no goal for ${STORE_PAUSE_MS / 1000} s`,
+        );
+        this.pausedUntil = Date.now() + STORE_PAUSE_MS;
+        msg.nak(STORE_PAUSE_MS / 2);
         return;
       }
       await this.record(msg, {

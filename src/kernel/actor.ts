@@ -264,6 +264,17 @@ export class AgentActor {
   }
 
   private onMessage(msg: WorkerToSupervisor): void {
+    // the worker is untrusted: a module can post on its host's port (null, a number, …)
+    if (msg === null || typeof msg !== 'object') {
+      this.fail(
+        new AaosError(
+          ErrorCode.PROTOCOL,
+          `agent ${this.name} sent a message that is not an object (${msg === null ? 'null' : typeof msg})`,
+          { agent_id: this.id },
+        ),
+      );
+      return;
+    }
     switch (msg.t) {
       case 'res': {
         const entry = this.inflight.get(msg.id);
