@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,8 +18,8 @@ import { TestCluster, until } from './cluster-nodes.js';
 
 // A cluster node whose disk is full takes a goal from the work queue: it cannot store the run,
 // so the goal must go back to the queue for a node that can (not be recorded failed for the
-// whole cluster, nor acknowledged and lost). n1's data dir is on a real 24 MiB tmpfs that is
-// filled; n2 joins afterwards with room. Mounting needs root (CI has it); else skipped.
+// whole cluster, nor acknowledged and lost). n1's data dir is on a real 24 MiB tmpfs filled
+// past the store's reserve; n2 joins afterwards with room. Mounting needs root (CI has it); else skipped.
 
 interface Run {
   run_id: string;
@@ -65,9 +75,14 @@ afterAll(async () => {
   removeDir(dir);
 }, 60_000);
 
-/** Fills the filesystem of `at` to the last block. */
+/**
+ * Fills the filesystem of `at`, then gives 2 MiB back: below the 4 MiB reserve, so the store
+ * refuses every write, while a write already under way when it filled still finds room (no
+ * wait for quiet needed).
+ */
 function fill(at: string): void {
-  const fd = openSync(join(at, 'filler'), 'w');
+  const path = join(at, 'filler');
+  const fd = openSync(path, 'w');
   for (const size of [64 * 1024, 512]) {
     const chunk = Buffer.alloc(size, 1);
     try {
@@ -77,6 +92,7 @@ function fill(at: string): void {
     }
   }
   closeSync(fd);
+  truncateSync(path, Math.max(0, statSync(path).size - 2 * 1024 * 1024));
 }
 
 describe('a cluster node whose disk is full', () => {
@@ -85,8 +101,6 @@ describe('a cluster node whose disk is full', () => {
       ctx.skip('mounting a tmpfs is not permitted here (needs root): no real full filesystem to test on');
       return;
     }
-    // its audit batches are written behind: let them land before the disk is filled under them
-    await cluster.node('n1').call('system.health');
     fill(mountPoint);
     const n1 = cluster.nodes.get('n1')!;
     const { run_id: runId } = await cluster
