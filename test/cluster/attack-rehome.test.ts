@@ -5,7 +5,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, tempDataDir } from '../daemon/daemon-process.js';
-import { TestCluster, until } from './cluster-nodes.js';
+import { agentHomes, agentSeenOn, TestCluster, until } from './cluster-nodes.js';
 
 // The attacker's side of re-homing and forwarded operator requests: a process on the NATS
 // server without the cluster key (it can subscribe, publish and write key-value records)
@@ -27,23 +27,9 @@ interface Reply {
 }
 const replyBody = (text: string): Reply => JSON.parse(JSON.parse(text).body) as Reply;
 
-async function seenOn(from: string, agentId: string, alive: boolean): Promise<string> {
-  return until(`node ${from} to see agent ${agentId} ${alive ? 'alive' : 'on a dead node'}`, async () => {
-    const s = await cluster
-      .node(from)
-      .call<{ agents: Array<{ id: string; node_id: string; alive: boolean }> }>('cluster.status');
-    return s.agents.find((a) => a.id === agentId && a.alive === alive)?.node_id;
-  });
-}
-
-const livesOn = async (agentId: string): Promise<string[]> => {
-  const out: string[] = [];
-  for (const id of cluster.nodes.keys()) {
-    const list = await cluster.node(id).call<{ agents: Array<{ id: string }> }>('agent.list');
-    if (list.agents.some((a) => a.id === agentId)) out.push(id);
-  }
-  return out;
-};
+const seenOn = (from: string, agentId: string, alive: boolean): Promise<string> =>
+  agentSeenOn(cluster, from, agentId, alive);
+const livesOn = (agentId: string): Promise<string[]> => agentHomes(cluster, agentId);
 
 beforeAll(async () => {
   dir = tempDataDir();

@@ -95,3 +95,23 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The node `from` says agent `agentId` lives on (alive) or is recorded on (its node dead), once it says so. */
+export function agentSeenOn(cluster: TestCluster, from: string, agentId: string, alive: boolean): Promise<string> {
+  return until(`node ${from} to see agent ${agentId} ${alive ? 'alive' : 'on a dead node'}`, async () => {
+    const s = await cluster
+      .node(from)
+      .call<{ agents: Array<{ id: string; node_id: string; alive: boolean }> }>('cluster.status');
+    return s.agents.find((a) => a.id === agentId && a.alive === alive)?.node_id;
+  });
+}
+
+/** The nodes whose own agent list holds `agentId` (a persistent agent must live on one at most). */
+export async function agentHomes(cluster: TestCluster, agentId: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of cluster.nodes.keys()) {
+    const list = await cluster.node(id).call<{ agents: Array<{ id: string }> }>('agent.list');
+    if (list.agents.some((a) => a.id === agentId)) out.push(id);
+  }
+  return out;
+}

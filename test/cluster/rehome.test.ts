@@ -5,7 +5,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, tempDataDir } from '../daemon/daemon-process.js';
-import { TestCluster, until } from './cluster-nodes.js';
+import { agentHomes, agentSeenOn, TestCluster, until } from './cluster-nodes.js';
 
 // Persistent agents whose node was killed are moved by the next message to them (not only by
 // agent.run), once, with their history and episodic memories: three agentd processes with one
@@ -13,32 +13,15 @@ import { TestCluster, until } from './cluster-nodes.js';
 
 const KEY = 'test-cluster-key-rehome-0123456789';
 
-interface Status {
-  nodes: Array<{ node_id: string }>;
-  agents: Array<{ id: string; name: string; node_id: string; alive: boolean }>;
-}
-
 let cluster: TestCluster;
 let dir: string;
 let nc: NatsConnection;
 let askerYaml: (name: string) => string;
 let keeperYaml: (name: string) => string;
 
-async function seenOn(from: string, agentId: string, alive: boolean): Promise<string> {
-  return until(`node ${from} to see agent ${agentId} ${alive ? 'alive' : 'on a dead node'}`, async () => {
-    const s = await cluster.node(from).call<Status>('cluster.status');
-    return s.agents.find((a) => a.id === agentId && a.alive === alive)?.node_id;
-  });
-}
-
-const homes = async (agentId: string): Promise<string[]> => {
-  const out: string[] = [];
-  for (const id of cluster.nodes.keys()) {
-    const list = await cluster.node(id).call<{ agents: Array<{ id: string }> }>('agent.list');
-    if (list.agents.some((a) => a.id === agentId)) out.push(id);
-  }
-  return out;
-};
+const seenOn = (from: string, agentId: string, alive: boolean): Promise<string> =>
+  agentSeenOn(cluster, from, agentId, alive);
+const homes = (agentId: string): Promise<string[]> => agentHomes(cluster, agentId);
 
 beforeAll(async () => {
   dir = tempDataDir();

@@ -17,10 +17,9 @@ describe('logs --tail against look-alike ids', () => {
   it('the tail of an id holds only its own events, the newest N, oldest first (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(
-          fc.record({ agent: fc.constantFrom(...IDS), run: fc.constantFrom(...IDS), settle: fc.boolean() }),
-          { maxLength: 80 },
-        ),
+        fc.array(fc.record({ agent: fc.constantFrom(...IDS), run: fc.constantFrom(...IDS), settle: fc.boolean() }), {
+          maxLength: 80,
+        }),
         fc.constantFrom(...IDS),
         fc.constantFrom(0, 1, 3, 50, 1_000_000),
         async (steps, id, limit) => {
