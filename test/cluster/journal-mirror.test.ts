@@ -247,3 +247,35 @@ describe('attacks on the journal copy (something on the NATS server without the 
     expect(resumed).toEqual(['1', '2', '3']);
   }, 60_000);
 });
+
+describe('kill -9 in the middle of copying an entry', () => {
+  it('a multi-part entry missing its last part is not resumed; the next node writes its own entry over the parts left', async () => {
+    const runId = randomUUID();
+    const a = node('a');
+    a.mirror.track(runId, (await a.mirror.claim(runId)).epoch, [], 0);
+    a.journal.append(runId, text('0'));
+    const big = 'y'.repeat(700 * 1024); // three parts of at most 256 KiB
+    a.journal.append(runId, { kind: 'tool_result', tool_use_id: 't', content: big, is_error: false });
+    await until('a’s three parts of entry 1', async () =>
+      (await kv.get(`${runId}.e.1.2`))?.operation === 'PUT' ? true : undefined,
+    );
+    // a died before its last part was put
+    await kv.purge(`${runId}.e.1.2`);
+
+    const b = node('b');
+    const claimB = await b.mirror.claim(runId);
+    expect(texts(claimB.entries)).toEqual(['0']);
+    b.journal.replace(runId, claimB.entries);
+    b.mirror.track(runId, claimB.epoch, b.journal.load(runId), claimB.entries.length);
+    b.journal.append(runId, text('b 1'));
+    b.journal.append(runId, text('b 2'));
+    await copied(runId, 3);
+    await until('b to overwrite the first part of entry 1', async () => {
+      const e = await kv.get(`${runId}.e.1.0`);
+      return e && JSON.parse(JSON.parse(e.string()).body).node_id === 'b' ? true : undefined;
+    });
+    // a's part 1 of entry 1 is still there, but b's entry 1 is one part: it is read whole
+    expect((await kv.get(`${runId}.e.1.1`))?.operation).toBe('PUT');
+    expect(texts((await node('c').mirror.claim(runId)).entries)).toEqual(['0', 'b 1', 'b 2']);
+  }, 60_000);
+});
