@@ -119,6 +119,7 @@ export class ClusterNode {
       opts.local,
       async (id) => (await this.liveNodes()).some((b) => b.node_id === id),
       opts.log,
+      opts.remoteAgents?.key,
     );
     this.journals = new JournalMirror(
       nodeId,
