@@ -10,8 +10,11 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** null when perf is not installed or not allowed */
-export function startPerfSampler(base, hz = 1999) {
+/**
+ * null when perf is not installed or not allowed. `all`: every thread of the process (the
+ * supervisor and the agents' workers), to see where a fan-out's CPU goes beyond the supervisor.
+ */
+export function startPerfSampler(base, { hz = 1999, all = false } = {}) {
   try {
     execFileSync('perf', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -23,9 +26,13 @@ export function startPerfSampler(base, hz = 1999) {
     files,
     async around(fn) {
       const file = `${base}.${++i}.perf.data`;
-      const child = spawn('perf', ['record', '-q', '-F', String(hz), '-g', '-t', String(process.pid), '-o', file], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+      const child = spawn(
+        'perf',
+        ['record', '-q', '-F', String(hz), '-g', all ? '-p' : '-t', String(process.pid), '-o', file],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
       const exited = new Promise((resolve) => child.once('exit', resolve));
       await new Promise((resolve) => setTimeout(resolve, 300)); // perf attaches
       try {
@@ -50,15 +57,24 @@ const clean = (sym) =>
 function summarisePerfScript(text, top = 40) {
   const self = new Map();
   const incl = new Map();
+  const threads = new Map();
   let total = 0;
   for (const sample of text.split('\n\n')) {
     const frames = [];
+    // header: `<comm> <pid>/<tid> …`; the supervisor is the thread whose tid is the pid
+    const head = sample.match(/^\s*\S.*?\s(\d+)\/(\d+)\s/);
+    const thread = head
+      ? head[1] === head[2]
+        ? 'supervisor (main thread)'
+        : 'other threads (agents, V8, libuv)'
+      : '?';
     for (const line of sample.split('\n')) {
       const m = line.match(/^\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)$/);
       if (m) frames.push(m[1]);
     }
     if (frames.length === 0) continue;
     total++;
+    threads.set(thread, (threads.get(thread) ?? 0) + 1);
     const js = frames.filter((f) => f.startsWith('JS:'));
     const key = js.length ? clean(js[0]) : `(native) ${clean(frames[0])}`;
     self.set(key, (self.get(key) ?? 0) + 1);
@@ -69,7 +85,7 @@ function summarisePerfScript(text, top = 40) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([fn, n]) => ({ fn, share: n / total }));
-  return { samples: total, self: rows(self), inclusive: rows(incl) };
+  return { samples: total, threads: rows(threads), self: rows(self), inclusive: rows(incl) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -77,7 +93,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const top = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
   const text = files
     .map((f) =>
-      execFileSync('perf', ['script', '-i', f], {
+      execFileSync('perf', ['script', '-F', 'comm,pid,tid,ip,sym,dso', '-i', f], {
         encoding: 'utf8',
         maxBuffer: 1 << 30,
         stdio: ['ignore', 'pipe', 'ignore'],
@@ -86,6 +102,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     .join('\n\n');
   const s = summarisePerfScript(text, top);
   for (const [title, rows] of [
+    ['threads', s.threads],
     ['self (nearest JS frame)', s.self],
     ['inclusive', s.inclusive],
   ]) {

@@ -88,9 +88,10 @@ function instrument(runtime, counters) {
       counters.childInFlight--;
     }
   };
-  const state = { lastChildDone: 0n, events: 0 };
+  const state = { lastChildDone: 0n, events: 0, byType: {} };
   runtime.audit.subscribe((e) => {
     state.events++;
+    state.byType[e.type] = (state.byType[e.type] ?? 0) + 1;
     if (e.type === 'ToolInvoked' && e.tool === ECHO_TOOL) counters.toolCalls++;
     else if (e.type === 'AgentExecutionCompleted' && e.parent_id && e.stop_reason === 'complete') {
       const i = childIndexOf(e.response_preview);
@@ -107,7 +108,9 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
   // --profile <file>: a CPU profile of the supervisor thread during the measured warm runs only
   const profiler = typeof flags.profile === 'string' ? await startProfiler() : null;
   // --perf <base>: on-CPU samples of the supervisor thread (Linux perf) during the measured warm runs
-  const sampler = typeof flags.perf === 'string' ? startPerfSampler(flags.perf) : null;
+  // --perf-all: every thread of the process (the agents' workers too), not the supervisor's only
+  const sampler =
+    typeof flags.perf === 'string' ? startPerfSampler(flags.perf, { all: flags['perf-all'] === true }) : null;
   if (typeof flags.perf === 'string' && !sampler) log('--perf: perf is not available; no samples');
   // cold runs (no warm pool) pay N worker boots each; fewer of them
   // (quick: no cold N=100 run, and at N=100 no warm-up, 2 reps at L=50 and 1 at L=0: every
@@ -148,22 +151,29 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
             const tails = [];
             const events = [];
             const supCpu = [];
+            const procCpu = [];
             let checks;
+            let byType;
             for (let r = -warmups(n); r < reps; r++) {
               if (mode === 'warm') await waitWarm(runtime.supervisor, n, { timeoutMs: Math.max(60_000, n * 300) }); // ~10 boots/s on a busy box
               counters.reset();
               probe.events = 0;
+              probe.byType = {};
               let cpu0 = null;
               let cpu1 = null;
+              let proc0 = null;
+              let proc1 = null;
               let t0 = 0n;
               let ms = 0;
               // the clocks run inside: a profiler's own start and stop are not measured
               const go = async () => {
                 cpu0 = mainThreadCpuNs();
+                proc0 = process.cpuUsage();
                 t0 = nowNs();
                 const result = await runtime.supervisor.run(root.id, 'go');
                 ms = msSince(t0);
                 cpu1 = mainThreadCpuNs();
+                proc1 = process.cpuUsage(proc0);
                 return result;
               };
               const measured = mode === 'warm' && r >= 0;
@@ -190,12 +200,14 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
               samples.push(ms);
               tails.push(ms - Number(probe.lastChildDone - t0) / 1e6);
               events.push(probe.events);
+              byType = { ...probe.byType };
               if (cpu0 !== null && cpu1 !== null) supCpu.push((cpu1 - cpu0) / 1e6 / n);
+              if (proc1 !== null) procCpu.push((proc1.user + proc1.system) / 1e3 / n);
               log(
-                `rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; supervisor CPU ${supCpu.length ? supCpu.at(-1).toFixed(2) : '?'} ms/child; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`,
+                `rep ${r + 1}/${reps} ${mode} N=${n} L=${latencyMs}: ${ms.toFixed(1)} ms (after the last child answered: ${tails.at(-1).toFixed(1)} ms; supervisor CPU ${supCpu.length ? supCpu.at(-1).toFixed(2) : '?'} ms/child, process ${procCpu.length ? procCpu.at(-1).toFixed(2) : '?'} ms/child; peak ${checks.max_concurrent_child_model_calls} concurrent child model calls)`,
               );
             }
-            perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, supCpu, checks };
+            perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, byType, supCpu, procCpu, checks };
             await runtime.supervisor.stop(root.id, 'bench done');
           }
         } finally {
@@ -216,6 +228,7 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
       const sc = cold ? spread(cold.samples) : null;
       const st = spread(warm.tails);
       const sp = warm.supCpu.length ? spread(warm.supCpu) : null;
+      const pp = warm.procCpu.length ? spread(warm.procCpu) : null;
       const row = {
         children: n,
         model_latency_ms: latencyMs,
@@ -225,7 +238,9 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
         warm_pool_saving_ms: sc ? sig(sc.median - sw.median) : null,
         tail_after_last_child_ms: sig(st.median),
         audit_events_per_run: spread(warm.events).median,
+        audit_events_by_type: warm.byType,
         supervisor_cpu_ms_per_child: sp ? sig(sp.median, 3) : null,
+        process_cpu_ms_per_child: pp ? sig(pp.median, 3) : null,
         spread: {
           ...(sp
             ? {
@@ -264,6 +279,7 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
       'aaos wall_ms uses a warm pool of N pre-started workers (full before each rep); wall_ms_cold has none; warm_pool_saving_ms is their difference',
       "tail_after_last_child_ms: time from the last child answering to the root's result (child stops/terminations + the root's final model turn of L ms)",
       'supervisor_cpu_ms_per_child: supervisor-thread CPU (/proc/self/task/<pid>/schedstat) during one warm run / N',
+      'process_cpu_ms_per_child: CPU of the whole process (supervisor, agent workers, V8 and libuv threads) during one warm run / N',
     ],
   };
 });

@@ -26,6 +26,8 @@ export class WorkerHost {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
   private deliveries = 0;
+  /** the module's `init`, run with the first delivery; every delivery waits for it */
+  private init: Promise<void> | undefined;
   readonly api: AgentApi;
 
   constructor(
@@ -95,17 +97,28 @@ export class WorkerHost {
         else p.reject(fromPlainError(msg.error));
         return;
       }
-      case 'init':
-        this.answer(msg.id, () => this.module.init(msg.agent, this.api));
-        return;
-      case 'deliver':
+      case 'deliver': {
+        if (msg.init) {
+          const agent = msg.init;
+          this.init = Promise.resolve().then(() => this.module.init(agent, this.api));
+        }
         this.deliveries++;
-        this.answer(
-          msg.id,
-          () => this.module.handle(msg.delivery, this.api),
-          () => this.deliveries--,
-        );
+        const handle = (): void =>
+          this.answer(
+            msg.id,
+            () => this.module.handle(msg.delivery, this.api),
+            () => this.deliveries--,
+          );
+        if (!this.init) {
+          handle();
+          return;
+        }
+        this.init.then(handle, (err: unknown) => {
+          this.deliveries--;
+          this.post({ t: 'init_failed', id: msg.id, error: toPlainError(err) });
+        });
         return;
+      }
       case 'cancel':
         this.module.cancel?.(msg.run_id, msg.reason, msg.envelope);
         return;

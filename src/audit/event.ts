@@ -20,7 +20,11 @@ export interface AuditHeader {
 export interface AuditFields {
   AgentSpawned: { manifest_name: string; model: string; depth: number; lifecycle: string };
   AgentStateChanged: { from: string; to: string };
-  AgentStopped: { reason: string };
+  /**
+   * `from`: the state it was stopped in. A stop (running → stopping → stopped) is this one
+   * event, not two AgentStateChanged besides it.
+   */
+  AgentStopped: { reason: string; from?: string };
   AgentFailed: { reason: string; code: string };
   AgentParked: { idle_ms: number };
   AgentReactivated: { reason: string };

@@ -106,7 +106,11 @@ export const SETTINGS = {
   ),
   AAOS_SPAWN_AGENTS_BATCH_CAP: int(16, 1, 'children one `spawn_agents` call may start'),
   AAOS_PARK_IDLE_MS: int(600_000, 0, 'park an idle persistent agent (end its worker) after this; `0` = never'),
-  AAOS_WARM_WORKERS: int(0, 0, 'pre-started workers kept ready for spawns'),
+  AAOS_WARM_WORKERS: int(
+    0,
+    0,
+    'pre-started workers kept ready for spawns; a drained pool refills once at most half of the agents that took its workers still run, or after 5 s without spawns',
+  ),
   AAOS_WORKER_NICE: int(10, 0, 'scheduling niceness of agent threads (Linux)', 19),
   AAOS_MAX_OUTPUT_TOKENS: int(4096, 1, 'output tokens asked of the model per turn'),
   AAOS_WORKER_LIVENESS_MS: int(

@@ -204,9 +204,11 @@ function sinceFilter(window: LogWindow): (e: AuditEvent) => boolean {
   return (e) => Date.parse(e.ts) >= from;
 }
 
-function windowed(events: AuditEvent[], window: LogWindow): AuditEvent[] {
-  const after = events.filter(sinceFilter(window));
-  return window.tail === undefined ? after : window.tail === 0 ? [] : after.slice(-window.tail);
+/** The stored events a log stream replays: the newest `tail` (read from the end), or the history from its start. */
+function windowed(runtime: Runtime, filter: { runId?: string; agentId?: string }, window: LogWindow): AuditEvent[] {
+  const after = sinceFilter(window);
+  if (window.tail !== undefined) return runtime.auditTail(filter, window.tail, after);
+  return runtime.auditHistory(filter).filter(after);
 }
 
 /** Opens the event stream of a run; ends with an `end` frame when the run ends (or at once without follow). */
@@ -227,7 +229,7 @@ function streamRun(
     (e) => e.run_id === runId && after(e),
     live,
     undefined,
-    () => windowed(runtime.auditHistory({ runId }), window),
+    () => windowed(runtime, { runId }, window),
   );
   if (live) endWith(stream, done);
   else {
@@ -475,7 +477,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
           if (e.type === 'AgentStopped') end('stopped');
           else if (e.type === 'AgentFailed') end('failed');
         },
-        () => windowed(runtime.auditHistory({ agentId }), p),
+        () => windowed(runtime, { agentId }, p),
       );
       if (!(follow && live)) end(info.state);
       ctx.afterResponse(() => stream.start());

@@ -1,5 +1,5 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { AaosError, ErrorCode, fromPlainError, toPlainError } from '../errors/index.js';
+import { AaosError, ErrorCode, fromPlainError, toPlainError, type PlainError } from '../errors/index.js';
 import type {
   AgentInit,
   Delivery,
@@ -12,6 +12,13 @@ import { AgentState, assertTransition, isTerminal } from './lifecycle.js';
 import type { WorkerStats } from '../agent/control.js';
 import type { LaunchedWorker } from './worker-launcher.js';
 import { LivenessWatch } from './watchdog.js';
+
+/** An error a worker reported: untrusted data, rebuilt without trusting its shape. */
+function reportedError(raw: unknown, agent: string): AaosError {
+  if (raw !== null && typeof raw === 'object' && typeof (raw as PlainError).message === 'string')
+    return fromPlainError(raw as PlainError);
+  return new AaosError(ErrorCode.PROTOCOL, `agent ${agent} reported an error that is not an error object`);
+}
 
 export interface ActorHooks {
   /** a request from the worker (model, tool, send, request); the answer goes back on the port */
@@ -56,7 +63,8 @@ export class AgentActor {
   private nextId = 1;
   private readonly mailbox: Queued[] = [];
   private readonly inflight = new Map<number, InFlight>();
-  private initCall: { resolve(): void; reject(err: Error): void; id: number } | undefined;
+  /** the agent the worker is to host: sent with the first delivery (init folded in) */
+  private pendingInit: AgentInit | undefined;
   private readonly livenessMs: number;
   private watch: LivenessWatch | undefined;
 
@@ -93,8 +101,11 @@ export class AgentActor {
     this.pump();
   }
 
-  /** Bind a launched worker, send init, and become running. */
-  async attach(launched: LaunchedWorker, init: AgentInit): Promise<void> {
+  /**
+   * Bind a launched worker and become running. The module's `init` travels with the first
+   * delivery (no round trip of its own); if it throws, that delivery fails and so does the agent.
+   */
+  attach(launched: LaunchedWorker, init: AgentInit): void {
     this.worker = launched.worker;
     this.port = launched.port;
     this.control = launched.control;
@@ -114,11 +125,7 @@ export class AgentActor {
           ),
         ),
     );
-    const id = this.nextId++;
-    await new Promise<void>((resolve, reject) => {
-      this.initCall = { resolve, reject, id };
-      this.post({ t: 'init', id, agent: init });
-    });
+    this.pendingInit = init;
     this.transition(AgentState.Running, 'initialised');
     this.pump();
   }
@@ -248,8 +255,10 @@ export class AgentActor {
     while (this.inflight.size < this.concurrency && this.mailbox.length > 0) {
       const next = this.mailbox.shift()!;
       const id = this.nextId++;
+      const init = this.pendingInit;
+      this.pendingInit = undefined;
       this.inflight.set(id, { runId: next.delivery.run.run_id, resolve: next.resolve, reject: next.reject });
-      this.post({ t: 'deliver', id, delivery: next.delivery }, next.delivery.attachments);
+      this.post({ t: 'deliver', id, delivery: next.delivery, ...(init ? { init } : {}) }, next.delivery.attachments);
     }
     if (this.inflight.size > 0) this.watch?.start();
   }
@@ -257,13 +266,6 @@ export class AgentActor {
   private onMessage(msg: WorkerToSupervisor): void {
     switch (msg.t) {
       case 'res': {
-        if (this.initCall && this.initCall.id === msg.id) {
-          const call = this.initCall;
-          this.initCall = undefined;
-          if (msg.ok) call.resolve();
-          else call.reject(fromPlainError(msg.error));
-          return;
-        }
         const entry = this.inflight.get(msg.id);
         if (!entry) return;
         this.inflight.delete(msg.id);
@@ -271,12 +273,24 @@ export class AgentActor {
         // an expired run's caller already has its error; the worker let go in time
         if (entry.expired) clearTimeout(entry.expired);
         else if (msg.ok) entry.resolve(msg.value);
-        else entry.reject(fromPlainError(msg.error));
+        else entry.reject(reportedError(msg.error, this.name));
         this.pump();
         return;
       }
       case 'ready':
         return;
+      case 'init_failed': {
+        // nothing the module hosts can run: the delivery that carried init, and the agent, fail
+        const cause = reportedError(msg.error, this.name);
+        this.fail(
+          new AaosError(
+            ErrorCode.AGENT_FAILED,
+            `agent ${this.name} (${this.id}) failed: its module's init threw: ${cause.message}`,
+            { agent_id: this.id, cause_code: cause.code },
+          ),
+        );
+        return;
+      }
       case 'pong':
         this.watch?.pong(msg.seq);
         return;
@@ -344,10 +358,6 @@ export class AgentActor {
     const from = this.state;
     this.state = AgentState.Failed;
     this.rejectAll(err);
-    if (this.initCall) {
-      this.initCall.reject(err);
-      this.initCall = undefined;
-    }
     void this.endWorker();
     this.hooks.onStateChange(this, from, AgentState.Failed, err.message);
   }

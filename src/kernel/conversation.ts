@@ -34,6 +34,8 @@ export interface Conversation {
 
 export class Conversations {
   private readonly runs = new Map<string, Conversation>();
+  /** runs per agent: a stopping agent finds its own without a pass over every open run (N children at once) */
+  private readonly byAgent = new Map<string, Set<Conversation>>();
 
   private static key(agentId: string, runId: string): string {
     return `${agentId}\u0000${runId}`;
@@ -41,6 +43,9 @@ export class Conversations {
 
   open(state: Conversation): void {
     this.runs.set(Conversations.key(state.agentId, state.runId), state);
+    let mine = this.byAgent.get(state.agentId);
+    if (!mine) this.byAgent.set(state.agentId, (mine = new Set()));
+    mine.add(state);
   }
 
   get(agentId: string, runId: string): Conversation | undefined {
@@ -48,11 +53,18 @@ export class Conversations {
   }
 
   close(agentId: string, runId: string): void {
-    this.runs.delete(Conversations.key(agentId, runId));
+    const key = Conversations.key(agentId, runId);
+    const state = this.runs.get(key);
+    if (!state) return;
+    this.runs.delete(key);
+    const mine = this.byAgent.get(agentId);
+    mine?.delete(state);
+    if (mine?.size === 0) this.byAgent.delete(agentId);
   }
 
   ofAgent(agentId: string): Conversation[] {
-    return [...this.runs.values()].filter((r) => r.agentId === agentId);
+    const mine = this.byAgent.get(agentId);
+    return mine ? [...mine] : [];
   }
 
   all(): Conversation[] {

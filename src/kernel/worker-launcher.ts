@@ -33,6 +33,22 @@ export interface LaunchedWorker {
 
 export const DEFAULT_AGENT_MODULE = (): string => pathToFileURL(builtPath('src/agent/llm-agent.js')).href;
 
+/** How long a refill waits for the agents that drained the pool before it boots replacements anyway. */
+const REFILL_MAX_DEFER_MS = 5000;
+/** The pause in acquisitions a refill waits for, and how often it looks again while it defers. */
+const REFILL_PAUSE_MS = 100;
+
+/**
+ * Whether a drained pool should boot replacements now. Booting competes for the cores with
+ * the agents that drained it (a fan-out of 500 children ran ~40 % more CPU when the pool
+ * refilled under it), so a refill waits until at most half of the workers it lent are still
+ * running, unless acquisitions have been quiet for `maxDeferMs` (long-lived agents holding
+ * their pooled workers must not leave the pool empty for good).
+ */
+function refillDue(lentRunning: number, target: number, quietMs: number, maxDeferMs: number): boolean {
+  return lentRunning <= target / 2 || quietMs >= maxDeferMs;
+}
+
 function moduleUrl(module: string): string {
   return module.startsWith('file:') ? module : pathToFileURL(module).href;
 }
@@ -50,6 +66,10 @@ export class WorkerLauncher {
   private readonly warmTarget = new Map<string, number>();
   private readonly refilling = new Set<string>();
   private readonly refillTimers = new Map<string, NodeJS.Timeout>();
+  /** workers handed out from the pool and not yet terminated, by pool key */
+  private readonly lent = new Map<string, Set<Worker>>();
+  private readonly lentKey = new Map<Worker, string>();
+  private readonly lastAcquire = new Map<string, number>();
   private readonly terminating = new Set<Promise<void>>();
   private closed = false;
 
@@ -57,6 +77,8 @@ export class WorkerLauncher {
     concurrency = Math.max(1, availableParallelism()),
     /** niceness of agent threads relative to the supervisor (0 = same priority) */
     private readonly nice = 0,
+    /** see refillDue */
+    private readonly refillMaxDeferMs = REFILL_MAX_DEFER_MS,
   ) {
     this.bootGate = new Gate(concurrency);
   }
@@ -84,12 +106,24 @@ export class WorkerLauncher {
     const module = moduleUrl(opts.module);
     const key = `${module}|${opts.maxHeapMb}`;
     const ready = this.warm.get(key)?.pop();
-    if (this.warmTarget.has(key)) this.scheduleRefill(key, module, opts.maxHeapMb);
+    if (this.warmTarget.has(key)) {
+      this.lastAcquire.set(key, performance.now());
+      this.scheduleRefill(key, module, opts.maxHeapMb);
+    }
     if (ready) {
       ready.worker.removeAllListeners('exit');
+      let lent = this.lent.get(key);
+      if (!lent) this.lent.set(key, (lent = new Set()));
+      lent.add(ready.worker);
+      this.lentKey.set(ready.worker, key);
       return Promise.resolve(ready);
     }
     return this.launch(opts);
+  }
+
+  /** pools booting replacements right now */
+  get refillsUnderWay(): number {
+    return this.refilling.size;
   }
 
   get warmCount(): number {
@@ -99,15 +133,19 @@ export class WorkerLauncher {
   }
 
   /**
-   * Refill once spawning has paused for a moment: booting replacements in the middle of a
-   * burst of spawns would compete with the very agents that burst is starting.
+   * Refill once spawning has paused for a moment and the agents it started are mostly done
+   * (`refillDue`): booting replacements in the middle of a burst would compete with the very
+   * agents that burst is running.
    */
   private scheduleRefill(key: string, module: string, maxHeapMb: number): void {
     clearTimeout(this.refillTimers.get(key));
     const timer = setTimeout(() => {
       this.refillTimers.delete(key);
-      this.refill(key, module, maxHeapMb);
-    }, 100);
+      const quietMs = performance.now() - (this.lastAcquire.get(key) ?? 0);
+      if (refillDue(this.lent.get(key)?.size ?? 0, this.warmTarget.get(key) ?? 0, quietMs, this.refillMaxDeferMs))
+        this.refill(key, module, maxHeapMb);
+      else this.scheduleRefill(key, module, maxHeapMb);
+    }, REFILL_PAUSE_MS);
     timer.unref();
     this.refillTimers.set(key, timer);
   }
@@ -252,6 +290,11 @@ export class WorkerLauncher {
    * wait: `close()` waits for every termination still under way.
    */
   terminate(worker: Worker): Promise<void> {
+    const key = this.lentKey.get(worker);
+    if (key !== undefined) {
+      this.lentKey.delete(worker);
+      this.lent.get(key)?.delete(worker);
+    }
     const done = this.termGate.run(async () => {
       try {
         await worker.terminate();

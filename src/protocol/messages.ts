@@ -118,14 +118,16 @@ export type WorkerResponse = WorkerResponseOf<WorkerRequestKind>;
 
 /** What the supervisor asks a worker, and what each is answered with. */
 interface SupervisorRequestMap {
-  init: { request: { agent: AgentInit }; response: undefined };
-  /** whatever the hosted module answered: untrusted, the supervisor parses it as a RunResult before using it */
-  deliver: { request: { delivery: Delivery }; response: unknown };
+  /**
+   * whatever the hosted module answered: untrusted, the supervisor parses it as a RunResult before using it.
+   * `init`: on the first delivery only, the agent the worker hosts (its module's `init` runs first);
+   * folded in, it saves a message and a wake-up each way per agent.
+   */
+  deliver: { request: { delivery: Delivery; init?: AgentInit }; response: unknown };
 }
 
 // supervisor → worker
 export type SupervisorToWorker =
-  | ({ t: 'init'; id: number } & SupervisorRequestMap['init']['request'])
   | ({ t: 'deliver'; id: number } & SupervisorRequestMap['deliver']['request'])
   /** `envelope`: the MCP `notifications/cancelled` text when a routed request was cancelled */
   | { t: 'cancel'; run_id: string; reason: string; envelope?: string }
@@ -138,6 +140,8 @@ export type WorkerToSupervisor =
   /** the READY handshake: the module is loaded and the host listens */
   | { t: 'ready' }
   | { t: 'pong'; seq: number }
+  /** the module's `init` threw on the first delivery `id`: the agent fails (nothing it hosts can run) */
+  | { t: 'init_failed'; id: number; error: PlainError }
   | WorkerRequest
   | Response<SupervisorRequestMap[keyof SupervisorRequestMap]['response']>;
 

@@ -79,6 +79,8 @@ export class InferenceScheduler {
   private readonly laneLimits: Record<string, SchedulerLimits>;
   private readonly clock: () => number;
   private readonly lanes = new Map<string, ProviderLane>();
+  /** unsettled jobs (queued or in flight) per agent: every retiring agent asks, N children at once */
+  private readonly unsettled = new Map<string, number>();
 
   constructor(options: SchedulerOptions = {}) {
     this.limits = options.limits ?? DEFAULT_SCHEDULER_LIMITS;
@@ -120,6 +122,7 @@ export class InferenceScheduler {
         signal.addEventListener('abort', onAbort, { once: true });
         job.detach = () => signal.removeEventListener('abort', onAbort);
       }
+      this.unsettled.set(agentId, (this.unsettled.get(agentId) ?? 0) + 1);
       const lane = this.lane(providerId);
       const queue = lane.queues.get(agentId);
       if (queue) queue.push(job);
@@ -140,11 +143,7 @@ export class InferenceScheduler {
 
   /** Whether the agent has calls queued or in flight (on any provider). */
   hasQueued(agentId: string): boolean {
-    for (const lane of this.lanes.values()) {
-      if (lane.queues.has(agentId)) return true;
-      for (const job of lane.inFlight) if (job.agentId === agentId && !job.settled) return true;
-    }
-    return false;
+    return this.unsettled.has(agentId);
   }
 
   /** Rejects the agent's queued calls with CANCELLED now and aborts its in-flight ones; returns how many were hit. */
@@ -192,6 +191,9 @@ export class InferenceScheduler {
   private settle(job: Job, action: () => void): void {
     if (job.settled) return;
     job.settled = true;
+    const left = (this.unsettled.get(job.agentId) ?? 1) - 1;
+    if (left > 0) this.unsettled.set(job.agentId, left);
+    else this.unsettled.delete(job.agentId);
     job.detach();
     action();
   }

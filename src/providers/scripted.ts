@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseJsonText } from './json-text.js';
 import { z } from 'zod';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import { sleep } from './sleep.js';
@@ -78,7 +79,8 @@ function issueText(issues: z.core.$ZodIssue[]): { field: string; message: string
 export function parseScript(file: string, text: string): Script {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    const json = parseJsonText(text);
+    doc = json ? json.value : parseYaml(text);
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const line = err.linePos?.[0]?.line;

@@ -404,6 +404,16 @@ export class Runtime {
     return out;
   }
 
+  /** The newest `n` stored events of a run or an agent that `accept` keeps, oldest first (`logs --tail`). */
+  auditTail(
+    filter: { runId?: string; agentId?: string },
+    n: number,
+    accept?: (event: AuditEvent) => boolean,
+  ): AuditEvent[] {
+    const keep = accept ? (e: Record<string, unknown>) => accept(e as unknown as AuditEvent) : undefined;
+    return this.auditStore.latest({ ...filter, limit: n }, keep).map((s) => s.event as unknown as AuditEvent);
+  }
+
   /** Stop an agent; a persistent one is forgotten (not restored on the next start). */
   async stopAgent(agentId: string, reason = 'user_requested'): Promise<void> {
     this.supervisor.status(agentId); // AGENT_NOT_FOUND for an unknown id

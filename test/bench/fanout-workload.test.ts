@@ -12,6 +12,7 @@ interface FanoutRow {
   children: number;
   model_latency_ms: number;
   audit_events_per_run: number;
+  audit_events_by_type: Record<string, number>;
   supervisor_cpu_ms_per_child: number | null;
   checks: {
     aaos: { root_model_calls: number; child_model_calls: number; tool_calls: number; children_finished: number };
@@ -54,8 +55,33 @@ describe('bench fan-out workload (N = 10, L = 0)', () => {
       tool_calls: N * 3,
       children_finished: N,
     });
-    // every child's spawn, grants, model calls, tool calls and stop are audited
-    expect(row.audit_events_per_run).toBeGreaterThanOrEqual(N * 10);
+    // every child's grant, spawn, delivery, model calls, tool calls, revocation and stop is
+    // audited, each fact once: 16 events per child (its stop's running → stopping → stopped is
+    // the one AgentStopped, which names the state it stopped from), and the root's delivery
+    // with its 2 model calls and its spawn_agents call
+    const perChild: Record<string, number> = {
+      CapabilityGranted: 1, // its one narrowed token (tool: echo)
+      AgentSpawned: 1,
+      AgentExecutionStarted: 1,
+      UsageReported: 4,
+      ToolInvoked: 3,
+      ToolResult: 3,
+      AgentExecutionCompleted: 1,
+      CapabilityRevoked: 1,
+      AgentStopped: 1,
+    };
+    const rootAgent: Record<string, number> = {
+      AgentExecutionStarted: 1,
+      UsageReported: 2,
+      ToolInvoked: 1,
+      ToolResult: 1,
+      AgentExecutionCompleted: 1,
+    };
+    const expected: Record<string, number> = {};
+    for (const [type, n] of Object.entries(perChild)) expected[type] = N * n;
+    for (const [type, n] of Object.entries(rootAgent)) expected[type] = (expected[type] ?? 0) + n;
+    expect(row.audit_events_by_type).toEqual(expected);
+    expect(row.audit_events_per_run).toBe(16 * N + 6);
     expect(row.supervisor_cpu_ms_per_child).toBeGreaterThan(0);
   });
 });

@@ -1,8 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ErrorCode } from '../../src/errors/index.js';
 import { defineTool } from '../../src/tools/tool.js';
 import { COMMAND_AGENT, commandManifest, testSupervisor, waitFor } from '../support/kernel.js';
+
+const INIT_THROWS_AGENT = fileURLToPath(new URL('../fixtures/agents/init-throws-agent.mjs', import.meta.url));
 
 const readProbe = defineTool({
   name: 'read_probe',
@@ -66,6 +69,22 @@ describe('supervisor with real workers', () => {
     expect(failed).toHaveLength(1);
     // its tokens are gone with it
     expect(sup.tokens(bad.id)).toEqual([]);
+  });
+
+  it('a module whose init throws fails its agent on the first delivery (init travels with it), not its siblings', async () => {
+    const { sup } = setup();
+    const broken = await sup.spawn(commandManifest('no-init'), { module: INIT_THROWS_AGENT });
+    const good = await sup.spawn(commandManifest('steady'), { module: COMMAND_AGENT });
+    const out = await sup.run(broken.id, 'echo never');
+    expect(out.stop_reason).toBe('error');
+    expect(out.response).toBe('');
+    expect(out.error?.code).toBe(ErrorCode.AGENT_FAILED);
+    expect(out.error?.message).toMatch(/init threw: deliberate init failure for no-init/);
+    expect(sup.status(broken.id).state).toBe('failed');
+    expect(sup.tokens(broken.id)).toEqual([]);
+    await expect(sup.run(broken.id, 'echo again')).rejects.toMatchObject({ code: ErrorCode.AGENT_NOT_FOUND });
+    expect((await sup.run(good.id, 'echo still here')).response).toBe('still here');
+    expect(sup.audit.recent((e) => e.type === 'AgentFailed' && e.agent_id === broken.id)).toHaveLength(1);
   });
 
   it('an out-of-heap worker fails only its own agent', async () => {

@@ -36,6 +36,7 @@ export class Lifecycle {
     core.router.cancelFrom(rec.id, undefined, `agent ${rec.name} ${how}: ${reason}`);
     core.opts.models.cancelAgent(rec.id);
     this.parking.cancelTimer(rec.id);
+    const from = rec.actor.state;
     if (how === 'stopped') await rec.actor.stop(reason);
     core.capabilities.revokeAll(rec.id, how === 'stopped' ? `agent stopped: ${reason}` : `agent failed: ${reason}`);
     core.capabilities.forget(rec.id);
@@ -46,14 +47,19 @@ export class Lifecycle {
     const info = core.info(rec);
     core.agents.remove(rec.id);
     core.remember(info);
-    if (how === 'stopped') core.emit({ type: 'AgentStopped', ...auditHeader(rec.identity), reason });
+    if (how === 'stopped') core.emit({ type: 'AgentStopped', ...auditHeader(rec.identity), reason, from });
   }
 
-  /** The actor's hook: audits the change; a failed worker restarts its agent (persistent) or retires it. */
+  /**
+   * The actor's hook: audits the change; a failed worker restarts its agent (persistent) or
+   * retires it. Starting → running is the spawn (AgentSpawned), and a stop's steps are its
+   * AgentStopped (which names the state it stopped from): neither is a separate event.
+   */
   onStateChange(actor: AgentActor, from: AgentState, to: AgentState, reason: string): void {
     const rec = this.core.agents.get(actor.id);
     if (!rec) return;
-    if (from !== to && !(from === 'starting' && to === 'running')) {
+    const partOfStop = to === AgentState.Stopping || (from === AgentState.Stopping && to === AgentState.Stopped);
+    if (from !== to && !(from === 'starting' && to === 'running') && !partOfStop) {
       this.core.emit({ type: 'AgentStateChanged', ...auditHeader(rec.identity), from, to });
     }
     if (to === AgentState.Failed) {

@@ -19,7 +19,7 @@ export async function startWorker(core: SupervisorCore, rec: LiveAgent, signal?:
     await core.launcher.terminate(launched.worker);
     throw cancelledBeforeStart(rec, signal.reason);
   }
-  await rec.actor.attach(launched, {
+  rec.actor.attach(launched, {
     agent_id: rec.id,
     name: rec.name,
     max_iterations: rec.manifest.limits.max_iterations,
