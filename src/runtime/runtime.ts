@@ -166,8 +166,8 @@ export class Runtime {
     this.orchestrator = parts.orchestrator;
   }
 
-  /** Reasons `system.health` reports `degraded`, oldest first. */
-  get healthProblems(): string[] {
+  /** Reasons `system.health` reports `degraded`, oldest first (`health().problems`). */
+  private get healthProblems(): string[] {
     const store = this.store.health();
     // while store writes fail (full disk): goals are refused until a write succeeds again
     const fromStore = store.writable
@@ -179,7 +179,7 @@ export class Runtime {
   }
 
   /** Records (or with `reason` undefined, clears) one health problem under a stable key. */
-  setProblem(key: string, reason: string | undefined): void {
+  private setProblem(key: string, reason: string | undefined): void {
     if (reason === undefined) this.problems.delete(key);
     else this.problems.set(key, reason);
   }
@@ -187,11 +187,6 @@ export class Runtime {
   /** Problems found while loading skills (each skipped skill, with file and reason). */
   get skillProblems(): readonly SkillProblem[] {
     return this.skills.problems;
-  }
-
-  /** The merged environment (config file values under the real environment), for readers by name. */
-  get env(): NodeJS.ProcessEnv {
-    return this.config.env as NodeJS.ProcessEnv;
   }
 
   get dataDir(): string {
@@ -836,10 +831,10 @@ export class Runtime {
   // ── seams that are not the daemon's ──
 
   /**
-   * What a cluster membership plugs into: the goal runner it feeds from the shared queue and
-   * the supervisor that runs children placed on this node. The cluster extends the kernel
-   * rather than calling it, so it gets these two parts; only the cluster wiring of `agentd run`
-   * may call this (test/runtime/facade.test.ts keeps it there).
+   * What a cluster membership plugs into: the goal runner it feeds from the shared queue, the
+   * supervisor that runs children placed on this node, and the run journal it copies so another
+   * node can resume a goal. The cluster extends the kernel rather than calling it, so it gets
+   * these parts; only the cluster wiring may call this (test/runtime/facade.test.ts keeps it there).
    */
   clusterHooks(): { goals: GoalRunner; supervisor: Supervisor; journal: RunJournal } {
     return { goals: this.goals, supervisor: this.supervisor, journal: this.journal };
