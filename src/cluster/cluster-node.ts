@@ -418,7 +418,7 @@ export class ClusterNode {
     this.rehoming.stop();
     this.remote?.stop();
     // the next node resumes from the copy: let the puts under way land first
-    await this.journals.release();
+    await this.journals.release(5000);
     for (const msg of this.inflight.values()) msg.nak();
     this.inflight.clear();
     await this.pulling;

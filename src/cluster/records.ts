@@ -29,9 +29,8 @@ export const CLUSTER_NAMES = {
   journals: 'aaos_journals',
 } as const;
 
-/** The names a persistent agent's records are signed under (bucket/key: a record cannot be moved to the other). */
+/** The name a persistent agent's record is signed under (bucket/key: it cannot be moved to another agent or bucket). */
 export const agentRecordName = (agentId: string): string => `${CLUSTER_NAMES.agents}/${agentId}`;
-export const agentStateRecordName = (agentId: string): string => `${CLUSTER_NAMES.agentState}/${agentId}`;
 
 /** The subject one node answers control requests on (a revocation or stop it must apply now). */
 export const controlSubject = (nodeId: string): string => `aaos.node.${nodeId}.control`;
@@ -160,8 +159,6 @@ export const AgentState = z.strictObject({
   /** memories left out (the least recently used) */
   memories_dropped: z.int().min(0).default(0),
   at: z.string(),
-  /** with the cluster key: the record's signature (signRecord) */
-  mac: z.string().optional(),
 });
 export type AgentState = z.infer<typeof AgentState>;
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
-import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
-import { AgentState, agentRecordName, agentStateRecordName, type CopiedMemory, PersistentAgent } from './records.js';
-import { recordRefusal, signRecord } from './signed.js';
+import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
+import { AgentState, agentRecordName, type CopiedMemory, PersistentAgent } from './records.js';
+import { recordMac, recordMacMatches, recordRefusal, signRecord } from './signed.js';
 
 /** A persistent agent's state as this node holds it. */
 type LocalAgentState = Pick<AgentState, 'history' | 'tokens' | 'memories'>;
@@ -47,7 +47,7 @@ export class Rehoming {
     /** is this node heartbeating now? */
     private readonly isAlive: (nodeId: string) => Promise<boolean>,
     private readonly log: (line: string) => void,
-    /** the cluster key: records written are signed with it, and a take-over trusts only records that verify */
+    /** the cluster key: agents' records and state records are signed with it, and only signed ones are taken over */
     private readonly key?: string,
   ) {}
 
@@ -124,9 +124,9 @@ export class Rehoming {
           await this.takeOver(agent);
           return this.nodeId;
         } catch (err) {
-          // a forged record stays forged: nothing to wait for
-          if (err instanceof AaosError && err.code === ErrorCode.CLUSTER_RECORD_REFUSED) throw err;
-          last = err; // another node won, or this node could not start it: look again
+          // another node won the race (or is winning it): look again; anything else is final
+          if (!isAaosError(err, ErrorCode.CLUSTER_UNAVAILABLE)) throw err;
+          last = err;
         }
       }
       if (Date.now() > end)
@@ -165,8 +165,8 @@ export class Rehoming {
           memories_dropped: state.memories.length - memories.length,
           at: new Date().toISOString(),
         };
-        record = JSON.stringify(rec);
-        if (record.length <= MAX_STATE_BYTES || history.length === 0) break;
+        record = this.seal(p.id, JSON.stringify(rec));
+        if (Buffer.byteLength(record) <= MAX_STATE_BYTES || history.length === 0) break;
         // the oldest half goes first; what is kept is the recent conversation
         const cut = Math.max(1, Math.floor(history.length / 2));
         history = history.slice(cut);
@@ -176,7 +176,7 @@ export class Rehoming {
         this.log(
           `agentd: cluster: the history of persistent agent ${p.name} (${p.id}) is copied without its ${dropped} oldest entries (over ${MAX_STATE_BYTES} bytes)`,
         );
-      await this.states.put(p.id, signRecord(this.key, agentStateRecordName(p.id), JSON.parse(record) as AgentState));
+      await this.states.put(p.id, record);
       this.copied.set(p.id, print);
     }
   }
@@ -221,7 +221,8 @@ export class Rehoming {
         `persistent agent ${agent.id} is no longer recorded in the cluster`,
         { agent_id: agent.id },
       );
-    this.verify(agent, agentRecordName(agent.id), entry.string());
+    // its manifest is what this node would start: only as the cluster key signed it (never widened)
+    this.verifyRecord(agent, entry.string());
     const current = PersistentAgent.parse(entry.json());
     // another node took it over since this one looked (or its node is back)
     if (current.home !== agent.home || (await this.isAlive(current.home))) {
@@ -234,8 +235,6 @@ export class Rehoming {
         },
       );
     }
-    const stored = await this.states.get(agent.id);
-    if (stored?.operation === 'PUT') this.verify(agent, agentStateRecordName(agent.id), stored.string());
     const claimed: PersistentAgent = { ...current, home: this.nodeId };
     try {
       await this.registry.update(agent.id, signRecord(this.key, agentRecordName(agent.id), claimed), entry.revision);
@@ -248,7 +247,21 @@ export class Rehoming {
         },
       );
     }
-    const state = stored?.operation === 'PUT' ? AgentState.parse(stored.json()) : undefined;
+    const stored = await this.states.get(agent.id);
+    let state: AgentState | undefined;
+    try {
+      state =
+        stored?.operation === 'PUT' ? AgentState.parse(JSON.parse(this.open(agent.id, stored.string()))) : undefined;
+    } catch (err) {
+      await this.registry.put(agent.id, signRecord(this.key, agentRecordName(agent.id), current)).catch(() => {});
+      throw err instanceof AaosError
+        ? err
+        : new AaosError(
+            ErrorCode.CLUSTER_MESSAGE_REFUSED,
+            `the copied state of persistent agent ${agent.name} (${agent.id}) is malformed (${toPlainError(err).message}); it is not taken over`,
+            { agent_id: agent.id },
+          );
+    }
     try {
       await this.local.adopt(
         claimed,
@@ -264,13 +277,35 @@ export class Rehoming {
     );
   }
 
-  /** Throws CLUSTER_RECORD_REFUSED (logged) when a record a take-over would trust does not verify under the key. */
-  private verify(agent: PersistentAgent, name: string, text: string): void {
-    const why = recordRefusal(this.key, name, text);
+  /** Throws CLUSTER_MESSAGE_REFUSED (logged) when the agent's record does not verify under the cluster key. */
+  private verifyRecord(agent: PersistentAgent, text: string): void {
+    const why = recordRefusal(this.key, agentRecordName(agent.id), text);
     if (!why) return;
-    const message = `the record ${name} of persistent agent ${agent.name} (${agent.id}) is refused: ${why}; it is not taken over`;
+    const message = `the record of persistent agent ${agent.name} (${agent.id}) in ${agentRecordName(agent.id)} is refused: ${why}; it is not taken over`;
     this.log(`agentd: cluster: ${message}`);
-    throw new AaosError(ErrorCode.CLUSTER_RECORD_REFUSED, message, { agent_id: agent.id, record: name });
+    throw new AaosError(ErrorCode.CLUSTER_MESSAGE_REFUSED, message, { agent_id: agent.id });
+  }
+
+  /** The stored text of an agent's state record: with the cluster key, `{body, mac}` (signed over the key and body). */
+  private seal(agentId: string, body: string): string {
+    return this.key ? JSON.stringify({ body, mac: recordMac(this.key, `state.${agentId}`, body) }) : body;
+  }
+
+  /** The state record's JSON text; with the cluster key only a record signed with it (else CLUSTER_MESSAGE_REFUSED). */
+  private open(agentId: string, text: string): string {
+    if (!this.key) return text;
+    const wire = JSON.parse(text) as { body?: unknown; mac?: unknown };
+    if (
+      typeof wire.body !== 'string' ||
+      typeof wire.mac !== 'string' ||
+      !recordMacMatches(this.key, `state.${agentId}`, wire.body, wire.mac)
+    )
+      throw new AaosError(
+        ErrorCode.CLUSTER_MESSAGE_REFUSED,
+        `the copied state of persistent agent ${agentId} is refused: it is not signed with the cluster key (forged, altered, or moved from another agent); it is not taken over`,
+        { agent_id: agentId },
+      );
+    return wire.body;
   }
 
   /** Forgets the copy of a stopped agent's state. */

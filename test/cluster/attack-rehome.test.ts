@@ -105,9 +105,12 @@ describe('attacks on re-homing and forwarded operator requests (no cluster key)'
       const rec = await registry.get(vault);
       const st = await states.get(vault);
       if (rec?.operation !== 'PUT' || st?.operation !== 'PUT') return undefined;
-      const tokens = (st.json<{ tokens?: Array<{ invocation_count: number }> }>().tokens ?? []) as Array<{
-        invocation_count: number;
-      }>;
+      // with the key the state record is {body, mac}
+      const wire = st.json<{ body?: string }>();
+      const state = (typeof wire.body === 'string' ? JSON.parse(wire.body) : wire) as {
+        tokens: Array<{ invocation_count: number }>;
+      };
+      const tokens = state.tokens;
       return tokens.some((t) => t.invocation_count === 1) ? { rec: rec.string(), st: st.string() } : undefined;
     });
 
@@ -138,9 +141,11 @@ describe('attacks on re-homing and forwarded operator requests (no cluster key)'
     // a use through n1 would move it to n1 with what the records say: refused, it starts nowhere
     await expect(
       cluster.node('n1').call('tool.invoke', { agent_id: vault, tool: 'file_read', input: { path: '/etc/hostname' } }),
-    ).rejects.toThrow(/AAOS_ERR_CLUSTER_RECORD_REFUSED/);
+    ).rejects.toThrow(/AAOS_ERR_CLUSTER_MESSAGE_REFUSED/);
     expect(await livesOn(vault)).toEqual([]);
-    expect(cluster.nodes.get('n1')!.proc.stderr()).toMatch(/record .*of persistent agent vault .*refused/);
+    expect(cluster.nodes.get('n1')!.proc.stderr()).toMatch(
+      /record of persistent agent vault .* is refused: its signature does not match/,
+    );
 
     // the honest records back: it moves to n1 with its count (one echo left of two), no file_read
     await registry.put(vault, honest.rec);
