@@ -114,7 +114,7 @@ describe('attacks on re-homing and forwarded operator requests (no cluster key)'
       return tokens.some((t) => t.invocation_count === 1) ? { rec: rec.string(), st: st.string() } : undefined;
     });
 
-    // forged: the manifest widened (file_read), the echo count reset; then n2 dies
+    // forged, one at a time: the manifest widened (file_read), the echo count reset
     const forge = (text: string, edit: (o: Record<string, unknown>) => void): string => {
       const o = JSON.parse(text) as Record<string, unknown>;
       const inner = typeof o['body'] === 'string' ? (JSON.parse(o['body']) as Record<string, unknown>) : o;
@@ -123,22 +123,17 @@ describe('attacks on re-homing and forwarded operator requests (no cluster key)'
         ? JSON.stringify({ ...o, body: JSON.stringify(inner) })
         : JSON.stringify(inner);
     };
-    await registry.put(
-      vault,
-      forge(honest.rec, (o) => {
-        o['manifest_yaml'] = `${String(o['manifest_yaml'])}\n  - "file_read: /*"\n  - "tool: file_read"`;
-      }),
-    );
-    await states.put(
-      vault,
-      forge(honest.st, (o) => {
-        o['tokens'] = (o['tokens'] as Array<Record<string, unknown>>).map((t) => ({ ...t, invocation_count: 0 }));
-      }),
-    );
+    const widened = forge(honest.rec, (o) => {
+      o['manifest_yaml'] = `${String(o['manifest_yaml'])}\n  - "file_read: /*"\n  - "tool: file_read"`;
+    });
+    const reset = forge(honest.st, (o) => {
+      o['tokens'] = (o['tokens'] as Array<Record<string, unknown>>).map((t) => ({ ...t, invocation_count: 0 }));
+    });
     await cluster.kill('n2');
     expect(await seenOn('n1', vault, false)).toBe('n2');
 
     // a use through n1 would move it to n1 with what the records say: refused, it starts nowhere
+    await registry.put(vault, widened);
     await expect(
       cluster.node('n1').call('tool.invoke', { agent_id: vault, tool: 'file_read', input: { path: '/etc/hostname' } }),
     ).rejects.toThrow(/AAOS_ERR_CLUSTER_MESSAGE_REFUSED/);
@@ -146,9 +141,14 @@ describe('attacks on re-homing and forwarded operator requests (no cluster key)'
     expect(cluster.nodes.get('n1')!.proc.stderr()).toMatch(
       /record of persistent agent vault .* is refused: its signature does not match/,
     );
-
-    // the honest records back: it moves to n1 with its count (one echo left of two), no file_read
     await registry.put(vault, honest.rec);
+    await states.put(vault, reset);
+    await expect(
+      cluster.node('n1').call('tool.invoke', { agent_id: vault, tool: 'echo', input: { message: 'free again?' } }),
+    ).rejects.toThrow(/AAOS_ERR_CLUSTER_MESSAGE_REFUSED/);
+    expect(await livesOn(vault)).toEqual([]);
+
+    // the honest records back (the refused take-over gave the record back as it was): it moves to n1 with its count (one echo left of two), no file_read
     await states.put(vault, honest.st);
     const moved = await cluster.node('n1').call<{ result: { message: string } }>('tool.invoke', {
       agent_id: vault,
