@@ -16,7 +16,8 @@ import type { Orchestration } from '../orchestration/orchestrator.js';
 import type { GoalHandle, GoalRunner } from '../runs/goal-runner.js';
 import type { RunRecord } from '../store/run-store.js';
 import { ClusterControl, type LocalControl } from './control.js';
-import { RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
+import { type ClaimedJournal, JournalMirror, type LocalJournal } from './journal-mirror.js';
+import { type OperatorRequest, RemoteAgents, type RemoteAgentsOptions } from './remote-agents.js';
 import { Rehoming, type RehomeLocal } from './rehome.js';
 import {
   type AgentLocation,
@@ -44,10 +45,12 @@ export interface ClusterOptions {
     agents(): AgentLocation[];
     /** agents this node may still spawn */
     freeAgentSlots(): number;
+    /** this node's run journal: goal runs taken from the queue are copied to the cluster as they run */
+    journal: LocalJournal;
   } & RehomeLocal;
   log: (line: string) => void;
   /** with the cluster key: children placed on other nodes, envelopes to agents there */
-  remoteAgents?: Omit<RemoteAgentsOptions, 'publishRevoked' | 'isRevoked' | 'log'>;
+  remoteAgents?: Omit<RemoteAgentsOptions, 'publishRevoked' | 'isRevoked' | 'homeless' | 'log'>;
 }
 
 /** Where an agent lives: announced by a live node, or recorded as a persistent agent whose node is down. */
@@ -64,6 +67,7 @@ export interface ClusterStatus {
   agents: Array<AgentLocation & { node_id: string; alive: boolean }>;
 }
 
+const JOURNAL_COPY_TTL_MS = 7 * 86_400_000;
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -86,6 +90,8 @@ export class ClusterNode {
   private remote: RemoteAgents | undefined;
   /** persistent agents outlive this node */
   private readonly rehoming: Rehoming;
+  /** goal runs outlive this node: their journals, copied as they run */
+  private readonly journals: JournalMirror;
 
   private constructor(
     readonly nodeId: string,
@@ -95,7 +101,7 @@ export class ClusterNode {
     private readonly runs: KV,
     private readonly done: KV,
     private readonly persistent: KV,
-    buckets: { revocations: KV; stops: KV; agentState: KV },
+    buckets: { revocations: KV; stops: KV; agentState: KV; journals: KV },
     private readonly opts: ClusterOptions,
   ) {
     this.control = new ClusterControl(
@@ -114,6 +120,22 @@ export class ClusterNode {
       async (id) => (await this.liveNodes()).some((b) => b.node_id === id),
       opts.log,
     );
+    this.journals = new JournalMirror(
+      nodeId,
+      buckets.journals,
+      async (runId) => {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.purge(`KV_${CLUSTER_NAMES.journals}`, {
+          filter: `$KV.${CLUSTER_NAMES.journals}.${runId}.>`,
+        });
+      },
+      {
+        ...(opts.remoteAgents ? { key: opts.remoteAgents.key } : {}),
+        maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+        log: opts.log,
+      },
+    );
+    this.journals.attach(opts.local.journal);
   }
 
   /** A stop applied here also drops the agent's cluster record (it is not restored or re-homed anywhere). */
@@ -173,6 +195,8 @@ export class ClusterNode {
       const revocations = await kvm.create(CLUSTER_NAMES.revocations, { history: 1 });
       const stops = await kvm.create(CLUSTER_NAMES.stops, { history: 1 });
       const agentState = await kvm.create(CLUSTER_NAMES.agentState, { history: 1 });
+      // a copy outlives no run by much: purged when the run is recorded, expired after a week otherwise
+      const journals = await kvm.create(CLUSTER_NAMES.journals, { history: 1, ttl: JOURNAL_COPY_TTL_MS });
       const node = new ClusterNode(
         nodeId,
         nc,
@@ -181,17 +205,25 @@ export class ClusterNode {
         runs,
         done,
         persistent,
-        { revocations, stops, agentState },
+        { revocations, stops, agentState, journals },
         opts,
       );
       await node.control.start();
       // before announcing its persistent agents: drop those another node took over meanwhile
       await node.rehoming.reconcile();
+      await node.rehoming.watch();
       if (opts.remoteAgents) {
         const remote = new RemoteAgents(nodeId, nc, {
           ...opts.remoteAgents,
           publishRevoked: (id, reason) => node.control.revokedHere(id, reason),
           isRevoked: (id) => node.control.isRevoked(id),
+          homeless: {
+            find: (ref) => {
+              const agent = node.rehoming.recorded(ref);
+              return agent ? { id: agent.id, name: agent.name } : undefined;
+            },
+            move: (agentId, unreachable) => node.moveForMessage(agentId, unreachable),
+          },
           log: opts.log,
         });
         remote.start();
@@ -376,7 +408,10 @@ export class ClusterNode {
     this.closing = true;
     clearInterval(this.beatTimer);
     this.control.stop();
+    this.rehoming.stop();
     this.remote?.stop();
+    // the next node resumes from the copy: let the puts under way land first
+    await this.journals.release();
     for (const msg of this.inflight.values()) msg.nak();
     this.inflight.clear();
     await this.pulling;
@@ -425,8 +460,71 @@ export class ClusterNode {
         { agent_id: place.agent.id, node_id: place.node_id },
       );
     }
-    await this.rehoming.takeOver(place.agent);
-    return place.agent.id;
+    const home = await this.moveForMessage(place.agent.id);
+    if (home === this.nodeId) return place.agent.id;
+    // two nodes raced to take it over and the other won
+    throw new AaosError(
+      ErrorCode.AGENT_NOT_FOUND,
+      `agent ${place.agent.name} (${place.agent.id}) was just taken over by node ${home}: use it there`,
+      { agent_id: place.agent.id, node_id: home },
+    );
+  }
+
+  /**
+   * A message for a persistent agent whose node is down: this node takes it over, or finds
+   * the node that won the race (once it announces the agent). The node it lives on now.
+   */
+  moveForMessage(agentId: string, unreachable?: string): Promise<string> {
+    return this.rehoming.moveForMessage(
+      agentId,
+      async (id) => {
+        if (this.opts.local.agents().some((a) => a.id === id)) return this.nodeId;
+        return (await this.liveNodes()).find((n) => n.agents.some((a) => a.id === id))?.node_id;
+      },
+      // a dead node's heartbeat expires after 3 beats; the winner of a race announces the agent at its next beat
+      { waitMs: this.opts.heartbeatMs * 6 + 30_000, ...(unreachable ? { unreachable } : {}) },
+    );
+  }
+
+  /**
+   * An operator's `tool.invoke` or `capability.list` (`request.agent_id`: as the operator
+   * named it) for an agent that does not live here: forwarded, signed, to the node it lives on,
+   * which authorises and audits it. A persistent agent whose node is down is moved first by a
+   * tool call (a use, like a message), not by a listing. Without the cluster key the answer is
+   * an error naming the agent's node. Undefined when the agent lives here.
+   */
+  async onAgentsNode(
+    request: OperatorRequest,
+  ): Promise<{ agent_id: string; node_id: string; value: unknown } | undefined> {
+    const place = await this.locate(request.agent_id);
+    if (!place)
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `no agent with id, name or id prefix '${request.agent_id}' in the cluster`,
+        {
+          agent_id: request.agent_id,
+        },
+      );
+    const agentId = place.agent.id;
+    let node = place.node_id;
+    if (!place.alive) {
+      if (request.op === 'capability.list')
+        throw new AaosError(
+          ErrorCode.CLUSTER_UNAVAILABLE,
+          `agent ${place.agent.name} (${agentId}) lives on node ${node}, which is down; its tokens can be listed once a message or agentd run moved it to a live node`,
+          { agent_id: agentId, node_id: node },
+        );
+      node = await this.moveForMessage(agentId);
+    }
+    const forwarded = { ...request, agent_id: agentId };
+    if (node === this.nodeId) return undefined; // it lives here (now): the caller serves it
+    if (!this.remote)
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `agent ${place.agent.name} (${agentId}) lives on node ${node}, and this node has no AAOS_CLUSTER_KEY to forward ${request.op} there: use that node's socket`,
+        { agent_id: agentId, node_id: node },
+      );
+    return { agent_id: agentId, node_id: node, value: await this.remote.operator(node, forwarded) };
   }
 
   /** Records the persistent agents living here in the cluster, so they can be found (and stopped) while this node is down. */
@@ -486,9 +584,18 @@ export class ClusterNode {
     if (await this.done.get(goal.run_id)) {
       // redelivered after its completion was recorded (the finishing node died before acking)
       msg.ack();
+      await this.journals.finish(goal.run_id);
       return;
     }
     this.inflight.set(goal.run_id, msg);
+    let claimed: ClaimedJournal;
+    try {
+      claimed = await this.journals.claim(goal.run_id);
+    } catch (err) {
+      // without the copy the run can still run: from this node's own journal, else from its text
+      this.opts.log(`agentd: cluster: run ${goal.run_id}: ${toPlainError(err).message}`);
+      claimed = { epoch: 0, entries: [] };
+    }
     const previous = await this.get(goal.run_id);
     const base: ClusterRun = previous ?? {
       v: 1,
@@ -502,7 +609,7 @@ export class ClusterNode {
     };
     let handle;
     try {
-      handle = this.localHandle(goal);
+      handle = this.localHandle(goal, claimed);
     } catch (err) {
       this.inflight.delete(goal.run_id);
       const plain = toPlainError(err);
@@ -531,6 +638,10 @@ export class ClusterNode {
         deliveries: msg.info.deliveryCount,
       } satisfies ClusterRun),
     );
+    if (claimed.epoch > 0) {
+      const local = this.opts.local.journal.load(goal.run_id);
+      this.journals.track(goal.run_id, claimed.epoch, local, Math.min(claimed.entries.length, local.length));
+    }
     // progress: each call restarts the ack wait, so only a silent (dead) node loses the goal
     const progress = setInterval(() => msg.working(), Math.max(200, Math.floor(this.opts.ackWaitMs / 3)));
     void handle.done.then(async (local) => {
@@ -550,23 +661,42 @@ export class ClusterNode {
   }
 
   /**
-   * The local run of a delivered goal. A goal this node met before (it handed it back on
-   * leaving, or held it when it crashed, and restarted on the same data dir) continues
-   * from the local journal instead of clashing with its own earlier record.
+   * The local run of a delivered goal. A goal another node ran before (it died, or handed
+   * the goal back) continues from the journal copy it left in the cluster; a goal this node
+   * met before (it handed it back on leaving, or held it when it crashed, and restarted on
+   * the same data dir) continues from the local journal, or from the copy when that went
+   * further (another node ran it meanwhile).
    */
-  private localHandle(goal: ClusterGoal): GoalHandle {
+  private localHandle(goal: ClusterGoal, claimed: ClaimedJournal): GoalHandle {
     const goals = this.opts.goals;
+    const journal = this.opts.local.journal;
     const known = goals.whenDone(goal.run_id);
     const local = this.opts.localRun(goal.run_id);
     if (known && local) return { run_id: goal.run_id, workspace: local.workspace, done: known };
     // it ended here but the node died before recording it: record that result
     if (local && TERMINAL.has(local.state))
       return { run_id: goal.run_id, workspace: local.workspace, done: Promise.resolve(local) };
-    if (local) return goals.resume(local);
-    return goals.submit(goal.goal, {
-      runId: goal.run_id,
-      ...(goal.orchestration ? { orchestration: goal.orchestration } : {}),
-    });
+    if (local) {
+      if (claimed.entries.length > journal.load(goal.run_id).length) journal.replace(goal.run_id, claimed.entries);
+      return goals.resume(local);
+    }
+    const resume = claimed.entries.length > 0;
+    if (resume) {
+      journal.replace(goal.run_id, claimed.entries);
+      this.opts.log(
+        `agentd: cluster: run ${goal.run_id} resumes from ${claimed.entries.length} journal entries of node ${claimed.from ?? '?'}`,
+      );
+    }
+    try {
+      return goals.submit(goal.goal, {
+        runId: goal.run_id,
+        ...(goal.orchestration ? { orchestration: goal.orchestration } : {}),
+        ...(resume ? { resume: true } : {}),
+      });
+    } catch (err) {
+      if (resume) journal.replace(goal.run_id, []);
+      throw err;
+    }
   }
 
   /** Records the completion once, then acks (a recorded completion is never overwritten). */
@@ -586,6 +716,7 @@ export class ClusterNode {
       );
     }
     msg.ack();
+    await this.journals.finish(final.run_id);
   }
 }
 

@@ -35,6 +35,7 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
         ...(a.id === runtime.bootstrapAgentId ? { bootstrap: true } : {}),
       })),
     freeAgentSlots: () => Math.max(0, runtime.setting('AAOS_MAX_AGENTS') - runtime.liveAgentCount),
+    journal: runtime.clusterHooks().journal,
     persistentAgents: () =>
       runtime
         .storedAgents()
@@ -47,9 +48,22 @@ export function localNodeOf(runtime: Runtime): ClusterOptions['local'] {
           created_at: a.created_at,
           ...(a.id === runtime.bootstrapAgentId ? { bootstrap: true } : {}),
         })),
-    stateOf: (agentId) => runtime.agentState(agentId),
+    stateOf: (agentId) => {
+      const { history, tokens, memories } = runtime.agentState(agentId);
+      return {
+        history,
+        tokens,
+        // as text: the taking node embeds them again in its own vector space
+        memories: memories.map((m) => ({
+          content: m.content,
+          category: m.category,
+          created_at: m.created_at,
+          last_used_at: m.last_used_at,
+        })),
+      };
+    },
     adopt: async (agent, state) => {
-      if (state) runtime.restoreAgentState(agent.id, state);
+      if (state) await runtime.restoreAgentState(agent.id, state);
       // relative paths in a manifest read from a file resolve against that file's directory, as on its old node
       await runtime.spawnAgent(
         { yaml: agent.manifest_yaml, ...(agent.manifest_path ? { baseDir: dirname(agent.manifest_path) } : {}) },

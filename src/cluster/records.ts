@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HistoryEntry } from '../context/history-entry.js';
+import { MemoryCategory } from '../memory/memory-record.js';
 import { CapabilityStateRecord } from '../store/capability-store.js';
 import { RunRecord } from '../store/run-store.js';
 
@@ -24,6 +25,8 @@ export const CLUSTER_NAMES = {
   agents: 'aaos_agents',
   /** persistent agents' durable state (history, token states), so another node can take them over */
   agentState: 'aaos_agent_state',
+  /** goal runs' journals as they run (keys `<run id>.head`, `<run id>.e.<seq>.<part>`), so another node resumes them */
+  journals: 'aaos_journals',
 } as const;
 
 /** The subject one node answers control requests on (a revocation or stop it must apply now). */
@@ -129,7 +132,16 @@ export const ControlReply = z.union([
 ]);
 export type ControlReply = z.infer<typeof ControlReply>;
 
-/** What a persistent agent needs on another node: its conversation history and its tokens' durable states. */
+/** An episodic memory as it moves with its agent: its text (the taking node embeds it again, in its own vector space). */
+export const CopiedMemory = z.strictObject({
+  content: z.string(),
+  category: MemoryCategory,
+  created_at: z.string(),
+  last_used_at: z.string(),
+});
+export type CopiedMemory = z.infer<typeof CopiedMemory>;
+
+/** What a persistent agent needs on another node: its conversation history, its tokens' durable states, its memories. */
 export const AgentState = z.strictObject({
   v: z.literal(1),
   agent_id: z.string(),
@@ -137,6 +149,38 @@ export const AgentState = z.strictObject({
   /** history entries left out because the whole did not fit one record (oldest first) */
   history_dropped: z.int().min(0),
   tokens: CapabilityStateRecord.shape.tokens,
+  /** its episodic memories, most recently used first, as many as fit the memory share of the record */
+  memories: z.array(CopiedMemory).default([]),
+  /** memories left out (the least recently used) */
+  memories_dropped: z.int().min(0).default(0),
   at: z.string(),
 });
 export type AgentState = z.infer<typeof AgentState>;
+
+/** Who holds a run's journal copy now: each node that takes the run raises the epoch (compare-and-set). */
+export const JournalHead = z.strictObject({
+  v: z.literal(1),
+  run_id: z.string(),
+  epoch: z.int().min(1),
+  node_id: z.string(),
+  at: z.string(),
+});
+export type JournalHead = z.infer<typeof JournalHead>;
+
+/**
+ * One piece of one journal entry (an entry over the part size is split): `data` is base64
+ * of the entry's JSON bytes. Stored as `{body, mac?}`: `body` its JSON text, `mac` (with the
+ * cluster key) the signature of the key and the body.
+ */
+export const JournalPart = z.strictObject({
+  v: z.literal(1),
+  run_id: z.string(),
+  seq: z.int().min(0),
+  part: z.int().min(0),
+  parts: z.int().min(1),
+  /** the head epoch of the node that wrote it: a lower one than the entries before it is a stale node's */
+  epoch: z.int().min(1),
+  node_id: z.string(),
+  data: z.string(),
+});
+export type JournalPart = z.infer<typeof JournalPart>;

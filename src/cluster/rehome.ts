@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
-import { AgentState, PersistentAgent } from './records.js';
+import { AgentState, type CopiedMemory, PersistentAgent } from './records.js';
 
 /** A persistent agent's state as this node holds it. */
-type LocalAgentState = Pick<AgentState, 'history' | 'tokens'>;
+type LocalAgentState = Pick<AgentState, 'history' | 'tokens' | 'memories'>;
 
 /** What re-homing needs of the node. */
 export interface RehomeLocal {
@@ -19,6 +19,8 @@ export interface RehomeLocal {
 
 /** A record must stay under NATS's default 1 MiB message limit. */
 const MAX_STATE_BYTES = 900_000;
+/** Of which episodic memories may take this much (the most recently used first); history gets the rest. */
+const MAX_MEMORY_BYTES = 400_000;
 
 /**
  * Persistent agents outlive their node: each node copies the durable state of the
@@ -30,6 +32,11 @@ const MAX_STATE_BYTES = 900_000;
 export class Rehoming {
   /** per agent: the fingerprint of the state last copied */
   private readonly copied = new Map<string, string>();
+  /** the cluster's persistent agents as recorded (a watch on the registry keeps it current) */
+  private readonly index = new Map<string, PersistentAgent>();
+  private watcher: { stop(): void } | undefined;
+  /** moves under way on this node, by agent id: concurrent messages wait for the same one */
+  private readonly moving = new Map<string, Promise<string>>();
 
   constructor(
     private readonly nodeId: string,
@@ -41,6 +48,92 @@ export class Rehoming {
     private readonly log: (line: string) => void,
   ) {}
 
+  /** Follows the registry, so a message can find a persistent agent whose node is down without a round trip. */
+  async watch(): Promise<void> {
+    const watch = await this.registry.watch();
+    this.watcher = watch;
+    void (async () => {
+      for await (const entry of watch) {
+        if (entry.operation !== 'PUT') {
+          this.index.delete(entry.key);
+          continue;
+        }
+        const parsed = PersistentAgent.safeParse(entry.json());
+        if (parsed.success) this.index.set(entry.key, parsed.data);
+      }
+    })();
+  }
+
+  stop(): void {
+    this.watcher?.stop();
+  }
+
+  /**
+   * A persistent agent recorded in the cluster, by id or the name of exactly one (bootstrap
+   * agents, which are never moved, left out): one a message may have to move or wait for.
+   */
+  recorded(ref: string): PersistentAgent | undefined {
+    const movable = [...this.index.values()].filter((a) => !a.bootstrap);
+    return movable.find((a) => a.id === ref) ?? single(movable.filter((a) => a.name === ref));
+  }
+
+  /**
+   * A message for `agentId`, whose node is down (or, `unreachable`, did not answer: nobody
+   * listens on its subjects): once that node's heartbeat has expired, takes the agent over
+   * here; when another node won the race to take it over, waits until that node announces
+   * it. Resolves with the node it lives on now; one move per agent at a time on this node.
+   */
+  moveForMessage(
+    agentId: string,
+    announcedOn: (agentId: string) => Promise<string | undefined>,
+    opts: { waitMs: number; unreachable?: string },
+  ): Promise<string> {
+    let move = this.moving.get(agentId);
+    if (!move) {
+      move = this.move(agentId, announcedOn, opts).finally(() => this.moving.delete(agentId));
+      this.moving.set(agentId, move);
+    }
+    return move;
+  }
+
+  private async move(
+    agentId: string,
+    announcedOn: (agentId: string) => Promise<string | undefined>,
+    opts: { waitMs: number; unreachable?: string },
+  ): Promise<string> {
+    const end = Date.now() + opts.waitMs;
+    let last: unknown;
+    for (;;) {
+      const entry = await this.registry.get(agentId);
+      if (entry?.operation !== 'PUT')
+        throw new AaosError(
+          ErrorCode.AGENT_NOT_FOUND,
+          `persistent agent ${agentId} is no longer recorded in the cluster`,
+          { agent_id: agentId },
+        );
+      const agent = PersistentAgent.parse(entry.json());
+      // its recorded home announces it (a node that did not answer is not believed)
+      const there = await announcedOn(agentId);
+      if (there !== undefined && there === agent.home && there !== opts.unreachable) return there;
+      // a node is dead once its heartbeat expired; until then nothing is taken from it
+      if (agent.home !== this.nodeId && !(await this.isAlive(agent.home))) {
+        try {
+          await this.takeOver(agent);
+          return this.nodeId;
+        } catch (err) {
+          last = err; // another node won, or this node could not start it: look again
+        }
+      }
+      if (Date.now() > end)
+        throw new AaosError(
+          ErrorCode.CLUSTER_UNAVAILABLE,
+          `persistent agent ${agent.name} (${agentId}) could not be reached within ${opts.waitMs} ms: its record names node ${agent.home}${last ? ` (${toPlainError(last).message})` : ''}; try again`,
+          { agent_id: agentId, node_id: agent.home },
+        );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   /** Copies the state of each persistent agent living here that changed since the last copy. */
   async copyStates(): Promise<void> {
     for (const p of this.local.persistentAgents()) {
@@ -48,6 +141,11 @@ export class Rehoming {
       const state = this.local.stateOf(p.id);
       const print = createHash('sha256').update(JSON.stringify(state)).digest('hex');
       if (this.copied.get(p.id) === print) continue;
+      const memories = recentMemories(state.memories);
+      if (memories.length < state.memories.length)
+        this.log(
+          `agentd: cluster: persistent agent ${p.name} (${p.id}): ${state.memories.length - memories.length} least recently used of its ${state.memories.length} memories are not copied (over ${MAX_MEMORY_BYTES} bytes); they stay on this node only`,
+        );
       let history = state.history;
       let dropped = 0;
       let record = '';
@@ -58,6 +156,8 @@ export class Rehoming {
           history,
           history_dropped: dropped,
           tokens: state.tokens,
+          memories,
+          memories_dropped: state.memories.length - memories.length,
           at: new Date().toISOString(),
         };
         record = JSON.stringify(rec);
@@ -136,14 +236,17 @@ export class Rehoming {
     const stored = await this.states.get(agent.id);
     const state = stored?.operation === 'PUT' ? AgentState.parse(stored.json()) : undefined;
     try {
-      await this.local.adopt(claimed, state ? { history: state.history, tokens: state.tokens } : undefined);
+      await this.local.adopt(
+        claimed,
+        state ? { history: state.history, tokens: state.tokens, memories: state.memories } : undefined,
+      );
     } catch (err) {
       // give it back: another node (or this one, later) may try again
       await this.registry.put(agent.id, JSON.stringify(current)).catch(() => {});
       throw err;
     }
     this.log(
-      `agentd: cluster: took over persistent agent ${agent.name} (${agent.id}) from node ${current.home}, which is down${state ? ` (history: ${state.history.length} entries)` : ' (no state was copied)'}`,
+      `agentd: cluster: took over persistent agent ${agent.name} (${agent.id}) from node ${current.home}, which is down${state ? ` (history: ${state.history.length} entries, memories: ${state.memories.length})` : ' (no state was copied)'}`,
     );
   }
 
@@ -152,4 +255,21 @@ export class Rehoming {
     this.copied.delete(agentId);
     await this.states.delete(agentId).catch(() => {});
   }
+}
+
+function single<T>(list: T[]): T | undefined {
+  return list.length === 1 ? list[0] : undefined;
+}
+
+/** The most recently used memories whose copy fits MAX_MEMORY_BYTES. */
+function recentMemories(all: CopiedMemory[]): CopiedMemory[] {
+  const sorted = [...all].sort((a, b) => b.last_used_at.localeCompare(a.last_used_at));
+  const out: CopiedMemory[] = [];
+  let bytes = 0;
+  for (const m of sorted) {
+    bytes += JSON.stringify(m).length + 1;
+    if (bytes > MAX_MEMORY_BYTES) break;
+    out.push(m);
+  }
+  return out;
 }

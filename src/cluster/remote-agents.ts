@@ -1,4 +1,4 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { NoRespondersError, RequestError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
 import type { RemoteAgentsPort, RemoteSpawn } from '../kernel/remote-agents.js';
@@ -27,10 +27,20 @@ export interface RemoteAgentsOptions {
   publishRevoked(tokenId: string, reason: string): Promise<void>;
   /** a token revoked on its own node, as recorded for every node */
   isRevoked(tokenId: string): boolean;
+  /**
+   * persistent agents no live node announces (their node is down, or another node is taking
+   * them over): found by a message, which moves them to a live node or waits for the move
+   */
+  homeless: {
+    find(ref: string): CallContext | undefined;
+    /** moves it (here, or waits for the node that won the race); resolves with the node it lives on now */
+    move(agentId: string, unreachable?: string): Promise<string>;
+  };
   log(line: string): void;
 }
 
-const subject = (node: string, kind: 'spawn' | 'deliver' | 'cancel'): string => `aaos.node.${node}.${kind}`;
+type Kind = 'spawn' | 'deliver' | 'cancel' | 'operator';
+const subject = (node: string, kind: Kind): string => `aaos.node.${node}.${kind}`;
 
 const TraceParentSchema = z.strictObject({ traceId: z.string(), spanId: z.string() });
 /** a message hop's span: the sender's span is its parent */
@@ -67,6 +77,18 @@ const CancelBody = z.object({
   envelope: z.string().optional(),
   reason: z.string(),
 });
+/** An operator's request (through another node's socket) for an agent living on this node. */
+export const OperatorRequest = z.discriminatedUnion('op', [
+  z.strictObject({
+    op: z.literal('tool.invoke'),
+    agent_id: z.string().min(1),
+    tool: z.string().min(1),
+    input: z.unknown(),
+  }),
+  z.strictObject({ op: z.literal('capability.list'), agent_id: z.string().min(1) }),
+]);
+export type OperatorRequest = z.infer<typeof OperatorRequest>;
+const OperatorBody = z.object({ request: OperatorRequest });
 type Reply<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
 
 interface Pending {
@@ -102,7 +124,7 @@ export class RemoteAgents implements RemoteAgentsPort {
   }
 
   start(): void {
-    for (const kind of ['spawn', 'deliver', 'cancel'] as const) {
+    for (const kind of ['spawn', 'deliver', 'cancel', 'operator'] as const) {
       const subj = subject(this.nodeId, kind);
       this.subs.push(
         this.nc.subscribe(subj, {
@@ -196,7 +218,7 @@ export class RemoteAgents implements RemoteAgentsPort {
 
   resolve(ref: string): CallContext | undefined {
     const found = this.locate(ref);
-    if (!found) return undefined;
+    if (!found) return this.opts.homeless.find(ref);
     return {
       id: found.agent.id,
       name: found.agent.name,
@@ -204,16 +226,38 @@ export class RemoteAgents implements RemoteAgentsPort {
     };
   }
 
-  deliver(recipient: CallContext, envelopeText: string, context: DeliveryContext): Promise<RunOutcome> {
-    const node = this.locate(recipient.id)?.node;
+  async deliver(recipient: CallContext, envelopeText: string, context: DeliveryContext): Promise<RunOutcome> {
+    let node = this.locate(recipient.id)?.node;
+    // a persistent agent whose node is down: the message moves it to a live node first
+    if (!node && this.opts.homeless.find(recipient.id)) node = await this.opts.homeless.move(recipient.id);
     if (!node)
-      return Promise.reject(
-        new AaosError(
-          ErrorCode.AGENT_NOT_FOUND,
-          `agent ${recipient.name} (${recipient.id}) no longer lives on any node`,
-          { agent_id: recipient.id },
-        ),
+      throw new AaosError(
+        ErrorCode.AGENT_NOT_FOUND,
+        `agent ${recipient.name} (${recipient.id}) no longer lives on any node`,
+        {
+          agent_id: recipient.id,
+        },
       );
+    try {
+      return await this.deliverOn(node, recipient, envelopeText, context);
+    } catch (err) {
+      // nobody listens on that node's subject: it died (its last heartbeat has not expired here
+      // yet) and nothing was delivered; a persistent agent of it is moved by this message
+      if (!(err instanceof AaosError && err.details?.no_responders) || !this.opts.homeless.find(recipient.id))
+        throw err;
+      return this.deliverOn(await this.opts.homeless.move(recipient.id, node), recipient, envelopeText, context);
+    }
+  }
+
+  private deliverOn(
+    node: string,
+    recipient: CallContext,
+    envelopeText: string,
+    context: DeliveryContext,
+  ): Promise<RunOutcome> {
+    // moved here: delivered as a message from another node would be (authorised and audited on the sender's side already)
+    if (node === this.nodeId)
+      return this.opts.supervisor.deliverRouted(recipient.id, envelopeText, parseEnvelope(envelopeText), context);
     return this.request<RunOutcome>(node, 'deliver', { recipient_id: recipient.id, envelope: envelopeText, context });
   }
 
@@ -238,7 +282,15 @@ export class RemoteAgents implements RemoteAgentsPort {
   }
 
   /** A signed request to `node`; fails when the node stops heartbeating or the reply is not properly signed. */
-  private request<T>(node: string, kind: 'spawn' | 'deliver', body: object): Promise<T> {
+  /**
+   * An operator's `tool.invoke` or `capability.list` for an agent on `node`: done there,
+   * checked against the agent's tokens there and audited there, as through that node's socket.
+   */
+  operator(node: string, request: OperatorRequest): Promise<unknown> {
+    return this.request(node, 'operator', { request });
+  }
+
+  private request<T>(node: string, kind: Exclude<Kind, 'cancel'>, body: object): Promise<T> {
     const subj = subject(node, kind);
     const sealed = this.signer.seal(subj, body);
     return new Promise<T>((resolve, reject) => {
@@ -274,7 +326,7 @@ export class RemoteAgents implements RemoteAgentsPort {
               new AaosError(
                 ErrorCode.CLUSTER_UNAVAILABLE,
                 `node ${node} did not answer a ${kind} request: ${toPlainError(err).message}`,
-                { node_id: node },
+                { node_id: node, ...(isNoResponders(err) ? { no_responders: true } : {}) },
               ),
             ),
           ),
@@ -285,7 +337,7 @@ export class RemoteAgents implements RemoteAgentsPort {
   // ── the child's / recipient's side ─────────────────────────────────────────
 
   /** One message from another node: checked, then acted on; the reply (if any) is signed for the request's id. */
-  private async intake(kind: 'spawn' | 'deliver' | 'cancel', subj: string, data: Uint8Array): Promise<string> {
+  private async intake(kind: Kind, subj: string, data: Uint8Array): Promise<string> {
     let requestId = 'unknown';
     let reply: Reply<unknown>;
     try {
@@ -300,7 +352,7 @@ export class RemoteAgents implements RemoteAgentsPort {
     return this.signer.seal(`reply:${requestId}`, reply).text;
   }
 
-  private async act(kind: 'spawn' | 'deliver' | 'cancel', body: Record<string, unknown>): Promise<unknown> {
+  private async act(kind: Kind, body: Record<string, unknown>): Promise<unknown> {
     const sup = this.opts.supervisor;
     switch (kind) {
       case 'spawn': {
@@ -344,6 +396,20 @@ export class RemoteAgents implements RemoteAgentsPort {
         };
         return sup.deliverRouted(d.recipient_id, d.envelope, parseEnvelope(d.envelope), context);
       }
+      case 'operator': {
+        const { request } = parseBody(OperatorBody, body, kind);
+        if (!sup.isLive(request.agent_id))
+          throw new AaosError(
+            ErrorCode.AGENT_NOT_FOUND,
+            `agent ${request.agent_id} does not live on node ${this.nodeId}`,
+            {
+              agent_id: request.agent_id,
+              node_id: this.nodeId,
+            },
+          );
+        if (request.op === 'capability.list') return sup.tokens(request.agent_id);
+        return (await sup.invokeTool(request.agent_id, request.tool, request.input)) ?? null;
+      }
       case 'cancel': {
         const c = parseBody(CancelBody, body, kind);
         const child = this.adopted.get(c.agent_id);
@@ -369,4 +435,9 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown, kind: string):
 
 function reasonOf(reason: unknown): string {
   return reason instanceof Error ? reason.message : 'cancelled';
+}
+
+/** NATS found no subscriber for the request's subject: the message reached no one. */
+function isNoResponders(err: unknown): boolean {
+  return err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders());
 }

@@ -83,6 +83,21 @@ export class ClusterSigner {
   }
 }
 
+/**
+ * The signature of a record stored in a key-value bucket (not a message: no age or replay
+ * window, it is read back much later): HMAC-SHA256 over the key and the record's text, so a
+ * record cannot be altered, moved to another key or made up without the cluster key.
+ */
+export function recordMac(key: string, name: string, text: string): string {
+  return createHmac('sha256', key).update(`record\n${name}\n`).update(text).digest('hex');
+}
+
+export function recordMacMatches(key: string, name: string, text: string, mac: string): boolean {
+  const expected = Buffer.from(recordMac(key, name, text), 'hex');
+  const given = Buffer.from(mac, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 function refused(subject: string, why: string): AaosError {
   return new AaosError(ErrorCode.CLUSTER_MESSAGE_REFUSED, `a message on ${subject} was refused: ${why}`, { subject });
 }

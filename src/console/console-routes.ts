@@ -133,7 +133,7 @@ export function consoleRoutes(daemon: DaemonContext, token: string): HttpRoute[]
       const runId = decodeURIComponent(rest.slice('runs/'.length));
       const run = runtime.run(runId);
       if (!run) throw new AaosError(ErrorCode.RUN_NOT_FOUND, `no run with id '${runId}'`, { run_id: runId });
-      sendJson(res, 200, { run, events: runtime.auditHistory({ runId }, 5000) });
+      sendJson(res, 200, { run, events: runtime.auditTail({ runId }, 5000) });
       return;
     }
     if (rest === 'approvals') {

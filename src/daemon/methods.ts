@@ -6,6 +6,7 @@ import { ApprovalResponse } from '../approvals/approval-queue.js';
 import type { AuditEvent } from '../audit/event.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import { revokeInCluster, stopInCluster } from '../cluster/operator.js';
+import type { OperatorRequest } from '../cluster/remote-agents.js';
 import { AaosError, ErrorCode } from '../errors/index.js';
 import type { AgentInfo } from '../kernel/agent-table.js';
 import { runSummary } from '../protocol/run-summary.js';
@@ -144,6 +145,24 @@ function liveAgentId(runtime: Runtime, ref: string): string {
   return id;
 }
 
+/** The agent a message goes to; in a cluster, a persistent agent whose node is down is taken over by this node. */
+async function agentToUse(daemon: DaemonContext, ref: string): Promise<string> {
+  const { runtime } = daemon;
+  const cluster = daemon.cluster();
+  const local = cluster ? findLiveAgent(runtime, ref) : undefined;
+  return local ?? (cluster ? await cluster.useAgent(ref) : undefined) ?? liveAgentId(runtime, ref);
+}
+
+/** In a cluster, an operator's request for an agent that lives on another node, done there; undefined: it lives here. */
+async function onItsNode(
+  daemon: DaemonContext,
+  request: OperatorRequest,
+): Promise<{ agent_id: string; node_id: string; value: unknown } | undefined> {
+  const cluster = daemon.cluster();
+  if (!cluster || findLiveAgent(daemon.runtime, request.agent_id) !== undefined) return undefined;
+  return cluster.onAgentsNode(request);
+}
+
 /**
  * An operator's message (agent.run, agent.send) is a run of its own, with a workspace under
  * the data dir like a goal's (`{workspace}` in scripts and prompts); made when first written.
@@ -185,9 +204,11 @@ function sinceFilter(window: LogWindow): (e: AuditEvent) => boolean {
   return (e) => Date.parse(e.ts) >= from;
 }
 
-function windowed(events: AuditEvent[], window: LogWindow): AuditEvent[] {
-  const after = events.filter(sinceFilter(window));
-  return window.tail === undefined ? after : window.tail === 0 ? [] : after.slice(-window.tail);
+/** The stored events a log stream replays: the newest `tail` (read from the end), or the history from its start. */
+function windowed(runtime: Runtime, filter: { runId?: string; agentId?: string }, window: LogWindow): AuditEvent[] {
+  const after = sinceFilter(window);
+  if (window.tail !== undefined) return runtime.auditTail(filter, window.tail, after);
+  return runtime.auditHistory(filter).filter(after);
 }
 
 /** Opens the event stream of a run; ends with an `end` frame when the run ends (or at once without follow). */
@@ -208,7 +229,7 @@ function streamRun(
     (e) => e.run_id === runId && after(e),
     live,
     undefined,
-    () => windowed(runtime.auditHistory({ runId }), window),
+    () => windowed(runtime, { runId }, window),
   );
   if (live) endWith(stream, done);
   else {
@@ -319,7 +340,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('agent.send', AgentRunParams, params);
-      const id = liveAgentId(daemon.runtime, p.agent_id);
+      const id = await agentToUse(daemon, p.agent_id);
       const run = messageRun(daemon.runtime);
       const outcome = daemon.runtime.runAgent(id, p.message, run);
       // a refusal (mailbox full, shutting down) rejects before the delivery's first await;
@@ -359,11 +380,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('agent.run', AgentRunParams, params);
-      // in a cluster: a persistent agent whose node is down is taken over by this node
-      const cluster = daemon.cluster();
-      const local = cluster ? findLiveAgent(daemon.runtime, p.agent_id) : undefined;
-      const id =
-        local ?? (cluster ? await cluster.useAgent(p.agent_id) : undefined) ?? liveAgentId(daemon.runtime, p.agent_id);
+      const id = await agentToUse(daemon, p.agent_id);
       return runSummary(await daemon.runtime.runAgent(id, p.message, messageRun(daemon.runtime)));
     },
   },
@@ -460,7 +477,7 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
           if (e.type === 'AgentStopped') end('stopped');
           else if (e.type === 'AgentFailed') end('failed');
         },
-        () => windowed(runtime.auditHistory({ agentId }), p),
+        () => windowed(runtime, { agentId }, p),
       );
       if (!(follow && live)) end(info.state);
       ctx.afterResponse(() => stream.start());
@@ -530,6 +547,14 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
     readOnly: false,
     async handle(params, { daemon }) {
       const p = parseParams('tool.invoke', ToolInvokeParams, params);
+      // in a cluster: an agent on another node is served there (its tokens, its audit log)
+      const there = await onItsNode(daemon, {
+        op: 'tool.invoke',
+        agent_id: p.agent_id,
+        tool: p.tool,
+        input: p.input,
+      });
+      if (there) return { result: there.value ?? null, node_id: there.node_id };
       // the same path as a worker's call: capability check, skills, human approval, audit
       const result = await daemon.runtime.invokeTool(liveAgentId(daemon.runtime, p.agent_id), p.tool, p.input);
       return { result: result ?? null };
@@ -572,8 +597,10 @@ const METHODS: Readonly<Record<string, MethodSpec>> = {
   },
   'capability.list': {
     readOnly: true,
-    handle(params, { daemon }) {
+    async handle(params, { daemon }) {
       const p = parseParams('capability.list', AgentIdParams, params);
+      const there = await onItsNode(daemon, { op: 'capability.list', agent_id: p.agent_id });
+      if (there) return { agent_id: there.agent_id, node_id: there.node_id, tokens: there.value };
       const id = liveAgentId(daemon.runtime, p.agent_id);
       return { agent_id: id, tokens: daemon.runtime.tokens(id) };
     },

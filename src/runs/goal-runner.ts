@@ -73,8 +73,11 @@ export class GoalRunner {
     return this.agentId;
   }
 
-  /** `runId`: the id a cluster node took the goal under (default: a new one). */
-  submit(goal: string, options: { orchestration?: Orchestration; runId?: string } = {}): GoalHandle {
+  /**
+   * `runId`: the id a cluster node took the goal under (default: a new one). `resume`: the
+   * run's journal was copied in from the node that ran it before (it died): continue from it.
+   */
+  submit(goal: string, options: { orchestration?: Orchestration; runId?: string; resume?: boolean } = {}): GoalHandle {
     const text = goal.trim();
     if (!text) throw new AaosError(ErrorCode.TOOL_INPUT_INVALID, 'a goal must not be empty', { field: 'goal' });
     if (!this.agentId) throw new AaosError(ErrorCode.AGENT_NOT_FOUND, this.noAgentReason);
@@ -107,6 +110,10 @@ export class GoalRunner {
       workspace,
       ...(options.orchestration ? { orchestration: options.orchestration } : {}),
     });
+    if (options.resume) {
+      this.resumed.add(runId);
+      this.deps.emit({ type: 'RunResumed', ...goalHeader(record), previous_state: 'running' });
+    }
     return this.enqueue(record);
   }
 

@@ -52,6 +52,7 @@ import { RegistrySkillsPort } from './ports/skills-port.js';
 import { SessionHistory } from './session-history.js';
 import type { ApprovalDesk, AuditFeed, RuntimeHealth } from './views.js';
 import type { HistoryEntry } from '../context/history-entry.js';
+import type { MemoryView } from '../memory/memory-record.js';
 import type { DurableTokenState } from '../capability/capability-table.js';
 import { watchdogLimitsFromEnv } from '../kernel/watchdog.js';
 import { restartLimitsFromEnv } from '../kernel/restart-policy.js';
@@ -82,6 +83,8 @@ export interface RuntimeParts {
   gateway: ModelGateway;
   store: Store;
   runStore: RunStore;
+  /** goal runs' journals (resume after a restart; a cluster node copies them to JetStream) */
+  journal: RunJournal;
   goals: GoalRunner;
   audit: AuditLog;
   auditStore: AuditStore;
@@ -97,6 +100,8 @@ export interface RuntimeParts {
 }
 
 const DAY_MS = 86_400_000;
+/** memories embedded per call when an agent's state is restored */
+const EMBED_BATCH = 32;
 
 /** What `Runtime.start` brought back from a previous process. */
 export interface StartReport {
@@ -121,6 +126,7 @@ export class Runtime {
   private readonly gateway: ModelGateway;
   private readonly store: Store;
   private readonly runStore: RunStore;
+  private readonly journal: RunJournal;
   private readonly goals: GoalRunner;
   private readonly audit: AuditLog;
   private readonly auditStore: AuditStore;
@@ -145,6 +151,7 @@ export class Runtime {
     this.gateway = parts.gateway;
     this.store = parts.store;
     this.runStore = parts.runStore;
+    this.journal = parts.journal;
     this.goals = parts.goals;
     this.audit = parts.audit;
     this.auditStore = parts.auditStore;
@@ -159,8 +166,8 @@ export class Runtime {
     this.orchestrator = parts.orchestrator;
   }
 
-  /** Reasons `system.health` reports `degraded`, oldest first. */
-  get healthProblems(): string[] {
+  /** Reasons `system.health` reports `degraded`, oldest first (`health().problems`). */
+  private get healthProblems(): string[] {
     const store = this.store.health();
     // while store writes fail (full disk): goals are refused until a write succeeds again
     const fromStore = store.writable
@@ -172,7 +179,7 @@ export class Runtime {
   }
 
   /** Records (or with `reason` undefined, clears) one health problem under a stable key. */
-  setProblem(key: string, reason: string | undefined): void {
+  private setProblem(key: string, reason: string | undefined): void {
     if (reason === undefined) this.problems.delete(key);
     else this.problems.set(key, reason);
   }
@@ -180,11 +187,6 @@ export class Runtime {
   /** Problems found while loading skills (each skipped skill, with file and reason). */
   get skillProblems(): readonly SkillProblem[] {
     return this.skills.problems;
-  }
-
-  /** The merged environment (config file values under the real environment), for readers by name. */
-  get env(): NodeJS.ProcessEnv {
-    return this.config.env as NodeJS.ProcessEnv;
   }
 
   get dataDir(): string {
@@ -320,6 +322,7 @@ export class Runtime {
       gateway,
       store,
       runStore: runs,
+      journal,
       goals,
       audit,
       auditStore,
@@ -394,6 +397,16 @@ export class Runtime {
       afterKey = page[page.length - 1]!.key;
     }
     return out;
+  }
+
+  /** The newest `n` stored events of a run or an agent that `accept` keeps, oldest first (`logs --tail`). */
+  auditTail(
+    filter: { runId?: string; agentId?: string },
+    n: number,
+    accept?: (event: AuditEvent) => boolean,
+  ): AuditEvent[] {
+    const keep = accept ? (e: Record<string, unknown>) => accept(e as unknown as AuditEvent) : undefined;
+    return this.auditStore.latest({ ...filter, limit: n }, keep).map((s) => s.event as unknown as AuditEvent);
   }
 
   /** Stop an agent; a persistent one is forgotten (not restored on the next start). */
@@ -670,14 +683,49 @@ export class Runtime {
   }
 
   /** What a persistent agent carries to another node: its conversation and its tokens' durable states. */
-  agentState(agentId: string): { history: HistoryEntry[]; tokens: DurableTokenState[] } {
-    return { history: this.sessions.load(agentId), tokens: new CapabilityStore(this.store).load(agentId) };
+  agentState(agentId: string): { history: HistoryEntry[]; tokens: DurableTokenState[]; memories: MemoryView[] } {
+    return {
+      history: this.sessions.load(agentId),
+      tokens: new CapabilityStore(this.store).load(agentId),
+      memories: this.memory.list(agentId),
+    };
   }
 
-  /** Stores a persistent agent's state brought from another node, before the agent is spawned here. */
-  restoreAgentState(agentId: string, state: { history: readonly HistoryEntry[]; tokens: DurableTokenState[] }): void {
+  /**
+   * Stores a persistent agent's state brought from another node, before the agent is spawned
+   * here. Its memories replace what this store holds under its id (a copy from when it lived
+   * here before); they come as text and are embedded with this node's embedder, oldest first.
+   */
+  async restoreAgentState(
+    agentId: string,
+    state: {
+      history: readonly HistoryEntry[];
+      tokens: DurableTokenState[];
+      memories: ReadonlyArray<Pick<MemoryView, 'content' | 'category' | 'created_at'>>;
+    },
+  ): Promise<void> {
     this.sessions.replace(agentId, state.history);
     new CapabilityStore(this.store).save(agentId, state.tokens);
+    for (const old of this.memory.list(agentId)) this.memory.delete(agentId, old.id);
+    const ordered = [...state.memories].sort((a, b) => a.created_at.localeCompare(b.created_at));
+    for (let i = 0; i < ordered.length; i += EMBED_BATCH) {
+      const batch = ordered.slice(i, i + EMBED_BATCH);
+      const vectors = await this.memory.embedder.embed(batch.map((m) => m.content));
+      for (const [j, m] of batch.entries()) {
+        const embedding = vectors[j];
+        if (!embedding)
+          throw new AaosError(
+            ErrorCode.EMBEDDING_FAILED,
+            `restoring agent ${agentId}: the embedder returned ${vectors.length} vectors for ${batch.length} memories`,
+            { agent_id: agentId },
+          );
+        this.memory.store(
+          agentId,
+          { content: m.content, category: m.category, embedding },
+          { maxRecords: Math.max(1, ordered.length) },
+        );
+      }
+    }
   }
 
   // ── goals and runs ──
@@ -783,13 +831,13 @@ export class Runtime {
   // ── seams that are not the daemon's ──
 
   /**
-   * What a cluster membership plugs into: the goal runner it feeds from the shared queue and
-   * the supervisor that runs children placed on this node. The cluster extends the kernel
-   * rather than calling it, so it gets these two parts; only the cluster wiring of `agentd run`
-   * may call this (test/runtime/facade.test.ts keeps it there).
+   * What a cluster membership plugs into: the goal runner it feeds from the shared queue, the
+   * supervisor that runs children placed on this node, and the run journal it copies so another
+   * node can resume a goal. The cluster extends the kernel rather than calling it, so it gets
+   * these parts; only the cluster wiring may call this (test/runtime/facade.test.ts keeps it there).
    */
-  clusterHooks(): { goals: GoalRunner; supervisor: Supervisor } {
-    return { goals: this.goals, supervisor: this.supervisor };
+  clusterHooks(): { goals: GoalRunner; supervisor: Supervisor; journal: RunJournal } {
+    return { goals: this.goals, supervisor: this.supervisor, journal: this.journal };
   }
 
   /**
@@ -803,6 +851,7 @@ export class Runtime {
       gateway: this.gateway,
       store: this.store,
       runStore: this.runStore,
+      journal: this.journal,
       goals: this.goals,
       audit: this.audit,
       auditStore: this.auditStore,

@@ -264,6 +264,65 @@ export class AuditStore {
     return out;
   }
 
+  /**
+   * The newest `limit` events matching `q` (and `accept`, when given), in key order: read
+   * newest first, so the end of a long history costs what the window holds, not the history.
+   */
+  latest(
+    q: Pick<AuditQuery, 'agentId' | 'runId'> & { limit: number },
+    accept?: (event: Record<string, unknown>) => boolean,
+  ): StoredAuditEvent[] {
+    const out: StoredAuditEvent[] = [];
+    const seen = new Set<number>();
+    const take = (key: number, event: Record<string, unknown>): boolean => {
+      if (out.length >= q.limit) return false;
+      if (seen.has(key)) return true;
+      if (q.agentId !== undefined && event['agent_id'] !== q.agentId) return true;
+      if (q.runId !== undefined && event['run_id'] !== q.runId) return true;
+      if (accept && !accept(event)) return true;
+      seen.add(key);
+      out.push({ key, event });
+      return true;
+    };
+    const newestFirst = (batch: readonly StoredAuditEvent[]): boolean => {
+      for (let i = batch.length - 1; i >= 0; i--) if (!take(batch[i]!.key, batch[i]!.event)) return false;
+      return true;
+    };
+    // not yet written, then being written (a map keeps key order), then the store; a batch
+    // being written may be stored already: `seen` keeps each event once
+    if (q.limit > 0 && newestFirst(this.#pending) && [...this.#writing.values()].reverse().every(newestFirst))
+      this.#queryStoredNewest(q, take);
+    return out.reverse();
+  }
+
+  #queryStoredNewest(
+    q: Pick<AuditQuery, 'agentId' | 'runId'>,
+    take: (key: number, event: Record<string, unknown>) => boolean,
+  ): void {
+    const db = this.#store.db('audit');
+    const visit = (batchKey: number, raw: unknown): boolean => {
+      const rec = readAuditBatch(this.#store, batchKey, raw);
+      if (rec === undefined) return true;
+      for (let i = rec.events.length - 1; i >= 0; i--) if (!take(rec.first + i, rec.events[i]!)) return false;
+      return true;
+    };
+    this.#store.read('query audit', () => {
+      const id = q.agentId ?? q.runId;
+      if (id === undefined) {
+        for (const { key, value } of db.getRange({ reverse: true })) if (!visit(Number(key), value)) return;
+        return;
+      }
+      if (!isKeyableId(id)) return;
+      const range = agentRange(id);
+      // reversed, lmdb reads from `start` (inclusive) down to `end` (exclusive)
+      const index = this.#store.db(q.agentId !== undefined ? 'audit_by_agent' : 'audit_by_run');
+      for (const { value } of index.getRange({ start: range.end, end: range.start, reverse: true })) {
+        const batchKey = Number(value);
+        if (!visit(batchKey, db.get(batchKey))) return;
+      }
+    });
+  }
+
   #queryStored(q: AuditQuery, after: number, take: (key: number, event: Record<string, unknown>) => boolean): void {
     const db = this.#store.db('audit');
     const visit = (batchKey: number, raw: unknown): boolean => {

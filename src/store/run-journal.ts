@@ -26,9 +26,13 @@ type JournalRecord = z.infer<typeof JournalRecord>;
  * synchronous, flushed transaction: when `append` returns, a `kill -9` cannot lose it,
  * which is what lets resume tell a tool call that started from one that never did.
  */
+/** Told of each entry once it is durable here (a cluster node copies goal runs' journals to JetStream). */
+export type JournalListener = (runId: string, seq: number, entry: JournalEntry) => void;
+
 export class RunJournal {
   readonly #store: Store;
   readonly #next = new Map<string, number>();
+  #listener: JournalListener | undefined;
 
   constructor(store: Store) {
     this.#store = store;
@@ -39,6 +43,25 @@ export class RunJournal {
     const record: JournalRecord = { v: JOURNAL_V, entry };
     this.#store.transaction(() => this.#store.db('journal').putSync(agentKey(runId, padNumber(seq)), record));
     this.#next.set(runId, seq + 1);
+    this.#listener?.(runId, seq, entry);
+  }
+
+  /** One listener (the cluster's journal copy); entries appended from now on are passed to it. */
+  observe(listener: JournalListener | undefined): void {
+    this.#listener = listener;
+  }
+
+  /** Replaces a run's journal with `entries` (seq 0..n-1): a run taken over from another node's copy. Not observed. */
+  replace(runId: string, entries: readonly JournalEntry[]): void {
+    const db = this.#store.db('journal');
+    this.#store.transaction(() => {
+      for (const key of db.getKeys(agentRange(runId))) db.removeSync(key);
+      entries.forEach((entry, seq) => {
+        const record: JournalRecord = { v: JOURNAL_V, entry };
+        db.putSync(agentKey(runId, padNumber(seq)), record);
+      });
+    });
+    this.#next.set(runId, entries.length);
   }
 
   /** The run's entries, oldest first; an unreadable record is reported and skipped. */

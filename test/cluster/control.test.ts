@@ -75,6 +75,10 @@ describe('revocations and agent stops across cluster nodes', () => {
   it('a token revoked through node A is refused on node B, where its agent lives; a stop through A stops an agent on C', async () => {
     const holder = await spawnOn('n2', 'holder');
     expect(await seenOn('n1', holder)).toBe('n2');
+    // without the cluster key, an operator request for an agent on another node is not forwarded: the error names its node
+    await expect(cluster.node('n1').call('capability.list', { agent_id: holder })).rejects.toThrow(
+      /lives on node n2, and this node has no AAOS_CLUSTER_KEY to forward capability.list there/,
+    );
     const echo = (await tokens('n2', holder)).find(
       (t) => t.capability.kind === 'tool' && t.capability.name === 'echo',
     )!;
@@ -274,7 +278,7 @@ describe('revocations and agent stops across cluster nodes', () => {
     const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
-    expect(String(lost[0]!.reason)).toMatch(/taken over by another node/);
+    expect(String(lost[0]!.reason)).toMatch(/taken over by node n[13]: use it there/);
     const lists = await Promise.all(
       ['n1', 'n3'].map((n) => cluster.node(n).call<{ agents: Array<{ id: string }> }>('agent.list')),
     );

@@ -96,6 +96,19 @@ describe('the Runtime façade', () => {
     expect(hooks.map(where)).toEqual([]);
   });
 
+  it('is described in docs/architecture.md: its table names every public method and getter', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+    const table = /\| group \| methods \|\n\|---\|---\|\n((?:\|.*\n)+)/.exec(doc)?.[1];
+    expect(table, 'docs/architecture.md has no `| group | methods |` table').toBeDefined();
+    const documented = new Set([...table!.matchAll(/`(?:Runtime\.)?([a-zA-Z]+)/g)].map((m) => m[1]!));
+    const body = runtimeSource.split('export class Runtime')[1]!;
+    const members = [...body.matchAll(/^ {2}(?:static )?(?:async )?(?:get )?([a-zA-Z]+)(?:<[^>]*>)?\(/gm)].map(
+      (m) => m[1]!,
+    );
+    expect(members.length).toBeGreaterThan(20);
+    expect(members.filter((m) => m !== 'constructor' && !documented.has(m))).toEqual([]);
+  });
+
   // the scanner itself: a checker that finds nothing because it cannot see is worse than none
   it('the scanner finds a part read however it is written, and leaves façade calls alone', () => {
     const sample = [

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { openStore, type RecordIssue, type Store } from '../../src/store/lmdb-env.js';
@@ -92,6 +93,56 @@ describe('AuditStore batches', () => {
     expect(new Set(issues.map((i) => i.key))).toEqual(new Set(['1', '3']));
     expect(issues.every((i) => i.db === 'audit' && i.reason.startsWith('invalid record: events:') && i.v === 3)).toBe(
       true,
+    );
+  });
+});
+
+describe('AuditStore.latest (logs --tail)', () => {
+  it('reads the newest events from the end of a long history, however long', async () => {
+    const audit = new AuditStore(store);
+    for (let i = 1; i <= 12_000; i++) audit.append(ev(i % 4 === 0 ? 'b' : 'a', i));
+    await audit.settle();
+    const tail = audit.latest({ agentId: 'a', limit: 3 }).map((e) => e.event['n']);
+    expect(tail).toEqual([11_997, 11_998, 11_999]);
+    expect(audit.latest({ runId: 'run-b', limit: 2 }).map((e) => e.event['n'])).toEqual([11_996, 12_000]);
+    expect(audit.latest({ limit: 1 }).map((e) => e.event['n'])).toEqual([12_000]);
+    expect(audit.latest({ agentId: 'a', limit: 0 })).toEqual([]);
+    // an id that is another's prefix shares no events with it
+    audit.append(ev('a0', 1));
+    expect(audit.latest({ agentId: 'a', limit: 1 }).map((e) => e.event['n'])).toEqual([11_999]);
+    await audit.settle();
+  });
+
+  it('equals the matching history cut to its last N, whatever was stored, written or pending (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ agent: fc.constantFrom('a', 'b', 'c'), settle: fc.boolean() }), {
+          minLength: 0,
+          maxLength: 120,
+        }),
+        fc.constantFrom('a', 'b', 'c'),
+        fc.nat({ max: 130 }),
+        fc.nat({ max: 3 }),
+        async (steps, agent, limit, mod) => {
+          const sub = mkdtempSync(join(tmpdir(), 'aaos-audit-p-'));
+          const s = openStore(sub);
+          try {
+            const audit = new AuditStore(s);
+            for (const [i, step] of steps.entries()) {
+              audit.append(ev(step.agent, i));
+              if (step.settle) await audit.settle();
+            }
+            const accept = (e: Record<string, unknown>): boolean => (e['n'] as number) % 4 >= mod;
+            const all = audit.query({ agentId: agent, limit: 10_000 }).filter((e) => accept(e.event));
+            expect(audit.latest({ agentId: agent, limit }, accept)).toEqual(limit === 0 ? [] : all.slice(-limit));
+            await audit.settle();
+          } finally {
+            await s.close();
+            rmSync(sub, { recursive: true, force: true });
+          }
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });
