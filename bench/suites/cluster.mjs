@@ -312,19 +312,24 @@ await runSuite('cluster', async ({ quick, flags, log }) => {
     log(
       `N=${total} children, L=${LATENCY_MS} ms; throughput: ${goals} goals × ${perGoal} children; nodes ${nodeCounts.join(', ')}`,
     );
-    const row = (nodes, fan, batch) => ({
+    // the box's 1-minute load average when a configuration starts: on a shared machine it says
+    // how much of the spread between rows is other people's work
+    const row = (nodes, fan, batch, load) => ({
       nodes,
       fanout_wall_ms: sig(fan),
       goals_wall_ms: batch === null ? null : sig(batch),
       goals_per_s: batch === null ? null : sig((goals * 1000) / batch),
+      load_before: sig(load),
     });
+    const embeddedLoad = os.loadavg()[0];
     const embeddedFan = await embedded(dir, 1, total, env(1));
     const embeddedGoals = goals > 0 ? await embedded(dir, goals, perGoal, env(1)) : null;
-    rows.push(row('embedded', embeddedFan, embeddedGoals));
+    rows.push(row('embedded', embeddedFan, embeddedGoals, embeddedLoad));
     log(
-      `embedded: fan-out ${Math.round(embeddedFan)} ms; ${goals} goals ${embeddedGoals === null ? '-' : Math.round(embeddedGoals)} ms`,
+      `embedded: fan-out ${Math.round(embeddedFan)} ms; ${goals} goals ${embeddedGoals === null ? '-' : Math.round(embeddedGoals)} ms (load before ${embeddedLoad.toFixed(1)})`,
     );
     for (const nodes of nodeCounts) {
+      const load = os.loadavg()[0];
       const fan = await withCluster(natsBin, dir, nodes, workload(dir, total), env(nodes), (sockets) =>
         submitAll(sockets, 1, total),
       );
@@ -334,9 +339,9 @@ await runSuite('cluster', async ({ quick, flags, log }) => {
               submitAll(sockets, goals, perGoal),
             )
           : null;
-      rows.push(row(nodes, fan, batch));
+      rows.push(row(nodes, fan, batch, load));
       log(
-        `${nodes} node(s): fan-out ${Math.round(fan)} ms; ${goals} goals ${batch === null ? '-' : Math.round(batch)} ms`,
+        `${nodes} node(s): fan-out ${Math.round(fan)} ms; ${goals} goals ${batch === null ? '-' : Math.round(batch)} ms (load before ${load.toFixed(1)})`,
       );
     }
   } finally {

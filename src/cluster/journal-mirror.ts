@@ -132,11 +132,21 @@ export class JournalMirror {
     );
   }
 
-  /** Waits for the puts under way (leaving: the next node should find them), then copies nothing more. */
-  async release(): Promise<void> {
+  /**
+   * Waits for the puts under way (leaving: the next node should find them), at most `waitMs`
+   * (NATS may be gone: a shutdown does not wait out every retry), then copies nothing more.
+   */
+  async release(waitMs: number): Promise<void> {
     const chains = [...this.tracked.values()].map((t) => t.chain);
     this.tracked.clear();
-    await Promise.all(chains);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(chains),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private append(runId: string, seq: number, entry: JournalEntry): void {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
-import { AaosError, ErrorCode, toPlainError } from '../errors/index.js';
+import { AaosError, ErrorCode, isAaosError, toPlainError } from '../errors/index.js';
 import { AgentState, type CopiedMemory, PersistentAgent } from './records.js';
+import { recordMac, recordMacMatches } from './signed.js';
 
 /** A persistent agent's state as this node holds it. */
 type LocalAgentState = Pick<AgentState, 'history' | 'tokens' | 'memories'>;
@@ -46,6 +47,8 @@ export class Rehoming {
     /** is this node heartbeating now? */
     private readonly isAlive: (nodeId: string) => Promise<boolean>,
     private readonly log: (line: string) => void,
+    /** the cluster key: state records are signed with it, and only signed ones are taken over */
+    private readonly key?: string,
   ) {}
 
   /** Follows the registry, so a message can find a persistent agent whose node is down without a round trip. */
@@ -121,7 +124,9 @@ export class Rehoming {
           await this.takeOver(agent);
           return this.nodeId;
         } catch (err) {
-          last = err; // another node won, or this node could not start it: look again
+          // another node won the race (or is winning it): look again; anything else is final
+          if (!isAaosError(err, ErrorCode.CLUSTER_UNAVAILABLE)) throw err;
+          last = err;
         }
       }
       if (Date.now() > end)
@@ -160,8 +165,8 @@ export class Rehoming {
           memories_dropped: state.memories.length - memories.length,
           at: new Date().toISOString(),
         };
-        record = JSON.stringify(rec);
-        if (record.length <= MAX_STATE_BYTES || history.length === 0) break;
+        record = this.seal(p.id, JSON.stringify(rec));
+        if (Buffer.byteLength(record) <= MAX_STATE_BYTES || history.length === 0) break;
         // the oldest half goes first; what is kept is the recent conversation
         const cut = Math.max(1, Math.floor(history.length / 2));
         history = history.slice(cut);
@@ -234,7 +239,20 @@ export class Rehoming {
       );
     }
     const stored = await this.states.get(agent.id);
-    const state = stored?.operation === 'PUT' ? AgentState.parse(stored.json()) : undefined;
+    let state: AgentState | undefined;
+    try {
+      state =
+        stored?.operation === 'PUT' ? AgentState.parse(JSON.parse(this.open(agent.id, stored.string()))) : undefined;
+    } catch (err) {
+      await this.registry.put(agent.id, JSON.stringify(current)).catch(() => {});
+      throw err instanceof AaosError
+        ? err
+        : new AaosError(
+            ErrorCode.CLUSTER_MESSAGE_REFUSED,
+            `the copied state of persistent agent ${agent.name} (${agent.id}) is malformed (${toPlainError(err).message}); it is not taken over`,
+            { agent_id: agent.id },
+          );
+    }
     try {
       await this.local.adopt(
         claimed,
@@ -248,6 +266,28 @@ export class Rehoming {
     this.log(
       `agentd: cluster: took over persistent agent ${agent.name} (${agent.id}) from node ${current.home}, which is down${state ? ` (history: ${state.history.length} entries, memories: ${state.memories.length})` : ' (no state was copied)'}`,
     );
+  }
+
+  /** The stored text of an agent's state record: with the cluster key, `{body, mac}` (signed over the key and body). */
+  private seal(agentId: string, body: string): string {
+    return this.key ? JSON.stringify({ body, mac: recordMac(this.key, `state.${agentId}`, body) }) : body;
+  }
+
+  /** The state record's JSON text; with the cluster key only a record signed with it (else CLUSTER_MESSAGE_REFUSED). */
+  private open(agentId: string, text: string): string {
+    if (!this.key) return text;
+    const wire = JSON.parse(text) as { body?: unknown; mac?: unknown };
+    if (
+      typeof wire.body !== 'string' ||
+      typeof wire.mac !== 'string' ||
+      !recordMacMatches(this.key, `state.${agentId}`, wire.body, wire.mac)
+    )
+      throw new AaosError(
+        ErrorCode.CLUSTER_MESSAGE_REFUSED,
+        `the copied state of persistent agent ${agentId} is refused: it is not signed with the cluster key (forged, altered, or moved from another agent); it is not taken over`,
+        { agent_id: agentId },
+      );
+    return wire.body;
   }
 
   /** Forgets the copy of a stopped agent's state. */

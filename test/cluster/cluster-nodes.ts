@@ -1,4 +1,5 @@
 import { removeDir, RawClient, startDaemon, tempDataDir, type DaemonProcess } from '../daemon/daemon-process.js';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNats, type NatsServer } from './nats-server.js';
 
 /** One agentd node of a test cluster: its process, a socket client and its data dir. */
@@ -35,6 +36,14 @@ export class TestCluster {
     return cluster;
   }
 
+  private nc: Promise<NatsConnection> | undefined;
+
+  /** A NATS client of the test itself (to read the buckets, or to play an intruder); closed by `stop()`. */
+  natsClient(): Promise<NatsConnection> {
+    this.nc ??= connect({ servers: this.nats.url });
+    return this.nc;
+  }
+
   node(id: string): RawClient {
     const n = this.nodes.get(id);
     if (!n) throw new Error(`no node ${id} in this test cluster`);
@@ -68,6 +77,7 @@ export class TestCluster {
   private readonly killedDirs: string[] = [];
 
   async stop(): Promise<void> {
+    await (await this.nc?.catch(() => undefined))?.close();
     for (const n of this.nodes.values()) {
       n.client.close();
       await n.proc.stop().catch(() => null);

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, tempDataDir } from '../daemon/daemon-process.js';
 import { TestCluster, until } from './cluster-nodes.js';
@@ -64,11 +64,10 @@ beforeAll(async () => {
     },
     { bootstrap },
   );
-  nc = await connect({ servers: cluster.nats.url });
+  nc = await cluster.natsClient();
 }, 120_000);
 
 afterAll(async () => {
-  await nc?.close();
   await cluster?.stop();
   if (dir) removeDir(dir);
 }, 60_000);
