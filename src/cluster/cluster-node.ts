@@ -87,6 +87,8 @@ export class ClusterNode {
   /** goals this node took from the stream and has not acked yet */
   private readonly inflight = new Map<string, JsMsg>();
   private beatTimer: NodeJS.Timeout | undefined;
+  /** a heartbeat under way: the next tick is skipped rather than piled beside it on a loaded machine */
+  private beating = false;
   private pulling: Promise<void> | undefined;
   /** persistent agents this node recorded as living here (id -> manifest text) */
   private readonly registered = new Map<string, string>();
@@ -238,13 +240,16 @@ export class ClusterNode {
         opts.remoteAgents.supervisor.attachRemote(remote);
       }
       await node.beat();
-      node.beatTimer = setInterval(
-        () =>
-          void node
-            .beat()
-            .catch((e: unknown) => opts.log(`agentd: cluster heartbeat failed: ${toPlainError(e).message}`)),
-        opts.heartbeatMs,
-      );
+      node.beatTimer = setInterval(() => {
+        if (node.beating) return;
+        node.beating = true;
+        void node
+          .beat()
+          .catch((e: unknown) => opts.log(`agentd: cluster heartbeat failed: ${toPlainError(e).message}`))
+          .finally(() => {
+            node.beating = false;
+          });
+      }, opts.heartbeatMs);
       node.pulling = node.pull();
       return node;
     } catch (err) {
@@ -449,6 +454,9 @@ export class ClusterNode {
       free_agent_slots: this.opts.local.freeAgentSlots(),
       remote_agents: this.remote !== undefined,
     };
+    // recorded before announced: an agent any node has seen alive in a heartbeat can be
+    // found in aaos_agents once this node dies (a kill between the two lost it before)
+    await this.registerPersistent();
     await this.nodes.put(this.nodeId, JSON.stringify(beat));
     if (this.remote) this.remote.onBeats(await this.liveNodes());
     await this.rehoming.copyStates();
