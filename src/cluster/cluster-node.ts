@@ -439,9 +439,6 @@ export class ClusterNode {
   }
 
   private async beat(): Promise<void> {
-    // recorded before announced: a node killed right after announcing a persistent agent has
-    // left its record, so the agent can be found (and moved) while the node is down
-    await this.registerPersistent();
     const beat: NodeBeat = {
       node_id: this.nodeId,
       pid: process.pid,
