@@ -250,9 +250,7 @@ export class AuditStore {
     const seen = new Set<number>();
     const take = (key: number, event: Record<string, unknown>): boolean => {
       if (out.length >= limit) return false;
-      if (key <= after || seen.has(key)) return true;
-      if (q.agentId !== undefined && event['agent_id'] !== q.agentId) return true;
-      if (q.runId !== undefined && event['run_id'] !== q.runId) return true;
+      if (key <= after || seen.has(key) || !matches(q, event)) return true;
       seen.add(key);
       out.push({ key, event });
       return true;
@@ -276,10 +274,7 @@ export class AuditStore {
     const seen = new Set<number>();
     const take = (key: number, event: Record<string, unknown>): boolean => {
       if (out.length >= q.limit) return false;
-      if (seen.has(key)) return true;
-      if (q.agentId !== undefined && event['agent_id'] !== q.agentId) return true;
-      if (q.runId !== undefined && event['run_id'] !== q.runId) return true;
-      if (accept && !accept(event)) return true;
+      if (seen.has(key) || !matches(q, event) || (accept && !accept(event))) return true;
       seen.add(key);
       out.push({ key, event });
       return true;
@@ -307,15 +302,15 @@ export class AuditStore {
       return true;
     };
     this.#store.read('query audit', () => {
-      const id = q.agentId ?? q.runId;
-      if (id === undefined) {
+      const indexed = indexFor(q);
+      if (indexed === undefined) {
         for (const { key, value } of db.getRange({ reverse: true })) if (!visit(Number(key), value)) return;
         return;
       }
-      if (!isKeyableId(id)) return;
-      const range = agentRange(id);
+      if (!isKeyableId(indexed.id)) return;
+      const range = agentRange(indexed.id);
       // reversed, lmdb reads from `start` (inclusive) down to `end` (exclusive)
-      const index = this.#store.db(q.agentId !== undefined ? 'audit_by_agent' : 'audit_by_run');
+      const index = this.#store.db(indexed.db);
       for (const { value } of index.getRange({ start: range.end, end: range.start, reverse: true })) {
         const batchKey = Number(value);
         if (!visit(batchKey, db.get(batchKey))) return;
@@ -332,12 +327,7 @@ export class AuditStore {
       return true;
     };
     this.#store.read('query audit', () => {
-      const indexed: { db: 'audit_by_agent' | 'audit_by_run'; id: string } | undefined =
-        q.agentId !== undefined
-          ? { db: 'audit_by_agent', id: q.agentId }
-          : q.runId !== undefined
-            ? { db: 'audit_by_run', id: q.runId }
-            : undefined;
+      const indexed = indexFor(q);
       if (indexed === undefined) {
         // the batch holding key `after + 1` may start before it
         let start = after + 1;
@@ -353,4 +343,21 @@ export class AuditStore {
       }
     });
   }
+}
+
+/** Whether an event belongs to the agent and/or run a query names. */
+function matches(q: Pick<AuditQuery, 'agentId' | 'runId'>, event: Record<string, unknown>): boolean {
+  return (
+    (q.agentId === undefined || event['agent_id'] === q.agentId) &&
+    (q.runId === undefined || event['run_id'] === q.runId)
+  );
+}
+
+/** The index that narrows a query to the batches it needs (the agent's first), if it names an id. */
+function indexFor(
+  q: Pick<AuditQuery, 'agentId' | 'runId'>,
+): { db: 'audit_by_agent' | 'audit_by_run'; id: string } | undefined {
+  if (q.agentId !== undefined) return { db: 'audit_by_agent', id: q.agentId };
+  if (q.runId !== undefined) return { db: 'audit_by_run', id: q.runId };
+  return undefined;
 }
