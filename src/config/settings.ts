@@ -221,6 +221,11 @@ export const SETTINGS = {
   AAOS_EMBEDDINGS_MODEL: text('the embeddings model at that endpoint'),
   AAOS_EMBEDDINGS_API_KEY: text('key for the embeddings endpoint', { secret: true }),
   AAOS_EMBEDDINGS_DIMS: optionalInt(1, "vector size asked of the endpoint (unset: the model's own)"),
+  AAOS_MEMORY_MAX_RECORDS_PER_AGENT: int(
+    1_000_000,
+    1,
+    "the most episodic memories one agent may hold, whatever its manifest says (`episodic_max_records` above it: a store at this count fails with `AAOS_ERR_MEMORY_LIMIT`); bounds the supervisor's memory per agent (about 0.8 KB resident per memory with the default embedder)",
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -62,6 +62,8 @@ function hash32(text: string): number {
 export class HashedNgramEmbedder implements Embedder {
   readonly model: string;
   readonly dims: number;
+  /** a text fills ~50–100 of the 512 dimensions */
+  readonly sparse = true;
 
   constructor(options: { dims?: number } = {}) {
     const dims = options.dims ?? HASHED_NGRAM_DIMS;

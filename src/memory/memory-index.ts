@@ -1,217 +1,243 @@
+import { DenseRows } from './dense-rows.js';
 import type { MemoryCategory } from './memory-record.js';
+import { SparsePostings } from './sparse-postings.js';
+import type { IndexVector, VectorLayout } from './vector-layout.js';
 
 const CATEGORY_CODE: Record<MemoryCategory, number> = { fact: 1, observation: 2, decision: 3, preference: 4 };
+const CATEGORY_OF: Record<number, MemoryCategory> = { 1: 'fact', 2: 'observation', 3: 'decision', 4: 'preference' };
 
 export function categoryCode(category: MemoryCategory): number {
   return CATEGORY_CODE[category];
 }
 
-export interface SearchHits {
-  rows: Int32Array;
-  scores: Float64Array;
-  count: number;
+/** The category of a stored code, undefined for an unknown one. */
+export function categoryOfCode(code: number): MemoryCategory | undefined {
+  return CATEGORY_OF[code];
 }
 
+export interface SearchHit {
+  id: string;
+  /** cosine similarity */
+  score: number;
+}
+
+/** `sparse`: an inverted list per dimension (hashed n-grams); `dense`: rows (remote models). */
+export type IndexLayout = 'sparse' | 'dense';
+
+// slot states
+const DEAD = 0;
+const SCORED = 1;
+/** embedded in another vector space: counted and evictable, not scored until re-embedded */
+const STALE = 2;
+/** an all-zero vector: no direction, so it matches nothing */
+const ZERO = 3;
+
 /**
- * One agent's memories in flat typed arrays: row r's vector is matrix[r*dims .. (r+1)*dims).
- * Search walks the arrays without allocating per record; removal swaps the last row in.
- * A stale row (embedded in another vector space) is kept for counting and LRU but not scored.
+ * One agent's memories: ids, categories and use times per slot, and the vectors in a
+ * `VectorLayout`. Slots are append-only: removing or re-embedding a memory leaves a dead slot,
+ * and the dead are compacted away once they are a quarter of all slots, so removal costs
+ * amortised O(1) and a slot number stays valid until the next compaction.
  */
 export class AgentMemoryIndex {
   readonly dims: number;
   readonly model: string;
+  readonly layout: IndexLayout;
+  #vectors: VectorLayout;
+  /** live memories (stale and all-zero ones included) */
   size = 0;
-  ids: string[] = [];
-  readonly rowOf = new Map<string, number>();
-  matrix: Float32Array;
-  norms: Float32Array;
-  lastUsed: Float64Array;
-  created: Float64Array;
-  category: Uint8Array;
-  stale: Uint8Array;
   staleCount = 0;
+  #slots = 0;
+  #ids: Array<string | undefined> = [];
+  readonly #slotOf = new Map<string, number>();
+  #state: Uint8Array;
+  #category: Uint8Array;
+  #created: Float64Array;
+  #lastUsed: Float64Array;
+  #acc: Float32Array = new Float32Array(0);
 
-  constructor(model: string, dims: number, capacity = 64) {
+  constructor(model: string, dims: number, layout: IndexLayout, capacity = 64) {
     this.model = model;
     this.dims = dims;
+    this.layout = layout;
     const cap = Math.max(1, capacity);
-    this.matrix = new Float32Array(cap * dims);
-    this.norms = new Float32Array(cap);
-    this.lastUsed = new Float64Array(cap);
-    this.created = new Float64Array(cap);
-    this.category = new Uint8Array(cap);
-    this.stale = new Uint8Array(cap);
+    this.#vectors = layout === 'sparse' ? new SparsePostings(dims) : new DenseRows(dims, cap);
+    this.#state = new Uint8Array(cap);
+    this.#category = new Uint8Array(cap);
+    this.#created = new Float64Array(cap);
+    this.#lastUsed = new Float64Array(cap);
   }
 
-  get capacity(): number {
-    return this.norms.length;
+  has(id: string): boolean {
+    return this.#slotOf.has(id);
   }
 
-  /** Appends a row; `fill` writes the vector in place (or leaves it stale when it returns false). */
-  add(
-    id: string,
-    category: MemoryCategory,
-    createdMs: number,
-    lastUsedMs: number,
-    fill: (matrix: Float32Array, offset: number) => boolean,
-  ): number {
-    if (this.size === this.capacity) this.#grow(this.capacity * 2);
-    const row = this.size++;
-    this.ids[row] = id;
-    this.rowOf.set(id, row);
-    this.category[row] = categoryCode(category);
-    this.created[row] = createdMs;
-    this.lastUsed[row] = lastUsedMs;
-    const offset = row * this.dims;
-    if (fill(this.matrix, offset)) {
-      this.stale[row] = 0;
-      this.norms[row] = this.#norm(offset);
-    } else {
-      this.matrix.fill(0, offset, offset + this.dims);
-      this.stale[row] = 1;
-      this.norms[row] = 0;
+  /** Adds a memory; `vector` undefined marks it stale (from another vector space). */
+  add(id: string, category: MemoryCategory, createdMs: number, lastUsedMs: number, vector?: IndexVector): void {
+    if (this.#slotOf.has(id)) this.remove(id);
+    const slot = this.#slots;
+    this.#reserve(slot + 1);
+    this.#slots = slot + 1;
+    this.#ids[slot] = id;
+    this.#slotOf.set(id, slot);
+    this.#category[slot] = categoryCode(category);
+    this.#created[slot] = createdMs;
+    this.#lastUsed[slot] = lastUsedMs;
+    this.size++;
+    if (vector === undefined) {
+      this.#state[slot] = STALE;
       this.staleCount++;
+      return;
     }
-    return row;
+    this.#state[slot] = this.#vectors.append(slot, vector) > 0 ? SCORED : ZERO;
   }
 
-  setVector(id: string, vector: Float32Array): void {
-    const row = this.rowOf.get(id);
-    if (row === undefined) return;
-    const offset = row * this.dims;
-    this.matrix.set(vector.subarray(0, this.dims), offset);
-    this.norms[row] = this.#norm(offset);
-    if (this.stale[row] === 1) {
-      this.stale[row] = 0;
-      this.staleCount--;
-    }
+  /** Gives a (re-embedded) memory its new vector, keeping its category and use times. */
+  setVector(id: string, vector: IndexVector): void {
+    const slot = this.#slotOf.get(id);
+    if (slot === undefined) return;
+    const category = categoryOfCode(this.#category[slot] as number) ?? 'fact';
+    this.add(id, category, this.#created[slot] as number, this.#lastUsed[slot] as number, vector);
   }
 
   remove(id: string): boolean {
-    const row = this.rowOf.get(id);
-    if (row === undefined) return false;
-    if (this.stale[row] === 1) this.staleCount--;
-    const last = this.size - 1;
-    if (row !== last) {
-      const lastId = this.ids[last] as string;
-      this.matrix.copyWithin(row * this.dims, last * this.dims, (last + 1) * this.dims);
-      this.norms[row] = this.norms[last] ?? 0;
-      this.lastUsed[row] = this.lastUsed[last] ?? 0;
-      this.created[row] = this.created[last] ?? 0;
-      this.category[row] = this.category[last] ?? 0;
-      this.stale[row] = this.stale[last] ?? 0;
-      this.ids[row] = lastId;
-      this.rowOf.set(lastId, row);
-    }
-    this.ids.length = last;
-    this.rowOf.delete(id);
-    this.size = last;
+    const slot = this.#slotOf.get(id);
+    if (slot === undefined) return false;
+    if (this.#state[slot] === STALE) this.staleCount--;
+    this.#state[slot] = DEAD;
+    this.#ids[slot] = undefined;
+    this.#slotOf.delete(id);
+    this.size--;
+    const dead = this.#slots - this.size;
+    if (dead >= 64 && dead * 4 >= this.#slots) this.#compact();
     return true;
   }
 
   touch(id: string, ms: number): void {
-    const row = this.rowOf.get(id);
-    if (row !== undefined) this.lastUsed[row] = ms;
+    const slot = this.#slotOf.get(id);
+    if (slot !== undefined) this.#lastUsed[slot] = ms;
+  }
+
+  lastUsed(id: string): number | undefined {
+    const slot = this.#slotOf.get(id);
+    return slot === undefined ? undefined : this.#lastUsed[slot];
   }
 
   staleIds(): string[] {
     const out: string[] = [];
-    for (let r = 0; r < this.size; r++) if (this.stale[r] === 1) out.push(this.ids[r] as string);
+    for (let s = 0; s < this.#slots; s++) if (this.#state[s] === STALE) out.push(this.#ids[s] as string);
     return out;
   }
 
-  /** The least recently used row not in `exclude` (ties: the older one). */
+  /** The least recently used memory not in `exclude` (ties: the older one). */
   lruVictim(exclude: ReadonlySet<string>): string | undefined {
     let best = -1;
-    for (let r = 0; r < this.size; r++) {
-      if (exclude.size > 0 && exclude.has(this.ids[r] as string)) continue;
+    for (let s = 0; s < this.#slots; s++) {
+      if (this.#state[s] === DEAD) continue;
+      if (exclude.size > 0 && exclude.has(this.#ids[s] as string)) continue;
       if (
         best < 0 ||
-        (this.lastUsed[r] as number) < (this.lastUsed[best] as number) ||
-        (this.lastUsed[r] === this.lastUsed[best] && (this.created[r] as number) < (this.created[best] as number))
+        (this.#lastUsed[s] as number) < (this.#lastUsed[best] as number) ||
+        (this.#lastUsed[s] === this.#lastUsed[best] && (this.#created[s] as number) < (this.#created[best] as number))
       ) {
-        best = r;
+        best = s;
       }
     }
-    return best < 0 ? undefined : this.ids[best];
+    return best < 0 ? undefined : this.#ids[best];
   }
 
-  /** Top `limit` rows by cosine similarity to `query`, best first; `category` 0 means any. */
-  search(query: Float32Array, limit: number, category: number): SearchHits {
-    const dims = this.dims;
-    const m = this.matrix;
+  /**
+   * The `limit` memories most similar to `query` by cosine, best first (ties: the earlier
+   * slot); `category` 0 means any. An all-zero query matches nothing.
+   */
+  search(query: Float32Array, limit: number, category: number): SearchHit[] {
+    const k = Math.min(Math.max(0, Math.floor(limit)), this.size);
     let qn = 0;
-    for (let j = 0; j < dims; j++) qn += (query[j] as number) * (query[j] as number);
+    for (let j = 0; j < Math.min(this.dims, query.length); j++) qn += (query[j] as number) * (query[j] as number);
     qn = Math.sqrt(qn);
-    const rows = new Int32Array(limit);
-    const scores = new Float64Array(limit);
+    if (k === 0 || qn === 0 || !Number.isFinite(qn)) return [];
+    if (this.#acc.length < this.#slots) this.#acc = new Float32Array(this.#state.length);
+    const acc = this.#acc;
+    acc.fill(0, 0, this.#slots);
+    this.#vectors.score(query, acc);
+    const slots = new Int32Array(k);
+    const dots = new Float64Array(k);
     let count = 0;
-    if (qn === 0) return { rows, scores, count };
-    // A sparse query (the offline hashed embedder gives ~50 non-zero of 512 dimensions) only
-    // needs those columns of each row: several times fewer multiplications than a dense scan.
-    let nnz = 0;
-    for (let j = 0; j < dims; j++) if (query[j] !== 0) nnz++;
-    const sparse = nnz * 4 <= dims;
-    const idx = new Int32Array(sparse ? nnz : 0);
-    const val = new Float32Array(sparse ? nnz : 0);
-    if (sparse) {
-      let k = 0;
-      for (let j = 0; j < dims; j++) {
-        if (query[j] !== 0) {
-          idx[k] = j;
-          val[k++] = query[j] as number;
-        }
-      }
-    }
-    for (let r = 0; r < this.size; r++) {
-      if (this.stale[r] === 1) continue;
-      if (category !== 0 && this.category[r] !== category) continue;
-      const rn = this.norms[r] as number;
-      if (rn === 0) continue;
-      let dot = 0;
-      const base = r * dims;
-      if (sparse) {
-        for (let k = 0; k < nnz; k++) dot += (m[base + (idx[k] as number)] as number) * (val[k] as number);
-      } else {
-        for (let j = 0; j < dims; j++) dot += (m[base + j] as number) * (query[j] as number);
-      }
-      const score = dot / (rn * qn);
-      if (count === limit && score <= (scores[count - 1] as number)) continue;
+    const state = this.#state;
+    const cats = this.#category;
+    for (let s = 0; s < this.#slots; s++) {
+      const dot = acc[s] as number;
+      if (count === k && dot <= (dots[k - 1] as number)) continue;
+      if (state[s] !== SCORED || (category !== 0 && cats[s] !== category)) continue;
       // insertion into the small sorted top list
-      let at = count < limit ? count++ : limit - 1;
-      while (at > 0 && (scores[at - 1] as number) < score) {
-        scores[at] = scores[at - 1] as number;
-        rows[at] = rows[at - 1] as number;
+      let at = count < k ? count++ : k - 1;
+      while (at > 0 && (dots[at - 1] as number) < dot) {
+        dots[at] = dots[at - 1] as number;
+        slots[at] = slots[at - 1] as number;
         at--;
       }
-      scores[at] = score;
-      rows[at] = r;
+      dots[at] = dot;
+      slots[at] = s;
     }
-    return { rows, scores, count };
+    const hits: SearchHit[] = [];
+    for (let i = 0; i < count; i++)
+      hits.push({ id: this.#ids[slots[i] as number] as string, score: (dots[i] as number) / qn });
+    return hits;
   }
 
-  #norm(offset: number): number {
-    let s = 0;
-    for (let j = 0; j < this.dims; j++) {
-      const x = this.matrix[offset + j] as number;
-      s += x * x;
-    }
-    return Math.sqrt(s);
+  /** Frees spare capacity after a bulk load. */
+  trim(): void {
+    this.#vectors.trim(this.#slots);
   }
 
-  #grow(capacity: number): void {
-    const matrix = new Float32Array(capacity * this.dims);
-    matrix.set(this.matrix);
-    this.matrix = matrix;
-    const grow = <A extends Float32Array | Float64Array | Uint8Array>(old: A, make: (n: number) => A): A => {
-      const next = make(capacity);
+  /** Bytes held by the index's typed arrays (ids and the id map not counted). */
+  bytes(): number {
+    return (
+      this.#vectors.bytes() +
+      this.#state.byteLength +
+      this.#category.byteLength +
+      this.#created.byteLength +
+      this.#lastUsed.byteLength +
+      this.#acc.byteLength
+    );
+  }
+
+  #compact(): void {
+    const remap = new Int32Array(this.#slots);
+    let to = 0;
+    for (let s = 0; s < this.#slots; s++) {
+      if (this.#state[s] === DEAD) {
+        remap[s] = -1;
+        continue;
+      }
+      remap[s] = to;
+      if (to !== s) {
+        const id = this.#ids[s] as string;
+        this.#ids[to] = id;
+        this.#slotOf.set(id, to);
+        this.#state[to] = this.#state[s] as number;
+        this.#category[to] = this.#category[s] as number;
+        this.#created[to] = this.#created[s] as number;
+        this.#lastUsed[to] = this.#lastUsed[s] as number;
+      }
+      to++;
+    }
+    this.#vectors.compact(remap, to);
+    this.#ids.length = to;
+    this.#state.fill(DEAD, to, this.#slots);
+    this.#slots = to;
+  }
+
+  #reserve(slots: number): void {
+    if (slots <= this.#state.length) return;
+    const cap = Math.max(slots, this.#state.length * 2);
+    const grow = <A extends Float64Array | Uint8Array>(old: A, make: (n: number) => A): A => {
+      const next = make(cap);
       next.set(old as never);
       return next;
     };
-    this.norms = grow(this.norms, (n) => new Float32Array(n));
-    this.lastUsed = grow(this.lastUsed, (n) => new Float64Array(n));
-    this.created = grow(this.created, (n) => new Float64Array(n));
-    this.category = grow(this.category, (n) => new Uint8Array(n));
-    this.stale = grow(this.stale, (n) => new Uint8Array(n));
+    this.#state = grow(this.#state, (n) => new Uint8Array(n));
+    this.#category = grow(this.#category, (n) => new Uint8Array(n));
+    this.#created = grow(this.#created, (n) => new Float64Array(n));
+    this.#lastUsed = grow(this.#lastUsed, (n) => new Float64Array(n));
   }
 }

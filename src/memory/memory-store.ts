@@ -4,7 +4,8 @@ import { agentKey, agentRange, keySuffix } from '../store/keys.js';
 import type { Store } from '../store/lmdb-env.js';
 import { checkRecord, compact } from '../store/record.js';
 import type { Embedder } from './embedder.js';
-import { AgentMemoryIndex, categoryCode } from './memory-index.js';
+import { decodeIndexEntry, encodeIndexEntry, spaceTag, withLastUsed } from './index-entry.js';
+import { AgentMemoryIndex, categoryCode, type IndexLayout } from './memory-index.js';
 import {
   MEMORY_RECORD_V,
   MemoryRecord,
@@ -53,6 +54,13 @@ export interface MemoryStoreOptions {
   now?: () => number;
   /** texts per embed call when re-embedding (default 32) */
   reembedBatch?: number;
+  /**
+   * The most memories one agent may hold whatever its manifest says
+   * (`AAOS_MEMORY_MAX_RECORDS_PER_AGENT`; default 1,000,000): bounds the supervisor's memory.
+   */
+  maxRecordsPerAgent?: number;
+  /** index entries written per transaction when rewriting an agent's entries (default 5000) */
+  indexBatch?: number;
 }
 
 interface LoadedIndex {
@@ -72,6 +80,8 @@ export class MemoryStore {
   readonly #embedder: Embedder;
   readonly #now: () => number;
   readonly #batch: number;
+  readonly #ceiling: number;
+  readonly #indexBatch: number;
   readonly #indexes = new Map<string, LoadedIndex>();
   readonly #reembedding = new Map<string, Promise<SkippedMemory[]>>();
   /** last-use times not yet persisted, per agent (id → ISO time); see `query` */
@@ -82,6 +92,13 @@ export class MemoryStore {
     this.#embedder = embedder;
     this.#now = options.now ?? Date.now;
     this.#batch = Math.max(1, options.reembedBatch ?? 32);
+    this.#ceiling = Math.max(1, Math.floor(options.maxRecordsPerAgent ?? 1_000_000));
+    this.#indexBatch = Math.max(1, Math.floor(options.indexBatch ?? 5000));
+  }
+
+  /** `sparse` for an embedder whose vectors are mostly zero, else `dense` rows. */
+  get #layout(): IndexLayout {
+    return this.#embedder.sparse === true ? 'sparse' : 'dense';
   }
 
   get embedder(): Embedder {
@@ -98,19 +115,29 @@ export class MemoryStore {
     const loaded = this.#load(agentId, dims);
     const { index } = loaded;
     const db = this.#store.db('memory');
-    if (input.replaces !== undefined && !index.rowOf.has(input.replaces) && !this.#exists(agentId, input.replaces)) {
+    const idb = this.#store.db('memory_index');
+    if (input.replaces !== undefined && !index.has(input.replaces) && !this.#exists(agentId, input.replaces)) {
       throw notFound(agentId, input.replaces);
     }
     const maxRecords = Math.max(1, Math.floor(limits.maxRecords));
     const exclude = new Set<string>(input.replaces !== undefined ? [input.replaces] : []);
     const evicted: string[] = [];
-    let projected = index.size + 1 - (input.replaces !== undefined && index.rowOf.has(input.replaces) ? 1 : 0);
+    let projected = index.size + 1 - (input.replaces !== undefined && index.has(input.replaces) ? 1 : 0);
     while (projected > maxRecords) {
       const victim = index.lruVictim(exclude);
       if (victim === undefined) break;
       exclude.add(victim);
       evicted.push(victim);
       projected--;
+    }
+    if (projected > this.#ceiling) {
+      throw new AaosError(
+        ErrorCode.MEMORY_LIMIT,
+        `agent ${agentId} holds ${index.size} memories, the most the supervisor allows per agent ` +
+          `(AAOS_MEMORY_MAX_RECORDS_PER_AGENT=${this.#ceiling}); its manifest's memory.episodic_max_records ` +
+          `(${maxRecords}) is higher, so nothing was evicted: lower it or delete memories`,
+        { agent_id: agentId, count: index.size, max: this.#ceiling, episodic_max_records: maxRecords },
+      );
     }
     const nowMs = this.#now();
     const iso = new Date(nowMs).toISOString();
@@ -128,12 +155,20 @@ export class MemoryStore {
       dims,
       replaces: input.replaces,
     });
+    const entry = encodeIndexEntry(input.category, nowMs, nowMs, spaceTag(this.#embedder.model, dims), input.embedding);
+    // the record and its index entry in one transaction: a crash leaves both or neither
     this.#store.transaction(() => {
       this.#writeTouches(agentId, exclude);
-      if (input.replaces !== undefined && !db.removeSync(agentKey(agentId, input.replaces)))
-        throw notFound(agentId, input.replaces);
-      for (const victim of evicted) db.removeSync(agentKey(agentId, victim));
+      if (input.replaces !== undefined) {
+        if (!db.removeSync(agentKey(agentId, input.replaces))) throw notFound(agentId, input.replaces);
+        idb.removeSync(agentKey(agentId, input.replaces));
+      }
+      for (const victim of evicted) {
+        db.removeSync(agentKey(agentId, victim));
+        idb.removeSync(agentKey(agentId, victim));
+      }
       db.putSync(agentKey(agentId, id), record);
+      idb.putSync(agentKey(agentId, id), entry);
     });
     // the transaction committed: mirror it
     if (input.replaces !== undefined) {
@@ -141,10 +176,7 @@ export class MemoryStore {
       loaded.unreadable = loaded.unreadable.filter((u) => u.id !== input.replaces);
     }
     for (const victim of evicted) index.remove(victim);
-    index.add(id, input.category, nowMs, nowMs, (matrix, offset) => {
-      matrix.set(input.embedding, offset);
-      return true;
-    });
+    index.add(id, input.category, nowMs, nowMs, input.embedding);
     return { id, evicted };
   }
 
@@ -161,7 +193,7 @@ export class MemoryStore {
     if (this.#load(agentId, dims).index.staleCount > 0) skipped = await this.#reembedStale(agentId, dims);
     // reload: the index may have changed while the embedder was working
     const loaded = this.#load(agentId, dims);
-    skipped = [...loaded.unreadable, ...skipped.filter((s) => loaded.index.rowOf.has(s.id))];
+    skipped = [...loaded.unreadable, ...skipped.filter((s) => loaded.index.has(s.id))];
     const hits = loaded.index.search(
       embedding,
       limit,
@@ -173,15 +205,15 @@ export class MemoryStore {
     const results: MemoryHit[] = [];
     const touched: string[] = [];
     this.#store.read(`query memory of agent ${agentId}`, () => {
-      for (let i = 0; i < hits.count; i++) {
-        const id = loaded.index.ids[hits.rows[i] as number] as string;
+      for (const hit of hits) {
+        const id = hit.id;
         const checked = checkRecord(MemoryRecord, MEMORY_RECORD_V, db.get(agentKey(agentId, id)));
         if (!checked.ok) continue;
         touched.push(id);
         results.push({
           ...toView(checked.value),
           last_used_at: iso,
-          relevance_score: Math.max(0, Math.min(1, hits.scores[i] as number)),
+          relevance_score: Math.max(0, Math.min(1, hit.score)),
         });
       }
     });
@@ -202,7 +234,12 @@ export class MemoryStore {
   /** MEMORY_NOT_FOUND when the id is missing or belongs to another agent. */
   delete(agentId: string, id: string): void {
     const db = this.#store.db('memory');
-    const removed = this.#store.transaction(() => db.removeSync(agentKey(agentId, id)));
+    const idb = this.#store.db('memory_index');
+    const removed = this.#store.transaction(() => {
+      const gone = db.removeSync(agentKey(agentId, id));
+      idb.removeSync(agentKey(agentId, id));
+      return gone;
+    });
     if (!removed) throw notFound(agentId, id);
     const loaded = this.#indexes.get(agentId);
     if (loaded) {
@@ -250,10 +287,15 @@ export class MemoryStore {
     const pending = this.#touches.get(agentId);
     if (!pending || pending.size === 0) return;
     const db = this.#store.db('memory');
+    const idb = this.#store.db('memory_index');
     for (const [id, iso] of pending) {
       if (skip.has(id)) continue;
-      const checked = checkRecord(MemoryRecord, MEMORY_RECORD_V, db.get(agentKey(agentId, id)));
-      if (checked.ok) db.putSync(agentKey(agentId, id), { ...checked.value, last_used_at: iso });
+      const key = agentKey(agentId, id);
+      const checked = checkRecord(MemoryRecord, MEMORY_RECORD_V, db.get(key));
+      if (!checked.ok) continue;
+      db.putSync(key, { ...checked.value, last_used_at: iso });
+      const entry = idb.get(key);
+      if (entry instanceof Uint8Array && entry.byteLength >= 32) idb.putSync(key, withLastUsed(entry, Date.parse(iso)));
     }
     pending.clear();
   }
@@ -280,10 +322,49 @@ export class MemoryStore {
     const model = this.#embedder.model;
     const cached = this.#indexes.get(agentId);
     if (cached && cached.index.dims === dims && cached.index.model === model) return cached;
+    const loaded = this.#loadFromEntries(agentId, dims) ?? this.#rebuild(agentId, dims);
+    loaded.index.trim();
+    this.#indexes.set(agentId, loaded);
+    return loaded;
+  }
+
+  /**
+   * The fast cold start: the index from the compact entries alone, when there is exactly one
+   * valid entry per record (both are written in one transaction). Undefined otherwise (entries
+   * missing, e.g. records from before the entries existed, or a damaged one): then rebuild.
+   */
+  #loadFromEntries(agentId: string, dims: number): LoadedIndex | undefined {
+    const model = this.#embedder.model;
+    const tag = spaceTag(model, dims);
     const db = this.#store.db('memory');
-    const loaded = this.#store.read(`load memory of agent ${agentId}`, () => {
+    const idb = this.#store.db('memory_index');
+    return this.#store.read(`load memory index of agent ${agentId}`, () => {
+      const records = db.getKeysCount(agentRange(agentId));
       // fresh range objects: lmdb-js annotates the options object it is given
-      const index = new AgentMemoryIndex(model, dims, Math.max(64, db.getKeysCount(agentRange(agentId))));
+      if (idb.getKeysCount(agentRange(agentId)) !== records) return undefined;
+      const index = new AgentMemoryIndex(model, dims, this.#layout, Math.max(64, records));
+      const scratch = { buffer: new ArrayBuffer(4096) };
+      for (const { key, value } of idb.getRange(agentRange(agentId))) {
+        const entry = decodeIndexEntry(value, scratch);
+        if (typeof entry === 'string') {
+          this.#store.reportInvalid({ db: 'memory_index', key: String(key), reason: entry });
+          return undefined;
+        }
+        const sameSpace = entry.space === tag && entry.dims === dims;
+        const vector = !sameSpace ? undefined : entry.index ? { index: entry.index, value: entry.value } : entry.value;
+        index.add(keySuffix(String(key)), entry.category, entry.createdMs, entry.lastUsedMs, vector);
+      }
+      return { index, unreadable: [] };
+    });
+  }
+
+  /** The slow path: the index from the records themselves, then their entries rewritten for next time. */
+  #rebuild(agentId: string, dims: number): LoadedIndex {
+    const model = this.#embedder.model;
+    const db = this.#store.db('memory');
+    const entries: Array<{ key: string; entry: Uint8Array }> = [];
+    const loaded = this.#store.read(`load memory of agent ${agentId}`, () => {
+      const index = new AgentMemoryIndex(model, dims, this.#layout, Math.max(64, db.getKeysCount(agentRange(agentId))));
       const unreadable: SkippedMemory[] = [];
       for (const { key, value } of db.getRange(agentRange(agentId))) {
         const checked = checkRecord(MemoryRecord, MEMORY_RECORD_V, value);
@@ -294,17 +375,60 @@ export class MemoryStore {
           continue;
         }
         const rec = checked.value;
+        const vector = new Float32Array(rec.dims);
+        decodeEmbeddingInto(rec.embedding, vector, 0);
+        const created = Date.parse(rec.created_at);
+        const lastUsed = Date.parse(rec.last_used_at);
         const sameSpace = rec.embedding_model === model && rec.dims === dims;
-        index.add(rec.id, rec.category, Date.parse(rec.created_at), Date.parse(rec.last_used_at), (matrix, offset) => {
-          if (!sameSpace) return false;
-          decodeEmbeddingInto(rec.embedding, matrix, offset);
-          return true;
+        index.add(rec.id, rec.category, created, lastUsed, sameSpace ? vector : undefined);
+        entries.push({
+          key: String(key),
+          entry: encodeIndexEntry(rec.category, created, lastUsed, spaceTag(rec.embedding_model, rec.dims), vector),
         });
       }
       return { index, unreadable };
     });
-    this.#indexes.set(agentId, loaded);
+    this.#rewriteEntries(agentId, entries);
     return loaded;
+  }
+
+  /**
+   * Replaces the agent's index entries, a batch per transaction. A crash part-way leaves the
+   * counts unequal, so the next load rebuilds again; a failed write (full disk) only costs the
+   * next cold start its speed, so it is reported and the loaded index is served.
+   */
+  #rewriteEntries(agentId: string, entries: ReadonlyArray<{ key: string; entry: Uint8Array }>): void {
+    const idb = this.#store.db('memory_index');
+    try {
+      const stale = this.#store.read('list memory index entries', () => [
+        ...idb.getKeys(agentRange(agentId)),
+      ]) as string[];
+      for (let i = 0; i < stale.length; i += this.#indexBatch) {
+        const batch = stale.slice(i, i + this.#indexBatch);
+        this.#store.transaction(
+          () => {
+            for (const key of batch) idb.removeSync(key);
+          },
+          { flush: false },
+        );
+      }
+      for (let i = 0; i < entries.length; i += this.#indexBatch) {
+        const batch = entries.slice(i, i + this.#indexBatch);
+        this.#store.transaction(
+          () => {
+            for (const { key, entry } of batch) idb.putSync(key, entry);
+          },
+          { flush: false },
+        );
+      }
+    } catch (err) {
+      process.emitWarning(
+        `memory index entries of agent ${agentId} not rewritten (the next cold start rebuilds again): ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+        'AaosMemoryWarning',
+      );
+    }
   }
 
   /** One re-embedding pass per agent at a time; concurrent queries share it. */
@@ -319,6 +443,7 @@ export class MemoryStore {
   async #reembed(agentId: string, dims: number): Promise<SkippedMemory[]> {
     const model = this.#embedder.model;
     const db = this.#store.db('memory');
+    const idb = this.#store.db('memory_index');
     const skipped: SkippedMemory[] = [];
     const ids = this.#load(agentId, dims).index.staleIds();
     let failure: string | undefined;
@@ -355,8 +480,18 @@ export class MemoryStore {
           const vector = vectors[k] as Float32Array;
           const key = agentKey(agentId, rec.id);
           // deleted or replaced while the embedder was busy
-          if (!db.doesExist(key) || !index.rowOf.has(rec.id)) return;
+          if (!db.doesExist(key) || !index.has(rec.id)) return;
           db.putSync(key, { ...rec, embedding: encodeEmbedding(vector), embedding_model: model, dims });
+          idb.putSync(
+            key,
+            encodeIndexEntry(
+              rec.category,
+              Date.parse(rec.created_at),
+              index.lastUsed(rec.id) ?? Date.parse(rec.last_used_at),
+              spaceTag(model, dims),
+              vector,
+            ),
+          );
           updated.push({ id: rec.id, vector });
         });
       });

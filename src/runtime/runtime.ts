@@ -249,7 +249,9 @@ export class Runtime {
     const agentStore = new AgentStore(store);
     const sessions = new SessionStore(store);
     const embedder = embedderFromEnv(env);
-    const memory = new MemoryStore(store, embedder);
+    const memory = new MemoryStore(store, embedder, {
+      maxRecordsPerAgent: config.get('AAOS_MEMORY_MAX_RECORDS_PER_AGENT'),
+    });
     const skills = await SkillRegistry.load(skillRoots(env));
     const approvals = new ApprovalQueue({
       persistence: new ApprovalStore(store),

@@ -10,6 +10,8 @@ export const STORE_DBS = [
   'sessions',
   'archives',
   'memory',
+  // the memory index's compact copy of each memory (src/memory/index-entry.ts)
+  'memory_index',
   'runs',
   'agents',
   'audit',

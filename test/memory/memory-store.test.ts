@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Embedder } from '../../src/memory/embedder.js';
 import { HashedNgramEmbedder } from '../../src/memory/hashed-ngram-embedder.js';
+import { decodeIndexEntry } from '../../src/memory/index-entry.js';
 import { MemoryStore } from '../../src/memory/memory-store.js';
 import { agentKey } from '../../src/store/keys.js';
 import { openStore, type RecordIssue, type Store } from '../../src/store/lmdb-env.js';
@@ -46,6 +47,18 @@ async function ask(
 ) {
   const [embedding] = await mem.embedder.embed([text]);
   return mem.query(agent, embedding!, options);
+}
+
+/** Scores in order, and the ids above the last score (tied ones may come in any order). */
+function ranking(results: Array<{ id: string; relevance_score: number; category: string }>) {
+  const last = results.at(-1)?.relevance_score ?? 0;
+  return {
+    scores: results.map((r) => r.relevance_score.toFixed(6)),
+    sure: results
+      .filter((r) => r.relevance_score > last + 1e-6)
+      .map((r) => `${r.id} ${r.category}`)
+      .sort(),
+  };
 }
 
 describe('MemoryStore', () => {
@@ -215,5 +228,102 @@ describe('MemoryStore', () => {
     mem.unload(A);
     expect((await mem.query(A, q!, { limit: 1 })).results[0]?.content).toBe(texts[100]);
     expect(mem.count(A)).toBe(100);
+  });
+
+  it('a cold start loads the index from its entries alone, equal to a rebuild from the records', async () => {
+    const mem = new MemoryStore(store, new HashedNgramEmbedder());
+    const texts = Array.from({ length: 300 }, (_, i) => `entry ${i} about topic${i % 11} and thing${i % 5}`);
+    const vectors = await mem.embedder.embed(texts);
+    const cats = ['fact', 'observation', 'decision', 'preference'] as const;
+    const ids: string[] = [];
+    store.transaction(() => {
+      for (const [i, content] of texts.entries())
+        ids.push(mem.store(A, { content, category: cats[i % 4]!, embedding: vectors[i]! }, big).id);
+    });
+    for (let i = 0; i < 300; i += 4) mem.delete(A, ids[i]!);
+    const queries = ['topic3 thing2', 'entry 17', 'topic10', 'thing4 about'];
+    const expected = [];
+    for (const q of queries) expected.push(ranking((await ask(mem, A, q, { limit: 5 })).results));
+    mem.unload(A);
+    const entries = () => store.read('count', () => store.db('memory_index').getKeysCount());
+    expect(entries()).toBe(225);
+    // without entries (records from before they existed): the records are read and the entries rewritten
+    store.transaction(() => {
+      for (const key of [...store.db('memory_index').getKeys()]) store.db('memory_index').removeSync(key);
+    });
+    const slow = new MemoryStore(store, new HashedNgramEmbedder());
+    for (const [i, q] of queries.entries())
+      expect(ranking((await ask(slow, A, q, { limit: 5 })).results)).toEqual(expected[i]);
+    expect(entries()).toBe(225);
+    slow.unload(A);
+    // the entries alone: with every record's embedding zeroed, a cold start still ranks the same
+    store.transaction(() => {
+      const db = store.db('memory');
+      for (const { key, value } of [...db.getRange()]) {
+        const rec = value as { embedding: Uint8Array };
+        db.putSync(key, { ...rec, embedding: new Uint8Array(rec.embedding.byteLength) });
+      }
+    });
+    const fast = new MemoryStore(store, new HashedNgramEmbedder());
+    for (const [i, q] of queries.entries())
+      expect(ranking((await ask(fast, A, q, { limit: 5 })).results)).toEqual(expected[i]);
+    // a query's touch reaches the entry with the next write, so LRU survives a fast reload
+    const hit = (await ask(fast, A, 'entry 17', { limit: 1 })).results[0]!;
+    fast.unload(A);
+    const entry = store.read('get', () => store.db('memory_index').get(agentKey(A, hit.id)));
+    expect(decodeIndexEntry(entry, { buffer: new ArrayBuffer(8) })).toMatchObject({
+      lastUsedMs: Date.parse(hit.last_used_at),
+    });
+    const again = new MemoryStore(store, new HashedNgramEmbedder(), { now: () => Date.parse(hit.last_used_at) + 1 });
+    const { evicted } = await remember(again, A, 'one more', 'fact', { maxRecords: 225 });
+    expect(evicted).toHaveLength(1);
+    expect(evicted[0]).not.toBe(hit.id);
+  });
+
+  it('never serves a damaged index entry: it reports it and rebuilds from the records', async () => {
+    const mem = new MemoryStore(store, new HashedNgramEmbedder());
+    const { id } = await remember(mem, A, 'the backup runs at midnight');
+    await remember(mem, A, 'the printer is on the second floor');
+    mem.unload(A);
+    const key = agentKey(A, id);
+    const entry = store.read('get', () => store.db('memory_index').get(key)) as Uint8Array;
+    // a dimension index past the end, and then a truncated entry
+    for (const damaged of [
+      Uint8Array.from([...entry.subarray(0, entry.byteLength - 2), 0xff, 0xff]),
+      entry.subarray(0, 20),
+    ]) {
+      store.transaction(() => store.db('memory_index').putSync(key, damaged));
+      issues = [];
+      const fresh = new MemoryStore(store, new HashedNgramEmbedder());
+      const { results } = await ask(fresh, A, 'when does the backup run', { limit: 1 });
+      expect(results.map((r) => r.id)).toEqual([id]);
+      expect(issues).toEqual([expect.objectContaining({ db: 'memory_index', key })]);
+      // rewritten: the next cold start is the fast one and reports nothing
+      issues = [];
+      await ask(new MemoryStore(store, new HashedNgramEmbedder()), A, 'printer');
+      expect(issues).toEqual([]);
+    }
+  });
+
+  it('refuses a store past AAOS_MEMORY_MAX_RECORDS_PER_AGENT with a clear error, losing nothing', async () => {
+    const mem = new MemoryStore(store, new HashedNgramEmbedder(), { maxRecordsPerAgent: 3 });
+    for (const t of ['one', 'two', 'three']) await remember(mem, A, t);
+    const err = await remember(mem, A, 'four').catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'AAOS_ERR_MEMORY_LIMIT',
+      message: expect.stringMatching(
+        /agent-a holds 3 memories.*AAOS_MEMORY_MAX_RECORDS_PER_AGENT=3.*episodic_max_records \(10000\)/,
+      ),
+      details: { agent_id: A, count: 3, max: 3, episodic_max_records: 10_000 },
+    });
+    expect(mem.count(A)).toBe(3);
+    // a manifest cap at or under the ceiling evicts as before; replacing needs no room
+    expect((await remember(mem, A, 'four', 'fact', { maxRecords: 3 })).evicted).toHaveLength(1);
+    const [first] = mem.list(A);
+    await remember(mem, A, 'five', 'fact', big, first!.id);
+    expect(mem.count(A)).toBe(3);
+    // another agent has its own allowance
+    await remember(mem, B, 'b one');
+    expect(mem.count(B)).toBe(1);
   });
 });
