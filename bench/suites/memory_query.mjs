@@ -6,9 +6,13 @@
 //                    is loaded; the query text is embedded outside the timing (embed_ms_p50
 //                    reports that separately)
 //   load_ms          first query after a cold start: loads the agent's index from LMDB
+//   cpu_ms_p50, load_cpu_ms   the same as this process's CPU time (user + system): on a shared
+//                    box wall time includes the time the thread waited for a core, CPU time not
 //   insert_per_s     MemoryStore.store() calls, batched 1000 per outer transaction
 //                    (store() joins the outer transaction)
 //   index_mb         resident memory of the loaded index: settled RSS after the cold load − before
+//   index_array_mb   the index's own typed arrays (MemoryStore.indexBytes; ids and the id map not
+//                    counted), where the build has it
 //   sizes[]          the same per size; the full run measures 100k and then 1M records
 //                    (`--records 100000,1000000` sets them)
 // Texts are synthetic sentences from a small vocabulary, so similarities are realistic-ish.
@@ -79,18 +83,25 @@ await runSuite('memory_query', async ({ quick, flags, log }) => {
         mem = new MemoryStore(store, embedder);
         const q0 = embedder.embedOne(sentence(1_000_000 + r));
         const tl = nowNs();
+        const cl = process.cpuUsage();
         await mem.query(agent, q0, { limit: 5 });
         const loadMs = msSince(tl);
+        const loadCpu = process.cpuUsage(cl);
         const indexMb = (await settledRssMb(50)) - rssBefore;
+        const indexArrayMb = typeof mem.indexBytes === 'function' ? mem.indexBytes(agent) / 2 ** 20 : undefined;
         const lat = [];
+        const cpu = [];
         const emb = [];
         for (let q = 0; q < cfg.queries; q++) {
           const te = nowNs();
           const v = embedder.embedOne(sentence(2_000_000 + q * 7 + r));
           emb.push(msSince(te));
           const tq = nowNs();
+          const cq = process.cpuUsage();
           const res = await mem.query(agent, v, { limit: 5 });
           lat.push(msSince(tq));
+          const used = process.cpuUsage(cq);
+          cpu.push((used.user + used.system) / 1000);
           if (res.results.length !== 5) throw new Error(`query returned ${res.results.length} hits`);
         }
         mem = null;
@@ -98,8 +109,11 @@ await runSuite('memory_query', async ({ quick, flags, log }) => {
         const rep = {
           p50_ms: p.p50,
           p99_ms: p.p99,
+          cpu_ms_p50: percentiles(cpu, [50]).p50,
           load_ms: loadMs,
+          load_cpu_ms: (loadCpu.user + loadCpu.system) / 1000,
           index_mb: indexMb,
+          ...(indexArrayMb !== undefined ? { index_array_mb: indexArrayMb } : {}),
           embed_ms_p50: percentiles(emb, [50]).p50,
         };
         log(

@@ -256,6 +256,11 @@ export class MemoryStore {
     );
   }
 
+  /** Bytes held by the agent's loaded index (its typed arrays; ids not counted), undefined if not loaded. */
+  indexBytes(agentId: string): number | undefined {
+    return this.#indexes.get(agentId)?.index.bytes();
+  }
+
   /** Oldest first; unreadable records are reported to the store and left out. */
   list(agentId: string, options: { offset?: number; limit?: number } = {}): MemoryView[] {
     const db = this.#store.db('memory');

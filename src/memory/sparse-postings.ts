@@ -1,4 +1,4 @@
-import { forEachNonZero, normOf, type IndexVector, type VectorLayout } from './vector-layout.js';
+import { normOf, type IndexVector, type VectorLayout } from './vector-layout.js';
 
 /**
  * An inverted layout for sparse vectors (the offline hashed n-gram embedder fills ~90 of 512
@@ -25,14 +25,33 @@ export class SparsePostings implements VectorLayout {
   append(slot: number, vector: IndexVector): number {
     const norm = normOf(vector, this.#dims);
     if (norm === 0) return 0;
-    forEachNonZero(vector, this.#dims, (j, x) => {
-      const n = this.#length[j] as number;
-      if (n === (this.#slotsOf[j] as Int32Array).length) this.#grow(j, Math.max(16, Math.ceil(n * 1.5)));
-      (this.#slotsOf[j] as Int32Array)[n] = slot;
-      (this.#weightsOf[j] as Float32Array)[n] = x / norm;
-      this.#length[j] = n + 1;
-    });
+    if (vector instanceof Float32Array) {
+      const n = Math.min(this.#dims, vector.length);
+      for (let j = 0; j < n; j++) {
+        const x = vector[j] as number;
+        if (x !== 0) this.#push(j, slot, x / norm);
+      }
+    } else {
+      const n = Math.min(vector.index.length, vector.value.length);
+      for (let k = 0; k < n; k++) {
+        const j = vector.index[k] as number;
+        const x = vector.value[k] as number;
+        if (x !== 0 && j >= 0 && j < this.#dims) this.#push(j, slot, x / norm);
+      }
+    }
     return norm;
+  }
+
+  #push(j: number, slot: number, weight: number): void {
+    const n = this.#length[j] as number;
+    let slots = this.#slotsOf[j] as Int32Array;
+    if (n === slots.length) {
+      this.#grow(j, Math.max(16, Math.ceil(n * 1.5)));
+      slots = this.#slotsOf[j] as Int32Array;
+    }
+    slots[n] = slot;
+    (this.#weightsOf[j] as Float32Array)[n] = weight;
+    this.#length[j] = n + 1;
   }
 
   score(query: Float32Array, acc: Float32Array): void {

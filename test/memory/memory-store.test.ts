@@ -326,4 +326,21 @@ describe('MemoryStore', () => {
     await remember(mem, B, 'b one');
     expect(mem.count(B)).toBe(1);
   });
+
+  it('keeps a memory whose text embeds to all zeros, never returns it, and reloads it', async () => {
+    const mem = new MemoryStore(store, new HashedNgramEmbedder());
+    const { id: blank } = await remember(mem, A, '?!… —');
+    await remember(mem, A, 'the meeting moved to tuesday');
+    const hits = async (m: MemoryStore, text: string) =>
+      (await ask(m, A, text, { limit: 20 })).results.map((r) => r.id);
+    expect(await hits(mem, 'meeting')).not.toContain(blank);
+    // an all-zero query matches nothing, rather than everything at score 0
+    expect(await hits(mem, '?!')).toEqual([]);
+    mem.unload(A);
+    const cold = new MemoryStore(store, new HashedNgramEmbedder());
+    expect(await hits(cold, 'meeting')).not.toContain(blank);
+    expect(cold.count(A)).toBe(2);
+    cold.delete(A, blank);
+    expect(cold.count(A)).toBe(1);
+  });
 });
