@@ -31,7 +31,7 @@ function setup() {
 const arrived = async (received: unknown[], n: number) => {
   for (let i = 0; i < 200 && received.length < n; i++) await new Promise((r) => setTimeout(r, 5));
 };
-const flat = (received: unknown[]) => received.flatMap((m) => (isPortBatch<Msg>(m) ? m.msgs : [m]));
+const flat = (received: unknown[]): Msg[] => received.flatMap((m) => (isPortBatch<Msg>(m) ? m.msgs : [m as Msg]));
 
 describe('PortOutbox', () => {
   it('what is posted in one turn arrives as one batch, in order; a lone message arrives as it is', async () => {

@@ -24,6 +24,8 @@ describe("a run's outcome", () => {
     expect(extra.constructor).toBe('mine');
     // never a prototype: the outcome is a plain object and nothing was polluted
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(out.usage)).toBe(Object.prototype);
+    expect((out as unknown as { polluted?: unknown }).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(out).slice(0, 6)).toEqual([
       'run_id',
