@@ -7,6 +7,7 @@ import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { exposeControl } from '../src/agent/control.js';
 import { WorkerHost } from '../src/agent/worker-host.js';
+import { warmHostPath } from '../src/agent/host-warmup.js';
 import type { AgentModule } from '../src/agent/agent-module.js';
 import { toPlainError } from '../src/errors/aaos-error.js';
 import type { StartMessage, WorkerToParent } from '../src/protocol/index.js';
@@ -34,7 +35,10 @@ parent.once('message', (msg: StartMessage) => {
           // not fatal: the thread keeps the default priority
         }
       }
-      if (msg.warm) await mod.warmup?.();
+      if (msg.warm) {
+        await mod.warmup?.();
+        await warmHostPath();
+      }
       const host = new WorkerHost(msg.port, mod);
       exposeControl(msg.control, () => host.activeDeliveries);
       host.start();

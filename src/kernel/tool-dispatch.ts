@@ -44,6 +44,7 @@ export interface ToolDispatchDeps {
     manifestYaml: string,
     message: string,
     inCall: CallContext,
+    onSpawned?: (agentId: string) => void,
   ): Promise<ChildRunResult>;
 }
 
@@ -124,7 +125,8 @@ export async function dispatchTool(deps: ToolDispatchDeps, call: ToolCall): Prom
       used.push({ request, handle: token.id });
     },
     recheck,
-    spawnAndRun: (manifestYaml, message) => deps.spawnAndRun(rec, call, manifestYaml, message, inCall),
+    spawnAndRun: (manifestYaml, message, onSpawned) =>
+      deps.spawnAndRun(rec, call, manifestYaml, message, inCall, onSpawned),
   };
   try {
     if (call.signal.aborted)

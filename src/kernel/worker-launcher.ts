@@ -42,11 +42,20 @@ const REFILL_PAUSE_MS = 100;
  * Whether a drained pool should boot replacements now. Booting competes for the cores with
  * the agents that drained it (a fan-out of 500 children ran ~40 % more CPU when the pool
  * refilled under it), so a refill waits until at most half of the workers it lent are still
- * running, unless acquisitions have been quiet for `maxDeferMs` (long-lived agents holding
- * their pooled workers must not leave the pool empty for good).
+ * running and none has started or ended for a moment (`settledMs`: a burst's agents end
+ * together, and the agent that started them still has its last turn to take, which a boot at
+ * the supervisor's priority would starve), unless acquisitions have been quiet for
+ * `maxDeferMs` (long-lived agents holding their pooled workers must not leave the pool empty
+ * for good).
  */
-function refillDue(lentRunning: number, target: number, quietMs: number, maxDeferMs: number): boolean {
-  return lentRunning <= target / 2 || quietMs >= maxDeferMs;
+function refillDue(
+  lentRunning: number,
+  target: number,
+  settledMs: number,
+  sinceAcquireMs: number,
+  maxDeferMs: number,
+): boolean {
+  return (lentRunning <= target / 2 && settledMs >= REFILL_PAUSE_MS) || sinceAcquireMs >= maxDeferMs;
 }
 
 function moduleUrl(module: string): string {
@@ -70,6 +79,8 @@ export class WorkerLauncher {
   private readonly lent = new Map<string, Set<Worker>>();
   private readonly lentKey = new Map<Worker, string>();
   private readonly lastAcquire = new Map<string, number>();
+  /** when a lent worker of the pool last ended */
+  private readonly lastReturn = new Map<string, number>();
   private readonly terminating = new Set<Promise<void>>();
   private closed = false;
 
@@ -141,8 +152,11 @@ export class WorkerLauncher {
     clearTimeout(this.refillTimers.get(key));
     const timer = setTimeout(() => {
       this.refillTimers.delete(key);
-      const quietMs = performance.now() - (this.lastAcquire.get(key) ?? 0);
-      if (refillDue(this.lent.get(key)?.size ?? 0, this.warmTarget.get(key) ?? 0, quietMs, this.refillMaxDeferMs))
+      const now = performance.now();
+      const acquired = this.lastAcquire.get(key) ?? 0;
+      const settled = now - Math.max(acquired, this.lastReturn.get(key) ?? 0);
+      const lentRunning = this.lent.get(key)?.size ?? 0;
+      if (refillDue(lentRunning, this.warmTarget.get(key) ?? 0, settled, now - acquired, this.refillMaxDeferMs))
         this.refill(key, module, maxHeapMb);
       else this.scheduleRefill(key, module, maxHeapMb);
     }, REFILL_PAUSE_MS);
@@ -294,6 +308,7 @@ export class WorkerLauncher {
     if (key !== undefined) {
       this.lentKey.delete(worker);
       this.lent.get(key)?.delete(worker);
+      this.lastReturn.set(key, performance.now());
     }
     const done = this.termGate.run(async () => {
       try {

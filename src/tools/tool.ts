@@ -39,8 +39,11 @@ export interface ToolContext {
    * Throws CAPABILITY_REVOKED / _EXPIRED when one ended meanwhile.
    */
   recheck?(): void;
-  /** spawn a child of the calling agent from manifest YAML, run it on `message`, stop it */
-  spawnAndRun(manifestYaml: string, message: string): Promise<ChildRunResult>;
+  /**
+   * spawn a child of the calling agent from manifest YAML, run it on `message`, stop it;
+   * `onSpawned` is called with its id once it exists (before it runs)
+   */
+  spawnAndRun(manifestYaml: string, message: string, onSpawned?: (agentId: string) => void): Promise<ChildRunResult>;
 }
 
 export interface Tool {

@@ -136,6 +136,7 @@ export class Spawning {
     manifestYaml: string,
     message: string,
     inCall: CallContext,
+    onSpawned?: (agentId: string) => void,
   ): Promise<ChildRunResult> {
     // a cancelled run spawns nothing more (siblings of a spawn_agents batch reach here one by one)
     if (call.signal.aborted) throw cancelledBeforeStart(parent, call.signal.reason);
@@ -152,6 +153,7 @@ export class Spawning {
       ...(trace ? { trace } : {}),
       signal: call.signal,
       runId: call.from.runId,
+      ...(onSpawned ? { onSpawned } : {}),
       ...(call.workspace ? { workspace: call.workspace } : {}),
     };
     let result = await this.runChild(parent.id, manifest, message, options);

@@ -139,8 +139,14 @@ export class WorkerRequests {
       approvals: this.core.opts.approvals,
       skills: this.core.opts.skills,
       inflight: this.core.toolCalls,
-      spawnAndRun: (parent: LiveAgent, call: ToolCall, yaml: string, message: string, inCall: CallContext) =>
-        this.spawning.spawnChildAndRun(parent, call, yaml, message, inCall),
+      spawnAndRun: (
+        parent: LiveAgent,
+        call: ToolCall,
+        yaml: string,
+        message: string,
+        inCall: CallContext,
+        onSpawned?: (agentId: string) => void,
+      ) => this.spawning.spawnChildAndRun(parent, call, yaml, message, inCall, onSpawned),
     };
   }
 
