@@ -70,9 +70,9 @@ function scripts(dir, n, latencyMs) {
   });
 }
 
-/** Instruments one runtime: counts model calls through the gateway and tool calls/answers through the audit log. */
-function instrument(runtime, counters) {
-  const gateway = runtime.gateway;
+/** Instruments one runtime (its parts): counts model calls through the gateway and tool calls/answers through the audit log. */
+function instrument(parts, counters) {
+  const gateway = parts.gateway;
   const complete = gateway.complete.bind(gateway);
   gateway.complete = async (agent, spec, request, ctx) => {
     if (!agent.parentId) {
@@ -89,7 +89,7 @@ function instrument(runtime, counters) {
     }
   };
   const state = { lastChildDone: 0n, events: 0, byType: {} };
-  runtime.audit.subscribe((e) => {
+  parts.audit.subscribe((e) => {
     state.events++;
     state.byType[e.type] = (state.byType[e.type] ?? 0) + 1;
     if (e.type === 'ToolInvoked' && e.tool === ECHO_TOOL) counters.toolCalls++;
@@ -140,12 +140,14 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
           maxAgents: n + 10,
           ...(mode === 'warm' ? { warmWorkers: n } : {}),
         });
+        // the parts the bench drives and instruments (the Runtime keeps them private)
+        const parts = runtime.internalsForTests();
         const counters = new WorkloadCounters();
-        const probe = instrument(runtime, counters);
+        const probe = instrument(parts, counters);
         try {
           const lats = mode === 'warm' ? latenciesFor(cfg, n) : coldLatencies(n);
           for (const latencyMs of lats) {
-            const root = await runtime.supervisor.spawn(scripts(tmp.dir, n, latencyMs));
+            const root = await parts.supervisor.spawn(scripts(tmp.dir, n, latencyMs));
             const reps = mode === 'warm' ? warmReps(n, latencyMs) : coldReps(n);
             const samples = [];
             const tails = [];
@@ -155,7 +157,7 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
             let checks;
             let byType;
             for (let r = -warmups(n); r < reps; r++) {
-              if (mode === 'warm') await waitWarm(runtime.supervisor, n, { timeoutMs: Math.max(60_000, n * 300) }); // ~10 boots/s on a busy box
+              if (mode === 'warm') await waitWarm(parts.supervisor, n, { timeoutMs: Math.max(60_000, n * 300) }); // ~10 boots/s on a busy box
               counters.reset();
               probe.events = 0;
               probe.byType = {};
@@ -170,7 +172,7 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
                 cpu0 = mainThreadCpuNs();
                 proc0 = process.cpuUsage();
                 t0 = nowNs();
-                const result = await runtime.supervisor.run(root.id, 'go');
+                const result = await parts.supervisor.run(root.id, 'go');
                 ms = msSince(t0);
                 cpu1 = mainThreadCpuNs();
                 proc1 = process.cpuUsage(proc0);
@@ -208,7 +210,7 @@ await runSuite('fanout', async ({ quick, flags, log }) => {
               );
             }
             perMode[`${mode}/${n}/${latencyMs}`] = { samples, tails, events, byType, supCpu, procCpu, checks };
-            await runtime.supervisor.stop(root.id, 'bench done');
+            await parts.supervisor.stop(root.id, 'bench done');
           }
         } finally {
           await runtime.close();

@@ -44,7 +44,7 @@ await runSuite('tool_call', async ({ quick, log }) => {
   const runtime = await openRuntime({ dataDir: `${tmp.dir}/rt` });
   const bare = new Supervisor({ dataDir: `${tmp.dir}/bare`, models: stubModels, tools: [createEchoTool()] });
   const setups = [
-    { key: 'runtime', sup: runtime.supervisor },
+    { key: 'runtime', sup: runtime.internalsForTests().supervisor },
     { key: 'bare', sup: bare },
   ];
   for (const s of setups) s.agent = await s.sup.spawn(yaml, { module: agentModuleUrl('tool-loop') });

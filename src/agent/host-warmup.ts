@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import type { RunResult, SupervisorToWorker, WorkerToSupervisor } from '../protocol/index.js';
+import { isPortBatch, type PortBatch } from '../protocol/port-batch.js';
 import type { ModelResponse } from '../providers/model.js';
 import type { AgentModule } from './agent-module.js';
 import { WorkerHost } from './worker-host.js';
@@ -62,7 +63,7 @@ export async function warmHostPath(runs = 8): Promise<void> {
         };
         port2.postMessage(msg);
       };
-      port2.on('message', (msg: WorkerToSupervisor) => {
+      const answer = (msg: WorkerToSupervisor): void => {
         switch (msg.t) {
           case 'model':
             port2.postMessage({
@@ -89,6 +90,11 @@ export async function warmHostPath(runs = 8): Promise<void> {
           default:
             return;
         }
+      };
+      // the host batches what it posts in one turn, as it does for the supervisor
+      port2.on('message', (msg: WorkerToSupervisor | PortBatch<WorkerToSupervisor>) => {
+        if (!isPortBatch(msg)) answer(msg);
+        else for (const one of msg.msgs) answer(one);
       });
       deliver(1);
     });

@@ -9,6 +9,7 @@ import type {
   WorkerResponseOf,
   WorkerToSupervisor,
 } from '../protocol/index.js';
+import { isPortBatch, PortOutbox, type PortBatch } from '../protocol/port-batch.js';
 import type { AgentApi, AgentModule } from './agent-module.js';
 
 interface Pending {
@@ -29,6 +30,11 @@ export class WorkerHost {
   /** the module's `init`, run with the first delivery; every delivery waits for it */
   private init: Promise<void> | undefined;
   readonly api: AgentApi;
+  /** what this worker posts in one turn goes to the supervisor as one message */
+  private readonly outbox = new PortOutbox<WorkerToSupervisor>(
+    () => (this.closed ? undefined : this.port),
+    (msg, err) => this.unsent(msg, err),
+  );
 
   constructor(
     private readonly port: MessagePort,
@@ -66,7 +72,10 @@ export class WorkerHost {
   }
 
   start(): void {
-    this.port.on('message', (msg: SupervisorToWorker) => this.onMessage(msg));
+    this.port.on('message', (msg: SupervisorToWorker | PortBatch<SupervisorToWorker>) => {
+      if (!isPortBatch(msg)) this.onMessage(msg);
+      else for (const one of msg.msgs) this.onMessage(one);
+    });
     this.port.on('close', () => this.onClose());
     this.port.postMessage({ t: 'ready' } satisfies WorkerToSupervisor);
   }
@@ -83,7 +92,7 @@ export class WorkerHost {
     return new Promise<WorkerResponseOf<K>>((resolve, reject) => {
       // the supervisor answers request `id` with this kind's response (its handler's type)
       this.pending.set(id, { resolve: resolve as (v: WorkerResponse) => void, reject });
-      this.port.postMessage(msg, transfer?.length ? transfer : undefined);
+      this.outbox.post(msg as WorkerToSupervisor, transfer);
     });
   }
 
@@ -145,7 +154,20 @@ export class WorkerHost {
   }
 
   private post(msg: WorkerToSupervisor): void {
-    if (!this.closed) this.port.postMessage(msg);
+    this.outbox.post(msg);
+  }
+
+  /** A message that could not be cloned: its caller hears why (a request), or the supervisor does (an answer). */
+  private unsent(msg: WorkerToSupervisor, err: unknown): void {
+    if (msg.t === 'res' && msg.ok) {
+      this.outbox.post({ t: 'res', id: msg.id, ok: false, error: toPlainError(err) });
+      return;
+    }
+    if (msg.t === 'model' || msg.t === 'tool' || msg.t === 'send' || msg.t === 'request') {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      p?.reject(err instanceof Error ? err : new AaosError(ErrorCode.PROTOCOL, String(err)));
+    }
   }
 
   private onClose(): void {

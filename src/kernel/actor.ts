@@ -8,6 +8,7 @@ import type {
   WorkerResponse,
   WorkerToSupervisor,
 } from '../protocol/index.js';
+import { isPortBatch, PortOutbox, type PortBatch } from '../protocol/port-batch.js';
 import { AgentState, assertTransition, isTerminal } from './lifecycle.js';
 import type { WorkerStats } from '../agent/control.js';
 import type { LaunchedWorker } from './worker-launcher.js';
@@ -67,6 +68,11 @@ export class AgentActor {
   private pendingInit: AgentInit | undefined;
   private readonly livenessMs: number;
   private watch: LivenessWatch | undefined;
+  /** what this actor posts in one turn goes to the worker as one message */
+  private readonly outbox = new PortOutbox<SupervisorToWorker>(
+    () => this.port,
+    (msg, err) => this.unsent(msg, err),
+  );
 
   constructor(
     readonly id: string,
@@ -112,7 +118,9 @@ export class AgentActor {
     this.controlPort = launched.controlPort;
     this.worker.on('error', (err) => this.onWorkerError(err));
     this.worker.on('exit', (code) => this.onWorkerExit(code));
-    this.port.on('message', (msg: WorkerToSupervisor) => this.onMessage(msg));
+    this.port.on('message', (msg: WorkerToSupervisor | PortBatch<WorkerToSupervisor>) =>
+      isPortBatch(msg) ? this.onBatch(msg) : this.onMessage(msg),
+    );
     this.watch = new LivenessWatch(
       this.livenessMs,
       (seq) => this.post({ t: 'ping', seq }),
@@ -235,6 +243,7 @@ export class AgentActor {
     this.watch = undefined;
     const worker = this.worker;
     this.worker = undefined;
+    this.outbox.flush();
     this.port?.close();
     this.port = undefined;
     this.controlPort?.close();
@@ -328,14 +337,43 @@ export class AgentActor {
     }
   }
 
+  /** A batch from the worker: untrusted like any message, each of its messages checked as if it came alone. */
+  private onBatch(batch: PortBatch<WorkerToSupervisor>): void {
+    if (!Array.isArray(batch.msgs)) {
+      this.fail(
+        new AaosError(ErrorCode.PROTOCOL, `agent ${this.name} sent a batch that is not a list of messages`, {
+          agent_id: this.id,
+        }),
+      );
+      return;
+    }
+    // a batch inside a batch is an unknown message type to onMessage, and fails the agent
+    for (const msg of batch.msgs) {
+      if (isTerminal(this.state)) return;
+      this.onMessage(msg);
+    }
+  }
+
   private post(msg: SupervisorToWorker, transfer?: ArrayBuffer[]): void {
-    try {
-      this.port?.postMessage(msg, transfer?.length ? transfer : undefined);
-    } catch (err) {
-      // an answer that cannot be cloned must not be lost silently
-      if (msg.t === 'res' && msg.ok) {
-        this.port?.postMessage({ t: 'res', id: msg.id, ok: false, error: toPlainError(err) });
-      } else throw err;
+    this.outbox.post(msg, transfer);
+  }
+
+  /** A message that could not be cloned: its answer or its delivery fails instead of being lost silently. */
+  private unsent(msg: SupervisorToWorker, err: unknown): void {
+    if (msg.t === 'res' && msg.ok) {
+      this.outbox.post({ t: 'res', id: msg.id, ok: false, error: toPlainError(err) });
+    } else if (msg.t === 'deliver') {
+      const entry = this.inflight.get(msg.id);
+      if (!entry) return;
+      this.inflight.delete(msg.id);
+      entry.reject(
+        new AaosError(
+          ErrorCode.PROTOCOL,
+          `delivery of run ${entry.runId} to agent ${this.name} could not be sent: ${toPlainError(err).message}`,
+          { agent_id: this.id, run_id: entry.runId },
+        ),
+      );
+      this.pump();
     }
   }
 

@@ -33,42 +33,35 @@ export interface Conversation {
 }
 
 export class Conversations {
-  private readonly runs = new Map<string, Conversation>();
-  /** runs per agent: a stopping agent finds its own without a pass over every open run (N children at once) */
-  private readonly byAgent = new Map<string, Set<Conversation>>();
-
-  private static key(agentId: string, runId: string): string {
-    return `${agentId}\u0000${runId}`;
-  }
+  /**
+   * open runs, per agent then per run id: a stopping agent finds its own without a pass over
+   * every open run (N children at once), and a lookup hashes no freshly joined key string
+   */
+  private readonly byAgent = new Map<string, Map<string, Conversation>>();
 
   open(state: Conversation): void {
-    this.runs.set(Conversations.key(state.agentId, state.runId), state);
     let mine = this.byAgent.get(state.agentId);
-    if (!mine) this.byAgent.set(state.agentId, (mine = new Set()));
-    mine.add(state);
+    if (!mine) this.byAgent.set(state.agentId, (mine = new Map()));
+    mine.set(state.runId, state);
   }
 
   get(agentId: string, runId: string): Conversation | undefined {
-    return this.runs.get(Conversations.key(agentId, runId));
+    return this.byAgent.get(agentId)?.get(runId);
   }
 
   close(agentId: string, runId: string): void {
-    const key = Conversations.key(agentId, runId);
-    const state = this.runs.get(key);
-    if (!state) return;
-    this.runs.delete(key);
     const mine = this.byAgent.get(agentId);
-    mine?.delete(state);
-    if (mine?.size === 0) this.byAgent.delete(agentId);
+    if (!mine?.delete(runId)) return;
+    if (mine.size === 0) this.byAgent.delete(agentId);
   }
 
   ofAgent(agentId: string): Conversation[] {
     const mine = this.byAgent.get(agentId);
-    return mine ? [...mine] : [];
+    return mine ? [...mine.values()] : [];
   }
 
   all(): Conversation[] {
-    return [...this.runs.values()];
+    return [...this.byAgent.values()].flatMap((mine) => [...mine.values()]);
   }
 }
 

@@ -316,8 +316,8 @@ export class ScriptedProvider implements ModelProvider {
 
   /** Forget an agent's position in every script (its next call starts at turn 0). */
   reset(agentId: string): void {
+    // one cursor per agent (its positions in every script): no scan of the other agents' cursors
     this.cursors.delete(agentId);
-    for (const key of this.cursors.keys()) if (key.startsWith(`${agentId}\u0000`)) this.cursors.delete(key);
   }
 
   async complete(request: ModelRequest, context: ScriptContext): Promise<ModelResponse> {

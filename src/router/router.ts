@@ -285,12 +285,9 @@ export class Router {
     // the supervisor's view of the caller's trace wins over what the envelope says:
     // the hop is a span in the sender's trace; the recipient's delivery is its child
     const hop = sender.trace ? childCall(sender).trace : undefined;
-    const context: DeliveryContext = {
-      runId: randomUUID(),
-      traceId: hop?.traceId ?? envelope.metadata.trace_id,
-      ...(hop ? { hop } : {}),
-      ...(sender.runId ? { goalRunId: sender.runId } : {}),
-    };
+    const context: DeliveryContext = { runId: randomUUID(), traceId: hop?.traceId ?? envelope.metadata.trace_id };
+    if (hop) context.hop = hop;
+    if (sender.runId) context.goalRunId = sender.runId;
     const envelopeId = envelope.id !== undefined ? String(envelope.id) : `n-${++notificationSeq}`;
     this.deps.emit({
       type: 'MessageSent',
@@ -345,13 +342,17 @@ export class Router {
  * the hop's span; a sender outside any run has no span, only the envelope's own trace id.
  */
 function hopHeader(agent: CallContext, context: DeliveryContext): CallHeader {
-  const h = auditHeader({
-    id: agent.id,
-    name: agent.name,
-    ...(agent.parentId !== undefined ? { parentId: agent.parentId } : {}),
-    ...(context.goalRunId !== undefined ? { runId: context.goalRunId } : {}),
-    ...(context.hop ? { trace: context.hop } : {}),
-  });
-  if (!context.hop) h.trace_id = context.traceId;
+  // the header's context field by field: a literal with conditional spreads cost more than the event itself
+  const call: CallContext = { id: agent.id, name: agent.name };
+  if (agent.parentId !== undefined) call.parentId = agent.parentId;
+  if (context.hop) {
+    if (context.goalRunId !== undefined) call.runId = context.goalRunId;
+    call.trace = context.hop;
+    return auditHeader(call);
+  }
+  // no span: the envelope's own trace id (not the goal's, which auditHeader would hash for nothing)
+  const h = auditHeader(call);
+  if (context.goalRunId !== undefined) h.run_id = context.goalRunId;
+  h.trace_id = context.traceId;
   return h;
 }

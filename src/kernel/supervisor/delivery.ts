@@ -132,17 +132,15 @@ export class Deliveries {
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const goalRunId = options.goalRunId ?? rec.runId ?? runId;
     // the delivery's context, built once: every model, tool and message request of this run carries it
-    const call = {
-      ...rec.identity,
-      runId: goalRunId,
-      deliveryRunId: runId,
-      trace: {
-        // a delivery that continues no caller's span is a root of its goal run's trace
-        traceId: options.trace?.traceId ?? goalTraceId(goalRunId),
-        spanId: newSpanId(),
-        ...(options.trace ? { parentSpanId: options.trace.spanId } : {}),
-      },
-    };
+    // (field by field: `{...identity, more}` left V8 a new object shape per delivery, and every
+    // read of the context elsewhere a cache miss)
+    const call = { id: rec.identity.id, name: rec.identity.name } as Conversation['call'];
+    if (rec.identity.parentId !== undefined) call.parentId = rec.identity.parentId;
+    call.runId = goalRunId;
+    call.deliveryRunId = runId;
+    // a delivery that continues no caller's span is a root of its goal run's trace
+    call.trace = { traceId: options.trace?.traceId ?? goalTraceId(goalRunId), spanId: newSpanId() };
+    if (options.trace) call.trace.parentSpanId = options.trace.spanId;
     const state: Conversation = {
       agentId: rec.id,
       runId,
@@ -237,12 +235,7 @@ export class Deliveries {
     });
     if (persistent) this.parking.schedule(rec);
     // A failed run leaves the agent alive; the error travels in the result.
-    return {
-      ...result,
-      agent_id: rec.id,
-      usage: { ...usage },
-      elapsed_ms: Math.round(performance.now() - state.startedAt),
-    };
+    return runOutcome(result, rec.id, { ...usage }, Math.round(performance.now() - state.startedAt));
   }
 
   /**
@@ -302,6 +295,35 @@ export class Deliveries {
     timer.unref();
     return timer;
   }
+}
+
+/**
+ * The worker's result and what only the supervisor knows, in one shape whatever the module
+ * added (kept, for its caller, before the supervisor's fields as before): a spread of the
+ * result gave V8 a new shape per run, so every later read of the outcome missed its caches.
+ */
+function runOutcome(result: RunResult, agentId: string, usage: RunOutcome['usage'], elapsedMs: number): RunOutcome {
+  const out = {
+    run_id: result.run_id,
+    response: result.response,
+    stop_reason: result.stop_reason,
+    iterations: result.iterations,
+    transcript: result.transcript,
+    error: result.error,
+  } as RunOutcome;
+  // defined, never assigned: a key named `__proto__` stays data, as in a spread
+  for (const key of Object.keys(result))
+    if (!Object.hasOwn(out, key))
+      Object.defineProperty(out, key, {
+        value: (result as unknown as Record<string, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  out.agent_id = agentId;
+  out.usage = usage;
+  out.elapsed_ms = elapsedMs;
+  return out;
 }
 
 function messageOf(envelopeText: string): string {
