@@ -59,7 +59,7 @@ await runSuite('router', async ({ quick, flags, log }) => {
   const runtime = await openRuntime({ dataDir: `${tmp.dir}/rt` });
   const bare = new Supervisor({ dataDir: `${tmp.dir}/bare`, models: stubModels, tools: [] });
   const setups = [
-    { key: 'runtime', sup: runtime.supervisor },
+    { key: 'runtime', sup: runtime.internalsForTests().supervisor },
     { key: 'bare', sup: bare },
   ].filter((s) => only.includes(s.key));
   for (const s of setups) {
