@@ -39,7 +39,7 @@ const stubModels = {
 };
 const runtime = useRuntime ? await openRuntime({ dataDir: `${tmp.dir}/rt` }) : null;
 const sup = runtime
-  ? runtime.supervisor
+  ? runtime.internalsForTests().supervisor
   : new Supervisor({ dataDir: `${tmp.dir}/bare`, models: stubModels, tools: [] });
 const responder = await sup.spawn(manifestYaml({ name: 'responder', model }), {
   module: agentModuleUrl('responder'),
