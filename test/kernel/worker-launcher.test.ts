@@ -42,6 +42,25 @@ describe('warm pool refill', () => {
     await launcher.terminate(c.worker);
   });
 
+  it('waits until lent workers stop ending (a burst winding down) before it boots', async () => {
+    const launcher = pool(2, 10 * 60_000);
+    await waitFor(() => launcher.warmCount === 2, BOOT_WAIT_MS, 'the pool to fill');
+    const a = await take(launcher, 'a');
+    const b = await take(launcher, 'b');
+    await new Promise((r) => setTimeout(r, 300));
+    // half of what it lent has ended: the refill is due, but only once returns pause for 100 ms
+    const returned = performance.now();
+    const ended = launcher.terminate(a.worker);
+    // checked on every turn while < 100 ms have passed since the return (a slow box checks fewer times)
+    while (performance.now() - returned < 90) {
+      expect(launcher.refillsUnderWay).toBe(0);
+      await new Promise((r) => setImmediate(r));
+    }
+    await ended;
+    await waitFor(() => launcher.warmCount === 2, BOOT_WAIT_MS, 'the pool to refill once returns paused');
+    await launcher.terminate(b.worker);
+  });
+
   it('refills anyway once acquisitions have been quiet for the deferral limit (long-lived agents)', async () => {
     const launcher = pool(2, 300);
     await waitFor(() => launcher.warmCount === 2, BOOT_WAIT_MS, 'the pool to fill');
