@@ -12,6 +12,17 @@ import { sleep } from './stats.mjs';
 /** file URL of a bench-only agent module in bench/agents/ */
 export const agentModuleUrl = (name) => pathToFileURL(path.join(BENCH_DIR, 'agents', `${name}.mjs`)).href;
 
+/** The model port of a bare `Supervisor` whose agents never call a model (tool_call, router). */
+export const stubModels = {
+  registerAgent() {},
+  releaseAgent() {},
+  cancelAgent() {},
+  maxContextTokens: () => 1000,
+  complete: async () => {
+    throw new Error('no model in this bench');
+  },
+};
+
 /** A temp dir for one suite; `cleanup()` removes it. */
 export function tempDir(prefix) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `aaos-bench-${prefix}-`));

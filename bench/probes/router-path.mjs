@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DIST_DIR, importDist } from '../lib/suite.mjs';
-import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
+import { agentModuleUrl, manifestYaml, openRuntime, stubModels, tempDir, writeScript } from '../lib/aaos.mjs';
 import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
 
 const arg = (name, dflt) => {
@@ -28,18 +28,9 @@ const { requestEnvelope } = await import(pathToFileURL(path.join(DIST_DIR, 'src/
 const tmp = tempDir('router-path');
 const script = writeScript(tmp.dir, 'unused', { turns: [{ text: 'unused' }] });
 const model = `scripted:${script}`;
-const stubModels = {
-  registerAgent() {},
-  releaseAgent() {},
-  cancelAgent() {},
-  maxContextTokens: () => 1000,
-  complete: async () => {
-    throw new Error('no model in this probe');
-  },
-};
 const runtime = useRuntime ? await openRuntime({ dataDir: `${tmp.dir}/rt` }) : null;
 const sup = runtime
-  ? runtime.supervisor
+  ? runtime.internalsForTests().supervisor
   : new Supervisor({ dataDir: `${tmp.dir}/bare`, models: stubModels, tools: [] });
 const responder = await sup.spawn(manifestYaml({ name: 'responder', model }), {
   module: agentModuleUrl('responder'),

@@ -25,17 +25,7 @@ import { percentiles, sig, mediansOf, shareOf } from '../lib/stats.mjs';
 import { mainThreadCpuNs } from '../lib/thread-cpu.mjs';
 import { startPerfSampler } from '../lib/perf-sampler.mjs';
 import { startProfiler } from '../lib/profile.mjs';
-import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
-
-const stubModels = {
-  registerAgent() {},
-  releaseAgent() {},
-  cancelAgent() {},
-  maxContextTokens: () => 1000,
-  complete: async () => {
-    throw new Error('no model in this bench');
-  },
-};
+import { agentModuleUrl, manifestYaml, openRuntime, stubModels, tempDir, writeScript } from '../lib/aaos.mjs';
 
 await runSuite('router', async ({ quick, flags, log }) => {
   const cfg = quick
@@ -59,7 +49,7 @@ await runSuite('router', async ({ quick, flags, log }) => {
   const runtime = await openRuntime({ dataDir: `${tmp.dir}/rt` });
   const bare = new Supervisor({ dataDir: `${tmp.dir}/bare`, models: stubModels, tools: [] });
   const setups = [
-    { key: 'runtime', sup: runtime.supervisor },
+    { key: 'runtime', sup: runtime.internalsForTests().supervisor },
     { key: 'bare', sup: bare },
   ].filter((s) => only.includes(s.key));
   for (const s of setups) {

@@ -17,17 +17,7 @@
 import { runSuite, importDist } from '../lib/suite.mjs';
 import { makeEnvelope } from '../lib/payloads.mjs';
 import { percentiles, sig, mediansOf, shareOf } from '../lib/stats.mjs';
-import { agentModuleUrl, manifestYaml, openRuntime, tempDir, writeScript } from '../lib/aaos.mjs';
-
-const stubModels = {
-  registerAgent() {},
-  releaseAgent() {},
-  cancelAgent() {},
-  maxContextTokens: () => 1000,
-  complete: async () => {
-    throw new Error('no model in this bench');
-  },
-};
+import { agentModuleUrl, manifestYaml, openRuntime, stubModels, tempDir, writeScript } from '../lib/aaos.mjs';
 
 await runSuite('tool_call', async ({ quick, log }) => {
   const cfg = quick
