@@ -7,13 +7,16 @@ export interface PortBatch<M> {
 }
 
 /**
- * The messages one side of an agent's port posts in one turn of its event loop, sent as
- * one `postMessage` when the turn ends (`setImmediate`). Every post wakes the other thread
- * and takes the port's lock: under load (many requests in flight between the supervisor
- * and its agents) those wake-ups, not the messages, were most of the supervisor's CPU per
- * routed request. A lone message goes as it is; order is kept (a message with a transfer
- * list first sends what is queued, then goes alone). `refused` hears of a message that
- * could not be cloned, so its sender can answer for it instead of losing it.
+ * The messages one side of an agent's port posts in one turn of its event loop: the first
+ * goes at once, those after it in the same turn as one `postMessage` when the turn ends
+ * (`setImmediate`). Every post wakes the other thread and takes the port's lock: under load
+ * (many requests in flight between the supervisor and its agents) those wake-ups, not the
+ * messages, were most of the supervisor's CPU per routed request. The first is not held:
+ * when the supervisor answers a hundred agents in one turn (a fan-out's model turns end
+ * together), each agent's one answer must reach it while the supervisor is still busy with
+ * the others, not after all of them. A lone message goes as it is; order is kept (a message
+ * with a transfer list first sends what is queued, then goes alone). `refused` hears of a
+ * message that could not be cloned, so its sender can answer for it instead of losing it.
  */
 export class PortOutbox<M> {
   private queue: M[] = [];
@@ -30,11 +33,14 @@ export class PortOutbox<M> {
       this.send(msg, transfer);
       return;
     }
-    this.queue.push(msg);
     if (!this.scheduled) {
+      // the first of this turn: sent now; what follows in the turn waits for its end
       this.scheduled = true;
       setImmediate(this.flushScheduled);
+      this.send(msg);
+      return;
     }
+    this.queue.push(msg);
   }
 
   /** Sends what is queued now (before the port closes, or before a message that must follow it). */
